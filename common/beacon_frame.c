@@ -1,0 +1,2 @@
+/* placeholder: the codec is being written */
+#include "beacon_frame.h"

@@ -1,0 +1,2 @@
+/* placeholder */
+#include "eddystone_eid.h"

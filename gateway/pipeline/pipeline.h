@@ -1,0 +1,96 @@
+/*
+ * pipeline.h - the gateway's data path after the HCI parser:
+ *
+ *   advertising report -> frame decode -> identity -> consent gate
+ *       -> (no consent) anonymous footfall sketch
+ *       -> (presence)   presence tracker -> visit events
+ *       -> (retargeting) campaign rules -> triggers
+ *
+ * Pure in-memory and single-threaded: no SQL, no I/O and no allocation per
+ * advertising report. The daemon supplies a snapshot of the consent store
+ * (replaced whenever the database changes) and callbacks that persist
+ * visits and hand triggers to the durable outbox.
+ *
+ * Time: every call carries the time it stands for (µs since the Unix
+ * epoch). Live sources pass the wall clock, replays the capture's clock,
+ * so a replay behaves as the recording did.
+ */
+#ifndef BGW_PIPELINE_H
+#define BGW_PIPELINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "adv_report.h"
+#include "snapshot.h"
+
+struct pipeline;
+struct pipeline_config;   /* defined in pipeline_config.h */
+
+enum visit_event_kind { VISIT_ENTER = 0, VISIT_DWELL = 1, VISIT_EXIT = 2 };
+
+/* A consented customer's presence changed (needs `presence` consent). */
+struct visit_event {
+	enum visit_event_kind kind;
+	uint64_t ts_us;
+	uint64_t visit_started_us;
+	uint32_t dwell_s;          /* time in zone so far (at exit: the whole visit) */
+	const struct snap_customer *customer;
+	const char *zone;
+	float rssi_filtered;       /* dBm */
+	float proximity_m;         /* estimate from the frame's calibrated power */
+};
+
+/* A campaign matched: the trigger as the documented JSON payload. */
+struct trigger {
+	char id[40];               /* unique, e.g. a UUIDv4 or time-ordered id */
+	uint64_t ts_us;
+	const struct snap_customer *customer;
+	const struct snap_campaign *campaign;
+	const char *json;          /* NUL-terminated payload, valid during the callback */
+};
+
+struct pipeline_callbacks {
+	void *ctx;
+	void (*visit)(void *ctx, const struct visit_event *ev);
+	void (*trigger)(void *ctx, const struct trigger *t);
+	/* Anonymous aggregate: distinct non-consented devices in a zone and period. */
+	void (*footfall)(void *ctx, const char *json);
+	/* Health of a fixed store beacon (Eddystone-TLM), rate-limited per beacon. */
+	void (*beacon_health)(void *ctx, const char *json);
+};
+
+struct pipeline_stats {
+	uint64_t reports;          /* advertising reports seen */
+	uint64_t decoded;          /* reports with at least one beacon frame */
+	uint64_t identified;       /* reports that resolved to an enrolled customer */
+	uint64_t consented;        /* ... with presence consent in force */
+	uint64_t visits_entered, visits_exited, dwell_events;
+	uint64_t triggers;
+	uint64_t tracked_devices;  /* current */
+	uint64_t evicted;          /* tracked devices dropped to stay within bounds */
+};
+
+/* cfg is copied; callbacks are kept. NULL on allocation failure. */
+struct pipeline *pipeline_new(const struct pipeline_config *cfg, const struct pipeline_callbacks *cb);
+void pipeline_free(struct pipeline *p);
+
+/* Take ownership of a new consent snapshot (the old one is freed once no
+ * tracked device refers to it). Open visits of customers who are still
+ * enrolled survive the swap. */
+void pipeline_set_snapshot(struct pipeline *p, struct snapshot *s);
+
+/* One advertising report: the hot path. */
+void pipeline_report(struct pipeline *p, const struct adv_report *r);
+
+/* Advance time with no report: absences become exits, dwell marks fire,
+ * footfall periods close, the EID table rolls over. Call at least once a
+ * second (live) or with each replayed timestamp. */
+void pipeline_tick(struct pipeline *p, uint64_t now_us);
+
+/* End of a finite source or a graceful stop: close every open visit. */
+void pipeline_flush(struct pipeline *p, uint64_t now_us);
+
+const struct pipeline_stats *pipeline_get_stats(const struct pipeline *p);
+
+#endif
