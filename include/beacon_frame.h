@@ -168,8 +168,16 @@ size_t bf_url_encode(const char *url, uint8_t *out, size_t cap);
  * 0x0E..0x20 and 0x7F..0xFF are invalid in the body. */
 bool bf_url_decode(const uint8_t *enc, size_t len, char *out, size_t cap);
 
-/* Name used in JSON output: "ibeacon", "altbeacon", "eddystone-uid", ... */
+/* Name used in JSON output: "ibeacon", "altbeacon", "eddystone-uid", ...
+ * "none" for BF_NONE and for values outside the enum. */
 const char *bf_type_name(enum bf_type t);
+
+/*
+ * Field-by-field equality of two decoded frames (the union's unused bytes
+ * and anything after the URL's NUL are ignored). Used by the tests and
+ * the fuzz harness to check that encode + decode gives the frame back.
+ */
+bool bf_frame_equal(const struct bf_frame *a, const struct bf_frame *b);
 
 #ifdef __cplusplus
 }
