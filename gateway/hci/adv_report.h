@@ -52,6 +52,9 @@ struct adv_report {
 	uint8_t data_status;   /* ADV_DATA_COMPLETE or ADV_DATA_TRUNCATED */
 	uint16_t data_len;
 	const uint8_t *data;
+	/* Extended reports only: the target of a directed advertisement. */
+	uint8_t direct_addr_type;
+	uint8_t direct_addr[6];
 };
 
 static inline bool adv_rssi_valid(const struct adv_report *r)

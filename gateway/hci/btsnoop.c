@@ -1,0 +1,346 @@
+/*
+ * btsnoop.c - btsnoop reader and writer (see btsnoop.h).
+ */
+#include "btsnoop.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "h4.h"
+
+static const uint8_t btsnoop_magic[8] = { 'b', 't', 's', 'n', 'o', 'o', 'p', 0 };
+
+static uint32_t get32be(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint64_t get64be(const uint8_t *p)
+{
+	return (uint64_t)get32be(p) << 32 | get32be(p + 4);
+}
+
+static void put32be(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static void put64be(uint8_t *p, uint64_t v)
+{
+	put32be(p, (uint32_t)(v >> 32));
+	put32be(p + 4, (uint32_t)v);
+}
+
+const char *btsnoop_strerror(int err)
+{
+	switch (err) {
+	case 0:                   return "success";
+	case BTSNOOP_E_IO:        return "I/O error";
+	case BTSNOOP_E_MAGIC:     return "not a btsnoop file";
+	case BTSNOOP_E_VERSION:   return "unsupported btsnoop version";
+	case BTSNOOP_E_DATALINK:  return "unsupported btsnoop datalink";
+	case BTSNOOP_E_TRUNCATED: return "truncated btsnoop file";
+	case BTSNOOP_E_LENGTH:    return "invalid btsnoop record length";
+	case BTSNOOP_E_ARG:       return "invalid btsnoop record";
+	default:                  return "unknown btsnoop error";
+	}
+}
+
+static int fail(struct btsnoop_reader *r, int err, const char *detail)
+{
+	r->error = err;
+	if (detail && *detail)
+		snprintf(r->msg, sizeof(r->msg), "%s: %s", btsnoop_strerror(err), detail);
+	else
+		snprintf(r->msg, sizeof(r->msg), "%s", btsnoop_strerror(err));
+	return err;
+}
+
+/*
+ * Get exactly n bytes at the read position. Returns a pointer to them, or
+ * NULL with *got set to how many there were (0 = clean end).
+ */
+static const uint8_t *take(struct btsnoop_reader *r, uint8_t *dst, size_t n, size_t *got)
+{
+	if (r->f) {
+		size_t k = n ? fread(dst, 1, n, r->f) : 0;
+
+		r->pos += k;
+		*got = k;
+		return k == n ? dst : NULL;
+	}
+	if (r->mem_len - r->pos < n) {
+		*got = r->mem_len - r->pos;
+		r->pos = r->mem_len;
+		return NULL;
+	}
+	*got = n;
+	r->pos += n;
+	return r->mem + r->pos - n;
+}
+
+static int read_header(struct btsnoop_reader *r)
+{
+	uint8_t tmp[BTSNOOP_HEADER_LEN];
+	const uint8_t *h;
+	uint32_t version;
+	char detail[64];
+	size_t got;
+
+	h = take(r, tmp, sizeof(tmp), &got);
+	if (!h) {
+		if (r->f && ferror(r->f))
+			return fail(r, BTSNOOP_E_IO, strerror(errno));
+		/* A short file that does not even start like btsnoop is not one. */
+		if (got == 0)
+			return fail(r, BTSNOOP_E_TRUNCATED, "empty file");
+		if (got < sizeof(btsnoop_magic) &&
+		    memcmp(r->f ? tmp : r->mem, btsnoop_magic, got) != 0)
+			return fail(r, BTSNOOP_E_MAGIC, NULL);
+		snprintf(detail, sizeof(detail), "header has %zu of 16 bytes", got);
+		return fail(r, BTSNOOP_E_TRUNCATED, detail);
+	}
+	if (memcmp(h, btsnoop_magic, sizeof(btsnoop_magic)) != 0)
+		return fail(r, BTSNOOP_E_MAGIC, NULL);
+	version = get32be(h + 8);
+	if (version != 1) {
+		snprintf(detail, sizeof(detail), "version %" PRIu32, version);
+		return fail(r, BTSNOOP_E_VERSION, detail);
+	}
+	r->datalink = get32be(h + 12);
+	if (r->datalink != BTSNOOP_DATALINK_H4 && r->datalink != BTSNOOP_DATALINK_MONITOR) {
+		snprintf(detail, sizeof(detail), "datalink %" PRIu32 " (want 1002 or 2001)",
+			 r->datalink);
+		return fail(r, BTSNOOP_E_DATALINK, detail);
+	}
+	return 0;
+}
+
+int btsnoop_reader_open_file(struct btsnoop_reader *r, FILE *f)
+{
+	memset(r, 0, offsetof(struct btsnoop_reader, buf));
+	r->f = f;
+	return read_header(r);
+}
+
+int btsnoop_reader_open_mem(struct btsnoop_reader *r, const uint8_t *buf, size_t len)
+{
+	memset(r, 0, offsetof(struct btsnoop_reader, buf));
+	r->mem = buf;
+	r->mem_len = buf ? len : 0;
+	return read_header(r);
+}
+
+const char *btsnoop_reader_message(const struct btsnoop_reader *r)
+{
+	return r->msg;
+}
+
+/* Monitor opcode -> H4 type and direction; false for records without an
+ * HCI packet. */
+static bool monitor_packet(uint16_t op, uint8_t *type, bool *received)
+{
+	switch (op) {
+	case BTSNOOP_MON_COMMAND_PKT: *type = H4_CMD; *received = false; return true;
+	case BTSNOOP_MON_EVENT_PKT:   *type = H4_EVENT; *received = true; return true;
+	case BTSNOOP_MON_ACL_TX_PKT:  *type = H4_ACL; *received = false; return true;
+	case BTSNOOP_MON_ACL_RX_PKT:  *type = H4_ACL; *received = true; return true;
+	case BTSNOOP_MON_SCO_TX_PKT:  *type = H4_SCO; *received = false; return true;
+	case BTSNOOP_MON_SCO_RX_PKT:  *type = H4_SCO; *received = true; return true;
+	case BTSNOOP_MON_ISO_TX_PKT:  *type = H4_ISO; *received = false; return true;
+	case BTSNOOP_MON_ISO_RX_PKT:  *type = H4_ISO; *received = true; return true;
+	default:                      return false;
+	}
+}
+
+int btsnoop_reader_next(struct btsnoop_reader *r, struct btsnoop_record *rec)
+{
+	uint8_t hdr_tmp[BTSNOOP_RECORD_HEADER_LEN];
+	char detail[96];
+
+	if (r->error)
+		return r->error;
+	for (;;) {
+		size_t start = r->pos, got;
+		const uint8_t *h, *body;
+		uint32_t orig, incl, flags;
+		uint64_t ts;
+
+		h = take(r, hdr_tmp, sizeof(hdr_tmp), &got);
+		if (!h) {
+			if (r->f && ferror(r->f))
+				return fail(r, BTSNOOP_E_IO, strerror(errno));
+			if (got == 0)
+				return 0;
+			snprintf(detail, sizeof(detail),
+				 "record %" PRIu64 " at byte %zu: header has %zu of 24 bytes",
+				 r->records + 1, start, got);
+			return fail(r, BTSNOOP_E_TRUNCATED, detail);
+		}
+		orig = get32be(h);
+		incl = get32be(h + 4);
+		flags = get32be(h + 8);
+		rec->drops = get32be(h + 12);
+		ts = get64be(h + 16);
+		if (incl > BTSNOOP_MAX_RECORD || incl > orig) {
+			snprintf(detail, sizeof(detail),
+				 "record %" PRIu64 " at byte %zu: included %" PRIu32
+				 ", original %" PRIu32, r->records + 1, start, incl, orig);
+			return fail(r, BTSNOOP_E_LENGTH, detail);
+		}
+		body = take(r, r->buf, incl, &got);
+		if (!body) {
+			if (r->f && ferror(r->f))
+				return fail(r, BTSNOOP_E_IO, strerror(errno));
+			snprintf(detail, sizeof(detail),
+				 "record %" PRIu64 " at byte %zu: %zu of %" PRIu32 " bytes",
+				 r->records + 1, start, got, incl);
+			return fail(r, BTSNOOP_E_TRUNCATED, detail);
+		}
+		r->records++;
+		/* The signed timestamp may predate 1970 in odd captures. */
+		rec->ts_us = ts >= BTSNOOP_EPOCH_DELTA_US && ts < (1ULL << 63) ?
+			     ts - BTSNOOP_EPOCH_DELTA_US : 0;
+		rec->orig_len = orig;
+		rec->truncated = incl < orig;
+		if (r->datalink == BTSNOOP_DATALINK_H4) {
+			if (incl < 1 || h4_header_len(body[0]) == 0) {
+				r->skipped++;
+				continue;
+			}
+			rec->h4_type = body[0];
+			rec->received = flags & 1;
+			rec->index = 0;
+			rec->data = body + 1;
+			rec->len = incl - 1;
+			return 1;
+		}
+		if (!monitor_packet((uint16_t)flags, &rec->h4_type, &rec->received)) {
+			r->skipped++;
+			continue;
+		}
+		rec->index = (uint16_t)(flags >> 16);
+		rec->data = body;
+		rec->len = incl;
+		return 1;
+	}
+}
+
+/* ---------------------------------------------------------------- writer */
+
+static int wfail(struct btsnoop_writer *w, int err)
+{
+	if (!w->error)
+		w->error = err;
+	return err;
+}
+
+int btsnoop_writer_open(struct btsnoop_writer *w, FILE *f, uint32_t datalink)
+{
+	uint8_t h[BTSNOOP_HEADER_LEN];
+
+	memset(w, 0, sizeof(*w));
+	w->f = f;
+	w->datalink = datalink;
+	if (datalink != BTSNOOP_DATALINK_H4 && datalink != BTSNOOP_DATALINK_MONITOR)
+		return wfail(w, BTSNOOP_E_DATALINK);
+	memcpy(h, btsnoop_magic, 8);
+	put32be(h + 8, 1);
+	put32be(h + 12, datalink);
+	if (fwrite(h, 1, sizeof(h), f) != sizeof(h))
+		return wfail(w, BTSNOOP_E_IO);
+	return 0;
+}
+
+static int write_raw(struct btsnoop_writer *w, uint64_t ts_us, uint32_t flags, uint8_t prefix,
+		     bool has_prefix, const uint8_t *data, size_t len)
+{
+	uint8_t h[BTSNOOP_RECORD_HEADER_LEN];
+	size_t total = len + has_prefix;
+
+	if (w->error)
+		return w->error;
+	if (total > BTSNOOP_MAX_RECORD || (len && !data))
+		return BTSNOOP_E_ARG;
+	put32be(h, (uint32_t)total);
+	put32be(h + 4, (uint32_t)total);
+	put32be(h + 8, flags);
+	put32be(h + 12, 0);
+	put64be(h + 16, ts_us + BTSNOOP_EPOCH_DELTA_US);
+	if (fwrite(h, 1, sizeof(h), w->f) != sizeof(h) ||
+	    (has_prefix && fputc(prefix, w->f) == EOF) ||
+	    (len && fwrite(data, 1, len, w->f) != len))
+		return wfail(w, BTSNOOP_E_IO);
+	return 0;
+}
+
+static bool monitor_opcode(uint8_t type, bool received, uint16_t *op)
+{
+	switch (type) {
+	case H4_CMD:   *op = BTSNOOP_MON_COMMAND_PKT; return true;
+	case H4_EVENT: *op = BTSNOOP_MON_EVENT_PKT; return true;
+	case H4_ACL:
+		*op = received ? BTSNOOP_MON_ACL_RX_PKT : BTSNOOP_MON_ACL_TX_PKT;
+		return true;
+	case H4_SCO:
+		*op = received ? BTSNOOP_MON_SCO_RX_PKT : BTSNOOP_MON_SCO_TX_PKT;
+		return true;
+	case H4_ISO:
+		*op = received ? BTSNOOP_MON_ISO_RX_PKT : BTSNOOP_MON_ISO_TX_PKT;
+		return true;
+	default:       return false;
+	}
+}
+
+int btsnoop_writer_write(struct btsnoop_writer *w, const struct btsnoop_record *rec)
+{
+	uint16_t op;
+	bool received = rec->received;
+
+	if (w->error)
+		return w->error;
+	/* Commands only go to the controller, events only come from it. */
+	if (rec->h4_type == H4_CMD)
+		received = false;
+	else if (rec->h4_type == H4_EVENT)
+		received = true;
+	if (w->datalink == BTSNOOP_DATALINK_H4) {
+		/* Flags: bit 0 direction (1 = received), bit 1 command/event. */
+		uint32_t flags = (uint32_t)received |
+				 (rec->h4_type == H4_CMD || rec->h4_type == H4_EVENT ? 2u : 0u);
+
+		if (h4_header_len(rec->h4_type) == 0)
+			return BTSNOOP_E_ARG;
+		return write_raw(w, rec->ts_us, flags, rec->h4_type, true, rec->data, rec->len);
+	}
+	if (!monitor_opcode(rec->h4_type, received, &op))
+		return BTSNOOP_E_ARG;
+	return write_raw(w, rec->ts_us, (uint32_t)rec->index << 16 | op, 0, false, rec->data,
+			 rec->len);
+}
+
+int btsnoop_writer_write_monitor(struct btsnoop_writer *w, uint64_t ts_us, uint16_t index,
+				 uint16_t opcode, const uint8_t *data, size_t len)
+{
+	if (w->datalink != BTSNOOP_DATALINK_MONITOR)
+		return BTSNOOP_E_ARG;
+	return write_raw(w, ts_us, (uint32_t)index << 16 | opcode, 0, false, data, len);
+}
+
+int btsnoop_writer_new_index(struct btsnoop_writer *w, uint64_t ts_us, uint16_t index,
+			     const uint8_t bdaddr[6], const char *name)
+{
+	/* struct monitor_new_index: type (0 = primary), bus (0 = virtual),
+	 * bdaddr, 8-byte name. */
+	uint8_t b[16] = { 0 };
+
+	memcpy(b + 2, bdaddr, 6);
+	if (name)
+		memcpy(b + 8, name, strnlen(name, 8));
+	return btsnoop_writer_write_monitor(w, ts_us, index, BTSNOOP_MON_NEW_INDEX, b, sizeof(b));
+}
