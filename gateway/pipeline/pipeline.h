@@ -69,15 +69,24 @@ struct pipeline_stats {
 	uint64_t triggers;
 	uint64_t tracked_devices;  /* current */
 	uint64_t evicted;          /* tracked devices dropped to stay within bounds */
+	/* Added with the implementation: */
+	uint64_t no_consent;       /* identified reports dropped for lack of presence consent */
+	uint64_t footfall_counted; /* reports that went into the anonymous sketch */
+	uint64_t footfall_published, footfall_suppressed; /* periods above / below the minimum */
+	uint64_t beacon_health;    /* health messages emitted */
+	uint64_t etlm_decrypted, etlm_failed;
+	uint64_t irk_lookups, irk_cache_hits, irk_resolved;
+	uint64_t eid_computed;     /* EIDs computed as rotation periods passed */
+	uint64_t snapshots;        /* snapshots taken */
 };
 
 /* cfg is copied; callbacks are kept. NULL on allocation failure. */
 struct pipeline *pipeline_new(const struct pipeline_config *cfg, const struct pipeline_callbacks *cb);
 void pipeline_free(struct pipeline *p);
 
-/* Take ownership of a new consent snapshot (the old one is freed once no
- * tracked device refers to it). Open visits of customers who are still
- * enrolled survive the swap. */
+/* Take ownership of a new consent snapshot and free the old one at once:
+ * tracked devices refer to customers by id, never by pointer, so open
+ * visits of customers who are still enrolled survive the swap. */
 void pipeline_set_snapshot(struct pipeline *p, struct snapshot *s);
 
 /* One advertising report: the hot path. */
@@ -92,5 +101,8 @@ void pipeline_tick(struct pipeline *p, uint64_t now_us);
 void pipeline_flush(struct pipeline *p, uint64_t now_us);
 
 const struct pipeline_stats *pipeline_get_stats(const struct pipeline *p);
+
+/* The snapshot in use (NULL before the first one). */
+const struct snapshot *pipeline_get_snapshot(const struct pipeline *p);
 
 #endif

@@ -1,0 +1,198 @@
+/* campaign.c - campaign matching with cooldown and daily-cap state. */
+#include "campaign.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "consent_gate.h"
+
+#define WAYS 8
+
+struct cap_state {
+	int64_t customer_id, campaign_id;
+	int64_t last_at;        /* unix seconds of the newest trigger, 0 = slot free */
+	int32_t day;            /* local day of last_at: year * 1000 + day of year */
+	uint32_t count;         /* triggers on that day */
+};
+
+struct campaign_rules {
+	struct pipeline_config cfg;
+	struct cap_state *st;
+	uint32_t set_mask;
+};
+
+static int32_t local_day(int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	localtime_r(&tt, &tm);
+	return (tm.tm_year + 1900) * 1000 + tm.tm_yday;
+}
+
+bool campaign_in_hours(const struct snap_campaign *c, int64_t now_s)
+{
+	time_t tt = (time_t)now_s;
+	struct tm tm;
+	int32_t m;
+
+	if (c->hours_from_min < 0 || c->hours_until_min < 0 ||
+	    c->hours_from_min == c->hours_until_min)
+		return true;
+	localtime_r(&tt, &tm);
+	m = tm.tm_hour * 60 + tm.tm_min;
+	if (c->hours_from_min < c->hours_until_min)
+		return m >= c->hours_from_min && m < c->hours_until_min;
+	return m >= c->hours_from_min || m < c->hours_until_min; /* e.g. 22:00-02:00 */
+}
+
+struct campaign_rules *campaign_rules_new(const struct pipeline_config *cfg)
+{
+	struct campaign_rules *r = calloc(1, sizeof(*r));
+	uint32_t sets = 1;
+
+	if (!r)
+		return NULL;
+	r->cfg = *cfg;
+	while (sets * WAYS < cfg->max_campaign_state && sets < (1u << 24))
+		sets <<= 1;
+	r->set_mask = sets - 1;
+	r->st = calloc((size_t)sets * WAYS, sizeof(*r->st));
+	if (!r->st) {
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void campaign_rules_free(struct campaign_rules *r)
+{
+	if (!r)
+		return;
+	free(r->st);
+	free(r);
+}
+
+/* The state of (customer, campaign); with create, a slot for it (evicting
+ * the stalest of the set). NULL when absent and !create. */
+static struct cap_state *state_get(struct campaign_rules *r, int64_t cust, int64_t camp,
+				   bool create)
+{
+	uint64_t h =
+		((uint64_t)cust * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)camp * 0xC2B2AE3D27D4EB4Full);
+	struct cap_state *set = &r->st[(size_t)((h >> 32) & r->set_mask) * WAYS], *victim = &set[0];
+
+	for (int w = 0; w < WAYS; w++) {
+		if (set[w].last_at && set[w].customer_id == cust && set[w].campaign_id == camp)
+			return &set[w];
+		if (set[w].last_at < victim->last_at)
+			victim = &set[w];
+	}
+	if (!create)
+		return NULL;
+	memset(victim, 0, sizeof(*victim));
+	victim->customer_id = cust;
+	victim->campaign_id = camp;
+	return victim;
+}
+
+void campaign_rules_seed(struct campaign_rules *r, const struct snapshot *s)
+{
+	for (uint32_t i = 0; s && i < s->n_history; i++) {
+		const struct snap_trigger_history *h = &s->history[i];
+		struct cap_state *st;
+		int32_t day;
+
+		if (h->customer >= s->n_customers || h->campaign >= s->n_campaigns ||
+		    h->last_at <= 0)
+			continue;
+		st = state_get(r, s->customers[h->customer].id, s->campaigns[h->campaign].id, true);
+		day = local_day(h->last_at);
+		if (st->last_at && st->day == day) {
+			if (h->count_today > st->count)
+				st->count = h->count_today;
+		} else if (!st->last_at || day > st->day) {
+			st->day = day;
+			st->count = h->count_today;
+		}
+		if (h->last_at > st->last_at)
+			st->last_at = h->last_at;
+	}
+}
+
+static bool in_segment(const struct snapshot *s, const struct snap_customer *c, int32_t seg)
+{
+	if (seg < 0)
+		return true;
+	for (uint32_t i = 0; i < c->segment_count; i++) {
+		uint32_t k = c->first_segment + i;
+		if (k < s->n_customer_segments && s->customer_segments[k] == (uint32_t)seg)
+			return true;
+	}
+	return false;
+}
+
+static bool dwell_ok(const struct campaign_rules *r, const struct snap_campaign *c,
+		     const struct campaign_event *ev)
+{
+	switch (ev->kind) {
+	case VISIT_ENTER:
+		return true;
+	case VISIT_EXIT:
+		return ev->dwell_s >= c->min_dwell_s;
+	case VISIT_DWELL:
+		/* Once per visit: at the first mark that reaches min_dwell. */
+		if (ev->dwell_s < c->min_dwell_s)
+			return false;
+		return ev->mark <= 0 || ev->mark > (int)r->cfg.n_dwell_marks ||
+		       r->cfg.dwell_marks_s[ev->mark - 1] < c->min_dwell_s;
+	}
+	return false;
+}
+
+uint32_t campaign_rules_match(struct campaign_rules *r, const struct snapshot *s,
+			      const struct campaign_event *ev, campaign_fire_fn fire, void *ctx)
+{
+	const struct snap_customer *cust;
+	uint32_t fired = 0;
+	int32_t today = 0;
+
+	if (!s || ev->customer >= s->n_customers)
+		return 0;
+	cust = &s->customers[ev->customer];
+	for (uint32_t i = 0; i < s->n_campaigns; i++) {
+		const struct snap_campaign *c = &s->campaigns[i];
+		struct cap_state *st;
+		uint32_t channels;
+
+		if ((int)c->event != (int)ev->kind || strcmp(c->zone, ev->zone) != 0 ||
+		    !in_segment(s, cust, c->segment) || !dwell_ok(r, c, ev))
+			continue;
+		if ((c->valid_from && ev->now_s < c->valid_from) ||
+		    (c->valid_until && ev->now_s >= c->valid_until) ||
+		    !campaign_in_hours(c, ev->now_s))
+			continue;
+		channels = consent_gate_trigger_channels(cust, c, ev->now_s);
+		if (!channels)
+			continue;
+		if (!today)
+			today = local_day(ev->now_s);
+		st = state_get(r, cust->id, c->id, false);
+		if (st && c->cooldown_s && ev->now_s < st->last_at + (int64_t)c->cooldown_s)
+			continue;
+		if (st && c->daily_cap && st->day == today && st->count >= c->daily_cap)
+			continue;
+		if (!st)
+			st = state_get(r, cust->id, c->id, true);
+		if (st->day != today) {
+			st->day = today;
+			st->count = 0;
+		}
+		st->count++;
+		st->last_at = ev->now_s > 0 ? ev->now_s : 1;
+		fired++;
+		fire(ctx, i, channels);
+	}
+	return fired;
+}

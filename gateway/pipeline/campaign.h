@@ -1,0 +1,57 @@
+/*
+ * campaign.h - which campaigns a visit event triggers.
+ *
+ * A campaign fires for a customer's visit event when: its zone is the
+ * event's zone; its event kind matches; the customer is in its segment
+ * (or it has none); dwell >= min_dwell (dwell campaigns fire once per
+ * visit, at the first dwell mark that reaches min_dwell; exit campaigns
+ * compare the whole visit); the event time lies in [valid_from,
+ * valid_until) and in the opening hours (local time of the gateway,
+ * HH:MM-HH:MM, a window past midnight wraps); retargeting consent is in
+ * force with at least one channel the campaign may use; and the per-
+ * customer cooldown and daily cap (local calendar day) allow it.
+ *
+ * Cooldown/cap state is kept in memory per (customer id, campaign id),
+ * seeded from the snapshot's trigger history so it survives restarts and
+ * snapshot swaps; bounded (8-way set-associative, the entry triggered
+ * longest ago in a full set is dropped).
+ */
+#ifndef BGW_CAMPAIGN_H
+#define BGW_CAMPAIGN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pipeline.h"
+#include "pipeline_config.h"
+#include "snapshot.h"
+
+struct campaign_rules;
+
+/* What the rules need to know about one visit event. */
+struct campaign_event {
+	uint32_t customer;       /* index into s->customers */
+	const char *zone;
+	enum visit_event_kind kind;
+	uint32_t dwell_s;
+	int mark;                /* DWELL: index of the mark that fired */
+	int64_t now_s;
+};
+
+/* Called for each campaign that fires (state already updated). */
+typedef void (*campaign_fire_fn)(void *ctx, uint32_t campaign, uint32_t channels);
+
+struct campaign_rules *campaign_rules_new(const struct pipeline_config *cfg);
+void campaign_rules_free(struct campaign_rules *r);
+
+/* Merge the snapshot's trigger history into the in-memory state. */
+void campaign_rules_seed(struct campaign_rules *r, const struct snapshot *s);
+
+/* Returns the number of campaigns fired. */
+uint32_t campaign_rules_match(struct campaign_rules *r, const struct snapshot *s,
+			      const struct campaign_event *ev, campaign_fire_fn fire, void *ctx);
+
+/* Exposed for tests: is now_s within the campaign's opening hours? */
+bool campaign_in_hours(const struct snap_campaign *c, int64_t now_s);
+
+#endif

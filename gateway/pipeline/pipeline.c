@@ -1,0 +1,518 @@
+/*
+ * pipeline.c - glue of the data path: decode, identify, gate, then either
+ * the presence tracker (consented) or the anonymous footfall sketch (the
+ * rest), plus fixed-beacon health. See pipeline.h and docs/pipeline.md.
+ */
+#include "pipeline.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "aes_openssl.h"
+#include "beacon_frame.h"
+#include "beacon_health.h"
+#include "campaign.h"
+#include "consent_gate.h"
+#include "etlm.h"
+#include "footfall.h"
+#include "id_index.h"
+#include "irk.h"
+#include "pipeline_config.h"
+#include "pl_aes.h"
+#include "presence.h"
+#include "trigger_json.h"
+
+#define FRAMES_MAX 8
+/* Eddystone calibrates at 0 m; the spec's rule of thumb is 41 dB lost by 1 m. */
+#define EDDYSTONE_0M_TO_1M 41
+
+struct pipeline {
+	struct pipeline_config cfg;
+	struct pipeline_callbacks cb;
+	struct pipeline_stats stats;
+	struct snapshot *snap;
+	struct id_index *idx;
+	struct irk_resolver *irk;
+	struct pl_aes *aes;
+	struct footfall *ff;
+	struct presence *pr;
+	struct campaign_rules *rules;
+	struct beacon_health *bh;
+	uint64_t now_us;
+	/* The event being handed to campaign rules (valid during presence callbacks). */
+	const struct visit_event *cur_event;
+};
+
+static int64_t to_s(uint64_t us)
+{
+	return (int64_t)(us / 1000000u);
+}
+
+/* ------------------------------------------------------------------ callbacks */
+
+static void fire_trigger(void *ctx, uint32_t campaign, uint32_t channels)
+{
+	struct pipeline *p = ctx;
+	const struct visit_event *ev = p->cur_event;
+	const struct snap_campaign *cam = &p->snap->campaigns[campaign];
+	struct trigger_fields f = {
+		.ts_us = ev->ts_us,
+		.site = p->cfg.site,
+		.gateway = p->cfg.gateway,
+		.zone = ev->zone,
+		.event = ev->kind,
+		.customer_ref = ev->customer->ref,
+		.campaign = cam->name,
+		.campaign_id = cam->id,
+		.dwell_s = ev->dwell_s,
+		.rssi = ev->rssi_filtered,
+		.proximity_m = ev->proximity_m,
+		.policy = ev->customer->consent[SNAP_RETARGETING].policy,
+	};
+	struct trigger t = { .ts_us = ev->ts_us, .customer = ev->customer, .campaign = cam };
+	char *json;
+
+	for (uint32_t i = 0; i < p->snap->n_channels && i < SNAP_MAX_CHANNELS; i++)
+		if (channels & (1u << i))
+			f.channels[f.n_channels++] = p->snap->channels[i];
+	if (!trigger_uuid7(ev->ts_us, t.id))
+		return;
+	json = trigger_json_build(&f, t.id);
+	if (!json)
+		return;
+	t.json = json;
+	p->stats.triggers++;
+	if (p->cb.trigger)
+		p->cb.trigger(p->cb.ctx, &t);
+	cJSON_free(json);
+}
+
+static void on_presence(void *ctx, const struct presence_device *d, enum visit_event_kind kind,
+			uint64_t ts_us, uint32_t dwell_s, int mark)
+{
+	struct pipeline *p = ctx;
+	const struct snap_customer *c;
+	struct visit_event ev;
+	struct campaign_event ce;
+
+	if (!p->snap || d->customer >= p->snap->n_customers)
+		return;
+	c = &p->snap->customers[d->customer];
+	/* Events are gated at their own time, not at the sighting's. */
+	if (!consent_gate_presence(c, to_s(ts_us)))
+		return;
+	ev = (struct visit_event){
+		.kind = kind,
+		.ts_us = ts_us,
+		.visit_started_us = d->visit_started_us,
+		.dwell_s = dwell_s,
+		.customer = c,
+		.zone = p->cfg.zone,
+		.rssi_filtered = d->rssi_filtered,
+		.proximity_m = presence_distance_m(d->rssi_filtered, d->power_1m,
+						   p->cfg.path_loss_exponent),
+	};
+	if (kind == VISIT_ENTER)
+		p->stats.visits_entered++;
+	else if (kind == VISIT_EXIT)
+		p->stats.visits_exited++;
+	else
+		p->stats.dwell_events++;
+	if (p->cb.visit)
+		p->cb.visit(p->cb.ctx, &ev);
+	ce = (struct campaign_event){ .customer = d->customer, .zone = p->cfg.zone, .kind = kind,
+				      .dwell_s = dwell_s, .mark = mark, .now_s = to_s(ts_us) };
+	p->cur_event = &ev;
+	campaign_rules_match(p->rules, p->snap, &ce, fire_trigger, p);
+	p->cur_event = NULL;
+}
+
+static void on_footfall(void *ctx, const char *json)
+{
+	struct pipeline *p = ctx;
+
+	p->stats.footfall_published++;
+	if (p->cb.footfall)
+		p->cb.footfall(p->cb.ctx, json);
+}
+
+static void on_health(void *ctx, const char *json)
+{
+	struct pipeline *p = ctx;
+
+	p->stats.beacon_health++;
+	if (p->cb.beacon_health)
+		p->cb.beacon_health(p->cb.ctx, json);
+}
+
+/* ------------------------------------------------------------------ life cycle */
+
+struct pipeline *pipeline_new(const struct pipeline_config *cfg,
+			      const struct pipeline_callbacks *cb)
+{
+	struct pipeline *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->cfg = *cfg;
+	if (cb)
+		p->cb = *cb;
+	p->aes = pl_aes_new();
+	p->ff = footfall_new(cfg->site, cfg->gateway, cfg->zone, cfg->footfall_period_s,
+			     cfg->footfall_min_count, on_footfall, p);
+	p->pr = presence_new(cfg, on_presence, p);
+	p->rules = campaign_rules_new(cfg);
+	p->bh = beacon_health_new(cfg, on_health, p);
+	p->idx = id_index_new(NULL, cfg->eid_tolerance, 0, aes128_openssl);
+	p->irk = irk_resolver_new(NULL, cfg->irk_cache_size);
+	if (!p->aes || !p->ff || !p->pr || !p->rules || !p->bh || !p->idx || !p->irk) {
+		pipeline_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+void pipeline_free(struct pipeline *p)
+{
+	if (!p)
+		return;
+	presence_free(p->pr);
+	footfall_free(p->ff);
+	campaign_rules_free(p->rules);
+	beacon_health_free(p->bh);
+	id_index_free(p->idx);
+	irk_resolver_free(p->irk);
+	pl_aes_free(p->aes);
+	if (p->snap)
+		snapshot_free(p->snap);
+	free(p);
+}
+
+static int64_t find_customer(const struct snapshot *s, int64_t id)
+{
+	uint32_t lo = 0, hi = s->n_customers;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (s->customers[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < s->n_customers && s->customers[lo].id == id ? (int64_t)lo : -1;
+}
+
+void pipeline_set_snapshot(struct pipeline *p, struct snapshot *s)
+{
+	int64_t now_s = p->now_us ? to_s(p->now_us) : (int64_t)time(NULL);
+	struct id_index *idx = id_index_new(s, p->cfg.eid_tolerance, now_s, aes128_openssl);
+	struct irk_resolver *irk = irk_resolver_new(s, p->cfg.irk_cache_size);
+
+	if (!idx || !irk) {
+		/* Out of memory: keep serving the old snapshot rather than none. */
+		id_index_free(idx);
+		irk_resolver_free(irk);
+		if (s)
+			snapshot_free(s);
+		return;
+	}
+	/* Open visits follow the customer id into the new snapshot; customers
+	 * who are gone (removed, erased) are forgotten without an event. */
+	for (uint32_t i = 0; i < presence_capacity(p->pr); i++) {
+		struct presence_device *d = presence_slot(p->pr, i);
+		int64_t ci;
+
+		if (!d)
+			continue;
+		ci = s ? find_customer(s, d->customer_id) : -1;
+		if (ci < 0) {
+			presence_forget(p->pr, d->customer_id);
+			continue;
+		}
+		d->customer = (uint32_t)ci;
+		d->eid_ident = -1; /* identifier indexes changed: re-paired at the next EID */
+	}
+	campaign_rules_seed(p->rules, s);
+	id_index_free(p->idx);
+	irk_resolver_free(p->irk);
+	p->idx = idx;
+	p->irk = irk;
+	if (p->snap)
+		snapshot_free(p->snap);
+	p->snap = s;
+	p->stats.snapshots++;
+	p->stats.tracked_devices = presence_count(p->pr);
+}
+
+/* ------------------------------------------------------------------ hot path */
+
+/* What one report says, once its frames are decoded. */
+struct sighting {
+	int64_t ident;                  /* snapshot identifier, -1 = not enrolled */
+	uint32_t eid_time_base;
+	bool via_eid;
+	bool store_beacon;              /* a UID of the store's own namespaces */
+	float power_1m;                 /* NAN = no calibration in the frames */
+	uint8_t anon[24];               /* what footfall hashes for an unknown device */
+	size_t anon_len;
+	const struct bf_eddystone_tlm *tlm;
+	const struct bf_eddystone_etlm *etlm;
+};
+
+static void set_anon(struct sighting *s, uint8_t tag, const uint8_t *v, size_t n)
+{
+	if (s->anon_len)
+		return; /* the first identifying frame wins */
+	s->anon[0] = tag;
+	memcpy(s->anon + 1, v, n);
+	s->anon_len = 1 + n;
+}
+
+static void identify(struct pipeline *p, const struct adv_report *r, const struct bf_frame *f,
+		     size_t n, struct sighting *s)
+{
+	for (size_t i = 0; i < n; i++) {
+		switch (f[i].type) {
+		case BF_IBEACON: {
+			const struct bf_ibeacon *b = &f[i].u.ibeacon;
+			uint8_t v[20];
+
+			if (s->ident < 0)
+				s->ident = id_index_ibeacon(p->idx, b->uuid, b->major, b->minor);
+			if (isnan(s->power_1m))
+				s->power_1m = b->measured_power;
+			memcpy(v, b->uuid, 16);
+			v[16] = (uint8_t)(b->major >> 8);
+			v[17] = (uint8_t)b->major;
+			v[18] = (uint8_t)(b->minor >> 8);
+			v[19] = (uint8_t)b->minor;
+			set_anon(s, 1, v, 20);
+			break;
+		}
+		case BF_ALTBEACON:
+			if (isnan(s->power_1m))
+				s->power_1m = f[i].u.altbeacon.ref_rssi;
+			set_anon(s, 2, f[i].u.altbeacon.beacon_id, 20);
+			break;
+		case BF_EDDYSTONE_UID: {
+			const struct bf_eddystone_uid *u = &f[i].u.uid;
+			uint8_t v[16];
+
+			if (beacon_health_is_store_uid(p->bh, u->namespace_id)) {
+				beacon_health_uid(p->bh, r->addr, r->addr_type, u, r->ts_us);
+				s->store_beacon = true;
+				break;
+			}
+			if (s->ident < 0)
+				s->ident = id_index_uid(p->idx, u->namespace_id, u->instance);
+			if (isnan(s->power_1m))
+				s->power_1m = (float)(u->tx_power - EDDYSTONE_0M_TO_1M);
+			memcpy(v, u->namespace_id, 10);
+			memcpy(v + 10, u->instance, 6);
+			set_anon(s, 3, v, 16);
+			break;
+		}
+		case BF_EDDYSTONE_EID: {
+			const struct bf_eddystone_eid *e = &f[i].u.eid;
+
+			if (s->ident < 0) {
+				s->ident = id_index_eid(p->idx, e->eid, &s->eid_time_base);
+				s->via_eid = s->ident >= 0;
+			}
+			if (isnan(s->power_1m))
+				s->power_1m = (float)(e->tx_power - EDDYSTONE_0M_TO_1M);
+			set_anon(s, 4, e->eid, 8);
+			break;
+		}
+		case BF_EDDYSTONE_TLM:
+			s->tlm = &f[i].u.tlm;
+			break;
+		case BF_EDDYSTONE_ETLM:
+			s->etlm = &f[i].u.etlm;
+			break;
+		default:
+			break;
+		}
+	}
+	if (s->ident < 0 && irk_is_rpa(r->addr, r->addr_type)) {
+		s->ident = irk_resolve(p->irk, p->aes, r->addr);
+		if (s->ident >= 0)
+			p->stats.irk_resolved++;
+	}
+}
+
+/* eTLM: pair with the consented tag whose EID came from this address. */
+static bool pair_etlm(struct pipeline *p, const struct adv_report *r,
+		      const struct bf_eddystone_etlm *e, struct presence_device *known)
+{
+	struct presence_device *d = known;
+	const struct snap_identifier *id;
+	struct bf_eddystone_tlm tlm;
+	int64_t now_s = to_s(r->ts_us);
+
+	for (uint32_t i = 0; !d && i < presence_capacity(p->pr); i++) {
+		struct presence_device *c = presence_slot(p->pr, i);
+		if (c && c->eid_ident >= 0 && !memcmp(c->last_addr, r->addr, 6))
+			d = c;
+	}
+	if (!d || d->eid_ident < 0 || !p->snap ||
+	    (uint64_t)d->eid_ident >= p->snap->n_identifiers || d->customer >= p->snap->n_customers)
+		return false;
+	if (!consent_gate_presence(&p->snap->customers[d->customer], now_s))
+		return false;
+	id = &p->snap->identifiers[d->eid_ident];
+	if (!etlm_decrypt(p->aes, id->value, d->eid_time_base, e, &tlm)) {
+		p->stats.etlm_failed++;
+		return true; /* still the tag's frame: not for footfall */
+	}
+	p->stats.etlm_decrypted++;
+	beacon_health_tag(p->bh, p->snap->customers[d->customer].ref, &tlm, r->ts_us,
+			  &d->last_health_us);
+	return true;
+}
+
+static void advance(struct pipeline *p, uint64_t now_us)
+{
+	if (now_us > p->now_us)
+		p->now_us = now_us;
+	p->stats.eid_computed += id_index_roll(p->idx, to_s(now_us));
+}
+
+void pipeline_report(struct pipeline *p, const struct adv_report *r)
+{
+	struct bf_frame frames[FRAMES_MAX];
+	struct sighting s = { .ident = -1, .power_1m = NAN };
+	size_t n;
+	int64_t now_s = to_s(r->ts_us);
+
+	p->stats.reports++;
+	advance(p, r->ts_us);
+	n = r->data ? bf_decode(r->data, r->data_len, frames, FRAMES_MAX) : 0;
+	if (n > FRAMES_MAX)
+		n = FRAMES_MAX;
+	if (n)
+		p->stats.decoded++;
+	identify(p, r, frames, n, &s);
+	if (s.tlm) {
+		beacon_health_tlm(p->bh, r->addr, r->addr_type, s.tlm, r->ts_us);
+		if (s.ident < 0 && beacon_health_is_store_addr(p->bh, r->addr, r->addr_type))
+			s.store_beacon = true;
+	}
+	if (s.store_beacon && s.ident < 0)
+		return; /* the store's own fixed beacon: not a visitor */
+
+	if (s.ident >= 0 && p->snap) {
+		uint32_t ci = p->snap->identifiers[s.ident].customer;
+		const struct snap_customer *c = &p->snap->customers[ci];
+
+		p->stats.identified++;
+		if (consent_gate_presence(c, now_s)) {
+			struct presence_device *d = NULL;
+
+			p->stats.consented++;
+			if (adv_rssi_valid(r)) {
+				float power = s.power_1m;
+
+				if (isnan(power))
+					power = r->tx_power != ADV_TX_POWER_UNAVAILABLE ?
+							(float)(r->tx_power - EDDYSTONE_0M_TO_1M) :
+							(float)p->cfg.default_power_1m;
+				d = presence_sighting(p->pr, c->id, ci, r->rssi, power, r->ts_us);
+			} else {
+				d = presence_find(p->pr, c->id);
+			}
+			if (d) {
+				memcpy(d->last_addr, r->addr, 6);
+				if (s.via_eid) {
+					d->eid_ident = s.ident;
+					d->eid_time_base = s.eid_time_base;
+				}
+				if (s.etlm)
+					pair_etlm(p, r, s.etlm, d);
+			}
+			p->stats.tracked_devices = presence_count(p->pr);
+			return;
+		}
+		/* Enrolled but no presence consent (never given, expired or
+		 * withdrawn): forget any state at once, count anonymously. */
+		p->stats.no_consent++;
+		presence_forget(p->pr, c->id);
+		p->stats.tracked_devices = presence_count(p->pr);
+		s.anon[0] = 5;
+		memcpy(s.anon + 1, &c->id, sizeof(c->id));
+		s.anon_len = 1 + sizeof(c->id);
+	} else if (s.etlm && pair_etlm(p, r, s.etlm, NULL)) {
+		return; /* a consented tag's telemetry frame */
+	}
+
+	if (!adv_rssi_valid(r) || r->rssi < p->cfg.footfall_min_rssi)
+		return;
+	if (!s.anon_len) {
+		/* No beacon id: the address is all there is (random addresses
+		 * of phones rotate, so they may be counted more than once). */
+		s.anon[0] = 6;
+		s.anon[1] = r->addr_type;
+		memcpy(s.anon + 2, r->addr, 6);
+		s.anon_len = 8;
+	}
+	footfall_add(p->ff, s.anon, s.anon_len, r->ts_us);
+	p->stats.footfall_counted++;
+}
+
+/* Consent lapsed since the last sighting (expiry, withdrawal): forget now. */
+static void drop_unconsented(struct pipeline *p, int64_t now_s)
+{
+	for (uint32_t i = 0; p->snap && i < presence_capacity(p->pr); i++) {
+		struct presence_device *d = presence_slot(p->pr, i);
+
+		if (d && (d->customer >= p->snap->n_customers ||
+			  !consent_gate_presence(&p->snap->customers[d->customer], now_s)))
+			presence_forget(p->pr, d->customer_id);
+	}
+}
+
+static void sync_stats(struct pipeline *p)
+{
+	const struct irk_stats *is = irk_get_stats(p->irk);
+
+	p->stats.tracked_devices = presence_count(p->pr);
+	p->stats.evicted = presence_evicted(p->pr);
+	p->stats.footfall_suppressed = footfall_suppressed(p->ff);
+	p->stats.irk_lookups = is->lookups;
+	p->stats.irk_cache_hits = is->cache_hits;
+}
+
+void pipeline_tick(struct pipeline *p, uint64_t now_us)
+{
+	advance(p, now_us);
+	drop_unconsented(p, to_s(now_us));
+	presence_tick(p->pr, now_us);
+	footfall_tick(p->ff, now_us);
+	sync_stats(p);
+}
+
+void pipeline_flush(struct pipeline *p, uint64_t now_us)
+{
+	advance(p, now_us);
+	drop_unconsented(p, to_s(now_us));
+	presence_flush(p->pr, now_us);
+	footfall_flush(p->ff);
+	sync_stats(p);
+}
+
+const struct pipeline_stats *pipeline_get_stats(const struct pipeline *p)
+{
+	/* The counters owned by the parts are copied in lazily; the pipeline
+	 * object itself is never const, only the caller's view of it. */
+	sync_stats((struct pipeline *)p);
+	return &p->stats;
+}
+
+const struct snapshot *pipeline_get_snapshot(const struct pipeline *p)
+{
+	return p->snap;
+}

@@ -1,0 +1,66 @@
+/*
+ * pipeline_config.h - every tunable of the data path. The daemon's INI
+ * parser maps the [gateway], [presence], [footfall], [identity] and
+ * [beacons] keys onto these fields; pipeline_config_defaults() gives the
+ * values used when a key is absent.
+ */
+#ifndef BGW_PIPELINE_CONFIG_H
+#define BGW_PIPELINE_CONFIG_H
+
+#include <stdint.h>
+
+#define PIPELINE_NAME_MAX 64        /* site, gateway id, zone */
+#define PIPELINE_DWELL_MARKS_MAX 8
+#define PIPELINE_STORE_NS_MAX 8     /* Eddystone-UID namespaces of the store's own beacons */
+#define PIPELINE_CONFIRM_MAX 16     /* upper bound of enter_confirmations */
+#define PIPELINE_EID_TOLERANCE_MAX 8
+
+struct pipeline_config {
+	char site[PIPELINE_NAME_MAX];
+	char gateway[PIPELINE_NAME_MAX];
+	char zone[PIPELINE_NAME_MAX];     /* the zone this gateway covers */
+
+	/* RSSI filter: asymmetric EWMA. A rise is trusted quickly (alpha_up),
+	 * a fall slowly (alpha_down), because fades make RSSI drop far more
+	 * often than it spuriously rises. 0 < alpha <= 1. */
+	float rssi_alpha_up;
+	float rssi_alpha_down;
+	float path_loss_exponent;         /* log-distance model, n */
+	int8_t default_power_1m;          /* dBm at 1 m when a frame has no calibration */
+
+	/* Visit state machine. */
+	int8_t enter_rssi;                /* dBm a raw sighting must reach to count */
+	uint8_t enter_confirmations;      /* N such sightings ... */
+	uint32_t enter_window_s;          /* ... within this many seconds */
+	int8_t exit_rssi;                 /* filtered RSSI below this ... (hysteresis < enter) */
+	uint32_t exit_below_s;            /* ... for this long ends the visit */
+	uint32_t absence_timeout_s;       /* no sighting for this long ends the visit */
+	uint32_t dwell_marks_s[PIPELINE_DWELL_MARKS_MAX]; /* ascending */
+	uint8_t n_dwell_marks;
+	uint32_t max_tracked;             /* consented devices held at once */
+
+	/* Anonymous footfall. */
+	uint32_t footfall_period_s;
+	uint32_t footfall_min_count;      /* counts below this are not published */
+	int8_t footfall_min_rssi;         /* weaker reports are not counted */
+
+	/* Identity. */
+	uint8_t eid_tolerance;            /* EID periods accepted either side of the current one */
+	uint32_t irk_cache_size;          /* addresses remembered (resolved or not) */
+
+	/* Fixed store beacons (health over Eddystone-TLM). */
+	uint8_t store_namespaces[PIPELINE_STORE_NS_MAX][10];
+	uint8_t n_store_namespaces;
+	uint32_t beacon_health_interval_s; /* at most one health message per beacon per interval */
+	uint32_t max_store_beacons;
+
+	/* Campaign cooldown / daily-cap state kept in memory. */
+	uint32_t max_campaign_state;
+};
+
+void pipeline_config_defaults(struct pipeline_config *cfg);
+
+/* NULL when the configuration is usable, else a one-line reason. */
+const char *pipeline_config_check(const struct pipeline_config *cfg);
+
+#endif

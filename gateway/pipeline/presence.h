@@ -1,0 +1,82 @@
+/*
+ * presence.h - per consented customer visit state machine.
+ *
+ * Keyed by customer id (never by address: an EID tag or an RPA phone
+ * changes address, the customer does not). Each device carries an
+ * asymmetric EWMA of its RSSI, the confirmation ring that gates entry,
+ * and its visit (start, dwell marks fired, time below the exit threshold).
+ *
+ *   idle --N raw sightings >= enter_rssi within enter_window_s--> in visit (ENTER)
+ *   in visit --dwell reaches mark i--> DWELL
+ *   in visit --no sighting for absence_timeout_s, or filtered RSSI below
+ *             exit_rssi for exit_below_s--> idle (EXIT)
+ *   idle --no sighting for absence_timeout_s--> forgotten
+ *
+ * The table is fixed-size (max_tracked): a new device when it is full
+ * evicts the one seen longest ago (its open visit is closed with EXIT).
+ * No allocation after presence_new().
+ */
+#ifndef BGW_PRESENCE_H
+#define BGW_PRESENCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pipeline.h"
+#include "pipeline_config.h"
+
+struct presence_device {
+	int64_t customer_id;
+	uint32_t customer;         /* index into the current snapshot's customers */
+	bool in_visit;
+	uint8_t marks_fired;       /* dwell marks already emitted in this visit */
+	uint8_t n_confirm, confirm_head;
+	uint64_t confirm_us[PIPELINE_CONFIRM_MAX];
+	uint64_t first_seen_us, last_seen_us, visit_started_us, below_since_us;
+	float rssi_filtered;
+	float power_1m;            /* calibrated RSSI at 1 m of the last frame */
+	/* For pairing an eTLM frame with the EID seen from the same address. */
+	uint8_t last_addr[6];
+	int64_t eid_ident;         /* snapshot identifier of the EID key, -1 if none */
+	uint32_t eid_time_base;
+	uint64_t last_health_us;   /* rate limit of this tag's decrypted TLM */
+};
+
+struct presence;
+
+/* kind, the device, the event time, the dwell and (DWELL only) the index of the mark. */
+typedef void (*presence_emit_fn)(void *ctx, const struct presence_device *d,
+				 enum visit_event_kind kind, uint64_t ts_us, uint32_t dwell_s,
+				 int mark);
+
+struct presence *presence_new(const struct pipeline_config *cfg, presence_emit_fn emit, void *ctx);
+void presence_free(struct presence *t);
+
+/* A sighting of a consented customer. Returns the device (NULL only when
+ * max_tracked is 0); it may emit ENTER / DWELL. */
+struct presence_device *presence_sighting(struct presence *t, int64_t customer_id,
+					  uint32_t customer, int8_t rssi, float power_1m,
+					  uint64_t ts_us);
+
+/* Time passes: dwell marks, exits, forgetting idle devices. */
+void presence_tick(struct presence *t, uint64_t now_us);
+
+/* Close every open visit (EXIT) and forget everything. */
+void presence_flush(struct presence *t, uint64_t now_us);
+
+/* Forget a customer at once, without events (consent withdrawn, erased). */
+void presence_forget(struct presence *t, int64_t customer_id);
+
+struct presence_device *presence_find(struct presence *t, int64_t customer_id);
+
+/* Iterate: devices live in slots 0..capacity-1; NULL for a free slot. */
+uint32_t presence_capacity(const struct presence *t);
+struct presence_device *presence_slot(struct presence *t, uint32_t i);
+
+uint32_t presence_count(const struct presence *t);
+uint64_t presence_evicted(const struct presence *t);
+
+/* Log-distance proximity from filtered RSSI and calibrated power at 1 m. */
+float presence_distance_m(float rssi, float power_1m, float n);
+
+#endif

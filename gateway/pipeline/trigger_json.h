@@ -1,0 +1,40 @@
+/*
+ * trigger_json.h - the trigger payload (docs/schema/trigger.schema.json).
+ * Triggers are rare (cooldowns, caps), so cJSON's allocations are fine here.
+ */
+#ifndef BGW_TRIGGER_JSON_H
+#define BGW_TRIGGER_JSON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pipeline.h"
+#include "snapshot.h"
+
+#define TRIGGER_SCHEMA_VERSION 1
+
+struct trigger_fields {
+	uint64_t ts_us;
+	const char *site, *gateway, *zone;
+	enum visit_event_kind event;
+	const char *customer_ref;
+	const char *campaign;
+	int64_t campaign_id;
+	uint32_t dwell_s;
+	float rssi, proximity_m;
+	const char *channels[SNAP_MAX_CHANNELS];
+	uint32_t n_channels;
+	const char *policy;       /* retargeting consent policy version */
+};
+
+/* A time-ordered UUIDv7 (RFC 9562): 48-bit ms timestamp, 74 random bits
+ * from getrandom(). Ordered ids keep the outbox and subscribers' dedupe
+ * indexes append-mostly. false when no randomness is available. */
+bool trigger_uuid7(uint64_t ts_us, char out[37]);
+
+/* The JSON payload (cJSON-allocated: free with cJSON_free), NULL on failure. */
+char *trigger_json_build(const struct trigger_fields *f, const char *id);
+
+const char *trigger_event_name(enum visit_event_kind k);
+
+#endif

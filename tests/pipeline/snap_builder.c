@@ -1,0 +1,227 @@
+/* snap_builder.c - see snap_builder.h. */
+#include "snap_builder.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SB_MAX_CUST 4096
+#define SB_MAX_IDS 8192
+#define SB_MAX_CAMP 64
+#define SB_MAX_SEG 32
+#define SB_MAX_HIST 256
+#define SB_SEG_PER_CUST 8
+
+struct snap_builder {
+	struct snap_customer cust[SB_MAX_CUST];
+	uint32_t cust_seg[SB_MAX_CUST][SB_SEG_PER_CUST];
+	uint32_t n_cust;
+	struct snap_identifier ids[SB_MAX_IDS];
+	uint32_t n_ids;
+	struct snap_campaign camp[SB_MAX_CAMP];
+	uint32_t n_camp;
+	char seg[SB_MAX_SEG][SNAP_REF_MAX];
+	uint32_t n_seg;
+	char chan[SNAP_MAX_CHANNELS][SNAP_REF_MAX];
+	uint32_t n_chan;
+	struct snap_trigger_history hist[SB_MAX_HIST];
+	uint32_t n_hist;
+};
+
+/* The store links its own snapshot_free; the tests own this one. */
+void snapshot_free(struct snapshot *s)
+{
+	free(s);
+}
+
+struct snap_builder *sb_new(void)
+{
+	return calloc(1, sizeof(struct snap_builder));
+}
+
+void sb_free(struct snap_builder *b)
+{
+	free(b);
+}
+
+uint32_t sb_customer(struct snap_builder *b, int64_t id, const char *ref)
+{
+	struct snap_customer *c = &b->cust[b->n_cust];
+
+	if (b->n_cust >= SB_MAX_CUST || (b->n_cust && b->cust[b->n_cust - 1].id >= id))
+		abort();
+	memset(c, 0, sizeof(*c));
+	c->id = id;
+	snprintf(c->ref, sizeof(c->ref), "%s", ref);
+	return b->n_cust++;
+}
+
+void sb_consent(struct snap_builder *b, uint32_t cust, enum snap_purpose p, int64_t granted_at,
+		int64_t expires_at, int64_t withdrawn_at, uint32_t channels, const char *policy)
+{
+	struct snap_consent *c = &b->cust[cust].consent[p];
+
+	c->granted = true;
+	c->granted_at = granted_at;
+	c->expires_at = expires_at;
+	c->withdrawn_at = withdrawn_at;
+	c->channels = channels;
+	snprintf(c->policy, sizeof(c->policy), "%s", policy);
+}
+
+uint32_t sb_channel(struct snap_builder *b, const char *name)
+{
+	snprintf(b->chan[b->n_chan], SNAP_REF_MAX, "%s", name);
+	return b->n_chan++;
+}
+
+uint32_t sb_segment(struct snap_builder *b, const char *name)
+{
+	snprintf(b->seg[b->n_seg], SNAP_REF_MAX, "%s", name);
+	return b->n_seg++;
+}
+
+void sb_customer_segment(struct snap_builder *b, uint32_t cust, uint32_t seg)
+{
+	struct snap_customer *c = &b->cust[cust];
+
+	if (c->segment_count >= SB_SEG_PER_CUST)
+		abort();
+	b->cust_seg[cust][c->segment_count++] = seg;
+}
+
+static struct snap_identifier *add_id(struct snap_builder *b, uint32_t cust, enum snap_id_type t)
+{
+	struct snap_identifier *id = &b->ids[b->n_ids++];
+
+	if (b->n_ids > SB_MAX_IDS)
+		abort();
+	memset(id, 0, sizeof(*id));
+	id->type = t;
+	id->customer = cust;
+	return id;
+}
+
+void sb_ibeacon(struct snap_builder *b, uint32_t cust, const uint8_t uuid[16], uint16_t major,
+		uint16_t minor)
+{
+	struct snap_identifier *id = add_id(b, cust, SNAP_ID_IBEACON);
+
+	memcpy(id->value, uuid, 16);
+	id->value[16] = (uint8_t)(major >> 8);
+	id->value[17] = (uint8_t)major;
+	id->value[18] = (uint8_t)(minor >> 8);
+	id->value[19] = (uint8_t)minor;
+}
+
+void sb_uid(struct snap_builder *b, uint32_t cust, const uint8_t ns[10], const uint8_t inst[6])
+{
+	struct snap_identifier *id = add_id(b, cust, SNAP_ID_EDDYSTONE_UID);
+
+	memcpy(id->value, ns, 10);
+	memcpy(id->value + 10, inst, 6);
+}
+
+void sb_eid(struct snap_builder *b, uint32_t cust, const uint8_t key[16], uint8_t k,
+	    int64_t clock_offset)
+{
+	struct snap_identifier *id = add_id(b, cust, SNAP_ID_EDDYSTONE_EID);
+
+	memcpy(id->value, key, 16);
+	id->exponent = k;
+	id->clock_offset = clock_offset;
+}
+
+void sb_irk(struct snap_builder *b, uint32_t cust, const uint8_t irk[16])
+{
+	memcpy(add_id(b, cust, SNAP_ID_IRK)->value, irk, 16);
+}
+
+struct snap_campaign *sb_campaign(struct snap_builder *b, int64_t id, const char *name,
+				  const char *zone, enum snap_event ev)
+{
+	struct snap_campaign *c = &b->camp[b->n_camp++];
+
+	if (b->n_camp > SB_MAX_CAMP)
+		abort();
+	memset(c, 0, sizeof(*c));
+	c->id = id;
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	snprintf(c->zone, sizeof(c->zone), "%s", zone);
+	c->event = ev;
+	c->segment = -1;
+	c->hours_from_min = -1;
+	c->hours_until_min = -1;
+	return c;
+}
+
+void sb_history(struct snap_builder *b, uint32_t cust, uint32_t campaign, int64_t last_at,
+		uint32_t count_today)
+{
+	struct snap_trigger_history *h = &b->hist[b->n_hist++];
+
+	h->customer = cust;
+	h->campaign = campaign;
+	h->last_at = last_at;
+	h->count_today = count_today;
+}
+
+/* Carve aligned pieces out of one block. */
+static void *carve(uint8_t **p, size_t n)
+{
+	void *r = *p;
+
+	*p += (n + 15) & ~(size_t)15;
+	return r;
+}
+
+struct snapshot *sb_build(const struct snap_builder *b, uint64_t data_version)
+{
+	uint32_t n_cs = 0;
+	size_t size;
+	uint8_t *block, *p;
+	struct snapshot *s;
+
+	for (uint32_t i = 0; i < b->n_cust; i++)
+		n_cs += b->cust[i].segment_count;
+#define SZ(n) ((((size_t)(n)) + 15) & ~(size_t)15)
+	size = SZ(sizeof(*s)) + SZ(sizeof(struct snap_customer) * b->n_cust) +
+	       SZ(sizeof(struct snap_identifier) * b->n_ids) +
+	       SZ(sizeof(struct snap_campaign) * b->n_camp) + SZ(SNAP_REF_MAX * b->n_seg) +
+	       SZ(SNAP_REF_MAX * b->n_chan) + SZ(sizeof(uint32_t) * n_cs) +
+	       SZ(sizeof(struct snap_trigger_history) * b->n_hist);
+#undef SZ
+	block = calloc(1, size);
+	if (!block)
+		return NULL;
+	p = block;
+	s = carve(&p, sizeof(*s));
+	s->data_version = data_version;
+	s->n_customers = b->n_cust;
+	s->n_identifiers = b->n_ids;
+	s->n_campaigns = b->n_camp;
+	s->n_segments = b->n_seg;
+	s->n_channels = b->n_chan;
+	s->n_history = b->n_hist;
+	s->n_customer_segments = n_cs;
+	s->customers = carve(&p, sizeof(struct snap_customer) * b->n_cust);
+	s->identifiers = carve(&p, sizeof(struct snap_identifier) * b->n_ids);
+	s->campaigns = carve(&p, sizeof(struct snap_campaign) * b->n_camp);
+	s->segments = carve(&p, SNAP_REF_MAX * b->n_seg);
+	s->channels = carve(&p, SNAP_REF_MAX * b->n_chan);
+	s->customer_segments = carve(&p, sizeof(uint32_t) * n_cs);
+	s->history = carve(&p, sizeof(struct snap_trigger_history) * b->n_hist);
+	memcpy(s->customers, b->cust, sizeof(struct snap_customer) * b->n_cust);
+	memcpy(s->identifiers, b->ids, sizeof(struct snap_identifier) * b->n_ids);
+	memcpy(s->campaigns, b->camp, sizeof(struct snap_campaign) * b->n_camp);
+	memcpy(s->segments, b->seg, SNAP_REF_MAX * b->n_seg);
+	memcpy(s->channels, b->chan, SNAP_REF_MAX * b->n_chan);
+	memcpy(s->history, b->hist, sizeof(struct snap_trigger_history) * b->n_hist);
+	n_cs = 0;
+	for (uint32_t i = 0; i < b->n_cust; i++) {
+		s->customers[i].first_segment = n_cs;
+		for (uint32_t k = 0; k < b->cust[i].segment_count; k++)
+			s->customer_segments[n_cs++] = b->cust_seg[i][k];
+	}
+	return s;
+}
