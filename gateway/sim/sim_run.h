@@ -1,0 +1,52 @@
+/*
+ * sim_run.h - what one beaconsim invocation was asked to do, and the two
+ * ways of doing it: live (an H4 controller on a socket, in real time
+ * scaled by --speed) and offline (the whole scenario into a btsnoop file
+ * with simulated timestamps, as fast as possible).
+ */
+#ifndef BGW_SIM_RUN_H
+#define BGW_SIM_RUN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "scenario.h"
+
+/* Exit codes (CONTRACT.md). */
+#define SIM_EXIT_OK 0
+#define SIM_EXIT_USAGE 64
+#define SIM_EXIT_DATA 65
+#define SIM_EXIT_UNAVAILABLE 69
+
+struct sim_run {
+	const char *listen;        /* unix:PATH or tcp:HOST:PORT; NULL = offline */
+	const char *scenario_path;
+	const char *btsnoop_path;  /* NULL = none */
+	uint64_t seed;             /* resolved: --seed, else the scenario's, else 1 */
+	double speed;              /* simulated seconds per real second */
+	bool once;                 /* live: exit when the scenario ends */
+	uint64_t duration_us;      /* resolved: --duration, else the scenario's */
+	int64_t start_time;        /* Unix time of scenario time 0 */
+	bool start_time_given;     /* --start-time or the scenario's (else: wall clock) */
+	bool extended;             /* offline: extended reports */
+	int verbose;
+	const struct scenario *scn;
+};
+
+/* Both return a process exit code. */
+int sim_run_live(const struct sim_run *run);
+int sim_run_offline(const struct sim_run *run);
+
+/* stderr logging with the program name; verbose lines only with -v. */
+__attribute__((format(printf, 1, 2))) void sim_log(const char *fmt, ...);
+extern int sim_verbose;
+#define sim_debug(...) do { if (sim_verbose) sim_log(__VA_ARGS__); } while (0)
+
+/* Unix time in µs of scenario time t (for btsnoop records). */
+static inline uint64_t sim_run_wall_us(const struct sim_run *run, uint64_t t_us)
+{
+	return (uint64_t)run->start_time * 1000000u + t_us;
+}
+
+#endif
