@@ -1,0 +1,18 @@
+/* fw_main.c - the tag's main loop: advertise, sleep on RTC0, repeat. */
+#include "fw_beacon.h"
+
+int main(void);
+
+static struct fw_beacon beacon;
+
+int main(void)
+{
+	struct fw_config cfg;
+
+	fw_config_load(&cfg);
+	fw_beacon_init(&beacon, &cfg);
+	for (;;) {
+		fw_beacon_event(&beacon);
+		fw_beacon_sleep(&beacon);
+	}
+}

@@ -1,0 +1,226 @@
+/*
+ * test_fw_logic.c - the firmware logic on RAM-backed registers (host):
+ * the shared checks (fw_checks.c) plus Eddystone-EID through the ECB model
+ * against eid_compute and the published vectors.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "aes_openssl.h"
+#include "beacon_frame.h"
+#include "eddystone_eid.h"
+#include "fw_checks.h"
+#include "fw_periph.h"
+#include "fw_uicr.h"
+
+#define SHARED(name)                          \
+	static void test_##name(void **state) \
+	{                                     \
+		(void)state;                  \
+		assert_int_equal(fwc_##name(), 0); \
+	}
+
+SHARED(events_on_three_channels)
+SHARED(event_spacing)
+SHARED(header_and_static_address)
+SHARED(frames_match_config)
+SHARED(tlm_counters_rise)
+SHARED(hfxo_only_during_events)
+SHARED(lfrc_fallback)
+SHARED(errata_per_revision)
+SHARED(tx_power_steps)
+SHARED(uicr_layout)
+SHARED(air_whitening_and_crc)
+SHARED(schedule)
+
+/* RadiusNetworks/ephemeral_calc's published vector (as in tests/codec). */
+static const uint8_t radius_ik[16] = { 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
+				       0x09, 0x0a, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16 };
+
+static struct fw_beacon beacon;
+
+static void eid_cfg(struct fw_config *c, uint8_t k, uint32_t base)
+{
+	fw_config_eid_tag(c, radius_ik, k, base);
+	assert_int_equal(fw_config_check(c), FW_CONFIG_OK);
+	assert_true(fw_config_is_private(c));
+	c->interval_ms = 100;
+}
+
+static const uint8_t *eid_of(const struct hal_host_tx *tx)
+{
+	static struct bf_frame f;
+
+	if (tx->pdu_len < 8 || bf_decode(tx->pdu + 8, tx->pdu_len - 8, &f, 1) != 1 ||
+	    f.type != BF_EDDYSTONE_EID)
+		return NULL;
+	return f.u.eid.eid;
+}
+
+static void test_ecb_peripheral_is_aes(void **state)
+{
+	static const uint8_t key[16] = { 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+					 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f };
+	static const uint8_t pt[16] = { 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+					0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff };
+	static const uint8_t ct[16] = { 0x69, 0xc4, 0xe0, 0xd8, 0x6a, 0x7b, 0x04, 0x30,
+					0xd8, 0xcd, 0xb7, 0x80, 0x70, 0xb4, 0xc5, 0x5a };
+	struct hal_host_params hp;
+	uint8_t out[16];
+
+	(void)state;
+	hal_host_params_default(&hp);
+	hal_host_reset(&hp);
+	fw_ecb_aes128(key, pt, out); /* FIPS-197 C.1 through the ECB registers */
+	assert_memory_equal(out, ct, 16);
+}
+
+static void test_eid_published_vectors(void **state)
+{
+	static const uint8_t at0[8] = { 0xa9, 0xb7, 0x6a, 0x71, 0xc5, 0xf8, 0x92, 0x90 };
+	static const uint8_t at2000[8] = { 0x41, 0x44, 0x41, 0x3e, 0x45, 0xfe, 0xfa, 0x58 };
+	struct hal_host_params hp;
+	struct fw_config c;
+	const uint8_t *eid;
+
+	(void)state;
+	hal_host_params_default(&hp);
+	eid_cfg(&c, 10, 0);
+	fwc_run(&c, &hp, 50, &beacon);
+	assert_true(fwc_cap.n >= 3);
+	eid = eid_of(&fwc_cap.tx[0]);
+	assert_non_null(eid);
+	assert_memory_equal(eid, at0, 8);
+
+	eid_cfg(&c, 10, 2000);
+	fwc_run(&c, &hp, 50, &beacon);
+	eid = eid_of(&fwc_cap.tx[0]);
+	assert_non_null(eid);
+	assert_memory_equal(eid, at2000, 8);
+}
+
+/* Every broadcast EID equals eid_compute at that second; the EID and the
+ * address change exactly when the 2^K s period changes, never within. */
+static void test_eid_rotation_and_address(void **state)
+{
+	const uint8_t k = 2;
+	const uint32_t base = 1000; /* 1000 = 250 * 4: a boundary at start */
+	struct hal_host_params hp;
+	struct fw_config c;
+	uint8_t prev_eid[8], prev_addr[6];
+	uint32_t prev_period = 0;
+	unsigned rotations = 0;
+
+	(void)state;
+	hal_host_params_default(&hp);
+	eid_cfg(&c, k, base);
+	fwc_run(&c, &hp, 20000, &beacon);
+	assert_true(fwc_cap.n >= 3 * 150);
+	for (size_t i = 0; i < fwc_cap.n; i += 3) {
+		const struct hal_host_tx *tx = &fwc_cap.tx[i];
+		/* The first PDU starts 500 us (HFXO + ramp-up) after the wake-up tick. */
+		uint32_t t = base + (uint32_t)((tx->time_us - 500u) / 1000000u);
+		uint32_t period = eid_period_start(k, t);
+		const uint8_t *eid = eid_of(tx);
+		uint8_t want[8];
+
+		assert_non_null(eid);
+		eid_compute(aes128_openssl, radius_ik, k, t, want);
+		assert_memory_equal(eid, want, 8);
+		/* Non-resolvable private address: top bits 00. */
+		assert_int_equal(tx->pdu[7] & 0xC0, 0x00);
+		if (i > 0) {
+			bool new_period = period != prev_period;
+			bool eid_changed = memcmp(eid, prev_eid, 8) != 0;
+			bool addr_changed = memcmp(tx->pdu + 2, prev_addr, 6) != 0;
+
+			assert_int_equal(new_period, eid_changed);
+			assert_int_equal(new_period, addr_changed);
+			rotations += new_period;
+		}
+		memcpy(prev_eid, eid, 8);
+		memcpy(prev_addr, tx->pdu + 2, 6);
+		prev_period = period;
+	}
+	assert_true(rotations >= 4);
+}
+
+/* A privacy tag may add TLM; nothing static ever appears beside its EID. */
+static void test_privacy_tag_frames(void **state)
+{
+	struct hal_host_params hp;
+	struct fw_config c;
+	unsigned eids = 0, tlms = 0;
+
+	(void)state;
+	hal_host_params_default(&hp);
+	eid_cfg(&c, 4, 0);
+	c.tlm_every = 10;
+	fwc_run(&c, &hp, 10000, &beacon);
+	for (size_t i = 0; i < fwc_cap.n; i += 3) {
+		struct bf_frame f;
+
+		assert_int_equal(bf_decode(fwc_cap.tx[i].pdu + 8, fwc_cap.tx[i].pdu_len - 8, &f, 1),
+				 1);
+		assert_true(f.type == BF_EDDYSTONE_EID || f.type == BF_EDDYSTONE_TLM);
+		eids += f.type == BF_EDDYSTONE_EID;
+		tlms += f.type == BF_EDDYSTONE_TLM;
+	}
+	assert_true(tlms >= 5 && eids >= 9 * tlms - 9);
+}
+
+/* Blank or damaged UICR falls back to the build-time defaults. */
+static void test_uicr_fallback(void **state)
+{
+	struct hal_host_params hp;
+	struct fw_config c, want;
+	uint32_t w[FW_UICR_WORDS];
+
+	(void)state;
+	fw_config_defaults(&want);
+	hal_host_params_default(&hp);
+	hal_host_reset(&hp);
+	fw_config_load(&c);
+	assert_memory_equal(&c, &want, sizeof(c));
+
+	eid_cfg(&c, 3, 77);
+	assert_int_equal(fw_uicr_encode(&c, w), FW_CONFIG_OK);
+	hal_host_write_uicr(w);
+	fw_config_load(&c);
+	assert_int_equal(c.eid_clock_base, 77);
+
+	w[5] ^= 1u;
+	hal_host_write_uicr(w);
+	fw_config_load(&c);
+	assert_memory_equal(&c, &want, sizeof(c));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_events_on_three_channels),
+		cmocka_unit_test(test_event_spacing),
+		cmocka_unit_test(test_header_and_static_address),
+		cmocka_unit_test(test_frames_match_config),
+		cmocka_unit_test(test_tlm_counters_rise),
+		cmocka_unit_test(test_hfxo_only_during_events),
+		cmocka_unit_test(test_lfrc_fallback),
+		cmocka_unit_test(test_errata_per_revision),
+		cmocka_unit_test(test_tx_power_steps),
+		cmocka_unit_test(test_uicr_layout),
+		cmocka_unit_test(test_air_whitening_and_crc),
+		cmocka_unit_test(test_schedule),
+		cmocka_unit_test(test_ecb_peripheral_is_aes),
+		cmocka_unit_test(test_eid_published_vectors),
+		cmocka_unit_test(test_eid_rotation_and_address),
+		cmocka_unit_test(test_privacy_tag_frames),
+		cmocka_unit_test(test_uicr_fallback),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
