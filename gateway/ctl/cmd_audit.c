@@ -1,0 +1,56 @@
+/* cmd_audit.c - beaconctl audit: read the append-only audit log. */
+#include <time.h>
+
+#include "ctl.h"
+
+const char cmd_audit_help[] =
+	"List audit log entries\n"
+	"Usage: beaconctl audit [--since TIME] [--ref REF]\n"
+	"Every change appends who (actor), what (action), when, and the state before and\n"
+	"after. Entries name customers by internal number (subject customer:N), never by\n"
+	"reference or identifier; the REF column is filled in while the customer exists.\n"
+	"TIME: YYYY-MM-DD[THH:MM[:SS]][Z], @UNIXSECONDS or +N[smhd].\n";
+
+int cmd_audit(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "since", required_argument, NULL, 's' },
+		{ "ref", required_argument, NULL, 'r' },
+		CTL_COMMON_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	static const struct ctl_column cols[] = {
+		{ "id", "ID" },		{ "at", "AT" },		  { "actor", "ACTOR" },
+		{ "action", "ACTION" }, { "subject", "SUBJECT" }, { "customer_ref", "REF" },
+		{ "before", "BEFORE" }, { "after", "AFTER" },
+	};
+	const char *ref = NULL;
+	int64_t since = 0;
+	char err[STORE_ERRLEN];
+	int c, code, rc;
+	cJSON *rows;
+
+	optind = 0;
+	while ((c = ctl_getopt(ctl, argc, argv, "h", opts)) != -1) {
+		if (c == 'H')
+			return CTL_OK;
+		if (c == '?')
+			return CTL_USAGE;
+		if (c == 'r')
+			ref = optarg;
+		if (c == 's' && store_time_parse(optarg, (int64_t)time(NULL), &since, err))
+			return ctl_fail(CTL_DATAERR, "--since: %s", err);
+	}
+	if (ctl_check_args(ctl, argc, argv, 0, 0, &code) < 0)
+		return code;
+	if ((rc = ctl_open(ctl, STORE_OPEN_READONLY)))
+		return rc;
+	if ((rc = store_audit_list(ctl->db, since, ref, &rows, err)))
+		return ctl_store_fail(rc, err);
+	if (ctl->json)
+		ctl_print_json(rows);
+	else
+		ctl_print_table(rows, cols, sizeof(cols) / sizeof(cols[0]));
+	cJSON_Delete(rows);
+	return CTL_OK;
+}

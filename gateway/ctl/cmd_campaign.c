@@ -1,0 +1,183 @@
+/* cmd_campaign.c - beaconctl campaign add|list|remove. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctl.h"
+
+const char cmd_campaign_help[] =
+	"Define, list and remove campaigns\n"
+	"Usage: beaconctl campaign add NAME --zone Z --event enter|dwell|exit [--segment S]\n"
+	"           [--min-dwell SEC] [--cooldown SEC] [--daily-cap N] [--channel C]...\n"
+	"           [--from TIME] [--until TIME] [--hours HH:MM-HH:MM]\n"
+	"       beaconctl campaign list\n"
+	"       beaconctl campaign remove NAME\n"
+	"A campaign triggers for customers with retargeting consent (and, if --channel is\n"
+	"given, consent for one of those channels) in segment S (any customer without\n"
+	"--segment) on entering zone Z, after --min-dwell seconds in it, or on leaving.\n"
+	"--cooldown: seconds between two triggers for the same customer; --daily-cap:\n"
+	"triggers per customer per local day (0 = no limit); --from/--until: validity\n"
+	"window; --hours: local opening hours.\n";
+
+static int hours_parse(const char *s, int32_t *from, int32_t *until)
+{
+	unsigned h1, m1, h2, m2;
+	char tail;
+
+	if (sscanf(s, "%2u:%2u-%2u:%2u%c", &h1, &m1, &h2, &m2, &tail) != 4 || h1 > 24 ||
+	    h2 > 24 || m1 > 59 || m2 > 59 || (h1 == 24 && m1) || (h2 == 24 && m2) ||
+	    h1 * 60 + m1 == h2 * 60 + m2)
+		return -1;
+	*from = (int32_t)(h1 * 60 + m1);
+	*until = (int32_t)(h2 * 60 + m2);
+	return 0;
+}
+
+static int u32_opt(const char *name, const char *arg, uint32_t *v)
+{
+	unsigned long long x;
+
+	if (!ctl_parse_uint(arg, UINT32_MAX, &x))
+		return ctl_fail(CTL_DATAERR, "--%s must be a whole number, got '%.32s'", name, arg);
+	*v = (uint32_t)x;
+	return CTL_OK;
+}
+
+static int add(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "zone", required_argument, NULL, 'z' },
+		{ "event", required_argument, NULL, 'e' },
+		{ "segment", required_argument, NULL, 's' },
+		{ "min-dwell", required_argument, NULL, 'm' },
+		{ "cooldown", required_argument, NULL, 'c' },
+		{ "daily-cap", required_argument, NULL, 'd' },
+		{ "channel", required_argument, NULL, 'C' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "until", required_argument, NULL, 'u' },
+		{ "hours", required_argument, NULL, 'o' },
+		{ "disabled", no_argument, NULL, 'D' },
+		CTL_COMMON_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct store_campaign cp = { .event = -1, .hours_from = -1, .hours_until = -1,
+				     .enabled = true };
+	char channels[1024] = "", err[STORE_ERRLEN];
+	const char *event = NULL;
+	int c, code, at, rc = 0;
+
+	optind = 0;
+	while ((c = ctl_getopt(ctl, argc, argv, "h", opts)) != -1) {
+		switch (c) {
+		case 'H':
+			return CTL_OK;
+		case '?':
+			return CTL_USAGE;
+		case 'z': cp.zone = optarg; break;
+		case 'e': event = optarg; break;
+		case 's': cp.segment = optarg; break;
+		case 'm': rc = u32_opt("min-dwell", optarg, &cp.min_dwell_s); break;
+		case 'c': rc = u32_opt("cooldown", optarg, &cp.cooldown_s); break;
+		case 'd': rc = u32_opt("daily-cap", optarg, &cp.daily_cap); break;
+		case 'D': cp.enabled = false; break;
+		case 'C':
+			if (strchr(optarg, ',') ||
+			    strlen(channels) + strlen(optarg) + 2 > sizeof(channels))
+				return ctl_fail(CTL_DATAERR, "bad --channel '%.32s'", optarg);
+			if (channels[0])
+				strcat(channels, ",");
+			strcat(channels, optarg);
+			break;
+		case 'f':
+		case 'u':
+			if (store_time_parse(optarg, (int64_t)time(NULL),
+					     c == 'f' ? &cp.valid_from : &cp.valid_until, err))
+				return ctl_fail(CTL_DATAERR, "--%s: %s", c == 'f' ? "from" : "until",
+						err);
+			break;
+		case 'o':
+			if (hours_parse(optarg, &cp.hours_from, &cp.hours_until))
+				return ctl_fail(CTL_DATAERR,
+						"--hours must be HH:MM-HH:MM, got '%.32s'", optarg);
+			break;
+		}
+		if (rc)
+			return rc;
+	}
+	if ((at = ctl_check_args(ctl, argc, argv, 1, 1, &code)) < 0)
+		return code;
+	if (!cp.zone)
+		return ctl_usage(ctl, "campaign add: --zone is required");
+	if (!event)
+		return ctl_usage(ctl, "campaign add: --event is required");
+	cp.event = store_event_parse(event);
+	if (cp.event < 0)
+		return ctl_fail(CTL_DATAERR, "--event must be enter, dwell or exit, got '%.32s'",
+				event);
+	cp.name = argv[at];
+	cp.channels = channels;
+	if ((rc = ctl_open(ctl, 0)))
+		return rc;
+	if ((rc = store_campaign_add(ctl->db, ctl->actor, &cp, err)))
+		return ctl_store_fail(rc, err);
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "campaign", cp.name);
+	ctl_print_done(ctl, o, "campaign %s added", cp.name);
+	return CTL_OK;
+}
+
+static int list(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct ctl_column cols[] = {
+		{ "name", "NAME" },	       { "zone", "ZONE" },
+		{ "event", "EVENT" },	       { "segment", "SEGMENT" },
+		{ "min_dwell_s", "MIN-DWELL" }, { "cooldown_s", "COOLDOWN" },
+		{ "daily_cap", "CAP" },	       { "channels", "CHANNELS" },
+		{ "valid_from", "FROM" },      { "valid_until", "UNTIL" },
+		{ "hours", "HOURS" },	       { "enabled", "ENABLED" },
+	};
+	char err[STORE_ERRLEN];
+	int code, rc;
+	cJSON *rows;
+
+	if (ctl_positional(ctl, argc, argv, 0, 0, &code) < 0)
+		return code;
+	if ((rc = ctl_open(ctl, STORE_OPEN_READONLY)))
+		return rc;
+	if ((rc = store_campaign_list(ctl->db, &rows, err)))
+		return ctl_store_fail(rc, err);
+	if (ctl->json)
+		ctl_print_json(rows);
+	else
+		ctl_print_table(rows, cols, sizeof(cols) / sizeof(cols[0]));
+	cJSON_Delete(rows);
+	return CTL_OK;
+}
+
+static int removecmd(struct ctl *ctl, int argc, char **argv)
+{
+	char err[STORE_ERRLEN];
+	int code, at, rc;
+
+	if ((at = ctl_positional(ctl, argc, argv, 1, 1, &code)) < 0)
+		return code;
+	if ((rc = ctl_open(ctl, 0)))
+		return rc;
+	if ((rc = store_campaign_remove(ctl->db, ctl->actor, argv[at], err)))
+		return ctl_store_fail(rc, err);
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "campaign", argv[at]);
+	ctl_print_done(ctl, o, "campaign %s removed", argv[at]);
+	return CTL_OK;
+}
+
+int cmd_campaign(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct ctl_sub subs[] = {
+		{ "add", add }, { "list", list }, { "remove", removecmd },
+	};
+
+	return ctl_dispatch(ctl, argc, argv, subs, sizeof(subs) / sizeof(subs[0]));
+}

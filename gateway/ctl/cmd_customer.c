@@ -1,0 +1,154 @@
+/* cmd_customer.c - beaconctl customer add|list|show|remove. */
+#include <stdio.h>
+
+#include "ctl.h"
+
+const char cmd_customer_help[] =
+	"Add, list, show and remove customers\n"
+	"Usage: beaconctl customer add REF [--segment S]...\n"
+	"       beaconctl customer list\n"
+	"       beaconctl customer show REF\n"
+	"       beaconctl customer remove REF\n"
+	"REF is the CRM's opaque customer reference (letters, digits and . _ - : @ / + =,\n"
+	"at most 63 characters); never a name, e-mail address or phone number.\n"
+	"'remove' deletes the customer and everything held about them; 'beaconctl forget'\n"
+	"does the same and also scrubs the deleted bytes from the database file.\n";
+
+static int add(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "segment", required_argument, NULL, 's' }, CTL_COMMON_OPTIONS, { NULL, 0, NULL, 0 }
+	};
+	const char *segments[64];
+	char err[STORE_ERRLEN];
+	int nseg = 0, c, code, at, rc;
+
+	optind = 0;
+	while ((c = ctl_getopt(ctl, argc, argv, "hs:", opts)) != -1) {
+		if (c == 'H')
+			return CTL_OK;
+		if (c == '?')
+			return CTL_USAGE;
+		if (c == 's') {
+			if (nseg == 64)
+				return ctl_usage(ctl, "too many --segment options");
+			segments[nseg++] = optarg;
+		}
+	}
+	if ((at = ctl_check_args(ctl, argc, argv, 1, 1, &code)) < 0)
+		return code;
+	if ((rc = ctl_open(ctl, 0)))
+		return rc;
+	rc = store_begin(ctl->db, err);
+	if (!rc) {
+		rc = store_customer_add_tx(ctl->db, ctl->actor, argv[at], NULL, err);
+		for (int i = 0; i < nseg && !rc; i++)
+			rc = store_segment_add_tx(ctl->db, ctl->actor, argv[at], segments[i], err);
+		rc = store_tx_end(ctl->db, rc, err);
+	}
+	if (rc)
+		return ctl_store_fail(rc, err);
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "customer_ref", argv[at]);
+	ctl_print_done(ctl, o, "customer %s added", argv[at]);
+	return CTL_OK;
+}
+
+static int list(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct ctl_column cols[] = {
+		{ "customer_ref", "REF" },	  { "created_at", "CREATED" },
+		{ "identifiers", "IDENTIFIERS" }, { "presence", "PRESENCE" },
+		{ "retargeting", "RETARGETING" }, { "segments", "SEGMENTS" },
+	};
+	char err[STORE_ERRLEN];
+	int code, rc;
+	cJSON *rows;
+
+	if (ctl_positional(ctl, argc, argv, 0, 0, &code) < 0)
+		return code;
+	if ((rc = ctl_open(ctl, STORE_OPEN_READONLY)))
+		return rc;
+	if ((rc = store_customer_list(ctl->db, &rows, err)))
+		return ctl_store_fail(rc, err);
+	if (ctl->json)
+		ctl_print_json(rows);
+	else
+		ctl_print_table(rows, cols, sizeof(cols) / sizeof(cols[0]));
+	cJSON_Delete(rows);
+	return CTL_OK;
+}
+
+static int show(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct ctl_column id_cols[] = {
+		{ "type", "TYPE" }, { "value", "VALUE" }, { "key_fingerprint", "KEY (SHA-256)" },
+		{ "exponent", "K" }, { "clock_offset", "OFFSET" }, { "created_at", "ADDED" },
+	};
+	static const struct ctl_column consent_cols[] = {
+		{ "purpose", "PURPOSE" },	    { "channels", "CHANNELS" },
+		{ "granted_at", "GRANTED" },	    { "expires_at", "EXPIRES" },
+		{ "withdrawn_at", "WITHDRAWN" },    { "source", "SOURCE" },
+		{ "policy_version", "POLICY" },
+	};
+	char err[STORE_ERRLEN];
+	int code, at, rc;
+	cJSON *doc, *c;
+
+	if ((at = ctl_positional(ctl, argc, argv, 1, 1, &code)) < 0)
+		return code;
+	if ((rc = ctl_open(ctl, STORE_OPEN_READONLY)))
+		return rc;
+	if ((rc = store_customer_show(ctl->db, argv[at], &doc, err)))
+		return ctl_store_fail(rc, err);
+	if (ctl->json) {
+		ctl_print_json(doc);
+	} else {
+		c = cJSON_GetObjectItem(doc, "customer");
+		printf("customer   %s\ncreated    %s\n",
+		       cJSON_GetStringValue(cJSON_GetObjectItem(c, "customer_ref")),
+		       cJSON_GetStringValue(cJSON_GetObjectItem(c, "created_at")));
+		printf("segments   ");
+		const cJSON *s;
+		int n = 0;
+
+		cJSON_ArrayForEach(s, cJSON_GetObjectItem(doc, "segments"))
+			printf("%s%s", n++ ? ", " : "", cJSON_GetStringValue(s));
+		printf("%s\n\nidentifiers\n", n ? "" : "-");
+		ctl_print_table(cJSON_GetObjectItem(doc, "identifiers"), id_cols,
+				sizeof(id_cols) / sizeof(id_cols[0]));
+		printf("\nconsents (history, newest last)\n");
+		ctl_print_table(cJSON_GetObjectItem(doc, "consents"), consent_cols,
+				sizeof(consent_cols) / sizeof(consent_cols[0]));
+	}
+	cJSON_Delete(doc);
+	return CTL_OK;
+}
+
+static int removecmd(struct ctl *ctl, int argc, char **argv)
+{
+	char err[STORE_ERRLEN];
+	int code, at, rc;
+
+	if ((at = ctl_positional(ctl, argc, argv, 1, 1, &code)) < 0)
+		return code;
+	if ((rc = ctl_open(ctl, 0)))
+		return rc;
+	if ((rc = store_customer_remove(ctl->db, ctl->actor, argv[at], err)))
+		return ctl_store_fail(rc, err);
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "customer_ref", argv[at]);
+	ctl_print_done(ctl, o, "customer %s removed", argv[at]);
+	return CTL_OK;
+}
+
+int cmd_customer(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct ctl_sub subs[] = {
+		{ "add", add }, { "list", list }, { "show", show }, { "remove", removecmd },
+	};
+
+	return ctl_dispatch(ctl, argc, argv, subs, sizeof(subs) / sizeof(subs[0]));
+}

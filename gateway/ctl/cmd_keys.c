@@ -1,0 +1,163 @@
+/*
+ * cmd_keys.c - beaconctl keygen / sign: the backend side of signed consent
+ * updates (Ed25519), so that it can be set up and tested without other tools.
+ *
+ *   beaconctl keygen --out PREFIX     -> PREFIX.key (private) + PREFIX.pub
+ *   beaconctl sign --key PRIV FILE    -> the message to publish on <prefix>/consent
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "consent_sig.h"
+#include "consent_update.h"
+#include "ctl.h"
+
+int cmd_keygen(struct ctl *ctl, int argc, char **argv);
+int cmd_sign(struct ctl *ctl, int argc, char **argv);
+extern const char cmd_keygen_help[], cmd_sign_help[];
+
+#define SIGN_MAX_BYTES (64 * 1024)
+
+const char cmd_keygen_help[] =
+	"Create the Ed25519 key pair that signs consent updates sent over MQTT\n"
+	"Usage: beaconctl keygen --out PREFIX\n"
+	"Writes PREFIX.key (private key, PEM, mode 0600: keep it on the backend only) and\n"
+	"PREFIX.pub (public key, PEM: the gateway's [consent] public_key). Never overwrites\n"
+	"an existing file. Prints the key fingerprint that appears in the audit log as\n"
+	"mqtt:FINGERPRINT. Touches no database.\n";
+
+const char cmd_sign_help[] =
+	"Sign a consent update for <prefix>/consent\n"
+	"Usage: beaconctl sign --key PRIVATE.pem FILE.json   (FILE - reads stdin)\n"
+	"FILE holds the update as one JSON object, e.g.\n"
+	"  {\"seq\": 7, \"op\": \"withdraw\", \"ref\": \"C-1001\", \"purpose\": \"retargeting\"}\n"
+	"ops: grant (ref, purpose [, channels, expires, policy]), withdraw (ref, purpose),\n"
+	"forget (ref), identifier_add (ref, type, value), identifier_remove (type, value).\n"
+	"The exact bytes of FILE are signed. Prints the message to publish (one line of\n"
+	"JSON: base64 payload, base64 signature, key fingerprint). Touches no database.\n";
+
+int cmd_keygen(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "out", required_argument, NULL, 'o' },
+		CTL_COMMON_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *out = NULL;
+	char err[512], fpr[32];
+	cJSON *fields;
+	int c, code;
+
+	optind = 0;
+	while ((c = ctl_getopt(ctl, argc, argv, "h", opts)) != -1) {
+		if (c == 'H')
+			return CTL_OK;
+		if (c == '?')
+			return CTL_USAGE;
+		if (c == 'o')
+			out = optarg;
+	}
+	if (ctl_check_args(ctl, argc, argv, 0, 0, &code) < 0)
+		return code;
+	if (!out || !out[0])
+		return ctl_usage(ctl, "keygen: --out PREFIX is required");
+	if (consent_keygen(out, fpr, sizeof(fpr), err, sizeof(err)))
+		return ctl_fail(strstr(err, "exists") ? CTL_DATAERR : CTL_UNAVAILABLE,
+				"keygen: %s", err);
+	fields = cJSON_CreateObject();
+	if (fields) {
+		char path[4200];
+
+		snprintf(path, sizeof(path), "%s.key", out);
+		cJSON_AddStringToObject(fields, "private_key", path);
+		snprintf(path, sizeof(path), "%s.pub", out);
+		cJSON_AddStringToObject(fields, "public_key", path);
+		cJSON_AddStringToObject(fields, "fingerprint", fpr);
+	}
+	ctl_print_done(ctl, fields,
+		       "wrote %s.key (private: keep it secret) and %s.pub (the gateway's [consent] "
+		       "public_key); fingerprint %s",
+		       out, out, fpr);  /* takes fields */
+	return CTL_OK;
+}
+
+/* The whole file, bounded; NULL + message on error. */
+static char *read_all(const char *path, size_t *n)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+	char *buf;
+
+	if (!f) {
+		ctl_fail(CTL_DATAERR, "sign: %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	buf = malloc(SIGN_MAX_BYTES + 1);
+	if (!buf) {
+		ctl_fail(CTL_UNAVAILABLE, "sign: out of memory");
+		goto out;
+	}
+	*n = fread(buf, 1, SIGN_MAX_BYTES + 1, f);
+	if (ferror(f) || *n > SIGN_MAX_BYTES) {
+		ctl_fail(CTL_DATAERR, "sign: %s: %s", path,
+			 ferror(f) ? strerror(errno) : "larger than 64 KiB");
+		free(buf);
+		buf = NULL;
+	}
+out:
+	if (f != stdin)
+		fclose(f);
+	return buf;
+}
+
+int cmd_sign(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "key", required_argument, NULL, 'k' },
+		CTL_COMMON_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *key = NULL;
+	struct consent_change change;
+	char err[512], *payload, *msg;
+	EVP_PKEY *pk;
+	size_t n = 0;
+	int c, first, code;
+
+	optind = 0;
+	while ((c = ctl_getopt(ctl, argc, argv, "h", opts)) != -1) {
+		if (c == 'H')
+			return CTL_OK;
+		if (c == '?')
+			return CTL_USAGE;
+		if (c == 'k')
+			key = optarg;
+	}
+	first = ctl_check_args(ctl, argc, argv, 1, 1, &code);
+	if (first < 0)
+		return code;
+	if (!key)
+		return ctl_usage(ctl, "sign: --key PRIVATE.pem is required");
+	payload = read_all(argv[first], &n);
+	if (!payload)
+		return CTL_DATAERR;
+	/* Refuse what every gateway would reject, before it is signed and sent. */
+	if (consent_change_parse((const uint8_t *)payload, n, &change, err, sizeof(err))) {
+		free(payload);
+		return ctl_fail(CTL_DATAERR, "sign: %s: %s", argv[first], err);
+	}
+	pk = consent_key_load_private(key, err, sizeof(err));
+	if (!pk) {
+		free(payload);
+		return ctl_fail(CTL_DATAERR, "sign: %s", err);
+	}
+	msg = consent_sign_envelope(pk, payload, n, err, sizeof(err));
+	EVP_PKEY_free(pk);
+	free(payload);
+	if (!msg)
+		return ctl_fail(CTL_UNAVAILABLE, "sign: %s", err);
+	puts(msg);
+	free(msg);
+	return CTL_OK;
+}

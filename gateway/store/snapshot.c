@@ -1,0 +1,508 @@
+/*
+ * snapshot.c - builds the data path's in-memory copy of the store.
+ *
+ * Everything is read inside one read transaction (a consistent view even
+ * while beaconctl writes), counted first and then filled into a single
+ * allocation, so snapshot_free() is one free() and the pipeline can swap
+ * snapshots without walking them.
+ */
+#include <stdalign.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "snapshot.h"
+#include "store_internal.h"
+
+struct loader {
+	sqlite3 *db;
+	struct snapshot *s;
+	char *err;
+	size_t errlen;
+	int64_t *segment_ids;   /* temporary: segments.id per index */
+};
+
+static int fail(struct loader *l, const char *what)
+{
+	if (l->err && l->errlen)
+		snprintf(l->err, l->errlen, "snapshot: %s: %s", what, sqlite3_errmsg(l->db));
+	return -1;
+}
+
+static int failf(struct loader *l, const char *msg)
+{
+	if (l->err && l->errlen)
+		snprintf(l->err, l->errlen, "snapshot: %s", msg);
+	return -1;
+}
+
+static int64_t count(struct loader *l, const char *sql, int64_t bind)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v = -1;
+
+	if (sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return fail(l, "count");
+	if (bind >= 0)
+		sqlite3_bind_int64(st, 1, bind);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	else
+		fail(l, "count");
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int64_t customer_index(const struct snapshot *s, int64_t id)
+{
+	/* Rows of the big tables mostly come in customer order: try the
+	 * neighbour of the previous answer before searching. */
+	static _Thread_local uint32_t hint;
+	uint32_t lo = 0, hi = s->n_customers;
+
+	for (uint32_t h = hint; h < hint + 2 && h < s->n_customers; h++)
+		if (s->customers[h].id == id) {
+			hint = h;
+			return h;
+		}
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (s->customers[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < s->n_customers && s->customers[lo].id == id) {
+		hint = lo;
+		return lo;
+	}
+	return -1;
+}
+
+static int hexdigit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Canonical text as written by the store (lower-case hex, ibeacon
+ * "uuid-with-dashes:major:minor", uid "ns:instance") -> bytes. Faster than the
+ * full parser, which matters at a million rows; anything unexpected goes to
+ * the full parser. */
+static bool canonical_bytes(enum store_id_type t, const char *v, uint8_t *out)
+{
+	size_t n = 0, want = 16;   /* uuid, or namespace + instance */
+	unsigned long num[2] = { 0, 0 };
+	int k = 0;
+
+	if (!v)
+		return false;
+	while (n < want && *v) {
+		int hi, lo;
+
+		if (*v == '-' || (*v == ':' && t == STORE_ID_EDDYSTONE_UID)) {
+			v++;
+			continue;
+		}
+		hi = hexdigit(v[0]);
+		lo = hi < 0 ? -1 : hexdigit(v[1]);
+		if (lo < 0)
+			return false;
+		out[n++] = (uint8_t)(hi << 4 | lo);
+		v += 2;
+	}
+	if (n != want)
+		return false;
+	if (t == STORE_ID_EDDYSTONE_UID)
+		return *v == '\0';
+	while (*v == ':' && k < 2) {
+		v++;
+		if (*v < '0' || *v > '9')
+			return false;
+		while (*v >= '0' && *v <= '9' && num[k] <= 65535)
+			num[k] = num[k] * 10 + (unsigned long)(*v++ - '0');
+		k++;
+	}
+	if (k != 2 || *v || num[0] > 65535 || num[1] > 65535)
+		return false;
+	out[16] = (uint8_t)(num[0] >> 8);
+	out[17] = (uint8_t)num[0];
+	out[18] = (uint8_t)(num[1] >> 8);
+	out[19] = (uint8_t)num[1];
+	return true;
+}
+
+static int64_t segment_index(const struct loader *l, int64_t id)
+{
+	uint32_t lo = 0, hi = l->s->n_segments;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (l->segment_ids[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < l->s->n_segments && l->segment_ids[lo] == id ? (int64_t)lo : -1;
+}
+
+static int64_t campaign_index(const struct snapshot *s, int64_t id)
+{
+	for (uint32_t i = 0; i < s->n_campaigns; i++)
+		if (s->campaigns[i].id == id)
+			return i;
+	return -1;
+}
+
+/* "push,email" -> bit mask over s->channels, adding new names. */
+static int channel_mask(struct loader *l, const char *csv, uint32_t *mask)
+{
+	struct snapshot *s = l->s;
+
+	*mask = 0;
+	while (csv && *csv) {
+		const char *e = strchr(csv, ',');
+		size_t len = e ? (size_t)(e - csv) : strlen(csv);
+		uint32_t i;
+
+		if (len >= SNAP_REF_MAX)
+			len = SNAP_REF_MAX - 1;
+		for (i = 0; i < s->n_channels; i++)
+			if (strncmp(s->channels[i], csv, len) == 0 && s->channels[i][len] == '\0')
+				break;
+		if (i == s->n_channels) {
+			if (s->n_channels == SNAP_MAX_CHANNELS)
+				return failf(l, "more than 32 distinct channel names");
+			memcpy(s->channels[i], csv, len);
+			s->channels[i][len] = '\0';
+			s->n_channels++;
+		}
+		*mask |= 1u << i;
+		csv = e ? e + 1 : csv + strlen(csv);
+	}
+	return 0;
+}
+
+static sqlite3_stmt *prep(struct loader *l, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		fail(l, "prepare");
+		return NULL;
+	}
+	return st;
+}
+
+static void copy_text(char *dst, size_t n, sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	snprintf(dst, n, "%s", t ? (const char *)t : "");
+}
+
+static int load_customers(struct loader *l)
+{
+	sqlite3_stmt *st = prep(l, "SELECT id, customer_ref FROM customers ORDER BY id");
+	uint32_t i = 0;
+	int rc;
+
+	if (!st)
+		return -1;
+	while (i < l->s->n_customers && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct snap_customer *c = &l->s->customers[i++];
+
+		c->id = sqlite3_column_int64(st, 0);
+		copy_text(c->ref, sizeof(c->ref), st, 1);
+	}
+	sqlite3_finalize(st);
+	l->s->n_customers = i;
+	return 0;
+}
+
+static int load_consents(struct loader *l)
+{
+	/* In id order the newest row of each purpose is applied last: "current". */
+	sqlite3_stmt *st = prep(l, "SELECT customer_id, purpose, channels, granted_at, expires_at, "
+				   "withdrawn_at, policy_version FROM consents ORDER BY id");
+	int rc = 0;
+
+	if (!st)
+		return -1;
+	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+		int64_t ci = customer_index(l->s, sqlite3_column_int64(st, 0));
+		const char *p = (const char *)sqlite3_column_text(st, 1);
+		struct snap_consent *c;
+
+		if (ci < 0 || !p)
+			continue;
+		c = &l->s->customers[ci].consent[p[0] == 'r' ? SNAP_RETARGETING : SNAP_PRESENCE];
+		memset(c, 0, sizeof(*c));
+		c->granted = true;
+		c->granted_at = sqlite3_column_int64(st, 3);
+		c->expires_at = sqlite3_column_int64(st, 4);
+		c->withdrawn_at = sqlite3_column_int64(st, 5);
+		copy_text(c->policy, sizeof(c->policy), st, 6);
+		rc = channel_mask(l, (const char *)sqlite3_column_text(st, 2), &c->channels);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int load_segments(struct loader *l)
+{
+	sqlite3_stmt *st = prep(l, "SELECT id, name FROM segments ORDER BY id");
+	uint32_t i = 0, k = 0;
+
+	if (!st)
+		return -1;
+	while (i < l->s->n_segments && sqlite3_step(st) == SQLITE_ROW) {
+		l->segment_ids[i] = sqlite3_column_int64(st, 0);
+		copy_text(l->s->segments[i], SNAP_REF_MAX, st, 1);
+		i++;
+	}
+	sqlite3_finalize(st);
+	l->s->n_segments = i;
+
+	st = prep(l, "SELECT customer_id, segment_id FROM customer_segments "
+		     "ORDER BY customer_id, segment_id");
+	if (!st)
+		return -1;
+	while (k < l->s->n_customer_segments && sqlite3_step(st) == SQLITE_ROW) {
+		int64_t ci = customer_index(l->s, sqlite3_column_int64(st, 0));
+		int64_t si = segment_index(l, sqlite3_column_int64(st, 1));
+		struct snap_customer *c;
+
+		if (ci < 0 || si < 0)
+			continue;
+		c = &l->s->customers[ci];
+		if (c->segment_count == 0)
+			c->first_segment = k;
+		c->segment_count++;
+		l->s->customer_segments[k++] = (uint32_t)si;
+	}
+	sqlite3_finalize(st);
+	l->s->n_customer_segments = k;
+	return 0;
+}
+
+static int load_identifiers(struct loader *l)
+{
+	sqlite3_stmt *st = prep(l, "SELECT customer_id, type, value, key, exponent, clock_offset "
+				   "FROM identifiers ORDER BY id");
+	uint32_t i = 0;
+
+	if (!st)
+		return -1;
+	while (i < l->s->n_identifiers && sqlite3_step(st) == SQLITE_ROW) {
+		int64_t ci = customer_index(l->s, sqlite3_column_int64(st, 0));
+		const char *type = (const char *)sqlite3_column_text(st, 1);
+		struct snap_identifier *id = &l->s->identifiers[i];
+		enum store_id_type t = type ? store_id_type_parse(type) : 0;
+
+		if (ci < 0 || !t)
+			continue;
+		id->customer = (uint32_t)ci;
+		if (t == STORE_ID_IBEACON || t == STORE_ID_EDDYSTONE_UID) {
+			const char *v = (const char *)sqlite3_column_text(st, 2);
+			struct store_identifier parsed;
+
+			if (!canonical_bytes(t, v, id->value)) {
+				if (!v || store_identifier_parse(t, v, &parsed, NULL) != STORE_OK)
+					continue;
+				memcpy(id->value, parsed.bytes, parsed.n_bytes);
+			}
+			id->type = t == STORE_ID_IBEACON ? SNAP_ID_IBEACON : SNAP_ID_EDDYSTONE_UID;
+		} else {
+			if (sqlite3_column_bytes(st, 3) != 16)
+				continue;
+			memcpy(id->value, sqlite3_column_blob(st, 3), 16);
+			id->type = t == STORE_ID_IRK ? SNAP_ID_IRK : SNAP_ID_EDDYSTONE_EID;
+			id->exponent = (uint8_t)sqlite3_column_int(st, 4);
+			id->clock_offset = sqlite3_column_int64(st, 5);
+		}
+		i++;
+	}
+	sqlite3_finalize(st);
+	l->s->n_identifiers = i;
+	return 0;
+}
+
+static int load_campaigns(struct loader *l)
+{
+	sqlite3_stmt *st = prep(l, "SELECT c.id, c.name, z.name, c.event, c.segment_id, "
+				   "c.min_dwell_s, c.cooldown_s, c.daily_cap, c.channels, "
+				   "c.valid_from, c.valid_until, c.hours_from, c.hours_until "
+				   "FROM campaigns c JOIN zones z ON z.id = c.zone_id "
+				   "WHERE c.enabled ORDER BY c.id");
+	uint32_t i = 0;
+	int rc = 0;
+
+	if (!st)
+		return -1;
+	while (rc == 0 && i < l->s->n_campaigns && sqlite3_step(st) == SQLITE_ROW) {
+		struct snap_campaign *c = &l->s->campaigns[i];
+		const char *ev = (const char *)sqlite3_column_text(st, 3);
+
+		c->id = sqlite3_column_int64(st, 0);
+		copy_text(c->name, sizeof(c->name), st, 1);
+		copy_text(c->zone, sizeof(c->zone), st, 2);
+		c->event = (enum snap_event)store_event_parse(ev ? ev : "enter");
+		c->segment = sqlite3_column_type(st, 4) == SQLITE_NULL
+				     ? -1
+				     : (int32_t)segment_index(l, sqlite3_column_int64(st, 4));
+		c->min_dwell_s = (uint32_t)sqlite3_column_int64(st, 5);
+		c->cooldown_s = (uint32_t)sqlite3_column_int64(st, 6);
+		c->daily_cap = (uint32_t)sqlite3_column_int64(st, 7);
+		rc = channel_mask(l, (const char *)sqlite3_column_text(st, 8), &c->channels);
+		c->valid_from = sqlite3_column_int64(st, 9);
+		c->valid_until = sqlite3_column_int64(st, 10);
+		if (sqlite3_column_type(st, 11) == SQLITE_NULL) {
+			c->hours_from_min = c->hours_until_min = -1;
+		} else {
+			c->hours_from_min = sqlite3_column_int(st, 11);
+			c->hours_until_min = sqlite3_column_int(st, 12);
+		}
+		i++;
+	}
+	sqlite3_finalize(st);
+	l->s->n_campaigns = i;
+	return rc;
+}
+
+static int load_history(struct loader *l, int64_t since, int64_t day_start)
+{
+	sqlite3_stmt *st = prep(l, "SELECT customer_id, campaign_id, max(at), "
+				   "sum(at >= ?2) FROM trigger_log WHERE at >= ?1 "
+				   "GROUP BY customer_id, campaign_id");
+	uint32_t i = 0;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, since);
+	sqlite3_bind_int64(st, 2, day_start);
+	while (i < l->s->n_history && sqlite3_step(st) == SQLITE_ROW) {
+		int64_t ci = customer_index(l->s, sqlite3_column_int64(st, 0));
+		int64_t ki = campaign_index(l->s, sqlite3_column_int64(st, 1));
+		struct snap_trigger_history *h = &l->s->history[i];
+
+		if (ci < 0 || ki < 0)
+			continue;   /* disabled campaign */
+		h->customer = (uint32_t)ci;
+		h->campaign = (uint32_t)ki;
+		h->last_at = sqlite3_column_int64(st, 2);
+		h->count_today = (uint32_t)sqlite3_column_int64(st, 3);
+		i++;
+	}
+	sqlite3_finalize(st);
+	l->s->n_history = i;
+	return 0;
+}
+
+static size_t take(size_t *off, size_t count, size_t size)
+{
+	size_t at = (*off + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1);
+
+	*off = at + count * size;
+	return at;
+}
+
+static int64_t local_day_start(int64_t now)
+{
+	time_t t = (time_t)now;
+	struct tm tm;
+
+	if (!localtime_r(&t, &tm))
+		return now - now % 86400;
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	tm.tm_isdst = -1;
+	return (int64_t)mktime(&tm);
+}
+
+static int load_all(struct loader *l, struct snapshot **out)
+{
+	int64_t now = store_now(), day_start = local_day_start(now), since, max_cd;
+	int64_t nc, ni, ns, ncs, nk, nh;
+	size_t off = 0, o_cust, o_ids, o_camp, o_seg, o_chan, o_cs, o_hist;
+	char *base;
+
+	max_cd = count(l, "SELECT coalesce(max(cooldown_s), 0) FROM campaigns WHERE enabled", -1);
+	since = now - max_cd < day_start ? now - max_cd : day_start;
+	nc = count(l, "SELECT count(*) FROM customers", -1);
+	ni = count(l, "SELECT count(*) FROM identifiers", -1);
+	ns = count(l, "SELECT count(*) FROM segments", -1);
+	ncs = count(l, "SELECT count(*) FROM customer_segments", -1);
+	nk = count(l, "SELECT count(*) FROM campaigns WHERE enabled", -1);
+	nh = count(l, "SELECT count(*) FROM (SELECT 1 FROM trigger_log WHERE at >= ? "
+		      "GROUP BY customer_id, campaign_id)", since);
+	if (max_cd < 0 || nc < 0 || ni < 0 || ns < 0 || ncs < 0 || nk < 0 || nh < 0)
+		return -1;
+	if (nc > UINT32_MAX / 2 || ni > UINT32_MAX / 2 || ncs > UINT32_MAX / 2)
+		return failf(l, "too many rows");
+
+	take(&off, 1, sizeof(struct snapshot));
+	o_cust = take(&off, (size_t)nc, sizeof(struct snap_customer));
+	o_ids = take(&off, (size_t)ni, sizeof(struct snap_identifier));
+	o_camp = take(&off, (size_t)nk, sizeof(struct snap_campaign));
+	o_seg = take(&off, (size_t)ns, SNAP_REF_MAX);
+	o_chan = take(&off, SNAP_MAX_CHANNELS, SNAP_REF_MAX);
+	o_cs = take(&off, (size_t)ncs, sizeof(uint32_t));
+	o_hist = take(&off, (size_t)nh, sizeof(struct snap_trigger_history));
+
+	base = calloc(1, off);
+	l->segment_ids = calloc((size_t)ns + 1, sizeof(int64_t));
+	if (!base || !l->segment_ids) {
+		free(base);
+		return failf(l, "out of memory");
+	}
+	l->s = (struct snapshot *)base;
+	l->s->customers = (struct snap_customer *)(base + o_cust);
+	l->s->identifiers = (struct snap_identifier *)(base + o_ids);
+	l->s->campaigns = (struct snap_campaign *)(base + o_camp);
+	l->s->segments = (char (*)[SNAP_REF_MAX])(base + o_seg);
+	l->s->channels = (char (*)[SNAP_REF_MAX])(base + o_chan);
+	l->s->customer_segments = (uint32_t *)(base + o_cs);
+	l->s->history = (struct snap_trigger_history *)(base + o_hist);
+	l->s->n_customers = (uint32_t)nc;
+	l->s->n_identifiers = (uint32_t)ni;
+	l->s->n_segments = (uint32_t)ns;
+	l->s->n_customer_segments = (uint32_t)ncs;
+	l->s->n_campaigns = (uint32_t)nk;
+	l->s->n_history = (uint32_t)nh;
+	l->s->data_version = store_data_version(l->db);
+
+	if (load_customers(l) || load_consents(l) || load_segments(l) || load_identifiers(l) ||
+	    load_campaigns(l) || load_history(l, since, day_start)) {
+		free(base);
+		return -1;
+	}
+	*out = l->s;
+	return 0;
+}
+
+int store_snapshot_load(sqlite3 *db, struct snapshot **out, char *err, size_t n)
+{
+	struct loader l = { .db = db, .err = err, .errlen = n };
+	int rc;
+
+	*out = NULL;
+	/* SAVEPOINT opens a read transaction when none is active, so every query
+	 * below sees the same state. */
+	if (sqlite3_exec(db, "SAVEPOINT snapshot", NULL, NULL, NULL) != SQLITE_OK)
+		return fail(&l, "begin");
+	rc = load_all(&l, out);
+	sqlite3_exec(db, "RELEASE snapshot", NULL, NULL, NULL);
+	free(l.segment_ids);
+	return rc;
+}
+
+void snapshot_free(struct snapshot *s)
+{
+	free(s);
+}

@@ -1,0 +1,246 @@
+/*
+ * store.h - the consent store: one SQLite database shared by beacongw and
+ * beaconctl (customers, identifiers, consents, segments, campaigns, visits,
+ * trigger history, outbox, append-only audit log).
+ *
+ * Every change has two forms:
+ *   store_x(db, actor, ...)     runs in its own transaction (BEGIN IMMEDIATE ..
+ *                               COMMIT; rolled back on any error);
+ *   store_x_tx(db, actor, ...)  assumes the caller issued store_begin() and
+ *                               will store_commit() or store_rollback() --
+ *                               for callers that group several changes (signed
+ *                               consent updates, CSV import).
+ * Each change appends one audit row. Audit rows never hold a customer_ref or an
+ * identifier value: subjects are internal ids ("customer:42") and identifiers
+ * appear only as fingerprints salted per customer, so forgetting a customer
+ * (which deletes the salt) leaves nothing in the log that points back to them.
+ *
+ * Errors: functions return STORE_OK or a negative enum store_rc and write one
+ * line (no trailing newline) into err[STORE_ERRLEN] when err is not NULL.
+ */
+#ifndef BGW_STORE_H
+#define BGW_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <sqlite3.h>
+
+#define STORE_ERRLEN 256
+#define STORE_SCHEMA_VERSION 1
+#define STORE_DEFAULT_BUSY_MS 2000
+#define STORE_REF_MAX 63        /* longest customer_ref / segment / zone / campaign / channel */
+
+enum store_rc {
+	STORE_OK = 0,
+	STORE_EINVAL = -1,      /* bad data: syntax, range, unknown purpose ... */
+	STORE_ENOENT = -2,      /* no such customer / identifier / segment / campaign */
+	STORE_EEXIST = -3,      /* duplicate: customer_ref, identifier, campaign name */
+	STORE_EBUSY = -4,       /* database locked by another process */
+	STORE_EREADONLY = -5,   /* database (or its directory) not writable */
+	STORE_ECORRUPT = -6,    /* not a database, or damaged */
+	STORE_ESCHEMA = -7,     /* schema newer than this binary, or not initialised */
+	STORE_EIO = -8,         /* cannot open, disk full, other I/O failure */
+	STORE_ENOMEM = -9,
+};
+
+/* store_open flags */
+#define STORE_OPEN_CREATE   0x1  /* create the file and the schema if missing (beaconctl init) */
+#define STORE_OPEN_READONLY 0x2  /* open read-only: queries only, no migration */
+
+/* path may be a SQLite URI ("file:x.db?mode=ro"). Applies pending migrations
+ * (each in its own transaction). On error *out is NULL. */
+int store_open(const char *path, unsigned flags, sqlite3 **out, char *err);
+/* Finalizes every statement the store cached on db and closes it. */
+void store_close(sqlite3 *db);
+int store_schema_version(sqlite3 *db);
+
+/* Transactions for the *_tx variants. store_begin takes the write lock at once
+ * (BEGIN IMMEDIATE), so a locked database is reported before any change. */
+int store_begin(sqlite3 *db, char *err);
+int store_commit(sqlite3 *db, char *err);
+void store_rollback(sqlite3 *db);
+/* Ends a store_begin() transaction: commits when rc is STORE_OK, otherwise
+ * rolls back; returns the final status. */
+int store_tx_end(sqlite3 *db, int rc, char *err);
+
+/* PRAGMA data_version: changes whenever another connection commits. */
+uint64_t store_data_version(sqlite3 *db);
+
+/* Builds the data path's snapshot (snapshot.h) in one read transaction;
+ * 0 or -1 with a message in err[n]. Free with snapshot_free(). */
+struct snapshot;
+int store_snapshot_load(sqlite3 *db, struct snapshot **out, char *err, size_t n);
+
+/* ---- identifiers (text syntax shared with the CLI and CSV import) ---- */
+enum store_id_type {
+	STORE_ID_IBEACON = 1,
+	STORE_ID_EDDYSTONE_UID,
+	STORE_ID_EDDYSTONE_EID,
+	STORE_ID_IRK,
+};
+
+struct store_identifier {
+	enum store_id_type type;
+	char value[80];        /* canonical text: uuid:major:minor | ns:inst | key hex */
+	uint8_t bytes[20];     /* binary form (ibeacon 20, uid 16) or the 16-byte key */
+	size_t n_bytes;
+	uint8_t exponent;      /* eddystone-eid only */
+	int64_t clock_offset;  /* eddystone-eid only: tag counter = unix time - offset */
+};
+
+/* "ibeacon" | "eddystone-uid" | "eddystone-eid" | "irk" -> type; 0 if unknown. */
+enum store_id_type store_id_type_parse(const char *s);
+const char *store_id_type_name(enum store_id_type t);
+/* Parse VALUE for type (case-insensitive hex); canonicalises into id->value. */
+int store_identifier_parse(enum store_id_type type, const char *text,
+			   struct store_identifier *id, char *err);
+/* "TYPE VALUE" in one string (CSV cells). */
+int store_identifier_parse_pair(const char *text, struct store_identifier *id, char *err);
+/* Full user-facing text incl. exponent/offset for EID; keys included. */
+void store_identifier_format(const struct store_identifier *id, char *buf, size_t n);
+/* First 8 hex digits of SHA-256 over data (shown instead of keys). */
+void store_fingerprint(const void *data, size_t n, char out[9]);
+
+/* ---- consents ---- */
+enum store_purpose { STORE_PRESENCE = 0, STORE_RETARGETING = 1 };
+int store_purpose_parse(const char *s, enum store_purpose *p);
+const char *store_purpose_name(enum store_purpose p);
+
+struct store_grant {
+	enum store_purpose purpose;
+	const char *channels;  /* comma separated, "" = none named */
+	int64_t granted_at;    /* 0 = now */
+	int64_t expires_at;    /* 0 = never */
+	const char *source;    /* NULL = "cli" */
+	const char *policy;    /* NULL = "" */
+};
+
+/* Validates one channel / segment / zone / campaign name: [A-Za-z0-9._-]{1,63}. */
+int store_name_check(const char *what, const char *name, char *err);
+/* Validates and normalises "a,b,a" -> "a,b" (for channels lists). */
+int store_channels_normalise(const char *in, char *out, size_t n, char *err);
+
+/* ---- changes (own transaction) ---- */
+int store_customer_add(sqlite3 *db, const char *actor, const char *ref, char *err);
+int store_customer_remove(sqlite3 *db, const char *actor, const char *ref, char *err);
+int store_identifier_add(sqlite3 *db, const char *actor, const char *ref,
+			 const struct store_identifier *id, char *err);
+int store_identifier_remove(sqlite3 *db, const char *actor, const struct store_identifier *id,
+			    char *err);
+int store_consent_grant(sqlite3 *db, const char *actor, const char *ref,
+			const struct store_grant *g, char *err);
+int store_consent_withdraw(sqlite3 *db, const char *actor, const char *ref,
+			   enum store_purpose p, char *err);
+int store_segment_add(sqlite3 *db, const char *actor, const char *ref, const char *segment,
+		      char *err);
+int store_segment_remove(sqlite3 *db, const char *actor, const char *ref, const char *segment,
+			 char *err);
+
+struct store_campaign {
+	const char *name, *zone, *segment;   /* segment NULL = any customer */
+	int event;                           /* 0 enter, 1 dwell, 2 exit (enum snap_event) */
+	uint32_t min_dwell_s, cooldown_s, daily_cap;
+	const char *channels;                /* comma separated, "" = any */
+	int64_t valid_from, valid_until;     /* 0 = open */
+	int32_t hours_from, hours_until;     /* minutes of the local day, -1 = always */
+	bool enabled;
+};
+int store_event_parse(const char *s);   /* enter|dwell|exit -> 0..2, -1 otherwise */
+const char *store_event_name(int event);
+int store_campaign_add(sqlite3 *db, const char *actor, const struct store_campaign *c, char *err);
+int store_campaign_remove(sqlite3 *db, const char *actor, const char *name, char *err);
+
+/* Erasure: deletes the customer and everything about them, appends a tombstone,
+ * then VACUUMs and truncates the WAL so the deleted bytes leave the files.
+ * If only the final clean-up could not run (another process kept reading), the
+ * erasure itself is committed, STORE_OK is returned and *cleanup_ok is false. */
+int store_forget(sqlite3 *db, const char *actor, const char *ref, bool *cleanup_ok, char *err);
+
+struct store_purge_result {
+	int64_t visits, consents_archived, trigger_log;
+};
+/* Retention: visits and trigger history older than days, consents whose
+ * expiry has passed are moved to consents_archive. */
+int store_purge(sqlite3 *db, const char *actor, int days, int64_t now,
+		struct store_purge_result *r, char *err);
+
+/* ---- the same, inside a caller-held transaction ---- */
+int store_customer_add_tx(sqlite3 *db, const char *actor, const char *ref, int64_t *id,
+			  char *err);
+int store_customer_remove_tx(sqlite3 *db, const char *actor, const char *ref, char *err);
+int store_identifier_add_tx(sqlite3 *db, const char *actor, const char *ref,
+			    const struct store_identifier *id, char *err);
+int store_identifier_remove_tx(sqlite3 *db, const char *actor,
+			       const struct store_identifier *id, char *err);
+int store_consent_grant_tx(sqlite3 *db, const char *actor, const char *ref,
+			   const struct store_grant *g, char *err);
+int store_consent_withdraw_tx(sqlite3 *db, const char *actor, const char *ref,
+			      enum store_purpose p, char *err);
+int store_segment_add_tx(sqlite3 *db, const char *actor, const char *ref, const char *segment,
+			 char *err);
+int store_segment_remove_tx(sqlite3 *db, const char *actor, const char *ref,
+			    const char *segment, char *err);
+/* Deletes everything about ref and appends the tombstone; the caller commits
+ * and should then call store_forget_cleanup() outside the transaction. */
+int store_forget_tx(sqlite3 *db, const char *actor, const char *ref, char *err);
+/* VACUUM + wal_checkpoint(TRUNCATE). STORE_EBUSY if readers kept the WAL. */
+int store_forget_cleanup(sqlite3 *db, char *err);
+
+/* Appends an audit row. subject like "customer:42"; before/after JSON or NULL. */
+int store_audit_append(sqlite3 *db, const char *actor, const char *action, const char *subject,
+		       int64_t customer_id, const char *before, const char *after, char *err);
+
+/* ---- kv (e.g. the last applied consent-update sequence) ---- */
+/* Returns STORE_ENOENT when absent; value is NUL-terminated, truncated to n. */
+int store_kv_get(sqlite3 *db, const char *key, char *value, size_t n, char *err);
+int store_kv_set(sqlite3 *db, const char *key, const char *value, char *err);
+
+/* ---- queries ---- */
+/* customers.id of ref, STORE_ENOENT if none. */
+int store_customer_id(sqlite3 *db, const char *ref, int64_t *id, char *err);
+/* Query results as cJSON trees (caller cJSON_Delete()s); the CLI prints them
+ * as JSON or renders them as tables. Times are ISO 8601 UTC strings. */
+struct cJSON;
+int store_customer_list(sqlite3 *db, struct cJSON **out, char *err);
+int store_customer_show(sqlite3 *db, const char *ref, struct cJSON **out, char *err);
+int store_consent_list(sqlite3 *db, const char *ref /* NULL = all */, struct cJSON **out,
+		       char *err);
+int store_campaign_list(sqlite3 *db, struct cJSON **out, char *err);
+/* since: unix seconds (0 = all); ref NULL = all customers. */
+int store_audit_list(sqlite3 *db, int64_t since, const char *ref, struct cJSON **out, char *err);
+/* The whole GDPR Art. 15 document about ref. */
+int store_export(sqlite3 *db, const char *ref, struct cJSON **out, char *err);
+
+/* ---- CSV import (streaming, caller holds the transaction) ---- */
+struct store_import_stats {
+	uint64_t rows, identifiers, consents, segments;
+	uint64_t line;         /* the line being read (for errors) */
+};
+/* Progress callback: called every few thousand rows with bytes read so far. */
+typedef void (*store_import_progress_fn)(void *ctx, uint64_t rows, uint64_t bytes);
+int store_import_csv_tx(sqlite3 *db, const char *actor, FILE *in, const char *policy,
+			store_import_progress_fn progress, void *progress_ctx,
+			struct store_import_stats *st, char *err);
+
+/* One parsed CSV row (fields point into the line buffer, which is modified). */
+#define STORE_CSV_FIELDS 4
+struct store_csv_row {
+	char *field[STORE_CSV_FIELDS];  /* customer_ref, identifiers, consents, segments */
+};
+/* Splits one line (no newline) into 4 fields, RFC 4180 quoting, in place. */
+int store_csv_split(char *line, struct store_csv_row *row, char *err);
+
+/* Consent cell item: PURPOSE[@CH[+CH]...][/EXPIRES] -> grant (channels in chbuf). */
+int store_csv_consent_parse(char *item, struct store_grant *g, char *chbuf, size_t n,
+			    char *err);
+
+/* Time helpers shared with the CLI: "@UNIX" or digits, "YYYY-MM-DD[THH:MM[:SS]][Z]"
+ * (local time unless Z), "+N[smhd]" relative to now. */
+int store_time_parse(const char *s, int64_t now, int64_t *out, char *err);
+/* ISO 8601 UTC "2026-01-31T12:00:00Z". */
+void store_time_format(int64_t t, char *buf, size_t n);
+
+#endif

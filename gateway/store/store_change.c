@@ -1,0 +1,496 @@
+/*
+ * store_change.c - customers, identifiers, consents and segment membership.
+ * Each *_tx function makes one change plus its audit row inside the caller's
+ * transaction; the plain form wraps it in its own.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "store_internal.h"
+
+static void subject_of(int64_t customer_id, char *buf, size_t n)
+{
+	snprintf(buf, n, "customer:%lld", (long long)customer_id);
+}
+
+/* Prints j compactly, frees it and appends the audit row. */
+static int audit_json(sqlite3 *db, const char *actor, const char *action, int64_t customer_id,
+		      cJSON *before, cJSON *after, char *err)
+{
+	char subject[40], *b = NULL, *a = NULL;
+	int rc = STORE_ENOMEM;
+
+	subject_of(customer_id, subject, sizeof(subject));
+	if (before && !(b = cJSON_PrintUnformatted(before)))
+		goto out;
+	if (after && !(a = cJSON_PrintUnformatted(after)))
+		goto out;
+	rc = store_audit_append(db, actor, action, subject, customer_id, b, a, err);
+out:
+	if (rc == STORE_ENOMEM)
+		store_errf(err, rc, "out of memory");
+	cJSON_free(b);
+	cJSON_free(a);
+	cJSON_Delete(before);
+	cJSON_Delete(after);
+	return rc;
+}
+
+int store_customer_id(sqlite3 *db, const char *ref, int64_t *id, char *err)
+{
+	sqlite3_stmt *st = store_stmt(db, SQL("SELECT id FROM customers WHERE customer_ref = ?"),
+				      err);
+	int rc;
+
+	if (!st)
+		return STORE_EIO;
+	sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		return STORE_OK;
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return store_errf(err, STORE_ENOENT, "no customer '%.*s'", STORE_REF_MAX, ref);
+	return store_sqlite_err(db, rc, "lookup", err);
+}
+
+int store_customer_lookup(sqlite3 *db, const char *ref, int64_t *id, char *err)
+{
+	int rc = store_ref_check(ref, err);
+
+	return rc ? rc : store_customer_id(db, ref, id, err);
+}
+
+int store_customer_add_tx(sqlite3 *db, const char *actor, const char *ref, int64_t *id,
+			  char *err)
+{
+	sqlite3_stmt *st;
+	uint8_t salt[16];
+	int64_t now = store_now();
+	int rc = store_ref_check(ref, err);
+	cJSON *after;
+
+	if (rc)
+		return rc;
+	st = store_stmt(db, SQL("INSERT INTO customers (customer_ref, created_at, audit_salt) "
+				"VALUES (?, ?, ?)"), err);
+	if (!st)
+		return STORE_EIO;
+	sqlite3_randomness(sizeof(salt), salt);
+	sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_blob(st, 3, salt, sizeof(salt), SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_CONSTRAINT)
+		return store_errf(err, STORE_EEXIST, "customer '%s' already exists", ref);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_err(db, rc, "customer add", err);
+	int64_t cid = sqlite3_last_insert_rowid(db);
+
+	if (id)
+		*id = cid;
+	after = cJSON_CreateObject();
+	cJSON_AddNumberToObject(after, "created_at", (double)now);
+	return audit_json(db, actor, "customer.add", cid, NULL, after, err);
+}
+
+int store_customer_add(sqlite3 *db, const char *actor, const char *ref, char *err)
+{
+	int rc = store_begin(db, err);
+
+	return rc ? rc : store_tx_end(db, store_customer_add_tx(db, actor, ref, NULL, err), err);
+}
+
+/* Counts what a customer holds, for the removal / tombstone audit row. */
+static cJSON *holdings(sqlite3 *db, int64_t cid)
+{
+	static const struct {
+		const char *name, *sql;
+	} q[] = {
+		{ "identifiers", SQL("SELECT count(*) FROM identifiers WHERE customer_id = ?") },
+		{ "consents", SQL("SELECT count(*) FROM consents WHERE customer_id = ?") },
+		{ "consents_archived",
+		  SQL("SELECT count(*) FROM consents_archive WHERE customer_id = ?") },
+		{ "segments", SQL("SELECT count(*) FROM customer_segments WHERE customer_id = ?") },
+		{ "visits", SQL("SELECT count(*) FROM visits WHERE customer_id = ?") },
+		{ "trigger_log", SQL("SELECT count(*) FROM trigger_log WHERE customer_id = ?") },
+		{ "pending_triggers", SQL("SELECT count(*) FROM outbox WHERE customer_id = ?") },
+	};
+	cJSON *o = cJSON_CreateObject();
+
+	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+		sqlite3_stmt *st = store_stmt(db, q[i].sql, NULL);
+
+		if (!st)
+			continue;
+		sqlite3_bind_int64(st, 1, cid);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			cJSON_AddNumberToObject(o, q[i].name, (double)sqlite3_column_int64(st, 0));
+		sqlite3_reset(st);
+	}
+	return o;
+}
+
+/* Deletes the customer row; foreign keys cascade to everything about them. */
+int store_customer_delete_tx(sqlite3 *db, const char *actor, const char *action,
+			     const char *ref, char *err)
+{
+	int64_t cid;
+	int rc = store_customer_lookup(db, ref, &cid, err);
+	sqlite3_stmt *st;
+	cJSON *before;
+
+	if (rc)
+		return rc;
+	before = holdings(db, cid);
+	st = store_stmt(db, SQL("DELETE FROM customers WHERE id = ?"), err);
+	if (!st) {
+		cJSON_Delete(before);
+		return STORE_EIO;
+	}
+	sqlite3_bind_int64(st, 1, cid);
+	rc = store_exec_stmt(db, st, action, err);
+	if (rc) {
+		cJSON_Delete(before);
+		return rc;
+	}
+	return audit_json(db, actor, action, cid, before, NULL, err);
+}
+
+int store_customer_remove_tx(sqlite3 *db, const char *actor, const char *ref, char *err)
+{
+	return store_customer_delete_tx(db, actor, "customer.remove", ref, err);
+}
+
+int store_customer_remove(sqlite3 *db, const char *actor, const char *ref, char *err)
+{
+	int rc = store_begin(db, err);
+
+	return rc ? rc : store_tx_end(db, store_customer_remove_tx(db, actor, ref, err), err);
+}
+
+static cJSON *identifier_audit(sqlite3 *db, int64_t cid, const struct store_identifier *id,
+			       char *err, int *rc)
+{
+	char fp[9];
+	cJSON *o;
+
+	*rc = store_audit_fingerprint(db, cid, id, fp, err);
+	if (*rc)
+		return NULL;
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "type", store_id_type_name(id->type));
+	cJSON_AddStringToObject(o, "fingerprint", fp);
+	return o;
+}
+
+int store_identifier_add_tx(sqlite3 *db, const char *actor, const char *ref,
+			    const struct store_identifier *id, char *err)
+{
+	int64_t cid;
+	int rc = store_customer_lookup(db, ref, &cid, err);
+	bool keyed = id->type == STORE_ID_EDDYSTONE_EID || id->type == STORE_ID_IRK;
+	sqlite3_stmt *st;
+	cJSON *after;
+
+	if (rc)
+		return rc;
+	st = store_stmt(db, SQL("INSERT INTO identifiers (customer_id, type, value, key, exponent, "
+				"clock_offset, created_at) VALUES (?,?,?,?,?,?,?)"), err);
+	if (!st)
+		return STORE_EIO;
+	sqlite3_bind_int64(st, 1, cid);
+	sqlite3_bind_text(st, 2, store_id_type_name(id->type), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, id->value, -1, SQLITE_STATIC);
+	if (keyed)
+		sqlite3_bind_blob(st, 4, id->bytes, 16, SQLITE_STATIC);
+	if (id->type == STORE_ID_EDDYSTONE_EID) {
+		sqlite3_bind_int(st, 5, id->exponent);
+		sqlite3_bind_int64(st, 6, id->clock_offset);
+	}
+	sqlite3_bind_int64(st, 7, store_now());
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_CONSTRAINT)
+		/* Deliberately not saying whose it is. */
+		return store_errf(err, STORE_EEXIST, "%s identifier is already enrolled",
+				  store_id_type_name(id->type));
+	if (rc != SQLITE_DONE)
+		return store_sqlite_err(db, rc, "identifier add", err);
+	after = identifier_audit(db, cid, id, err, &rc);
+	if (!after)
+		return rc;
+	return audit_json(db, actor, "identifier.add", cid, NULL, after, err);
+}
+
+int store_identifier_add(sqlite3 *db, const char *actor, const char *ref,
+			 const struct store_identifier *id, char *err)
+{
+	int rc = store_begin(db, err);
+
+	return rc ? rc : store_tx_end(db, store_identifier_add_tx(db, actor, ref, id, err), err);
+}
+
+int store_identifier_remove_tx(sqlite3 *db, const char *actor, const struct store_identifier *id,
+			       char *err)
+{
+	sqlite3_stmt *st = store_stmt(db, SQL("SELECT id, customer_id FROM identifiers "
+					      "WHERE type = ? AND value = ?"), err);
+	int64_t row, cid;
+	int rc;
+	cJSON *before;
+
+	if (!st)
+		return STORE_EIO;
+	sqlite3_bind_text(st, 1, store_id_type_name(id->type), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id->value, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		if (rc == SQLITE_DONE)
+			return store_errf(err, STORE_ENOENT, "no such %s identifier is enrolled",
+					  store_id_type_name(id->type));
+		return store_sqlite_err(db, rc, "identifier remove", err);
+	}
+	row = sqlite3_column_int64(st, 0);
+	cid = sqlite3_column_int64(st, 1);
+	sqlite3_reset(st);
+	before = identifier_audit(db, cid, id, err, &rc);
+	if (!before)
+		return rc;
+	st = store_stmt(db, SQL("DELETE FROM identifiers WHERE id = ?"), err);
+	if (!st) {
+		cJSON_Delete(before);
+		return STORE_EIO;
+	}
+	sqlite3_bind_int64(st, 1, row);
+	rc = store_exec_stmt(db, st, "identifier remove", err);
+	if (rc) {
+		cJSON_Delete(before);
+		return rc;
+	}
+	return audit_json(db, actor, "identifier.remove", cid, before, NULL, err);
+}
+
+int store_identifier_remove(sqlite3 *db, const char *actor, const struct store_identifier *id,
+			    char *err)
+{
+	int rc = store_begin(db, err);
+
+	return rc ? rc : store_tx_end(db, store_identifier_remove_tx(db, actor, id, err), err);
+}
+
+/* The current (newest) consent row of purpose p as JSON; NULL if none. */
+static cJSON *current_consent(sqlite3 *db, int64_t cid, enum store_purpose p, int64_t *row,
+			      bool *withdrawn)
+{
+	sqlite3_stmt *st = store_stmt(db, SQL("SELECT id, channels, granted_at, expires_at, "
+					      "withdrawn_at, source, policy_version FROM consents "
+					      "WHERE customer_id = ? AND purpose = ? "
+					      "ORDER BY id DESC LIMIT 1"), NULL);
+	cJSON *o = NULL;
+
+	if (!st)
+		return NULL;
+	sqlite3_bind_int64(st, 1, cid);
+	sqlite3_bind_text(st, 2, store_purpose_name(p), -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		o = cJSON_CreateObject();
+		*row = sqlite3_column_int64(st, 0);
+		*withdrawn = sqlite3_column_type(st, 4) != SQLITE_NULL;
+		cJSON_AddStringToObject(o, "purpose", store_purpose_name(p));
+		cJSON_AddStringToObject(o, "channels", (const char *)sqlite3_column_text(st, 1));
+		cJSON_AddNumberToObject(o, "granted_at", (double)sqlite3_column_int64(st, 2));
+		if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+			cJSON_AddNumberToObject(o, "expires_at",
+						(double)sqlite3_column_int64(st, 3));
+		if (*withdrawn)
+			cJSON_AddNumberToObject(o, "withdrawn_at",
+						(double)sqlite3_column_int64(st, 4));
+		cJSON_AddStringToObject(o, "source", (const char *)sqlite3_column_text(st, 5));
+		cJSON_AddStringToObject(o, "policy_version",
+					(const char *)sqlite3_column_text(st, 6));
+	}
+	sqlite3_reset(st);
+	return o;
+}
+
+int store_consent_grant_tx(sqlite3 *db, const char *actor, const char *ref,
+			   const struct store_grant *g, char *err)
+{
+	char channels[512];
+	const char *source = g->source && *g->source ? g->source : "cli";
+	const char *policy = g->policy ? g->policy : "";
+	int64_t cid, row, now = store_now(), granted = g->granted_at ? g->granted_at : now;
+	bool withdrawn;
+	int rc = store_customer_lookup(db, ref, &cid, err);
+	sqlite3_stmt *st;
+	cJSON *before, *after;
+
+	if (rc)
+		return rc;
+	rc = store_channels_normalise(g->channels ? g->channels : "", channels, sizeof(channels),
+				      err);
+	if (rc)
+		return rc;
+	if (strlen(source) > STORE_REF_MAX || strlen(policy) > 31)
+		return store_errf(err, STORE_EINVAL, "consent source (max %d) or policy version "
+				  "(max 31 characters) too long", STORE_REF_MAX);
+	if (g->expires_at && g->expires_at <= granted)
+		return store_errf(err, STORE_EINVAL, "consent expiry is not after the grant time");
+	before = current_consent(db, cid, g->purpose, &row, &withdrawn);
+	st = store_stmt(db, SQL("INSERT INTO consents (customer_id, purpose, channels, granted_at, "
+				"expires_at, source, policy_version) VALUES (?,?,?,?,?,?,?)"), err);
+	if (!st) {
+		cJSON_Delete(before);
+		return STORE_EIO;
+	}
+	sqlite3_bind_int64(st, 1, cid);
+	sqlite3_bind_text(st, 2, store_purpose_name(g->purpose), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, channels, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, granted);
+	if (g->expires_at)
+		sqlite3_bind_int64(st, 5, g->expires_at);
+	sqlite3_bind_text(st, 6, source, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, policy, -1, SQLITE_STATIC);
+	rc = store_exec_stmt(db, st, "consent grant", err);
+	if (rc) {
+		cJSON_Delete(before);
+		return rc;
+	}
+	after = current_consent(db, cid, g->purpose, &row, &withdrawn);
+	return audit_json(db, actor, "consent.grant", cid, before, after, err);
+}
+
+int store_consent_grant(sqlite3 *db, const char *actor, const char *ref,
+			const struct store_grant *g, char *err)
+{
+	int rc = store_begin(db, err);
+
+	return rc ? rc : store_tx_end(db, store_consent_grant_tx(db, actor, ref, g, err), err);
+}
+
+int store_consent_withdraw_tx(sqlite3 *db, const char *actor, const char *ref,
+			      enum store_purpose p, char *err)
+{
+	int64_t cid, row = 0;
+	bool withdrawn = false;
+	int rc = store_customer_lookup(db, ref, &cid, err);
+	sqlite3_stmt *st;
+	cJSON *before;
+
+	if (rc)
+		return rc;
+	before = current_consent(db, cid, p, &row, &withdrawn);
+	if (!before || withdrawn) {
+		cJSON_Delete(before);
+		return store_errf(err, STORE_ENOENT, "customer '%s' has no %s consent to withdraw",
+				  ref, store_purpose_name(p));
+	}
+	st = store_stmt(db, SQL("UPDATE consents SET withdrawn_at = ? WHERE id = ?"), err);
+	if (!st) {
+		cJSON_Delete(before);
+		return STORE_EIO;
+	}
+	sqlite3_bind_int64(st, 1, store_now());
+	sqlite3_bind_int64(st, 2, row);
+	rc = store_exec_stmt(db, st, "consent withdraw", err);
+	if (rc) {
+		cJSON_Delete(before);
+		return rc;
+	}
+	return audit_json(db, actor, "consent.withdraw", cid, before,
+			  current_consent(db, cid, p, &row, &withdrawn), err);
+}
+
+int store_consent_withdraw(sqlite3 *db, const char *actor, const char *ref,
+			   enum store_purpose p, char *err)
+{
+	int rc = store_begin(db, err);
+
+	return rc ? rc : store_tx_end(db, store_consent_withdraw_tx(db, actor, ref, p, err), err);
+}
+
+int store_segment_add_tx(sqlite3 *db, const char *actor, const char *ref, const char *segment,
+			 char *err)
+{
+	int64_t cid;
+	int rc = store_customer_lookup(db, ref, &cid, err);
+	sqlite3_stmt *st;
+	cJSON *after;
+
+	if (rc || (rc = store_name_check("segment", segment, err)))
+		return rc;
+	st = store_stmt(db, SQL("INSERT INTO segments (name) VALUES (?) "
+				"ON CONFLICT (name) DO NOTHING"), err);
+	if (!st)
+		return STORE_EIO;
+	sqlite3_bind_text(st, 1, segment, -1, SQLITE_STATIC);
+	if ((rc = store_exec_stmt(db, st, "segment add", err)))
+		return rc;
+	st = store_stmt(db, SQL("INSERT INTO customer_segments (customer_id, segment_id) "
+				"SELECT ?, id FROM segments WHERE name = ?"), err);
+	if (!st)
+		return STORE_EIO;
+	sqlite3_bind_int64(st, 1, cid);
+	sqlite3_bind_text(st, 2, segment, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_CONSTRAINT)
+		return store_errf(err, STORE_EEXIST, "customer '%s' is already in segment '%s'", ref,
+				  segment);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_err(db, rc, "segment add", err);
+	after = cJSON_CreateObject();
+	cJSON_AddStringToObject(after, "segment", segment);
+	return audit_json(db, actor, "segment.add", cid, NULL, after, err);
+}
+
+int store_segment_add(sqlite3 *db, const char *actor, const char *ref, const char *segment,
+		      char *err)
+{
+	int rc = store_begin(db, err);
+
+	return rc ? rc : store_tx_end(db, store_segment_add_tx(db, actor, ref, segment, err), err);
+}
+
+int store_segment_remove_tx(sqlite3 *db, const char *actor, const char *ref,
+			    const char *segment, char *err)
+{
+	int64_t cid;
+	int rc = store_customer_lookup(db, ref, &cid, err);
+	sqlite3_stmt *st;
+	cJSON *before;
+
+	if (rc || (rc = store_name_check("segment", segment, err)))
+		return rc;
+	st = store_stmt(db, SQL("DELETE FROM customer_segments WHERE customer_id = ? AND "
+				"segment_id = (SELECT id FROM segments WHERE name = ?)"), err);
+	if (!st)
+		return STORE_EIO;
+	sqlite3_bind_int64(st, 1, cid);
+	sqlite3_bind_text(st, 2, segment, -1, SQLITE_STATIC);
+	if ((rc = store_exec_stmt(db, st, "segment remove", err)))
+		return rc;
+	if (sqlite3_changes(db) == 0)
+		return store_errf(err, STORE_ENOENT, "customer '%s' is not in segment '%s'", ref,
+				  segment);
+	before = cJSON_CreateObject();
+	cJSON_AddStringToObject(before, "segment", segment);
+	return audit_json(db, actor, "segment.remove", cid, before, NULL, err);
+}
+
+int store_segment_remove(sqlite3 *db, const char *actor, const char *ref, const char *segment,
+			 char *err)
+{
+	int rc = store_begin(db, err);
+
+	return rc ? rc
+		  : store_tx_end(db, store_segment_remove_tx(db, actor, ref, segment, err), err);
+}

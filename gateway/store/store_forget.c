@@ -1,0 +1,120 @@
+/*
+ * store_forget.c - erasure (GDPR Art. 17) and retention.
+ *
+ * Forget deletes the customer row; foreign keys cascade to identifiers,
+ * consents (and their archive), segment membership, visits, trigger history
+ * and queued triggers. The audit log keeps one tombstone with counts only.
+ * secure_delete zeroes freed cells; VACUUM then rewrites the file so no page
+ * keeps an older copy, and a TRUNCATE checkpoint empties the WAL, which would
+ * otherwise still hold page images from before the deletion.
+ */
+#include <cjson/cJSON.h>
+
+#include "store_internal.h"
+
+int store_forget_tx(sqlite3 *db, const char *actor, const char *ref, char *err)
+{
+	return store_customer_delete_tx(db, actor, "forget", ref, err);
+}
+
+int store_forget_cleanup(sqlite3 *db, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, busy = 1;
+
+	rc = store_exec(db, "VACUUM", "forget", err);
+	if (rc)
+		return rc;
+	rc = sqlite3_prepare_v2(db, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &st, NULL);
+	if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		busy = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (busy)
+		return store_errf(err, STORE_EBUSY,
+				  "another process kept reading the database: old pages stay in "
+				  "the write-ahead log until the next checkpoint");
+	return STORE_OK;
+}
+
+int store_forget(sqlite3 *db, const char *actor, const char *ref, bool *cleanup_ok, char *err)
+{
+	int rc = store_begin(db, err);
+
+	*cleanup_ok = false;
+	if (rc)
+		return rc;
+	rc = store_tx_end(db, store_forget_tx(db, actor, ref, err), err);
+	if (rc)
+		return rc;
+	*cleanup_ok = store_forget_cleanup(db, err) == STORE_OK;
+	return STORE_OK;
+}
+
+static int purge_tx(sqlite3 *db, const char *actor, int days, int64_t now,
+		    struct store_purge_result *r, char *err)
+{
+	int64_t cutoff = now - (int64_t)days * 86400;
+	sqlite3_stmt *st;
+	int rc;
+	cJSON *after;
+	char *a;
+
+	st = store_stmt(db, SQL("DELETE FROM visits WHERE coalesce(exited_at, entered_at) < ?"),
+			err);
+	if (!st)
+		return STORE_EIO;
+	sqlite3_bind_int64(st, 1, cutoff);
+	if ((rc = store_exec_stmt(db, st, "purge", err)))
+		return rc;
+	r->visits = sqlite3_changes(db);
+
+	st = store_stmt(db, SQL("DELETE FROM trigger_log WHERE at < ?"), err);
+	if (!st)
+		return STORE_EIO;
+	sqlite3_bind_int64(st, 1, cutoff);
+	if ((rc = store_exec_stmt(db, st, "purge", err)))
+		return rc;
+	r->trigger_log = sqlite3_changes(db);
+
+	st = store_stmt(db, SQL("INSERT INTO consents_archive (id, customer_id, purpose, channels, "
+				"granted_at, expires_at, withdrawn_at, source, policy_version, "
+				"archived_at) SELECT id, customer_id, purpose, channels, granted_at, "
+				"expires_at, withdrawn_at, source, policy_version, ?1 FROM consents "
+				"WHERE expires_at IS NOT NULL AND expires_at <= ?1"), err);
+	if (!st)
+		return STORE_EIO;
+	sqlite3_bind_int64(st, 1, now);
+	if ((rc = store_exec_stmt(db, st, "purge", err)))
+		return rc;
+	r->consents_archived = sqlite3_changes(db);
+	st = store_stmt(db, SQL("DELETE FROM consents WHERE expires_at IS NOT NULL AND "
+				"expires_at <= ?"), err);
+	if (!st)
+		return STORE_EIO;
+	sqlite3_bind_int64(st, 1, now);
+	if ((rc = store_exec_stmt(db, st, "purge", err)))
+		return rc;
+
+	after = cJSON_CreateObject();
+	cJSON_AddNumberToObject(after, "days", days);
+	cJSON_AddNumberToObject(after, "visits", (double)r->visits);
+	cJSON_AddNumberToObject(after, "trigger_log", (double)r->trigger_log);
+	cJSON_AddNumberToObject(after, "consents_archived", (double)r->consents_archived);
+	a = cJSON_PrintUnformatted(after);
+	cJSON_Delete(after);
+	rc = store_audit_append(db, actor, "purge", "retention", 0, NULL, a, err);
+	cJSON_free(a);
+	return rc;
+}
+
+int store_purge(sqlite3 *db, const char *actor, int days, int64_t now,
+		struct store_purge_result *r, char *err)
+{
+	int rc;
+
+	*r = (struct store_purge_result){ 0 };
+	if (days < 1)
+		return store_errf(err, STORE_EINVAL, "retention must be at least 1 day");
+	rc = store_begin(db, err);
+	return rc ? rc : store_tx_end(db, purge_tx(db, actor, days, now, r, err), err);
+}

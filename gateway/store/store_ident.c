@@ -1,0 +1,292 @@
+/*
+ * store_ident.c - the identifier syntax shared by beaconctl, CSV import and
+ * signed consent updates:
+ *   ibeacon        UUID:MAJOR:MINOR            (UUID with or without dashes)
+ *   eddystone-uid  NAMESPACE(20 hex):INSTANCE(12 hex)
+ *   eddystone-eid  KEY(32 hex):K[:OFFSET]      (K 0..15, OFFSET signed seconds)
+ *   irk            KEY(32 hex)
+ * Canonical text is lowercase hex, the UUID with dashes, decimal numbers.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+static const struct {
+	const char *name;
+	enum store_id_type type;
+} id_types[] = {
+	{ "ibeacon", STORE_ID_IBEACON },
+	{ "eddystone-uid", STORE_ID_EDDYSTONE_UID },
+	{ "eddystone-eid", STORE_ID_EDDYSTONE_EID },
+	{ "irk", STORE_ID_IRK },
+};
+
+enum store_id_type store_id_type_parse(const char *s)
+{
+	for (size_t i = 0; i < sizeof(id_types) / sizeof(id_types[0]); i++)
+		if (strcmp(s, id_types[i].name) == 0)
+			return id_types[i].type;
+	return 0;
+}
+
+const char *store_id_type_name(enum store_id_type t)
+{
+	for (size_t i = 0; i < sizeof(id_types) / sizeof(id_types[0]); i++)
+		if (id_types[i].type == t)
+			return id_types[i].name;
+	return "?";
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Exactly len chars of hex -> len/2 bytes. */
+static bool hex_decode(const char *s, size_t len, uint8_t *out)
+{
+	if (len % 2)
+		return false;
+	for (size_t i = 0; i < len; i += 2) {
+		int hi = hexval((unsigned char)s[i]), lo = hexval((unsigned char)s[i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return false;
+		out[i / 2] = (uint8_t)(hi << 4 | lo);
+	}
+	return true;
+}
+
+static void hex_encode(const uint8_t *b, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static bool all_hex(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (hexval((unsigned char)s[i]) < 0)
+			return false;
+	return true;
+}
+
+static bool parse_u16(const char *s, size_t len, uint16_t *v)
+{
+	unsigned long x = 0;
+
+	if (len == 0 || len > 5)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+		x = x * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (x > 65535)
+		return false;
+	*v = (uint16_t)x;
+	return true;
+}
+
+static int parse_key(const char *s, size_t len, const char *what, uint8_t key[16], char *err)
+{
+	if (!all_hex(s, len))
+		return store_errf(err, STORE_EINVAL, "%s key must be hexadecimal", what);
+	if (len != 32)
+		return store_errf(err, STORE_EINVAL,
+				  "%s key must be 32 hex digits (16 bytes), got %zu", what, len);
+	hex_decode(s, 32, key);
+	return STORE_OK;
+}
+
+static int parse_ibeacon(const char *t, struct store_identifier *id, char *err)
+{
+	const char *c1 = strchr(t, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	char hex[33];
+	size_t n = 0;
+	uint16_t major, minor;
+
+	if (!c1 || !c2 || strchr(c2 + 1, ':'))
+		return store_errf(err, STORE_EINVAL, "ibeacon identifier must be UUID:MAJOR:MINOR");
+	for (const char *p = t; p < c1; p++) {
+		if (*p == '-')
+			continue;
+		if (n == 32 || hexval((unsigned char)*p) < 0)
+			return store_errf(err, STORE_EINVAL,
+					  "ibeacon UUID must be 32 hex digits (dashes optional)");
+		hex[n++] = *p;
+	}
+	if (n != 32)
+		return store_errf(err, STORE_EINVAL, "ibeacon UUID must be 32 hex digits, got %zu",
+				  n);
+	/* Dashes, when present, must be where a UUID has them. */
+	if ((size_t)(c1 - t) != 32) {
+		static const int dash_at[] = { 8, 13, 18, 23 };
+
+		if (c1 - t != 36)
+			return store_errf(err, STORE_EINVAL,
+					  "ibeacon UUID must be 8-4-4-4-12 hex digits");
+		for (int i = 0; i < 4; i++)
+			if (t[dash_at[i]] != '-')
+				return store_errf(err, STORE_EINVAL,
+						  "ibeacon UUID must be 8-4-4-4-12 hex digits");
+	}
+	if (!parse_u16(c1 + 1, (size_t)(c2 - c1 - 1), &major))
+		return store_errf(err, STORE_EINVAL, "ibeacon MAJOR must be a number 0..65535");
+	if (!parse_u16(c2 + 1, strlen(c2 + 1), &minor))
+		return store_errf(err, STORE_EINVAL, "ibeacon MINOR must be a number 0..65535");
+	hex_decode(hex, 32, id->bytes);
+	id->bytes[16] = (uint8_t)(major >> 8);
+	id->bytes[17] = (uint8_t)major;
+	id->bytes[18] = (uint8_t)(minor >> 8);
+	id->bytes[19] = (uint8_t)minor;
+	id->n_bytes = 20;
+	hex_encode(id->bytes, 16, hex);
+	snprintf(id->value, sizeof(id->value), "%.8s-%.4s-%.4s-%.4s-%.12s:%u:%u", hex, hex + 8,
+		 hex + 12, hex + 16, hex + 20, major, minor);
+	return STORE_OK;
+}
+
+static int parse_uid(const char *t, struct store_identifier *id, char *err)
+{
+	const char *c = strchr(t, ':');
+	size_t nl, il;
+	char a[21], b[13];
+
+	if (!c)
+		return store_errf(err, STORE_EINVAL,
+				  "eddystone-uid identifier must be NAMESPACE:INSTANCE");
+	nl = (size_t)(c - t);
+	il = strlen(c + 1);
+	if (nl != 20 || !all_hex(t, nl))
+		return store_errf(err, STORE_EINVAL,
+				  "eddystone-uid NAMESPACE must be 20 hex digits (10 bytes)");
+	if (il != 12 || !all_hex(c + 1, il))
+		return store_errf(err, STORE_EINVAL,
+				  "eddystone-uid INSTANCE must be 12 hex digits (6 bytes)");
+	hex_decode(t, 20, id->bytes);
+	hex_decode(c + 1, 12, id->bytes + 10);
+	id->n_bytes = 16;
+	hex_encode(id->bytes, 10, a);
+	hex_encode(id->bytes + 10, 6, b);
+	snprintf(id->value, sizeof(id->value), "%s:%s", a, b);
+	return STORE_OK;
+}
+
+static int parse_eid(const char *t, struct store_identifier *id, char *err)
+{
+	const char *c1 = strchr(t, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	char *end;
+	long k;
+	long long off = 0;
+	int rc;
+
+	if (!c1)
+		return store_errf(err, STORE_EINVAL,
+				  "eddystone-eid identifier must be KEY:K[:OFFSET]");
+	rc = parse_key(t, (size_t)(c1 - t), "eddystone-eid", id->bytes, err);
+	if (rc)
+		return rc;
+	errno = 0;
+	k = strtol(c1 + 1, &end, 10);
+	if (end == c1 + 1 || (c2 ? end != c2 : *end != '\0') || errno || !isdigit((unsigned char)c1[1]))
+		return store_errf(err, STORE_EINVAL, "eddystone-eid K must be a number 0..15");
+	if (k < 0 || k > 15)
+		return store_errf(err, STORE_EINVAL,
+				  "eddystone-eid rotation exponent K=%ld is out of range 0..15", k);
+	if (c2) {
+		const char *o = c2 + 1;
+
+		errno = 0;
+		off = strtoll(o, &end, 10);
+		if (end == o || *end || errno || !(isdigit((unsigned char)*o) || *o == '-' || *o == '+'))
+			return store_errf(err, STORE_EINVAL,
+					  "eddystone-eid OFFSET must be a signed number of seconds");
+		/* Plausibility: a tag clock more than ~136 years off is a typo. */
+		if (off > 4294967295LL || off < -4294967295LL)
+			return store_errf(err, STORE_EINVAL, "eddystone-eid OFFSET is out of range");
+	}
+	id->n_bytes = 16;
+	id->exponent = (uint8_t)k;
+	id->clock_offset = off;
+	hex_encode(id->bytes, 16, id->value);
+	return STORE_OK;
+}
+
+static int parse_irk(const char *t, struct store_identifier *id, char *err)
+{
+	int rc = parse_key(t, strlen(t), "irk", id->bytes, err);
+
+	if (rc)
+		return rc;
+	id->n_bytes = 16;
+	hex_encode(id->bytes, 16, id->value);
+	return STORE_OK;
+}
+
+int store_identifier_parse(enum store_id_type type, const char *text,
+			   struct store_identifier *id, char *err)
+{
+	memset(id, 0, sizeof(*id));
+	id->type = type;
+	if (!text || !*text)
+		return store_errf(err, STORE_EINVAL, "empty identifier value");
+	if (strlen(text) > 100)
+		return store_errf(err, STORE_EINVAL, "identifier value is too long");
+	switch (type) {
+	case STORE_ID_IBEACON:
+		return parse_ibeacon(text, id, err);
+	case STORE_ID_EDDYSTONE_UID:
+		return parse_uid(text, id, err);
+	case STORE_ID_EDDYSTONE_EID:
+		return parse_eid(text, id, err);
+	case STORE_ID_IRK:
+		return parse_irk(text, id, err);
+	}
+	return store_errf(err, STORE_EINVAL,
+			  "unknown identifier type (use ibeacon, eddystone-uid, eddystone-eid or irk)");
+}
+
+int store_identifier_parse_pair(const char *text, struct store_identifier *id, char *err)
+{
+	const char *sp = strchr(text, ' ');
+	char type[16];
+	size_t n;
+	enum store_id_type t;
+
+	if (!sp)
+		return store_errf(err, STORE_EINVAL, "identifier must be 'TYPE VALUE'");
+	n = (size_t)(sp - text);
+	if (n >= sizeof(type))
+		n = sizeof(type) - 1;
+	memcpy(type, text, n);
+	type[n] = '\0';
+	t = store_id_type_parse(type);
+	if (!t)
+		return store_errf(err, STORE_EINVAL,
+				  "unknown identifier type '%s' (use ibeacon, eddystone-uid, "
+				  "eddystone-eid or irk)", type);
+	return store_identifier_parse(t, sp + 1, id, err);
+}
+
+void store_identifier_format(const struct store_identifier *id, char *buf, size_t n)
+{
+	if (id->type == STORE_ID_EDDYSTONE_EID)
+		snprintf(buf, n, "%s %s:%u:%lld", store_id_type_name(id->type), id->value,
+			 id->exponent, (long long)id->clock_offset);
+	else
+		snprintf(buf, n, "%s %s", store_id_type_name(id->type), id->value);
+}

@@ -1,0 +1,376 @@
+/*
+ * store_import.c - streaming CSV import inside the caller's transaction.
+ * Reads one line at a time (memory stays constant), inserts through cached
+ * prepared statements and writes one audit row per imported customer (what
+ * arrived, identifiers as salted fingerprints). Any bad row stops the import
+ * with its line number; the caller then rolls back, so nothing is kept.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "store_internal.h"
+
+#define LINE_MAX_BYTES 65536
+
+struct import_row {
+	sqlite3 *db;
+	const char *actor, *policy;
+	int64_t now;
+	int64_t cid;
+	cJSON *audit;
+	struct store_import_stats *st;
+	uint8_t salt[16];
+	/* Statements held for the whole import: the per-row cost is what matters. */
+	sqlite3_stmt *customer, *identifier, *consent, *segment_new, *segment_id, *member, *audit_row;
+	/* Segment name -> id for the few distinct segments a file names. */
+	struct {
+		char name[STORE_REF_MAX + 1];
+		int64_t id;
+	} seg[64];
+	unsigned n_seg;
+};
+
+static const char sql_customer[] =
+	"INSERT INTO customers (customer_ref, created_at, audit_salt) VALUES (?, ?, ?)";
+static const char sql_identifier[] =
+	"INSERT INTO identifiers (customer_id, type, value, key, exponent, clock_offset, "
+	"created_at) VALUES (?,?,?,?,?,?,?)";
+static const char sql_consent[] =
+	"INSERT INTO consents (customer_id, purpose, channels, granted_at, expires_at, source, "
+	"policy_version) VALUES (?,?,?,?,?,?,?)";
+static const char sql_segment_new[] =
+	"INSERT INTO segments (name) VALUES (?) ON CONFLICT (name) DO NOTHING";
+static const char sql_segment_id[] = "SELECT id FROM segments WHERE name = ?";
+static const char sql_member[] = "INSERT INTO customer_segments (customer_id, segment_id) "
+				 "VALUES (?, ?)";
+static const char sql_audit[] = "INSERT INTO audit (at, actor, action, subject, customer_id, "
+				"before, after) VALUES (?,?,'customer.import',?,?,NULL,?)";
+
+static int prepare_all(struct import_row *r, char *err)
+{
+	const struct {
+		sqlite3_stmt **st;
+		const char *sql;
+	} all[] = {
+		{ &r->customer, sql_customer }, { &r->identifier, sql_identifier },
+		{ &r->consent, sql_consent },	{ &r->segment_new, sql_segment_new },
+		{ &r->segment_id, sql_segment_id }, { &r->member, sql_member },
+		{ &r->audit_row, sql_audit },
+	};
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		int rc = sqlite3_prepare_v3(r->db, all[i].sql, -1, SQLITE_PREPARE_PERSISTENT,
+					    all[i].st, NULL);
+
+		if (rc != SQLITE_OK)
+			return store_sqlite_err(r->db, rc, "import", err);
+	}
+	return STORE_OK;
+}
+
+static void finalize_all(struct import_row *r)
+{
+	sqlite3_finalize(r->customer);
+	sqlite3_finalize(r->identifier);
+	sqlite3_finalize(r->consent);
+	sqlite3_finalize(r->segment_new);
+	sqlite3_finalize(r->segment_id);
+	sqlite3_finalize(r->member);
+	sqlite3_finalize(r->audit_row);
+}
+
+static int insert_customer(struct import_row *r, const char *ref, char *err)
+{
+	sqlite3_stmt *st = r->customer;
+	int rc = store_ref_check(ref, err);
+
+	if (rc)
+		return rc;
+	sqlite3_randomness(sizeof(r->salt), r->salt);
+	sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, r->now);
+	sqlite3_bind_blob(st, 3, r->salt, sizeof(r->salt), SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_CONSTRAINT)
+		return store_errf(err, STORE_EEXIST, "customer '%s' already exists", ref);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_err(r->db, rc, "import", err);
+	r->cid = sqlite3_last_insert_rowid(r->db);
+	return STORE_OK;
+}
+
+static int insert_identifier(struct import_row *r, const char *text, char *err)
+{
+	struct store_identifier id;
+	bool keyed;
+	sqlite3_stmt *st;
+	char fp[9];
+	int rc = store_identifier_parse_pair(text, &id, err);
+	cJSON *o;
+
+	if (rc)
+		return rc;
+	keyed = id.type == STORE_ID_EDDYSTONE_EID || id.type == STORE_ID_IRK;
+	st = r->identifier;
+	sqlite3_bind_int64(st, 1, r->cid);
+	sqlite3_bind_text(st, 2, store_id_type_name(id.type), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, id.value, -1, SQLITE_STATIC);
+	if (keyed)
+		sqlite3_bind_blob(st, 4, id.bytes, 16, SQLITE_STATIC);
+	if (id.type == STORE_ID_EDDYSTONE_EID) {
+		sqlite3_bind_int(st, 5, id.exponent);
+		sqlite3_bind_int64(st, 6, id.clock_offset);
+	}
+	sqlite3_bind_int64(st, 7, r->now);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_CONSTRAINT)
+		return store_errf(err, STORE_EEXIST, "%s identifier is already enrolled",
+				  store_id_type_name(id.type));
+	if (rc != SQLITE_DONE)
+		return store_sqlite_err(r->db, rc, "import", err);
+	store_salted_fingerprint(r->salt, &id, fp);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "type", store_id_type_name(id.type));
+	cJSON_AddStringToObject(o, "fingerprint", fp);
+	cJSON_AddItemToArray(cJSON_GetObjectItem(r->audit, "identifiers"), o);
+	r->st->identifiers++;
+	return STORE_OK;
+}
+
+static int insert_consent(struct import_row *r, char *item, char *err)
+{
+	struct store_grant g;
+	char channels[512];
+	sqlite3_stmt *st;
+	int rc = store_csv_consent_parse(item, &g, channels, sizeof(channels), err);
+	cJSON *o;
+
+	if (rc)
+		return rc;
+	if (g.expires_at && g.expires_at <= r->now)
+		return store_errf(err, STORE_EINVAL, "consent expiry is in the past");
+	st = r->consent;
+	sqlite3_bind_int64(st, 1, r->cid);
+	sqlite3_bind_text(st, 2, store_purpose_name(g.purpose), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, channels, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, r->now);
+	if (g.expires_at)
+		sqlite3_bind_int64(st, 5, g.expires_at);
+	sqlite3_bind_text(st, 6, "import", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, r->policy, -1, SQLITE_STATIC);
+	if ((rc = store_exec_stmt(r->db, st, "import", err)))
+		return rc;
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "purpose", store_purpose_name(g.purpose));
+	cJSON_AddStringToObject(o, "channels", channels);
+	if (g.expires_at)
+		cJSON_AddNumberToObject(o, "expires_at", (double)g.expires_at);
+	cJSON_AddItemToArray(cJSON_GetObjectItem(r->audit, "consents"), o);
+	r->st->consents++;
+	return STORE_OK;
+}
+
+static int segment_id(struct import_row *r, const char *name, int64_t *id, char *err)
+{
+	int rc;
+
+	for (unsigned i = 0; i < r->n_seg; i++)
+		if (strcmp(r->seg[i].name, name) == 0) {
+			*id = r->seg[i].id;
+			return STORE_OK;
+		}
+	sqlite3_bind_text(r->segment_new, 1, name, -1, SQLITE_STATIC);
+	if ((rc = store_exec_stmt(r->db, r->segment_new, "import", err)))
+		return rc;
+	sqlite3_bind_text(r->segment_id, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(r->segment_id);
+	*id = sqlite3_column_int64(r->segment_id, 0);
+	sqlite3_reset(r->segment_id);
+	if (rc != SQLITE_ROW)
+		return store_sqlite_err(r->db, rc, "import", err);
+	if (r->n_seg < sizeof(r->seg) / sizeof(r->seg[0])) {
+		snprintf(r->seg[r->n_seg].name, sizeof(r->seg[0].name), "%s", name);
+		r->seg[r->n_seg++].id = *id;
+	}
+	return STORE_OK;
+}
+
+static int insert_segment(struct import_row *r, const char *name, char *err)
+{
+	int64_t sid;
+	int rc = store_name_check("segment", name, err);
+
+	if (rc || (rc = segment_id(r, name, &sid, err)))
+		return rc;
+	sqlite3_bind_int64(r->member, 1, r->cid);
+	sqlite3_bind_int64(r->member, 2, sid);
+	rc = sqlite3_step(r->member);
+	sqlite3_reset(r->member);
+	if (rc == SQLITE_CONSTRAINT)
+		return store_errf(err, STORE_EEXIST, "segment '%s' listed twice", name);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_err(r->db, rc, "import", err);
+	cJSON_AddItemToArray(cJSON_GetObjectItem(r->audit, "segments"), cJSON_CreateString(name));
+	r->st->segments++;
+	return STORE_OK;
+}
+
+/* Calls fn for each non-empty sep-separated item of cell (modified in place). */
+static int each_item(struct import_row *r, char *cell, char sep,
+		     int (*fn)(struct import_row *, char *, char *), char *err)
+{
+	char *p = cell;
+
+	while (p && *p) {
+		char *e = strchr(p, sep);
+		int rc;
+
+		if (e)
+			*e = '\0';
+		if (*p == '\0')
+			return store_errf(err, STORE_EINVAL, "empty item in a '%c'-separated list",
+					  sep);
+		if ((rc = fn(r, p, err)))
+			return rc;
+		p = e ? e + 1 : NULL;
+		if (e && *p == '\0')
+			return store_errf(err, STORE_EINVAL, "list ends with '%c'", sep);
+	}
+	return STORE_OK;
+}
+
+static int identifier_item(struct import_row *r, char *s, char *err)
+{
+	return insert_identifier(r, s, err);
+}
+
+static int segment_item(struct import_row *r, char *s, char *err)
+{
+	return insert_segment(r, s, err);
+}
+
+static int import_row(struct import_row *r, char *line, char *err)
+{
+	struct store_csv_row row;
+	char subject[40], *a;
+	int rc = store_csv_split(line, &row, err);
+
+	if (rc)
+		return rc;
+	if ((rc = insert_customer(r, row.field[0], err)))
+		return rc;
+	r->audit = cJSON_CreateObject();
+	cJSON_AddNumberToObject(r->audit, "created_at", (double)r->now);
+	cJSON_AddArrayToObject(r->audit, "identifiers");
+	cJSON_AddArrayToObject(r->audit, "consents");
+	cJSON_AddArrayToObject(r->audit, "segments");
+	rc = each_item(r, row.field[1], '|', identifier_item, err);
+	if (!rc)
+		rc = each_item(r, row.field[2], ';', insert_consent, err);
+	if (!rc)
+		rc = each_item(r, row.field[3], '|', segment_item, err);
+	if (rc) {
+		cJSON_Delete(r->audit);
+		return rc;
+	}
+	a = cJSON_PrintUnformatted(r->audit);
+	cJSON_Delete(r->audit);
+	snprintf(subject, sizeof(subject), "customer:%lld", (long long)r->cid);
+	sqlite3_bind_int64(r->audit_row, 1, r->now);
+	sqlite3_bind_text(r->audit_row, 2, r->actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(r->audit_row, 3, subject, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(r->audit_row, 4, r->cid);
+	sqlite3_bind_text(r->audit_row, 5, a, -1, SQLITE_STATIC);
+	rc = a ? store_exec_stmt(r->db, r->audit_row, "import", err)
+	       : store_errf(err, STORE_ENOMEM, "out of memory");
+	cJSON_free(a);
+	return rc;
+}
+
+static void chomp(char *s, ssize_t *len)
+{
+	while (*len > 0 && (s[*len - 1] == '\n' || s[*len - 1] == '\r'))
+		s[--*len] = '\0';
+}
+
+int store_import_csv_tx(sqlite3 *db, const char *actor, FILE *in, const char *policy,
+			store_import_progress_fn progress, void *progress_ctx,
+			struct store_import_stats *st, char *err)
+{
+	char rowerr[STORE_ERRLEN];
+	struct import_row r = { .db = db, .actor = actor && *actor ? actor : "unknown",
+				.policy = policy ? policy : "", .now = store_now(), .st = st };
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	uint64_t bytes = 0;
+	int rc = STORE_OK;
+
+	memset(st, 0, sizeof(*st));
+	if (strlen(r.policy) > 31)
+		return store_errf(err, STORE_EINVAL, "policy version longer than 31 characters");
+	if ((rc = prepare_all(&r, err))) {
+		finalize_all(&r);
+		return rc;
+	}
+	while ((len = getline(&line, &cap, in)) >= 0) {
+		st->line++;
+		bytes += (uint64_t)len;
+		if (len > LINE_MAX_BYTES) {
+			rc = store_errf(err, STORE_EINVAL, "line %llu: longer than %d bytes",
+					(unsigned long long)st->line, LINE_MAX_BYTES);
+			break;
+		}
+		if ((size_t)len != strlen(line)) {
+			rc = store_errf(err, STORE_EINVAL, "line %llu: contains a NUL byte",
+					(unsigned long long)st->line);
+			break;
+		}
+		chomp(line, &len);
+		if (st->line == 1) {
+			/* Tolerate a UTF-8 byte order mark from spreadsheet exports. */
+			const char *h = strncmp(line, "\xef\xbb\xbf", 3) == 0 ? line + 3 : line;
+
+			if (strcmp(h, "customer_ref,identifiers,consents,segments") != 0) {
+				rc = store_errf(err, STORE_EINVAL,
+						"line 1: header must be "
+						"'customer_ref,identifiers,consents,segments'");
+				break;
+			}
+			continue;
+		}
+		if (len == 0)
+			continue;
+		rc = import_row(&r, line, rowerr);
+		if (rc) {
+			store_errf(err, rc, "line %llu: %s", (unsigned long long)st->line, rowerr);
+			break;
+		}
+		st->rows++;
+		if (progress && st->rows % 8192 == 0)
+			progress(progress_ctx, st->rows, bytes);
+	}
+	if (!rc && ferror(in))
+		rc = store_errf(err, STORE_EIO, "read error after line %llu",
+				(unsigned long long)st->line);
+	if (!rc && st->line == 0)
+		rc = store_errf(err, STORE_EINVAL, "empty file (no header line)");
+	free(line);
+	finalize_all(&r);
+	if (!rc && progress)
+		progress(progress_ctx, st->rows, bytes);
+	if (!rc) {
+		char after[160];
+
+		snprintf(after, sizeof(after),
+			 "{\"rows\":%llu,\"identifiers\":%llu,\"consents\":%llu,\"segments\":%llu}",
+			 (unsigned long long)st->rows, (unsigned long long)st->identifiers,
+			 (unsigned long long)st->consents, (unsigned long long)st->segments);
+		rc = store_audit_append(db, actor, "import", "import", 0, NULL, after, err);
+	}
+	return rc;
+}

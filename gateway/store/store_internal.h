@@ -1,0 +1,39 @@
+/*
+ * store_internal.h - helpers shared by the store's source files only.
+ */
+#ifndef BGW_STORE_INTERNAL_H
+#define BGW_STORE_INTERNAL_H
+
+#include <stdarg.h>
+
+#include "store.h"
+
+/* Every statement the store prepares starts with this tag, so that the cache
+ * (a scan of the connection's statements) never hands out another module's. */
+#define SQL(text) "/*store*/ " text
+
+int store_errf(char *err, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Maps a SQLite result code to enum store_rc with a readable message. */
+int store_sqlite_err(sqlite3 *db, int sqlite_rc, const char *what, char *err);
+
+/* A cached, reset and cleared statement for sql (prepared on first use). */
+sqlite3_stmt *store_stmt(sqlite3 *db, const char *sql, char *err);
+/* Steps a cached statement to completion; returns STORE_OK or an error. */
+int store_exec_stmt(sqlite3 *db, sqlite3_stmt *st, const char *what, char *err);
+int store_exec(sqlite3 *db, const char *sql, const char *what, char *err);
+
+int64_t store_now(void);
+
+/* Looks up ref, reporting "no customer 'ref'" as STORE_ENOENT. */
+int store_customer_lookup(sqlite3 *db, const char *ref, int64_t *id, char *err);
+/* Salted fingerprint for the audit log (salt dies with the customer). */
+int store_audit_fingerprint(sqlite3 *db, int64_t customer_id, const struct store_identifier *id,
+			    char out[9], char *err);
+void store_salted_fingerprint(const uint8_t salt[16], const struct store_identifier *id,
+			      char out[9]);
+int store_ref_check(const char *ref, char *err);
+/* Deletes a customer (cascading to all their rows) with an audit row "action". */
+int store_customer_delete_tx(sqlite3 *db, const char *actor, const char *action,
+			     const char *ref, char *err);
+
+#endif

@@ -1,0 +1,142 @@
+/*
+ * store_schema.c - the schema as a list of migrations. Migration i brings the
+ * database from user_version i to i + 1; each runs in its own transaction, so
+ * an interrupted upgrade leaves the previous version intact. Never edit a
+ * released step: append a new one and bump STORE_SCHEMA_VERSION.
+ */
+#include "store_schema.h"
+
+static const char schema_v1[] =
+	/* Customers are known only by the CRM's opaque reference. audit_salt keys
+	 * the identifier fingerprints in the audit log; forgetting the customer
+	 * deletes it, which makes those fingerprints unlinkable. AUTOINCREMENT so
+	 * that the id of a forgotten customer is never reused. */
+	"CREATE TABLE customers ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  customer_ref TEXT NOT NULL UNIQUE,"
+	"  created_at INTEGER NOT NULL,"
+	"  audit_salt BLOB NOT NULL);"
+
+	/* value: canonical text (ibeacon uuid:major:minor, uid ns:instance, or the key
+	 * in hex for eddystone-eid / irk); key: the 16 key bytes for eid / irk. */
+	"CREATE TABLE identifiers ("
+	"  id INTEGER PRIMARY KEY,"
+	"  customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,"
+	"  type TEXT NOT NULL CHECK (type IN ('ibeacon','eddystone-uid','eddystone-eid','irk')),"
+	"  value TEXT NOT NULL,"
+	"  key BLOB CHECK (key IS NULL OR length(key) = 16),"
+	"  exponent INTEGER CHECK (exponent IS NULL OR exponent BETWEEN 0 AND 15),"
+	"  clock_offset INTEGER,"
+	"  created_at INTEGER NOT NULL,"
+	"  UNIQUE (type, value));"
+	"CREATE INDEX identifiers_customer ON identifiers(customer_id);"
+
+	/* History is kept: a grant is a new row, a withdrawal stamps withdrawn_at on
+	 * the current row; the current consent is the newest row per purpose. */
+	"CREATE TABLE consents ("
+	"  id INTEGER PRIMARY KEY,"
+	"  customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,"
+	"  purpose TEXT NOT NULL CHECK (purpose IN ('presence','retargeting')),"
+	"  channels TEXT NOT NULL DEFAULT '',"
+	"  granted_at INTEGER NOT NULL,"
+	"  expires_at INTEGER,"
+	"  withdrawn_at INTEGER,"
+	"  source TEXT NOT NULL,"
+	"  policy_version TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX consents_customer ON consents(customer_id, purpose, id);"
+	/* Purge moves expired consents here: out of the data path, kept as proof. */
+	"CREATE TABLE consents_archive ("
+	"  id INTEGER PRIMARY KEY,"
+	"  customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,"
+	"  purpose TEXT NOT NULL,"
+	"  channels TEXT NOT NULL,"
+	"  granted_at INTEGER NOT NULL,"
+	"  expires_at INTEGER,"
+	"  withdrawn_at INTEGER,"
+	"  source TEXT NOT NULL,"
+	"  policy_version TEXT NOT NULL,"
+	"  archived_at INTEGER NOT NULL);"
+	"CREATE INDEX consents_archive_customer ON consents_archive(customer_id);"
+
+	"CREATE TABLE segments (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+	"CREATE TABLE customer_segments ("
+	"  customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,"
+	"  segment_id INTEGER NOT NULL REFERENCES segments(id) ON DELETE CASCADE,"
+	"  PRIMARY KEY (customer_id, segment_id)) WITHOUT ROWID;"
+
+	"CREATE TABLE zones (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+	"CREATE TABLE campaigns ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  zone_id INTEGER NOT NULL REFERENCES zones(id),"
+	"  event TEXT NOT NULL CHECK (event IN ('enter','dwell','exit')),"
+	"  segment_id INTEGER REFERENCES segments(id),"
+	"  min_dwell_s INTEGER NOT NULL DEFAULT 0 CHECK (min_dwell_s >= 0),"
+	"  cooldown_s INTEGER NOT NULL DEFAULT 0 CHECK (cooldown_s >= 0),"
+	"  daily_cap INTEGER NOT NULL DEFAULT 0 CHECK (daily_cap >= 0),"
+	"  channels TEXT NOT NULL DEFAULT '',"
+	"  valid_from INTEGER,"
+	"  valid_until INTEGER,"
+	"  hours_from INTEGER CHECK (hours_from IS NULL OR hours_from BETWEEN 0 AND 1440),"
+	"  hours_until INTEGER CHECK (hours_until IS NULL OR hours_until BETWEEN 0 AND 1440),"
+	"  enabled INTEGER NOT NULL DEFAULT 1,"
+	"  created_at INTEGER NOT NULL);"
+
+	/* Written by the daemon; zone by name as configured on the gateway. */
+	"CREATE TABLE visits ("
+	"  id INTEGER PRIMARY KEY,"
+	"  customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,"
+	"  zone TEXT NOT NULL,"
+	"  entered_at INTEGER NOT NULL,"
+	"  exited_at INTEGER,"
+	"  dwell_s INTEGER,"
+	"  max_rssi INTEGER);"
+	"CREATE INDEX visits_customer ON visits(customer_id);"
+	"CREATE INDEX visits_entered ON visits(entered_at);"
+
+	/* Every trigger sent, for cooldown and daily cap across restarts. */
+	"CREATE TABLE trigger_log ("
+	"  id INTEGER PRIMARY KEY,"
+	"  trigger_id TEXT NOT NULL UNIQUE,"
+	"  customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,"
+	"  campaign_id INTEGER NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,"
+	"  at INTEGER NOT NULL);"
+	"CREATE INDEX trigger_log_recent ON trigger_log(at, customer_id, campaign_id);"
+	"CREATE INDEX trigger_log_customer ON trigger_log(customer_id);"
+	"CREATE INDEX trigger_log_campaign ON trigger_log(campaign_id);"
+
+	/* Durable outbox of the publisher: a row lives until the broker's PUBACK. */
+	"CREATE TABLE outbox ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  trigger_id TEXT NOT NULL UNIQUE,"
+	"  created_us INTEGER NOT NULL,"
+	"  topic TEXT NOT NULL,"
+	"  payload TEXT NOT NULL,"
+	"  customer_id INTEGER REFERENCES customers(id) ON DELETE CASCADE,"
+	"  attempts INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX outbox_customer ON outbox(customer_id);"
+
+	"CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;"
+
+	/* Append-only. Never holds a customer_ref or identifier value (see
+	 * store.h); customer_id is a plain number, not a foreign key, so that the
+	 * log outlives the customer. */
+	"CREATE TABLE audit ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  at INTEGER NOT NULL,"
+	"  actor TEXT NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  subject TEXT NOT NULL,"
+	"  customer_id INTEGER,"
+	"  before TEXT,"
+	"  after TEXT);"
+	"CREATE INDEX audit_customer ON audit(customer_id);"
+	"CREATE INDEX audit_at ON audit(at);"
+	"CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit "
+	"  BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;"
+	"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit "
+	"  BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;";
+
+const char *const store_migrations[STORE_SCHEMA_VERSION] = {
+	schema_v1,
+};

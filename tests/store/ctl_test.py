@@ -1,0 +1,623 @@
+#!/usr/bin/python3
+"""beaconctl end to end against real SQLite files.
+
+Usage: ctl_test.py CASE   (one ctest entry per case; each uses its own temp dir)
+
+Every rejected command must print one clear line, exit non-zero and leave the
+database byte-for-byte unchanged (sha256 of the database and its WAL).
+"""
+import hashlib
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+BUILD = os.environ.get("BGW_BUILD_DIR", ".")
+CTL = os.path.join(BUILD, "beaconctl")
+
+UUID = "f7826da6-4fa2-4e98-8024-bc5b71e0893e"
+UUID2 = "00000000-1111-2222-3333-444455556666"
+IRK = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
+EIDKEY = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+NS, INST = "9a8b7c6d5e4f3a2b1c0d", "00aa11bb22cc"
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Failure(msg)
+
+
+class Ctl:
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.db = os.path.join(tmp, "store.db")
+
+    def run(self, *args, db=None, env=None, stdin=None, timeout=120):
+        e = dict(os.environ)
+        e.pop("BEACONGW_DB", None)
+        if env:
+            e.update(env)
+        cmd = [CTL] + (["--db", db or self.db] if db is not False else []) + list(args)
+        p = subprocess.run(cmd, capture_output=True, text=True, env=e, input=stdin,
+                           timeout=timeout)
+        return p
+
+    def ok(self, *args, **kw):
+        p = self.run(*args, **kw)
+        check(p.returncode == 0, f"{args}: exit {p.returncode}: {p.stderr.strip()}")
+        return p.stdout
+
+    def json(self, *args, **kw):
+        return json.loads(self.ok("--json", *args, **kw))
+
+    def fails(self, code, needle, *args, **kw):
+        """The command fails with exit code and a one-line message containing needle,
+        and the database does not change."""
+        before = self.state()
+        p = self.run(*args, **kw)
+        check(p.returncode == code,
+              f"{args}: expected exit {code}, got {p.returncode} ({p.stderr.strip()})")
+        lines = p.stderr.strip().splitlines()
+        check(len(lines) == 1, f"{args}: expected one error line, got {lines}")
+        check(lines[0].startswith("beaconctl: "), f"{args}: odd message {lines[0]}")
+        check(needle.lower() in lines[0].lower(), f"{args}: '{needle}' not in '{lines[0]}'")
+        check(self.state() == before, f"{args}: database changed")
+        return lines[0]
+
+    def state(self):
+        """sha256 of the database file and of its WAL's content (if any)."""
+        h = hashlib.sha256()
+        for suffix in ("", "-wal"):
+            path = self.db + suffix
+            if os.path.exists(path) and os.path.getsize(path) > 0:
+                with open(path, "rb") as f:
+                    h.update(suffix.encode() + f.read())
+        return h.hexdigest()
+
+    def checkpoint(self):
+        c = sqlite3.connect(self.db)
+        c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        c.close()
+
+    def sql(self, statements):
+        c = sqlite3.connect(self.db)
+        c.execute("PRAGMA foreign_keys = ON")
+        c.executescript(statements)
+        c.commit()
+        c.close()
+
+    def populated(self):
+        self.ok("init")
+        self.ok("customer", "add", "C1", "--segment", "first-flat")
+        self.ok("identifier", "add", "C1", "ibeacon", f"{UUID}:1:2")
+        self.ok("consent", "grant", "C1", "retargeting", "--channel", "push")
+        self.ok("customer", "add", "C2")
+        self.checkpoint()
+
+
+def case_commands(c):
+    out = c.ok("init")
+    check("schema version 1" in out, out)
+    check("schema version 1" in c.ok("init"), "init not idempotent")
+    c.ok("customer", "add", "C1", "--segment", "first-flat", "--segment", "furnishing")
+    c.ok("customer", "add", "C2")
+    c.ok("identifier", "add", "C1", "ibeacon", UUID.upper().replace("-", "") + ":1:2")
+    c.ok("identifier", "add", "C1", "eddystone-uid", f"{NS}:{INST}")
+    c.ok("identifier", "add", "C1", "eddystone-eid", f"{EIDKEY}:10:-30")
+    c.ok("identifier", "add", "C2", "irk", IRK)
+    c.ok("consent", "grant", "C1", "presence", "--source", "app", "--policy", "2026-01")
+    c.ok("consent", "grant", "C1", "retargeting", "--channel", "push", "--channel", "email",
+         "--expires", "+30d")
+    c.ok("consent", "withdraw", "C1", "retargeting")
+    c.ok("consent", "grant", "C1", "retargeting", "--channel", "push")
+    c.ok("segment", "add", "C2", "vip")
+    c.ok("segment", "remove", "C1", "furnishing")
+    c.ok("campaign", "add", "sofa", "--zone", "living", "--event", "dwell", "--segment",
+         "first-flat", "--min-dwell", "60", "--cooldown", "3600", "--daily-cap", "2",
+         "--channel", "push", "--from", "2026-01-01", "--until", "2099-01-01",
+         "--hours", "09:00-20:00")
+    c.ok("campaign", "add", "door", "--zone", "entrance", "--event", "enter")
+
+    customers = c.json("customer", "list")
+    check([x["customer_ref"] for x in customers] == ["C1", "C2"], customers)
+    c1 = customers[0]
+    check(c1["identifiers"] == 3 and c1["presence"] == "active" and
+          c1["retargeting"] == "active" and c1["segments"] == "first-flat", c1)
+    table = c.ok("customer", "list")
+    check(table.splitlines()[0].split()[0] == "REF" and "C2" in table, table)
+
+    show = c.json("customer", "show", "C1")
+    types = sorted(i["type"] for i in show["identifiers"])
+    check(types == ["eddystone-eid", "eddystone-uid", "ibeacon"], types)
+    check(EIDKEY not in json.dumps(show), "key printed")
+    eid = [i for i in show["identifiers"] if i["type"] == "eddystone-eid"][0]
+    check(eid["exponent"] == 10 and eid["clock_offset"] == -30, eid)
+    ret = [k for k in show["consents"] if k["purpose"] == "retargeting"]
+    check(len(ret) == 2 and ret[0]["withdrawn_at"] and not ret[1]["withdrawn_at"], ret)
+    check(show["segments"] == ["first-flat"], show["segments"])
+    check("identifiers" in c.ok("customer", "show", "C1"), "human show")
+
+    consents = c.json("consent", "list")
+    check(len(consents) == 3, consents)
+    check(len(c.json("consent", "list", "C2")) == 0, "C2 consents")
+    check("PURPOSE" in c.ok("consent", "list", "C1"), "consent table")
+
+    camps = c.json("campaign", "list")
+    check([x["name"] for x in camps] == ["door", "sofa"], camps)
+    sofa = camps[1]
+    check(sofa["hours"] == "09:00-20:00" and sofa["segment"] == "first-flat" and
+          sofa["channels"] == ["push"] and sofa["daily_cap"] == 2, sofa)
+    c.ok("campaign", "remove", "door")
+    check(len(c.json("campaign", "list")) == 1, "campaign remove")
+
+    c.ok("identifier", "remove", "irk", IRK.upper())
+    check(c.json("customer", "show", "C2")["identifiers"] == [], "identifier remove")
+
+    audit = c.json("audit")
+    actions = [a["action"] for a in audit]
+    for a in ("customer.add", "identifier.add", "consent.grant", "consent.withdraw",
+              "segment.add", "segment.remove", "campaign.add", "campaign.remove",
+              "identifier.remove"):
+        check(a in actions, f"audit lacks {a}")
+    check(all(a["actor"].startswith("beaconctl:") for a in audit), "actor")
+    only_c2 = c.json("audit", "--ref", "C2")
+    check(only_c2 and all(a["customer_ref"] == "C2" for a in only_c2), only_c2)
+    check(c.json("audit", "--since", "+1d") == [], "audit --since")
+    check("ACTION" in c.ok("audit"), "audit table")
+
+    old = int(time.time()) - 45 * 86400
+    c.sql(f"INSERT INTO visits (customer_id, zone, entered_at, exited_at) VALUES "
+          f"(1, 'living', {old}, {old + 60}), (1, 'living', {int(time.time())}, NULL);"
+          f"INSERT INTO consents (customer_id, purpose, granted_at, expires_at, source) "
+          f"VALUES (2, 'presence', {old}, {old + 10}, 'app');")
+    r = c.json("purge", "--days", "30")
+    check(r["visits"] == 1 and r["consents_archived"] == 1, r)
+    r = c.json("purge")
+    check(r["visits"] == 0, r)
+    check(len(c.json("export", "C2")["consents_archived"]) == 1, "archive in export")
+
+    doc = json.loads(c.ok("export", "C1"))
+    check(doc["customer"]["customer_ref"] == "C1" and len(doc["visits"]) == 1, doc.keys())
+    c.ok("customer", "remove", "C2")
+    check([x["customer_ref"] for x in c.json("customer", "list")] == ["C1"], "remove")
+    c.ok("forget", "C1")
+    check(c.json("customer", "list") == [], "forget")
+    tomb = [a for a in c.json("audit") if a["action"] == "forget"]
+    check(len(tomb) == 1 and tomb[0]["before"]["identifiers"] == 3, tomb)
+
+    # $BEACONGW_DB is the default database
+    check(c.run("customer", "list", db=False, env={"BEACONGW_DB": c.db}).returncode == 0,
+          "BEACONGW_DB")
+
+
+def case_help_and_usage(c):
+    check("Usage" in c.ok("--help", db=False), "main help")
+    for cmd in ("init", "customer", "identifier", "consent", "segment", "campaign", "import",
+                "export", "forget", "audit", "purge", "eid"):
+        out = c.ok(cmd, "--help", db=False)
+        check("Usage" in out, f"{cmd} --help")
+    for sub in (("customer", "add"), ("customer", "list"), ("customer", "show"),
+                ("customer", "remove"), ("identifier", "add"), ("identifier", "remove"),
+                ("consent", "grant"), ("consent", "withdraw"), ("consent", "list"),
+                ("segment", "add"), ("segment", "remove"), ("campaign", "add"),
+                ("campaign", "list"), ("campaign", "remove")):
+        check("Usage" in c.ok(*sub, "--help", db=False), f"{sub} --help")
+    c.ok("init")
+    c.checkpoint()
+    c.fails(64, "unknown command", "frobnicate")
+    c.fails(64, "unknown option", "--frob", "customer", "list")
+    c.fails(64, "missing subcommand", "customer")
+    c.fails(64, "unknown subcommand", "customer", "rename", "A", "B")
+    c.fails(64, "missing argument", "customer", "add")
+    c.fails(64, "unexpected argument", "customer", "add", "A", "B")
+    c.fails(64, "needs a value", "consent", "grant", "A", "presence", "--channel")
+    c.fails(64, "--zone is required", "campaign", "add", "x", "--event", "enter")
+    c.fails(65, "--event", "campaign", "add", "x", "--zone", "z", "--event", "linger")
+    c.fails(65, "--hours", "campaign", "add", "x", "--zone", "z", "--event", "enter",
+            "--hours", "9-5")
+    c.fails(65, "purpose", "consent", "grant", "A", "marketing")
+    c.fails(65, "--days", "purge", "--days", "0")
+    c.fails(65, "bad time", "consent", "grant", "A", "presence", "--expires", "soon")
+    p = c.run("customer", "list", db=os.path.join(c.tmp, "nothere.db"))
+    check(p.returncode == 69 and "beaconctl init" in p.stderr, p.stderr)
+    check(not os.path.exists(os.path.join(c.tmp, "nothere.db")), "created by a query")
+
+
+def case_bad_identifiers(c):
+    c.populated()
+    bad = [
+        ("ibeacon", f"{UUID}:1", "UUID:MAJOR:MINOR"),
+        ("ibeacon", f"{UUID}:1:70000", "MINOR"),
+        ("ibeacon", f"{UUID[:-1]}:1:2", "UUID"),
+        ("eddystone-uid", f"{NS}{INST}", "NAMESPACE:INSTANCE"),
+        ("eddystone-uid", f"{NS}:{INST}ff", "INSTANCE"),
+        ("eddystone-eid", f"{EIDKEY}", "KEY:K"),
+        ("eddystone-eid", f"{EIDKEY}:16", "out of range"),
+        ("eddystone-eid", f"{EIDKEY[:-2]}:4", "32 hex digits"),
+        ("eddystone-eid", f"{EIDKEY}:4:soon", "OFFSET"),
+        ("irk", IRK + "00", "32 hex digits"),
+        ("irk", "zz" + IRK[2:], "hexadecimal"),
+        ("bluetooth", "00:11:22:33:44:55", "unknown identifier type"),
+    ]
+    for t, v, needle in bad:
+        c.fails(65, needle, "identifier", "add", "C1", t, v)
+    c.fails(65, "no such", "identifier", "remove", "irk", IRK)
+    c.fails(65, "customer_ref", "customer", "add", "bad ref with spaces")
+    c.fails(65, "segment name", "segment", "add", "C1", "bad segment")
+
+
+def case_unknown_customer(c):
+    c.populated()
+    for args in (("identifier", "add", "NOPE", "irk", IRK),
+                 ("consent", "grant", "NOPE", "presence"),
+                 ("consent", "withdraw", "NOPE", "presence"),
+                 ("consent", "list", "NOPE"),
+                 ("segment", "add", "NOPE", "vip"),
+                 ("segment", "remove", "NOPE", "vip"),
+                 ("customer", "show", "NOPE"),
+                 ("customer", "remove", "NOPE"),
+                 ("export", "NOPE"),
+                 ("forget", "NOPE"),
+                 ("audit", "--ref", "NOPE")):
+        c.fails(65, "no customer 'NOPE'", *args)
+    c.fails(65, "no presence consent", "consent", "withdraw", "C2", "presence")
+    c.fails(65, "no campaign", "campaign", "remove", "nope")
+
+
+def case_duplicates(c):
+    c.populated()
+    c.fails(65, "already exists", "customer", "add", "C1")
+    c.fails(65, "already enrolled", "identifier", "add", "C1", "ibeacon", f"{UUID}:1:2")
+    # the same identifier for another customer, written differently
+    c.fails(65, "already enrolled", "identifier", "add", "C2", "ibeacon",
+            UUID.upper().replace("-", "") + ":1:2")
+    c.fails(65, "already in segment", "segment", "add", "C1", "first-flat")
+    c.ok("campaign", "add", "x", "--zone", "z", "--event", "enter")
+    c.checkpoint()
+    c.fails(65, "already exists", "campaign", "add", "x", "--zone", "z", "--event", "exit")
+    # customer add with a bad segment adds nothing (one transaction)
+    c.fails(65, "segment name", "customer", "add", "C3", "--segment", "no good")
+    check("C3" not in c.ok("customer", "list"), "partial customer add")
+
+
+def case_locked(c):
+    c.populated()
+    # Hashing the files here would close a descriptor of this process on the
+    # database and so drop the holder's POSIX locks: hash before and after.
+    before = c.state()
+    holder = sqlite3.connect(c.db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO kv VALUES ('held', 'yes')")
+    try:
+        for args in (("customer", "add", "C9"), ("consent", "withdraw", "C1", "retargeting"),
+                     ("forget", "C1"), ("purge",), ("import", "-")):
+            p = c.run(*args, stdin="customer_ref,identifiers,consents,segments\nZ,,,\n")
+            check(p.returncode == 69 and "locked" in p.stderr,
+                  f"{args}: {p.returncode} {p.stderr}")
+            check(len(p.stderr.strip().splitlines()) == 1, p.stderr)
+        # readers are not blocked by a writer in WAL mode
+        check("C1" in c.ok("customer", "list"), "read while locked")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    c.checkpoint()
+    check(c.state() == before, "changed while locked")
+    check("C9" not in c.ok("customer", "list"), "C9 added")
+
+
+def case_readonly(c):
+    c.populated()
+    # 1. Opened read-only (SQLite URI): root ignores file modes, this does not.
+    uri = f"file:{c.db}?mode=ro"
+    before = c.state()
+    for args in (("customer", "add", "C9"), ("consent", "withdraw", "C1", "retargeting"),
+                 ("forget", "C1")):
+        p = c.run(*args, db=uri)
+        check(p.returncode == 69 and "read-only" in p.stderr, f"{args}: {p.stderr}")
+    check("C1" in c.ok("customer", "list", db=uri), "query on read-only")
+    check(c.state() == before, "changed")
+    # 2. A read-only file system (tmpfs remounted ro), when we may mount.
+    mnt = os.path.join(c.tmp, "ro")
+    os.mkdir(mnt)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", mnt],
+                      capture_output=True).returncode != 0:
+        print("note: cannot mount a tmpfs here; read-only file system part skipped")
+        return
+    try:
+        db = os.path.join(mnt, "store.db")
+        subprocess.run(["cp", c.db, db], check=True)
+        check(subprocess.run(["mount", "-o", "remount,ro", mnt]).returncode == 0, "remount")
+        h = hashlib.sha256(open(db, "rb").read()).hexdigest()
+        p = c.run("customer", "add", "C9", db=db)
+        check(p.returncode == 69 and "read-only file system" in p.stderr and
+              len(p.stderr.strip().splitlines()) == 1, p.stderr)
+        check("C1" in c.ok("customer", "list", db=db), "query on a read-only file system")
+        check(c.json("export", "C1", db=db)["customer"]["customer_ref"] == "C1", "export ro")
+        check(hashlib.sha256(open(db, "rb").read()).hexdigest() == h, "changed on ro fs")
+    finally:
+        subprocess.run(["umount", mnt])
+
+
+def case_corrupt(c):
+    garbage = os.path.join(c.tmp, "garbage.db")
+    with open(garbage, "wb") as f:
+        f.write(os.urandom(8192))
+    c.db = garbage
+    c.fails(69, "corrupt", "customer", "list")
+    c.fails(69, "corrupt", "customer", "add", "C1")
+    c.fails(69, "corrupt", "init")
+    # a real database with damaged b-tree pages
+    c.db = os.path.join(c.tmp, "store.db")
+    c.populated()
+    for i in range(50):
+        c.ok("customer", "add", f"X{i:03d}")
+    c.checkpoint()
+    size = os.path.getsize(c.db)
+    with open(c.db, "r+b") as f:
+        for page in range(1, size // 4096):
+            f.seek(page * 4096)
+            f.write(b"\xa5" * 64)
+    c.fails(69, "corrupt", "customer", "add", "C9")
+    c.fails(69, "corrupt", "customer", "list")
+
+
+def case_future_schema(c):
+    c.populated()
+    c.sql("PRAGMA user_version = 99")
+    c.checkpoint()
+    for args in (("customer", "list"), ("customer", "add", "C9"), ("init",)):
+        c.fails(78, "newer than this program", *args)
+    other = os.path.join(c.tmp, "other.db")
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE t (x)")
+    con.close()
+    c.db = other
+    c.fails(78, "not a beacongw", "init")
+
+
+def case_import_errors(c):
+    c.populated()
+    good = os.path.join(c.tmp, "good.csv")
+    with open(good, "w") as f:
+        f.write("customer_ref,identifiers,consents,segments\r\n"
+                f"D1,ibeacon {UUID}:9:9|irk {IRK},presence;retargeting@push+email,vip|new\r\n"
+                f'D2,"eddystone-eid {EIDKEY}:4:0",presence/2099-01-01,\r\n'
+                "D3,,,\r\n")
+    p = c.run("import", "--policy", "v7", good)
+    check(p.returncode == 0 and p.stderr == "", p.stderr)
+    check("imported 3 customers, 3 identifiers, 3 consents, 2 segment" in p.stdout, p.stdout)
+    d1 = c.json("customer", "show", "D1")
+    check(len(d1["identifiers"]) == 2 and d1["segments"] == ["new", "vip"], d1)
+    check(all(k["source"] == "import" and k["policy_version"] == "v7" for k in d1["consents"]),
+          d1["consents"])
+    c.checkpoint()
+
+    cases = [
+        ("customer_ref,identifiers\n", "line 1: header"),
+        ("", "empty file"),
+        ("customer_ref,identifiers,consents,segments\nE1,,,\nE2,ibeacon nope,,\n",
+         "line 3:"),
+        ("customer_ref,identifiers,consents,segments\nE1,,,\nE1,,,\n", "line 3: customer 'E1'"),
+        ("customer_ref,identifiers,consents,segments\nE1,,,\nD1,,,\n", "already exists"),
+        ("customer_ref,identifiers,consents,segments\nE1,irk " + IRK + ",,\n",
+         "line 2: irk identifier is already enrolled"),
+        ("customer_ref,identifiers,consents,segments\nE1,,marketing,\n", "line 2: unknown "
+         "consent purpose"),
+        ("customer_ref,identifiers,consents,segments\nE1,,,a|a\n", "listed twice"),
+        ("customer_ref,identifiers,consents,segments\nE1,,\n", "line 2: expected 4 fields"),
+        ("customer_ref,identifiers,consents,segments\nE1,\"x,,\n", "unterminated"),
+        ("customer_ref,identifiers,consents,segments\nE1,irk 00,,\n", "32 hex digits"),
+        ("customer_ref,identifiers,consents,segments\nE1,,presence/2001-01-01,\n", "past"),
+    ]
+    for i, (text, needle) in enumerate(cases):
+        path = os.path.join(c.tmp, f"bad{i}.csv")
+        with open(path, "w") as f:
+            f.write(text)
+        c.fails(65, needle, "import", path)
+    c.fails(65, "cannot read", "import", os.path.join(c.tmp, "missing.csv"))
+    check("E1" not in c.ok("customer", "list"), "partial import")
+    # standard input
+    p = c.run("import", "-", stdin="customer_ref,identifiers,consents,segments\nS1,,,\n")
+    check(p.returncode == 0 and "imported 1 customers" in p.stdout, p.stdout + p.stderr)
+
+
+def _needles(values):
+    out = []
+    for v in values:
+        out.append(v.encode())
+        out.append(v.upper().encode())
+    return out
+
+
+def case_forget_scrubs(c):
+    c.ok("init")
+    ref = "CRM-ZQXJ-7731"
+    c.ok("customer", "add", ref, "--segment", "vip")
+    c.ok("customer", "add", "KEEP-1")
+    c.ok("identifier", "add", ref, "ibeacon", f"{UUID}:4242:4343")
+    c.ok("identifier", "add", ref, "eddystone-uid", f"{NS}:{INST}")
+    c.ok("identifier", "add", ref, "eddystone-eid", f"{EIDKEY}:9:12")
+    c.ok("identifier", "add", ref, "irk", IRK)
+    c.ok("identifier", "add", "KEEP-1", "ibeacon", f"{UUID2}:1:1")
+    c.ok("consent", "grant", ref, "presence")
+    c.ok("consent", "grant", ref, "retargeting", "--channel", "push")
+    c.ok("campaign", "add", "k", "--zone", "z", "--event", "enter")
+    c.sql("INSERT INTO visits (customer_id, zone, entered_at) VALUES (1, 'z', 1);"
+          "INSERT INTO trigger_log (trigger_id, customer_id, campaign_id, at) "
+          "VALUES ('trig-qq-1', 1, 1, 1);"
+          "INSERT INTO outbox (trigger_id, created_us, topic, payload, customer_id) VALUES "
+          f"('trig-qq-2', 1, 't', '{{\"customer_ref\":\"{ref}\",\"irk\":\"{IRK}\"}}', 1);")
+    # many more rows so pages split and move before the erasure
+    for i in range(30):
+        c.ok("customer", "add", f"FILL-{i:03d}")
+    raw = [bytes.fromhex(UUID.replace("-", "")), bytes.fromhex(IRK), bytes.fromhex(EIDKEY),
+           bytes.fromhex(NS), bytes.fromhex(INST)]
+    needles = _needles([ref, UUID, UUID.replace("-", ""), IRK, EIDKEY, NS, INST,
+                        f"{UUID}:4242:4343", "trig-qq-"]) + raw
+
+    def found():
+        hits = []
+        for suffix in ("", "-wal", "-journal"):
+            path = c.db + suffix
+            if os.path.exists(path):
+                data = open(path, "rb").read()
+                hits += [(suffix, n) for n in needles if n in data]
+        return hits
+
+    check(found(), "the search finds nothing even before forget: test is broken")
+    out = c.ok("forget", ref)
+    check("vacuumed" in out, out)
+    hits = found()
+    check(not hits, f"found after forget: {hits}")
+    check("KEEP-1" in c.ok("customer", "list"), "other customer lost")
+    check(c.json("customer", "show", "KEEP-1")["identifiers"][0]["value"] == f"{UUID2}:1:1",
+          "other identifier lost")
+    tomb = [a for a in c.json("audit") if a["action"] == "forget"]
+    check(len(tomb) == 1 and tomb[0]["customer_ref"] is None, tomb)
+
+
+def case_export_complete(c):
+    c.ok("init")
+    ref = "EXP-1"
+    c.ok("customer", "add", ref, "--segment", "vip", "--segment", "new")
+    c.ok("customer", "add", "OTHER")
+    c.ok("identifier", "add", ref, "ibeacon", f"{UUID}:5:6")
+    c.ok("identifier", "add", ref, "irk", IRK)
+    c.ok("identifier", "add", "OTHER", "ibeacon", f"{UUID}:7:7")
+    c.ok("consent", "grant", ref, "presence")
+    c.ok("consent", "withdraw", ref, "presence")
+    c.ok("consent", "grant", ref, "presence", "--policy", "v2")
+    c.ok("consent", "grant", "OTHER", "presence")
+    c.ok("campaign", "add", "k", "--zone", "z", "--event", "enter")
+    now = int(time.time())
+    c.sql(f"INSERT INTO visits (customer_id, zone, entered_at, exited_at, dwell_s, max_rssi) "
+          f"VALUES (1, 'z', {now - 100}, {now - 50}, 50, -60), (1, 'y', {now - 40}, NULL, "
+          f"NULL, -70), (2, 'z', {now}, NULL, NULL, -50);"
+          f"INSERT INTO trigger_log (trigger_id, customer_id, campaign_id, at) VALUES "
+          f"('t-1', 1, 1, {now}), ('t-2', 2, 1, {now});"
+          f"INSERT INTO outbox (trigger_id, created_us, topic, payload, customer_id) VALUES "
+          f"('t-1', 1, 'top', '{{\"id\":\"t-1\"}}', 1), ('t-2', 2, 'top', '{{}}', 2);"
+          f"INSERT INTO consents_archive (customer_id, purpose, channels, granted_at, "
+          f"expires_at, source, policy_version, archived_at) VALUES "
+          f"(1, 'retargeting', 'push', 1, 2, 'app', 'v1', 3);")
+    doc = json.loads(c.ok("export", ref))
+    con = sqlite3.connect(c.db)
+
+    def n(sql):
+        return con.execute(sql).fetchone()[0]
+    check(doc["customer"]["customer_ref"] == ref, doc["customer"])
+    check(len(doc["identifiers"]) == n("SELECT count(*) FROM identifiers WHERE customer_id=1"),
+          "identifiers")
+    check(len(doc["consents"]) == n("SELECT count(*) FROM consents WHERE customer_id=1") == 2,
+          "consents")
+    check(len(doc["consents_archived"]) == 1, "archive")
+    check(sorted(doc["segments"]) == ["new", "vip"], doc["segments"])
+    check(len(doc["visits"]) == 2 and doc["visits"][0]["dwell_s"] == 50, doc["visits"])
+    check([t["trigger_id"] for t in doc["trigger_history"]] == ["t-1"], doc["trigger_history"])
+    check([t["trigger_id"] for t in doc["pending_triggers"]] == ["t-1"], "pending")
+    check(len(doc["audit"]) == n("SELECT count(*) FROM audit WHERE customer_id=1"), "audit")
+    text = json.dumps(doc)
+    check(IRK not in text and "key_fingerprint" in text, "key shown")
+    check("OTHER" not in text and ":7:7" not in text and "t-2" not in text, "other person")
+
+
+def _aes(key, block):
+    p = subprocess.run(["openssl", "enc", "-aes-128-ecb", "-nopad", "-K", key],
+                       input=block, capture_output=True, check=True)
+    return p.stdout
+
+
+def case_eid(c):
+    key = "e2b2ac2a3f2e1d0c0b0a09080706050f"
+    for k, t in ((0, 0), (10, 1_700_000_000), (15, 0xffffffff), (7, 12345)):
+        # Oracle: the Eddystone-EID construction with openssl's AES.
+        tk = _aes(key, bytes(11) + b"\xff" + bytes(2) + (t >> 16).to_bytes(2, "big"))
+        q = (t >> k) << k
+        eid = _aes(tk.hex(), bytes(11) + bytes([k]) + q.to_bytes(4, "big"))[:8].hex()
+        out = c.ok("eid", "--key", key, "--exponent", str(k), "--time", str(t), db=False)
+        check(out.strip() == eid, f"k={k} t={t}: {out.strip()} != {eid}")
+    j = c.json("eid", "--key", key, "--exponent", "3", "--time", "17", db=False)
+    check(j["period_start"] == 16 and len(j["eid"]) == 16, j)
+    c.fails(65, "--exponent", "eid", "--key", key, "--exponent", "16", "--time", "1", db=False)
+    c.fails(65, "--key", "eid", "--key", key[:-2], "--exponent", "1", "--time", "1", db=False)
+    c.fails(65, "--time", "eid", "--key", key, "--exponent", "1", "--time", "-1", db=False)
+    c.fails(64, "required", "eid", "--key", key, db=False)
+
+
+def case_import_progress(c):
+    """A progress bar on a terminal, nothing on a pipe (checked in import_errors)."""
+    import pty
+    c.ok("init")
+    path = os.path.join(c.tmp, "p.csv")
+    with open(path, "w") as f:
+        f.write("customer_ref,identifiers,consents,segments\n")
+        for i in range(20000):
+            f.write(f"P{i},,presence,\n")
+    master, slave = pty.openpty()
+    p = subprocess.Popen([CTL, "--db", c.db, "import", path], stdout=subprocess.PIPE,
+                         stderr=slave, text=True)
+    os.close(slave)
+    out, _ = p.communicate(timeout=300)
+    tty = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        tty += chunk
+    os.close(master)
+    check(p.returncode == 0 and "imported 20000 customers" in out, out)
+    check(b"\r[" in tty and b"100%" in tty and b"20000 rows" in tty, f"no progress bar: {tty!r}")
+
+
+def case_import_million(c):
+    rows = int(os.environ.get("BGW_IMPORT_ROWS", "1000000"))
+    c.ok("init")
+    path = os.path.join(c.tmp, "million.csv")
+    with open(path, "w") as f:
+        f.write("customer_ref,identifiers,consents,segments\n")
+        for i in range(rows):
+            f.write(f"C{i:07d},ibeacon {UUID}:{i >> 16}:{i & 0xffff}|irk {i:032x},"
+                    f"presence;retargeting@push+email,seg{i % 10}\n")
+    t0 = time.monotonic()
+    p = c.run("import", path, timeout=850)
+    secs = time.monotonic() - t0
+    check(p.returncode == 0, p.stderr)
+    print(f"bench: import of {rows} rows took {secs:.1f} s ({p.stdout.strip()})")
+    con = sqlite3.connect(c.db)
+    check(con.execute("SELECT count(*) FROM customers").fetchone()[0] == rows, "customers")
+    check(con.execute("SELECT count(*) FROM identifiers").fetchone()[0] == 2 * rows, "ids")
+    check(con.execute("SELECT count(*) FROM consents").fetchone()[0] == 2 * rows, "consents")
+    con.close()
+    last = c.json("customer", "show", f"C{rows - 1:07d}")
+    check(len(last["identifiers"]) == 2 and last["segments"] == [f"seg{(rows - 1) % 10}"], last)
+
+
+def main():
+    if len(sys.argv) != 2 or f"case_{sys.argv[1]}" not in globals():
+        print(__doc__)
+        return 64
+    if not os.access(CTL, os.X_OK):
+        print(f"skipped: {CTL} not built")
+        return 77
+    with tempfile.TemporaryDirectory(prefix="bgw-ctl-") as tmp:
+        try:
+            globals()[f"case_{sys.argv[1]}"](Ctl(tmp))
+        except Failure as e:
+            print(f"FAIL {sys.argv[1]}: {e}")
+            return 1
+    print(f"ok {sys.argv[1]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

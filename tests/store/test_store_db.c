@@ -1,0 +1,342 @@
+/*
+ * The store against real SQLite files: opening, migrations, every change with
+ * its audit row, caller-held transactions, erasure, retention and the snapshot
+ * the data path loads.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+
+#include "snapshot.h"
+#include "store.h"
+
+struct fixture {
+	char dir[64];
+	char path[96];
+	sqlite3 *db;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char err[STORE_ERRLEN];
+
+	strcpy(f->dir, "/tmp/bgw-store-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
+	if (store_open(f->path, STORE_OPEN_CREATE, &f->db, err) != STORE_OK) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+
+	store_close(f->db);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+static int64_t count(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t n = -1;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+static void open_checks(void **state)
+{
+	struct fixture *f = *state;
+	char err[STORE_ERRLEN], path[128];
+	sqlite3 *db;
+	FILE *fp;
+
+	assert_int_equal(store_schema_version(f->db), STORE_SCHEMA_VERSION);
+	/* missing file without CREATE */
+	snprintf(path, sizeof(path), "%s/missing.db", f->dir);
+	assert_int_equal(store_open(path, 0, &db, err), STORE_EIO);
+	assert_null(db);
+	assert_non_null(strstr(err, "beaconctl init"));
+	assert_int_equal(access(path, F_OK), -1);
+	/* garbage */
+	snprintf(path, sizeof(path), "%s/garbage.db", f->dir);
+	fp = fopen(path, "w");
+	for (int i = 0; i < 4096; i++)
+		fputc(i * 7, fp);
+	fclose(fp);
+	assert_int_equal(store_open(path, 0, &db, err), STORE_ECORRUPT);
+	/* from the future */
+	assert_int_equal(sqlite3_exec(f->db, "PRAGMA user_version = 99", NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(store_open(f->path, 0, &db, err), STORE_ESCHEMA);
+	assert_non_null(strstr(err, "newer"));
+	assert_int_equal(sqlite3_exec(f->db, "PRAGMA user_version = 1", NULL, NULL, NULL),
+			 SQLITE_OK);
+	/* a second connection sees the journal mode and pragmas */
+	assert_int_equal(store_open(f->path, 0, &db, err), STORE_OK);
+	assert_int_equal(count(db, "PRAGMA foreign_keys"), 1);
+	assert_int_equal(count(db, "PRAGMA secure_delete"), 1);
+	store_close(db);
+}
+
+static void changes_and_audit(void **state)
+{
+	struct fixture *f = *state;
+	struct store_identifier id;
+	struct store_grant g = { .purpose = STORE_RETARGETING, .channels = "push,email" };
+	char err[STORE_ERRLEN];
+
+	assert_int_equal(store_customer_add(f->db, "t", "C1", err), STORE_OK);
+	assert_int_equal(store_customer_add(f->db, "t", "C1", err), STORE_EEXIST);
+	assert_int_equal(store_identifier_parse(STORE_ID_IRK, "00112233445566778899aabbccddeeff",
+						&id, err), STORE_OK);
+	assert_int_equal(store_identifier_add(f->db, "t", "C1", &id, err), STORE_OK);
+	assert_int_equal(store_identifier_add(f->db, "t", "C1", &id, err), STORE_EEXIST);
+	assert_int_equal(store_identifier_add(f->db, "t", "NOPE", &id, err), STORE_ENOENT);
+	assert_int_equal(store_consent_grant(f->db, "t", "C1", &g, err), STORE_OK);
+	assert_int_equal(store_consent_withdraw(f->db, "t", "C1", STORE_RETARGETING, err),
+			 STORE_OK);
+	assert_int_equal(store_consent_withdraw(f->db, "t", "C1", STORE_RETARGETING, err),
+			 STORE_ENOENT);
+	assert_int_equal(store_consent_grant(f->db, "t", "C1", &g, err), STORE_OK);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM consents"), 2);
+	assert_int_equal(store_segment_add(f->db, "t", "C1", "vip", err), STORE_OK);
+	assert_int_equal(store_segment_add(f->db, "t", "C1", "vip", err), STORE_EEXIST);
+	assert_int_equal(store_segment_remove(f->db, "t", "C1", "vip", err), STORE_OK);
+	assert_int_equal(store_segment_remove(f->db, "t", "C1", "vip", err), STORE_ENOENT);
+	assert_int_equal(store_identifier_remove(f->db, "t", &id, err), STORE_OK);
+	assert_int_equal(store_identifier_remove(f->db, "t", &id, err), STORE_ENOENT);
+	/* one audit row per successful change, none for the failed ones */
+	assert_int_equal(count(f->db, "SELECT count(*) FROM audit"), 8);
+	/* the audit log never holds the ref or the key */
+	assert_int_equal(count(f->db, "SELECT count(*) FROM audit WHERE before LIKE '%C1%' OR "
+				      "after LIKE '%C1%' OR subject LIKE '%C1%' OR "
+				      "after LIKE '%00112233%'"), 0);
+	/* append-only */
+	assert_int_not_equal(sqlite3_exec(f->db, "UPDATE audit SET actor = 'x'", NULL, NULL, NULL),
+			     SQLITE_OK);
+	assert_non_null(strstr(sqlite3_errmsg(f->db), "append-only"));
+	assert_int_not_equal(sqlite3_exec(f->db, "DELETE FROM audit", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM audit"), 8);
+}
+
+static void caller_transaction(void **state)
+{
+	struct fixture *f = *state;
+	struct store_grant g = { .purpose = STORE_PRESENCE };
+	char err[STORE_ERRLEN], v[32];
+
+	assert_int_equal(store_begin(f->db, err), STORE_OK);
+	assert_int_equal(store_customer_add_tx(f->db, "mqtt", "C2", NULL, err), STORE_OK);
+	assert_int_equal(store_consent_grant_tx(f->db, "mqtt", "C2", &g, err), STORE_OK);
+	assert_int_equal(store_kv_set(f->db, "consent_seq", "41", err), STORE_OK);
+	store_rollback(f->db);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM customers"), 0);
+	assert_int_equal(store_kv_get(f->db, "consent_seq", v, sizeof(v), err), STORE_ENOENT);
+
+	assert_int_equal(store_begin(f->db, err), STORE_OK);
+	assert_int_equal(store_customer_add_tx(f->db, "mqtt", "C2", NULL, err), STORE_OK);
+	assert_int_equal(store_consent_grant_tx(f->db, "mqtt", "C2", &g, err), STORE_OK);
+	assert_int_equal(store_kv_set(f->db, "consent_seq", "42", err), STORE_OK);
+	assert_int_equal(store_commit(f->db, err), STORE_OK);
+	assert_int_equal(store_kv_get(f->db, "consent_seq", v, sizeof(v), err), STORE_OK);
+	assert_string_equal(v, "42");
+
+	assert_int_equal(store_begin(f->db, err), STORE_OK);
+	assert_int_equal(store_forget_tx(f->db, "mqtt", "C2", err), STORE_OK);
+	assert_int_equal(store_commit(f->db, err), STORE_OK);
+	assert_int_equal(store_forget_cleanup(f->db, err), STORE_OK);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM consents"), 0);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM audit WHERE action = 'forget'"), 1);
+}
+
+static void forget_cascades(void **state)
+{
+	struct fixture *f = *state;
+	struct store_campaign c = { .name = "k", .zone = "z", .event = 0, .hours_from = -1,
+				    .hours_until = -1, .enabled = true };
+	char err[STORE_ERRLEN];
+	bool clean;
+
+	assert_int_equal(store_customer_add(f->db, "t", "C3", err), STORE_OK);
+	assert_int_equal(store_campaign_add(f->db, "t", &c, err), STORE_OK);
+	assert_int_equal(store_campaign_add(f->db, "t", &c, err), STORE_EEXIST);
+	assert_int_equal(sqlite3_exec(f->db,
+				      "INSERT INTO visits (customer_id, zone, entered_at) VALUES (1, 'z', 1);"
+				      "INSERT INTO trigger_log (trigger_id, customer_id, campaign_id, at) "
+				      "VALUES ('t1', 1, 1, 1);"
+				      "INSERT INTO outbox (trigger_id, created_us, topic, payload, customer_id) "
+				      "VALUES ('t1', 1, 'x', '{}', 1)", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(store_forget(f->db, "t", "C3", &clean, err), STORE_OK);
+	assert_true(clean);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM visits"), 0);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM trigger_log"), 0);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM outbox"), 0);
+	assert_int_equal(store_forget(f->db, "t", "C3", &clean, err), STORE_ENOENT);
+	assert_int_equal(store_campaign_remove(f->db, "t", "k", err), STORE_OK);
+	assert_int_equal(store_campaign_remove(f->db, "t", "k", err), STORE_ENOENT);
+}
+
+static void purge_retention(void **state)
+{
+	struct fixture *f = *state;
+	struct store_purge_result r;
+	char err[STORE_ERRLEN];
+	int64_t now = (int64_t)time(NULL);
+	char sql[512];
+
+	assert_int_equal(store_customer_add(f->db, "t", "C4", err), STORE_OK);
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO visits (customer_id, zone, entered_at, exited_at) VALUES "
+		 "(1, 'z', %lld, %lld), (1, 'z', %lld, %lld);"
+		 "INSERT INTO consents (customer_id, purpose, granted_at, expires_at, source) VALUES "
+		 "(1, 'presence', 1, %lld, 'cli'), (1, 'retargeting', 1, %lld, 'cli')",
+		 (long long)(now - 40 * 86400), (long long)(now - 40 * 86400 + 60),
+		 (long long)(now - 3600), (long long)now, (long long)(now - 10),
+		 (long long)(now + 86400));
+	assert_int_equal(sqlite3_exec(f->db, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(store_purge(f->db, "t", 30, now, &r, err), STORE_OK);
+	assert_int_equal(r.visits, 1);
+	assert_int_equal(r.consents_archived, 1);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM consents_archive"), 1);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM consents"), 1);
+	assert_int_equal(store_purge(f->db, "t", 0, now, &r, err), STORE_EINVAL);
+}
+
+static void snapshot_contents(void **state)
+{
+	struct fixture *f = *state;
+	struct store_identifier id;
+	struct store_grant g = { .purpose = STORE_RETARGETING, .channels = "email,push",
+				 .policy = "v3" };
+	struct store_campaign c = { .name = "sofa", .zone = "living", .event = 1, .segment = "vip",
+				    .min_dwell_s = 60, .cooldown_s = 600, .daily_cap = 2,
+				    .channels = "push", .hours_from = 540, .hours_until = 1200,
+				    .enabled = true };
+	struct snapshot *s;
+	char err[STORE_ERRLEN], sql[256];
+	uint64_t v0;
+
+	assert_int_equal(store_customer_add(f->db, "t", "A", err), STORE_OK);
+	assert_int_equal(store_customer_add(f->db, "t", "B", err), STORE_OK);
+	assert_int_equal(store_identifier_parse(STORE_ID_IBEACON,
+						"f7826da6-4fa2-4e98-8024-bc5b71e0893e:7:9", &id, err),
+			 STORE_OK);
+	assert_int_equal(store_identifier_add(f->db, "t", "B", &id, err), STORE_OK);
+	assert_int_equal(store_identifier_parse(STORE_ID_EDDYSTONE_EID,
+						"000102030405060708090a0b0c0d0e0f:4:-7", &id, err),
+			 STORE_OK);
+	assert_int_equal(store_identifier_add(f->db, "t", "A", &id, err), STORE_OK);
+	assert_int_equal(store_consent_grant(f->db, "t", "B", &g, err), STORE_OK);
+	assert_int_equal(store_segment_add(f->db, "t", "B", "vip", err), STORE_OK);
+	assert_int_equal(store_campaign_add(f->db, "t", &c, err), STORE_OK);
+	snprintf(sql, sizeof(sql), "INSERT INTO trigger_log (trigger_id, customer_id, campaign_id, "
+				   "at) VALUES ('a', 2, 1, %lld), ('b', 2, 1, %lld)",
+		 (long long)time(NULL) - 5, (long long)time(NULL) - 1);
+	assert_int_equal(sqlite3_exec(f->db, sql, NULL, NULL, NULL), SQLITE_OK);
+
+	assert_int_equal(store_snapshot_load(f->db, &s, err, sizeof(err)), 0);
+	assert_int_equal(s->n_customers, 2);
+	assert_string_equal(s->customers[0].ref, "A");
+	assert_string_equal(s->customers[1].ref, "B");
+	assert_int_equal(s->n_identifiers, 2);
+	assert_int_equal(s->identifiers[0].type, SNAP_ID_IBEACON);
+	assert_int_equal(s->identifiers[0].customer, 1);
+	assert_int_equal(s->identifiers[0].value[0], 0xf7);
+	assert_int_equal(s->identifiers[0].value[17], 7);
+	assert_int_equal(s->identifiers[0].value[19], 9);
+	assert_int_equal(s->identifiers[1].type, SNAP_ID_EDDYSTONE_EID);
+	assert_int_equal(s->identifiers[1].exponent, 4);
+	assert_int_equal(s->identifiers[1].clock_offset, -7);
+	assert_int_equal(s->identifiers[1].value[15], 0x0f);
+	assert_true(snap_consent_active(&s->customers[1].consent[SNAP_RETARGETING], time(NULL)));
+	assert_false(s->customers[1].consent[SNAP_PRESENCE].granted);
+	assert_string_equal(s->customers[1].consent[SNAP_RETARGETING].policy, "v3");
+	assert_int_equal(s->n_channels, 2);
+	assert_string_equal(s->channels[0], "email");
+	assert_int_equal(s->customers[1].consent[SNAP_RETARGETING].channels, 3);
+	assert_int_equal(s->customers[1].segment_count, 1);
+	assert_string_equal(s->segments[s->customer_segments[s->customers[1].first_segment]], "vip");
+	assert_int_equal(s->n_campaigns, 1);
+	assert_string_equal(s->campaigns[0].zone, "living");
+	assert_int_equal(s->campaigns[0].event, SNAP_EVENT_DWELL);
+	assert_int_equal(s->campaigns[0].segment, 0);
+	assert_int_equal(s->campaigns[0].channels, 2);
+	assert_int_equal(s->campaigns[0].hours_from_min, 540);
+	assert_int_equal(s->n_history, 1);
+	assert_int_equal(s->history[0].customer, 1);
+	assert_int_equal(s->history[0].count_today >= 1, 1);
+	v0 = s->data_version;
+	snapshot_free(s);
+
+	/* another connection's commit changes data_version; a withdrawal shows */
+	sqlite3 *other;
+
+	assert_int_equal(store_open(f->path, 0, &other, err), STORE_OK);
+	assert_int_equal(store_consent_withdraw(other, "t", "B", STORE_RETARGETING, err),
+			 STORE_OK);
+	store_close(other);
+	assert_true(store_data_version(f->db) != v0);
+	assert_int_equal(store_snapshot_load(f->db, &s, err, sizeof(err)), 0);
+	assert_false(snap_consent_active(&s->customers[1].consent[SNAP_RETARGETING], time(NULL)));
+	snapshot_free(s);
+}
+
+static void export_document(void **state)
+{
+	struct fixture *f = *state;
+	struct store_identifier id;
+	char err[STORE_ERRLEN], *text;
+	cJSON *doc;
+
+	assert_int_equal(store_customer_add(f->db, "t", "E1", err), STORE_OK);
+	assert_int_equal(store_identifier_parse(STORE_ID_IRK, "ffeeddccbbaa99887766554433221100",
+						&id, err), STORE_OK);
+	assert_int_equal(store_identifier_add(f->db, "t", "E1", &id, err), STORE_OK);
+	assert_int_equal(store_export(f->db, "E1", &doc, err), STORE_OK);
+	text = cJSON_PrintUnformatted(doc);
+	assert_null(strstr(text, "ffeeddcc"));   /* keys only as fingerprints */
+	assert_non_null(strstr(text, "key_fingerprint"));
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "audit")), 2);
+	cJSON_free(text);
+	cJSON_Delete(doc);
+	assert_int_equal(store_export(f->db, "E2", &doc, err), STORE_ENOENT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(open_checks, setup, teardown),
+		cmocka_unit_test_setup_teardown(changes_and_audit, setup, teardown),
+		cmocka_unit_test_setup_teardown(caller_transaction, setup, teardown),
+		cmocka_unit_test_setup_teardown(forget_cascades, setup, teardown),
+		cmocka_unit_test_setup_teardown(purge_retention, setup, teardown),
+		cmocka_unit_test_setup_teardown(snapshot_contents, setup, teardown),
+		cmocka_unit_test_setup_teardown(export_document, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
