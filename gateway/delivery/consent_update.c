@@ -1,0 +1,368 @@
+/*
+ * consent_update.c - verify a signed consent change and apply it to the
+ * store in one transaction (see consent_update.h for the rules).
+ */
+#include "consent_update.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "consent_sig.h"
+#include "delivery_config.h"
+#include "delivery_log.h"
+#include "store.h"
+
+#define KV_LAST_SEQ "consent.last_seq"
+#define RETRY_MAX 32           /* updates waiting for a locked database */
+
+struct retry_msg {
+	void *data;
+	size_t len;
+};
+
+struct consent_update {
+	sqlite3 *db;
+	EVP_PKEY *key;
+	char fpr[CONSENT_FPR_LEN + 1];
+	char actor[CONSENT_FPR_LEN + 8];
+	size_t max_bytes;
+	struct consent_update_stats st;
+	/* A verified update that met a locked database waits here (in arrival
+	 * order, later ones queue behind it) instead of being lost. */
+	struct retry_msg retry[RETRY_MAX];
+	size_t n_retry;
+	bool busy;                 /* set by the last attempt: database locked */
+};
+
+static int load_last_seq(sqlite3 *db, int64_t *seq, char *err, size_t errlen)
+{
+	char v[32], serr[STORE_ERRLEN];
+	char *end;
+	int rc = store_kv_get(db, KV_LAST_SEQ, v, sizeof(v), serr);
+
+	*seq = 0;
+	if (rc == STORE_ENOENT)
+		return 0;
+	if (rc != STORE_OK) {
+		snprintf(err, errlen, "consent: cannot read the last sequence: %s", serr);
+		return -1;
+	}
+	*seq = strtoll(v, &end, 10);
+	if (*end || *seq < 0) {
+		snprintf(err, errlen, "consent: kv %s holds \"%s\", not a sequence", KV_LAST_SEQ,
+			 v);
+		return -1;
+	}
+	return 0;
+}
+
+struct consent_update *consent_update_new(const struct delivery_config *cfg, sqlite3 *db,
+					  char *err, size_t errlen)
+{
+	struct consent_update *cu = calloc(1, sizeof(*cu));
+	char kerr[300];
+
+	if (!cu) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	cu->db = db;
+	cu->max_bytes = cfg->consent_max_bytes;
+	cu->key = consent_key_load_public(cfg->consent_pubkey, kerr, sizeof(kerr));
+	if (!cu->key) {
+		snprintf(err, errlen, "[consent] public_key: %s", kerr);
+		goto fail;
+	}
+	if (consent_key_fingerprint(cu->key, cu->fpr)) {
+		snprintf(err, errlen, "[consent] public_key: cannot read the raw key");
+		goto fail;
+	}
+	snprintf(cu->actor, sizeof(cu->actor), "mqtt:%s", cu->fpr);
+	if (load_last_seq(db, &cu->st.last_seq, err, errlen))
+		goto fail;
+	delivery_log(LOG_INFO, "consent: accepting updates signed by key %s after seq %" PRId64,
+		     cu->fpr, cu->st.last_seq);
+	return cu;
+fail:
+	consent_update_free(cu);
+	return NULL;
+}
+
+void consent_update_free(struct consent_update *cu)
+{
+	if (!cu)
+		return;
+	while (cu->n_retry)
+		free(cu->retry[--cu->n_retry].data);
+	EVP_PKEY_free(cu->key);
+	free(cu);
+}
+
+const struct consent_update_stats *consent_update_get_stats(const struct consent_update *cu)
+{
+	return &cu->st;
+}
+
+/* Withdrawn retargeting: triggers still queued for this customer must not go out. */
+static int drop_queued_triggers(sqlite3 *db, const char *ref, char *err)
+{
+	sqlite3_stmt *st;
+	int64_t id;
+	int rc = store_customer_id(db, ref, &id, err);
+
+	if (rc == STORE_ENOENT)
+		return STORE_OK;
+	if (rc)
+		return rc;
+	if (sqlite3_prepare_v2(db, "DELETE FROM outbox WHERE customer_id = ?1", -1, &st, NULL))
+		goto fail;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		goto fail;
+	if (sqlite3_changes(db))
+		delivery_log(LOG_INFO, "consent: %d queued trigger(s) dropped after a withdrawal",
+			     sqlite3_changes(db));
+	return STORE_OK;
+fail:
+	snprintf(err, STORE_ERRLEN, "outbox: %s", sqlite3_errmsg(db));
+	return STORE_EIO;
+}
+
+/* Make sure ref exists (grants and identifiers may introduce a customer). */
+static int ensure_customer(sqlite3 *db, const char *actor, const char *ref, char *err)
+{
+	int64_t id;
+	int rc = store_customer_id(db, ref, &id, err);
+
+	if (rc == STORE_ENOENT)
+		rc = store_customer_add_tx(db, actor, ref, &id, err);
+	return rc;
+}
+
+static int apply_tx(struct consent_update *cu, const struct consent_change *c, bool *noop,
+		    char *err)
+{
+	struct store_identifier id;
+	struct store_grant g = { 0 };
+	enum store_purpose purpose = STORE_PRESENCE;
+	enum store_id_type type;
+	char source[64];
+	int rc;
+
+	*noop = false;
+	if ((c->op == CONSENT_OP_GRANT || c->op == CONSENT_OP_WITHDRAW) &&
+	    store_purpose_parse(c->purpose, &purpose) != STORE_OK) {
+		snprintf(err, STORE_ERRLEN, "unknown purpose \"%.32s\"", c->purpose);
+		return STORE_EINVAL;
+	}
+	if (c->op == CONSENT_OP_IDENTIFIER_ADD || c->op == CONSENT_OP_IDENTIFIER_REMOVE) {
+		type = store_id_type_parse(c->id_type);
+		if (!type) {
+			snprintf(err, STORE_ERRLEN, "unknown identifier type \"%.32s\"",
+				 c->id_type);
+			return STORE_EINVAL;
+		}
+		rc = store_identifier_parse(type, c->id_value, &id, err);
+		if (rc)
+			return rc;
+	}
+	switch (c->op) {
+	case CONSENT_OP_GRANT:
+		rc = ensure_customer(cu->db, cu->actor, c->ref, err);
+		if (rc)
+			return rc;
+		snprintf(source, sizeof(source), "mqtt seq %" PRId64, c->seq);
+		g.purpose = purpose;
+		g.channels = c->channels;
+		g.expires_at = c->expires;
+		g.source = source;
+		g.policy = c->policy[0] ? c->policy : NULL;
+		return store_consent_grant_tx(cu->db, cu->actor, c->ref, &g, err);
+	case CONSENT_OP_WITHDRAW:
+		rc = store_consent_withdraw_tx(cu->db, cu->actor, c->ref, purpose, err);
+		if (rc == STORE_ENOENT) {
+			*noop = true;  /* nothing to withdraw here: already the wanted state */
+			return STORE_OK;
+		}
+		if (rc == STORE_OK && purpose == STORE_RETARGETING)
+			rc = drop_queued_triggers(cu->db, c->ref, err);
+		return rc;
+	case CONSENT_OP_FORGET:
+		rc = store_forget_tx(cu->db, cu->actor, c->ref, err);
+		if (rc == STORE_ENOENT) {
+			*noop = true;
+			return STORE_OK;
+		}
+		return rc;
+	case CONSENT_OP_IDENTIFIER_ADD:
+		rc = ensure_customer(cu->db, cu->actor, c->ref, err);
+		return rc ? rc : store_identifier_add_tx(cu->db, cu->actor, c->ref, &id, err);
+	case CONSENT_OP_IDENTIFIER_REMOVE:
+		rc = store_identifier_remove_tx(cu->db, cu->actor, &id, err);
+		if (rc == STORE_ENOENT) {
+			*noop = true;
+			return STORE_OK;
+		}
+		return rc;
+	}
+	snprintf(err, STORE_ERRLEN, "unknown op");
+	return STORE_EINVAL;
+}
+
+static enum consent_result reject(struct consent_update *cu, enum consent_result r, int64_t seq,
+				  const char *why)
+{
+	cu->st.rejected++;
+	cu->st.by_result[r]++;
+	if (seq > 0)
+		delivery_log(LOG_WARNING, "consent: update seq %" PRId64 " rejected (%s): %s", seq,
+			     consent_result_name(r), why);
+	else
+		delivery_log(LOG_WARNING, "consent: update rejected (%s): %s",
+			     consent_result_name(r), why);
+	return r;
+}
+
+static enum consent_result handle_once(struct consent_update *cu, const void *msg, size_t len)
+{
+	uint8_t sig[CONSENT_SIG_LEN], *payload = NULL;
+	char fpr[CONSENT_FPR_LEN + 8], why[300], serr[STORE_ERRLEN], seqtxt[24];
+	struct consent_change c;
+	enum consent_result r;
+	size_t plen;
+	int64_t last;
+	bool noop, forgot;
+	int rc;
+
+	r = consent_envelope_parse(msg, len, cu->max_bytes, &payload, &plen, sig, fpr, sizeof(fpr),
+				   why, sizeof(why));
+	if (r != CONSENT_APPLIED)
+		return reject(cu, r, 0, why);
+	/* The signature comes first: nothing from an unverified payload is trusted,
+	 * not even its sequence number. */
+	if (!consent_sig_verify(cu->key, payload, plen, sig, sizeof(sig))) {
+		free(payload);
+		snprintf(why, sizeof(why), "does not verify with key %s%s%s", cu->fpr,
+			 fpr[0] && strcmp(fpr, cu->fpr) ? "; it names key " : "",
+			 fpr[0] && strcmp(fpr, cu->fpr) ? fpr : "");
+		return reject(cu, CONSENT_BAD_SIGNATURE, 0, why);
+	}
+	rc = consent_change_parse(payload, plen, &c, why, sizeof(why));
+	free(payload);
+	if (rc)
+		return reject(cu, CONSENT_MALFORMED, 0, why);
+
+	/* Wait briefly for the write lock, not the store's usual 2 s: this runs in
+	 * the event loop, and a locked database is retried on the next tick. */
+	sqlite3_busy_timeout(cu->db, 50);
+	rc = store_begin(cu->db, serr);
+	sqlite3_busy_timeout(cu->db, STORE_DEFAULT_BUSY_MS);
+	if (rc == STORE_EBUSY) {
+		cu->busy = true;
+		return CONSENT_FAILED;
+	}
+	if (rc != STORE_OK)
+		return reject(cu, CONSENT_FAILED, c.seq, serr);
+	/* Re-read inside the transaction: beaconctl or a second daemon may share it. */
+	if (load_last_seq(cu->db, &last, why, sizeof(why))) {
+		store_rollback(cu->db);
+		return reject(cu, CONSENT_FAILED, c.seq, why);
+	}
+	if (c.seq <= last) {
+		store_rollback(cu->db);
+		snprintf(why, sizeof(why), "the last applied update is seq %" PRId64, last);
+		return reject(cu, CONSENT_REPLAYED, c.seq, why);
+	}
+	rc = apply_tx(cu, &c, &noop, serr);
+	snprintf(seqtxt, sizeof(seqtxt), "%" PRId64, c.seq);
+	if (rc == STORE_OK)
+		rc = store_kv_set(cu->db, KV_LAST_SEQ, seqtxt, serr);
+	if (rc == STORE_OK)
+		rc = store_commit(cu->db, serr);
+	if (rc != STORE_OK) {
+		store_rollback(cu->db);
+		if (rc == STORE_EBUSY) {
+			cu->busy = true;
+			return CONSENT_FAILED;
+		}
+		return reject(cu, CONSENT_FAILED, c.seq, serr);
+	}
+	if (c.seq != last + 1)
+		delivery_log(LOG_NOTICE, "consent: sequence gap: %" PRId64 " follows %" PRId64
+					 " (updates missed while offline?)",
+			     c.seq, last);
+	cu->st.last_seq = c.seq;
+	cu->st.applied++;
+	cu->st.by_result[CONSENT_APPLIED]++;
+	delivery_log(LOG_INFO, "consent: update seq %" PRId64 " applied (%s%s%s)%s", c.seq,
+		     c.op == CONSENT_OP_GRANT ? "grant " :
+		     c.op == CONSENT_OP_WITHDRAW ? "withdraw " :
+		     c.op == CONSENT_OP_FORGET ? "forget" :
+		     c.op == CONSENT_OP_IDENTIFIER_ADD ? "identifier add" : "identifier remove",
+		     c.purpose, "", noop ? ", nothing to change" : "");
+	forgot = c.op == CONSENT_OP_FORGET && !noop;
+	if (forgot && store_forget_cleanup(cu->db, serr) != STORE_OK)
+		delivery_log(LOG_NOTICE, "consent: erasure committed; file clean-up postponed: %s",
+			     serr);
+	return CONSENT_APPLIED;
+}
+
+static bool queue_retry(struct consent_update *cu, const void *msg, size_t len)
+{
+	void *copy;
+
+	if (cu->n_retry == RETRY_MAX || !(copy = malloc(len ? len : 1)))
+		return false;
+	memcpy(copy, msg, len);
+	cu->retry[cu->n_retry].data = copy;
+	cu->retry[cu->n_retry].len = len;
+	cu->n_retry++;
+	return true;
+}
+
+enum consent_result consent_update_handle(struct consent_update *cu, const void *msg, size_t len)
+{
+	enum consent_result r;
+
+	/* Keep the order: behind updates that already wait for the database. */
+	if (cu->n_retry) {
+		if (len <= cu->max_bytes && queue_retry(cu, msg, len))
+			return CONSENT_FAILED;
+		return handle_once(cu, msg, len);
+	}
+	cu->busy = false;
+	r = handle_once(cu, msg, len);
+	if (r == CONSENT_FAILED && cu->busy) {
+		if (queue_retry(cu, msg, len)) {
+			delivery_log(LOG_NOTICE,
+				     "consent: database locked; the update will be retried");
+		} else {
+			cu->st.rejected++;
+			cu->st.by_result[CONSENT_FAILED]++;
+			delivery_log(LOG_ERR, "consent: database locked and %d updates waiting; "
+					      "update dropped",
+				     RETRY_MAX);
+		}
+	}
+	return r;
+}
+
+int consent_update_retry(struct consent_update *cu)
+{
+	while (cu->n_retry) {
+		enum consent_result r;
+
+		cu->busy = false;
+		r = handle_once(cu, cu->retry[0].data, cu->retry[0].len);
+		if (r == CONSENT_FAILED && cu->busy)
+			return (int)cu->n_retry;  /* still locked: try again later */
+		free(cu->retry[0].data);
+		memmove(cu->retry, cu->retry + 1, (cu->n_retry - 1) * sizeof(cu->retry[0]));
+		cu->n_retry--;
+	}
+	return 0;
+}

@@ -1,0 +1,118 @@
+/*
+ * consent_update.h - signed consent changes from the backend, received on
+ * <prefix>/consent (QoS 1).
+ *
+ * A message is the envelope of consent_sig.h; its payload (the signed bytes)
+ * is one JSON object (docs/schema/consent-update.schema.json):
+ *
+ *   {"seq": 42, "op": "grant", "ref": "C-1001", "purpose": "retargeting",
+ *    "channels": ["push"], "expires": 1767225600, "policy": "v3"}
+ *   {"seq": 43, "op": "withdraw", "ref": "C-1001", "purpose": "retargeting"}
+ *   {"seq": 44, "op": "forget", "ref": "C-1001"}
+ *   {"seq": 45, "op": "identifier_add", "ref": "C-1001", "type": "ibeacon",
+ *    "value": "UUID:MAJOR:MINOR"}
+ *   {"seq": 46, "op": "identifier_remove", "type": "ibeacon", "value": "..."}
+ *
+ * Order: seq must be strictly greater than the last applied one (kept in the
+ * kv table as consent.last_seq, updated in the same transaction). Gaps are
+ * accepted and logged: a gateway that was offline longer than its broker
+ * session keeps working instead of refusing every later update (the backend
+ * re-sends the full state with beaconctl import in that case). Anything with
+ * seq <= last is a replay (or reordering) and is rejected.
+ *
+ * A valid update is applied in ONE transaction with an audit row whose actor
+ * is "mqtt:<key fingerprint>". A withdrawal of `retargeting` also deletes the
+ * customer's triggers still waiting in the outbox. Every rejection is logged
+ * (reason, never the customer reference) and counted, and changes nothing.
+ */
+#ifndef BGW_CONSENT_UPDATE_H
+#define BGW_CONSENT_UPDATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+struct consent_update;
+struct delivery_config;
+
+enum consent_result {
+	CONSENT_APPLIED = 0,
+	CONSENT_OVERSIZED,    /* longer than [consent] max_bytes */
+	CONSENT_MALFORMED,    /* not the envelope, bad base64, bad payload fields */
+	CONSENT_UNSIGNED,     /* no signature */
+	CONSENT_BAD_SIGNATURE,/* signature does not verify with our public key */
+	CONSENT_REPLAYED,     /* seq <= last applied */
+	CONSENT_FAILED,       /* valid, but the store refused it (locked, bad value...) */
+	CONSENT_RESULTS
+};
+
+enum consent_op {
+	CONSENT_OP_GRANT = 1,
+	CONSENT_OP_WITHDRAW,
+	CONSENT_OP_FORGET,
+	CONSENT_OP_IDENTIFIER_ADD,
+	CONSENT_OP_IDENTIFIER_REMOVE,
+};
+
+#define CONSENT_TEXT_MAX 256
+
+/* A parsed payload. */
+struct consent_change {
+	int64_t seq;
+	enum consent_op op;
+	char ref[CONSENT_TEXT_MAX];
+	char purpose[32];
+	char channels[CONSENT_TEXT_MAX];   /* comma separated */
+	int64_t expires;                   /* unix seconds, 0 = never */
+	char policy[64];
+	char id_type[32];
+	char id_value[CONSENT_TEXT_MAX];
+};
+
+struct consent_update_stats {
+	uint64_t applied;
+	uint64_t rejected;                 /* sum of the reasons below */
+	uint64_t by_result[CONSENT_RESULTS];
+	int64_t last_seq;
+};
+
+/*
+ * cfg->consent_pubkey names the backend's public key; db is the daemon's store
+ * connection (not owned). NULL + err if the key cannot be read or the last
+ * sequence cannot be loaded.
+ */
+struct consent_update *consent_update_new(const struct delivery_config *cfg, sqlite3 *db,
+					  char *err, size_t errlen);
+void consent_update_free(struct consent_update *cu);
+
+/*
+ * One received message. A verified update that finds the database locked
+ * (beaconctl busy) is kept and retried by consent_update_retry(), in order;
+ * it returns CONSENT_FAILED meanwhile but is not counted as rejected.
+ */
+enum consent_result consent_update_handle(struct consent_update *cu, const void *msg, size_t len);
+
+/* Retry updates that met a locked database; returns how many still wait.
+ * Called from publisher_tick(). */
+int consent_update_retry(struct consent_update *cu);
+
+const struct consent_update_stats *consent_update_get_stats(const struct consent_update *cu);
+const char *consent_result_name(enum consent_result r);
+
+/* ---- parsing only (no key, no database): tests and fuzzing ---- */
+
+/*
+ * Split the envelope: payload bytes (malloc'd, *plen) and signature.
+ * Returns CONSENT_APPLIED on success (meaning "well-formed"), else the reason.
+ */
+enum consent_result consent_envelope_parse(const char *msg, size_t len, size_t max_bytes,
+					   uint8_t **payload, size_t *plen,
+					   uint8_t sig[64], char *key_fpr, size_t fprlen,
+					   char *err, size_t errlen);
+/* Parse the signed payload. 0, or -1 + err. */
+int consent_change_parse(const uint8_t *payload, size_t n, struct consent_change *c, char *err,
+			 size_t errlen);
+
+#endif

@@ -1,0 +1,111 @@
+/*
+ * publisher.h - MQTT publisher of the gateway (libmosquitto 2.0, MQTT v5 with
+ * a clean fallback to 3.1.1, QoS 1, TLS).
+ *
+ * Loop-agnostic: the daemon's event loop asks for publisher_fd() and
+ * publisher_wants_write(), calls publisher_on_readable/on_writable when the
+ * fd is ready and publisher_tick() after every loop turn (and at least every
+ * publisher_timeout_ms()). Nothing here blocks on the network: the TCP
+ * connection is first probed with a non-blocking connect() of our own (see
+ * publisher.c for why), TLS handshakes and packets go through
+ * mosquitto_loop_read/write. The fd changes across reconnects: compare it
+ * after every call and re-register.
+ *
+ * Delivery: triggers come only from the outbox (the source of truth), in id
+ * order, at most max_inflight unacknowledged at a time; a row is deleted when
+ * its PUBACK arrives. On any disconnect the window is forgotten and
+ * publishing restarts from the oldest unacknowledged row, so order is kept
+ * and nothing is lost (a trigger may arrive twice: subscribers use `id`).
+ *
+ * Session: clean start off + session expiry (v5) so that the broker keeps
+ * our subscription to <prefix>/consent and queues consent updates published
+ * while the gateway is offline. Our own in-flight triggers need no broker
+ * state: the outbox resends them.
+ */
+#ifndef BGW_PUBLISHER_H
+#define BGW_PUBLISHER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "status.h"
+
+struct publisher;
+struct outbox;
+struct delivery_config;
+struct consent_update;
+
+struct publisher_callbacks {
+	void *ctx;
+	/* Fill the daemon's counters for a status message (may be NULL). */
+	void (*status)(void *ctx, struct status_counters *c);
+};
+
+struct publisher_stats {
+	uint64_t connects;           /* successful CONNACKs */
+	uint64_t connect_failures;   /* unreachable, TLS, refused, timeouts */
+	uint64_t disconnects;        /* established connections lost */
+	uint64_t published;          /* trigger PUBLISH packets handed to libmosquitto */
+	uint64_t rejected;           /* triggers the broker refused (PUBACK reason >= 128) */
+	uint64_t aux_dropped;        /* footfall/beacons messages dropped while offline */
+	int protocol;                /* 5, 4 (3.1.1) or 0 while disconnected */
+};
+
+/*
+ * cfg is copied; ob (required) and cu (optional: consent updates) stay owned
+ * by the caller and must outlive the publisher. Reads the password file.
+ * Does not connect yet: the first publisher_tick() starts that.
+ * NULL + err (one line) on a configuration error.
+ */
+struct publisher *publisher_new(const struct delivery_config *cfg, struct outbox *ob,
+				struct consent_update *cu, const struct publisher_callbacks *cb,
+				char *err, size_t errlen);
+void publisher_free(struct publisher *p);
+
+int publisher_fd(const struct publisher *p);            /* -1 while waiting to reconnect */
+/*
+ * Changes whenever the socket behind publisher_fd() is closed or replaced.
+ * A new socket often gets the same fd number as the old one (and epoll
+ * forgets a closed fd by itself), so compare (fd, epoch), not the fd alone,
+ * and register again when either changed.
+ */
+unsigned publisher_fd_epoch(const struct publisher *p);
+bool publisher_wants_write(const struct publisher *p);
+void publisher_on_readable(struct publisher *p);
+void publisher_on_writable(struct publisher *p);
+/* Timers, keepalive, reconnect, outbox group commit and pumping, periodic status. */
+void publisher_tick(struct publisher *p);
+/* How long the loop may sleep before the next publisher_tick() (ms). */
+int publisher_timeout_ms(const struct publisher *p);
+
+bool publisher_connected(const struct publisher *p);
+/* Last connection problem in words, "" if none since the last success. */
+const char *publisher_last_error(const struct publisher *p);
+const struct publisher_stats *publisher_get_stats(const struct publisher *p);
+
+/*
+ * Not durable, not queued offline: footfall aggregates and beacon health
+ * (leaf "footfall" / "beacons"), QoS 1, not retained, with message expiry.
+ * Returns 0, or -1 if not connected (counted in aux_dropped).
+ */
+int publisher_publish_aux(struct publisher *p, const char *leaf, const char *json);
+
+/* Publish the status now (also done on connect and every status_interval). */
+int publisher_publish_status(struct publisher *p);
+
+/*
+ * Graceful stop: commit the outbox, publish the retained offline status,
+ * wait up to timeout_ms for it and the in-flight triggers to be acknowledged,
+ * disconnect. Blocks (only meant for shutdown). Unsent triggers stay in the
+ * outbox for the next start.
+ */
+void publisher_stop(struct publisher *p, int timeout_ms);
+
+/* The trigger topic, for the daemon to pass to outbox_enqueue(). */
+const char *publisher_trigger_topic(const struct publisher *p);
+
+/* Monotonic clock in µs (the publisher's own timers). */
+uint64_t publisher_now_us(void);
+
+#endif

@@ -1,0 +1,83 @@
+#include "status.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "delivery_config.h"
+
+#ifndef BGW_VERSION
+#define BGW_VERSION "unknown"
+#endif
+
+static void add_time(cJSON *o, const char *name)
+{
+	char buf[32];
+	struct tm tm;
+	time_t t = time(NULL);
+
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	cJSON_AddStringToObject(o, name, buf);
+}
+
+static void add_str_or_null(cJSON *o, const char *name, const char *s)
+{
+	if (s && s[0])
+		cJSON_AddStringToObject(o, name, s);
+	else
+		cJSON_AddNullToObject(o, name);
+}
+
+char *status_json(const struct delivery_config *cfg, bool online, const char *reason,
+		  uint64_t uptime_s, const struct status_counters *c,
+		  const struct status_delivery *d)
+{
+	cJSON *o = cJSON_CreateObject(), *counts;
+	char *s = NULL;
+	const char *err = NULL;
+
+	if (!o)
+		return NULL;
+	cJSON_AddBoolToObject(o, "online", online);
+	cJSON_AddStringToObject(o, "site", cfg->site);
+	cJSON_AddStringToObject(o, "gateway", cfg->gateway);
+	cJSON_AddStringToObject(o, "version", BGW_VERSION);
+	add_time(o, "ts");
+	if (reason)
+		cJSON_AddStringToObject(o, "reason", reason);
+	cJSON_AddNumberToObject(o, "uptime_s", (double)uptime_s);
+	if (c) {
+		add_str_or_null(o, "source", c->source);
+		add_str_or_null(o, "adapter", c->adapter);
+	}
+	if (d)
+		add_str_or_null(o, "mqtt_protocol",
+				d->protocol == 5 ? "5" : d->protocol == 4 ? "3.1.1" : NULL);
+	counts = cJSON_AddObjectToObject(o, "counts");
+	if (counts && c) {
+		cJSON_AddNumberToObject(counts, "reports", (double)c->reports);
+		cJSON_AddNumberToObject(counts, "decoded", (double)c->decoded);
+		cJSON_AddNumberToObject(counts, "consented", (double)c->consented);
+		cJSON_AddNumberToObject(counts, "triggers", (double)c->triggers);
+	}
+	if (counts && d) {
+		cJSON_AddNumberToObject(counts, "triggers_queued", (double)d->queued);
+		cJSON_AddNumberToObject(counts, "triggers_sent", (double)d->sent);
+		cJSON_AddNumberToObject(counts, "triggers_dropped", (double)d->dropped);
+		cJSON_AddNumberToObject(counts, "outbox_depth", (double)d->depth);
+		cJSON_AddNumberToObject(counts, "consent_updates_applied",
+					(double)d->consent_applied);
+		cJSON_AddNumberToObject(counts, "consent_updates_rejected",
+					(double)d->consent_rejected);
+		cJSON_AddNumberToObject(counts, "reconnects", (double)d->reconnects);
+	}
+	if (c && c->last_error && c->last_error[0])
+		err = c->last_error;
+	else if (d && d->last_error && d->last_error[0])
+		err = d->last_error;
+	add_str_or_null(o, "last_error", err);
+	s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return s;
+}
