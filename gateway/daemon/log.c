@@ -1,0 +1,189 @@
+/*
+ * log.c - stderr logging in a journald-friendly form, with rate limiting.
+ */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define LOG_LINE_MAX 512
+#define LOG_KEYS 32
+
+struct limit_slot {
+	const char *key;
+	enum log_prio prio;
+	uint64_t window_start_ms;
+	uint64_t suppressed;
+};
+
+static struct {
+	FILE *out;
+	bool journal;
+	bool verbose;
+	uint64_t (*now_ms)(void);
+	struct limit_slot slots[LOG_KEYS];
+} g_log = { .out = NULL };
+
+static uint64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static const char *prio_name(enum log_prio prio)
+{
+	switch (prio) {
+	case LOG_PRIO_ERR: return "error";
+	case LOG_PRIO_WARNING: return "warning";
+	case LOG_PRIO_NOTICE: return "notice";
+	case LOG_PRIO_INFO: return "info";
+	case LOG_PRIO_DEBUG: return "debug";
+	}
+	return "log";
+}
+
+void log_init(bool verbose)
+{
+	g_log.out = stderr;
+	g_log.verbose = verbose;
+	g_log.journal = getenv("JOURNAL_STREAM") != NULL || getenv("INVOCATION_ID") != NULL;
+	g_log.now_ms = monotonic_ms;
+	memset(g_log.slots, 0, sizeof(g_log.slots));
+}
+
+void log_set_verbose(bool verbose) { g_log.verbose = verbose; }
+bool log_is_verbose(void) { return g_log.verbose; }
+void log_set_stream(FILE *f) { g_log.out = f; }
+void log_set_journal(bool journal) { g_log.journal = journal; }
+void log_set_clock(uint64_t (*now_ms)(void)) { g_log.now_ms = now_ms ? now_ms : monotonic_ms; }
+
+/* One write per line so concurrent writers to the journal stream never interleave. */
+static void emit(enum log_prio prio, const char *text)
+{
+	char line[LOG_LINE_MAX + 32];
+	size_t n;
+	FILE *out = g_log.out ? g_log.out : stderr;
+
+	if (g_log.journal)
+		snprintf(line, sizeof(line), "<%d>%s", (int)prio, text);
+	else
+		snprintf(line, sizeof(line), "beacongw: %s: %s", prio_name(prio), text);
+	/* A message never spans lines: a newline inside would forge a new entry. */
+	for (char *p = line; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	n = strlen(line);
+	line[n] = '\n';
+	fwrite(line, 1, n + 1, out);
+	fflush(out);
+}
+
+static void vlog(enum log_prio prio, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+static void vlog(enum log_prio prio, const char *fmt, va_list ap)
+{
+	char text[LOG_LINE_MAX];
+
+	vsnprintf(text, sizeof(text), fmt, ap);
+	emit(prio, text);
+}
+
+void log_msg(enum log_prio prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (prio == LOG_PRIO_DEBUG && !g_log.verbose)
+		return;
+	va_start(ap, fmt);
+	vlog(prio, fmt, ap);
+	va_end(ap);
+}
+
+static void summarize(struct limit_slot *s)
+{
+	char text[LOG_LINE_MAX];
+
+	if (s->suppressed == 0)
+		return;
+	snprintf(text, sizeof(text), "%s: %llu repeats suppressed", s->key,
+		 (unsigned long long)s->suppressed);
+	emit(s->prio, text);
+	s->suppressed = 0;
+}
+
+static struct limit_slot *find_slot(const char *key)
+{
+	struct limit_slot *free_slot = NULL, *oldest = &g_log.slots[0];
+
+	for (size_t i = 0; i < LOG_KEYS; i++) {
+		struct limit_slot *s = &g_log.slots[i];
+
+		if (s->key && (s->key == key || strcmp(s->key, key) == 0))
+			return s;
+		if (!s->key && !free_slot)
+			free_slot = s;
+		if (s->key && s->window_start_ms < oldest->window_start_ms)
+			oldest = s;
+	}
+	if (free_slot)
+		return free_slot;
+	/* Table full: recycle the stalest key, reporting what it held back. */
+	summarize(oldest);
+	oldest->key = NULL;
+	return oldest;
+}
+
+void log_limited(enum log_prio prio, const char *key, const char *fmt, ...)
+{
+	uint64_t now = (g_log.now_ms ? g_log.now_ms : monotonic_ms)();
+	struct limit_slot *s;
+	va_list ap;
+
+	if (prio == LOG_PRIO_DEBUG && !g_log.verbose)
+		return;
+	s = find_slot(key);
+	if (s->key && now - s->window_start_ms < LOG_RATELIMIT_WINDOW_MS) {
+		s->suppressed++;
+		return;
+	}
+	if (s->key)
+		summarize(s);
+	s->key = key;
+	s->prio = prio;
+	s->window_start_ms = now;
+	va_start(ap, fmt);
+	vlog(prio, fmt, ap);
+	va_end(ap);
+}
+
+void log_flush_suppressed(void)
+{
+	uint64_t now = (g_log.now_ms ? g_log.now_ms : monotonic_ms)();
+
+	for (size_t i = 0; i < LOG_KEYS; i++) {
+		struct limit_slot *s = &g_log.slots[i];
+
+		if (s->key && s->suppressed &&
+		    now - s->window_start_ms >= LOG_RATELIMIT_WINDOW_MS) {
+			summarize(s);
+			/* A new window starts with the next message. */
+			s->key = NULL;
+		}
+	}
+}
+
+void log_flush_all_suppressed(void)
+{
+	for (size_t i = 0; i < LOG_KEYS; i++) {
+		struct limit_slot *s = &g_log.slots[i];
+
+		if (s->key && s->suppressed) {
+			summarize(s);
+			s->key = NULL;
+		}
+	}
+}

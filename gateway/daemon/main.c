@@ -1,0 +1,498 @@
+/*
+ * main.c - beacongw: command line, modes (--dump, --check-config, the full
+ * run), signals, systemd notification and the event loop.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "config.h"
+#include "hci_event.h"
+#include "log.h"
+#include "loop.h"
+#include "metrics.h"
+#include "report_json.h"
+#include "run.h"
+#include "scanner.h"
+#include "source.h"
+
+#define STATUS_INTERVAL_MS 10000
+/* After a replay: how long to wait for the broker to take the triggers. */
+#define DRAIN_MS 5000
+#define DRAIN_CHECK_MS 50
+
+struct options {
+	const char *config_path;
+	bool config_given;
+	const char *source;
+	const char *db;
+	bool once, check_config, dump, realtime, verbose;
+};
+
+struct app {
+	struct options opt;
+	struct config cfg;
+	struct source_spec spec;
+	struct loop *loop;
+	struct scanner *scanner;
+	struct run *run;            /* NULL in --dump */
+	struct metrics *metrics;    /* NULL unless [metrics] textfile is set */
+	uint64_t start_ms;          /* monotonic, for the uptime */
+	uint64_t start_time_s;
+	int status;                 /* exit status once the loop ends */
+	bool stopping;
+	uint64_t drain_deadline_ms;
+	uint64_t dump_lines;
+	char line[REPORT_JSON_MAX];
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: beacongw [-c FILE] [--source SPEC] [--db FILE] [--once] [--check-config]\n"
+		"                [--dump] [--realtime] [-v] [--version] [--help]\n"
+		"\n"
+		"Bluetooth LE proximity gateway: scans for beacons, recognises consented\n"
+		"customers, records visits and publishes campaign triggers over MQTT.\n"
+		"\n"
+		"  -c, --config FILE   configuration file (default %s)\n"
+		"      --source SPEC   hci:hciN | h4:unix:PATH | h4:tcp:HOST:PORT |\n"
+		"                      h4:tty:DEVICE[@BAUD] | btsnoop:FILE\n"
+		"                      (overrides [source] spec)\n"
+		"      --db FILE       SQLite database (overrides [storage] db)\n"
+		"      --once          with btsnoop:, process the capture, close visits,\n"
+		"                      deliver or queue every trigger, then exit\n"
+		"      --check-config  validate the configuration and the database, exit 0 or 78\n"
+		"      --dump          print every advertising report as a JSON line instead of\n"
+		"                      running the pipeline (no database, no MQTT)\n"
+		"      --realtime      replay a capture at its recorded speed\n"
+		"  -v, --verbose       debug logging\n"
+		"      --version       print the version and exit\n"
+		"  -h, --help          this help\n"
+		"\n"
+		"Exit status: 0 ok, 64 usage error, 65 bad input data, 69 service unavailable,\n"
+		"78 configuration error.\n",
+		CONFIG_DEFAULT_PATH);
+}
+
+enum { OPT_SOURCE = 256, OPT_DB, OPT_ONCE, OPT_CHECK, OPT_DUMP, OPT_REALTIME, OPT_VERSION };
+
+/* 0 to go on, or an exit status (0 for --help/--version). */
+static int parse_args(int argc, char **argv, struct options *o, bool *done)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "source", required_argument, NULL, OPT_SOURCE },
+		{ "db", required_argument, NULL, OPT_DB },
+		{ "once", no_argument, NULL, OPT_ONCE },
+		{ "check-config", no_argument, NULL, OPT_CHECK },
+		{ "dump", no_argument, NULL, OPT_DUMP },
+		{ "realtime", no_argument, NULL, OPT_REALTIME },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	*done = false;
+	o->config_path = CONFIG_DEFAULT_PATH;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":c:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->config_path = optarg;
+			o->config_given = true;
+			break;
+		case OPT_SOURCE: o->source = optarg; break;
+		case OPT_DB: o->db = optarg; break;
+		case OPT_ONCE: o->once = true; break;
+		case OPT_CHECK: o->check_config = true; break;
+		case OPT_DUMP: o->dump = true; break;
+		case OPT_REALTIME: o->realtime = true; break;
+		case 'v': o->verbose = true; break;
+		case OPT_VERSION:
+			printf("beacongw %s\n", BGW_VERSION);
+			*done = true;
+			return 0;
+		case 'h':
+			usage(stdout);
+			*done = true;
+			return 0;
+		case ':':
+			fprintf(stderr, "beacongw: option %s needs an argument\n",
+				argv[optind - 1]);
+			usage(stderr);
+			return EXIT_USAGE;
+		default:
+			if (optopt)
+				fprintf(stderr, "beacongw: unknown option -%c\n", optopt);
+			else
+				fprintf(stderr, "beacongw: unknown option %s\n", argv[optind - 1]);
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "beacongw: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (o->check_config && (o->dump || o->once)) {
+		fprintf(stderr,
+			"beacongw: --check-config cannot be combined with --dump or --once\n");
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* Read the configuration and apply the command-line overrides. 0 or 78. */
+static int load_config(const struct options *o, struct config *cfg, struct source_spec *spec)
+{
+	char err[CONFIG_ERR_MAX];
+	struct stat st;
+
+	if (!o->config_given && stat(o->config_path, &st) < 0 && errno == ENOENT) {
+		/* No config at all: built-in defaults (handy for --dump on a laptop). */
+		config_defaults(cfg);
+	} else if (config_load(cfg, o->config_path, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		return EXIT_CONFIG;
+	}
+	if (o->source) {
+		if (strlen(o->source) >= sizeof(cfg->source.spec)) {
+			log_err("--source: too long");
+			return EXIT_CONFIG;
+		}
+		snprintf(cfg->source.spec, sizeof(cfg->source.spec), "%s", o->source);
+	}
+	if (o->db) {
+		if (!*o->db || strlen(o->db) >= sizeof(cfg->storage.db)) {
+			log_err("--db: empty or too long");
+			return EXIT_CONFIG;
+		}
+		snprintf(cfg->storage.db, sizeof(cfg->storage.db), "%s", o->db);
+	}
+	if (source_spec_parse(cfg->source.spec, spec, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		return EXIT_CONFIG;
+	}
+	return 0;
+}
+
+/* ---- systemd ---- */
+
+static void notify_status(struct app *a)
+{
+	char buf[512];
+	const struct scanner_stats *st = scanner_get_stats(a->scanner);
+	int n;
+
+	n = snprintf(buf, sizeof(buf), "STATUS=source %s, %s, reports=%llu",
+		     scanner_source_name(a->scanner),
+		     controller_state_name(scanner_controller_state(a->scanner)),
+		     (unsigned long long)st->reports);
+	if (a->run && n > 0 && (size_t)n < sizeof(buf)) {
+		buf[n++] = ' ';
+		run_status(a->run, buf + n, sizeof(buf) - (size_t)n);
+	}
+	sd_notify(0, buf);
+}
+
+static void on_status_timer(struct loop *l, int id, void *ctx)
+{
+	(void)l;
+	(void)id;
+	notify_status(ctx);
+}
+
+static void on_watchdog_timer(struct loop *l, int id, void *ctx)
+{
+	(void)l;
+	(void)id;
+	(void)ctx;
+	/* Sent from the loop itself: a stuck loop stops feeding systemd. */
+	sd_notify(0, "WATCHDOG=1");
+}
+
+static void setup_systemd(struct app *a)
+{
+	uint64_t usec = 0;
+
+	if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
+		uint64_t ms = usec / 2000u;
+
+		loop_timer_add(a->loop, ms ? ms : 1, ms ? ms : 1, on_watchdog_timer, a);
+	}
+	loop_timer_add(a->loop, STATUS_INTERVAL_MS, STATUS_INTERVAL_MS, on_status_timer, a);
+}
+
+/* ---- health metrics ---- */
+
+static void fill_metrics(void *ctx, struct metrics_sample *m)
+{
+	struct app *a = ctx;
+	const struct hci_event_stats *hs = scanner_parser_stats(a->scanner);
+	const struct controller_stats *cs = scanner_controller_stats(a->scanner);
+	const struct watchdog_stats *ws = scanner_watchdog_stats(a->scanner);
+
+	m->version = BGW_VERSION;
+	m->site = a->cfg.pipeline.site;
+	m->gateway = a->cfg.pipeline.gateway;
+	m->zone = a->cfg.pipeline.zone;
+	m->uptime_s = (loop_now_ms() - a->start_ms) / 1000u;
+	m->start_time_s = a->start_time_s;
+	m->hci_events = hs->events;
+	m->hci_malformed = hs->malformed;
+	m->controller_errors = cs->failed + cs->timeouts + cs->hw_errors;
+	m->watchdog_rescans = ws->rescans;
+	m->watchdog_resets = ws->resets;
+	run_metrics(a->run, m);
+}
+
+static void start_metrics(struct app *a)
+{
+	if (a->run)
+		a->metrics = metrics_new(a->loop, a->cfg.metrics.textfile,
+					 a->cfg.metrics.interval_s, fill_metrics, a);
+}
+
+/* ---- scanner callbacks ---- */
+
+static void on_report(void *ctx, const struct adv_report *r)
+{
+	struct app *a = ctx;
+	size_t n;
+
+	if (a->run) {
+		run_report(a->run, r);
+		return;
+	}
+	if (a->stopping)
+		return;
+	n = report_json_format(r, a->line, sizeof(a->line));
+	if (n >= sizeof(a->line))
+		n = sizeof(a->line) - 1;
+	a->line[n] = '\n';
+	if (fwrite(a->line, 1, n + 1, stdout) != n + 1) {
+		/* The reader went away (e.g. "| head"): nothing left to do. */
+		a->stopping = true;
+		loop_stop(a->loop, 0);
+		return;
+	}
+	a->dump_lines++;
+}
+
+static void on_clock(void *ctx, uint64_t ts_us)
+{
+	struct app *a = ctx;
+
+	if (a->run && scanner_is_finite(a->scanner))
+		run_clock(a->run, ts_us);
+}
+
+static void on_stopped(void *ctx)
+{
+	struct app *a = ctx;
+
+	loop_stop(a->loop, a->status);
+}
+
+static void begin_stop(struct app *a, int status)
+{
+	if (a->stopping)
+		return;
+	a->stopping = true;
+	a->status = status;
+	sd_notify(0, "STOPPING=1");
+	scanner_stop(a->scanner);
+}
+
+/* End of a replay in a full run: give the publisher a moment to deliver. */
+static void on_drain_check(struct loop *l, int id, void *ctx)
+{
+	struct app *a = ctx;
+
+	(void)l;
+	if (a->stopping)
+		return;
+	if (run_drained(a->run) || loop_now_ms() >= a->drain_deadline_ms) {
+		if (!run_drained(a->run))
+			log_notice("broker not reachable: triggers stay queued in the outbox");
+		loop_timer_del(a->loop, id);
+		begin_stop(a, 0);
+	}
+}
+
+static void on_finished(void *ctx, int status)
+{
+	struct app *a = ctx;
+
+	if (status == 0)
+		log_info("end of %s source", scanner_source_name(a->scanner));
+	if (status == 0 && a->run && !a->stopping) {
+		run_flush(a->run, 0);
+		a->drain_deadline_ms = loop_now_ms() + DRAIN_MS;
+		if (loop_timer_add(a->loop, 0, DRAIN_CHECK_MS, on_drain_check, a) >= 0)
+			return;
+	}
+	begin_stop(a, status);
+}
+
+static void reload(struct app *a)
+{
+	struct config cfg;
+	struct source_spec spec;
+	int rc;
+
+	log_notice("SIGHUP: reloading the configuration");
+	rc = load_config(&a->opt, &cfg, &spec);
+	if (rc) {
+		log_err("reload failed; keeping the running configuration");
+		return;
+	}
+	if (strcmp(cfg.source.spec, a->cfg.source.spec) != 0 ||
+	    strcmp(cfg.storage.db, a->cfg.storage.db) != 0)
+		log_warn("reload: source and database changes take effect after a restart");
+	a->cfg.pipeline = cfg.pipeline;
+	a->cfg.delivery = cfg.delivery;
+	if (memcmp(&cfg.metrics, &a->cfg.metrics, sizeof(cfg.metrics)) != 0) {
+		/* Metrics hold no state of their own: start over with the new settings. */
+		metrics_free(a->metrics);
+		a->metrics = NULL;
+		a->cfg.metrics = cfg.metrics;
+		start_metrics(a);
+	}
+	if (a->run)
+		run_reload(a->run, &a->cfg);
+}
+
+static void on_signal(struct loop *l, int signo, void *ctx)
+{
+	struct app *a = ctx;
+
+	(void)l;
+	if (signo == SIGHUP) {
+		reload(a);
+		return;
+	}
+	if (a->stopping) {
+		/* Second signal: stop now. */
+		loop_stop(a->loop, a->status);
+		return;
+	}
+	log_notice("%s: stopping", signo == SIGINT ? "SIGINT" : "SIGTERM");
+	begin_stop(a, 0);
+}
+
+static int check_config(struct app *a)
+{
+	bool from_file = a->opt.config_given || access(a->opt.config_path, F_OK) == 0;
+	char err[512];
+
+	if (run_check_db(a->cfg.storage.db, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		return EXIT_CONFIG;
+	}
+	printf("configuration OK (%s)\n", from_file ? a->opt.config_path : "built-in defaults");
+	return 0;
+}
+
+static int run(struct app *a)
+{
+	static const int signals[] = { SIGTERM, SIGINT, SIGHUP };
+	struct scanner_callbacks cb = {
+		.ctx = a, .report = on_report, .clock = on_clock,
+		.finished = on_finished, .stopped = on_stopped,
+	};
+	char err[512];
+	int rc;
+
+	if (a->opt.once && a->spec.kind != SOURCE_BTSNOOP) {
+		log_err("--once needs a finite source (btsnoop:FILE)");
+		return EXIT_USAGE;
+	}
+	a->loop = loop_new();
+	if (!a->loop || loop_add_signals(a->loop, signals, 3, on_signal, a) < 0) {
+		log_err("cannot set up the event loop: %s", strerror(errno));
+		return EXIT_UNAVAILABLE;
+	}
+	if (!a->opt.dump) {
+		a->run = run_new(a->loop, &a->cfg, a->spec.kind == SOURCE_BTSNOOP, err,
+				 sizeof(err), &rc);
+		if (!a->run) {
+			log_err("%s", err);
+			return rc;
+		}
+	}
+	a->scanner = scanner_new(a->loop, &a->cfg, &a->spec, a->opt.realtime, &cb);
+	if (!a->scanner) {
+		log_err("out of memory");
+		return EXIT_UNAVAILABLE;
+	}
+	if (a->run)
+		run_set_scanner(a->run, a->scanner);
+	rc = scanner_start(a->scanner, err, sizeof(err));
+	if (rc) {
+		log_err("source: %s", err);
+		return rc;
+	}
+	if (a->opt.dump && !scanner_is_finite(a->scanner))
+		setvbuf(stdout, NULL, _IOLBF, 0);
+	setup_systemd(a);
+	start_metrics(a);
+	log_info("started: source %s%s", scanner_source_name(a->scanner),
+		 a->opt.dump ? " (dump)" : "");
+	sd_notify(0, "READY=1");
+	notify_status(a);
+	rc = loop_run(a->loop);
+	if (rc < 0) {
+		log_err("event loop failed: %s", strerror(-rc));
+		rc = EXIT_UNAVAILABLE;
+	}
+	if (a->run)
+		run_stop(a->run, rc == 0 ? 2000 : 500);
+	/* The last counts, marked stopped (beacongw_up 0). */
+	metrics_final(a->metrics);
+	if (fflush(stdout) != 0 && rc == 0 && errno != EPIPE)
+		rc = EXIT_UNAVAILABLE;
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static struct app app;  /* big (line buffer): not on the stack */
+	bool done;
+	int rc;
+
+	rc = parse_args(argc, argv, &app.opt, &done);
+	if (rc || done)
+		return rc;
+	log_init(app.opt.verbose);
+	/* A closed pipe or socket is an error code, not a killing signal. */
+	signal(SIGPIPE, SIG_IGN);
+	rc = load_config(&app.opt, &app.cfg, &app.spec);
+	if (rc)
+		return rc;
+	if (app.opt.check_config)
+		return check_config(&app);
+	app.start_ms = loop_now_ms();
+	app.start_time_s = (uint64_t)time(NULL);
+	rc = run(&app);
+	metrics_free(app.metrics);
+	if (app.run)
+		run_free(app.run);
+	if (app.scanner)
+		scanner_free(app.scanner);
+	loop_free(app.loop);
+	log_flush_all_suppressed();
+	return rc;
+}

@@ -1,0 +1,272 @@
+/*
+ * metrics.c - the Prometheus text for node_exporter's textfile collector
+ * (why a file and not an endpoint: see metrics.h).
+ */
+#include "metrics.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "loop.h"
+
+/* Every metric, HELP and TYPE included, fits comfortably. */
+#define METRICS_TEXT_MAX 8192
+
+struct out {
+	char *buf;
+	size_t cap, len;    /* len may pass cap: the length needed */
+};
+
+static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct out *o, const char *fmt, ...)
+{
+	size_t room = o->len < o->cap ? o->cap - o->len : 0;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(room ? o->buf + o->len : NULL, room, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		o->len += (size_t)n;
+}
+
+/* A label value: backslash, double quote and newline escaped. */
+static void put_label_value(struct out *o, const char *v)
+{
+	put(o, "\"");
+	for (; v && *v; v++) {
+		if (*v == '\\' || *v == '"')
+			put(o, "\\%c", *v);
+		else if (*v == '\n')
+			put(o, "\\n");
+		else
+			put(o, "%c", *v);
+	}
+	put(o, "\"");
+}
+
+static void head(struct out *o, const char *name, const char *type, const char *help)
+{
+	put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void metric(struct out *o, const char *name, const char *type, const char *help,
+		   uint64_t v)
+{
+	head(o, name, type, help);
+	put(o, "%s %llu\n", name, (unsigned long long)v);
+}
+
+#define COUNTER(name, help, v) metric(o, "beacongw_" name "_total", "counter", help, v)
+#define GAUGE(name, help, v) metric(o, "beacongw_" name, "gauge", help, v)
+
+size_t metrics_format(const struct metrics_sample *s, char *buf, size_t n)
+{
+	struct out out = { .buf = buf, .cap = n }, *o = &out;
+
+	if (n)
+		buf[0] = '\0';
+	head(o, "beacongw_build_info", "gauge", "Always 1; the label is the beacongw version.");
+	put(o, "beacongw_build_info{version=");
+	put_label_value(o, s->version);
+	put(o, "} 1\n");
+	head(o, "beacongw_gateway_info", "gauge",
+	     "Always 1; the labels are this gateway's [gateway] site, id and zone.");
+	put(o, "beacongw_gateway_info{site=");
+	put_label_value(o, s->site);
+	put(o, ",gateway=");
+	put_label_value(o, s->gateway);
+	put(o, ",zone=");
+	put_label_value(o, s->zone);
+	put(o, "} 1\n");
+	GAUGE("up", "1 while the daemon runs; 0 in the file left by a graceful stop.",
+	      s->running);
+	GAUGE("uptime_seconds", "Seconds since the daemon started.", s->uptime_s);
+	GAUGE("start_time_seconds", "Unix time when the daemon started.", s->start_time_s);
+
+	COUNTER("hci_events", "HCI events parsed from the source.", s->hci_events);
+	COUNTER("hci_events_malformed", "HCI events that disagree with the specification.",
+		s->hci_malformed);
+	COUNTER("controller_errors",
+		"Controller problems: rejected commands, timeouts, hardware errors.",
+		s->controller_errors);
+	head(o, "beacongw_watchdog_steps_total", "counter",
+	     "Scanner watchdog steps taken, by action (a third step exits the daemon).");
+	put(o, "beacongw_watchdog_steps_total{action=\"rescan\"} %llu\n",
+	    (unsigned long long)s->watchdog_rescans);
+	put(o, "beacongw_watchdog_steps_total{action=\"reset\"} %llu\n",
+	    (unsigned long long)s->watchdog_resets);
+
+	COUNTER("reports", "Advertising reports seen.", s->reports);
+	COUNTER("reports_decoded", "Advertising reports carrying a beacon frame.", s->decoded);
+	COUNTER("reports_consented", "Reports of customers with presence consent.",
+		s->consented);
+	COUNTER("visits_entered", "Visits started (consented customers).", s->visits_entered);
+	COUNTER("visits_exited", "Visits ended.", s->visits_exited);
+	COUNTER("dwell_events", "Dwell marks reached during visits.", s->dwell_events);
+	GAUGE("tracked_devices", "Consented devices tracked now.", s->tracked_devices);
+
+	COUNTER("triggers", "Triggers produced by the campaign rules.", s->triggers);
+	COUNTER("triggers_queued", "Triggers accepted by the outbox.", s->triggers_queued);
+	COUNTER("triggers_sent", "Triggers acknowledged by the broker.", s->triggers_sent);
+	COUNTER("triggers_dropped",
+		"Triggers dropped: outbox full, expired, customer forgotten, refused by the "
+		"broker.", s->triggers_dropped);
+	GAUGE("outbox_depth", "Triggers waiting for delivery.", s->outbox_depth);
+	COUNTER("consent_updates_applied", "Signed consent updates applied.",
+		s->consent_applied);
+	COUNTER("consent_updates_rejected", "Consent updates rejected.", s->consent_rejected);
+	COUNTER("mqtt_reconnects", "Broker connections made after the first.",
+		s->mqtt_reconnects);
+	GAUGE("mqtt_connected", "1 while connected to the broker.", s->mqtt_connected);
+	GAUGE("last_error", "1 while the MQTT status document carries a last_error.",
+	      s->last_error);
+	return out.len;
+}
+
+int metrics_write_file(const char *path, const char *text, size_t len, char *err,
+		       size_t errlen)
+{
+	char tmp[CONFIG_PATH_MAX + 16];
+	size_t done = 0;
+	int fd;
+
+	/* The suffix is not ".prom": the collector ignores the file until renamed. */
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= sizeof(tmp)) {
+		snprintf(err, errlen, "%s: path too long", path);
+		return -1;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: cannot create a temporary file: %s", path,
+			 strerror(errno));
+		return -1;
+	}
+	if (fchmod(fd, 0644) < 0)
+		goto fail;
+	while (done < len) {
+		ssize_t w = write(fd, text + done, len - done);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			goto fail;
+		done += (size_t)w;
+	}
+	/* No fsync: a metrics file lost in a power cut is rewritten within
+	 * interval_s, and an SD card is spared a sync every few seconds. */
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "%s: %s", path, strerror(errno ? errno : EIO));
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	return -1;
+}
+
+/* ---- the periodic writer ---- */
+
+struct metrics {
+	struct loop *loop;
+	char path[CONFIG_PATH_MAX];
+	int timer;
+	metrics_fill_cb fill;
+	void *ctx;
+	bool failing;            /* the last write failed (log the recovery) */
+	char text[METRICS_TEXT_MAX];
+};
+
+static void write_now(struct metrics *m, bool running)
+{
+	struct metrics_sample s;
+	char err[CONFIG_PATH_MAX + 128];
+	size_t len;
+
+	memset(&s, 0, sizeof(s));
+	m->fill(m->ctx, &s);
+	s.running = running;
+	len = metrics_format(&s, m->text, sizeof(m->text));
+	if (len >= sizeof(m->text)) {
+		/* A programming error (the text outgrew the buffer): never write half. */
+		log_limited(LOG_PRIO_ERR, "metrics size", "metrics: text too long (%zu bytes)",
+			    len);
+		return;
+	}
+	if (metrics_write_file(m->path, m->text, len, err, sizeof(err)) < 0) {
+		log_limited(LOG_PRIO_WARNING, "metrics write", "metrics: %s", err);
+		m->failing = true;
+		return;
+	}
+	if (m->failing)
+		log_notice("metrics: %s written again", m->path);
+	m->failing = false;
+}
+
+static void on_timer(struct loop *l, int id, void *ctx)
+{
+	(void)l;
+	(void)id;
+	write_now(ctx, true);
+}
+
+struct metrics *metrics_new(struct loop *l, const char *path, uint32_t interval_s,
+			    metrics_fill_cb fill, void *ctx)
+{
+	struct metrics *m;
+
+	if (!path || !*path)
+		return NULL;
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		log_err("metrics: out of memory");
+		return NULL;
+	}
+	m->loop = l;
+	snprintf(m->path, sizeof(m->path), "%s", path);
+	m->fill = fill;
+	m->ctx = ctx;
+	if (interval_s == 0)
+		interval_s = 1;
+	m->timer = loop_timer_add(l, (uint64_t)interval_s * 1000u, (uint64_t)interval_s * 1000u,
+				  on_timer, m);
+	if (m->timer < 0)
+		log_err("metrics: no timer left; only the first and last files are written");
+	log_info("metrics: writing %s every %u s", m->path, interval_s);
+	write_now(m, true);
+	return m;
+}
+
+void metrics_final(struct metrics *m)
+{
+	if (!m)
+		return;
+	if (m->timer >= 0)
+		loop_timer_del(m->loop, m->timer);
+	m->timer = -1;
+	write_now(m, false);
+}
+
+void metrics_free(struct metrics *m)
+{
+	if (!m)
+		return;
+	if (m->timer >= 0)
+		loop_timer_del(m->loop, m->timer);
+	free(m);
+}

@@ -1,0 +1,80 @@
+/*
+ * metrics.h - health metrics for Prometheus, as a file for node_exporter's
+ * textfile collector ([metrics] textfile = DIR/beacongw.prom).
+ *
+ * Why a file and not an HTTP endpoint: a store gateway on a Raspberry Pi
+ * usually has node_exporter already (it watches the SD card, temperature
+ * and Wi-Fi), so the textfile collector adds our counters to a scrape that
+ * exists anyway. The daemon opens no listening socket -- nothing more to
+ * firewall, authenticate or parse, and the unit's IPAddressDeny= and
+ * RestrictAddressFamilies= hardening stays as tight as it is -- and a
+ * stuck loop shows as a stale file (node_textfile_mtime_seconds) rather
+ * than a scrape error.
+ *
+ * The counters are the ones of the MQTT status document (same sources,
+ * same meanings), with Prometheus names: beacongw_*_total counters and
+ * gauges, each with HELP and TYPE lines. Nothing in them identifies a
+ * customer or a device: counts, the version and the gateway's own names.
+ */
+#ifndef BGW_METRICS_H
+#define BGW_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct loop;
+
+/* One reading of every metric; filled by the daemon (main.c, run.c). */
+struct metrics_sample {
+	/* identity of this gateway (config names, never a customer's) */
+	const char *version, *site, *gateway, *zone;
+	bool running;              /* false in the file written at a graceful stop */
+	uint64_t uptime_s;
+	uint64_t start_time_s;     /* Unix time */
+	/* source: HCI events and the scanner watchdog */
+	uint64_t hci_events, hci_malformed;
+	uint64_t controller_errors; /* failed commands, timeouts, hardware errors */
+	uint64_t watchdog_rescans, watchdog_resets;
+	/* pipeline (as in the status "counts") */
+	uint64_t reports, decoded, consented;
+	uint64_t visits_entered, visits_exited, dwell_events;
+	uint64_t tracked_devices;
+	/* triggers and delivery */
+	uint64_t triggers, triggers_queued, triggers_sent, triggers_dropped;
+	uint64_t outbox_depth;
+	uint64_t consent_applied, consent_rejected;
+	uint64_t mqtt_reconnects;
+	bool mqtt_connected;
+	bool last_error;           /* the status document's last_error is set */
+};
+
+/*
+ * The sample in the Prometheus text exposition format (version 0.0.4).
+ * Returns the length the whole text needs (like snprintf): the text is
+ * complete only if that is < n.
+ */
+size_t metrics_format(const struct metrics_sample *s, char *buf, size_t n);
+
+/*
+ * Replace the file at path with text atomically: a temporary file in the
+ * same directory, renamed over path, so the collector never reads half a
+ * file. Mode 0644 (node_exporter runs as another user). 0, or -1 with a
+ * one-line reason in err.
+ */
+int metrics_write_file(const char *path, const char *text, size_t len, char *err,
+		       size_t errlen);
+
+/* The periodic writer on the event loop. */
+typedef void (*metrics_fill_cb)(void *ctx, struct metrics_sample *s);
+struct metrics;
+
+/* NULL when path is empty (metrics off) or on allocation failure. Writes
+ * the first file at once, then every interval_s seconds. */
+struct metrics *metrics_new(struct loop *l, const char *path, uint32_t interval_s,
+			    metrics_fill_cb fill, void *ctx);
+/* Write the final file (running = 0) and stop; NULL is fine. */
+void metrics_final(struct metrics *m);
+void metrics_free(struct metrics *m);
+
+#endif

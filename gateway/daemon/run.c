@@ -1,0 +1,514 @@
+/*
+ * run.c - the full gateway run: consent store -> snapshot -> pipeline;
+ * visits to SQLite; triggers to the durable outbox and the MQTT publisher.
+ *
+ * Everything here is driven by the loop: a timer polls PRAGMA data_version
+ * (a consent withdrawal made with beaconctl reaches the gate within
+ * [storage] poll_ms), a one-second timer ticks the pipeline on live sources
+ * (replays tick with the capture's clock instead), and the publisher's fd
+ * and timers are serviced from the loop's before-wait hook.
+ */
+#include "run.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "consent_update.h"
+#include "delivery_log.h"
+#include "log.h"
+#include "loop.h"
+#include "metrics.h"
+#include "outbox.h"
+#include "pipeline.h"
+#include "pipeline_config.h"
+#include "publisher.h"
+#include "scanner.h"
+#include "snapshot.h"
+#include "status.h"
+#include "store.h"
+
+#define TICK_MS 1000
+#define PURGE_FIRST_MS 60000
+#define PURGE_EVERY_MS (24u * 3600u * 1000u)
+
+struct run {
+	struct loop *loop;
+	struct config cfg;
+	bool replay;
+	sqlite3 *db;
+	struct pipeline *pl;
+	struct outbox *ob;
+	struct consent_update *cu;
+	struct publisher *pub;
+	int pub_fd;
+	unsigned pub_fd_epoch;
+	uint64_t data_version;
+	uint64_t consent_applied;
+	uint64_t last_tick_us;     /* replays: capture time of the last pipeline tick */
+	uint64_t last_ts_us;       /* replays: capture time of the last packet */
+	const struct scanner *scanner;
+	uint64_t visits_written, visit_errors, triggers_queued, snapshot_loads;
+	bool flushed;
+	sqlite3_stmt *visit_insert, *visit_update, *trigger_log;
+	char last_error[128];
+};
+
+static uint64_t wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* ---- consent snapshot ---- */
+
+static int load_snapshot(struct run *r)
+{
+	struct snapshot *snap = NULL;
+	char err[256];
+
+	r->data_version = store_data_version(r->db);
+	if (store_snapshot_load(r->db, &snap, err, sizeof(err)) < 0) {
+		log_limited(LOG_PRIO_ERR, "snapshot load", "consent store: %s", err);
+		snprintf(r->last_error, sizeof(r->last_error), "consent store unreadable");
+		return -1;
+	}
+	pipeline_set_snapshot(r->pl, snap);
+	r->snapshot_loads++;
+	log_debug("consent snapshot loaded: %u customers, %u identifiers, %u campaigns",
+		  snap->n_customers, snap->n_identifiers, snap->n_campaigns);
+	return 0;
+}
+
+static void on_poll(struct loop *l, int id, void *ctx)
+{
+	struct run *r = ctx;
+	uint64_t applied = r->cu ? consent_update_get_stats(r->cu)->applied : 0;
+
+	(void)l;
+	(void)id;
+	/* Our own connection's commits (consent updates over MQTT) don't move
+	 * data_version, so those are noticed through their counter. */
+	if (store_data_version(r->db) != r->data_version || applied != r->consent_applied) {
+		r->consent_applied = applied;
+		load_snapshot(r);
+	}
+}
+
+/* ---- pipeline callbacks ---- */
+
+static void on_visit(void *ctx, const struct visit_event *ev)
+{
+	struct run *r = ctx;
+	sqlite3_stmt *st = ev->kind == VISIT_ENTER ? r->visit_insert : r->visit_update;
+	int64_t entered = (int64_t)(ev->visit_started_us / 1000000u);
+
+	sqlite3_reset(st);
+	if (ev->kind == VISIT_ENTER) {
+		sqlite3_bind_int64(st, 1, ev->customer->id);
+		sqlite3_bind_text(st, 2, ev->zone, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 3, entered);
+		sqlite3_bind_int(st, 4, (int)ev->rssi_filtered);
+	} else {
+		/* exited_at stays NULL until the exit; dwell events only move dwell_s. */
+		if (ev->kind == VISIT_EXIT)
+			sqlite3_bind_int64(st, 1, (int64_t)(ev->ts_us / 1000000u));
+		else
+			sqlite3_bind_null(st, 1);
+		sqlite3_bind_int64(st, 2, ev->dwell_s);
+		sqlite3_bind_int(st, 3, (int)ev->rssi_filtered);
+		sqlite3_bind_int64(st, 4, ev->customer->id);
+		sqlite3_bind_text(st, 5, ev->zone, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 6, entered);
+	}
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		r->visit_errors++;
+		log_limited(LOG_PRIO_ERR, "visit write", "cannot record a visit: %s",
+			    sqlite3_errmsg(r->db));
+	} else {
+		r->visits_written++;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	/* Customer references are the CRM's opaque ids of consented customers. */
+	log_info("visit %s: customer %s, zone %s, dwell %u s",
+		 ev->kind == VISIT_ENTER ? "enter" : ev->kind == VISIT_DWELL ? "dwell" : "exit",
+		 ev->customer->ref, ev->zone, ev->dwell_s);
+}
+
+static void on_trigger(void *ctx, const struct trigger *t)
+{
+	struct run *r = ctx;
+
+	if (outbox_enqueue(r->ob, t->id, publisher_trigger_topic(r->pub), t->json,
+			   t->customer->id, 0) < 0)
+		log_limited(LOG_PRIO_ERR, "trigger queue",
+			    "cannot queue a trigger (out of memory)");
+	else
+		r->triggers_queued++;
+	/* Cooldowns and daily caps must survive a restart: the snapshot reads these rows. */
+	sqlite3_reset(r->trigger_log);
+	sqlite3_bind_text(r->trigger_log, 1, t->id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(r->trigger_log, 2, t->customer->id);
+	sqlite3_bind_int64(r->trigger_log, 3, t->campaign->id);
+	sqlite3_bind_int64(r->trigger_log, 4, (int64_t)(t->ts_us / 1000000u));
+	if (sqlite3_step(r->trigger_log) != SQLITE_DONE)
+		log_limited(LOG_PRIO_WARNING, "trigger log", "cannot record a trigger: %s",
+			    sqlite3_errmsg(r->db));
+	sqlite3_reset(r->trigger_log);
+	log_info("trigger %s: campaign %s, customer %s", t->id, t->campaign->name,
+		 t->customer->ref);
+}
+
+static void on_footfall(void *ctx, const char *json)
+{
+	struct run *r = ctx;
+
+	publisher_publish_aux(r->pub, "footfall", json);
+}
+
+static void on_beacon_health(void *ctx, const char *json)
+{
+	struct run *r = ctx;
+
+	publisher_publish_aux(r->pub, "beacons", json);
+}
+
+/* ---- publisher ---- */
+
+static void fill_status(void *ctx, struct status_counters *c)
+{
+	struct run *r = ctx;
+	const struct pipeline_stats *ps = pipeline_get_stats(r->pl);
+
+	memset(c, 0, sizeof(*c));
+	c->source = r->cfg.source.spec;
+	c->reports = ps->reports;
+	c->decoded = ps->decoded;
+	c->consented = ps->consented;
+	c->triggers = ps->triggers;
+	c->last_error = r->last_error[0] ? r->last_error : NULL;
+	if (r->scanner)
+		c->adapter = controller_state_name(scanner_controller_state(r->scanner));
+}
+
+void run_set_scanner(struct run *r, const struct scanner *s)
+{
+	r->scanner = s;
+}
+
+static void on_pub_fd(struct loop *l, int fd, uint32_t events, void *ctx)
+{
+	struct run *r = ctx;
+
+	(void)l;
+	(void)fd;
+	if (events & LOOP_READ)
+		publisher_on_readable(r->pub);
+	if (events & LOOP_WRITE)
+		publisher_on_writable(r->pub);
+}
+
+static int before_wait(struct loop *l, void *ctx)
+{
+	struct run *r = ctx;
+	int fd;
+
+	publisher_tick(r->pub);
+	fd = publisher_fd(r->pub);
+	/* A reconnect opens a new socket that often gets the old number back:
+	 * the epoch tells a new socket from the old one. */
+	if (fd != r->pub_fd || publisher_fd_epoch(r->pub) != r->pub_fd_epoch) {
+		if (r->pub_fd >= 0)
+			loop_del_fd(l, r->pub_fd);
+		r->pub_fd = -1;
+		r->pub_fd_epoch = publisher_fd_epoch(r->pub);
+		if (fd >= 0 && loop_add_fd(l, fd, LOOP_READ, on_pub_fd, r) == 0)
+			r->pub_fd = fd;
+	}
+	if (r->pub_fd >= 0)
+		loop_set_interest(l, r->pub_fd,
+				  LOOP_READ | (publisher_wants_write(r->pub) ? LOOP_WRITE : 0));
+	return publisher_timeout_ms(r->pub);
+}
+
+/* ---- timers ---- */
+
+static void on_tick(struct loop *l, int id, void *ctx)
+{
+	struct run *r = ctx;
+
+	(void)l;
+	(void)id;
+	pipeline_tick(r->pl, wall_us());
+}
+
+static void on_purge(struct loop *l, int id, void *ctx)
+{
+	struct run *r = ctx;
+	struct store_purge_result res;
+	char err[STORE_ERRLEN];
+
+	(void)l;
+	(void)id;
+	if (store_purge(r->db, "beacongw", (int)r->cfg.storage.visit_retention_days,
+			(int64_t)(wall_us() / 1000000u), &res, err) < 0)
+		log_warn("retention purge failed: %s", err);
+	else if (res.visits)
+		log_info("retention: %" PRId64 " old visits deleted", res.visits);
+}
+
+/* ---- life cycle ---- */
+
+static void delivery_to_log(int priority, const char *line)
+{
+	enum log_prio p = priority <= 3 ? LOG_PRIO_ERR : priority == 4 ? LOG_PRIO_WARNING
+			: priority == 5 ? LOG_PRIO_NOTICE : priority == 6 ? LOG_PRIO_INFO
+			: LOG_PRIO_DEBUG;
+
+	log_msg(p, "%s", line);
+}
+
+static int prepare(struct run *r, char *err, size_t errlen)
+{
+	static const char visit_insert[] =
+		"INSERT INTO visits(customer_id, zone, entered_at, max_rssi) VALUES (?, ?, ?, ?)";
+	/* Dwell events bind exited_at NULL: only the exit closes the row. */
+	static const char visit_update[] =
+		"UPDATE visits SET exited_at = ?, dwell_s = ?, max_rssi = max(coalesce(max_rssi, "
+		"-127), ?) WHERE customer_id = ? AND zone = ? AND entered_at = ? AND "
+		"exited_at IS NULL";
+	static const char trigger_log[] =
+		"INSERT OR IGNORE INTO trigger_log(trigger_id, customer_id, campaign_id, at) "
+		"VALUES (?, ?, ?, ?)";
+	const char *const sql[] = { visit_insert, visit_update, trigger_log };
+	sqlite3_stmt **out[] = { &r->visit_insert, &r->visit_update, &r->trigger_log };
+
+	for (size_t i = 0; i < 3; i++) {
+		if (sqlite3_prepare_v3(r->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, out[i],
+				       NULL) != SQLITE_OK) {
+			snprintf(err, errlen, "%s: %s", r->cfg.storage.db, sqlite3_errmsg(r->db));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int open_status(int rc)
+{
+	return rc == STORE_EBUSY || rc == STORE_EIO || rc == STORE_ENOMEM ? EXIT_UNAVAILABLE
+									 : EXIT_CONFIG;
+}
+
+struct run *run_new(struct loop *l, const struct config *cfg, bool replay, char *err,
+		    size_t errlen, int *status)
+{
+	struct run *r = calloc(1, sizeof(*r));
+	struct pipeline_callbacks pcb;
+	struct publisher_callbacks bcb;
+	char serr[STORE_ERRLEN];
+	int rc;
+
+	*status = EXIT_UNAVAILABLE;
+	if (!r) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	r->loop = l;
+	r->cfg = *cfg;
+	r->replay = replay;
+	r->pub_fd = -1;
+	delivery_log_set(delivery_to_log);
+	delivery_log_set_verbose(log_is_verbose());
+
+	rc = store_open(cfg->storage.db, 0, &r->db, serr);
+	if (rc != STORE_OK) {
+		snprintf(err, errlen, "database %s", serr);
+		*status = open_status(rc);
+		goto fail;
+	}
+	if (prepare(r, err, errlen) < 0)
+		goto fail;
+	pcb = (struct pipeline_callbacks){ .ctx = r, .visit = on_visit, .trigger = on_trigger,
+					   .footfall = on_footfall,
+					   .beacon_health = on_beacon_health };
+	r->pl = pipeline_new(&cfg->pipeline, &pcb);
+	if (!r->pl) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (load_snapshot(r) < 0) {
+		snprintf(err, errlen, "%s: cannot read the consent store", cfg->storage.db);
+		goto fail;
+	}
+	r->ob = outbox_open(cfg->storage.db, &cfg->delivery, err, errlen);
+	if (!r->ob)
+		goto fail;
+	if (cfg->delivery.consent_pubkey[0]) {
+		r->cu = consent_update_new(&cfg->delivery, r->db, err, errlen);
+		if (!r->cu) {
+			*status = EXIT_CONFIG;
+			goto fail;
+		}
+	}
+	bcb = (struct publisher_callbacks){ .ctx = r, .status = fill_status };
+	r->pub = publisher_new(&cfg->delivery, r->ob, r->cu, &bcb, err, errlen);
+	if (!r->pub) {
+		*status = EXIT_CONFIG;
+		goto fail;
+	}
+	loop_set_before_wait(l, before_wait, r);
+	loop_timer_add(l, cfg->storage.poll_ms, cfg->storage.poll_ms, on_poll, r);
+	if (!replay) {
+		loop_timer_add(l, TICK_MS, TICK_MS, on_tick, r);
+		loop_timer_add(l, PURGE_FIRST_MS, PURGE_EVERY_MS, on_purge, r);
+	}
+	return r;
+fail:
+	run_free(r);
+	return NULL;
+}
+
+void run_free(struct run *r)
+{
+	if (!r)
+		return;
+	if (r->loop)
+		loop_set_before_wait(r->loop, NULL, NULL);
+	if (r->pub_fd >= 0)
+		loop_del_fd(r->loop, r->pub_fd);
+	publisher_free(r->pub);
+	consent_update_free(r->cu);
+	outbox_close(r->ob);
+	pipeline_free(r->pl);
+	sqlite3_finalize(r->visit_insert);
+	sqlite3_finalize(r->visit_update);
+	sqlite3_finalize(r->trigger_log);
+	if (r->db)
+		store_close(r->db);
+	free(r);
+}
+
+void run_report(struct run *r, const struct adv_report *rep)
+{
+	pipeline_report(r->pl, rep);
+}
+
+void run_clock(struct run *r, uint64_t ts_us)
+{
+	if (!ts_us || ts_us < r->last_ts_us)
+		return;
+	r->last_ts_us = ts_us;
+	if (!r->last_tick_us)
+		r->last_tick_us = ts_us;
+	if (ts_us - r->last_tick_us >= 1000000u) {
+		r->last_tick_us = ts_us;
+		pipeline_tick(r->pl, ts_us);
+	}
+}
+
+void run_reload(struct run *r, const struct config *cfg)
+{
+	if (memcmp(&cfg->pipeline, &r->cfg.pipeline, sizeof(cfg->pipeline)) != 0 ||
+	    memcmp(&cfg->delivery, &r->cfg.delivery, sizeof(cfg->delivery)) != 0)
+		log_warn("reload: [gateway], [presence], [footfall], [identity], [beacons], "
+			 "[mqtt], [outbox] and [consent] changes take effect after a restart "
+			 "(open visits and the broker session are kept)");
+	load_snapshot(r);
+}
+
+void run_flush(struct run *r, uint64_t now_us)
+{
+	if (r->flushed)
+		return;
+	r->flushed = true;
+	if (!now_us)
+		now_us = r->replay && r->last_ts_us ? r->last_ts_us : wall_us();
+	pipeline_flush(r->pl, now_us);
+	/* Every trigger is committed before anything else happens. */
+	for (int i = 0; i < 3 && outbox_dirty(r->ob); i++)
+		if (outbox_flush(r->ob) < 0)
+			log_warn("outbox commit failed; retrying");
+}
+
+bool run_drained(const struct run *r)
+{
+	return !outbox_dirty(r->ob) && outbox_get_stats(r->ob)->depth == 0;
+}
+
+void run_stop(struct run *r, int timeout_ms)
+{
+	run_flush(r, 0);
+	publisher_stop(r->pub, timeout_ms);
+	log_info("run ended: %" PRIu64 " reports, %" PRIu64 " visit rows, %" PRIu64
+		 " triggers queued", pipeline_get_stats(r->pl)->reports, r->visits_written,
+		 r->triggers_queued);
+}
+
+void run_status(const struct run *r, char *buf, size_t n)
+{
+	const struct pipeline_stats *ps = pipeline_get_stats(r->pl);
+	const struct outbox_stats *os = outbox_get_stats(r->ob);
+
+	snprintf(buf, n, "identified=%" PRIu64 " visits=%" PRIu64 " triggers=%" PRIu64
+		 " outbox=%" PRIu64 " mqtt=%s", ps->identified, ps->visits_entered, ps->triggers,
+		 os->depth, publisher_connected(r->pub) ? "up" : "down");
+}
+
+/* Same sources and sums as fill_status() and the publisher's status document. */
+void run_metrics(const struct run *r, struct metrics_sample *m)
+{
+	const struct pipeline_stats *ps = pipeline_get_stats(r->pl);
+	const struct outbox_stats *os = outbox_get_stats(r->ob);
+	const struct publisher_stats *bs = publisher_get_stats(r->pub);
+	const char *pub_err = publisher_last_error(r->pub);
+
+	m->reports = ps->reports;
+	m->decoded = ps->decoded;
+	m->consented = ps->consented;
+	m->visits_entered = ps->visits_entered;
+	m->visits_exited = ps->visits_exited;
+	m->dwell_events = ps->dwell_events;
+	m->tracked_devices = ps->tracked_devices;
+	m->triggers = ps->triggers;
+	m->triggers_queued = os->queued;
+	m->triggers_sent = os->sent;
+	m->triggers_dropped = os->dropped_full + os->dropped_expired + os->dropped_gone +
+			      bs->rejected;
+	m->outbox_depth = os->depth + os->pending;
+	if (r->cu) {
+		m->consent_applied = consent_update_get_stats(r->cu)->applied;
+		m->consent_rejected = consent_update_get_stats(r->cu)->rejected;
+	}
+	m->mqtt_reconnects = bs->connects ? bs->connects - 1 : 0;
+	m->mqtt_connected = publisher_connected(r->pub);
+	m->last_error = r->last_error[0] || (pub_err && pub_err[0]);
+}
+
+int run_check_db(const char *path, char *err, size_t errlen)
+{
+	sqlite3 *db = NULL;
+	struct snapshot *snap = NULL;
+	char serr[STORE_ERRLEN];
+	int rc = store_open(path, STORE_OPEN_READONLY, &db, serr);
+
+	if (rc != STORE_OK) {
+		snprintf(err, errlen, "database %s", serr);
+		return -1;
+	}
+	if (store_snapshot_load(db, &snap, serr, sizeof(serr)) < 0) {
+		snprintf(err, errlen, "database %s: %s", path, serr);
+		store_close(db);
+		return -1;
+	}
+	snapshot_free(snap);
+	store_close(db);
+	return 0;
+}

@@ -1,0 +1,71 @@
+/*
+ * scanner.h - the HCI side of the daemon, wired into the event loop:
+ * source -> HCI event parser -> advertising reports, with the controller
+ * driver and the scanner watchdog on live sources.
+ *
+ * It registers the source's fd (or a timer for replays and reconnection
+ * attempts) and a housekeeping timer with the loop; the owner receives
+ * reports, the capture clock, and the end of a finite source.
+ */
+#ifndef BGW_SCANNER_H
+#define BGW_SCANNER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "adv_report.h"
+#include "config.h"
+#include "controller.h"
+#include "source.h"
+#include "watchdog.h"
+
+struct loop;
+struct scanner;
+
+/* Exit statuses (sysexits.h values, as the CLI contract names them). */
+#define EXIT_USAGE 64
+#define EXIT_DATAERR 65
+#define EXIT_UNAVAILABLE 69
+#define EXIT_CONFIG 78
+
+struct scanner_callbacks {
+	void *ctx;
+	/* One advertising report (the hot path: no allocation, no logging of it). */
+	void (*report)(void *ctx, const struct adv_report *r);
+	/* The source's time moved on (every packet; µs since the epoch). May be NULL. */
+	void (*clock)(void *ctx, uint64_t ts_us);
+	/* The scanner is finished: end of a finite source (status 0), a damaged
+	 * capture (65), or the watchdog gave up / the source failed (69). */
+	void (*finished)(void *ctx, int status);
+	/* Stop completed (scan disabled, or nothing to disable). May be NULL. */
+	void (*stopped)(void *ctx);
+};
+
+struct scanner_stats {
+	uint64_t packets;
+	uint64_t reports;
+	uint64_t link_drops;
+};
+
+struct scanner *scanner_new(struct loop *l, const struct config *cfg,
+			    const struct source_spec *spec, bool realtime,
+			    const struct scanner_callbacks *cb);
+void scanner_free(struct scanner *s);
+
+/* Open the source and start (controller setup on live sources). 0, or the
+ * exit status to use (65 bad capture, 69 unavailable) with err filled. */
+int scanner_start(struct scanner *s, char *err, size_t errlen);
+
+/* Disable the scan if we enabled it; cb.stopped runs when done (at once, or
+ * after the controller answered, or after the command timeout). */
+void scanner_stop(struct scanner *s);
+
+bool scanner_is_finite(const struct scanner *s);
+const char *scanner_source_name(const struct scanner *s);
+const struct scanner_stats *scanner_get_stats(const struct scanner *s);
+const struct controller_stats *scanner_controller_stats(const struct scanner *s);
+const struct watchdog_stats *scanner_watchdog_stats(const struct scanner *s);
+const struct hci_event_stats *scanner_parser_stats(const struct scanner *s);
+enum controller_state scanner_controller_state(const struct scanner *s);
+
+#endif

@@ -1,0 +1,130 @@
+/*
+ * test_log.c - log lines: plain and journald forms, debug only with -v,
+ * rate limiting with a summary of suppressed repeats.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static uint64_t fake_now;
+
+static uint64_t fake_clock(void)
+{
+	return fake_now;
+}
+
+static char *capture(FILE *f)
+{
+	static char buf[8192];
+	size_t n;
+
+	fflush(f);
+	rewind(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	rewind(f);
+	assert_int_equal(ftruncate(fileno(f), 0), 0);
+	return buf;
+}
+
+static FILE *fresh(bool journal, bool verbose)
+{
+	FILE *f = tmpfile();
+
+	assert_non_null(f);
+	log_init(verbose);
+	log_set_stream(f);
+	log_set_journal(journal);
+	log_set_clock(fake_clock);
+	fake_now = 1000;
+	return f;
+}
+
+static void test_forms(void **state)
+{
+	FILE *f = fresh(false, false);
+
+	(void)state;
+	log_warn("disk %d%% full", 93);
+	log_debug("hidden");
+	assert_string_equal(capture(f), "beacongw: warning: disk 93% full\n");
+	fclose(f);
+
+	f = fresh(true, true);
+	log_err("a\nb");
+	log_debug("shown");
+	log_info("x");
+	/* One line per event, even with a newline in the text. */
+	assert_string_equal(capture(f), "<3>a b\n<7>shown\n<6>x\n");
+	fclose(f);
+}
+
+static void test_rate_limit(void **state)
+{
+	FILE *f = fresh(true, false);
+
+	(void)state;
+	for (int i = 0; i < 5; i++)
+		log_limited(LOG_PRIO_WARNING, "link down", "link down (%d)", i);
+	log_limited(LOG_PRIO_ERR, "other", "other");
+	assert_string_equal(capture(f), "<4>link down (0)\n<3>other\n");
+	/* Window over: the next one brings the summary first. */
+	fake_now += LOG_RATELIMIT_WINDOW_MS;
+	log_limited(LOG_PRIO_WARNING, "link down", "link down (%d)", 9);
+	assert_string_equal(capture(f), "<4>link down: 4 repeats suppressed\n<4>link down (9)\n");
+	fclose(f);
+}
+
+static void test_flush_suppressed(void **state)
+{
+	FILE *f = fresh(false, false);
+
+	(void)state;
+	log_limited(LOG_PRIO_NOTICE, "k", "first");
+	log_limited(LOG_PRIO_NOTICE, "k", "second");
+	log_flush_suppressed();
+	assert_string_equal(capture(f), "beacongw: notice: first\n");
+	fake_now += LOG_RATELIMIT_WINDOW_MS + 1;
+	log_flush_suppressed();
+	assert_string_equal(capture(f), "beacongw: notice: k: 1 repeats suppressed\n");
+	/* After the summary, the key logs afresh. */
+	log_limited(LOG_PRIO_NOTICE, "k", "third");
+	assert_string_equal(capture(f), "beacongw: notice: third\n");
+	fclose(f);
+}
+
+static void test_many_keys(void **state)
+{
+	FILE *f = fresh(false, false);
+	static char keys[100][8];
+
+	(void)state;
+	/* More keys than slots: nothing breaks, every first occurrence is logged. */
+	for (int i = 0; i < 100; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "k%d", i);
+		log_limited(LOG_PRIO_INFO, keys[i], "%s", keys[i]);
+	}
+	assert_non_null(strstr(capture(f), "k99"));
+	fclose(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_forms),
+		cmocka_unit_test(test_rate_limit),
+		cmocka_unit_test(test_flush_suppressed),
+		cmocka_unit_test(test_many_keys),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
