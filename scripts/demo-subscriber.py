@@ -23,9 +23,10 @@ def show(topic, doc):
         print("  FOOTFALL zone=%s: %s anonymous devices in %ss"
               % (doc.get("zone"), doc.get("count"), doc.get("period_s")))
     elif kind == "beacons":
-        print("  BEACON   %s battery=%s mV temperature=%s C"
-              % (doc.get("beacon", doc.get("id", "?")), doc.get("battery_mv"),
-                 doc.get("temperature_c")))
+        who = doc.get("instance") or doc.get("customer_ref") or doc.get("address", "?")
+        print("  BEACON   %s %s battery=%s mV temperature=%s C uptime=%ss"
+              % (doc.get("kind", ""), who, doc.get("battery_mv"), doc.get("temperature_c"),
+                 doc.get("uptime_s")))
     elif kind == "status":
         print("  STATUS   online=%s counts=%s" % (doc.get("online"),
                                                  json.dumps(doc.get("counts", {}))))

@@ -79,7 +79,7 @@ static int set_ms(uint32_t *dst, const char *v, double min_s, double max_s, char
 
 static int set_mqtt(struct delivery_config *c, const char *k, const char *v, char *err, size_t n)
 {
-	uint32_t u;
+	uint32_t u = 0;
 	int rc;
 
 	if (!strcmp(k, "host"))
@@ -133,7 +133,8 @@ static int set_mqtt(struct delivery_config *c, const char *k, const char *v, cha
 		return set_u32(&c->session_expiry_s, v, 0, UINT32_MAX - 1, err, n, k);
 	if (!strcmp(k, "max_inflight")) {
 		rc = set_u32(&u, v, 1, 1000, err, n, k);
-		c->max_inflight = (int)u;
+		if (rc > 0)
+			c->max_inflight = (int)u;
 		return rc;
 	}
 	if (!strcmp(k, "reconnect_min"))
