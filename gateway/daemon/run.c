@@ -49,13 +49,13 @@ struct run {
 	int pub_fd;
 	unsigned pub_fd_epoch;
 	uint64_t data_version;
+	uint64_t consent_gen;      /* kv consent_generation the snapshot was loaded at */
 	uint64_t consent_applied;
 	uint64_t last_tick_us;     /* replays: capture time of the last pipeline tick */
 	uint64_t last_ts_us;       /* replays: capture time of the last packet */
 	const struct scanner *scanner;
-	uint64_t visits_written, visit_errors, triggers_queued, snapshot_loads;
+	uint64_t triggers_queued, snapshot_loads;
 	bool flushed;
-	sqlite3_stmt *visit_insert, *visit_update, *trigger_log;
 	char last_error[128];
 };
 
@@ -74,13 +74,19 @@ static int load_snapshot(struct run *r)
 	struct snapshot *snap = NULL;
 	char err[256];
 
+	/* Both read before the load: a change committed meanwhile costs one more
+	 * load at the next poll, never a missed one. */
 	r->data_version = store_data_version(r->db);
+	if (store_consent_generation(r->db, &r->consent_gen, err) != STORE_OK)
+		log_limited(LOG_PRIO_WARNING, "consent generation", "consent store: %s", err);
 	if (store_snapshot_load(r->db, &snap, err, sizeof(err)) < 0) {
 		log_limited(LOG_PRIO_ERR, "snapshot load", "consent store: %s", err);
 		snprintf(r->last_error, sizeof(r->last_error), "consent store unreadable");
 		return -1;
 	}
 	pipeline_set_snapshot(r->pl, snap);
+	if (!strcmp(r->last_error, "consent store unreadable"))
+		r->last_error[0] = '\0';
 	r->snapshot_loads++;
 	log_debug("consent snapshot loaded: %u customers, %u identifiers, %u campaigns",
 		  snap->n_customers, snap->n_identifiers, snap->n_campaigns);
@@ -91,52 +97,49 @@ static void on_poll(struct loop *l, int id, void *ctx)
 {
 	struct run *r = ctx;
 	uint64_t applied = r->cu ? consent_update_get_stats(r->cu)->applied : 0;
+	uint64_t dv, gen;
+	char err[STORE_ERRLEN];
 
 	(void)l;
 	(void)id;
-	/* Our own connection's commits (consent updates over MQTT) don't move
+	/* data_version first (no I/O): it moves with every commit of another
+	 * connection, the daemon's own outbox connection included, so on its
+	 * own it would reload the whole snapshot with every trigger and PUBACK.
+	 * consent_generation tells whether the commit touched consent data.
+	 * Our own connection's commits (consent updates over MQTT) don't move
 	 * data_version, so those are noticed through their counter. */
-	if (store_data_version(r->db) != r->data_version || applied != r->consent_applied) {
-		r->consent_applied = applied;
-		load_snapshot(r);
-	}
+	dv = store_data_version(r->db);
+	if (dv == r->data_version && applied == r->consent_applied)
+		return;
+	r->data_version = dv;
+	r->consent_applied = applied;
+	if (store_consent_generation(r->db, &gen, err) == STORE_OK && gen == r->consent_gen)
+		return;
+	load_snapshot(r);
 }
 
 /* ---- pipeline callbacks ---- */
 
+/* Visit rows and trigger-log rows are written in the outbox's group commit
+ * (its own connection, busy_timeout 0, retried next turn): the loop never
+ * waits for another process's lock, nothing is lost while the database is
+ * locked or full, and a trigger-log row exists exactly when its outbox row
+ * does. */
 static void on_visit(void *ctx, const struct visit_event *ev)
 {
 	struct run *r = ctx;
-	sqlite3_stmt *st = ev->kind == VISIT_ENTER ? r->visit_insert : r->visit_update;
-	int64_t entered = (int64_t)(ev->visit_started_us / 1000000u);
-
-	sqlite3_reset(st);
-	if (ev->kind == VISIT_ENTER) {
-		sqlite3_bind_int64(st, 1, ev->customer->id);
-		sqlite3_bind_text(st, 2, ev->zone, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 3, entered);
-		sqlite3_bind_int(st, 4, (int)ev->rssi_filtered);
-	} else {
+	struct outbox_visit v = {
+		.enter = ev->kind == VISIT_ENTER,
+		.customer_id = ev->customer->id,
+		.entered_at = (int64_t)(ev->visit_started_us / 1000000u),
 		/* exited_at stays NULL until the exit; dwell events only move dwell_s. */
-		if (ev->kind == VISIT_EXIT)
-			sqlite3_bind_int64(st, 1, (int64_t)(ev->ts_us / 1000000u));
-		else
-			sqlite3_bind_null(st, 1);
-		sqlite3_bind_int64(st, 2, ev->dwell_s);
-		sqlite3_bind_int(st, 3, (int)ev->rssi_filtered);
-		sqlite3_bind_int64(st, 4, ev->customer->id);
-		sqlite3_bind_text(st, 5, ev->zone, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 6, entered);
-	}
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		r->visit_errors++;
-		log_limited(LOG_PRIO_ERR, "visit write", "cannot record a visit: %s",
-			    sqlite3_errmsg(r->db));
-	} else {
-		r->visits_written++;
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+		.exited_at = ev->kind == VISIT_EXIT ? (int64_t)(ev->ts_us / 1000000u) : 0,
+		.dwell_s = ev->dwell_s,
+		.rssi = (int)ev->rssi_filtered,
+	};
+
+	snprintf(v.zone, sizeof(v.zone), "%s", ev->zone);
+	outbox_visit(r->ob, &v);
 	/* Customer references are the CRM's opaque ids of consented customers. */
 	log_info("visit %s: customer %s, zone %s, dwell %u s",
 		 ev->kind == VISIT_ENTER ? "enter" : ev->kind == VISIT_DWELL ? "dwell" : "exit",
@@ -147,22 +150,15 @@ static void on_trigger(void *ctx, const struct trigger *t)
 {
 	struct run *r = ctx;
 
-	if (outbox_enqueue(r->ob, t->id, publisher_trigger_topic(r->pub), t->json,
-			   t->customer->id, 0) < 0)
+	/* The trigger-log row (cooldowns and daily caps across restarts: the
+	 * snapshot reads these rows) goes with the outbox row. */
+	if (outbox_enqueue_logged(r->ob, t->id, publisher_trigger_topic(r->pub), t->json,
+				  t->customer->id, 0, t->campaign->id,
+				  (int64_t)(t->ts_us / 1000000u)) < 0)
 		log_limited(LOG_PRIO_ERR, "trigger queue",
 			    "cannot queue a trigger (out of memory)");
 	else
 		r->triggers_queued++;
-	/* Cooldowns and daily caps must survive a restart: the snapshot reads these rows. */
-	sqlite3_reset(r->trigger_log);
-	sqlite3_bind_text(r->trigger_log, 1, t->id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(r->trigger_log, 2, t->customer->id);
-	sqlite3_bind_int64(r->trigger_log, 3, t->campaign->id);
-	sqlite3_bind_int64(r->trigger_log, 4, (int64_t)(t->ts_us / 1000000u));
-	if (sqlite3_step(r->trigger_log) != SQLITE_DONE)
-		log_limited(LOG_PRIO_WARNING, "trigger log", "cannot record a trigger: %s",
-			    sqlite3_errmsg(r->db));
-	sqlite3_reset(r->trigger_log);
 	log_info("trigger %s: campaign %s, customer %s", t->id, t->campaign->name,
 		 t->customer->ref);
 }
@@ -183,6 +179,19 @@ static void on_beacon_health(void *ctx, const char *json)
 
 /* ---- publisher ---- */
 
+/* While the outbox cannot commit (database locked by another process, disk
+ * full), triggers and visits wait in memory: the status says so. */
+static const char *outbox_error(const struct run *r)
+{
+	static char buf[160];
+	const char *why = outbox_last_error(r->ob);
+
+	if (!why)
+		return NULL;
+	snprintf(buf, sizeof(buf), "database not writable: %s", why);
+	return buf;
+}
+
 static void fill_status(void *ctx, struct status_counters *c)
 {
 	struct run *r = ctx;
@@ -194,7 +203,7 @@ static void fill_status(void *ctx, struct status_counters *c)
 	c->decoded = ps->decoded;
 	c->consented = ps->consented;
 	c->triggers = ps->triggers;
-	c->last_error = r->last_error[0] ? r->last_error : NULL;
+	c->last_error = r->last_error[0] ? r->last_error : outbox_error(r);
 	if (r->scanner)
 		c->adapter = controller_state_name(scanner_controller_state(r->scanner));
 }
@@ -276,35 +285,32 @@ static void delivery_to_log(int priority, const char *line)
 	log_msg(p, "%s", line);
 }
 
-static int prepare(struct run *r, char *err, size_t errlen)
-{
-	static const char visit_insert[] =
-		"INSERT INTO visits(customer_id, zone, entered_at, max_rssi) VALUES (?, ?, ?, ?)";
-	/* Dwell events bind exited_at NULL: only the exit closes the row. */
-	static const char visit_update[] =
-		"UPDATE visits SET exited_at = ?, dwell_s = ?, max_rssi = max(coalesce(max_rssi, "
-		"-127), ?) WHERE customer_id = ? AND zone = ? AND entered_at = ? AND "
-		"exited_at IS NULL";
-	static const char trigger_log[] =
-		"INSERT OR IGNORE INTO trigger_log(trigger_id, customer_id, campaign_id, at) "
-		"VALUES (?, ?, ?, ?)";
-	const char *const sql[] = { visit_insert, visit_update, trigger_log };
-	sqlite3_stmt **out[] = { &r->visit_insert, &r->visit_update, &r->trigger_log };
-
-	for (size_t i = 0; i < 3; i++) {
-		if (sqlite3_prepare_v3(r->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, out[i],
-				       NULL) != SQLITE_OK) {
-			snprintf(err, errlen, "%s: %s", r->cfg.storage.db, sqlite3_errmsg(r->db));
-			return -1;
-		}
-	}
-	return 0;
-}
-
 static int open_status(int rc)
 {
-	return rc == STORE_EBUSY || rc == STORE_EIO || rc == STORE_ENOMEM ? EXIT_UNAVAILABLE
-									 : EXIT_CONFIG;
+	/* A read-only file system is a state of the machine, not of the config
+	 * (beaconctl says 69 for it too): systemd may retry once it is fixed. */
+	return rc == STORE_EBUSY || rc == STORE_EIO || rc == STORE_ENOMEM ||
+	       rc == STORE_EREADONLY ? EXIT_UNAVAILABLE : EXIT_CONFIG;
+}
+
+/*
+ * Visits still open in the database were open when an earlier run ended
+ * without closing them (kill -9, power cut): their presence state is gone,
+ * so they are closed at their last recorded dwell instead of staying "in
+ * the store" forever.
+ */
+static void close_stale_visits(struct run *r)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(r->db, "UPDATE visits SET exited_at = entered_at + coalesce(dwell_s, 0) "
+			 "WHERE exited_at IS NULL", NULL, NULL, &msg) != SQLITE_OK) {
+		log_warn("cannot close the visits of an earlier run: %s", msg ? msg : "?");
+		sqlite3_free(msg);
+		return;
+	}
+	if (sqlite3_changes(r->db) > 0)
+		log_notice("closed %d visit(s) left open by an earlier run", sqlite3_changes(r->db));
 }
 
 struct run *run_new(struct loop *l, const struct config *cfg, bool replay, char *err,
@@ -330,22 +336,17 @@ struct run *run_new(struct loop *l, const struct config *cfg, bool replay, char 
 
 	rc = store_open(cfg->storage.db, 0, &r->db, serr);
 	if (rc != STORE_OK) {
-		snprintf(err, errlen, "database %s", serr);
+		snprintf(err, errlen, "%s", serr);
 		*status = open_status(rc);
 		goto fail;
 	}
-	if (prepare(r, err, errlen) < 0)
-		goto fail;
+	close_stale_visits(r);
 	pcb = (struct pipeline_callbacks){ .ctx = r, .visit = on_visit, .trigger = on_trigger,
 					   .footfall = on_footfall,
 					   .beacon_health = on_beacon_health };
 	r->pl = pipeline_new(&cfg->pipeline, &pcb);
 	if (!r->pl) {
 		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
-	if (load_snapshot(r) < 0) {
-		snprintf(err, errlen, "%s: cannot read the consent store", cfg->storage.db);
 		goto fail;
 	}
 	r->ob = outbox_open(cfg->storage.db, &cfg->delivery, err, errlen);
@@ -362,6 +363,13 @@ struct run *run_new(struct loop *l, const struct config *cfg, bool replay, char 
 	r->pub = publisher_new(&cfg->delivery, r->ob, r->cu, &bcb, err, errlen);
 	if (!r->pub) {
 		*status = EXIT_CONFIG;
+		goto fail;
+	}
+	/* Last: the outbox's own connection commits while it opens, which moves
+	 * data_version; loading before that would load everything twice at start,
+	 * with both copies alive at once. */
+	if (load_snapshot(r) < 0) {
+		snprintf(err, errlen, "%s: cannot read the consent store", cfg->storage.db);
 		goto fail;
 	}
 	loop_set_before_wait(l, before_wait, r);
@@ -388,9 +396,6 @@ void run_free(struct run *r)
 	consent_update_free(r->cu);
 	outbox_close(r->ob);
 	pipeline_free(r->pl);
-	sqlite3_finalize(r->visit_insert);
-	sqlite3_finalize(r->visit_update);
-	sqlite3_finalize(r->trigger_log);
 	if (r->db)
 		store_close(r->db);
 	free(r);
@@ -448,7 +453,8 @@ void run_stop(struct run *r, int timeout_ms)
 	run_flush(r, 0);
 	publisher_stop(r->pub, timeout_ms);
 	log_info("run ended: %" PRIu64 " reports, %" PRIu64 " visit rows, %" PRIu64
-		 " triggers queued", pipeline_get_stats(r->pl)->reports, r->visits_written,
+		 " triggers queued", pipeline_get_stats(r->pl)->reports,
+		 outbox_get_stats(r->ob)->visits_written,
 		 r->triggers_queued);
 }
 
@@ -489,7 +495,7 @@ void run_metrics(const struct run *r, struct metrics_sample *m)
 	}
 	m->mqtt_reconnects = bs->connects ? bs->connects - 1 : 0;
 	m->mqtt_connected = publisher_connected(r->pub);
-	m->last_error = r->last_error[0] || (pub_err && pub_err[0]);
+	m->last_error = r->last_error[0] || outbox_error(r) || (pub_err && pub_err[0]);
 }
 
 int run_check_db(const char *path, char *err, size_t errlen)

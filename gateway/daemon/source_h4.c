@@ -26,6 +26,7 @@ struct h4_link {
 	uint64_t retry_at_ms;
 	struct source *s;
 	struct h4_decoder dec;
+	uint64_t garbage_before;  /* skipped on earlier connections (the decoder restarts) */
 };
 
 static const struct {
@@ -167,7 +168,9 @@ static int connect_link(struct source *s, struct h4_link *l, char *err, size_t e
 		return rc;
 	}
 	l->fd = fd;
-	/* Whatever was half-received on the old link is gone. */
+	/* Whatever was half-received on the old link is gone; its count of
+	 * skipped garbage is kept for the report at close. */
+	l->garbage_before += l->dec.garbage_bytes;
 	h4_decoder_init(&l->dec, on_packet, l);
 	return 0;
 }
@@ -204,6 +207,9 @@ static void drop_link(struct source *s, struct h4_link *l, const char *why, uint
 {
 	log_limited(LOG_PRIO_WARNING, "h4 link down", "h4: link lost (%s); retrying every %u ms",
 		    why, SOURCE_RETRY_MS);
+	if (l->dec.garbage_bytes)
+		log_info("h4: %llu garbage bytes skipped on the lost link",
+			 (unsigned long long)l->dec.garbage_bytes);
 	close(l->fd);
 	l->fd = -1;
 	l->retry_at_ms = now_ms + SOURCE_RETRY_MS;
@@ -275,9 +281,9 @@ static void h4_close(struct source *s)
 
 	if (!l)
 		return;
-	if (l->dec.garbage_bytes)
+	if (l->garbage_before + l->dec.garbage_bytes)
 		log_info("h4: %llu garbage bytes skipped",
-			 (unsigned long long)l->dec.garbage_bytes);
+			 (unsigned long long)(l->garbage_before + l->dec.garbage_bytes));
 	if (l->fd >= 0)
 		close(l->fd);
 	free(l);

@@ -20,16 +20,22 @@ struct pending {
 	char *payload;
 	int64_t customer_id;
 	int64_t created_us;
+	int64_t campaign_id;         /* > 0: write the trigger_log row too */
+	int64_t at_s;
 };
 
 struct outbox {
 	sqlite3 *db;
 	sqlite3_stmt *ins, *del, *next, *count, *trim;
+	sqlite3_stmt *log_ins, *visit_ins, *visit_upd;
 	uint32_t max_rows;
 	uint32_t pending_max;
 
 	struct pending *pend;
 	size_t n_pend, cap_pend;
+
+	struct outbox_visit *visits; /* visit changes, in the order they happened */
+	size_t n_visits, cap_visits;
 
 	int64_t *acked;              /* rows to delete at the next flush */
 	size_t n_acked, cap_acked;
@@ -39,6 +45,9 @@ struct outbox {
 
 	uint64_t expired_unlogged;
 	bool busy_logged;
+	bool visits_drop_logged;
+	bool failing;                /* the last commit attempt failed: why[] says why */
+	char why[128];
 	struct outbox_stats st;
 };
 
@@ -126,7 +135,21 @@ struct outbox *outbox_open(const char *db_path, const struct delivery_config *cf
 	    prepare(ob, "SELECT count(*) FROM outbox", &ob->count, err, errlen) ||
 	    prepare(ob,
 		    "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox ORDER BY id LIMIT ?1)",
-		    &ob->trim, err, errlen))
+		    &ob->trim, err, errlen) ||
+	    prepare(ob,
+		    "INSERT OR IGNORE INTO trigger_log(trigger_id, customer_id, campaign_id, at) "
+		    "VALUES (?1, ?2, ?3, ?4)",
+		    &ob->log_ins, err, errlen) ||
+	    prepare(ob,
+		    "INSERT INTO visits(customer_id, zone, entered_at, max_rssi) "
+		    "VALUES (?1, ?2, ?3, ?4)",
+		    &ob->visit_ins, err, errlen) ||
+	    /* Dwell changes bind exited_at NULL: only the exit closes the row. */
+	    prepare(ob,
+		    "UPDATE visits SET exited_at = ?1, dwell_s = ?2, "
+		    "max_rssi = max(coalesce(max_rssi, -127), ?3) WHERE customer_id = ?4 AND "
+		    "zone = ?5 AND entered_at = ?6 AND exited_at IS NULL",
+		    &ob->visit_upd, err, errlen))
 		goto fail;
 	n = count_rows(ob);
 	ob->st.depth = n > 0 ? (uint64_t)n : 0;
@@ -150,10 +173,14 @@ void outbox_close(struct outbox *ob)
 	sqlite3_finalize(ob->next);
 	sqlite3_finalize(ob->count);
 	sqlite3_finalize(ob->trim);
+	sqlite3_finalize(ob->log_ins);
+	sqlite3_finalize(ob->visit_ins);
+	sqlite3_finalize(ob->visit_upd);
 	sqlite3_close(ob->db);
 	for (i = 0; i < ob->n_pend; i++)
 		pending_free(&ob->pend[i]);
 	free(ob->pend);
+	free(ob->visits);
 	free(ob->acked);
 	pending_free(&ob->cur);
 	free(ob);
@@ -173,6 +200,14 @@ static void drop_oldest_pending(struct outbox *ob)
 
 int outbox_enqueue(struct outbox *ob, const char *trigger_id, const char *topic,
 		   const char *payload, int64_t customer_id, int64_t created_us)
+{
+	return outbox_enqueue_logged(ob, trigger_id, topic, payload, customer_id, created_us, 0,
+				     0);
+}
+
+int outbox_enqueue_logged(struct outbox *ob, const char *trigger_id, const char *topic,
+			  const char *payload, int64_t customer_id, int64_t created_us,
+			  int64_t campaign_id, int64_t at_s)
 {
 	struct pending p = { 0 };
 
@@ -195,6 +230,8 @@ int outbox_enqueue(struct outbox *ob, const char *trigger_id, const char *topic,
 		goto nomem;
 	p.customer_id = customer_id;
 	p.created_us = created_us ? created_us : wall_us();
+	p.campaign_id = campaign_id;
+	p.at_s = at_s;
 	ob->pend[ob->n_pend++] = p;
 	ob->st.pending = ob->n_pend;
 	return 0;
@@ -205,9 +242,45 @@ nomem:
 	return -1;
 }
 
+int outbox_visit(struct outbox *ob, const struct outbox_visit *v)
+{
+	if (ob->n_visits >= ob->pending_max) {
+		memmove(ob->visits, ob->visits + 1, (ob->n_visits - 1) * sizeof(*ob->visits));
+		ob->n_visits--;
+		ob->st.visits_dropped++;
+		/* Once per outage, not once per visit: the count is in the stats. */
+		if (!ob->visits_drop_logged)
+			delivery_log(LOG_WARNING,
+				     "outbox: %u visit changes wait for the database; dropping the "
+				     "oldest (%" PRIu64 " dropped in total)",
+				     ob->pending_max, ob->st.visits_dropped);
+		ob->visits_drop_logged = true;
+	}
+	if (ob->n_visits == ob->cap_visits) {
+		size_t cap = ob->cap_visits ? ob->cap_visits * 2 : 16;
+		struct outbox_visit *nv;
+
+		if (cap > ob->pending_max)
+			cap = ob->pending_max;
+		nv = realloc(ob->visits, cap * sizeof(*nv));
+		if (!nv) {
+			ob->st.visits_dropped++;
+			delivery_log(LOG_ERR, "outbox: out of memory, visit change dropped");
+			return -1;
+		}
+		ob->visits = nv;
+		ob->cap_visits = cap;
+	}
+	ob->visits[ob->n_visits] = *v;
+	ob->visits[ob->n_visits].zone[OUTBOX_ZONE_MAX - 1] = '\0';
+	ob->n_visits++;
+	ob->st.visits_pending = ob->n_visits;
+	return 0;
+}
+
 bool outbox_dirty(const struct outbox *ob)
 {
-	return ob->n_pend || ob->n_acked || ob->expired_unlogged;
+	return ob->n_pend || ob->n_visits || ob->n_acked || ob->expired_unlogged;
 }
 
 static int step_done(sqlite3_stmt *st)
@@ -217,6 +290,53 @@ static int step_done(sqlite3_stmt *st)
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return rc;
+}
+
+/* Apply the visit changes in order; -1 on an error that must abort the commit. */
+static int write_visits(struct outbox *ob, uint64_t *written)
+{
+	for (size_t i = 0; i < ob->n_visits; i++) {
+		const struct outbox_visit *v = &ob->visits[i];
+		sqlite3_stmt *st = v->enter ? ob->visit_ins : ob->visit_upd;
+		int rc;
+
+		if (v->enter) {
+			sqlite3_bind_int64(st, 1, v->customer_id);
+			sqlite3_bind_text(st, 2, v->zone, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 3, v->entered_at);
+			sqlite3_bind_int(st, 4, v->rssi);
+		} else {
+			if (v->exited_at)
+				sqlite3_bind_int64(st, 1, v->exited_at);
+			else
+				sqlite3_bind_null(st, 1);
+			sqlite3_bind_int64(st, 2, v->dwell_s);
+			sqlite3_bind_int(st, 3, v->rssi);
+			sqlite3_bind_int64(st, 4, v->customer_id);
+			sqlite3_bind_text(st, 5, v->zone, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 6, v->entered_at);
+		}
+		rc = step_done(st);
+		if (rc == SQLITE_DONE)
+			(*written)++;
+		else if (rc != SQLITE_CONSTRAINT_FOREIGNKEY)  /* FK: customer forgotten meanwhile */
+			return -1;
+	}
+	return 0;
+}
+
+/* The trigger's trigger_log row, with its outbox row. */
+static int log_trigger(struct outbox *ob, const struct pending *p)
+{
+	int rc;
+
+	sqlite3_bind_text(ob->log_ins, 1, p->trigger_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(ob->log_ins, 2, p->customer_id);
+	sqlite3_bind_int64(ob->log_ins, 3, p->campaign_id);
+	sqlite3_bind_int64(ob->log_ins, 4, p->at_s);
+	rc = step_done(ob->log_ins);
+	/* FK: the campaign was deleted meanwhile; its caps no longer matter. */
+	return rc == SQLITE_DONE || rc == SQLITE_CONSTRAINT_FOREIGNKEY ? 0 : -1;
 }
 
 /* Insert the pending triggers; -1 on an error that must abort the commit. */
@@ -244,6 +364,10 @@ static int insert_pending(struct outbox *ob, int *inserted, uint64_t *gone)
 		else if (rc == SQLITE_CONSTRAINT_UNIQUE)
 			;           /* same trigger id already queued: keep the first */
 		else
+			return -1;
+		if (rc == SQLITE_CONSTRAINT_FOREIGNKEY || p->campaign_id <= 0 || p->customer_id <= 0)
+			continue;
+		if (log_trigger(ob, p))
 			return -1;
 	}
 	return 0;
@@ -279,9 +403,10 @@ static int64_t trim(struct outbox *ob)
 
 int outbox_flush(struct outbox *ob)
 {
-	uint64_t t0, gone = 0;
+	uint64_t t0, gone = 0, visits = 0;
 	int64_t trimmed = 0, n;
 	int inserted = 0, rc;
+	char why[128];
 	size_t i;
 
 	if (ob->expired_unlogged) {
@@ -291,13 +416,14 @@ int outbox_flush(struct outbox *ob)
 			     ob->expired_unlogged, ob->st.dropped_expired);
 		ob->expired_unlogged = 0;
 	}
-	if (!ob->n_pend && !ob->n_acked)
+	if (!ob->n_pend && !ob->n_visits && !ob->n_acked)
 		return 0;
 	t0 = mono_us();
 	rc = sqlite3_exec(ob->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		goto failed;
-	if (insert_pending(ob, &inserted, &gone) || delete_acked(ob) || (trimmed = trim(ob)) < 0)
+	if (write_visits(ob, &visits) || insert_pending(ob, &inserted, &gone) || delete_acked(ob) ||
+	    (trimmed = trim(ob)) < 0)
 		goto rollback;
 	rc = sqlite3_exec(ob->db, "COMMIT", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
@@ -313,7 +439,15 @@ int outbox_flush(struct outbox *ob)
 		pending_free(&ob->pend[i]);
 	ob->n_pend = 0;
 	ob->st.pending = 0;
+	ob->n_visits = 0;
+	ob->st.visits_pending = 0;
+	ob->st.visits_written += visits;
 	ob->n_acked = 0;
+	ob->failing = false;
+	if (ob->visits_drop_logged)
+		delivery_log(LOG_WARNING, "outbox: %" PRIu64 " visit change(s) dropped in total "
+			     "while the database was not writable", ob->st.visits_dropped);
+	ob->visits_drop_logged = false;
 	if (gone) {
 		ob->st.dropped_gone += gone;
 		delivery_log(LOG_INFO,
@@ -336,13 +470,24 @@ int outbox_flush(struct outbox *ob)
 
 rollback:
 	rc = sqlite3_extended_errcode(ob->db);
-	sqlite3_exec(ob->db, "ROLLBACK", NULL, NULL, NULL);
+	/* The cause, before ROLLBACK overwrites the connection's error: on
+	 * SQLITE_FULL / IOERR SQLite has already rolled back, and the ROLLBACK
+	 * itself fails with "no transaction is active". */
+	snprintf(why, sizeof(why), "%s", sqlite3_errmsg(ob->db));
+	if (!sqlite3_get_autocommit(ob->db))
+		sqlite3_exec(ob->db, "ROLLBACK", NULL, NULL, NULL);
+	goto report;
 failed:
+	snprintf(why, sizeof(why), "%s", sqlite3_errmsg(ob->db));
+report:
 	ob->st.commit_failures++;
+	ob->failing = true;
+	snprintf(ob->why, sizeof(ob->why), "%s", why);
 	if (!ob->busy_logged) {
 		delivery_log((rc & 0xff) == SQLITE_BUSY ? LOG_NOTICE : LOG_ERR,
-			     "outbox: commit failed (%s), %zu trigger(s) kept in memory for retry",
-			     sqlite3_errmsg(ob->db), ob->n_pend);
+			     "outbox: commit failed (%s), %zu trigger(s) and %zu visit change(s) "
+			     "kept in memory for retry",
+			     why, ob->n_pend, ob->n_visits);
 		ob->busy_logged = true;
 	}
 	return -1;
@@ -449,4 +594,9 @@ void outbox_rewind(struct outbox *ob)
 const struct outbox_stats *outbox_get_stats(const struct outbox *ob)
 {
 	return &ob->st;
+}
+
+const char *outbox_last_error(const struct outbox *ob)
+{
+	return ob->failing ? ob->why : NULL;
 }

@@ -20,6 +20,14 @@
  * writer (beaconctl) holds the lock, the flush is retried on the next turn
  * instead of blocking the loop; meanwhile triggers wait in memory (bounded by
  * pending_max, oldest dropped and counted beyond that).
+ *
+ * The daemon's other writes ride in the same group commit, for the same
+ * reasons: the trigger-log row of a trigger (cooldowns, daily caps) is
+ * written in the transaction that inserts its outbox row, so one exists
+ * exactly when the other does; visit rows (enter inserts, dwell and exit
+ * update) are applied in the order they were queued, so an exit whose enter
+ * is still waiting works. Visits wait in memory like triggers, bounded by
+ * pending_max on their own, oldest dropped and counted beyond that.
  */
 #ifndef BGW_OUTBOX_H
 #define BGW_OUTBOX_H
@@ -45,6 +53,22 @@ struct outbox_stats {
 	uint64_t commit_us_last;  /* duration of the last commit (µs) */
 	uint64_t commit_us_max;
 	uint64_t commit_us_total;  /* sum over all commits (for the average) */
+	uint64_t visits_written;  /* visit rows inserted / updated */
+	uint64_t visits_pending;  /* visit changes in memory, waiting for the next commit */
+	uint64_t visits_dropped;  /* oldest visit changes dropped to stay bounded */
+};
+
+#define OUTBOX_ZONE_MAX 64
+
+/* One change to the visits table. */
+struct outbox_visit {
+	bool enter;               /* true: insert the row; false: update it (dwell, exit) */
+	int64_t customer_id;
+	char zone[OUTBOX_ZONE_MAX];
+	int64_t entered_at;       /* unix s; with customer_id and zone, names the row */
+	int64_t exited_at;        /* update: unix s of the exit, 0 = still open (dwell) */
+	int64_t dwell_s;          /* update only */
+	int rssi;                 /* insert: max_rssi; update: raises max_rssi */
 };
 
 /* One committed row, handed to the publisher. Strings stay valid until the
@@ -75,6 +99,19 @@ int outbox_enqueue(struct outbox *ob, const char *trigger_id, const char *topic,
 		   const char *payload, int64_t customer_id, int64_t created_us);
 
 /*
+ * The same, plus the trigger_log row (trigger_id, customer_id, campaign_id,
+ * at_s) committed in the same transaction as the outbox row. campaign_id <= 0
+ * means no log row (as outbox_enqueue).
+ */
+int outbox_enqueue_logged(struct outbox *ob, const char *trigger_id, const char *topic,
+			  const char *payload, int64_t customer_id, int64_t created_us,
+			  int64_t campaign_id, int64_t at_s);
+
+/* Queue one visit change (copied) for the next commit. Returns 0 (the oldest
+ * waiting change may have been dropped to make room). */
+int outbox_visit(struct outbox *ob, const struct outbox_visit *v);
+
+/*
  * Commit what accumulated (group commit). Returns the number of rows
  * inserted, 0 if nothing to do, -1 if the commit failed (kept for retry).
  */
@@ -102,5 +139,10 @@ void outbox_discard(struct outbox *ob, int64_t id);
 void outbox_rewind(struct outbox *ob);
 
 const struct outbox_stats *outbox_get_stats(const struct outbox *ob);
+
+/* NULL while the last commit attempt succeeded (or none was needed); else why
+ * it failed ("database is locked", "database or disk is full" ...): work waits
+ * in memory until a commit succeeds again. */
+const char *outbox_last_error(const struct outbox *ob);
 
 #endif

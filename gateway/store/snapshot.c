@@ -3,12 +3,13 @@
  *
  * Everything is read inside one read transaction (a consistent view even
  * while beaconctl writes), counted first and then filled into a single
- * allocation, so snapshot_free() is one free() and the pipeline can swap
+ * allocation, so snapshot_free() is one release and the pipeline can swap
  * snapshots without walking them.
  */
 #include <stdalign.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "snapshot.h"
@@ -20,6 +21,9 @@ struct loader {
 	char *err;
 	size_t errlen;
 	int64_t *segment_ids;   /* temporary: segments.id per index */
+	uint32_t *policy_slots; /* temporary: open-addressing set of policies, index + 1 */
+	uint32_t policy_mask;
+	uint32_t policy_cap;    /* distinct policy versions in the table */
 };
 
 static int fail(struct loader *l, const char *what)
@@ -189,6 +193,29 @@ static int channel_mask(struct loader *l, const char *csv, uint32_t *mask)
 	return 0;
 }
 
+/* Consents share their policy version string: a handful of distinct values
+ * across all customers. */
+static const char *policy_intern(struct loader *l, const unsigned char *text)
+{
+	struct snapshot *s = l->s;
+	char v[SNAP_POLICY_MAX];
+	uint32_t h = 2166136261u, i;
+
+	snprintf(v, sizeof(v), "%s", text ? (const char *)text : "");
+	if (!v[0] || !l->policy_slots)
+		return "";
+	for (const char *c = v; *c; c++)
+		h = (h ^ (uint8_t)*c) * 16777619u;
+	for (i = h & l->policy_mask; l->policy_slots[i]; i = (i + 1) & l->policy_mask)
+		if (strcmp(s->policies[l->policy_slots[i] - 1], v) == 0)
+			return s->policies[l->policy_slots[i] - 1];
+	if (s->n_policies == l->policy_cap)
+		return ""; /* a row appeared since the count: cannot, inside one read transaction */
+	memcpy(s->policies[s->n_policies], v, sizeof(v));
+	l->policy_slots[i] = ++s->n_policies;
+	return s->policies[s->n_policies - 1];
+}
+
 static sqlite3_stmt *prep(struct loader *l, const char *sql)
 {
 	sqlite3_stmt *st = NULL;
@@ -220,6 +247,7 @@ static int load_customers(struct loader *l)
 
 		c->id = sqlite3_column_int64(st, 0);
 		copy_text(c->ref, sizeof(c->ref), st, 1);
+		c->consent[SNAP_PRESENCE].policy = c->consent[SNAP_RETARGETING].policy = "";
 	}
 	sqlite3_finalize(st);
 	l->s->n_customers = i;
@@ -245,10 +273,9 @@ static int load_consents(struct loader *l)
 		c = &l->s->customers[ci].consent[p[0] == 'r' ? SNAP_RETARGETING : SNAP_PRESENCE];
 		memset(c, 0, sizeof(*c));
 		c->granted = true;
-		c->granted_at = sqlite3_column_int64(st, 3);
-		c->expires_at = sqlite3_column_int64(st, 4);
-		c->withdrawn_at = sqlite3_column_int64(st, 5);
-		copy_text(c->policy, sizeof(c->policy), st, 6);
+		c->from = sqlite3_column_int64(st, 3);
+		c->until = snap_consent_until(sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 5));
+		c->policy = policy_intern(l, sqlite3_column_text(st, 6));
 		rc = channel_mask(l, (const char *)sqlite3_column_text(st, 2), &c->channels);
 	}
 	sqlite3_finalize(st);
@@ -413,6 +440,48 @@ static size_t take(size_t *off, size_t count, size_t size)
 	return at;
 }
 
+/* Big snapshots get their own mapping. From the malloc heap, the old and the
+ * new block of each reload would leave holes that glibc keeps (its mmap
+ * threshold rises to the size of the last block freed), so RSS would creep
+ * towards three snapshots; unmapped, a reload returns the old one at once.
+ * Small ones (tests, small stores) stay on the heap, where leak checkers see
+ * them. The header before the snapshot says which. */
+#define MAP_MIN ((size_t)1 << 20)
+
+struct block_head {
+	size_t size;
+	bool mapped;
+};
+
+static char *block_alloc(size_t size)
+{
+	struct block_head *h;
+
+	if (size >= MAP_MIN) {
+		void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			       -1, 0);
+
+		h = p == MAP_FAILED ? NULL : p; /* anonymous pages come zeroed */
+	} else {
+		h = calloc(1, size);
+	}
+	if (h) {
+		h->size = size;
+		h->mapped = size >= MAP_MIN;
+	}
+	return (char *)h;
+}
+
+static void block_free(char *base)
+{
+	const struct block_head *h = (const struct block_head *)base;
+
+	if (h && h->mapped)
+		munmap(base, h->size);
+	else
+		free(base);
+}
+
 static int64_t local_day_start(int64_t now)
 {
 	time_t t = (time_t)now;
@@ -428,8 +497,9 @@ static int64_t local_day_start(int64_t now)
 static int load_all(struct loader *l, struct snapshot **out)
 {
 	int64_t now = store_now(), day_start = local_day_start(now), since, max_cd;
-	int64_t nc, ni, ns, ncs, nk, nh;
-	size_t off = 0, o_cust, o_ids, o_camp, o_seg, o_chan, o_cs, o_hist;
+	int64_t nc, ni, ns, ncs, nk, nh, np;
+	size_t off = 0, o_snap, o_cust, o_ids, o_camp, o_seg, o_chan, o_cs, o_hist, o_pol;
+	uint32_t slots = 16;
 	char *base;
 
 	max_cd = count(l, "SELECT coalesce(max(cooldown_s), 0) FROM campaigns WHERE enabled", -1);
@@ -441,12 +511,16 @@ static int load_all(struct loader *l, struct snapshot **out)
 	nk = count(l, "SELECT count(*) FROM campaigns WHERE enabled", -1);
 	nh = count(l, "SELECT count(*) FROM (SELECT 1 FROM trigger_log WHERE at >= ? "
 		      "GROUP BY customer_id, campaign_id)", since);
-	if (max_cd < 0 || nc < 0 || ni < 0 || ns < 0 || ncs < 0 || nk < 0 || nh < 0)
+	np = count(l, "SELECT count(DISTINCT policy_version) FROM consents "
+		      "WHERE policy_version <> ''", -1);
+	if (max_cd < 0 || nc < 0 || ni < 0 || ns < 0 || ncs < 0 || nk < 0 || nh < 0 || np < 0)
 		return -1;
-	if (nc > UINT32_MAX / 2 || ni > UINT32_MAX / 2 || ncs > UINT32_MAX / 2)
+	if (nc > UINT32_MAX / 2 || ni > UINT32_MAX / 2 || ncs > UINT32_MAX / 2 ||
+	    np > UINT32_MAX / 4)
 		return failf(l, "too many rows");
 
-	take(&off, 1, sizeof(struct snapshot));
+	take(&off, 1, sizeof(struct block_head));
+	o_snap = take(&off, 1, sizeof(struct snapshot));
 	o_cust = take(&off, (size_t)nc, sizeof(struct snap_customer));
 	o_ids = take(&off, (size_t)ni, sizeof(struct snap_identifier));
 	o_camp = take(&off, (size_t)nk, sizeof(struct snap_campaign));
@@ -454,14 +528,20 @@ static int load_all(struct loader *l, struct snapshot **out)
 	o_chan = take(&off, SNAP_MAX_CHANNELS, SNAP_REF_MAX);
 	o_cs = take(&off, (size_t)ncs, sizeof(uint32_t));
 	o_hist = take(&off, (size_t)nh, sizeof(struct snap_trigger_history));
+	o_pol = take(&off, (size_t)np, SNAP_POLICY_MAX);
 
-	base = calloc(1, off);
+	while (slots < 2 * (uint64_t)np)
+		slots <<= 1;
+	base = block_alloc(off);
 	l->segment_ids = calloc((size_t)ns + 1, sizeof(int64_t));
-	if (!base || !l->segment_ids) {
-		free(base);
+	l->policy_slots = calloc(slots, sizeof(uint32_t));
+	l->policy_mask = slots - 1;
+	l->policy_cap = (uint32_t)np;
+	if (!base || !l->segment_ids || !l->policy_slots) {
+		block_free(base);
 		return failf(l, "out of memory");
 	}
-	l->s = (struct snapshot *)base;
+	l->s = (struct snapshot *)(base + o_snap);
 	l->s->customers = (struct snap_customer *)(base + o_cust);
 	l->s->identifiers = (struct snap_identifier *)(base + o_ids);
 	l->s->campaigns = (struct snap_campaign *)(base + o_camp);
@@ -469,6 +549,7 @@ static int load_all(struct loader *l, struct snapshot **out)
 	l->s->channels = (char (*)[SNAP_REF_MAX])(base + o_chan);
 	l->s->customer_segments = (uint32_t *)(base + o_cs);
 	l->s->history = (struct snap_trigger_history *)(base + o_hist);
+	l->s->policies = (char (*)[SNAP_POLICY_MAX])(base + o_pol);
 	l->s->n_customers = (uint32_t)nc;
 	l->s->n_identifiers = (uint32_t)ni;
 	l->s->n_segments = (uint32_t)ns;
@@ -479,30 +560,71 @@ static int load_all(struct loader *l, struct snapshot **out)
 
 	if (load_customers(l) || load_consents(l) || load_segments(l) || load_identifiers(l) ||
 	    load_campaigns(l) || load_history(l, since, day_start)) {
-		free(base);
+		block_free(base);
 		return -1;
 	}
 	*out = l->s;
 	return 0;
 }
 
+/* The load reads every row once, in rowid order: a big page cache buys
+ * nothing, yet at 100 k customers it would fill the connection's default
+ * (2 MiB) with pages kept after the load. */
+#define LOAD_CACHE_KIB 256
+
+static int64_t cache_size(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v = 0;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA cache_size", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static void set_cache_size(sqlite3 *db, int64_t v)
+{
+	char sql[48];
+
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size = %lld", (long long)v);
+	sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
 int store_snapshot_load(sqlite3 *db, struct snapshot **out, char *err, size_t n)
 {
 	struct loader l = { .db = db, .err = err, .errlen = n };
+	int64_t cache = cache_size(db);
 	int rc;
 
 	*out = NULL;
+	if (cache)
+		set_cache_size(db, -LOAD_CACHE_KIB);
 	/* SAVEPOINT opens a read transaction when none is active, so every query
 	 * below sees the same state. */
-	if (sqlite3_exec(db, "SAVEPOINT snapshot", NULL, NULL, NULL) != SQLITE_OK)
-		return fail(&l, "begin");
-	rc = load_all(&l, out);
-	sqlite3_exec(db, "RELEASE snapshot", NULL, NULL, NULL);
+	if (sqlite3_exec(db, "SAVEPOINT snapshot", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = fail(&l, "begin");
+	} else {
+		rc = load_all(&l, out);
+		sqlite3_exec(db, "RELEASE snapshot", NULL, NULL, NULL);
+	}
+	if (cache)
+		set_cache_size(db, cache);
+	sqlite3_db_release_memory(db);
 	free(l.segment_ids);
+	free(l.policy_slots);
 	return rc;
 }
 
 void snapshot_free(struct snapshot *s)
 {
-	free(s);
+	size_t off = 0, o_snap;
+
+	if (!s)
+		return;
+	/* Same layout as load_all(): the header, then the snapshot. */
+	take(&off, 1, sizeof(struct block_head));
+	o_snap = take(&off, 1, sizeof(struct snapshot));
+	block_free((char *)s - o_snap);
 }

@@ -29,7 +29,10 @@
 #include <sqlite3.h>
 
 #define STORE_ERRLEN 256
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
+/* Oldest schema a read-only open accepts as is: v2 only added the
+ * consent_generation triggers and kv row, which readers do not need. */
+#define STORE_SCHEMA_READABLE 1
 #define STORE_DEFAULT_BUSY_MS 2000
 #define STORE_REF_MAX 63        /* longest customer_ref / segment / zone / campaign / channel */
 
@@ -68,6 +71,11 @@ int store_tx_end(sqlite3 *db, int rc, char *err);
 
 /* PRAGMA data_version: changes whenever another connection commits. */
 uint64_t store_data_version(sqlite3 *db);
+/* kv 'consent_generation': moves with every committed change to a table the
+ * snapshot is built from (schema triggers), and with nothing else. Read it
+ * BEFORE store_snapshot_load(): a change in between then only costs one more
+ * load, never a missed one. STORE_OK or an error (*gen untouched). */
+int store_consent_generation(sqlite3 *db, uint64_t *gen, char *err);
 
 /* Builds the data path's snapshot (snapshot.h) in one read transaction;
  * 0 or -1 with a message in err[n]. Free with snapshot_free(). */

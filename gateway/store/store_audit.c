@@ -98,3 +98,23 @@ int store_kv_set(sqlite3 *db, const char *key, const char *value, char *err)
 	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
 	return store_exec_stmt(db, st, "kv", err);
 }
+
+int store_consent_generation(sqlite3 *db, uint64_t *gen, char *err)
+{
+	sqlite3_stmt *st = store_stmt(db, SQL("SELECT CAST(value AS INTEGER) FROM kv "
+					      "WHERE key = 'consent_generation'"), err);
+	int rc;
+
+	if (!st)
+		return STORE_EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*gen = (uint64_t)sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		return STORE_OK;
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return store_errf(err, STORE_ESCHEMA, "no consent_generation in kv");
+	return store_sqlite_err(db, rc, "kv", err);
+}

@@ -231,7 +231,10 @@ int store_open(const char *path, unsigned flags, sqlite3 **out, char *err)
 	rc = configure(db, readonly, err);
 	if (rc)
 		goto fail;
-	if (version < STORE_SCHEMA_VERSION) {
+	/* Read-only users (beaconctl queries, beacongw --check) read a schema
+	 * back to STORE_SCHEMA_READABLE as it is; the next read-write open
+	 * upgrades it. */
+	if (version < STORE_SCHEMA_VERSION && !(readonly && version >= STORE_SCHEMA_READABLE)) {
 		if (readonly) {
 			rc = store_errf(err, STORE_ESCHEMA,
 					"database %s has schema version %d and needs an upgrade, but "

@@ -173,6 +173,86 @@ static void test_locked_database_keeps_pending(void **state)
 	outbox_close(ob);
 }
 
+static int64_t count_sql(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int64_t n = -1;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+/* Visits and trigger-log rows ride in the group commit: while another
+ * connection holds the lock they wait (bounded), an exit whose enter is still
+ * waiting closes the right row, last_error says why, and a trigger-log row
+ * appears with its outbox row. */
+static void test_visits_and_log_in_group_commit(void **state)
+{
+	struct fx *f = *state;
+	char err[300];
+	struct outbox *ob;
+	sqlite3 *other;
+	struct outbox_visit v = { .enter = true, .zone = "entrance", .entered_at = 100,
+				  .rssi = -60 };
+	int64_t cust;
+
+	assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(other,
+				      "INSERT INTO customers(customer_ref, created_at, audit_salt) "
+				      "VALUES ('C1', 1, zeroblob(16));"
+				      "INSERT INTO zones(name) VALUES ('entrance');"
+				      "INSERT INTO campaigns(name, zone_id, event, created_at) "
+				      "VALUES ('k', 1, 'enter', 1);",
+				      NULL, NULL, NULL), SQLITE_OK);
+	cust = count_sql(f->path, "SELECT id FROM customers");
+	f->cfg.pending_max = 3;
+	ob = outbox_open(f->path, &f->cfg, err, sizeof(err));
+	assert_non_null(ob);
+	assert_null(outbox_last_error(ob));
+
+	assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	v.customer_id = cust;
+	v.entered_at = 50;                 /* the oldest change: dropped below */
+	assert_int_equal(outbox_visit(ob, &v), 0);
+	v.entered_at = 100;
+	assert_int_equal(outbox_visit(ob, &v), 0);
+	assert_int_equal(outbox_enqueue_logged(ob, "t1", "t/trigger", "{}", cust, 0, 1, 100), 0);
+	assert_int_equal(outbox_flush(ob), -1);
+	assert_non_null(outbox_last_error(ob));
+	assert_non_null(strstr(outbox_last_error(ob), "locked"));
+	/* exit (and a dwell before it) of the visit whose insert still waits */
+	v.enter = false;
+	v.dwell_s = 10;
+	assert_int_equal(outbox_visit(ob, &v), 0);
+	v.exited_at = 130;
+	v.dwell_s = 30;
+	assert_int_equal(outbox_visit(ob, &v), 0);
+	assert_int_equal(outbox_get_stats(ob)->visits_dropped, 1);
+	assert_int_equal(outbox_get_stats(ob)->visits_pending, 3);
+	assert_int_equal(count_sql(f->path, "SELECT count(*) FROM trigger_log"), 0);
+	assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(other);
+
+	assert_int_equal(outbox_flush(ob), 1);
+	assert_null(outbox_last_error(ob));
+	assert_int_equal(outbox_get_stats(ob)->visits_written, 3);
+	assert_false(outbox_dirty(ob));
+	assert_int_equal(count_sql(f->path, "SELECT count(*) FROM visits"), 1);
+	assert_int_equal(count_sql(f->path, "SELECT count(*) FROM visits WHERE entered_at = 100 "
+				   "AND exited_at = 130 AND dwell_s = 30"), 1);
+	assert_int_equal(count_sql(f->path, "SELECT count(*) FROM trigger_log WHERE "
+				   "trigger_id = 't1' AND campaign_id = 1 AND at = 100"), 1);
+	assert_int_equal(count_sql(f->path, "SELECT count(*) FROM outbox WHERE trigger_id = 't1'"),
+			 1);
+	outbox_close(ob);
+}
+
 static void test_missing_db(void **state)
 {
 	struct fx *f = *state;
@@ -191,6 +271,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_expiry_and_duplicates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_locked_database_keeps_pending, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_db, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_visits_and_log_in_group_commit, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

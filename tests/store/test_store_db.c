@@ -18,6 +18,7 @@
 
 #include "snapshot.h"
 #include "store.h"
+#include "store_schema.h"
 
 struct fixture {
 	char dir[64];
@@ -326,6 +327,95 @@ static void export_document(void **state)
 	assert_int_equal(store_export(f->db, "E2", &doc, err), STORE_ENOENT);
 }
 
+static uint64_t generation(sqlite3 *db)
+{
+	uint64_t g = 0;
+	char err[STORE_ERRLEN];
+
+	assert_int_equal(store_consent_generation(db, &g, err), STORE_OK);
+	return g;
+}
+
+/* consent_generation moves with every change the snapshot is built from,
+ * whoever makes it, and with none of the daemon's own writes. */
+static void consent_generation_moves(void **state)
+{
+	struct fixture *f = *state;
+	struct store_grant g = { .purpose = STORE_PRESENCE, .channels = "" };
+	struct store_campaign c = { .name = "welcome", .zone = "entrance", .channels = "",
+				    .hours_from = -1, .hours_until = -1, .enabled = true };
+	char err[STORE_ERRLEN];
+	uint64_t g0, g1;
+	int64_t id;
+
+	g0 = generation(f->db);
+	assert_int_equal(store_customer_add(f->db, "cli", "C1", err), STORE_OK);
+	g1 = generation(f->db);
+	assert_true(g1 > g0);
+	assert_int_equal(store_consent_grant(f->db, "cli", "C1", &g, err), STORE_OK);
+	assert_true(generation(f->db) > g1);
+	g1 = generation(f->db);
+	assert_int_equal(store_segment_add(f->db, "cli", "C1", "vip", err), STORE_OK);
+	assert_true(generation(f->db) > g1);
+	g1 = generation(f->db);
+	assert_int_equal(store_campaign_add(f->db, "cli", &c, err), STORE_OK);
+	assert_true(generation(f->db) > g1);
+	g1 = generation(f->db);
+	/* a plain SQL writer's updates and deletes move it too */
+	assert_int_equal(sqlite3_exec(f->db, "UPDATE campaigns SET enabled = 0", NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_true(generation(f->db) > g1);
+	g1 = generation(f->db);
+	assert_int_equal(sqlite3_exec(f->db, "UPDATE consents SET withdrawn_at = 5", NULL, NULL,
+				      NULL), SQLITE_OK);
+	assert_true(generation(f->db) > g1);
+	g1 = generation(f->db);
+
+	/* the daemon's own rows and the audit log leave it alone */
+	assert_int_equal(store_customer_id(f->db, "C1", &id, err), STORE_OK);
+	assert_int_equal(sqlite3_exec(f->db,
+				      "INSERT INTO visits(customer_id, zone, entered_at) "
+				      "SELECT id, 'entrance', 1 FROM customers;"
+				      "UPDATE visits SET exited_at = 2;"
+				      "INSERT INTO trigger_log(trigger_id, customer_id, campaign_id, "
+				      "at) SELECT 't1', c.id, k.id, 1 FROM customers c, campaigns k;"
+				      "INSERT INTO outbox(trigger_id, created_us, topic, payload, "
+				      "customer_id) VALUES ('t1', 1, 't', '{}', NULL);"
+				      "DELETE FROM outbox;",
+				      NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(generation(f->db), g1);
+
+	assert_int_equal(store_customer_remove(f->db, "cli", "C1", err), STORE_OK);
+	assert_true(generation(f->db) > g1);
+}
+
+/* A version 1 database (as released) is upgraded in place on open. */
+static void migrate_from_v1(void **state)
+{
+	struct fixture *f = *state;
+	char path[128], err[STORE_ERRLEN];
+	sqlite3 *raw, *db;
+	uint64_t g0;
+
+	snprintf(path, sizeof(path), "%s/v1.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(raw, store_migrations[0], NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(raw, "INSERT INTO customers(customer_ref, created_at, "
+				      "audit_salt) VALUES ('old', 1, zeroblob(16));"
+				      "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(raw);
+	/* readers take it as it is; the first writer upgrades it */
+	assert_int_equal(store_open(path, STORE_OPEN_READONLY, &db, err), STORE_OK);
+	assert_int_equal(store_schema_version(db), 1);
+	store_close(db);
+	assert_int_equal(store_open(path, 0, &db, err), STORE_OK);
+	assert_int_equal(store_schema_version(db), STORE_SCHEMA_VERSION);
+	g0 = generation(db);
+	assert_int_equal(store_customer_remove(db, "cli", "old", err), STORE_OK);
+	assert_true(generation(db) > g0);
+	store_close(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -336,6 +426,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(purge_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(snapshot_contents, setup, teardown),
 		cmocka_unit_test_setup_teardown(export_document, setup, teardown),
+		cmocka_unit_test_setup_teardown(consent_generation_moves, setup, teardown),
+		cmocka_unit_test_setup_teardown(migrate_from_v1, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
