@@ -15,10 +15,11 @@ out = open(out_path, "a", encoding="utf-8")
 def show(topic, doc):
     kind = topic.rsplit("/", 1)[-1]
     if kind == "trigger":
-        print("  TRIGGER  %-7s %-10s campaign=%-11s dwell=%3ss rssi=%6.1f dBm ~%.1f m  channels=%s"
+        where = ("rssi=%6.1f dBm ~%.1f m" % (doc["rssi"], doc["proximity_m"])
+                 if doc.get("rssi") is not None else "rssi unknown")
+        print("  TRIGGER  %-7s %-10s campaign=%-11s dwell=%3ss %s  channels=%s"
               % (doc.get("event"), doc.get("customer_ref"), doc.get("campaign"),
-                 doc.get("dwell_s"), doc.get("rssi", 0), doc.get("proximity_m", 0),
-                 ",".join(doc.get("channels", []))))
+                 doc.get("dwell_s"), where, ",".join(doc.get("channels", []))))
     elif kind == "footfall":
         print("  FOOTFALL zone=%s: %s anonymous devices in %ss"
               % (doc.get("zone"), doc.get("count"), doc.get("period_s")))

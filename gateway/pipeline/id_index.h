@@ -21,7 +21,8 @@
 
 struct id_index;
 
-/* now_s: unix seconds the EID window is centred on. NULL on allocation failure. */
+/* now_s: unix seconds the EID window is centred on. NULL on allocation failure.
+ * The index refers to s's identifiers: s must outlive it. */
 struct id_index *id_index_new(const struct snapshot *s, uint8_t eid_tolerance, int64_t now_s,
 			      eid_aes128_fn aes);
 void id_index_free(struct id_index *x);

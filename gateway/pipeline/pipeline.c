@@ -71,7 +71,10 @@ static void fire_trigger(void *ctx, uint32_t campaign, uint32_t channels)
 		.dwell_s = ev->dwell_s,
 		.rssi = ev->rssi_filtered,
 		.proximity_m = ev->proximity_m,
-		.policy = ev->customer->consent[SNAP_RETARGETING].policy,
+		.rssi_known = ev->rssi_known,
+		.policy = ev->customer->consent[SNAP_RETARGETING].policy
+				  ? ev->customer->consent[SNAP_RETARGETING].policy
+				  : "",
 	};
 	struct trigger t = { .ts_us = ev->ts_us, .customer = ev->customer, .campaign = cam };
 	char *json;
@@ -115,6 +118,7 @@ static void on_presence(void *ctx, const struct presence_device *d, enum visit_e
 		.rssi_filtered = d->rssi_filtered,
 		.proximity_m = presence_distance_m(d->rssi_filtered, d->power_1m,
 						   p->cfg.path_loss_exponent),
+		.rssi_known = d->rssi_known,
 	};
 	if (kind == VISIT_ENTER)
 		p->stats.visits_entered++;
@@ -382,6 +386,35 @@ static void advance(struct pipeline *p, uint64_t now_us)
 	p->stats.eid_computed += id_index_roll(p->idx, to_s(now_us));
 }
 
+/*
+ * A consented customer was heard. Controllers that report no RSSI (0x7F:
+ * some UART dongles, BlueZ's virtual controllers) still prove the tag is in
+ * radio range: such a sighting counts towards entry as if at the enter
+ * threshold, or leaves an already measured filter where it is, and the
+ * visit is marked rssi_known = false until a real reading arrives, so that
+ * no made-up RSSI or distance is ever published.
+ */
+static struct presence_device *sighting(struct pipeline *p, int64_t customer_id, uint32_t ci,
+					const struct adv_report *r, float power)
+{
+	struct presence_device *d;
+	bool real = adv_rssi_valid(r);
+	int8_t rssi = r->rssi;
+
+	if (isnan(power))
+		power = r->tx_power != ADV_TX_POWER_UNAVAILABLE ?
+				(float)(r->tx_power - EDDYSTONE_0M_TO_1M) :
+				(float)p->cfg.default_power_1m;
+	if (!real) {
+		d = presence_find(p->pr, customer_id);
+		rssi = d && d->rssi_known ? (int8_t)lroundf(d->rssi_filtered) : p->cfg.enter_rssi;
+	}
+	d = presence_sighting(p->pr, customer_id, ci, rssi, power, r->ts_us);
+	if (d && real)
+		d->rssi_known = true;
+	return d;
+}
+
 void pipeline_report(struct pipeline *p, const struct adv_report *r)
 {
 	struct bf_frame frames[FRAMES_MAX];
@@ -414,17 +447,7 @@ void pipeline_report(struct pipeline *p, const struct adv_report *r)
 			struct presence_device *d = NULL;
 
 			p->stats.consented++;
-			if (adv_rssi_valid(r)) {
-				float power = s.power_1m;
-
-				if (isnan(power))
-					power = r->tx_power != ADV_TX_POWER_UNAVAILABLE ?
-							(float)(r->tx_power - EDDYSTONE_0M_TO_1M) :
-							(float)p->cfg.default_power_1m;
-				d = presence_sighting(p->pr, c->id, ci, r->rssi, power, r->ts_us);
-			} else {
-				d = presence_find(p->pr, c->id);
-			}
+			d = sighting(p, c->id, ci, r, s.power_1m);
 			if (d) {
 				memcpy(d->last_addr, r->addr, 6);
 				if (s.via_eid) {

@@ -39,6 +39,8 @@ struct visit_event {
 	const char *zone;
 	float rssi_filtered;       /* dBm */
 	float proximity_m;         /* estimate from the frame's calibrated power */
+	bool rssi_known;           /* false: the controller never reported an RSSI for
+	                            * this visit, so rssi and proximity say nothing */
 };
 
 /* A campaign matched: the trigger as the documented JSON payload. */

@@ -182,6 +182,20 @@ struct presence_device *presence_sighting(struct presence *t, int64_t customer_i
 
 	if (!t->cap)
 		return NULL;
+	if (t->map[pos] != EMPTY) {
+		uint64_t absence_us = (uint64_t)t->cfg.absence_timeout_s * 1000000u;
+
+		d = &t->devs[t->map[pos]];
+		/* Away for longer than the absence timeout and back before a
+		 * presence_tick() noticed (ticks are a second apart): end that
+		 * visit now, as the tick would have, and start afresh. */
+		if (ts_us >= d->last_seen_us + absence_us) {
+			if (d->in_visit)
+				end_visit(t, d, d->last_seen_us + absence_us, d->last_seen_us);
+			remove_slot(t, (uint32_t)t->map[pos]);
+			pos = map_pos(t, customer_id);
+		}
+	}
 	if (t->map[pos] == EMPTY) {
 		if (!t->n_free) {
 			evict_stalest(t, ts_us);

@@ -34,6 +34,7 @@ struct presence_device {
 	uint64_t confirm_us[PIPELINE_CONFIRM_MAX];
 	uint64_t first_seen_us, last_seen_us, visit_started_us, below_since_us;
 	float rssi_filtered;
+	bool rssi_known;           /* at least one sighting carried a real RSSI */
 	float power_1m;            /* calibrated RSSI at 1 m of the last frame */
 	/* For pairing an eTLM frame with the EID seen from the same address. */
 	uint8_t last_addr[6];

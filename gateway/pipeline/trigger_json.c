@@ -69,8 +69,10 @@ char *trigger_json_build(const struct trigger_fields *f, const char *id)
 	    !cJSON_AddStringToObject(o, "campaign", f->campaign) ||
 	    !cJSON_AddNumberToObject(o, "campaign_id", (double)f->campaign_id) ||
 	    !cJSON_AddNumberToObject(o, "dwell_s", f->dwell_s) ||
-	    !cJSON_AddNumberToObject(o, "rssi", round_to(f->rssi, 0.1)) ||
-	    !cJSON_AddNumberToObject(o, "proximity_m", round_to(f->proximity_m, 0.01)) ||
+	    !(f->rssi_known ? cJSON_AddNumberToObject(o, "rssi", round_to(f->rssi, 0.1))
+			    : cJSON_AddNullToObject(o, "rssi")) ||
+	    !(f->rssi_known ? cJSON_AddNumberToObject(o, "proximity_m", round_to(f->proximity_m, 0.01))
+			    : cJSON_AddNullToObject(o, "proximity_m")) ||
 	    !(ch = cJSON_AddArrayToObject(o, "channels")) ||
 	    !cJSON_AddStringToObject(o, "policy", f->policy))
 		goto out;

@@ -22,6 +22,7 @@ struct trigger_fields {
 	int64_t campaign_id;
 	uint32_t dwell_s;
 	float rssi, proximity_m;
+	bool rssi_known;           /* false: rssi and proximity_m are published as null */
 	const char *channels[SNAP_MAX_CHANNELS];
 	uint32_t n_channels;
 	const char *policy;       /* retargeting consent policy version */

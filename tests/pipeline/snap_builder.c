@@ -26,6 +26,9 @@ struct snap_builder {
 	uint32_t n_chan;
 	struct snap_trigger_history hist[SB_MAX_HIST];
 	uint32_t n_hist;
+	/* Consent policy per customer and purpose; sb_build() shares equal ones
+	 * in snapshot.policies, as the store's loader does. */
+	char policy[SB_MAX_CUST][SNAP_PURPOSES][SNAP_POLICY_MAX];
 };
 
 /* The store links its own snapshot_free; the tests own this one. */
@@ -51,6 +54,7 @@ uint32_t sb_customer(struct snap_builder *b, int64_t id, const char *ref)
 	if (b->n_cust >= SB_MAX_CUST || (b->n_cust && b->cust[b->n_cust - 1].id >= id))
 		abort();
 	memset(c, 0, sizeof(*c));
+	memset(b->policy[b->n_cust], 0, sizeof(b->policy[b->n_cust]));
 	c->id = id;
 	snprintf(c->ref, sizeof(c->ref), "%s", ref);
 	return b->n_cust++;
@@ -62,11 +66,10 @@ void sb_consent(struct snap_builder *b, uint32_t cust, enum snap_purpose p, int6
 	struct snap_consent *c = &b->cust[cust].consent[p];
 
 	c->granted = true;
-	c->granted_at = granted_at;
-	c->expires_at = expires_at;
-	c->withdrawn_at = withdrawn_at;
+	c->from = granted_at;
+	c->until = snap_consent_until(expires_at, withdrawn_at);
 	c->channels = channels;
-	snprintf(c->policy, sizeof(c->policy), "%s", policy);
+	snprintf(b->policy[cust][p], SNAP_POLICY_MAX, "%s", policy);
 }
 
 uint32_t sb_channel(struct snap_builder *b, const char *name)
@@ -175,21 +178,36 @@ static void *carve(uint8_t **p, size_t n)
 	return r;
 }
 
+/* Index of name in the first n entries of tab, or n. */
+static uint32_t policy_find(char (*tab)[SNAP_POLICY_MAX], uint32_t n, const char *name)
+{
+	uint32_t i = 0;
+
+	while (i < n && strcmp(tab[i], name) != 0)
+		i++;
+	return i;
+}
+
 struct snapshot *sb_build(const struct snap_builder *b, uint64_t data_version)
 {
-	uint32_t n_cs = 0;
+	static char pol[SB_MAX_CUST * SNAP_PURPOSES][SNAP_POLICY_MAX];
+	uint32_t n_cs = 0, n_pol = 0;
 	size_t size;
 	uint8_t *block, *p;
 	struct snapshot *s;
 
-	for (uint32_t i = 0; i < b->n_cust; i++)
+	for (uint32_t i = 0; i < b->n_cust; i++) {
 		n_cs += b->cust[i].segment_count;
+		for (int k = 0; k < SNAP_PURPOSES; k++)
+			if (b->policy[i][k][0] && policy_find(pol, n_pol, b->policy[i][k]) == n_pol)
+				memcpy(pol[n_pol++], b->policy[i][k], SNAP_POLICY_MAX);
+	}
 #define SZ(n) ((((size_t)(n)) + 15) & ~(size_t)15)
 	size = SZ(sizeof(*s)) + SZ(sizeof(struct snap_customer) * b->n_cust) +
 	       SZ(sizeof(struct snap_identifier) * b->n_ids) +
 	       SZ(sizeof(struct snap_campaign) * b->n_camp) + SZ(SNAP_REF_MAX * b->n_seg) +
 	       SZ(SNAP_REF_MAX * b->n_chan) + SZ(sizeof(uint32_t) * n_cs) +
-	       SZ(sizeof(struct snap_trigger_history) * b->n_hist);
+	       SZ(sizeof(struct snap_trigger_history) * b->n_hist) + SZ(SNAP_POLICY_MAX * n_pol);
 #undef SZ
 	block = calloc(1, size);
 	if (!block)
@@ -204,6 +222,7 @@ struct snapshot *sb_build(const struct snap_builder *b, uint64_t data_version)
 	s->n_channels = b->n_chan;
 	s->n_history = b->n_hist;
 	s->n_customer_segments = n_cs;
+	s->n_policies = n_pol;
 	s->customers = carve(&p, sizeof(struct snap_customer) * b->n_cust);
 	s->identifiers = carve(&p, sizeof(struct snap_identifier) * b->n_ids);
 	s->campaigns = carve(&p, sizeof(struct snap_campaign) * b->n_camp);
@@ -211,6 +230,8 @@ struct snapshot *sb_build(const struct snap_builder *b, uint64_t data_version)
 	s->channels = carve(&p, SNAP_REF_MAX * b->n_chan);
 	s->customer_segments = carve(&p, sizeof(uint32_t) * n_cs);
 	s->history = carve(&p, sizeof(struct snap_trigger_history) * b->n_hist);
+	s->policies = carve(&p, SNAP_POLICY_MAX * n_pol);
+	memcpy(s->policies, pol, SNAP_POLICY_MAX * n_pol);
 	memcpy(s->customers, b->cust, sizeof(struct snap_customer) * b->n_cust);
 	memcpy(s->identifiers, b->ids, sizeof(struct snap_identifier) * b->n_ids);
 	memcpy(s->campaigns, b->camp, sizeof(struct snap_campaign) * b->n_camp);
@@ -220,6 +241,11 @@ struct snapshot *sb_build(const struct snap_builder *b, uint64_t data_version)
 	n_cs = 0;
 	for (uint32_t i = 0; i < b->n_cust; i++) {
 		s->customers[i].first_segment = n_cs;
+		for (int k = 0; k < SNAP_PURPOSES; k++)
+			s->customers[i].consent[k].policy =
+				b->policy[i][k][0]
+					? s->policies[policy_find(s->policies, n_pol, b->policy[i][k])]
+					: "";
 		for (uint32_t k = 0; k < b->cust[i].segment_count; k++)
 			s->customer_segments[n_cs++] = b->cust_seg[i][k];
 	}

@@ -128,6 +128,40 @@ static void test_visit_and_triggers(void **state)
 	sb_free(b);
 }
 
+/* A controller that reports no RSSI (0x7F) still proves presence: the
+ * visit starts, and the trigger says rssi/proximity unknown (null) rather
+ * than publishing a made-up figure. */
+static void test_no_rssi_controller(void **state)
+{
+	struct pipeline_config cfg = config();
+	struct harness h;
+	struct snap_builder *b = store_db();
+	struct bf_frame fa = frame_ibeacon(UUID_ALICE, 7, 1);
+	cJSON *j;
+
+	(void)state;
+	harness_init(&h, &cfg);
+	pipeline_set_snapshot(h.p, sb_build(b, 1));
+	for (uint64_t t = T0; t < T0 + 10; t++) {
+		harness_report(&h, S(t), ADDR_ALICE, ADV_ADDR_RANDOM, ADV_RSSI_UNAVAILABLE, &fa);
+		pipeline_tick(h.p, S(t) + 500000);
+	}
+	assert_int_equal(h.visits[VISIT_ENTER], 1);
+	assert_int_equal(h.triggers, 1);
+	j = cJSON_Parse(h.last_trigger);
+	assert_non_null(j);
+	assert_string_equal(cJSON_GetObjectItem(j, "event")->valuestring, "enter");
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "rssi")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "proximity_m")));
+	cJSON_Delete(j);
+	/* Silence still ends the visit. */
+	for (uint64_t t = T0 + 10; t < T0 + 40; t++)
+		pipeline_tick(h.p, S(t));
+	assert_int_equal(h.visits[VISIT_EXIT], 1);
+	harness_fini(&h);
+	sb_free(b);
+}
+
 static void test_withdrawal_and_expiry_at_event_time(void **state)
 {
 	struct pipeline_config cfg = config();
@@ -342,6 +376,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_visit_and_triggers),
+		cmocka_unit_test(test_no_rssi_controller),
 		cmocka_unit_test(test_withdrawal_and_expiry_at_event_time),
 		cmocka_unit_test(test_swap_drops_removed_customers),
 		cmocka_unit_test(test_eid_tag_across_rotations_with_etlm),
