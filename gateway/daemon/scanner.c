@@ -67,9 +67,19 @@ static void act(struct scanner *s, enum watchdog_action a)
 	case WD_NONE:
 		break;
 	case WD_RESCAN:
-		controller_rescan(&s->ctrl, now_ms());
-		break;
 	case WD_RESET:
+		/* While the adapter or link is away there is nothing to send the
+		 * step to: the ladder still climbs (and ends in exit 69 if the
+		 * adapter never comes back), and an up link restarts the scan. */
+		if (!source_is_up(s->src)) {
+			log_info("watchdog: %s skipped, the adapter is away",
+				 watchdog_action_name(a));
+			break;
+		}
+		if (a == WD_RESCAN) {
+			controller_rescan(&s->ctrl, now_ms());
+			break;
+		}
 		hci_event_parser_discard_partials(&s->parser);
 		controller_start(&s->ctrl, true, now_ms());
 		break;
@@ -156,7 +166,10 @@ static void on_link(void *ctx, bool up)
 		s->registered_fd = -1;
 		hci_event_parser_discard_partials(&s->parser);
 		controller_detach(&s->ctrl);
-		watchdog_arm(&s->wd, false, now_ms());
+		/* The watchdog stays armed: an adapter that never comes back must
+		 * end in its documented escalation (exit 69), not in a hang. */
+		if (s->stopping)
+			watchdog_arm(&s->wd, false, now_ms());
 		if (s->stopping && s->cb.stopped)
 			s->cb.stopped(s->cb.ctx);
 		return;

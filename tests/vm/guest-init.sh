@@ -1,8 +1,8 @@
 #!/bin/busybox sh
 # Init of the test guest (see vm-run.sh): load the Bluetooth, vhci, 9p and
 # crypto modules, build a root from the host's /usr and /etc (read-only) and
-# the shared work directories (read-write), run the command, report its exit
-# status through the control share and leave through isa-debug-exit.
+# the shared directories (read-write or read-only), run the command, report
+# its exit status through the control share and leave through isa-debug-exit.
 /bin/busybox --install -s /bin
 export PATH=/bin
 mkdir -p /proc /sys /dev /r
@@ -26,12 +26,13 @@ mount -t devtmpfs dev $R/dev
 mkdir -p $R/dev/pts $R/dev/shm
 mount -t devpts devpts $R/dev/pts
 mount -t tmpfs shm $R/dev/shm
+# One share per line: PATH MODE (rw or ro), mounted at the same path.
 i=0
-for d in $(cat $R/ctl/shares); do
+while read -r d mode; do
 	mkdir -p "$R$d"
-	mount -t 9p -o $P9 "w$i" "$R$d" || echo "guest-init: cannot mount $d"
+	mount -t 9p -o "$P9,$mode" "w$i" "$R$d" || echo "guest-init: cannot mount $d"
 	i=$((i + 1))
-done
+done < $R/ctl/shares
 hostname bgwvm
 ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
 stty -F /dev/console -onlcr 2>/dev/null
@@ -39,7 +40,8 @@ chroot $R /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin
 	HOME=/root TERM=dumb LANG=C.UTF-8 /bin/sh /ctl/cmd </dev/console >/dev/console 2>&1
 echo $? > $R/ctl/rc
 sync
-for d in $(cat $R/ctl/shares); do umount "$R$d" 2>/dev/null; done
+# Innermost first, so nested shares come off cleanly and writes are flushed.
+sort -r $R/ctl/shares | while read -r d mode; do umount "$R$d" 2>/dev/null; done
 umount $R/ctl 2>/dev/null
 # isa-debug-exit on port 0xf4 ends QEMU at once; reboot -f is the fallback.
 printf '\000' | dd of=/dev/port bs=1 seek=244 count=1 2>/dev/null

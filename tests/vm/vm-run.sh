@@ -8,11 +8,16 @@
 # hci_vhci) with a small busybox initramfs. The host's /usr and /etc are
 # mounted read-only over virtio-9p, so host binaries (btvirt, btmon,
 # mosquitto, our build) run unchanged inside; directories given with -w are
-# mounted read-write at the same path. The command's output streams to
-# stdout; its exit status is ours.
+# mounted read-write at the same path (-r: read-only). The command's output
+# streams to stdout; its exit status is ours.
 #
-# usage: vm-run.sh [-w DIR]... [-t SECS] [-m MB] [--prepare] [--] CMD [ARG...]
-#   -w DIR      share DIR read-write at the same path (repeatable; first = cwd)
+# usage: vm-run.sh [-w DIR]... [-r DIR]... [-e NAME=VALUE]... [-t SECS] [-m MB]
+#                  [--prepare] [--] CMD [ARG...]
+#   -w DIR      share DIR read-write at the same path (repeatable; the first
+#               -w directory is the command's working directory)
+#   -r DIR      share DIR read-only at the same path (repeatable)
+#   -e N=V      set environment variable N to V for the command (repeatable;
+#               the guest starts from a clean environment)
 #   -t SECS     stop the guest after SECS (default 120) -> exit 124
 #   -m MB       guest memory (default 512)
 #   --prepare   only make sure the cached kernel and initramfs exist
@@ -24,10 +29,20 @@
 set -eu
 
 CACHE=${BGW_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/beacongw-vm}
-TMO=120 MEM=512 PREPARE=0 SHARES=""
+TMO=120 MEM=512 PREPARE=0 SHARES="" WORKDIR="" ENVS=""
+NL='
+'
 while [ $# -gt 0 ]; do
 	case $1 in
-	-w) SHARES="$SHARES $(realpath "$2")"; shift 2 ;;
+	-w) d=$(realpath "$2") || exit 64
+	    SHARES="$SHARES$d rw$NL"; [ -n "$WORKDIR" ] || WORKDIR=$d; shift 2 ;;
+	-r) d=$(realpath "$2") || exit 64
+	    SHARES="$SHARES$d ro$NL"; shift 2 ;;
+	-e) case $2 in
+	    [A-Za-z_]*=*) ENVS="$ENVS$2$NL" ;;
+	    *) echo "vm-run: -e needs NAME=VALUE, not $2" >&2; exit 64 ;;
+	    esac
+	    shift 2 ;;
 	-t) TMO=$2; shift 2 ;;
 	-m) MEM=$2; shift 2 ;;
 	--prepare) PREPARE=1; shift ;;
@@ -39,9 +54,38 @@ done
 skip() { echo "SKIP: $*" >&2; exit 77; }
 die() { echo "vm-run: $*" >&2; exit 1; }
 
-for tool in qemu-system-x86_64 busybox depmod modprobe xz dpkg-deb cpio; do
-	command -v "$tool" >/dev/null 2>&1 || skip "$tool is not installed (scripts/deps.sh lists it)"
-done
+# The guest runs the host's own binaries (shared /usr): it must be amd64 too.
+[ "$(uname -m)" = x86_64 ] || skip "the guest is amd64 and runs host binaries: host is $(uname -m)"
+# Tools of the harness and of the guest tests, with their Debian packages.
+# As root, missing ones are installed (BGW_VM_INSTALL=0: never); otherwise
+# the run is skipped, naming them.
+TOOLS="qemu-system-x86_64:qemu-system-x86 busybox:busybox-static depmod:kmod modprobe:kmod
+xz:xz-utils cpio:cpio flock:util-linux dpkg-deb:dpkg btvirt:bluez-test-tools
+btmon:bluez hcitool:bluez hciconfig:bluez mosquitto:mosquitto mosquitto_sub:mosquitto-clients"
+missing_packages() {
+	for tp in $TOOLS; do
+		command -v "${tp%%:*}" >/dev/null 2>&1 || echo "${tp#*:}"
+	done | sort -u | tr '\n' ' '
+}
+apt_install() {
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1
+}
+pkgs=$(missing_packages)
+if [ -n "$pkgs" ] && [ "$(id -u)" = 0 ] && [ "${BGW_VM_INSTALL:-1}" = 1 ] &&
+	command -v apt-get >/dev/null 2>&1; then
+	mkdir -p "$CACHE"
+	# Tests start in parallel: one installs, the others wait for it.
+	# shellcheck disable=SC2086
+	(
+		flock 8
+		pkgs=$(missing_packages)
+		[ -n "$pkgs" ] || exit 0
+		echo "vm-run: installing $pkgs" >&2
+		apt_install $pkgs || { apt-get update -qq >/dev/null 2>&1 && apt_install $pkgs; }
+	) 8>"$CACHE/.install.lock" || true
+	pkgs=$(missing_packages)
+fi
+[ -z "$pkgs" ] || skip "missing Debian packages: $pkgs(scripts/deps.sh installs them)"
 
 # ------------------------------------------------------------ kernel + initramfs
 kernel_deb() {
@@ -69,7 +113,8 @@ build_image() {
 	kver=${pkg#linux-image-}
 	tmp=$(mktemp -d "$CACHE/build.XXXXXX")
 	trap 'rm -rf "$tmp"' EXIT
-	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" "./boot/vmlinuz-$kver" "./lib/modules/$kver"
+	dpkg-deb --fsys-tarfile "$deb" |
+		tar -x -C "$tmp" "./boot/vmlinuz-$kver" "./lib/modules/$kver"
 	depmod -b "$tmp" "$kver"   # the package ships no modules.dep
 	ir=$tmp/initramfs mdir=lib/modules/$kver
 	mkdir -p "$ir/bin" "$ir/sbin" "$ir/$mdir"
@@ -122,16 +167,26 @@ if [ ! -s "$CACHE/vmlinux" ] || [ ! -s "$CACHE/initrd.gz" ] ||
 	flock -u 9
 fi
 [ "$PREPARE" = 1 ] && exit 0
-[ $# -gt 0 ] || die "usage: vm-run.sh [-w DIR]... [-t SECS] [--] CMD [ARG...]"
+[ $# -gt 0 ] || die "usage: vm-run.sh [-w DIR]... [-r DIR]... [-e N=V]... [-t SECS] -- CMD..."
 
 # ------------------------------------------------------------ run
 CTL=$(mktemp -d "${TMPDIR:-/tmp}/bgw-vm.XXXXXX")
 trap 'rm -rf "$CTL"' EXIT
-[ -n "$SHARES" ] || SHARES=$(pwd)
-printf '%s\n' $SHARES > "$CTL/shares"
+if [ -z "$WORKDIR" ]; then
+	WORKDIR=$(pwd)
+	SHARES="$WORKDIR rw$NL$SHARES"
+fi
+# One line per share: PATH MODE (the guest mounts them in this order).
+printf '%s' "$SHARES" > "$CTL/shares"
+quote() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 {
-	printf 'cd %s || exit 1\nexec' "$(echo $SHARES | cut -d' ' -f1)"
-	for a in "$@"; do printf " '%s'" "$(printf '%s' "$a" | sed "s/'/'\\\\''/g")"; done
+	printf '%s' "$ENVS" | while IFS= read -r kv; do
+		if [ -n "$kv" ]; then
+			printf 'export %s=%s\n' "${kv%%=*}" "$(quote "${kv#*=}")"
+		fi
+	done
+	printf 'cd %s || exit 1\nexec' "$(quote "$WORKDIR")"
+	for a in "$@"; do printf ' %s' "$(quote "$a")"; done
 	printf '\n'
 } > "$CTL/cmd"
 
@@ -145,11 +200,13 @@ share() { echo "local,path=$1,mount_tag=$2,security_model=none,multidevs=remap$3
 set -- -virtfs "$(share /usr usr ,readonly=on)" -virtfs "$(share /etc etc ,readonly=on)" \
 	-virtfs "$(share "$CTL" ctl '')"
 i=0
-for d in $SHARES; do
-	case $d in *,*) die "shared path must not contain a comma: $d" ;; esac
-	set -- "$@" -virtfs "$(share "$d" "w$i" '')"
+while read -r d mode; do
+	case $d in *,* | *' '*) die "shared path must not contain a comma or a space: $d" ;; esac
+	ro=''
+	[ "$mode" = ro ] && ro=,readonly=on
+	set -- "$@" -virtfs "$(share "$d" "w$i" "$ro")"
 	i=$((i + 1))
-done
+done < "$CTL/shares"
 
 rc=0
 # shellcheck disable=SC2086
