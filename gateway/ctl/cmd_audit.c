@@ -28,7 +28,7 @@ int cmd_audit(struct ctl *ctl, int argc, char **argv)
 	int64_t since = 0;
 	char err[STORE_ERRLEN];
 	int c, code, rc;
-	cJSON *rows;
+	cJSON *rows = NULL;
 
 	optind = 0;
 	while ((c = ctl_getopt(ctl, argc, argv, "h", opts)) != -1) {
@@ -45,12 +45,6 @@ int cmd_audit(struct ctl *ctl, int argc, char **argv)
 		return code;
 	if ((rc = ctl_open(ctl, STORE_OPEN_READONLY)))
 		return rc;
-	if ((rc = store_audit_list(ctl->db, since, ref, &rows, err)))
-		return ctl_store_fail(rc, err);
-	if (ctl->json)
-		ctl_print_json(rows);
-	else
-		ctl_print_table(rows, cols, sizeof(cols) / sizeof(cols[0]));
-	cJSON_Delete(rows);
-	return CTL_OK;
+	rc = store_audit_list(ctl->db, since, ref, &rows, err);
+	return ctl_print_rows(ctl, rc, rows, err, cols, CTL_NCOLS(cols));
 }

@@ -64,20 +64,14 @@ static int list(struct ctl *ctl, int argc, char **argv)
 	};
 	char err[STORE_ERRLEN];
 	int code, rc;
-	cJSON *rows;
+	cJSON *rows = NULL;
 
 	if (ctl_positional(ctl, argc, argv, 0, 0, &code) < 0)
 		return code;
 	if ((rc = ctl_open(ctl, STORE_OPEN_READONLY)))
 		return rc;
-	if ((rc = store_customer_list(ctl->db, &rows, err)))
-		return ctl_store_fail(rc, err);
-	if (ctl->json)
-		ctl_print_json(rows);
-	else
-		ctl_print_table(rows, cols, sizeof(cols) / sizeof(cols[0]));
-	cJSON_Delete(rows);
-	return CTL_OK;
+	rc = store_customer_list(ctl->db, &rows, err);
+	return ctl_print_rows(ctl, rc, rows, err, cols, CTL_NCOLS(cols));
 }
 
 static int show(struct ctl *ctl, int argc, char **argv)

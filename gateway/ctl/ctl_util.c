@@ -251,3 +251,16 @@ int ctl_check_args(struct ctl *ctl, int argc, char **argv, int min, int max, int
 	}
 	return optind;
 }
+
+int ctl_print_rows(const struct ctl *ctl, int rc, cJSON *rows, const char *err,
+		   const struct ctl_column *cols, size_t ncols)
+{
+	if (rc)
+		return ctl_store_fail(rc, err);
+	if (ctl->json)
+		ctl_print_json(rows);
+	else
+		ctl_print_table(rows, cols, ncols);
+	cJSON_Delete(rows);
+	return CTL_OK;
+}
