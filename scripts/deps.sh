@@ -10,7 +10,7 @@ BGW_RUN_DEPS="mosquitto mosquitto-clients sqlite3 openssl python3 python3-paho-m
 BGW_TEST_DEPS="bluez bluez-test-tools tshark valgrind gcc-arm-none-eabi \
  libnewlib-arm-none-eabi binutils-arm-none-eabi qemu-system-arm qemu-system-x86 \
  busybox-static kmod xz-utils cpio file man-db groff-base lintian dpkg-dev \
- systemd iproute2 procps psmisc gnuplot-nox"
+ systemd iproute2 procps psmisc gnuplot-nox time"
 
 bgw_install() {
   missing=""
