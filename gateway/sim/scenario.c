@@ -483,33 +483,55 @@ static int waypoint(struct parser *p, struct scn_tag *t, char *w)
 	return 0;
 }
 
+/*
+ * The radio settings tags and crowds share: interval, txpower, rotate.
+ * Returns 1 when kw was one of them (parsed into the fields), 0 when it
+ * was not, -1 on an error (already reported).
+ */
+static int radio_kw(struct parser *p, const char *kw, int argc, char **argv,
+		    uint64_t *interval_us, int8_t *txpower, uint64_t *rotate_us)
+{
+	long long v;
+
+	if (!strcmp(kw, "interval")) {
+		if (need_args(p, argc, 2, "interval TIME"))
+			return -1;
+		if (scenario_parse_duration(argv[1], interval_us) || *interval_us < 20000 ||
+		    *interval_us > 10485760)
+			return fail(p, "bad interval '%s' (20ms to 10.24s)", argv[1]);
+		return 1;
+	}
+	if (!strcmp(kw, "txpower")) {
+		if (need_args(p, argc, 2, "txpower DBM_AT_1M"))
+			return -1;
+		if (parse_int(argv[1], -100, 20, &v))
+			return fail(p, "bad txpower '%s' (-100 to 20 dBm at 1 m)", argv[1]);
+		*txpower = (int8_t)v;
+		return 1;
+	}
+	if (!strcmp(kw, "rotate")) {
+		if (need_args(p, argc, 2, "rotate TIME"))
+			return -1;
+		if (scenario_parse_duration(argv[1], rotate_us) || *rotate_us < 1000000)
+			return fail(p, "bad rotate period '%s' (at least 1s)", argv[1]);
+		return 1;
+	}
+	return 0;
+}
+
 static int tag_stmt(struct parser *p, int argc, char **argv)
 {
 	struct scn_tag *t = &p->s->tags[p->s->n_tags - 1];
 	const char *kw = argv[0];
 	long long v;
+	int rc;
 
 	if (!strcmp(kw, "ibeacon") || !strcmp(kw, "eddystone-uid") || !strcmp(kw, "eddystone-eid") ||
 	    !strcmp(kw, "eddystone-url") || !strcmp(kw, "altbeacon") || !strcmp(kw, "irk"))
 		return tag_id(p, t, argc, argv);
-	if (!strcmp(kw, "interval")) {
-		if (need_args(p, argc, 2, "interval TIME"))
-			return -1;
-		if (scenario_parse_duration(argv[1], &t->interval_us) || t->interval_us < 20000 ||
-		    t->interval_us > 10485760)
-			return fail(p, "bad interval '%s' (20ms to 10.24s)", argv[1]);
-	} else if (!strcmp(kw, "txpower")) {
-		if (need_args(p, argc, 2, "txpower DBM_AT_1M"))
-			return -1;
-		if (parse_int(argv[1], -100, 20, &v))
-			return fail(p, "bad txpower '%s' (-100 to 20 dBm at 1 m)", argv[1]);
-		t->txpower = (int8_t)v;
-	} else if (!strcmp(kw, "rotate")) {
-		if (need_args(p, argc, 2, "rotate TIME"))
-			return -1;
-		if (scenario_parse_duration(argv[1], &t->rotate_us) || t->rotate_us < 1000000)
-			return fail(p, "bad rotate period '%s' (at least 1s)", argv[1]);
-	} else if (!strcmp(kw, "address")) {
+	if ((rc = radio_kw(p, kw, argc, argv, &t->interval_us, &t->txpower, &t->rotate_us)))
+		return rc < 0 ? -1 : 0;
+	if (!strcmp(kw, "address")) {
 		if (argc < 2 || argc > 3)
 			return fail(p, "'address' expects: address AA:BB:CC:DD:EE:FF [public|random]");
 		if (parse_addr(argv[1], t->addr))
@@ -576,6 +598,7 @@ static int crowd_stmt(struct parser *p, int argc, char **argv)
 	struct scn_crowd *c = &p->s->crowds[p->s->n_crowds - 1];
 	const char *kw = argv[0];
 	long long v;
+	int rc;
 
 	if (!strcmp(kw, "count")) {
 		if (need_args(p, argc, 2, "count N"))
@@ -586,18 +609,9 @@ static int crowd_stmt(struct parser *p, int argc, char **argv)
 				    SCN_MAX_DEVICES);
 		p->total_devices = p->total_devices - c->count + (unsigned)v;
 		c->count = (unsigned)v;
-	} else if (!strcmp(kw, "interval")) {
-		if (need_args(p, argc, 2, "interval TIME"))
-			return -1;
-		if (scenario_parse_duration(argv[1], &c->interval_us) || c->interval_us < 20000 ||
-		    c->interval_us > 10485760)
-			return fail(p, "bad interval '%s' (20ms to 10.24s)", argv[1]);
-	} else if (!strcmp(kw, "txpower")) {
-		if (need_args(p, argc, 2, "txpower DBM_AT_1M"))
-			return -1;
-		if (parse_int(argv[1], -100, 20, &v))
-			return fail(p, "bad txpower '%s' (-100 to 20 dBm at 1 m)", argv[1]);
-		c->txpower = (int8_t)v;
+	} else if ((rc = radio_kw(p, kw, argc, argv, &c->interval_us, &c->txpower,
+				  &c->rotate_us))) {
+		return rc < 0 ? -1 : 0;
 	} else if (!strcmp(kw, "distance")) {
 		if (need_args(p, argc, 2, "distance MIN..MAX"))
 			return -1;
@@ -609,11 +623,6 @@ static int crowd_stmt(struct parser *p, int argc, char **argv)
 		if (parse_duration_range(argv[1], &c->dwell_min_us, &c->dwell_max_us) ||
 		    c->dwell_min_us == 0)
 			return fail(p, "bad dwell range '%s' (e.g. 2m..20m)", argv[1]);
-	} else if (!strcmp(kw, "rotate")) {
-		if (need_args(p, argc, 2, "rotate TIME"))
-			return -1;
-		if (scenario_parse_duration(argv[1], &c->rotate_us) || c->rotate_us < 1000000)
-			return fail(p, "bad rotate period '%s' (at least 1s)", argv[1]);
 	} else if (is_global_keyword(kw)) {
 		return fail(p, "global setting '%s' must come before the first tag or crowd", kw);
 	} else {
