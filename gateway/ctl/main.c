@@ -22,6 +22,7 @@ static const struct ctl_command commands[] = {
 	{ "audit", cmd_audit, cmd_audit_help },
 	{ "purge", cmd_purge, cmd_purge_help },
 	{ "eid", cmd_eid, cmd_eid_help },
+	{ "uicr", cmd_uicr, cmd_uicr_help },
 #ifdef BGW_CTL_KEYS
 	{ "keygen", cmd_keygen, cmd_keygen_help },
 	{ "sign", cmd_sign, cmd_sign_help },

@@ -551,6 +551,30 @@ def case_eid(c):
     c.fails(64, "required", "eid", "--key", key, db=False)
 
 
+def case_uicr(c):
+    """The UICR words carry the enrolled key, exponent and clock base; reading a
+    key is audited; a customer without an EID tag is a clear error."""
+    key = "000102030405060708090a0b0c0d0e0f"
+    c.ok("init")
+    c.ok("customer", "add", "tag-owner")
+    c.ok("identifier", "add", "tag-owner", "eddystone-eid", key + ":10:1000")
+    j = c.json("uicr", "tag-owner", "--at", "@1800000000")
+    words = [int(w, 16) for w in j["words"]]
+    check(len(words) == 32 and j["address"] == 0x10001080, j)
+    check(words[0] == 0x46574742 and words[1] == 1, "magic and version: %r" % words[:2])
+    raw = b"".join(w.to_bytes(4, "little") for w in words)
+    check(bytes.fromhex(key) in raw, "the enrolled key is in the UICR words")
+    check(j["exponent"] == 10 and j["clock_base"] == 1800000000 - 1000, j)
+    text = c.ok("uicr", "tag-owner")
+    check(text.count("flash fillw 0x100010") == 32, text)
+    audit = c.json("audit")
+    check(sum(1 for a in audit if a.get("action") == "identifier.uicr") == 2, audit)
+    c.ok("customer", "add", "no-tag")
+    c.fails(65, "no eddystone-eid", "uicr", "no-tag")
+    c.fails(65, "nobody", "uicr", "nobody")
+    c.fails(64, "missing", "uicr")
+
+
 def case_import_progress(c):
     """A progress bar on a terminal, nothing on a pipe (checked in import_errors)."""
     import pty
