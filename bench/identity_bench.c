@@ -75,7 +75,6 @@ static struct snapshot *snapshot_with_keys(uint32_t n, int eid)
 		struct snap_identifier *id = &s->identifiers[i];
 
 		c->id = (int64_t)i + 1;
-		snprintf(c->ref, sizeof(c->ref), "C%u", i);
 		c->consent[SNAP_PRESENCE].granted = true;
 		id->type = eid ? SNAP_ID_EDDYSTONE_EID : SNAP_ID_IRK;
 		id->customer = i;

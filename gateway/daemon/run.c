@@ -143,7 +143,7 @@ static void on_visit(void *ctx, const struct visit_event *ev)
 	/* Customer references are the CRM's opaque ids of consented customers. */
 	log_info("visit %s: customer %s, zone %s, dwell %u s",
 		 ev->kind == VISIT_ENTER ? "enter" : ev->kind == VISIT_DWELL ? "dwell" : "exit",
-		 ev->customer->ref, ev->zone, ev->dwell_s);
+		 ev->customer_ref, ev->zone, ev->dwell_s);
 }
 
 static void on_trigger(void *ctx, const struct trigger *t)
@@ -160,7 +160,7 @@ static void on_trigger(void *ctx, const struct trigger *t)
 	else
 		r->triggers_queued++;
 	log_info("trigger %s: campaign %s, customer %s", t->id, t->campaign->name,
-		 t->customer->ref);
+		 t->customer_ref);
 }
 
 static void on_footfall(void *ctx, const char *json)
@@ -340,6 +340,9 @@ struct run *run_new(struct loop *l, const struct config *cfg, bool replay, char 
 		*status = open_status(rc);
 		goto fail;
 	}
+	/* This connection loads snapshots (every row once) and applies consent
+	 * updates and purges: a big page cache of its own buys nothing. */
+	sqlite3_exec(r->db, "PRAGMA cache_size = -256", NULL, NULL, NULL);
 	close_stale_visits(r);
 	pcb = (struct pipeline_callbacks){ .ctx = r, .visit = on_visit, .trigger = on_trigger,
 					   .footfall = on_footfall,

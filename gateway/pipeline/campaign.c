@@ -123,13 +123,15 @@ void campaign_rules_seed(struct campaign_rules *r, const struct snapshot *s)
 
 static bool in_segment(const struct snapshot *s, const struct snap_customer *c, int32_t seg)
 {
+	const uint32_t *segs;
+	uint32_t n;
+
 	if (seg < 0)
 		return true;
-	for (uint32_t i = 0; i < c->segment_count; i++) {
-		uint32_t k = c->first_segment + i;
-		if (k < s->n_customer_segments && s->customer_segments[k] == (uint32_t)seg)
+	n = snap_customer_segments(s, (uint32_t)(c - s->customers), &segs);
+	for (uint32_t i = 0; i < n; i++)
+		if (segs[i] == (uint32_t)seg)
 			return true;
-	}
 	return false;
 }
 

@@ -15,13 +15,15 @@
 #define NO_PERIOD INT64_MIN
 #define FREE_SLOT 0u
 
-/* One enrolled EID key; its window of periods lives in id_index.periods/eids
- * at [key * window, key * window + window). */
+/* One enrolled EID key; its window of EIDs lives in id_index.eids at
+ * [key * window, key * window + window): period q in slot q mod window, for
+ * the periods cur - tolerance .. cur + tolerance. The key itself and its
+ * clock offset stay in the snapshot (ident): at 100 k keys, copies would
+ * cost megabytes. */
 struct eid_key {
-	int64_t clock_offset;
 	int64_t next_roll;     /* unix seconds when its current period ends */
+	int64_t cur;           /* period the window is centred on, NO_PERIOD before the first roll */
 	uint32_t ident;
-	uint8_t ik[16];
 	uint8_t k;
 };
 
@@ -38,7 +40,6 @@ struct id_index {
 	int64_t next_due;      /* min over keys of next_roll */
 	int64_t last_now;      /* a clock stepping back (replay, NTP) re-checks every key */
 	eid_aes128_fn aes;
-	int64_t *periods;      /* per window slot: period number held there, or NO_PERIOD */
 	uint8_t (*eids)[8];    /* per window slot: its EID */
 };
 
@@ -136,6 +137,15 @@ static void eid_remove(struct id_index *x, uint32_t slot)
 	x->et[i] = FREE_SLOT;
 }
 
+/* The period a window held in slot w while centred on cur. */
+static int64_t slot_period(const struct id_index *x, int64_t cur, uint32_t w)
+{
+	int64_t lo = cur - x->tolerance;
+	int64_t r = ((int64_t)w - lo) % x->window;
+
+	return lo + (r < 0 ? r + x->window : r);
+}
+
 int64_t id_index_eid(const struct id_index *x, const uint8_t eid[8], uint32_t *time_base)
 {
 	uint32_t i;
@@ -147,9 +157,10 @@ int64_t id_index_eid(const struct id_index *x, const uint8_t eid[8], uint32_t *t
 
 		if (!memcmp(x->eids[slot], eid, 8)) {
 			const struct eid_key *key = &x->keys[slot / x->window];
+			int64_t q = slot_period(x, key->cur, slot % x->window);
 
 			if (time_base) /* the tag's 32-bit counter wraps */
-				*time_base = (uint32_t)((uint64_t)x->periods[slot] << key->k);
+				*time_base = (uint32_t)((uint64_t)q << key->k);
 			return key->ident;
 		}
 	}
@@ -160,24 +171,28 @@ int64_t id_index_eid(const struct id_index *x, const uint8_t eid[8], uint32_t *t
 static uint32_t key_roll(struct id_index *x, uint32_t ki, int64_t now_s)
 {
 	struct eid_key *key = &x->keys[ki];
-	int64_t t = now_s - key->clock_offset; /* tag's seconds counter */
+	const struct snap_identifier *id = &x->snap->identifiers[key->ident];
+	int64_t clock_offset = snap_clock_offset(x->snap, id);
+	int64_t t = now_s - clock_offset;      /* tag's seconds counter */
 	int64_t cur = t >> key->k;             /* arithmetic shift: floor for negative t too */
 	uint32_t computed = 0;
 
 	for (int64_t q = cur - x->tolerance; q <= cur + x->tolerance; q++) {
-		uint32_t slot = ki * x->window + (uint32_t)(((q % x->window) + x->window) % x->window);
+		uint32_t w = (uint32_t)(((q % x->window) + x->window) % x->window);
+		uint32_t slot = ki * x->window + w;
 		uint32_t tb = (uint32_t)((uint64_t)q << key->k);
 
-		if (x->periods[slot] == q)
-			continue;
-		if (x->periods[slot] != NO_PERIOD)
+		if (key->cur != NO_PERIOD) {
+			if (slot_period(x, key->cur, w) == q)
+				continue;
 			eid_remove(x, slot);
-		eid_compute(x->aes, key->ik, key->k, tb, x->eids[slot]);
-		x->periods[slot] = q;
+		}
+		eid_compute(x->aes, id->value, key->k, tb, x->eids[slot]);
 		eid_insert(x, slot);
 		computed++;
 	}
-	key->next_roll = key->clock_offset + ((cur + 1) << key->k);
+	key->cur = cur;
+	key->next_roll = clock_offset + ((cur + 1) << key->k);
 	return computed;
 }
 
@@ -230,14 +245,11 @@ struct id_index *id_index_new(const struct snapshot *s, uint8_t eid_tolerance, i
 	x->st = calloc((size_t)x->st_mask + 1, sizeof(*x->st));
 	x->et = calloc((size_t)x->et_mask + 1, sizeof(*x->et));
 	x->keys = calloc(n_eid ? n_eid : 1, sizeof(*x->keys));
-	x->periods = malloc(sizeof(*x->periods) * n_win);
 	x->eids = calloc(n_win, sizeof(*x->eids));
-	if (!x->st || !x->et || !x->keys || !x->periods || !x->eids) {
+	if (!x->st || !x->et || !x->keys || !x->eids) {
 		id_index_free(x);
 		return NULL;
 	}
-	for (size_t w = 0; w < n_win; w++)
-		x->periods[w] = NO_PERIOD;
 	for (uint32_t i = 0; s && i < s->n_identifiers; i++) {
 		const struct snap_identifier *id = &s->identifiers[i];
 
@@ -249,9 +261,8 @@ struct id_index *id_index_new(const struct snapshot *s, uint8_t eid_tolerance, i
 			struct eid_key *k = &x->keys[x->n_keys++];
 
 			k->ident = i;
-			memcpy(k->ik, id->value, 16);
 			k->k = id->exponent;
-			k->clock_offset = id->clock_offset;
+			k->cur = NO_PERIOD;
 		}
 	}
 	x->next_due = INT64_MIN;
@@ -267,7 +278,6 @@ void id_index_free(struct id_index *x)
 	free(x->st);
 	free(x->et);
 	free(x->keys);
-	free(x->periods);
 	free(x->eids);
 	free(x);
 }

@@ -65,18 +65,17 @@ static void fire_trigger(void *ctx, uint32_t campaign, uint32_t channels)
 		.gateway = p->cfg.gateway,
 		.zone = ev->zone,
 		.event = ev->kind,
-		.customer_ref = ev->customer->ref,
+		.customer_ref = ev->customer_ref,
 		.campaign = cam->name,
 		.campaign_id = cam->id,
 		.dwell_s = ev->dwell_s,
 		.rssi = ev->rssi_filtered,
 		.proximity_m = ev->proximity_m,
 		.rssi_known = ev->rssi_known,
-		.policy = ev->customer->consent[SNAP_RETARGETING].policy
-				  ? ev->customer->consent[SNAP_RETARGETING].policy
-				  : "",
+		.policy = snap_consent_policy(p->snap, &ev->customer->consent[SNAP_RETARGETING]),
 	};
-	struct trigger t = { .ts_us = ev->ts_us, .customer = ev->customer, .campaign = cam };
+	struct trigger t = { .ts_us = ev->ts_us, .customer = ev->customer,
+			     .customer_ref = ev->customer_ref, .campaign = cam };
 	char *json;
 
 	for (uint32_t i = 0; i < p->snap->n_channels && i < SNAP_MAX_CHANNELS; i++)
@@ -114,6 +113,7 @@ static void on_presence(void *ctx, const struct presence_device *d, enum visit_e
 		.visit_started_us = d->visit_started_us,
 		.dwell_s = dwell_s,
 		.customer = c,
+		.customer_ref = snap_customer_ref(p->snap, c),
 		.zone = p->cfg.zone,
 		.rssi_filtered = d->rssi_filtered,
 		.proximity_m = presence_distance_m(d->rssi_filtered, d->power_1m,
@@ -374,8 +374,8 @@ static bool pair_etlm(struct pipeline *p, const struct adv_report *r,
 		return true; /* still the tag's frame: not for footfall */
 	}
 	p->stats.etlm_decrypted++;
-	beacon_health_tag(p->bh, p->snap->customers[d->customer].ref, &tlm, r->ts_us,
-			  &d->last_health_us);
+	beacon_health_tag(p->bh, snap_customer_ref(p->snap, &p->snap->customers[d->customer]), &tlm,
+			  r->ts_us, &d->last_health_us);
 	return true;
 }
 

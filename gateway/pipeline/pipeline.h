@@ -36,6 +36,7 @@ struct visit_event {
 	uint64_t visit_started_us;
 	uint32_t dwell_s;          /* time in zone so far (at exit: the whole visit) */
 	const struct snap_customer *customer;
+	const char *customer_ref;  /* the CRM's opaque id, from the snapshot's strings */
 	const char *zone;
 	float rssi_filtered;       /* dBm */
 	float proximity_m;         /* estimate from the frame's calibrated power */
@@ -48,6 +49,7 @@ struct trigger {
 	char id[40];               /* unique, e.g. a UUIDv4 or time-ordered id */
 	uint64_t ts_us;
 	const struct snap_customer *customer;
+	const char *customer_ref;
 	const struct snap_campaign *campaign;
 	const char *json;          /* NUL-terminated payload, valid during the callback */
 };

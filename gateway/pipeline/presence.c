@@ -12,6 +12,7 @@ struct presence {
 	presence_emit_fn emit;
 	void *ctx;
 	struct presence_device *devs;
+	uint64_t *confirm_us;  /* per slot: enter_confirmations sighting times (a ring) */
 	bool *used;
 	uint32_t cap, count;
 	uint32_t *free_stack;
@@ -43,10 +44,13 @@ struct presence *presence_new(const struct pipeline_config *cfg, presence_emit_f
 		m <<= 1;
 	t->map_mask = m - 1;
 	t->devs = calloc(t->cap ? t->cap : 1, sizeof(*t->devs));
+	t->confirm_us = calloc((size_t)(t->cap ? t->cap : 1) *
+				       (cfg->enter_confirmations ? cfg->enter_confirmations : 1),
+			       sizeof(*t->confirm_us));
 	t->used = calloc(t->cap ? t->cap : 1, sizeof(*t->used));
 	t->free_stack = malloc(sizeof(*t->free_stack) * (t->cap ? t->cap : 1));
 	t->map = malloc(sizeof(*t->map) * m);
-	if (!t->devs || !t->used || !t->free_stack || !t->map) {
+	if (!t->devs || !t->confirm_us || !t->used || !t->free_stack || !t->map) {
 		presence_free(t);
 		return NULL;
 	}
@@ -63,6 +67,7 @@ void presence_free(struct presence *t)
 	if (!t)
 		return;
 	free(t->devs);
+	free(t->confirm_us);
 	free(t->used);
 	free(t->free_stack);
 	free(t->map);
@@ -226,17 +231,17 @@ struct presence_device *presence_sighting(struct presence *t, int64_t customer_i
 
 	if (!d->in_visit && rssi >= t->cfg.enter_rssi) {
 		uint8_t n = t->cfg.enter_confirmations, in_window = 0;
-		uint64_t oldest = ts_us;
+		uint64_t oldest = ts_us, *ring = &t->confirm_us[(size_t)(d - t->devs) * n];
 
-		d->confirm_us[d->confirm_head] = ts_us;
+		ring[d->confirm_head] = ts_us;
 		d->confirm_head = (uint8_t)((d->confirm_head + 1) % n);
 		if (d->n_confirm < n)
 			d->n_confirm++;
 		for (uint8_t i = 0; i < d->n_confirm; i++) {
-			if (ts_us - d->confirm_us[i] <= window_us) {
+			if (ts_us - ring[i] <= window_us) {
 				in_window++;
-				if (d->confirm_us[i] < oldest)
-					oldest = d->confirm_us[i];
+				if (ring[i] < oldest)
+					oldest = ring[i];
 			}
 		}
 		if (in_window >= n) {

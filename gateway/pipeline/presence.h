@@ -25,22 +25,24 @@
 #include "pipeline.h"
 #include "pipeline_config.h"
 
+/* Widest fields first (no padding): the table holds max_tracked of these.
+ * The entry confirmation times live in a ring beside the table, sized by
+ * enter_confirmations rather than its upper bound. */
 struct presence_device {
 	int64_t customer_id;
+	uint64_t first_seen_us, last_seen_us, visit_started_us, below_since_us;
+	int64_t eid_ident;         /* snapshot identifier of the EID key, -1 if none */
+	uint64_t last_health_us;   /* rate limit of this tag's decrypted TLM */
 	uint32_t customer;         /* index into the current snapshot's customers */
+	uint32_t eid_time_base;
+	float rssi_filtered;
+	float power_1m;            /* calibrated RSSI at 1 m of the last frame */
 	bool in_visit;
+	bool rssi_known;           /* at least one sighting carried a real RSSI */
 	uint8_t marks_fired;       /* dwell marks already emitted in this visit */
 	uint8_t n_confirm, confirm_head;
-	uint64_t confirm_us[PIPELINE_CONFIRM_MAX];
-	uint64_t first_seen_us, last_seen_us, visit_started_us, below_since_us;
-	float rssi_filtered;
-	bool rssi_known;           /* at least one sighting carried a real RSSI */
-	float power_1m;            /* calibrated RSSI at 1 m of the last frame */
 	/* For pairing an eTLM frame with the EID seen from the same address. */
 	uint8_t last_addr[6];
-	int64_t eid_ident;         /* snapshot identifier of the EID key, -1 if none */
-	uint32_t eid_time_base;
-	uint64_t last_health_us;   /* rate limit of this tag's decrypted TLM */
 };
 
 struct presence;

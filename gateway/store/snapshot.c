@@ -24,6 +24,8 @@ struct loader {
 	uint32_t *policy_slots; /* temporary: open-addressing set of policies, index + 1 */
 	uint32_t policy_mask;
 	uint32_t policy_cap;    /* distinct policy versions in the table */
+	uint32_t strings_used;  /* bytes of snapshot.strings filled so far */
+	uint32_t clock_cap;     /* EID keys counted: room in snapshot.clock_offsets */
 };
 
 static int fail(struct loader *l, const char *what)
@@ -194,8 +196,8 @@ static int channel_mask(struct loader *l, const char *csv, uint32_t *mask)
 }
 
 /* Consents share their policy version string: a handful of distinct values
- * across all customers. */
-static const char *policy_intern(struct loader *l, const unsigned char *text)
+ * across all customers. Returns 1 + its index in s->policies, 0 for none. */
+static uint16_t policy_intern(struct loader *l, const unsigned char *text)
 {
 	struct snapshot *s = l->s;
 	char v[SNAP_POLICY_MAX];
@@ -203,17 +205,17 @@ static const char *policy_intern(struct loader *l, const unsigned char *text)
 
 	snprintf(v, sizeof(v), "%s", text ? (const char *)text : "");
 	if (!v[0] || !l->policy_slots)
-		return "";
+		return 0;
 	for (const char *c = v; *c; c++)
 		h = (h ^ (uint8_t)*c) * 16777619u;
 	for (i = h & l->policy_mask; l->policy_slots[i]; i = (i + 1) & l->policy_mask)
 		if (strcmp(s->policies[l->policy_slots[i] - 1], v) == 0)
-			return s->policies[l->policy_slots[i] - 1];
+			return (uint16_t)l->policy_slots[i];
 	if (s->n_policies == l->policy_cap)
-		return ""; /* a row appeared since the count: cannot, inside one read transaction */
+		return 0; /* a row appeared since the count: cannot, inside one read transaction */
 	memcpy(s->policies[s->n_policies], v, sizeof(v));
 	l->policy_slots[i] = ++s->n_policies;
-	return s->policies[s->n_policies - 1];
+	return (uint16_t)s->n_policies;
 }
 
 static sqlite3_stmt *prep(struct loader *l, const char *sql)
@@ -245,9 +247,16 @@ static int load_customers(struct loader *l)
 	while (i < l->s->n_customers && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct snap_customer *c = &l->s->customers[i++];
 
+		const char *ref = (const char *)sqlite3_column_text(st, 1);
+		uint32_t len = (uint32_t)sqlite3_column_bytes(st, 1);
+
 		c->id = sqlite3_column_int64(st, 0);
-		copy_text(c->ref, sizeof(c->ref), st, 1);
-		c->consent[SNAP_PRESENCE].policy = c->consent[SNAP_RETARGETING].policy = "";
+		if (len >= l->s->n_strings_bytes - l->strings_used)
+			break; /* cannot: counted inside the same read transaction */
+		c->ref = l->strings_used;
+		if (ref)
+			memcpy(l->s->strings + l->strings_used, ref, len);
+		l->strings_used += len + 1; /* the block is zeroed: the NUL is there */
 	}
 	sqlite3_finalize(st);
 	l->s->n_customers = i;
@@ -273,8 +282,9 @@ static int load_consents(struct loader *l)
 		c = &l->s->customers[ci].consent[p[0] == 'r' ? SNAP_RETARGETING : SNAP_PRESENCE];
 		memset(c, 0, sizeof(*c));
 		c->granted = true;
-		c->from = sqlite3_column_int64(st, 3);
-		c->until = snap_consent_until(sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 5));
+		c->from = snap_time32(sqlite3_column_int64(st, 3));
+		c->until = snap_until32(
+			snap_consent_until(sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 5)));
 		c->policy = policy_intern(l, sqlite3_column_text(st, 6));
 		rc = channel_mask(l, (const char *)sqlite3_column_text(st, 2), &c->channels);
 	}
@@ -285,7 +295,7 @@ static int load_consents(struct loader *l)
 static int load_segments(struct loader *l)
 {
 	sqlite3_stmt *st = prep(l, "SELECT id, name FROM segments ORDER BY id");
-	uint32_t i = 0, k = 0;
+	uint32_t i = 0, k = 0, next = 0;
 
 	if (!st)
 		return -1;
@@ -304,17 +314,18 @@ static int load_segments(struct loader *l)
 	while (k < l->s->n_customer_segments && sqlite3_step(st) == SQLITE_ROW) {
 		int64_t ci = customer_index(l->s, sqlite3_column_int64(st, 0));
 		int64_t si = segment_index(l, sqlite3_column_int64(st, 1));
-		struct snap_customer *c;
 
-		if (ci < 0 || si < 0)
+		/* Rows come in customer order, as the customers are: each
+		 * customer's range starts where its first row lands. */
+		if (ci < 0 || si < 0 || (uint32_t)ci + 1 < next)
 			continue;
-		c = &l->s->customers[ci];
-		if (c->segment_count == 0)
-			c->first_segment = k;
-		c->segment_count++;
+		while (next <= (uint32_t)ci)
+			l->s->customers[next++].first_segment = k;
 		l->s->customer_segments[k++] = (uint32_t)si;
 	}
 	sqlite3_finalize(st);
+	while (next < l->s->n_customers)
+		l->s->customers[next++].first_segment = k;
 	l->s->n_customer_segments = k;
 	return 0;
 }
@@ -335,6 +346,7 @@ static int load_identifiers(struct loader *l)
 
 		if (ci < 0 || !t)
 			continue;
+		memset(id, 0, sizeof(*id)); /* the slot of a skipped row is reused */
 		id->customer = (uint32_t)ci;
 		if (t == STORE_ID_IBEACON || t == STORE_ID_EDDYSTONE_UID) {
 			const char *v = (const char *)sqlite3_column_text(st, 2);
@@ -351,8 +363,16 @@ static int load_identifiers(struct loader *l)
 				continue;
 			memcpy(id->value, sqlite3_column_blob(st, 3), 16);
 			id->type = t == STORE_ID_IRK ? SNAP_ID_IRK : SNAP_ID_EDDYSTONE_EID;
-			id->exponent = (uint8_t)sqlite3_column_int(st, 4);
-			id->clock_offset = sqlite3_column_int64(st, 5);
+			if (t == STORE_ID_EDDYSTONE_EID) {
+				uint32_t k = l->s->n_clock_offsets;
+
+				if (k == l->clock_cap)
+					continue; /* cannot: counted in the same transaction */
+				id->exponent = (uint8_t)sqlite3_column_int(st, 4);
+				l->s->clock_offsets[k] = sqlite3_column_int64(st, 5);
+				memcpy(id->value + 16, &k, sizeof(k));
+				l->s->n_clock_offsets = k + 1;
+			}
 		}
 		i++;
 	}
@@ -497,8 +517,9 @@ static int64_t local_day_start(int64_t now)
 static int load_all(struct loader *l, struct snapshot **out)
 {
 	int64_t now = store_now(), day_start = local_day_start(now), since, max_cd;
-	int64_t nc, ni, ns, ncs, nk, nh, np;
-	size_t off = 0, o_snap, o_cust, o_ids, o_camp, o_seg, o_chan, o_cs, o_hist, o_pol;
+	int64_t nc, ni, ns, ncs, nk, nh, np, nb, ne;
+	size_t off = 0, o_snap, o_cust, o_ids, o_camp, o_seg, o_chan, o_cs, o_hist, o_pol, o_str,
+	       o_clk;
 	uint32_t slots = 16;
 	char *base;
 
@@ -513,11 +534,18 @@ static int load_all(struct loader *l, struct snapshot **out)
 		      "GROUP BY customer_id, campaign_id)", since);
 	np = count(l, "SELECT count(DISTINCT policy_version) FROM consents "
 		      "WHERE policy_version <> ''", -1);
-	if (max_cd < 0 || nc < 0 || ni < 0 || ns < 0 || ncs < 0 || nk < 0 || nh < 0 || np < 0)
+	/* Bytes, not characters: length() of a BLOB counts bytes. */
+	nb = count(l, "SELECT coalesce(sum(length(CAST(customer_ref AS BLOB))), 0) + count(*) "
+		      "FROM customers", -1);
+	ne = count(l, "SELECT count(*) FROM identifiers WHERE type = 'eddystone-eid'", -1);
+	if (max_cd < 0 || nc < 0 || ni < 0 || ns < 0 || ncs < 0 || nk < 0 || nh < 0 || np < 0 ||
+	    nb < 0 || ne < 0)
 		return -1;
 	if (nc > UINT32_MAX / 2 || ni > UINT32_MAX / 2 || ncs > UINT32_MAX / 2 ||
-	    np > UINT32_MAX / 4)
+	    nb > UINT32_MAX / 2 || ne > UINT32_MAX / 2)
 		return failf(l, "too many rows");
+	if (np > UINT16_MAX)
+		return failf(l, "more than 65535 distinct consent policy versions");
 
 	take(&off, 1, sizeof(struct block_head));
 	o_snap = take(&off, 1, sizeof(struct snapshot));
@@ -529,6 +557,8 @@ static int load_all(struct loader *l, struct snapshot **out)
 	o_cs = take(&off, (size_t)ncs, sizeof(uint32_t));
 	o_hist = take(&off, (size_t)nh, sizeof(struct snap_trigger_history));
 	o_pol = take(&off, (size_t)np, SNAP_POLICY_MAX);
+	o_str = take(&off, (size_t)nb, 1);
+	o_clk = take(&off, (size_t)ne, sizeof(int64_t));
 
 	while (slots < 2 * (uint64_t)np)
 		slots <<= 1;
@@ -550,6 +580,10 @@ static int load_all(struct loader *l, struct snapshot **out)
 	l->s->customer_segments = (uint32_t *)(base + o_cs);
 	l->s->history = (struct snap_trigger_history *)(base + o_hist);
 	l->s->policies = (char (*)[SNAP_POLICY_MAX])(base + o_pol);
+	l->s->strings = base + o_str;
+	l->s->n_strings_bytes = (uint32_t)nb;
+	l->s->clock_offsets = (int64_t *)(base + o_clk);
+	l->clock_cap = (uint32_t)ne;
 	l->s->n_customers = (uint32_t)nc;
 	l->s->n_identifiers = (uint32_t)ni;
 	l->s->n_segments = (uint32_t)ns;

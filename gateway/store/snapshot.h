@@ -6,10 +6,11 @@
  * then handed to the pipeline, which indexes it. No SQL per advertisement.
  *
  * One allocation owns everything (snapshot_free releases it); strings and
- * arrays point inside it (a consent's policy may also be the literal "").
- * Sizes matter: a Pi-class gateway holds 100 k customers or more, and during
- * a reload the old and the new snapshot are alive at once. Per-customer
- * structs have no inner padding and share what repeats (policy versions).
+ * arrays point inside it, and records refer to strings by offset or index
+ * (snap_customer_ref(), snap_consent_policy()). Sizes matter: a Pi-class
+ * gateway holds 100 k customers or more, and during a reload the old and the
+ * new snapshot are alive at once. Records have no inner padding and share
+ * what repeats (policy versions, channel and segment names).
  */
 #ifndef BGW_SNAPSHOT_H
 #define BGW_SNAPSHOT_H
@@ -17,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define SNAP_REF_MAX 64        /* customer_ref, segment, zone, campaign, channel names */
 #define SNAP_POLICY_MAX 32
@@ -31,33 +33,40 @@ enum snap_id_type {
 	SNAP_ID_IRK,               /* key[16] (as written by the user: most significant byte first) */
 };
 
-/* Fields ordered widest first: no padding inside, and the arrays are the bulk
- * of a snapshot (100 k customers, 100 k identifiers or more). */
+/* Records are packed for size: at 100 k customers and more, every byte of a
+ * per-customer or per-identifier record is 100 kB or more of the gateway's
+ * memory, and during a reload the old and the new snapshot are alive at once.
+ * Times are unsigned 32-bit unix seconds (good until 2106; the loader clamps,
+ * see snap_time32()). */
 struct snap_identifier {
-	int64_t clock_offset;      /* EID: tag counter = unix time - clock_offset */
-	enum snap_id_type type;
 	uint32_t customer;         /* index into snapshot.customers */
+	uint8_t type;              /* enum snap_id_type */
 	uint8_t exponent;          /* EID rotation exponent 0..15 */
-	uint8_t value[20];         /* ibeacon / uid bytes, or the 16-byte key */
+	/* iBeacon / UID bytes, or the 16-byte key. An EID key is followed by
+	 * the index of its clock offset in snapshot.clock_offsets (a uint32 in
+	 * host order): only one identifier in several is an EID key, so the
+	 * 8-byte offset lives beside them (snap_clock_offset()). */
+	uint8_t value[20];
 };
 
 /* A grant is in force over [from, until): granted_at, and the earlier of its
  * expiry and its withdrawal. until 0 = neither (so a zeroed grant with only
- * `granted` set is in force, as before). */
+ * `granted` set is in force). */
 struct snap_consent {
-	int64_t from;              /* granted_at, unix seconds */
-	int64_t until;             /* min(expires_at, withdrawn_at) of those set; 0 = never */
-	const char *policy;        /* one of snapshot.policies (shared), or "" */
+	uint32_t from;             /* granted_at, unix seconds */
+	uint32_t until;            /* min(expires_at, withdrawn_at) of those set; 0 = never */
 	uint32_t channels;         /* bit i = snapshot.channels[i] */
+	uint16_t policy;           /* 1 + index into snapshot.policies (shared); 0 = none */
 	bool granted;              /* a grant exists (possibly withdrawn or expired) */
 };
 
 struct snap_customer {
 	int64_t id;                /* customers.id in SQLite */
 	struct snap_consent consent[SNAP_PURPOSES];
-	uint32_t first_segment;    /* index into snapshot.customer_segments */
-	uint32_t segment_count;
-	char ref[SNAP_REF_MAX];    /* the CRM's opaque customer_ref */
+	/* Its segments: snapshot.customer_segments from here up to the next
+	 * customer's first_segment (snap_customer_segments()). */
+	uint32_t first_segment;
+	uint32_t ref;              /* offset of the CRM's opaque customer_ref in snapshot.strings */
 };
 
 enum snap_event { SNAP_EVENT_ENTER = 0, SNAP_EVENT_DWELL = 1, SNAP_EVENT_EXIT = 2 };
@@ -98,7 +107,59 @@ struct snapshot {
 	char (*policies)[SNAP_POLICY_MAX];      /* distinct consent policy versions */
 	uint32_t *customer_segments;            /* segment indices, per customer range */
 	struct snap_trigger_history *history;
+	char *strings;                          /* customer refs, each NUL-terminated */
+	int64_t *clock_offsets;                 /* EID keys: tag counter = unix time - offset */
+	uint32_t n_strings_bytes, n_clock_offsets;
 };
+
+/* Unix seconds -> the snapshot's 32-bit times. Before 1970 clamps to 0 and
+ * after 2106 to the last second; both are decades from any real grant. */
+static inline uint32_t snap_time32(int64_t t)
+{
+	return t <= 0 ? 0u : t >= (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)t;
+}
+
+/* An end time (until): 0 keeps its meaning "never"; an end before 1970
+ * becomes the first second (ended), one after 2106 "never". */
+static inline uint32_t snap_until32(int64_t t)
+{
+	return t == 0 ? 0u : t < 0 ? 1u : t >= (int64_t)UINT32_MAX ? 0u : (uint32_t)t;
+}
+
+static inline const char *snap_customer_ref(const struct snapshot *s,
+					    const struct snap_customer *c)
+{
+	return c->ref < s->n_strings_bytes ? s->strings + c->ref : "";
+}
+
+static inline const char *snap_consent_policy(const struct snapshot *s,
+					      const struct snap_consent *c)
+{
+	return c->policy && c->policy <= s->n_policies ? s->policies[c->policy - 1] : "";
+}
+
+/* Customer i's segment indices: *segs, and how many. */
+static inline uint32_t snap_customer_segments(const struct snapshot *s, uint32_t i,
+					      const uint32_t **segs)
+{
+	uint32_t first = s->customers[i].first_segment;
+	uint32_t end = i + 1 < s->n_customers ? s->customers[i + 1].first_segment
+					      : s->n_customer_segments;
+
+	if (end > s->n_customer_segments)
+		end = s->n_customer_segments;
+	*segs = s->customer_segments + first;
+	return end > first ? end - first : 0;
+}
+
+static inline int64_t snap_clock_offset(const struct snapshot *s,
+					const struct snap_identifier *id)
+{
+	uint32_t i;
+
+	memcpy(&i, id->value + 16, sizeof(i));
+	return i < s->n_clock_offsets ? s->clock_offsets[i] : 0;
+}
 
 /* until from a grant's expires_at and withdrawn_at (0 = not set). */
 static inline int64_t snap_consent_until(int64_t expires_at, int64_t withdrawn_at)
@@ -111,7 +172,7 @@ static inline int64_t snap_consent_until(int64_t expires_at, int64_t withdrawn_a
 /* Is consent for purpose p in force at unix time now? */
 static inline bool snap_consent_active(const struct snap_consent *c, int64_t now)
 {
-	return c->granted && c->from <= now && (c->until == 0 || now < c->until);
+	return c->granted && (int64_t)c->from <= now && (c->until == 0 || now < (int64_t)c->until);
 }
 
 void snapshot_free(struct snapshot *s);

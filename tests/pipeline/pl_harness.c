@@ -30,7 +30,7 @@ static void on_visit(void *ctx, const struct visit_event *ev)
 	char line[256];
 
 	h->visits[ev->kind]++;
-	snprintf(line, sizeof(line), "%d %s %s %u %.1f %.2f", ev->kind, ev->customer->ref, ev->zone,
+	snprintf(line, sizeof(line), "%d %s %s %u %.1f %.2f", ev->kind, ev->customer_ref, ev->zone,
 		 ev->dwell_s, ev->rssi_filtered, ev->proximity_m);
 	out_add(h, "visit", line);
 }

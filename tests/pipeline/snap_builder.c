@@ -15,8 +15,11 @@
 struct snap_builder {
 	struct snap_customer cust[SB_MAX_CUST];
 	uint32_t cust_seg[SB_MAX_CUST][SB_SEG_PER_CUST];
+	uint32_t n_cust_seg[SB_MAX_CUST];
 	uint32_t n_cust;
+	char ref[SB_MAX_CUST][SNAP_REF_MAX];
 	struct snap_identifier ids[SB_MAX_IDS];
+	int64_t clock_offset[SB_MAX_IDS];  /* EID keys */
 	uint32_t n_ids;
 	struct snap_campaign camp[SB_MAX_CAMP];
 	uint32_t n_camp;
@@ -55,8 +58,9 @@ uint32_t sb_customer(struct snap_builder *b, int64_t id, const char *ref)
 		abort();
 	memset(c, 0, sizeof(*c));
 	memset(b->policy[b->n_cust], 0, sizeof(b->policy[b->n_cust]));
+	b->n_cust_seg[b->n_cust] = 0;
 	c->id = id;
-	snprintf(c->ref, sizeof(c->ref), "%s", ref);
+	snprintf(b->ref[b->n_cust], SNAP_REF_MAX, "%s", ref);
 	return b->n_cust++;
 }
 
@@ -66,8 +70,8 @@ void sb_consent(struct snap_builder *b, uint32_t cust, enum snap_purpose p, int6
 	struct snap_consent *c = &b->cust[cust].consent[p];
 
 	c->granted = true;
-	c->from = granted_at;
-	c->until = snap_consent_until(expires_at, withdrawn_at);
+	c->from = snap_time32(granted_at);
+	c->until = snap_until32(snap_consent_until(expires_at, withdrawn_at));
 	c->channels = channels;
 	snprintf(b->policy[cust][p], SNAP_POLICY_MAX, "%s", policy);
 }
@@ -86,11 +90,9 @@ uint32_t sb_segment(struct snap_builder *b, const char *name)
 
 void sb_customer_segment(struct snap_builder *b, uint32_t cust, uint32_t seg)
 {
-	struct snap_customer *c = &b->cust[cust];
-
-	if (c->segment_count >= SB_SEG_PER_CUST)
+	if (b->n_cust_seg[cust] >= SB_SEG_PER_CUST)
 		abort();
-	b->cust_seg[cust][c->segment_count++] = seg;
+	b->cust_seg[cust][b->n_cust_seg[cust]++] = seg;
 }
 
 static struct snap_identifier *add_id(struct snap_builder *b, uint32_t cust, enum snap_id_type t)
@@ -132,7 +134,7 @@ void sb_eid(struct snap_builder *b, uint32_t cust, const uint8_t key[16], uint8_
 
 	memcpy(id->value, key, 16);
 	id->exponent = k;
-	id->clock_offset = clock_offset;
+	b->clock_offset[b->n_ids - 1] = clock_offset;
 }
 
 void sb_irk(struct snap_builder *b, uint32_t cust, const uint8_t irk[16])
@@ -191,13 +193,14 @@ static uint32_t policy_find(char (*tab)[SNAP_POLICY_MAX], uint32_t n, const char
 struct snapshot *sb_build(const struct snap_builder *b, uint64_t data_version)
 {
 	static char pol[SB_MAX_CUST * SNAP_PURPOSES][SNAP_POLICY_MAX];
-	uint32_t n_cs = 0, n_pol = 0;
+	uint32_t n_cs = 0, n_pol = 0, n_str = 0;
 	size_t size;
 	uint8_t *block, *p;
 	struct snapshot *s;
 
 	for (uint32_t i = 0; i < b->n_cust; i++) {
-		n_cs += b->cust[i].segment_count;
+		n_str += (uint32_t)strlen(b->ref[i]) + 1;
+		n_cs += b->n_cust_seg[i];
 		for (int k = 0; k < SNAP_PURPOSES; k++)
 			if (b->policy[i][k][0] && policy_find(pol, n_pol, b->policy[i][k]) == n_pol)
 				memcpy(pol[n_pol++], b->policy[i][k], SNAP_POLICY_MAX);
@@ -207,7 +210,8 @@ struct snapshot *sb_build(const struct snap_builder *b, uint64_t data_version)
 	       SZ(sizeof(struct snap_identifier) * b->n_ids) +
 	       SZ(sizeof(struct snap_campaign) * b->n_camp) + SZ(SNAP_REF_MAX * b->n_seg) +
 	       SZ(SNAP_REF_MAX * b->n_chan) + SZ(sizeof(uint32_t) * n_cs) +
-	       SZ(sizeof(struct snap_trigger_history) * b->n_hist) + SZ(SNAP_POLICY_MAX * n_pol);
+	       SZ(sizeof(struct snap_trigger_history) * b->n_hist) + SZ(SNAP_POLICY_MAX * n_pol) +
+	       SZ(n_str) + SZ(sizeof(int64_t) * b->n_ids);
 #undef SZ
 	block = calloc(1, size);
 	if (!block)
@@ -231,6 +235,9 @@ struct snapshot *sb_build(const struct snap_builder *b, uint64_t data_version)
 	s->customer_segments = carve(&p, sizeof(uint32_t) * n_cs);
 	s->history = carve(&p, sizeof(struct snap_trigger_history) * b->n_hist);
 	s->policies = carve(&p, SNAP_POLICY_MAX * n_pol);
+	s->strings = carve(&p, n_str);
+	s->n_strings_bytes = n_str;
+	s->clock_offsets = carve(&p, sizeof(int64_t) * b->n_ids);
 	memcpy(s->policies, pol, SNAP_POLICY_MAX * n_pol);
 	memcpy(s->customers, b->cust, sizeof(struct snap_customer) * b->n_cust);
 	memcpy(s->identifiers, b->ids, sizeof(struct snap_identifier) * b->n_ids);
@@ -238,16 +245,28 @@ struct snapshot *sb_build(const struct snap_builder *b, uint64_t data_version)
 	memcpy(s->segments, b->seg, SNAP_REF_MAX * b->n_seg);
 	memcpy(s->channels, b->chan, SNAP_REF_MAX * b->n_chan);
 	memcpy(s->history, b->hist, sizeof(struct snap_trigger_history) * b->n_hist);
-	n_cs = 0;
+	n_cs = n_str = 0;
 	for (uint32_t i = 0; i < b->n_cust; i++) {
 		s->customers[i].first_segment = n_cs;
+		s->customers[i].ref = n_str;
+		memcpy(s->strings + n_str, b->ref[i], strlen(b->ref[i]) + 1);
+		n_str += (uint32_t)strlen(b->ref[i]) + 1;
 		for (int k = 0; k < SNAP_PURPOSES; k++)
 			s->customers[i].consent[k].policy =
 				b->policy[i][k][0]
-					? s->policies[policy_find(s->policies, n_pol, b->policy[i][k])]
-					: "";
-		for (uint32_t k = 0; k < b->cust[i].segment_count; k++)
+					? (uint16_t)(1 + policy_find(s->policies, n_pol,
+								     b->policy[i][k]))
+					: 0;
+		for (uint32_t k = 0; k < b->n_cust_seg[i]; k++)
 			s->customer_segments[n_cs++] = b->cust_seg[i][k];
+	}
+	/* EID keys find their clock offset beside the identifiers, as the store lays them out. */
+	for (uint32_t i = 0; i < b->n_ids; i++) {
+		if (s->identifiers[i].type != SNAP_ID_EDDYSTONE_EID)
+			continue;
+		s->clock_offsets[s->n_clock_offsets] = b->clock_offset[i];
+		memcpy(s->identifiers[i].value + 16, &s->n_clock_offsets, sizeof(uint32_t));
+		s->n_clock_offsets++;
 	}
 	return s;
 }

@@ -227,6 +227,28 @@ static void purge_retention(void **state)
 	assert_int_equal(store_purge(f->db, "t", 0, now, &r, err), STORE_EINVAL);
 }
 
+/* The snapshot keeps times in 32 bits: what falls outside 1970..2106 keeps
+ * its meaning (granted long ago, ended long ago, never ends). */
+static void snapshot_time_bounds(void **state)
+{
+	struct snap_consent c = { .granted = true };
+
+	(void)state;
+	assert_int_equal(snap_time32(-5), 0);
+	assert_int_equal(snap_time32(1800000000), 1800000000u);
+	assert_int_equal(snap_time32((int64_t)1 << 40), UINT32_MAX);
+	assert_int_equal(snap_until32(0), 0);
+	assert_int_equal(snap_until32(-3), 1);
+	assert_int_equal(snap_until32((int64_t)1 << 40), 0);
+	c.from = snap_time32(-100);
+	c.until = snap_until32(-1);
+	assert_false(snap_consent_active(&c, 1800000000));
+	c.until = snap_until32((int64_t)1 << 40);
+	assert_true(snap_consent_active(&c, 1800000000));
+	c.from = snap_time32((int64_t)1 << 40);
+	assert_false(snap_consent_active(&c, 1800000000));
+}
+
 static void snapshot_contents(void **state)
 {
 	struct fixture *f = *state;
@@ -261,8 +283,8 @@ static void snapshot_contents(void **state)
 
 	assert_int_equal(store_snapshot_load(f->db, &s, err, sizeof(err)), 0);
 	assert_int_equal(s->n_customers, 2);
-	assert_string_equal(s->customers[0].ref, "A");
-	assert_string_equal(s->customers[1].ref, "B");
+	assert_string_equal(snap_customer_ref(s, &s->customers[0]), "A");
+	assert_string_equal(snap_customer_ref(s, &s->customers[1]), "B");
 	assert_int_equal(s->n_identifiers, 2);
 	assert_int_equal(s->identifiers[0].type, SNAP_ID_IBEACON);
 	assert_int_equal(s->identifiers[0].customer, 1);
@@ -271,16 +293,22 @@ static void snapshot_contents(void **state)
 	assert_int_equal(s->identifiers[0].value[19], 9);
 	assert_int_equal(s->identifiers[1].type, SNAP_ID_EDDYSTONE_EID);
 	assert_int_equal(s->identifiers[1].exponent, 4);
-	assert_int_equal(s->identifiers[1].clock_offset, -7);
+	assert_int_equal(snap_clock_offset(s, &s->identifiers[1]), -7);
 	assert_int_equal(s->identifiers[1].value[15], 0x0f);
 	assert_true(snap_consent_active(&s->customers[1].consent[SNAP_RETARGETING], time(NULL)));
 	assert_false(s->customers[1].consent[SNAP_PRESENCE].granted);
-	assert_string_equal(s->customers[1].consent[SNAP_RETARGETING].policy, "v3");
+	assert_string_equal(snap_consent_policy(s, &s->customers[1].consent[SNAP_RETARGETING]),
+			    "v3");
 	assert_int_equal(s->n_channels, 2);
 	assert_string_equal(s->channels[0], "email");
 	assert_int_equal(s->customers[1].consent[SNAP_RETARGETING].channels, 3);
-	assert_int_equal(s->customers[1].segment_count, 1);
-	assert_string_equal(s->segments[s->customer_segments[s->customers[1].first_segment]], "vip");
+	{
+		const uint32_t *segs;
+
+		assert_int_equal(snap_customer_segments(s, 0, &segs), 0);
+		assert_int_equal(snap_customer_segments(s, 1, &segs), 1);
+		assert_string_equal(s->segments[segs[0]], "vip");
+	}
 	assert_int_equal(s->n_campaigns, 1);
 	assert_string_equal(s->campaigns[0].zone, "living");
 	assert_int_equal(s->campaigns[0].event, SNAP_EVENT_DWELL);
@@ -424,6 +452,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(caller_transaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(forget_cascades, setup, teardown),
 		cmocka_unit_test_setup_teardown(purge_retention, setup, teardown),
+		cmocka_unit_test(snapshot_time_bounds),
 		cmocka_unit_test_setup_teardown(snapshot_contents, setup, teardown),
 		cmocka_unit_test_setup_teardown(export_document, setup, teardown),
 		cmocka_unit_test_setup_teardown(consent_generation_moves, setup, teardown),
