@@ -16,35 +16,28 @@ int cmd_audit(struct ctl *ctl, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "since", required_argument, NULL, 's' },
 		{ "ref", required_argument, NULL, 'r' },
-		CTL_COMMON_OPTIONS,
-		{ NULL, 0, NULL, 0 },
+		CTL_OPTIONS_END,
 	};
 	static const struct ctl_column cols[] = {
 		{ "id", "ID" },		{ "at", "AT" },		  { "actor", "ACTOR" },
 		{ "action", "ACTION" }, { "subject", "SUBJECT" }, { "customer_ref", "REF" },
 		{ "before", "BEFORE" }, { "after", "AFTER" },
 	};
+	struct ctl_args a = { .opts = opts, .db = CTL_DB_READ };
 	const char *ref = NULL;
 	int64_t since = 0;
 	char err[STORE_ERRLEN];
-	int c, code, rc;
+	int c, rc;
 	cJSON *rows = NULL;
 
-	optind = 0;
-	while ((c = ctl_getopt(ctl, argc, argv, "h", opts)) != -1) {
-		if (c == 'H')
-			return CTL_OK;
-		if (c == '?')
-			return CTL_USAGE;
+	while ((c = ctl_option(ctl, argc, argv, &a)) > 0) {
 		if (c == 'r')
 			ref = optarg;
 		if (c == 's' && store_time_parse(optarg, (int64_t)time(NULL), &since, err))
 			return ctl_fail(CTL_DATAERR, "--since: %s", err);
 	}
-	if (ctl_check_args(ctl, argc, argv, 0, 0, &code) < 0)
-		return code;
-	if ((rc = ctl_open(ctl, STORE_OPEN_READONLY)))
-		return rc;
+	if (c < 0)
+		return a.code;
 	rc = store_audit_list(ctl->db, since, ref, &rows, err);
 	return ctl_print_rows(ctl, rc, rows, err, cols, CTL_NCOLS(cols));
 }

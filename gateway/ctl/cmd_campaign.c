@@ -57,22 +57,17 @@ static int add(struct ctl *ctl, int argc, char **argv)
 		{ "until", required_argument, NULL, 'u' },
 		{ "hours", required_argument, NULL, 'o' },
 		{ "disabled", no_argument, NULL, 'D' },
-		CTL_COMMON_OPTIONS,
-		{ NULL, 0, NULL, 0 },
+		CTL_OPTIONS_END,
 	};
+	struct ctl_args a = { .opts = opts, .min = 1, .max = 1 };
 	struct store_campaign cp = { .event = -1, .hours_from = -1, .hours_until = -1,
 				     .enabled = true };
 	char channels[1024] = "", err[STORE_ERRLEN];
 	const char *event = NULL;
-	int c, code, at, rc = 0;
+	int c, rc = 0;
 
-	optind = 0;
-	while ((c = ctl_getopt(ctl, argc, argv, "h", opts)) != -1) {
+	while ((c = ctl_option(ctl, argc, argv, &a)) > 0) {
 		switch (c) {
-		case 'H':
-			return CTL_OK;
-		case '?':
-			return CTL_USAGE;
 		case 'z': cp.zone = optarg; break;
 		case 'e': event = optarg; break;
 		case 's': cp.segment = optarg; break;
@@ -104,8 +99,8 @@ static int add(struct ctl *ctl, int argc, char **argv)
 		if (rc)
 			return rc;
 	}
-	if ((at = ctl_check_args(ctl, argc, argv, 1, 1, &code)) < 0)
-		return code;
+	if (c < 0)
+		return a.code;
 	if (!cp.zone)
 		return ctl_usage(ctl, "campaign add: --zone is required");
 	if (!event)
@@ -114,17 +109,13 @@ static int add(struct ctl *ctl, int argc, char **argv)
 	if (cp.event < 0)
 		return ctl_fail(CTL_DATAERR, "--event must be enter, dwell or exit, got '%.32s'",
 				event);
-	cp.name = argv[at];
+	cp.name = argv[a.at];
 	cp.channels = channels;
 	if ((rc = ctl_open(ctl, 0)))
 		return rc;
-	if ((rc = store_campaign_add(ctl->db, ctl->actor, &cp, err)))
-		return ctl_store_fail(rc, err);
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(o, "campaign", cp.name);
-	ctl_print_done(ctl, o, "campaign %s added", cp.name);
-	return CTL_OK;
+	rc = store_campaign_add(ctl->db, ctl->actor, &cp, err);
+	return ctl_done(ctl, rc, err, ctl_fields("campaign", cp.name, NULL), "campaign %s added",
+			cp.name);
 }
 
 static int list(struct ctl *ctl, int argc, char **argv)
@@ -137,34 +128,30 @@ static int list(struct ctl *ctl, int argc, char **argv)
 		{ "valid_from", "FROM" },      { "valid_until", "UNTIL" },
 		{ "hours", "HOURS" },	       { "enabled", "ENABLED" },
 	};
+	struct ctl_args a = { .db = CTL_DB_READ };
 	char err[STORE_ERRLEN];
-	int code, rc;
+	int rc;
 	cJSON *rows = NULL;
 
-	if (ctl_positional(ctl, argc, argv, 0, 0, &code) < 0)
-		return code;
-	if ((rc = ctl_open(ctl, STORE_OPEN_READONLY)))
-		return rc;
+	if (ctl_parse(ctl, argc, argv, &a) < 0)
+		return a.code;
 	rc = store_campaign_list(ctl->db, &rows, err);
 	return ctl_print_rows(ctl, rc, rows, err, cols, CTL_NCOLS(cols));
 }
 
 static int removecmd(struct ctl *ctl, int argc, char **argv)
 {
+	struct ctl_args a = { .min = 1, .max = 1, .db = CTL_DB_WRITE };
 	char err[STORE_ERRLEN];
-	int code, at, rc;
+	const char *name;
+	int rc;
 
-	if ((at = ctl_positional(ctl, argc, argv, 1, 1, &code)) < 0)
-		return code;
-	if ((rc = ctl_open(ctl, 0)))
-		return rc;
-	if ((rc = store_campaign_remove(ctl->db, ctl->actor, argv[at], err)))
-		return ctl_store_fail(rc, err);
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(o, "campaign", argv[at]);
-	ctl_print_done(ctl, o, "campaign %s removed", argv[at]);
-	return CTL_OK;
+	if (ctl_parse(ctl, argc, argv, &a) < 0)
+		return a.code;
+	name = argv[a.at];
+	rc = store_campaign_remove(ctl->db, ctl->actor, name, err);
+	return ctl_done(ctl, rc, err, ctl_fields("campaign", name, NULL), "campaign %s removed",
+			name);
 }
 
 int cmd_campaign(struct ctl *ctl, int argc, char **argv)

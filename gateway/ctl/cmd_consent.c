@@ -23,6 +23,16 @@ static int purpose_arg(const char *s, enum store_purpose *p)
 	return CTL_OK;
 }
 
+/* The result of grant and withdraw (what: "granted" / "withdrawn"). */
+static int done(const struct ctl *ctl, int rc, const char *err, const char *ref,
+		enum store_purpose p, const char *what)
+{
+	const char *purpose = store_purpose_name(p);
+
+	return ctl_done(ctl, rc, err, ctl_fields("customer_ref", ref, "purpose", purpose, NULL),
+			"%s consent %s for customer %s", purpose, what, ref);
+}
+
 static int grant(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -30,20 +40,16 @@ static int grant(struct ctl *ctl, int argc, char **argv)
 		{ "expires", required_argument, NULL, 'e' },
 		{ "policy", required_argument, NULL, 'p' },
 		{ "source", required_argument, NULL, 's' },
-		CTL_COMMON_OPTIONS,
-		{ NULL, 0, NULL, 0 },
+		CTL_OPTIONS_END,
 	};
+	struct ctl_args a = { .opts = opts, .shortopts = "hc:e:p:s:", .min = 2, .max = 2 };
 	struct store_grant g = { 0 };
 	char channels[1024] = "", err[STORE_ERRLEN];
-	int c, code, at, rc;
+	const char *ref;
+	int c, rc;
 
-	optind = 0;
-	while ((c = ctl_getopt(ctl, argc, argv, "hc:e:p:s:", opts)) != -1) {
+	while ((c = ctl_option(ctl, argc, argv, &a)) > 0) {
 		switch (c) {
-		case 'H':
-			return CTL_OK;
-		case '?':
-			return CTL_USAGE;
 		case 'c':
 			if (strlen(channels) + strlen(optarg) + 2 > sizeof(channels))
 				return ctl_fail(CTL_DATAERR, "too many channels");
@@ -65,45 +71,35 @@ static int grant(struct ctl *ctl, int argc, char **argv)
 			break;
 		}
 	}
-	if ((at = ctl_check_args(ctl, argc, argv, 2, 2, &code)) < 0)
-		return code;
-	if ((rc = purpose_arg(argv[at + 1], &g.purpose)))
+	if (c < 0)
+		return a.code;
+	ref = argv[a.at];
+	if ((rc = purpose_arg(argv[a.at + 1], &g.purpose)))
 		return rc;
 	g.channels = channels;
 	if ((rc = ctl_open(ctl, 0)))
 		return rc;
-	if ((rc = store_consent_grant(ctl->db, ctl->actor, argv[at], &g, err)))
-		return ctl_store_fail(rc, err);
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(o, "customer_ref", argv[at]);
-	cJSON_AddStringToObject(o, "purpose", store_purpose_name(g.purpose));
-	ctl_print_done(ctl, o, "%s consent granted for customer %s", store_purpose_name(g.purpose),
-		       argv[at]);
-	return CTL_OK;
+	rc = store_consent_grant(ctl->db, ctl->actor, ref, &g, err);
+	return done(ctl, rc, err, ref, g.purpose, "granted");
 }
 
 static int withdraw(struct ctl *ctl, int argc, char **argv)
 {
+	struct ctl_args a = { .min = 2, .max = 2 };
 	enum store_purpose p;
 	char err[STORE_ERRLEN];
-	int code, at, rc;
+	const char *ref;
+	int rc;
 
-	if ((at = ctl_positional(ctl, argc, argv, 2, 2, &code)) < 0)
-		return code;
-	if ((rc = purpose_arg(argv[at + 1], &p)))
+	if (ctl_parse(ctl, argc, argv, &a) < 0)
+		return a.code;
+	ref = argv[a.at];
+	if ((rc = purpose_arg(argv[a.at + 1], &p)))
 		return rc;
 	if ((rc = ctl_open(ctl, 0)))
 		return rc;
-	if ((rc = store_consent_withdraw(ctl->db, ctl->actor, argv[at], p, err)))
-		return ctl_store_fail(rc, err);
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(o, "customer_ref", argv[at]);
-	cJSON_AddStringToObject(o, "purpose", store_purpose_name(p));
-	ctl_print_done(ctl, o, "%s consent withdrawn for customer %s", store_purpose_name(p),
-		       argv[at]);
-	return CTL_OK;
+	rc = store_consent_withdraw(ctl->db, ctl->actor, ref, p, err);
+	return done(ctl, rc, err, ref, p, "withdrawn");
 }
 
 static int list(struct ctl *ctl, int argc, char **argv)
@@ -114,15 +110,14 @@ static int list(struct ctl *ctl, int argc, char **argv)
 		{ "expires_at", "EXPIRES" },	 { "withdrawn_at", "WITHDRAWN" },
 		{ "source", "SOURCE" },		 { "policy_version", "POLICY" },
 	};
+	struct ctl_args a = { .min = 0, .max = 1, .db = CTL_DB_READ };
 	char err[STORE_ERRLEN];
-	int code, at, rc;
+	int rc;
 	cJSON *rows = NULL;
 
-	if ((at = ctl_positional(ctl, argc, argv, 0, 1, &code)) < 0)
-		return code;
-	if ((rc = ctl_open(ctl, STORE_OPEN_READONLY)))
-		return rc;
-	rc = store_consent_list(ctl->db, at < argc ? argv[at] : NULL, &rows, err);
+	if (ctl_parse(ctl, argc, argv, &a) < 0)
+		return a.code;
+	rc = store_consent_list(ctl->db, a.at < argc ? argv[a.at] : NULL, &rows, err);
 	return ctl_print_rows(ctl, rc, rows, err, cols, CTL_NCOLS(cols));
 }
 

@@ -17,42 +17,33 @@ const char cmd_customer_help[] =
 static int add(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "segment", required_argument, NULL, 's' }, CTL_COMMON_OPTIONS, { NULL, 0, NULL, 0 }
+		{ "segment", required_argument, NULL, 's' }, CTL_OPTIONS_END
 	};
-	const char *segments[64];
+	struct ctl_args a = { .opts = opts, .shortopts = "hs:", .min = 1, .max = 1,
+			      .db = CTL_DB_WRITE };
+	const char *segments[64], *ref;
 	char err[STORE_ERRLEN];
-	int nseg = 0, c, code, at, rc;
+	int nseg = 0, c, rc;
 
-	optind = 0;
-	while ((c = ctl_getopt(ctl, argc, argv, "hs:", opts)) != -1) {
-		if (c == 'H')
-			return CTL_OK;
-		if (c == '?')
-			return CTL_USAGE;
+	while ((c = ctl_option(ctl, argc, argv, &a)) > 0) {
 		if (c == 's') {
 			if (nseg == 64)
 				return ctl_usage(ctl, "too many --segment options");
 			segments[nseg++] = optarg;
 		}
 	}
-	if ((at = ctl_check_args(ctl, argc, argv, 1, 1, &code)) < 0)
-		return code;
-	if ((rc = ctl_open(ctl, 0)))
-		return rc;
+	if (c < 0)
+		return a.code;
+	ref = argv[a.at];
 	rc = store_begin(ctl->db, err);
 	if (!rc) {
-		rc = store_customer_add_tx(ctl->db, ctl->actor, argv[at], NULL, err);
+		rc = store_customer_add_tx(ctl->db, ctl->actor, ref, NULL, err);
 		for (int i = 0; i < nseg && !rc; i++)
-			rc = store_segment_add_tx(ctl->db, ctl->actor, argv[at], segments[i], err);
+			rc = store_segment_add_tx(ctl->db, ctl->actor, ref, segments[i], err);
 		rc = store_tx_end(ctl->db, rc, err);
 	}
-	if (rc)
-		return ctl_store_fail(rc, err);
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(o, "customer_ref", argv[at]);
-	ctl_print_done(ctl, o, "customer %s added", argv[at]);
-	return CTL_OK;
+	return ctl_done(ctl, rc, err, ctl_fields("customer_ref", ref, NULL), "customer %s added",
+			ref);
 }
 
 static int list(struct ctl *ctl, int argc, char **argv)
@@ -62,14 +53,13 @@ static int list(struct ctl *ctl, int argc, char **argv)
 		{ "identifiers", "IDENTIFIERS" }, { "presence", "PRESENCE" },
 		{ "retargeting", "RETARGETING" }, { "segments", "SEGMENTS" },
 	};
+	struct ctl_args a = { .db = CTL_DB_READ };
 	char err[STORE_ERRLEN];
-	int code, rc;
+	int rc;
 	cJSON *rows = NULL;
 
-	if (ctl_positional(ctl, argc, argv, 0, 0, &code) < 0)
-		return code;
-	if ((rc = ctl_open(ctl, STORE_OPEN_READONLY)))
-		return rc;
+	if (ctl_parse(ctl, argc, argv, &a) < 0)
+		return a.code;
 	rc = store_customer_list(ctl->db, &rows, err);
 	return ctl_print_rows(ctl, rc, rows, err, cols, CTL_NCOLS(cols));
 }
@@ -86,15 +76,14 @@ static int show(struct ctl *ctl, int argc, char **argv)
 		{ "withdrawn_at", "WITHDRAWN" },    { "source", "SOURCE" },
 		{ "policy_version", "POLICY" },
 	};
+	struct ctl_args a = { .min = 1, .max = 1, .db = CTL_DB_READ };
 	char err[STORE_ERRLEN];
-	int code, at, rc;
+	int rc;
 	cJSON *doc, *c;
 
-	if ((at = ctl_positional(ctl, argc, argv, 1, 1, &code)) < 0)
-		return code;
-	if ((rc = ctl_open(ctl, STORE_OPEN_READONLY)))
-		return rc;
-	if ((rc = store_customer_show(ctl->db, argv[at], &doc, err)))
+	if (ctl_parse(ctl, argc, argv, &a) < 0)
+		return a.code;
+	if ((rc = store_customer_show(ctl->db, argv[a.at], &doc, err)))
 		return ctl_store_fail(rc, err);
 	if (ctl->json) {
 		ctl_print_json(doc);
@@ -111,10 +100,10 @@ static int show(struct ctl *ctl, int argc, char **argv)
 			printf("%s%s", n++ ? ", " : "", cJSON_GetStringValue(s));
 		printf("%s\n\nidentifiers\n", n ? "" : "-");
 		ctl_print_table(cJSON_GetObjectItem(doc, "identifiers"), id_cols,
-				sizeof(id_cols) / sizeof(id_cols[0]));
+				CTL_NCOLS(id_cols));
 		printf("\nconsents (history, newest last)\n");
 		ctl_print_table(cJSON_GetObjectItem(doc, "consents"), consent_cols,
-				sizeof(consent_cols) / sizeof(consent_cols[0]));
+				CTL_NCOLS(consent_cols));
 	}
 	cJSON_Delete(doc);
 	return CTL_OK;
@@ -122,20 +111,17 @@ static int show(struct ctl *ctl, int argc, char **argv)
 
 static int removecmd(struct ctl *ctl, int argc, char **argv)
 {
+	struct ctl_args a = { .min = 1, .max = 1, .db = CTL_DB_WRITE };
 	char err[STORE_ERRLEN];
-	int code, at, rc;
+	const char *ref;
+	int rc;
 
-	if ((at = ctl_positional(ctl, argc, argv, 1, 1, &code)) < 0)
-		return code;
-	if ((rc = ctl_open(ctl, 0)))
-		return rc;
-	if ((rc = store_customer_remove(ctl->db, ctl->actor, argv[at], err)))
-		return ctl_store_fail(rc, err);
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(o, "customer_ref", argv[at]);
-	ctl_print_done(ctl, o, "customer %s removed", argv[at]);
-	return CTL_OK;
+	if (ctl_parse(ctl, argc, argv, &a) < 0)
+		return a.code;
+	ref = argv[a.at];
+	rc = store_customer_remove(ctl->db, ctl->actor, ref, err);
+	return ctl_done(ctl, rc, err, ctl_fields("customer_ref", ref, NULL), "customer %s removed",
+			ref);
 }
 
 int cmd_customer(struct ctl *ctl, int argc, char **argv)

@@ -19,22 +19,17 @@ int cmd_eid(struct ctl *ctl, int argc, char **argv)
 		{ "key", required_argument, NULL, 'k' },
 		{ "exponent", required_argument, NULL, 'e' },
 		{ "time", required_argument, NULL, 't' },
-		CTL_COMMON_OPTIONS,
-		{ NULL, 0, NULL, 0 },
+		CTL_OPTIONS_END,
 	};
+	struct ctl_args a = { .opts = opts };
 	struct store_identifier id;
 	unsigned long long k = 0, t = 0;
 	const char *key = NULL, *kx = NULL, *tx = NULL;
 	char err[STORE_ERRLEN], hex[17];
 	uint8_t eid[8];
-	int c, code, rc;
+	int c, rc;
 
-	optind = 0;
-	while ((c = ctl_getopt(ctl, argc, argv, "h", opts)) != -1) {
-		if (c == 'H')
-			return CTL_OK;
-		if (c == '?')
-			return CTL_USAGE;
+	while ((c = ctl_option(ctl, argc, argv, &a)) > 0) {
 		if (c == 'k')
 			key = optarg;
 		if (c == 'e')
@@ -42,8 +37,8 @@ int cmd_eid(struct ctl *ctl, int argc, char **argv)
 		if (c == 't')
 			tx = optarg;
 	}
-	if (ctl_check_args(ctl, argc, argv, 0, 0, &code) < 0)
-		return code;
+	if (c < 0)
+		return a.code;
 	if (!key || !kx || !tx)
 		return ctl_usage(ctl, "eid: --key, --exponent and --time are required");
 	if ((rc = store_identifier_parse(STORE_ID_IRK, key, &id, err)))

@@ -11,15 +11,14 @@ const char cmd_export_help[] =
 
 int cmd_export(struct ctl *ctl, int argc, char **argv)
 {
+	struct ctl_args a = { .min = 1, .max = 1, .db = CTL_DB_READ };
 	char err[STORE_ERRLEN];
-	int code, at, rc;
+	int rc;
 	cJSON *doc;
 
-	if ((at = ctl_positional(ctl, argc, argv, 1, 1, &code)) < 0)
-		return code;
-	if ((rc = ctl_open(ctl, STORE_OPEN_READONLY)))
-		return rc;
-	if ((rc = store_export(ctl->db, argv[at], &doc, err)))
+	if (ctl_parse(ctl, argc, argv, &a) < 0)
+		return a.code;
+	if ((rc = store_export(ctl->db, argv[a.at], &doc, err)))
 		return ctl_store_fail(rc, err);
 	ctl_print_json(doc);
 	cJSON_Delete(doc);

@@ -15,15 +15,14 @@ const char cmd_forget_help[] =
 
 int cmd_forget(struct ctl *ctl, int argc, char **argv)
 {
+	struct ctl_args a = { .min = 1, .max = 1, .db = CTL_DB_WRITE };
 	char err[STORE_ERRLEN];
 	bool clean;
-	int code, at, rc;
+	int rc;
 
-	if ((at = ctl_positional(ctl, argc, argv, 1, 1, &code)) < 0)
-		return code;
-	if ((rc = ctl_open(ctl, 0)))
-		return rc;
-	if ((rc = store_forget(ctl->db, ctl->actor, argv[at], &clean, err)))
+	if (ctl_parse(ctl, argc, argv, &a) < 0)
+		return a.code;
+	if ((rc = store_forget(ctl->db, ctl->actor, argv[a.at], &clean, err)))
 		return ctl_store_fail(rc, err);
 	if (!clean)
 		fprintf(stderr, "beaconctl: warning: customer erased, but %s\n", err);

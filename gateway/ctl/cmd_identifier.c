@@ -38,46 +38,42 @@ static int parse(struct ctl *ctl, const char *type, const char *value,
 
 static int add(struct ctl *ctl, int argc, char **argv)
 {
+	struct ctl_args a = { .min = 3, .max = 3 };
 	struct store_identifier id;
 	char err[STORE_ERRLEN];
-	int code, at, rc;
+	const char *ref, *type;
+	int code, rc;
 
-	if ((at = ctl_positional(ctl, argc, argv, 3, 3, &code)) < 0)
-		return code;
-	if (parse(ctl, argv[at + 1], argv[at + 2], &id, &code))
+	if (ctl_parse(ctl, argc, argv, &a) < 0)
+		return a.code;
+	ref = argv[a.at];
+	if (parse(ctl, argv[a.at + 1], argv[a.at + 2], &id, &code))
 		return code;
 	if ((rc = ctl_open(ctl, 0)))
 		return rc;
-	if ((rc = store_identifier_add(ctl->db, ctl->actor, argv[at], &id, err)))
-		return ctl_store_fail(rc, err);
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(o, "customer_ref", argv[at]);
-	cJSON_AddStringToObject(o, "type", store_id_type_name(id.type));
-	ctl_print_done(ctl, o, "%s identifier added to customer %s", store_id_type_name(id.type),
-		       argv[at]);
-	return CTL_OK;
+	rc = store_identifier_add(ctl->db, ctl->actor, ref, &id, err);
+	type = store_id_type_name(id.type);
+	return ctl_done(ctl, rc, err, ctl_fields("customer_ref", ref, "type", type, NULL),
+			"%s identifier added to customer %s", type, ref);
 }
 
 static int removecmd(struct ctl *ctl, int argc, char **argv)
 {
+	struct ctl_args a = { .min = 2, .max = 2 };
 	struct store_identifier id;
 	char err[STORE_ERRLEN];
-	int code, at, rc;
+	const char *type;
+	int code, rc;
 
-	if ((at = ctl_positional(ctl, argc, argv, 2, 2, &code)) < 0)
-		return code;
-	if (parse(ctl, argv[at], argv[at + 1], &id, &code))
+	if (ctl_parse(ctl, argc, argv, &a) < 0)
+		return a.code;
+	if (parse(ctl, argv[a.at], argv[a.at + 1], &id, &code))
 		return code;
 	if ((rc = ctl_open(ctl, 0)))
 		return rc;
-	if ((rc = store_identifier_remove(ctl->db, ctl->actor, &id, err)))
-		return ctl_store_fail(rc, err);
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(o, "type", store_id_type_name(id.type));
-	ctl_print_done(ctl, o, "%s identifier removed", store_id_type_name(id.type));
-	return CTL_OK;
+	rc = store_identifier_remove(ctl->db, ctl->actor, &id, err);
+	type = store_id_type_name(id.type);
+	return ctl_done(ctl, rc, err, ctl_fields("type", type, NULL), "%s identifier removed", type);
 }
 
 int cmd_identifier(struct ctl *ctl, int argc, char **argv)

@@ -47,28 +47,24 @@ static void show_progress(void *ctx, uint64_t rows, uint64_t bytes)
 int cmd_import(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "policy", required_argument, NULL, 'p' }, CTL_COMMON_OPTIONS, { NULL, 0, NULL, 0 }
+		{ "policy", required_argument, NULL, 'p' }, CTL_OPTIONS_END
 	};
+	struct ctl_args a = { .opts = opts, .shortopts = "hp:", .min = 1, .max = 1 };
 	struct store_import_stats st;
 	struct progress prog = { 0 };
 	struct timespec t0, t1;
 	const char *policy = "", *path;
 	char err[STORE_ERRLEN];
-	int c, code, at, rc;
+	int c, rc;
 	FILE *in;
 
-	optind = 0;
-	while ((c = ctl_getopt(ctl, argc, argv, "hp:", opts)) != -1) {
-		if (c == 'H')
-			return CTL_OK;
-		if (c == '?')
-			return CTL_USAGE;
+	while ((c = ctl_option(ctl, argc, argv, &a)) > 0) {
 		if (c == 'p')
 			policy = optarg;
 	}
-	if ((at = ctl_check_args(ctl, argc, argv, 1, 1, &code)) < 0)
-		return code;
-	path = argv[at];
+	if (c < 0)
+		return a.code;
+	path = argv[a.at];
 	in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
 	if (!in)
 		return ctl_fail(CTL_DATAERR, "cannot read %s: %s", path, strerror(errno));

@@ -9,16 +9,12 @@ const char cmd_init_help[] =
 
 int cmd_init(struct ctl *ctl, int argc, char **argv)
 {
-	int code, rc;
+	struct ctl_args a = { .db = CTL_DB_CREATE };
 
-	if (ctl_positional(ctl, argc, argv, 0, 0, &code) < 0)
-		return code;
-	rc = ctl_open(ctl, STORE_OPEN_CREATE);
-	if (rc)
-		return rc;
-	cJSON *o = cJSON_CreateObject();
+	if (ctl_parse(ctl, argc, argv, &a) < 0)
+		return a.code;
+	cJSON *o = ctl_fields("db", ctl->db_path, NULL);
 
-	cJSON_AddStringToObject(o, "db", ctl->db_path);
 	cJSON_AddNumberToObject(o, "schema_version", store_schema_version(ctl->db));
 	ctl_print_done(ctl, o, "database %s ready (schema version %d)", ctl->db_path,
 		       store_schema_version(ctl->db));

@@ -14,10 +14,6 @@
 #include "consent_update.h"
 #include "ctl.h"
 
-int cmd_keygen(struct ctl *ctl, int argc, char **argv);
-int cmd_sign(struct ctl *ctl, int argc, char **argv);
-extern const char cmd_keygen_help[], cmd_sign_help[];
-
 #define SIGN_MAX_BYTES (64 * 1024)
 
 const char cmd_keygen_help[] =
@@ -42,25 +38,20 @@ int cmd_keygen(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "out", required_argument, NULL, 'o' },
-		CTL_COMMON_OPTIONS,
-		{ NULL, 0, NULL, 0 },
+		CTL_OPTIONS_END,
 	};
+	struct ctl_args a = { .opts = opts };
 	const char *out = NULL;
 	char err[512], fpr[32];
 	cJSON *fields;
-	int c, code;
+	int c;
 
-	optind = 0;
-	while ((c = ctl_getopt(ctl, argc, argv, "h", opts)) != -1) {
-		if (c == 'H')
-			return CTL_OK;
-		if (c == '?')
-			return CTL_USAGE;
+	while ((c = ctl_option(ctl, argc, argv, &a)) > 0) {
 		if (c == 'o')
 			out = optarg;
 	}
-	if (ctl_check_args(ctl, argc, argv, 0, 0, &code) < 0)
-		return code;
+	if (c < 0)
+		return a.code;
 	if (!out || !out[0])
 		return ctl_usage(ctl, "keygen: --out PREFIX is required");
 	if (consent_keygen(out, fpr, sizeof(fpr), err, sizeof(err)))
@@ -115,37 +106,32 @@ int cmd_sign(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "key", required_argument, NULL, 'k' },
-		CTL_COMMON_OPTIONS,
-		{ NULL, 0, NULL, 0 },
+		CTL_OPTIONS_END,
 	};
-	const char *key = NULL;
+	struct ctl_args a = { .opts = opts, .min = 1, .max = 1 };
+	const char *key = NULL, *path;
 	struct consent_change change;
 	char err[512], *payload, *msg;
 	EVP_PKEY *pk;
 	size_t n = 0;
-	int c, first, code;
+	int c;
 
-	optind = 0;
-	while ((c = ctl_getopt(ctl, argc, argv, "h", opts)) != -1) {
-		if (c == 'H')
-			return CTL_OK;
-		if (c == '?')
-			return CTL_USAGE;
+	while ((c = ctl_option(ctl, argc, argv, &a)) > 0) {
 		if (c == 'k')
 			key = optarg;
 	}
-	first = ctl_check_args(ctl, argc, argv, 1, 1, &code);
-	if (first < 0)
-		return code;
+	if (c < 0)
+		return a.code;
 	if (!key)
 		return ctl_usage(ctl, "sign: --key PRIVATE.pem is required");
-	payload = read_all(argv[first], &n);
+	path = argv[a.at];
+	payload = read_all(path, &n);
 	if (!payload)
 		return CTL_DATAERR;
 	/* Refuse what every gateway would reject, before it is signed and sent. */
 	if (consent_change_parse((const uint8_t *)payload, n, &change, err, sizeof(err))) {
 		free(payload);
-		return ctl_fail(CTL_DATAERR, "sign: %s: %s", argv[first], err);
+		return ctl_fail(CTL_DATAERR, "sign: %s: %s", path, err);
 	}
 	pk = consent_key_load_private(key, err, sizeof(err));
 	if (!pk) {

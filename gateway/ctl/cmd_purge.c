@@ -13,26 +13,20 @@ const char cmd_purge_help[] =
 int cmd_purge(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "days", required_argument, NULL, 'd' }, CTL_COMMON_OPTIONS, { NULL, 0, NULL, 0 }
+		{ "days", required_argument, NULL, 'd' }, CTL_OPTIONS_END
 	};
+	struct ctl_args a = { .opts = opts, .db = CTL_DB_WRITE };
 	struct store_purge_result r;
 	unsigned long long days = 30;
 	char err[STORE_ERRLEN];
-	int c, code, rc;
+	int c, rc;
 
-	optind = 0;
-	while ((c = ctl_getopt(ctl, argc, argv, "h", opts)) != -1) {
-		if (c == 'H')
-			return CTL_OK;
-		if (c == '?')
-			return CTL_USAGE;
+	while ((c = ctl_option(ctl, argc, argv, &a)) > 0) {
 		if (c == 'd' && (!ctl_parse_uint(optarg, 36500, &days) || days == 0))
 			return ctl_fail(CTL_DATAERR, "--days must be 1..36500, got '%.32s'", optarg);
 	}
-	if (ctl_check_args(ctl, argc, argv, 0, 0, &code) < 0)
-		return code;
-	if ((rc = ctl_open(ctl, 0)))
-		return rc;
+	if (c < 0)
+		return a.code;
 	if ((rc = store_purge(ctl->db, ctl->actor, (int)days, (int64_t)time(NULL), &r, err)))
 		return ctl_store_fail(rc, err);
 	cJSON *o = cJSON_CreateObject();

@@ -12,24 +12,19 @@ const char cmd_segment_help[] =
 
 static int change(struct ctl *ctl, int argc, char **argv, bool add)
 {
+	struct ctl_args a = { .min = 2, .max = 2, .db = CTL_DB_WRITE };
 	char err[STORE_ERRLEN];
-	int code, at, rc;
+	const char *ref, *segment;
+	int rc;
 
-	if ((at = ctl_positional(ctl, argc, argv, 2, 2, &code)) < 0)
-		return code;
-	if ((rc = ctl_open(ctl, 0)))
-		return rc;
-	rc = add ? store_segment_add(ctl->db, ctl->actor, argv[at], argv[at + 1], err)
-		 : store_segment_remove(ctl->db, ctl->actor, argv[at], argv[at + 1], err);
-	if (rc)
-		return ctl_store_fail(rc, err);
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(o, "customer_ref", argv[at]);
-	cJSON_AddStringToObject(o, "segment", argv[at + 1]);
-	ctl_print_done(ctl, o, "customer %s %s segment %s", argv[at], add ? "added to" : "removed from",
-		       argv[at + 1]);
-	return CTL_OK;
+	if (ctl_parse(ctl, argc, argv, &a) < 0)
+		return a.code;
+	ref = argv[a.at];
+	segment = argv[a.at + 1];
+	rc = add ? store_segment_add(ctl->db, ctl->actor, ref, segment, err)
+		 : store_segment_remove(ctl->db, ctl->actor, ref, segment, err);
+	return ctl_done(ctl, rc, err, ctl_fields("customer_ref", ref, "segment", segment, NULL),
+			"customer %s %s segment %s", ref, add ? "added to" : "removed from", segment);
 }
 
 static int add(struct ctl *ctl, int argc, char **argv)

@@ -67,32 +67,25 @@ int cmd_uicr(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "at", required_argument, NULL, 'a' },
-		CTL_COMMON_OPTIONS,
-		{ NULL, 0, NULL, 0 },
+		CTL_OPTIONS_END,
 	};
+	struct ctl_args a = { .opts = opts, .min = 1, .max = 1, .db = CTL_DB_WRITE };
 	char err[STORE_ERRLEN];
 	int64_t at = (int64_t)time(NULL), customer, offset = 0, base;
 	uint32_t words[FW_UICR_WORDS];
 	struct fw_config cfg;
 	enum fw_config_error fe;
 	uint8_t key[16];
-	int c, code, rc, pos, exponent = 0;
+	int c, rc, exponent = 0;
 	const char *ref;
 
-	optind = 0;
-	while ((c = ctl_getopt(ctl, argc, argv, "h", opts)) != -1) {
-		if (c == 'H')
-			return CTL_OK;
-		if (c == '?')
-			return CTL_USAGE;
+	while ((c = ctl_option(ctl, argc, argv, &a)) > 0) {
 		if (c == 'a' && store_time_parse(optarg, at, &at, err))
 			return ctl_fail(CTL_DATAERR, "--at: %s", err);
 	}
-	if ((pos = ctl_check_args(ctl, argc, argv, 1, 1, &code)) < 0)
-		return code;
-	ref = argv[pos];
-	if ((rc = ctl_open(ctl, 0)))
-		return rc;
+	if (c < 0)
+		return a.code;
+	ref = argv[a.at];
 	if ((rc = store_customer_id(ctl->db, ref, &customer, err)))
 		return ctl_store_fail(rc, err);
 	if ((rc = enrolled_eid(ctl, customer, key, &exponent, &offset)))

@@ -51,15 +51,47 @@ int ctl_store_fail(int rc, const char *err);
 /* Opens ctl->db (STORE_OPEN_* flags); returns CTL_OK or an exit code. */
 int ctl_open(struct ctl *ctl, unsigned flags);
 
+/* The end of a command's option table: the options every command takes
+ * (--help, --json, handled by ctl_option()) and the terminator. */
+#define CTL_OPTIONS_END { "help", no_argument, NULL, 'h' }, { "json", no_argument, NULL, 'J' }, \
+		{ NULL, 0, NULL, 0 }
+
+/* Whether, and how, a command opens the database once its arguments are good. */
+enum ctl_db {
+	CTL_NO_DB,
+	CTL_DB_READ,
+	CTL_DB_WRITE,
+	CTL_DB_CREATE,
+};
+
 /*
- * getopt_long over a command's own options. The options every command takes
- * (--help, --json) are handled here: returns the option character, -1 at the
- * end, or 'H' when help was printed (the caller returns CTL_OK) and '?' after
- * a usage error was reported (the caller returns CTL_USAGE).
+ * What a command takes, filled in with designated initializers; the fields
+ * after db are set by ctl_option() / ctl_parse(). A command that checks its
+ * arguments further before touching the database (so that bad data is
+ * reported as such even when the database is unavailable) leaves db at
+ * CTL_NO_DB and calls ctl_open() itself.
  */
-int ctl_getopt(struct ctl *ctl, int argc, char **argv, const char *shortopts,
-	       const struct option *longopts);
-#define CTL_COMMON_OPTIONS { "help", no_argument, NULL, 'h' }, { "json", no_argument, NULL, 'J' }
+struct ctl_args {
+	const struct option *opts; /* own options, ending in CTL_OPTIONS_END; NULL: none */
+	const char *shortopts;     /* getopt letters; NULL: "h" */
+	int min, max;              /* how many positional arguments */
+	enum ctl_db db;            /* opened after the arguments were checked */
+	int at;                    /* out: argv index of the first positional argument */
+	int code;                  /* out: exit code when parsing stopped (help or error) */
+	bool started;              /* getopt was reset for this command */
+};
+
+/*
+ * The next of the command's own options (> 0, optarg set); 0 once all were
+ * parsed, the positional count checked and the database opened as asked; or
+ * -1 when the command should return a->code: help was printed (CTL_OK), a
+ * usage error or the database error was reported.
+ */
+int ctl_option(struct ctl *ctl, int argc, char **argv, struct ctl_args *a);
+/* The same for commands without options of their own: 0 or -1 (a->code). */
+int ctl_parse(struct ctl *ctl, int argc, char **argv, struct ctl_args *a);
+/* Usage error for getopt's ':' (missing value) or '?' (unknown option) c. */
+int ctl_bad_option(const struct ctl *ctl, int c, char **argv);
 
 /* Output: JSON (pretty, one document) or a table with the given columns. */
 struct ctl_column {
@@ -75,6 +107,12 @@ int ctl_print_rows(const struct ctl *ctl, int rc, cJSON *rows, const char *err,
 /* A confirmation: "message" for people, {"ok":true,...fields} for scripts. */
 void ctl_print_done(const struct ctl *ctl, cJSON *fields, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* The tail of every change: the store call's error for rc != 0 (fields are
+ * freed), else the confirmation as ctl_print_done(); returns the exit code. */
+int ctl_done(const struct ctl *ctl, int rc, const char *err, cJSON *fields, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+/* An object of string fields: key, value, key, value, ..., NULL. */
+cJSON *ctl_fields(const char *key, ...) __attribute__((sentinel));
 
 /* Subcommands of a family ("customer add"): argv[0] is the family. */
 struct ctl_sub {
@@ -82,12 +120,6 @@ struct ctl_sub {
 	int (*run)(struct ctl *ctl, int argc, char **argv);
 };
 int ctl_dispatch(struct ctl *ctl, int argc, char **argv, const struct ctl_sub *subs, size_t n);
-/* For commands with only the common options: parses them and checks that
- * min..max positional arguments follow. Returns the index of the first one,
- * or -1 with the exit code in *code (help printed or usage error). */
-int ctl_positional(struct ctl *ctl, int argc, char **argv, int min, int max, int *code);
-/* The count check alone, after a command's own getopt loop. */
-int ctl_check_args(struct ctl *ctl, int argc, char **argv, int min, int max, int *code);
 
 /* Parses an unsigned decimal within max into *v. */
 bool ctl_parse_uint(const char *s, unsigned long long max, unsigned long long *v);

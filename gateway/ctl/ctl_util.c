@@ -9,15 +9,22 @@
 
 #include "ctl.h"
 
+/* "beaconctl: " + message + end, to stderr: every error line looks alike. */
+__attribute__((format(printf, 2, 0)))
+static void say(const char *end, const char *fmt, va_list ap)
+{
+	fputs("beaconctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputs(end, stderr);
+}
+
 int ctl_fail(int code, const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("beaconctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	say("\n", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return code;
 }
 
@@ -26,11 +33,9 @@ int ctl_usage(const struct ctl *ctl, const char *fmt, ...)
 	va_list ap;
 
 	(void)ctl;
-	fputs("beaconctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	say(" (see --help)\n", fmt, ap);
 	va_end(ap);
-	fputs(" (see --help)\n", stderr);
 	return CTL_USAGE;
 }
 
@@ -62,32 +67,77 @@ int ctl_open(struct ctl *ctl, unsigned flags)
 	return rc ? ctl_store_fail(rc, err) : CTL_OK;
 }
 
-int ctl_getopt(struct ctl *ctl, int argc, char **argv, const char *shortopts,
-	       const struct option *longopts)
+int ctl_bad_option(const struct ctl *ctl, int c, char **argv)
 {
+	if (c == ':')
+		return ctl_usage(ctl, "option '%s' needs a value", argv[optind - 1]);
+	return ctl_usage(ctl, "unknown option '%s'", argv[optind - 1]);
+}
+
+/* After the last option: the positional count, then the database. */
+static int args_done(struct ctl *ctl, int argc, char **argv, struct ctl_args *a)
+{
+	static const unsigned open_flags[] = {
+		[CTL_DB_READ] = STORE_OPEN_READONLY,
+		[CTL_DB_WRITE] = 0,
+		[CTL_DB_CREATE] = STORE_OPEN_CREATE,
+	};
+	int n = argc - optind;
+
+	if (n < a->min) {
+		a->code = ctl_usage(ctl, "%s: missing argument", argv[0]);
+		return -1;
+	}
+	if (n > a->max) {
+		a->code = ctl_usage(ctl, "%s: unexpected argument '%.40s'", argv[0],
+				    argv[optind + a->max]);
+		return -1;
+	}
+	a->at = optind;
+	if (a->db != CTL_NO_DB && (a->code = ctl_open(ctl, open_flags[a->db])))
+		return -1;
+	return 0;
+}
+
+int ctl_option(struct ctl *ctl, int argc, char **argv, struct ctl_args *a)
+{
+	static const struct option common[] = { CTL_OPTIONS_END };
 	char spec[64];
 	int c;
 
+	if (!a->started) {
+		optind = 0;
+		a->started = true;
+	}
 	/* Leading ':' so a missing argument is told apart from an unknown option. */
-	snprintf(spec, sizeof(spec), ":%s", shortopts);
+	snprintf(spec, sizeof(spec), ":%s", a->shortopts ? a->shortopts : "h");
 	opterr = 0;
-	c = getopt_long(argc, argv, spec, longopts, NULL);
+	while ((c = getopt_long(argc, argv, spec, a->opts ? a->opts : common, NULL)) == 'J')
+		ctl->json = true;
 	switch (c) {
+	case -1:
+		return args_done(ctl, argc, argv, a);
 	case 'h':
 		fputs(ctl->help, stdout);
-		return 'H';
-	case 'J':
-		ctl->json = true;
-		return ctl_getopt(ctl, argc, argv, shortopts, longopts);
+		a->code = CTL_OK;
+		return -1;
 	case ':':
-		ctl_usage(ctl, "option '%s' needs a value", argv[optind - 1]);
-		return '?';
 	case '?':
-		ctl_usage(ctl, "unknown option '%s'", argv[optind - 1]);
-		return '?';
+		a->code = ctl_bad_option(ctl, c, argv);
+		return -1;
 	default:
 		return c;
 	}
+}
+
+int ctl_parse(struct ctl *ctl, int argc, char **argv, struct ctl_args *a)
+{
+	int c;
+
+	/* Without options of its own, getopt has none to return but the end. */
+	while ((c = ctl_option(ctl, argc, argv, a)) > 0)
+		;
+	return c;
 }
 
 void ctl_print_json(const cJSON *j)
@@ -172,10 +222,9 @@ void ctl_print_table(const cJSON *rows, const struct ctl_column *cols, size_t nc
 	}
 }
 
-void ctl_print_done(const struct ctl *ctl, cJSON *fields, const char *fmt, ...)
+__attribute__((format(printf, 3, 0)))
+static void print_done(const struct ctl *ctl, cJSON *fields, const char *fmt, va_list ap)
 {
-	va_list ap;
-
 	if (ctl->json) {
 		cJSON *o = fields ? fields : cJSON_CreateObject();
 
@@ -185,10 +234,43 @@ void ctl_print_done(const struct ctl *ctl, cJSON *fields, const char *fmt, ...)
 		return;
 	}
 	cJSON_Delete(fields);
-	va_start(ap, fmt);
 	vprintf(fmt, ap);
-	va_end(ap);
 	putchar('\n');
+}
+
+void ctl_print_done(const struct ctl *ctl, cJSON *fields, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	print_done(ctl, fields, fmt, ap);
+	va_end(ap);
+}
+
+int ctl_done(const struct ctl *ctl, int rc, const char *err, cJSON *fields, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (rc) {
+		cJSON_Delete(fields);
+		return ctl_store_fail(rc, err);
+	}
+	va_start(ap, fmt);
+	print_done(ctl, fields, fmt, ap);
+	va_end(ap);
+	return CTL_OK;
+}
+
+cJSON *ctl_fields(const char *key, ...)
+{
+	cJSON *o = cJSON_CreateObject();
+	va_list ap;
+
+	va_start(ap, key);
+	for (; key; key = va_arg(ap, const char *))
+		cJSON_AddStringToObject(o, key, va_arg(ap, const char *));
+	va_end(ap);
+	return o;
 }
 
 bool ctl_parse_uint(const char *s, unsigned long long max, unsigned long long *v)
@@ -220,36 +302,6 @@ int ctl_dispatch(struct ctl *ctl, int argc, char **argv, const struct ctl_sub *s
 		if (strcmp(argv[1], subs[i].name) == 0)
 			return subs[i].run(ctl, argc - 1, argv + 1);
 	return ctl_usage(ctl, "%s: unknown subcommand '%.40s'", argv[0], argv[1]);
-}
-
-int ctl_positional(struct ctl *ctl, int argc, char **argv, int min, int max, int *code)
-{
-	static const struct option opts[] = { CTL_COMMON_OPTIONS, { NULL, 0, NULL, 0 } };
-	int c;
-
-	optind = 0;
-	while ((c = ctl_getopt(ctl, argc, argv, "h", opts)) != -1) {
-		*code = c == 'H' ? CTL_OK : CTL_USAGE;
-		if (c != 'H' && c != '?')
-			ctl_usage(ctl, "unexpected option");
-		return -1;
-	}
-	return ctl_check_args(ctl, argc, argv, min, max, code);
-}
-
-int ctl_check_args(struct ctl *ctl, int argc, char **argv, int min, int max, int *code)
-{
-	int n = argc - optind;
-
-	if (n < min) {
-		*code = ctl_usage(ctl, "%s: missing argument", argv[0]);
-		return -1;
-	}
-	if (n > max) {
-		*code = ctl_usage(ctl, "%s: unexpected argument '%.40s'", argv[0], argv[optind + max]);
-		return -1;
-	}
-	return optind;
 }
 
 int ctl_print_rows(const struct ctl *ctl, int rc, cJSON *rows, const char *err,

@@ -97,12 +97,8 @@ int main(int argc, char **argv)
 		case 'V':
 			printf("beaconctl %s (schema %d)\n", BGW_VERSION, STORE_SCHEMA_VERSION);
 			return CTL_OK;
-		case ':':
-			return ctl_fail(CTL_USAGE, "option '%s' needs a value (see --help)",
-					argv[optind - 1]);
 		default:
-			return ctl_fail(CTL_USAGE, "unknown option '%s' (see --help)",
-					argv[optind - 1]);
+			return ctl_bad_option(&ctl, c, argv);
 		}
 	}
 	if (optind >= argc) {
