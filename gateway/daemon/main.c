@@ -252,6 +252,7 @@ static void fill_metrics(void *ctx, struct metrics_sample *m)
 	m->start_time_s = a->start_time_s;
 	m->hci_events = hs->events;
 	m->hci_malformed = hs->malformed;
+	m->h4_garbage_bytes = scanner_garbage_bytes(a->scanner);
 	m->controller_errors = cs->failed + cs->timeouts + cs->hw_errors;
 	m->watchdog_rescans = ws->rescans;
 	m->watchdog_resets = ws->resets;

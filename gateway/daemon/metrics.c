@@ -96,6 +96,9 @@ size_t metrics_format(const struct metrics_sample *s, char *buf, size_t n)
 	COUNTER("hci_events", "HCI events parsed from the source.", s->hci_events);
 	COUNTER("hci_events_malformed", "HCI events that disagree with the specification.",
 		s->hci_malformed);
+	COUNTER("h4_garbage_bytes",
+		"Bytes of the H4 stream skipped to find packets again (line noise, restarts).",
+		s->h4_garbage_bytes);
 	COUNTER("controller_errors",
 		"Controller problems: rejected commands, timeouts, hardware errors.",
 		s->controller_errors);

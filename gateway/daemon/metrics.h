@@ -34,6 +34,7 @@ struct metrics_sample {
 	uint64_t start_time_s;     /* Unix time */
 	/* source: HCI events and the scanner watchdog */
 	uint64_t hci_events, hci_malformed;
+	uint64_t h4_garbage_bytes;  /* H4 stream bytes skipped to resynchronise */
 	uint64_t controller_errors; /* failed commands, timeouts, hardware errors */
 	uint64_t watchdog_rescans, watchdog_resets;
 	/* pipeline (as in the status "counts") */

@@ -393,6 +393,11 @@ const struct hci_event_stats *scanner_parser_stats(const struct scanner *s)
 	return &s->parser.stats;
 }
 
+uint64_t scanner_garbage_bytes(const struct scanner *s)
+{
+	return s->src ? source_garbage_bytes(s->src) : 0;
+}
+
 enum controller_state scanner_controller_state(const struct scanner *s)
 {
 	return s->ctrl.state;

@@ -66,6 +66,7 @@ const struct scanner_stats *scanner_get_stats(const struct scanner *s);
 const struct controller_stats *scanner_controller_stats(const struct scanner *s);
 const struct watchdog_stats *scanner_watchdog_stats(const struct scanner *s);
 const struct hci_event_stats *scanner_parser_stats(const struct scanner *s);
+uint64_t scanner_garbage_bytes(const struct scanner *s);
 enum controller_state scanner_controller_state(const struct scanner *s);
 
 #endif

@@ -144,6 +144,8 @@ int source_write_all(int fd, const uint8_t *buf, size_t len)
 	size_t done = 0;
 	int waits = 0;
 
+	if (fd < 0)
+		return -ENOTCONN;
 	while (done < len) {
 		ssize_t n = write(fd, buf + done, len - done);
 
@@ -234,6 +236,11 @@ bool source_is_finite(const struct source *s) { return s->ops->finite; }
 bool source_accepts_commands(const struct source *s) { return s->ops->commands; }
 bool source_is_up(const struct source *s) { return s->up; }
 bool source_owns_controller(const struct source *s) { return s->ops->owns_controller; }
+
+uint64_t source_garbage_bytes(const struct source *s)
+{
+	return s->garbage_closed + (s->ops->garbage_bytes ? s->ops->garbage_bytes(s) : 0);
+}
 
 const char *source_kind_name(const struct source *s)
 {

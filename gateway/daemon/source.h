@@ -93,6 +93,9 @@ bool source_accepts_commands(const struct source *s);
 bool source_is_up(const struct source *s);
 /* Does the daemon own the controller (send Reset by default)? */
 bool source_owns_controller(const struct source *s);
+/* Bytes of a byte stream (H4) skipped while resynchronising: line noise,
+ * a controller that restarted mid-packet. 0 for packet sources. */
+uint64_t source_garbage_bytes(const struct source *s);
 /* "btsnoop", "h4:unix", ... (no paths: safe for status lines). */
 const char *source_kind_name(const struct source *s);
 

@@ -268,11 +268,9 @@ static int h4_read(struct source *s, uint64_t now_ms)
 
 static int h4_send(struct source *s, const uint8_t *pkt, size_t len)
 {
-	struct h4_link *l = s->impl;
+	const struct h4_link *l = s->impl;
 
-	if (!l || l->fd < 0)
-		return -ENOTCONN;
-	return source_write_all(l->fd, pkt, len);
+	return source_write_all(l ? l->fd : -1, pkt, len);
 }
 
 static void h4_close(struct source *s)
@@ -284,10 +282,18 @@ static void h4_close(struct source *s)
 	if (l->garbage_before + l->dec.garbage_bytes)
 		log_info("h4: %llu garbage bytes skipped",
 			 (unsigned long long)(l->garbage_before + l->dec.garbage_bytes));
+	s->garbage_closed += l->garbage_before + l->dec.garbage_bytes; /* for the final metrics */
 	if (l->fd >= 0)
 		close(l->fd);
 	free(l);
 	s->impl = NULL;
+}
+
+static uint64_t h4_garbage_bytes(const struct source *s)
+{
+	const struct h4_link *l = s->impl;
+
+	return l ? l->garbage_before + l->dec.garbage_bytes : 0;
 }
 
 const struct source_ops source_h4_ops = {
@@ -301,4 +307,5 @@ const struct source_ops source_h4_ops = {
 	.read = h4_read,
 	.send = h4_send,
 	.close = h4_close,
+	.garbage_bytes = h4_garbage_bytes,
 };

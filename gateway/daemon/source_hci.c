@@ -278,11 +278,9 @@ static int hci_src_read(struct source *s, uint64_t now_ms)
 
 static int hci_src_send(struct source *s, const uint8_t *pkt, size_t len)
 {
-	struct hci_link *l = s->impl;
+	const struct hci_link *l = s->impl;
 
-	if (!l || l->fd < 0)
-		return -ENOTCONN;
-	return source_write_all(l->fd, pkt, len);
+	return source_write_all(l ? l->fd : -1, pkt, len);
 }
 
 static void hci_src_close(struct source *s)

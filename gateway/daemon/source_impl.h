@@ -18,6 +18,9 @@ struct source_ops {
 	int (*read)(struct source *s, uint64_t now_ms);
 	int (*send)(struct source *s, const uint8_t *pkt, size_t len);
 	void (*close)(struct source *s);
+	/* Bytes skipped to find packet boundaries again on the open link(s).
+	 * May be NULL. close adds them to source.garbage_closed. */
+	uint64_t (*garbage_bytes)(const struct source *s);
 };
 
 struct source {
@@ -26,6 +29,7 @@ struct source {
 	struct source_options opt;
 	struct source_callbacks cb;
 	bool up;
+	uint64_t garbage_closed;      /* garbage bytes of implementations already closed */
 	void *impl;                   /* the implementation's state */
 };
 
@@ -39,7 +43,8 @@ uint64_t source_wall_us(void);
 /* Tell the owner the link changed (only on a change). */
 void source_set_up(struct source *s, bool up);
 
-/* Write all of buf to a non-blocking fd, waiting briefly for room. */
+/* Write all of buf to a non-blocking fd, waiting briefly for room;
+ * -ENOTCONN for fd -1 (the link is down). */
 int source_write_all(int fd, const uint8_t *buf, size_t len);
 
 /* How often a dropped link is retried. */
