@@ -79,6 +79,16 @@ static void setup(struct controller *c, struct fake *f, const struct controller_
 	controller_init(c, s, &cb);
 }
 
+/* A controller with settings(reset, ext) on a fresh fake, started at now. */
+static void start(struct controller *c, struct fake *f, bool reset, enum controller_ext ext,
+		  uint64_t now)
+{
+	struct controller_settings s = settings(reset, ext);
+
+	setup(c, f, &s);
+	controller_start(c, reset, now);
+}
+
 /* Feed raw event bytes (code, length, parameters) as the parser sees them. */
 static void feed(struct controller *c, const uint8_t *evt, size_t len, uint64_t now)
 {
@@ -130,11 +140,9 @@ static void test_h4_legacy_sequence(void **state)
 	};
 	struct controller c;
 	struct fake f;
-	struct controller_settings s = settings(true, CTRL_EXT_AUTO);
 
 	(void)state;
-	setup(&c, &f, &s);
-	controller_start(&c, true, 0);
+	start(&c, &f, true, CTRL_EXT_AUTO, 0);
 	assert_int_equal(c.state, CTRL_SETUP);
 	answer_to_scan(&c, true, le_legacy);
 	ok(&c, HCI_OP_LE_SET_SCAN_ENABLE);
@@ -160,11 +168,9 @@ static void test_hci_no_reset_extended(void **state)
 {
 	struct controller c;
 	struct fake f;
-	struct controller_settings s = settings(false, CTRL_EXT_AUTO);
 
 	(void)state;
-	setup(&c, &f, &s);
-	controller_start(&c, false, 0);
+	start(&c, &f, false, CTRL_EXT_AUTO, 0);
 	assert_int_equal(f.sent[0], HCI_OP_READ_LOCAL_VERSION);
 	answer_to_scan(&c, false, le_ext);
 	assert_int_equal(f.sent[f.n - 1], HCI_OP_LE_SET_EXT_SCAN_ENABLE);
@@ -189,19 +195,15 @@ static void test_extended_off_and_fallback(void **state)
 	static const uint8_t unknown[] = { HCI_ERR_UNKNOWN_COMMAND };
 	struct controller c;
 	struct fake f;
-	struct controller_settings s = settings(false, CTRL_EXT_OFF);
 
 	(void)state;
 	/* extended = off: legacy even on a 5.x controller. */
-	setup(&c, &f, &s);
-	controller_start(&c, false, 0);
+	start(&c, &f, false, CTRL_EXT_OFF, 0);
 	answer_to_scan(&c, false, le_ext);
 	assert_int_equal(f.sent[f.n - 1], HCI_OP_LE_SET_SCAN_ENABLE);
 
 	/* auto: a rejected extended command falls back to legacy. */
-	s = settings(false, CTRL_EXT_AUTO);
-	setup(&c, &f, &s);
-	controller_start(&c, false, 0);
+	start(&c, &f, false, CTRL_EXT_AUTO, 0);
 	answer_to_scan(&c, false, le_ext);
 	ok(&c, HCI_OP_LE_SET_EXT_SCAN_ENABLE);
 	complete(&c, HCI_OP_LE_SET_EXT_SCAN_PARAMS, unknown, 1);
@@ -212,9 +214,7 @@ static void test_extended_off_and_fallback(void **state)
 	assert_false(c.info.extended);
 
 	/* on: a rejection is a failure. */
-	s = settings(false, CTRL_EXT_ON);
-	setup(&c, &f, &s);
-	controller_start(&c, false, 0);
+	start(&c, &f, false, CTRL_EXT_ON, 0);
 	answer_to_scan(&c, false, le_ext);
 	ok(&c, HCI_OP_LE_SET_EXT_SCAN_ENABLE);
 	complete(&c, HCI_OP_LE_SET_EXT_SCAN_PARAMS, unknown, 1);
@@ -227,11 +227,9 @@ static void test_tolerated_failures(void **state)
 	static const uint8_t disallowed[] = { HCI_ERR_COMMAND_DISALLOWED };
 	struct controller c;
 	struct fake f;
-	struct controller_settings s = settings(false, CTRL_EXT_AUTO);
 
 	(void)state;
-	setup(&c, &f, &s);
-	controller_start(&c, false, 0);
+	start(&c, &f, false, CTRL_EXT_AUTO, 0);
 	complete(&c, HCI_OP_READ_LOCAL_VERSION, version, sizeof(version));
 	complete(&c, HCI_OP_READ_LOCAL_FEATURES, features, sizeof(features));
 	/* LE features refused: legacy scanning, with an error counted. */
@@ -254,11 +252,9 @@ static void test_command_status_error(void **state)
 	static const uint8_t status_ok_evt[] = { 0x0F, 4, 0x00, 1, 0x0B, 0x20 };
 	struct controller c;
 	struct fake f;
-	struct controller_settings s = settings(false, CTRL_EXT_OFF);
 
 	(void)state;
-	setup(&c, &f, &s);
-	controller_start(&c, false, 0);
+	start(&c, &f, false, CTRL_EXT_OFF, 0);
 	answer_to_scan(&c, false, le_legacy);
 	ok(&c, HCI_OP_LE_SET_SCAN_ENABLE);
 	/* Status 0 means "wait for the Complete": nothing changes. */
@@ -272,12 +268,10 @@ static void test_unrelated_events_ignored(void **state)
 {
 	struct controller c;
 	struct fake f;
-	struct controller_settings s = settings(true, CTRL_EXT_AUTO);
 	static const uint8_t nop[] = { 0x0E, 3, 0x01, 0x00, 0x00 };   /* flow control only */
 
 	(void)state;
-	setup(&c, &f, &s);
-	controller_start(&c, true, 0);
+	start(&c, &f, true, CTRL_EXT_AUTO, 0);
 	feed(&c, nop, sizeof(nop), 0);
 	ok(&c, HCI_OP_LE_SET_SCAN_ENABLE);    /* not the pending command */
 	assert_int_equal(f.n, 1);
@@ -288,11 +282,9 @@ static void test_timeout(void **state)
 {
 	struct controller c;
 	struct fake f;
-	struct controller_settings s = settings(true, CTRL_EXT_AUTO);
 
 	(void)state;
-	setup(&c, &f, &s);
-	controller_start(&c, true, 1000);
+	start(&c, &f, true, CTRL_EXT_AUTO, 1000);
 	controller_tick(&c, 2999);
 	assert_int_equal(c.state, CTRL_SETUP);
 	controller_tick(&c, 3000);
@@ -309,12 +301,10 @@ static void test_hardware_error_and_rescan(void **state)
 	static const uint8_t hw[] = { 0x10, 1, 0x42 };
 	struct controller c;
 	struct fake f;
-	struct controller_settings s = settings(true, CTRL_EXT_AUTO);
 	size_t before;
 
 	(void)state;
-	setup(&c, &f, &s);
-	controller_start(&c, true, 0);
+	start(&c, &f, true, CTRL_EXT_AUTO, 0);
 	answer_to_scan(&c, true, le_legacy);
 	ok(&c, HCI_OP_LE_SET_SCAN_ENABLE);
 	ok(&c, HCI_OP_LE_SET_SCAN_PARAMS);

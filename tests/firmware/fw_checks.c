@@ -63,6 +63,15 @@ static void cfg_store(struct fw_config *c)
 	c->tlm_every = 5;
 }
 
+/* Run the cfg_store configuration on the chip hp describes for ms. */
+static void run_store(const struct hal_host_params *hp, unsigned ms)
+{
+	struct fw_config c;
+
+	cfg_store(&c);
+	fwc_run(&c, hp, ms, &beacon);
+}
+
 /* The decoded frames of one captured PDU's AdvData. */
 static size_t decode(const struct hal_host_tx *tx, struct bf_frame *f, size_t max)
 {
@@ -74,12 +83,10 @@ static size_t decode(const struct hal_host_tx *tx, struct bf_frame *f, size_t ma
 int fwc_events_on_three_channels(void)
 {
 	struct hal_host_params hp;
-	struct fw_config c;
 	int fails = 0;
 
 	hal_host_params_default(&hp);
-	cfg_store(&c);
-	fwc_run(&c, &hp, 5000, &beacon);
+	run_store(&hp, 5000);
 	fails += FWC_CHECK(fwc_cap.n >= 3 * 40);
 	fails += FWC_CHECK(fwc_cap.n % 3 == 0);
 	for (size_t i = 0; i + 2 < fwc_cap.n; i += 3) {
@@ -137,15 +144,13 @@ int fwc_event_spacing(void)
 int fwc_header_and_static_address(void)
 {
 	struct hal_host_params hp;
-	struct fw_config c;
 	int fails = 0;
 	static const uint8_t want[6] = { 0x66, 0x55, 0x44, 0x33, 0x22, 0xC1 | 0xC0 };
 
 	hal_host_params_default(&hp);
 	hp.device_addr[0] = 0x33445566u;
 	hp.device_addr[1] = 0xFFFF0122u; /* top bits not set in FICR: firmware sets them */
-	cfg_store(&c);
-	fwc_run(&c, &hp, 2000, &beacon);
+	run_store(&hp, 2000);
 	fails += FWC_CHECK(fwc_cap.n > 0);
 	for (size_t i = 0; i < fwc_cap.n; i++) {
 		const struct hal_host_tx *t = &fwc_cap.tx[i];
@@ -227,15 +232,13 @@ int fwc_schedule(void)
 int fwc_tlm_counters_rise(void)
 {
 	struct hal_host_params hp;
-	struct fw_config c;
 	int fails = 0, tlms = 0;
 	uint32_t last_cnt = 0, last_up = 0;
 
 	hal_host_params_default(&hp);
 	hp.vdd_mv = 2900;
 	hp.temp_quarter_c = -21; /* -5.25 degC */
-	cfg_store(&c);
-	fwc_run(&c, &hp, 10000, &beacon);
+	run_store(&hp, 10000);
 	for (size_t i = 0; i < fwc_cap.n; i += 3) {
 		struct bf_frame f;
 
@@ -259,12 +262,10 @@ int fwc_tlm_counters_rise(void)
 int fwc_hfxo_only_during_events(void)
 {
 	struct hal_host_params hp;
-	struct fw_config c;
 	int fails = 0;
 
 	hal_host_params_default(&hp);
-	cfg_store(&c);
-	fwc_run(&c, &hp, 5000, &beacon);
+	run_store(&hp, 5000);
 	for (size_t i = 0; i < fwc_cap.n; i++)
 		fails += FWC_CHECK(fwc_cap.tx[i].hfxo_running);
 	fails += FWC_CHECK(hal_host_sleeps_with_hfxo() == 0);
@@ -280,13 +281,11 @@ int fwc_hfxo_only_during_events(void)
 int fwc_lfrc_fallback(void)
 {
 	struct hal_host_params hp;
-	struct fw_config c;
 	int fails = 0;
 
 	hal_host_params_default(&hp);
 	hp.lfxo = false;
-	cfg_store(&c);
-	fwc_run(&c, &hp, 3000, &beacon);
+	run_store(&hp, 3000);
 	fails += FWC_CHECK(beacon.clock.lfrc);
 	fails += FWC_CHECK((hal_read(NRF_REG(CLOCK, LFCLKSTAT)) & 3u) == CLOCK_LFCLKSRC_RC);
 	fails += FWC_CHECK(fwc_cap.n >= 3 * 25);

@@ -80,35 +80,69 @@ static struct snap_builder *base(void)
 	return b;
 }
 
-static struct campaign_event ev(uint32_t cust, enum visit_event_kind k, uint32_t dwell, int mark,
-				int64_t now)
+/* The rules under test: base() plus a test's campaigns, built into a
+ * snapshot, with the default configuration (dwell marks 60, 300, 900). */
+struct rules {
+	struct snap_builder *b;
+	struct snapshot *s;
+	struct campaign_rules *r;
+};
+
+static void build(struct rules *t)
 {
-	return (struct campaign_event){ .customer = cust, .zone = "entrance", .kind = k,
-					.dwell_s = dwell, .mark = mark, .now_s = now };
+	struct pipeline_config cfg;
+
+	pipeline_config_defaults(&cfg);
+	t->s = sb_build(t->b, 1);
+	t->r = campaign_rules_new(&cfg);
+}
+
+static void done(struct rules *t)
+{
+	campaign_rules_free(t->r);
+	snapshot_free(t->s);
+	sb_free(t->b);
+}
+
+/* One visit event at the entrance, matched; returns how many campaigns fired. */
+static uint32_t match(struct rules *t, uint32_t cust, enum visit_event_kind k, uint32_t dwell,
+		      int mark, int64_t now)
+{
+	struct campaign_event e = { .customer = cust, .zone = "entrance", .kind = k,
+				    .dwell_s = dwell, .mark = mark, .now_s = now };
+
+	return campaign_rules_match(t->r, t->s, &e, on_fire, NULL);
+}
+
+static uint32_t enter(struct rules *t, uint32_t cust, int64_t now)
+{
+	return match(t, cust, VISIT_ENTER, 0, -1, now);
+}
+
+/* Campaign "hello" (id 1) on entering, with a cooldown and a daily cap. */
+static void add_hello(struct snap_builder *b, uint32_t cooldown_s, uint32_t daily_cap)
+{
+	struct snap_campaign *c = sb_campaign(b, 1, "hello", "entrance", SNAP_EVENT_ENTER);
+
+	c->cooldown_s = cooldown_s;
+	c->daily_cap = daily_cap;
 }
 
 static void test_matching(void **state)
 {
-	struct snap_builder *b = base();
-	struct pipeline_config cfg;
-	struct campaign_rules *r;
-	struct snapshot *s;
-	struct campaign_event e;
+	struct rules t = { .b = base() };
 
 	(void)state;
-	pipeline_config_defaults(&cfg); /* dwell marks 60, 300, 900 */
-	sb_campaign(b, 1, "welcome", "entrance", SNAP_EVENT_ENTER);                 /* 0 */
-	sb_campaign(b, 2, "vip-welcome", "entrance", SNAP_EVENT_ENTER)->segment = 0; /* 1 */
-	sb_campaign(b, 3, "other-zone", "checkout", SNAP_EVENT_ENTER);              /* 2 */
-	sb_campaign(b, 4, "lingered", "entrance", SNAP_EVENT_DWELL)->min_dwell_s = 300; /* 3 */
-	sb_campaign(b, 5, "long-visit", "entrance", SNAP_EVENT_EXIT)->min_dwell_s = 600; /* 4 */
-	sb_campaign(b, 6, "email-only", "entrance", SNAP_EVENT_ENTER)->channels = 0x2; /* 5 */
-	s = sb_build(b, 1);
-	r = campaign_rules_new(&cfg);
+	sb_campaign(t.b, 1, "welcome", "entrance", SNAP_EVENT_ENTER);                 /* 0 */
+	sb_campaign(t.b, 2, "vip-welcome", "entrance", SNAP_EVENT_ENTER)->segment = 0; /* 1 */
+	sb_campaign(t.b, 3, "other-zone", "checkout", SNAP_EVENT_ENTER);              /* 2 */
+	sb_campaign(t.b, 4, "lingered", "entrance", SNAP_EVENT_DWELL)->min_dwell_s = 300; /* 3 */
+	sb_campaign(t.b, 5, "long-visit", "entrance", SNAP_EVENT_EXIT)->min_dwell_s = 600; /* 4 */
+	sb_campaign(t.b, 6, "email-only", "entrance", SNAP_EVENT_ENTER)->channels = 0x2; /* 5 */
+	build(&t);
 
 	reset();
-	e = ev(0, VISIT_ENTER, 0, -1, MORNING);
-	assert_int_equal(campaign_rules_match(r, s, &e, on_fire, NULL), 3);
+	assert_int_equal(enter(&t, 0, MORNING), 3);
 	assert_int_equal(fired[0], 1);
 	assert_int_equal(fired[1], 1);
 	assert_int_equal(fired[2], 0);
@@ -116,148 +150,100 @@ static void test_matching(void **state)
 	assert_int_equal(fired_channels[0], 0x3);
 	assert_int_equal(fired_channels[5], 0x2);
 	reset();
-	e = ev(1, VISIT_ENTER, 0, -1, MORNING);
-	campaign_rules_match(r, s, &e, on_fire, NULL);
+	enter(&t, 1, MORNING);
 	assert_int_equal(fired[1], 0); /* bob is not vip */
 
 	/* Dwell campaign: once per visit, at the first mark reaching 300 s. */
 	reset();
-	e = ev(0, VISIT_DWELL, 60, 0, MORNING + 60);
-	campaign_rules_match(r, s, &e, on_fire, NULL);
-	e = ev(0, VISIT_DWELL, 300, 1, MORNING + 300);
-	campaign_rules_match(r, s, &e, on_fire, NULL);
-	e = ev(0, VISIT_DWELL, 900, 2, MORNING + 900);
-	campaign_rules_match(r, s, &e, on_fire, NULL);
+	match(&t, 0, VISIT_DWELL, 60, 0, MORNING + 60);
+	match(&t, 0, VISIT_DWELL, 300, 1, MORNING + 300);
+	match(&t, 0, VISIT_DWELL, 900, 2, MORNING + 900);
 	assert_int_equal(fired[3], 1);
 
 	reset();
-	e = ev(1, VISIT_EXIT, 599, -1, MORNING + 700);
-	campaign_rules_match(r, s, &e, on_fire, NULL);
+	match(&t, 1, VISIT_EXIT, 599, -1, MORNING + 700);
 	assert_int_equal(fired[4], 0);
-	e = ev(1, VISIT_EXIT, 600, -1, MORNING + 800);
-	campaign_rules_match(r, s, &e, on_fire, NULL);
+	match(&t, 1, VISIT_EXIT, 600, -1, MORNING + 800);
 	assert_int_equal(fired[4], 1);
-	campaign_rules_free(r);
-	snapshot_free(s);
-	sb_free(b);
+	done(&t);
 }
 
 static void test_window_and_hours(void **state)
 {
-	struct snap_builder *b = base();
-	struct pipeline_config cfg;
-	struct campaign_rules *r;
-	struct snapshot *s;
+	struct rules t = { .b = base() };
 	struct snap_campaign *c;
-	struct campaign_event e;
 
 	(void)state;
-	pipeline_config_defaults(&cfg);
-	c = sb_campaign(b, 1, "shop-hours", "entrance", SNAP_EVENT_ENTER);
+	c = sb_campaign(t.b, 1, "shop-hours", "entrance", SNAP_EVENT_ENTER);
 	c->hours_from_min = 9 * 60 + 30; /* 09:30-18:00 local */
 	c->hours_until_min = 18 * 60;
-	c = sb_campaign(b, 2, "late", "entrance", SNAP_EVENT_ENTER);
+	c = sb_campaign(t.b, 2, "late", "entrance", SNAP_EVENT_ENTER);
 	c->hours_from_min = 22 * 60; /* 22:00-02:00 local, across midnight */
 	c->hours_until_min = 2 * 60;
-	c = sb_campaign(b, 3, "spring", "entrance", SNAP_EVENT_ENTER);
+	c = sb_campaign(t.b, 3, "spring", "entrance", SNAP_EVENT_ENTER);
 	c->valid_from = MORNING + 3600;
 	c->valid_until = MORNING + 7200;
-	s = sb_build(b, 1);
-	r = campaign_rules_new(&cfg);
+	build(&t);
 
 	/* 10:00 local (09:00Z): the 09:30-18:00 window is open; UTC would say closed. */
-	assert_true(campaign_in_hours(&s->campaigns[0], MORNING));
-	assert_false(campaign_in_hours(&s->campaigns[0], MORNING - 3600)); /* 09:00 local */
-	assert_false(campaign_in_hours(&s->campaigns[0], MORNING + 8 * 3600)); /* 18:00 */
-	assert_true(campaign_in_hours(&s->campaigns[1], MORNING + 13 * 3600)); /* 23:00 */
-	assert_true(campaign_in_hours(&s->campaigns[1], MORNING + 15 * 3600)); /* 01:00 */
-	assert_false(campaign_in_hours(&s->campaigns[1], MORNING + 16 * 3600)); /* 02:00 */
+	assert_true(campaign_in_hours(&t.s->campaigns[0], MORNING));
+	assert_false(campaign_in_hours(&t.s->campaigns[0], MORNING - 3600)); /* 09:00 local */
+	assert_false(campaign_in_hours(&t.s->campaigns[0], MORNING + 8 * 3600)); /* 18:00 */
+	assert_true(campaign_in_hours(&t.s->campaigns[1], MORNING + 13 * 3600)); /* 23:00 */
+	assert_true(campaign_in_hours(&t.s->campaigns[1], MORNING + 15 * 3600)); /* 01:00 */
+	assert_false(campaign_in_hours(&t.s->campaigns[1], MORNING + 16 * 3600)); /* 02:00 */
 
 	reset();
-	e = ev(1, VISIT_ENTER, 0, -1, MORNING);
-	campaign_rules_match(r, s, &e, on_fire, NULL);
+	enter(&t, 1, MORNING);
 	assert_int_equal(fired[0], 1);
 	assert_int_equal(fired[2], 0); /* before valid_from */
-	e = ev(1, VISIT_ENTER, 0, -1, MORNING + 3600);
-	campaign_rules_match(r, s, &e, on_fire, NULL);
+	enter(&t, 1, MORNING + 3600);
 	assert_int_equal(fired[2], 1);
-	e = ev(1, VISIT_ENTER, 0, -1, MORNING + 7200);
-	campaign_rules_match(r, s, &e, on_fire, NULL);
+	enter(&t, 1, MORNING + 7200);
 	assert_int_equal(fired[2], 1); /* valid_until is exclusive */
-	campaign_rules_free(r);
-	snapshot_free(s);
-	sb_free(b);
+	done(&t);
 }
 
 static void test_cooldown_and_daily_cap(void **state)
 {
-	struct snap_builder *b = base();
-	struct pipeline_config cfg;
-	struct campaign_rules *r;
-	struct snapshot *s;
-	struct snap_campaign *c;
-	struct campaign_event e;
+	struct rules t = { .b = base() };
 
 	(void)state;
-	pipeline_config_defaults(&cfg);
-	c = sb_campaign(b, 1, "hello", "entrance", SNAP_EVENT_ENTER);
-	c->cooldown_s = 600;
-	c->daily_cap = 2;
-	s = sb_build(b, 1);
-	r = campaign_rules_new(&cfg);
+	add_hello(t.b, 600, 2);
+	build(&t);
 
 	reset();
-	for (int64_t t = 0; t < 4 * 3600; t += 60) {
-		e = ev(0, VISIT_ENTER, 0, -1, MORNING + t);
-		campaign_rules_match(r, s, &e, on_fire, NULL);
-	}
+	for (int64_t dt = 0; dt < 4 * 3600; dt += 60)
+		enter(&t, 0, MORNING + dt);
 	assert_int_equal(fired[0], 2); /* cap 2 per local day, 10 min apart */
 	/* Bob has his own cooldown and cap. */
-	e = ev(1, VISIT_ENTER, 0, -1, MORNING);
-	campaign_rules_match(r, s, &e, on_fire, NULL);
+	enter(&t, 1, MORNING);
 	assert_int_equal(fired[0], 3);
 	/* Next local day (Berlin midnight = 23:00Z): allowed again. */
-	e = ev(0, VISIT_ENTER, 0, -1, MORNING + 14 * 3600);
-	campaign_rules_match(r, s, &e, on_fire, NULL);
+	enter(&t, 0, MORNING + 14 * 3600);
 	assert_int_equal(fired[0], 4);
-	campaign_rules_free(r);
-	snapshot_free(s);
-	sb_free(b);
+	done(&t);
 }
 
 static void test_history_seeds_state(void **state)
 {
-	struct snap_builder *b = base();
-	struct pipeline_config cfg;
-	struct campaign_rules *r;
-	struct snapshot *s;
-	struct snap_campaign *c;
-	struct campaign_event e;
+	struct rules t = { .b = base() };
 
 	(void)state;
-	pipeline_config_defaults(&cfg);
-	c = sb_campaign(b, 1, "hello", "entrance", SNAP_EVENT_ENTER);
-	c->cooldown_s = 3600;
-	c->daily_cap = 3;
+	add_hello(t.b, 3600, 3);
 	/* Before a restart: alice triggered 10 min ago; bob 3 times today already. */
-	sb_history(b, 0, 0, MORNING - 600, 1);
-	sb_history(b, 1, 0, MORNING - 7200, 3);
-	s = sb_build(b, 1);
-	r = campaign_rules_new(&cfg);
-	campaign_rules_seed(r, s);
+	sb_history(t.b, 0, 0, MORNING - 600, 1);
+	sb_history(t.b, 1, 0, MORNING - 7200, 3);
+	build(&t);
+	campaign_rules_seed(t.r, t.s);
 
 	reset();
-	e = ev(0, VISIT_ENTER, 0, -1, MORNING);
-	campaign_rules_match(r, s, &e, on_fire, NULL);
-	e = ev(1, VISIT_ENTER, 0, -1, MORNING);
-	campaign_rules_match(r, s, &e, on_fire, NULL);
+	enter(&t, 0, MORNING);
+	enter(&t, 1, MORNING);
 	assert_int_equal(fired[0], 0);
-	e = ev(0, VISIT_ENTER, 0, -1, MORNING + 3000);
-	campaign_rules_match(r, s, &e, on_fire, NULL);
+	enter(&t, 0, MORNING + 3000);
 	assert_int_equal(fired[0], 1);
-	campaign_rules_free(r);
-	snapshot_free(s);
-	sb_free(b);
+	done(&t);
 }
 
 int main(void)

@@ -328,6 +328,17 @@ static void capture(void *ctx, const uint8_t *h4, size_t len)
 }
 
 static const uint8_t bdaddr[6] = { 1, 2, 3, 4, 5, 6 };
+static const struct hci_scan_params sp = { .interval = 0x60, .window = 0x30 };
+
+/* A virtual controller (legacy_only: Bluetooth 4.x, no extended
+ * advertising) answering into a new capture, which the caller frees. */
+static struct capture *ctrl_new(struct sim_ctrl *ctrl, bool legacy_only)
+{
+	struct capture *cap = calloc(1, sizeof(*cap));
+
+	sim_ctrl_init(ctrl, legacy_only, bdaddr, capture, cap);
+	return cap;
+}
 
 /* Send a command; expect one answer; return it parsed. */
 static struct hci_ctrl_event ask(struct sim_ctrl *ctrl, struct capture *cap, const uint8_t *cmd,
@@ -344,16 +355,21 @@ static struct hci_ctrl_event ask(struct sim_ctrl *ctrl, struct capture *cap, con
 	return ev;
 }
 
+/* Power-on masks leave LE Meta events off: turn the scan reports on. */
+static void unmask_reports(struct sim_ctrl *ctrl, struct capture *cap, uint8_t *cmd)
+{
+	ask(ctrl, cap, cmd, hci_cmd_set_event_mask(cmd, HCI_MAX_CMD_H4, HCI_EVENT_MASK_DEFAULT));
+	ask(ctrl, cap, cmd, hci_cmd_le_set_event_mask(cmd, HCI_MAX_CMD_H4, HCI_LE_EVENT_MASK_SCAN));
+}
+
 static void test_ctrl_commands(void **state)
 {
 	struct sim_ctrl ctrl;
-	struct capture *cap = calloc(1, sizeof(*cap));
+	struct capture *cap = ctrl_new(&ctrl, false);
 	uint8_t cmd[HCI_MAX_CMD_H4];
 	struct hci_ctrl_event ev;
-	struct hci_scan_params sp = { .interval = 0x60, .window = 0x30 };
 
 	(void)state;
-	sim_ctrl_init(&ctrl, false, bdaddr, capture, cap);
 	ev = ask(&ctrl, cap, cmd, hci_cmd_reset(cmd, sizeof(cmd)));
 	assert_int_equal(ev.kind, HCI_CTRL_CMD_COMPLETE);
 	assert_int_equal(ev.opcode, HCI_OP_RESET);
@@ -416,13 +432,11 @@ static void test_ctrl_commands(void **state)
 static void test_ctrl_legacy_only(void **state)
 {
 	struct sim_ctrl ctrl;
-	struct capture *cap = calloc(1, sizeof(*cap));
+	struct capture *cap = ctrl_new(&ctrl, true);
 	uint8_t cmd[HCI_MAX_CMD_H4];
 	struct hci_ctrl_event ev;
-	struct hci_scan_params sp = { .interval = 0x60, .window = 0x30 };
 
 	(void)state;
-	sim_ctrl_init(&ctrl, true, bdaddr, capture, cap);
 	ev = ask(&ctrl, cap, cmd, hci_cmd_le_read_local_features(cmd, sizeof(cmd)));
 	assert_false(HCI_LE_FEATURE_EXT_ADV(ev.ret + 1));
 	ev = ask(&ctrl, cap, cmd, hci_cmd_le_set_ext_scan_params(cmd, sizeof(cmd), &sp, 1));
@@ -451,20 +465,18 @@ static struct sim_adv *make_adv(uint16_t len, bool legacy)
 static void test_ctrl_reports(void **state)
 {
 	struct sim_ctrl ctrl;
-	struct capture *cap = calloc(1, sizeof(*cap));
+	struct capture *cap = ctrl_new(&ctrl, false);
 	uint8_t cmd[HCI_MAX_CMD_H4];
 	struct sim_adv *small = make_adv(20, true), *big = make_adv(600, false);
 
 	(void)state;
-	sim_ctrl_init(&ctrl, false, bdaddr, capture, cap);
 	assert_false(sim_ctrl_report(&ctrl, small)); /* not scanning */
 	ask(&ctrl, cap, cmd, hci_cmd_le_set_scan_enable(cmd, sizeof(cmd), true, false));
 	/* Power-on masks leave LE Meta events off: nothing reaches the host. */
 	cap->n = 0;
 	assert_false(sim_ctrl_report(&ctrl, small));
 	assert_int_equal(ctrl.st.masked, 1);
-	ask(&ctrl, cap, cmd, hci_cmd_set_event_mask(cmd, sizeof(cmd), HCI_EVENT_MASK_DEFAULT));
-	ask(&ctrl, cap, cmd, hci_cmd_le_set_event_mask(cmd, sizeof(cmd), HCI_LE_EVENT_MASK_SCAN));
+	unmask_reports(&ctrl, cap, cmd);
 	cap->n = 0;
 	assert_true(sim_ctrl_report(&ctrl, small));
 	assert_int_equal(cap->n, 1);
@@ -483,8 +495,7 @@ static void test_ctrl_reports(void **state)
 
 	/* Extended scan: fragments "more data to come" ... then complete. */
 	ask(&ctrl, cap, cmd, hci_cmd_reset(cmd, sizeof(cmd)));
-	ask(&ctrl, cap, cmd, hci_cmd_set_event_mask(cmd, sizeof(cmd), HCI_EVENT_MASK_DEFAULT));
-	ask(&ctrl, cap, cmd, hci_cmd_le_set_event_mask(cmd, sizeof(cmd), HCI_LE_EVENT_MASK_SCAN));
+	unmask_reports(&ctrl, cap, cmd);
 	ask(&ctrl, cap, cmd, hci_cmd_le_set_ext_scan_enable(cmd, sizeof(cmd), true, false, 0, 0));
 	cap->n = 0;
 	assert_true(sim_ctrl_report(&ctrl, big));
