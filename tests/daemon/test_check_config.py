@@ -2,10 +2,13 @@
 """--check-config: the shipped example config is valid; unknown keys,
 unknown sections and bad values exit 78 with FILE:LINE in the message."""
 import os
+import sys
 
-from bgwtest import SOURCE, check, finish, run, tmpdir
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from bgwtest import SOURCE, TempDir, check, finish, run_beacongw  # noqa: E402
 
-d = tmpdir()
+d = TempDir("daemon").path
 example = os.path.join(SOURCE, "config", "beacongw.conf")
 
 
@@ -33,25 +36,25 @@ bad = [
 ]
 for text, line, word in bad:
     path = conf(text)
-    p = run(["-c", path, "--check-config"])
+    p = run_beacongw(["-c", path, "--check-config"])
     check(p.returncode == 78, "%r: exit 78 (got %d)" % (text, p.returncode))
     check("%s:%d:" % (path, line) in p.stderr, "%r: line %d named (%s)" % (text, line,
                                                                            p.stderr.strip()))
     check(word in p.stderr, "%r: mentions %r" % (text, word))
 
 # Cross-key problems name the file.
-p = run(["-c", conf("[source]\ninterval_ms = 50\nwindow_ms = 100\n"), "--check-config"])
+p = run_beacongw(["-c", conf("[source]\ninterval_ms = 50\nwindow_ms = 100\n"), "--check-config"])
 check(p.returncode == 78 and "window_ms" in p.stderr, "window > interval: exit 78")
 
-p = run(["-c", os.path.join(d, "missing.conf"), "--check-config"])
+p = run_beacongw(["-c", os.path.join(d, "missing.conf"), "--check-config"])
 check(p.returncode == 78, "missing config: exit 78 (got %d)" % p.returncode)
 
 # A bad config stops a normal run the same way.
-p = run(["-c", conf("[gateway]\nbogus = 1\n"), "--source", "btsnoop:/dev/null", "--dump"])
+p = run_beacongw(["-c", conf("[gateway]\nbogus = 1\n"), "--source", "btsnoop:/dev/null", "--dump"])
 check(p.returncode == 78, "bad config with --dump: exit 78")
 
 # The example config is complete and valid (the database part needs the store).
-p = run(["-c", example, "--source", "btsnoop:/nonexistent", "--dump"])
+p = run_beacongw(["-c", example, "--source", "btsnoop:/nonexistent", "--dump"])
 check(p.returncode == 65, "example config parses (got %d: %s)" % (p.returncode, p.stderr))
 
 finish()

@@ -6,15 +6,19 @@ crash it."""
 import json
 import os
 import subprocess
+import sys
 
-from bgwtest import (BUILD, SOURCE, EDDYSTONE_UID, IBEACON, btsnoop_h4, btsnoop_monitor, check,
-                     cmd_complete, finish, hw_error, le_adv_report, le_ext_adv_report, run, tmpdir)
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from bgwtest import BUILD, SOURCE, TempDir, check, finish, run_beacongw  # noqa: E402
+from hcitest import (EDDYSTONE_UID, IBEACON, btsnoop_h4, btsnoop_monitor,  # noqa: E402
+                     cmd_complete, hw_error, le_adv_report, le_ext_adv_report)
 
-d = tmpdir()
+d = TempDir("daemon").path
 
 
 def dump(path, *extra):
-    p = run(["--source", "btsnoop:" + path, "--dump"] + list(extra))
+    p = run_beacongw(["--source", "btsnoop:" + path, "--dump"] + list(extra))
     lines = [json.loads(line) for line in p.stdout.splitlines()]
     return p, lines
 

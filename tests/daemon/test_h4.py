@@ -7,15 +7,17 @@ used when the controller supports it, and a controller that rejects the
 extended commands falls back to legacy ones. A dropped link is reopened."""
 import json
 import os
-import signal
 import socket
 import subprocess
+import sys
 import threading
-import time
 
-from bgwtest import (BEACONGW, IBEACON, FakeController, FakeTtyController, check, finish,
-                     hw_error,
-                     le_adv_report, le_ext_adv_report, tmpdir)
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from bgwtest import (BEACONGW, TempDir, check, clean_env, finish, terminate,  # noqa: E402
+                     wait_for)
+from hcitest import (IBEACON, FakeController, FakeTtyController, hw_error,  # noqa: E402
+                     le_adv_report, le_ext_adv_report)
 
 LEGACY_SEQ = [0x0C03, 0x1001, 0x1003, 0x2003, 0x0C01, 0x2001, 0x200C, 0x200B, 0x200C]
 EXT_SEQ = [0x0C03, 0x1001, 0x1003, 0x2003, 0x0C01, 0x2001, 0x2042, 0x2041, 0x2042]
@@ -26,11 +28,8 @@ class Daemon:
         args = [BEACONGW, "--source", spec, "--dump", "-v"]
         if conf:
             args += ["-c", conf]
-        env = dict(os.environ)
-        for k in ("JOURNAL_STREAM", "INVOCATION_ID", "NOTIFY_SOCKET"):
-            env.pop(k, None)
         self.p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  text=True, env=env)
+                                  text=True, env=clean_env())
         self.lines = []
         self.t = threading.Thread(target=self._read, daemon=True)
         self.t.start()
@@ -40,32 +39,26 @@ class Daemon:
             self.lines.append(json.loads(line))
 
     def wait_lines(self, n, timeout=15):
-        end = time.time() + timeout
-        while time.time() < end and len(self.lines) < n:
-            time.sleep(0.05)
-        return len(self.lines) >= n
+        return wait_for(lambda: len(self.lines) >= n, timeout)
 
     def stop(self):
-        self.p.send_signal(signal.SIGTERM)
-        try:
-            rc = self.p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            rc = -9
+        """SIGTERM: the exit status (None when it had to be killed) and stderr."""
+        rc = terminate(self.p, 10)
         self.t.join(timeout=5)
         return rc, self.p.stderr.read()
 
+    def exited(self, timeout=30):
+        """The exit status once it exits by itself (-9: killed after the
+        timeout) and stderr."""
+        try:
+            rc = self.p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            rc = -9
+        return rc, self.p.stderr.read()
 
-def wait_for(cond, timeout=15):
-    end = time.time() + timeout
-    while time.time() < end:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return False
 
-
-d = tmpdir()
+d = TempDir("daemon").path
 
 # ---- legacy controller, faults in the stream ----
 sock = os.path.join(d, "ctrl.sock")
@@ -87,7 +80,8 @@ def on_enable(c):
 
 ctrl.on_scan_enable = on_enable
 dm = Daemon("h4:unix:" + sock)
-check(wait_for(lambda: state["enables"] >= 2), "scan enabled twice (after the hardware error)")
+check(wait_for(lambda: state["enables"] >= 2, 15),
+      "scan enabled twice (after the hardware error)")
 check(ctrl.opcodes[:9] == LEGACY_SEQ,
       "init sequence %s" % [hex(o) for o in ctrl.opcodes[:9]])
 params = dict(ctrl.commands)
@@ -101,7 +95,7 @@ check(dm.wait_lines(3) and "C4:7B:1A:22:E0:10" in [x["addr"] for x in dm.lines],
       "reports after the reset dumped")
 before = len(ctrl.opcodes)
 rc, err = dm.stop()
-check(rc == 0, "SIGTERM: exit 0 (got %d: %s)" % (rc, err[-500:]))
+check(rc == 0, "SIGTERM: exit 0 (got %s: %s)" % (rc, err[-500:]))
 check(0x200C in ctrl.opcodes[before:] and ctrl.commands[-1] == (0x200C, b"\x00\x00"),
       "scan disabled on exit")
 check("C4:7B:1A:22:E0:0F" not in err, "no address in the log")
@@ -153,7 +147,7 @@ conn.shutdown(2)
 check(dm.wait_lines(2, timeout=20), "drop: reports again after reconnecting")
 check(ctrl.opcodes.count(0x0C03) >= 2, "drop: controller set up again")
 rc, err = dm.stop()
-check(rc == 0, "drop: exit 0 (got %d)" % rc)
+check(rc == 0, "drop: exit 0 (got %s)" % rc)
 ctrl.close()
 
 # ---- H4 over TCP on loopback ----
@@ -164,7 +158,7 @@ dm = Daemon("h4:tcp:127.0.0.1:%d" % ctrl.port)
 check(dm.wait_lines(1), "tcp: report dumped")
 check(ctrl.opcodes[:9] == LEGACY_SEQ, "tcp: init sequence")
 rc, err = dm.stop()
-check(rc == 0, "tcp: exit 0 (got %d)" % rc)
+check(rc == 0, "tcp: exit 0 (got %s)" % rc)
 ctrl.close()
 
 # ---- the watchdog: a controller that answers but never reports ----
@@ -174,12 +168,7 @@ open(conf5, "w").write("[source]\nwatchdog_silence_s = 1\nwatchdog_rescan_tries 
                        "watchdog_reset_tries = 1\n")
 ctrl = FakeController(sock5)
 dm = Daemon("h4:unix:" + sock5, conf5)
-try:
-    rc = dm.p.wait(timeout=30)
-except subprocess.TimeoutExpired:
-    dm.p.kill()
-    rc = -9
-err = dm.p.stderr.read()
+rc, err = dm.exited(30)
 check(rc == 69, "silent scanner: exit 69 after the ladder (got %d)" % rc)
 check(err.count("re-enabling the scan") == 2, "silent scanner: two rescans logged")
 check(err.count("resetting the controller") == 1, "silent scanner: one reset logged")
@@ -196,12 +185,7 @@ mute = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 mute.bind(sock6)
 mute.listen(1)
 dm = Daemon("h4:unix:" + sock6, conf6)
-try:
-    rc = dm.p.wait(timeout=30)
-except subprocess.TimeoutExpired:
-    dm.p.kill()
-    rc = -9
-err = dm.p.stderr.read()
+rc, err = dm.exited(30)
 check(rc == 69, "mute controller: exit 69 (got %d)" % rc)
 check("no answer to Reset within 200 ms" in err, "mute controller: timeout logged")
 mute.close()
@@ -214,7 +198,7 @@ dm = Daemon("h4:tty:%s@115200" % ctrl.path)
 check(dm.wait_lines(1), "tty: report dumped")
 check(ctrl.opcodes[:9] == LEGACY_SEQ, "tty: init sequence")
 rc, err = dm.stop()
-check(rc == 0, "tty: exit 0 (got %d: %s)" % (rc, err[-300:]))
+check(rc == 0, "tty: exit 0 (got %s: %s)" % (rc, err[-300:]))
 
 # A path that is not a terminal is refused with a reason.
 dm = Daemon("h4:tty:/dev/null")

@@ -13,34 +13,27 @@ import sys
 import threading
 import time
 
-from bgwtest import (BEACONGW, BUILD, IBEACON, FakeController, check, finish, le_adv_report,
-                     tmpdir)
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from bgwtest import (BEACONGW, TempDir, check, clean_env, ctl, finish, free_port,  # noqa: E402
+                     need_built, sql, terminate, wait_for, write_config)
+from hcitest import IBEACON, FakeController, le_adv_report  # noqa: E402
 
-BEACONCTL = os.path.join(BUILD, "beaconctl")
-if not os.path.exists(BEACONCTL):
-    print("SKIP: beaconctl not built")
-    sys.exit(77)
+need_built("beaconctl")
 
-d = tmpdir()
-db = os.path.join(d, "gw.db")
+tmp = TempDir("daemon")
+d = tmp.path
+db = tmp("gw.db")
 
+ctl(db, "init")
+ctl(db, "customer", "add", "cust-live")
+ctl(db, "identifier", "add", "cust-live", "ibeacon",
+    "b9407f30-f5f8-466e-aff9-25556b57fe6d:12345:54321")
+ctl(db, "consent", "grant", "cust-live", "presence")
 
-def ctl(*args):
-    subprocess.run([BEACONCTL, "--db", db] + list(args), check=True, capture_output=True)
-
-
-ctl("init")
-ctl("customer", "add", "cust-live")
-ctl("identifier", "add", "cust-live", "ibeacon", "b9407f30-f5f8-466e-aff9-25556b57fe6d:12345:54321")
-ctl("consent", "grant", "cust-live", "presence")
-
-with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    dead_port = s.getsockname()[1]   # nothing listens there
-conf = os.path.join(d, "gw.conf")
-open(conf, "w").write("[gateway]\nsite = s1\nid = g1\nzone = entrance\n[storage]\ndb = %s\n"
-                      "poll_ms = 200\n[mqtt]\nhost = 127.0.0.1\nport = %d\n"
-                      "[presence]\nenter_confirmations = 2\n" % (db, dead_port))
+dead_port = free_port()   # nothing listens there
+conf = write_config(tmp, db, dead_port, plain=True, storage={"poll_ms": "200"},
+                    presence={"enter_confirmations": "2"})
 
 sock = os.path.join(d, "ctrl.sock")
 ctrl = FakeController(sock)
@@ -78,12 +71,7 @@ def listen_notify():
 
 threading.Thread(target=listen_notify, daemon=True).start()
 
-env = dict(os.environ)
-for k in ("JOURNAL_STREAM", "INVOCATION_ID"):
-    env.pop(k, None)
-env["NOTIFY_SOCKET"] = notify_path
-env["WATCHDOG_USEC"] = "400000"
-env.pop("WATCHDOG_PID", None)
+env = clean_env(NOTIFY_SOCKET=notify_path, WATCHDOG_USEC="400000")
 p = subprocess.Popen([BEACONGW, "-c", conf, "--source", "h4:unix:" + sock, "-v"],
                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 log = []
@@ -91,12 +79,7 @@ threading.Thread(target=lambda: [log.append(line) for line in p.stderr], daemon=
 
 
 def wait_log(text, after=0, timeout=10):
-    end = time.time() + timeout
-    while time.time() < end:
-        if any(text in line for line in log[after:]):
-            return True
-        time.sleep(0.02)
-    return False
+    return wait_for(lambda: any(text in line for line in log[after:]), timeout, 0.02)
 
 
 check(wait_log("visit enter: customer cust-live"), "visit entered")
@@ -108,7 +91,7 @@ check(any("WATCHDOG=1" in n for n in notes), "WATCHDOG=1 sent")
 # A change with beaconctl is picked up by polling (poll_ms = 200).
 mark = len(log)
 t = time.time()
-ctl("segment", "add", "cust-live", "vip")
+ctl(db, "segment", "add", "cust-live", "vip")
 check(wait_log("consent snapshot loaded", mark, timeout=3), "database change noticed")
 check(time.time() - t < 1.5, "noticed within a second or so")
 
@@ -128,18 +111,12 @@ check(wait_log("reload failed", mark), "bad config on SIGHUP refused")
 check(p.poll() is None, "still running after a bad reload")
 
 stop_reports.set()
-p.send_signal(signal.SIGTERM)
-try:
-    rc = p.wait(timeout=15)
-except subprocess.TimeoutExpired:
-    p.kill()
-    rc = -9
-check(rc == 0, "SIGTERM: exit 0 (got %d)" % rc)
+rc = terminate(p, 15)
+check(rc == 0, "SIGTERM: exit 0 (got %s)" % rc)
 check(any("visit exit: customer cust-live" in line for line in log), "visit closed on stop")
 check(any("STOPPING=1" in n for n in notes), "STOPPING=1 sent")
-rows = subprocess.run(["sqlite3", db, "SELECT exited_at IS NOT NULL FROM visits"],
-                      capture_output=True, text=True).stdout.split()
-check(rows == ["1"], "visit row closed in the database: %s" % rows)
+rows = sql(db, "SELECT exited_at IS NOT NULL FROM visits")
+check(rows == [["1"]], "visit row closed in the database: %s" % rows)
 check(ctrl.commands[-1] == (0x200C, b"\x00\x00"), "scan disabled on stop")
 ctrl.close()
 finish()

@@ -1,138 +1,38 @@
-"""Shared helpers of the delivery integration tests.
+"""What the delivery integration tests add to tests/lib/bgwtest.py: the
+delivery_driver program (the gateway's outbox and publisher alone), test
+certificates, checks of received triggers, and schema validation that ends
+the test at once.
 
 Every test gets its own temporary directory, a real mosquitto broker on a
 free loopback port (generated config), the delivery_driver program and a
 paho-mqtt subscriber; received payloads are validated against the JSON
-Schemas in docs/schema.
+Schemas in docs/schema. Importing this module puts tests/lib on sys.path.
 """
 import json
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
-import threading
-import time
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
-BUILD = os.environ.get("BGW_BUILD_DIR", os.getcwd())
-SOURCE = os.environ.get("BGW_SOURCE_DIR",
-                        os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+import bgwtest as b  # noqa: E402
+# What the tests use through this module, re-exported.
+from bgwtest import (BUILD, PREFIX, Subscriber, fail, free_port,  # noqa: E402,F401
+                     integrity, load_schema, need, wait_for, wait_port)
+
 DRIVER = os.path.join(BUILD, "tests", "delivery_driver")
-PREFIX = "beacongw/v1"
 
 
-def skip(reason):
-    print("SKIP: " + reason)
-    sys.exit(77)
+class BrokerRun(b.BrokerRun):
+    """bgwtest.BrokerRun whose broker has the per-client limits the delivery
+    tests were made with: 20 messages in flight (mosquitto's default) and
+    100000 queued."""
 
-
-def fail(msg):
-    print("FAIL: " + msg)
-    sys.exit(1)
-
-
-def need(cond, msg):
-    if not cond:
-        fail(msg)
-
-
-def tool(name):
-    for d in ("/usr/sbin", "/usr/bin", "/sbin", "/bin"):
-        p = os.path.join(d, name)
-        if os.access(p, os.X_OK):
-            return p
-    return shutil.which(name)
-
-
-class TempDir:
-    def __init__(self, name):
-        self.path = tempfile.mkdtemp(prefix="bgw-%s-" % name)
-
-    def __call__(self, *parts):
-        return os.path.join(self.path, *parts)
-
-    def cleanup(self):
-        shutil.rmtree(self.path, ignore_errors=True)
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, timeout=10.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return True
-        except OSError:
-            time.sleep(0.05)
-    return False
-
-
-class Broker:
-    """mosquitto with a generated config. tls: dict(ca, cert, key, require_cert)."""
-
-    def __init__(self, tmp, users=None, tls=None, persistence=False):
-        self.tmp = tmp
-        self.port = free_port()
-        self.proc = None
-        exe = tool("mosquitto")
-        if not exe:
-            skip("mosquitto is not installed")
-        self.exe = exe
-        lines = ["per_listener_settings false", "listener %d 127.0.0.1" % self.port,
-                 "log_dest file %s" % tmp("mosquitto.log"), "log_type all",
-                 "max_inflight_messages 20", "max_queued_messages 100000"]
-        # Run as whoever runs the test (root in containers): never switch user.
-        if os.geteuid() == 0:
-            lines.append("user root")
-        if users:
-            pw = tmp("passwd")
-            open(pw, "w").close()
-            for u, p in users.items():
-                subprocess.run([tool("mosquitto_passwd"), "-b", pw, u, p], check=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            lines += ["allow_anonymous false", "password_file %s" % pw]
-        else:
-            lines.append("allow_anonymous true")
-        if tls:
-            lines += ["cafile %s" % tls["ca"], "certfile %s" % tls["cert"],
-                      "keyfile %s" % tls["key"]]
-            if tls.get("require_cert"):
-                lines.append("require_certificate true")
-        if persistence:
-            lines += ["persistence true", "persistence_location %s/" % tmp.path,
-                      "autosave_interval 1"]
-        self.conf = tmp("mosquitto.conf")
-        with open(self.conf, "w") as f:
-            f.write("\n".join(lines) + "\n")
-
-    def start(self):
-        self.proc = subprocess.Popen([self.exe, "-c", self.conf], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-        if not wait_port(self.port):
-            self.stop()
-            fail("mosquitto did not start (see %s)" % self.tmp("mosquitto.log"))
-        return self
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
+    def start_broker(self, **kw):
+        kw.setdefault("inflight", 20)
+        kw.setdefault("queued", 100000)
+        return b.BrokerRun.start_broker(self, **kw)
 
 
 def openssl(*args, cwd=None):
@@ -163,58 +63,6 @@ def make_cert(tmp, ca, name, server):
     return key, crt
 
 
-class Subscriber:
-    """MQTT v5 subscriber that records every message (topic, payload, props)."""
-
-    def __init__(self, port, topics, client_id=None, persistent=False, tls=None):
-        self.msgs = []
-        self.lock = threading.Lock()
-        self.connected = threading.Event()
-        cid = client_id or "test-sub-%d" % os.getpid()
-        self.c = mqtt.Client(client_id=cid, protocol=mqtt.MQTTv5)
-        if tls:
-            self.c.tls_set(ca_certs=tls["ca"], certfile=tls.get("cert"), keyfile=tls.get("key"))
-        self.topics = topics
-        self.c.on_message = self._on_message
-        self.c.on_connect = self._on_connect
-        self.c.on_subscribe = lambda *a: self.connected.set()
-        self.c.reconnect_delay_set(min_delay=1, max_delay=1)
-        props = None
-        if persistent:
-            props = Properties(PacketTypes.CONNECT)
-            props.SessionExpiryInterval = 600
-        self.c.connect("127.0.0.1", port, keepalive=10, clean_start=not persistent,
-                       properties=props)
-        self.c.loop_start()
-        if not self.connected.wait(10):
-            fail("test subscriber could not connect")
-
-    def _on_connect(self, c, userdata, flags, rc, props=None):
-        if rc == 0:
-            # One SUBSCRIBE for every topic: its SUBACK sets self.connected.
-            c.subscribe([(t, 1) for t in self.topics])
-
-    def _on_message(self, c, userdata, msg):
-        with self.lock:
-            self.msgs.append(msg)
-
-    def messages(self, leaf=None):
-        with self.lock:
-            return [m for m in self.msgs if leaf is None or m.topic.endswith("/" + leaf)]
-
-    def wait_for(self, pred, timeout):
-        end = time.time() + timeout
-        while time.time() < end:
-            if pred():
-                return True
-            time.sleep(0.05)
-        return pred()
-
-    def close(self):
-        self.c.loop_stop()
-        self.c.disconnect()
-
-
 def driver_cmd(db, port, *extra, **kv):
     cmd = [DRIVER, "--db", db, "--set", "mqtt.port=%d" % port,
            "--set", "mqtt.reconnect_min=0.1", "--set", "mqtt.reconnect_max=0.5",
@@ -237,27 +85,13 @@ def driver_stats(out):
     fail("driver printed no stats:\n" + out)
 
 
-def load_schema(name):
-    path = os.path.join(SOURCE, "docs", "schema", name)
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        return json.load(f)
-
-
 def validate(payload, schema_name, fragment=None):
     """Validate a received payload against docs/schema/<schema_name> (or its
-    $defs/<fragment>)."""
-    import jsonschema
-    schema = load_schema(schema_name)
-    if schema is not None and fragment:
-        schema = dict(schema["$defs"][fragment], **{"$schema": schema["$schema"]})
+    $defs/<fragment>); a mismatch ends the test."""
     doc = json.loads(payload)
-    if schema is not None:
-        try:
-            jsonschema.validate(doc, schema)
-        except jsonschema.ValidationError as e:
-            fail("%s does not match %s: %s" % (payload[:300], schema_name, e.message))
+    why = b.schema_error(doc, schema_name, fragment)
+    if why:
+        fail("%s does not match %s: %s" % (payload[:300], schema_name, why))
     return doc
 
 

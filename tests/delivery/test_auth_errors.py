@@ -4,10 +4,6 @@ the outbox, and they are delivered once the problem is gone. The password is
 read from a file, never from the command line."""
 import os
 import sys
-import threading
-import time
-
-import paho.mqtt.client as mqtt
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -15,10 +11,10 @@ import mqtt_harness as h  # noqa: E402
 
 
 def main():
-    tmp = h.TempDir("auth")
-    broker = h.Broker(tmp, users={"gw": "right-secret", "backend": "b"}).start()
-    db = tmp("gw.db")
-    try:
+    with h.BrokerRun("auth") as run:
+        tmp = run.tmp
+        broker = run.start_broker(users={"gw": "right-secret", "backend": "b"})
+        db = tmp("gw.db")
         wrong = tmp("wrong.pw")
         with open(wrong, "w") as f:
             f.write("not-the-secret\n")
@@ -55,31 +51,18 @@ def main():
                                     mqtt__password_file=tmp("nope.pw"))
         h.need(rc == 78 and "nope.pw" in err, "missing password file: %d %s" % (rc, err))
 
-        got = []
-        c = mqtt.Client(client_id="auth-sub", protocol=mqtt.MQTTv5)
-        c.username_pw_set("backend", "b")
-        c.on_message = lambda cl, u, m: got.append(m)
-        subscribed = threading.Event()
-        c.on_connect = lambda cl, u, f, r, p=None: cl.subscribe(h.PREFIX + "/+/+/trigger", 1)
-        c.on_subscribe = lambda *a: subscribed.set()
-        c.connect("127.0.0.1", broker.port)
-        c.loop_start()
-        h.need(subscribed.wait(10), "test subscriber not subscribed")
+        sub = run.subscribe([h.PREFIX + "/+/+/trigger"], client_id="auth-sub",
+                            auth=("backend", "b"))
         rc, out, err = h.run_driver(db, broker.port, "--until-done", mqtt__username="gw",
                                     mqtt__password_file=right)
         h.need(rc == 0 and "done" in out.splitlines(), "right password:\n" + err)
-        end = time.time() + 10
-        while len(got) < 10 and time.time() < end:
-            time.sleep(0.05)
-        c.loop_stop()
+        h.wait_for(lambda: len(sub.received()) >= 10, 10)
+        got = sub.received()
         h.need(len(got) == 10, "expected the 10 queued triggers, got %d" % len(got))
         for m in got:
             h.validate(m.payload, "trigger.schema.json")
         print("ok: wrong password / unreachable reported clearly; 10 queued triggers "
               "delivered afterwards")
-    finally:
-        broker.stop()
-        tmp.cleanup()
 
 
 if __name__ == "__main__":

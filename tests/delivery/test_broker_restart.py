@@ -16,49 +16,45 @@ RATE = 50  # per second: a 6 s stream
 
 
 def main():
-    tmp = h.TempDir("restart")
-    # Persistence: the subscriber's queued messages survive the broker restart,
-    # so what the test sees is what the gateway delivered.
-    broker = h.Broker(tmp, persistence=True).start()
-    sub = None
-    drv = None
-    try:
-        sub = h.Subscriber(broker.port, [h.PREFIX + "/+/+/trigger"], client_id="restart-sub",
-                           persistent=True)
-        drv = subprocess.Popen(h.driver_cmd(tmp("gw.db"), broker.port, "--count", str(COUNT),
-                                            "--rate", str(RATE), "--until-done"),
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(1.5)
-        broker.stop()
-        time.sleep(2.5)           # triggers keep coming; they wait in the outbox
-        broker.start()
-        out, err = drv.communicate(timeout=120)
-        h.need(drv.returncode == 0, "driver exit %d: %s" % (drv.returncode, err))
-        h.need("done" in out.splitlines(), "driver did not deliver everything:\n" + err)
-        h.need("unreachable" in err or "connection" in err,
-               "no log line about the broker outage:\n" + err)
-        tag = [ln.split()[1] for ln in out.splitlines() if ln.startswith("run ")][0]
-        st = h.driver_stats(out)
-        h.need(st["sent"] >= COUNT and st["depth"] == 0 and st["dropped_full"] == 0,
-               "stats %s" % st)
-        h.need(st["connects"] >= 2, "no reconnect happened: %s" % st)
+    with h.BrokerRun("restart") as run:
+        tmp = run.tmp
+        # Persistence: the subscriber's queued messages survive the broker restart,
+        # so what the test sees is what the gateway delivered.
+        broker = run.start_broker(persistence=True)
+        sub = run.subscribe([h.PREFIX + "/+/+/trigger"], client_id="restart-sub",
+                            persistent=True)
+        drv = None
+        try:
+            drv = subprocess.Popen(h.driver_cmd(tmp("gw.db"), broker.port, "--count", str(COUNT),
+                                                "--rate", str(RATE), "--until-done"),
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            time.sleep(1.5)
+            broker.stop()
+            time.sleep(2.5)           # triggers keep coming; they wait in the outbox
+            broker.start()
+            out, err = drv.communicate(timeout=120)
+            h.need(drv.returncode == 0, "driver exit %d: %s" % (drv.returncode, err))
+            h.need("done" in out.splitlines(), "driver did not deliver everything:\n" + err)
+            h.need("unreachable" in err or "connection" in err,
+                   "no log line about the broker outage:\n" + err)
+            tag = [ln.split()[1] for ln in out.splitlines() if ln.startswith("run ")][0]
+            st = h.driver_stats(out)
+            h.need(st["sent"] >= COUNT and st["depth"] == 0 and st["dropped_full"] == 0,
+                   "stats %s" % st)
+            h.need(st["connects"] >= 2, "no reconnect happened: %s" % st)
 
-        def complete():
-            ids = {m.payload for m in sub.messages()}
-            return len(ids) >= COUNT
-        h.need(sub.wait_for(complete, 20), "not every trigger reached the subscriber")
-        n = h.check_in_order(sub.messages(), tag, COUNT)
-        for m in sub.messages():
-            h.validate(m.payload, "trigger.schema.json")
-        print("ok: %d triggers delivered across a broker restart (%d messages incl. "
-              "duplicates)" % (COUNT, n))
-    finally:
-        if drv and drv.poll() is None:
-            drv.kill()
-        if sub:
-            sub.close()
-        broker.stop()
-        tmp.cleanup()
+            def complete():
+                ids = {m.payload for m in sub.received()}
+                return len(ids) >= COUNT
+            h.need(h.wait_for(complete, 20), "not every trigger reached the subscriber")
+            n = h.check_in_order(sub.received(), tag, COUNT)
+            for m in sub.received():
+                h.validate(m.payload, "trigger.schema.json")
+            print("ok: %d triggers delivered across a broker restart (%d messages incl. "
+                  "duplicates)" % (COUNT, n))
+        finally:
+            if drv and drv.poll() is None:
+                drv.kill()
 
 
 if __name__ == "__main__":

@@ -60,121 +60,118 @@ def kv_seq(db):
 
 
 def main():
-    tmp = h.TempDir("consent")
-    broker = h.Broker(tmp).start()
-    priv, pub = keypair(tmp, "backend")
-    evil_priv, _ = keypair(tmp, "evil")
-    db = tmp("gw.db")
-    log = open(tmp("driver.err"), "w+")
-    drv = subprocess.Popen(h.driver_cmd(db, broker.port, "--seconds", "60",
-                                        consent__public_key=pub),
-                           stdout=subprocess.PIPE, stderr=log, text=True)
-    pubc = mqtt.Client(client_id="backend", protocol=mqtt.MQTTv5)
-    try:
-        pubc.connect("127.0.0.1", broker.port)
-        pubc.loop_start()
-
-        def send(msg):
-            pubc.publish(h.PREFIX + "/consent", msg, qos=1).wait_for_publish(5)
-
-        def log_count(word):
-            with open(tmp("driver.err")) as f:
-                return f.read().count(word)
-
-        def wait_log(word, n, what):
-            end = time.time() + 10
-            while log_count(word) < n and time.time() < end:
-                time.sleep(0.05)
-            h.need(log_count(word) >= n, "%s: no log line:\n%s" % (what,
-                                                                   open(tmp("driver.err")).read()))
-
-        h.need(h.wait_port(broker.port), "broker")
-        wait_log("connected to", 1, "driver connect")
-        time.sleep(0.3)  # subscription in place
-
-        grant = {"seq": 1, "op": "grant", "ref": "C-42", "purpose": "retargeting",
-                 "channels": ["push"], "policy": "v3"}
-        p = json.dumps(grant).encode()
-        send(envelope(p, sign(tmp, priv, p)))
-        wait_log("applied (", 1, "valid grant")
-        h.need(kv_seq(db) == 1, "last seq not stored")
-        h.validate(p, "consent-update.schema.json", "payload")
-
-        before = dump(db)
-        rejected = 0
-        bad = []
-        # Forged: a well-formed update signed with another key.
-        w = json.dumps({"seq": 2, "op": "forget", "ref": "C-42"}).encode()
-        bad.append(("forged", envelope(w, sign(tmp, evil_priv, w))))
-        # Tampered: signed payload altered after signing.
-        t = json.dumps({"seq": 2, "op": "withdraw", "ref": "C-42",
-                        "purpose": "retargeting"}).encode()
-        s = sign(tmp, priv, t)
-        bad.append(("tampered", envelope(t.replace(b"C-42", b"C-43"), s)))
-        # Unsigned.
-        bad.append(("unsigned", envelope(t, None)))
-        # Replayed: the grant again (seq 1 already applied).
-        bad.append(("replayed", envelope(p, sign(tmp, priv, p))))
-        # Malformed: correctly signed but not a valid change.
-        m = b'{"seq": 3, "op": "explode"}'
-        bad.append(("malformed", envelope(m, sign(tmp, priv, m))))
-        bad.append(("garbage", b"\x00\xffnot json"))
-        # Oversized.
-        bad.append(("oversized", b"{" + b" " * 20000 + b"}"))
-        for name, msg in bad:
-            send(msg)
-            rejected += 1
-            wait_log("rejected", rejected, name)
-        h.need(dump(db) == before, "a rejected update changed the database")
-        h.need(kv_seq(db) == 1, "a rejected update moved the sequence")
-
-        # A valid withdrawal (seq 5: gaps are allowed, see docs/backend.md).
-        wd = json.dumps({"seq": 5, "op": "withdraw", "ref": "C-42",
-                         "purpose": "retargeting"}).encode()
-        h.validate(wd, "consent-update.schema.json", "payload")
-        h.validate(envelope(wd, sign(tmp, priv, wd)), "consent-update.schema.json")
-        send(envelope(wd, sign(tmp, priv, wd)))
-        wait_log("applied (", 2, "valid withdrawal")
-        h.need(kv_seq(db) == 5, "withdrawal seq not stored:\n" + open(tmp("driver.err")).read())
-        con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
-        row = con.execute("SELECT c.withdrawn_at FROM consents c JOIN customers u "
-                          "ON u.id = c.customer_id WHERE u.customer_ref='C-42' AND "
-                          "c.purpose='retargeting' ORDER BY c.id DESC LIMIT 1").fetchone()
-        h.need(row and row[0], "retargeting consent not withdrawn")
-        actors = {r[0] for r in con.execute("SELECT actor FROM audit")}
-        con.close()
-        h.need(any(a.startswith("mqtt:") and len(a) == 21 for a in actors),
-               "no audit entry by mqtt:<fingerprint>: %s" % actors)
-        # The same through beaconctl sign (when this build has the command).
-        ctl = os.path.join(h.BUILD, "beaconctl")
-        if os.path.exists(ctl) and subprocess.run([ctl, "sign", "--help"],
-                                                  capture_output=True).returncode == 0:
-            g = tmp("grant.json")
-            with open(g, "w") as f:
-                f.write('{"seq": 6, "op": "grant", "ref": "C-42", "purpose": "presence"}\n')
-            r = subprocess.run([ctl, "sign", "--key", priv, g], capture_output=True)
-            h.need(r.returncode == 0, "beaconctl sign: %s" % r.stderr)
-            h.validate(r.stdout, "consent-update.schema.json")
-            send(r.stdout.strip())
-            wait_log("applied (", 3, "update signed by beaconctl")
-            h.need(kv_seq(db) == 6, "beaconctl-signed update not applied")
-        else:
-            print("NOTE: beaconctl sign not built; skipped that part")
-        with open(tmp("driver.err")) as f:
-            text = f.read()
-        h.need("C-42" not in text, "a customer reference appeared in the log")
-        print("ok: grant and withdrawal applied; %d hostile updates rejected, DB unchanged"
-              % rejected)
-    finally:
-        pubc.loop_stop()
-        drv.terminate()
+    with h.BrokerRun("consent") as run:
+        tmp = run.tmp
+        broker = run.start_broker()
+        priv, pub = keypair(tmp, "backend")
+        evil_priv, _ = keypair(tmp, "evil")
+        db = tmp("gw.db")
+        log = open(tmp("driver.err"), "w+")
+        drv = subprocess.Popen(h.driver_cmd(db, broker.port, "--seconds", "60",
+                                            consent__public_key=pub),
+                               stdout=subprocess.PIPE, stderr=log, text=True)
+        pubc = mqtt.Client(client_id="backend", protocol=mqtt.MQTTv5)
         try:
-            out, _ = drv.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            drv.kill()
-        log.close()
-        broker.stop()
-        tmp.cleanup()
+            pubc.connect("127.0.0.1", broker.port)
+            pubc.loop_start()
+
+            def send(msg):
+                pubc.publish(h.PREFIX + "/consent", msg, qos=1).wait_for_publish(5)
+
+            def log_count(word):
+                with open(tmp("driver.err")) as f:
+                    return f.read().count(word)
+
+            def wait_log(word, n, what):
+                h.wait_for(lambda: log_count(word) >= n, 10)
+                h.need(log_count(word) >= n,
+                       "%s: no log line:\n%s" % (what, open(tmp("driver.err")).read()))
+
+            h.need(h.wait_port(broker.port), "broker")
+            wait_log("connected to", 1, "driver connect")
+            time.sleep(0.3)  # subscription in place
+
+            grant = {"seq": 1, "op": "grant", "ref": "C-42", "purpose": "retargeting",
+                     "channels": ["push"], "policy": "v3"}
+            p = json.dumps(grant).encode()
+            send(envelope(p, sign(tmp, priv, p)))
+            wait_log("applied (", 1, "valid grant")
+            h.need(kv_seq(db) == 1, "last seq not stored")
+            h.validate(p, "consent-update.schema.json", "payload")
+
+            before = dump(db)
+            rejected = 0
+            bad = []
+            # Forged: a well-formed update signed with another key.
+            w = json.dumps({"seq": 2, "op": "forget", "ref": "C-42"}).encode()
+            bad.append(("forged", envelope(w, sign(tmp, evil_priv, w))))
+            # Tampered: signed payload altered after signing.
+            t = json.dumps({"seq": 2, "op": "withdraw", "ref": "C-42",
+                            "purpose": "retargeting"}).encode()
+            s = sign(tmp, priv, t)
+            bad.append(("tampered", envelope(t.replace(b"C-42", b"C-43"), s)))
+            # Unsigned.
+            bad.append(("unsigned", envelope(t, None)))
+            # Replayed: the grant again (seq 1 already applied).
+            bad.append(("replayed", envelope(p, sign(tmp, priv, p))))
+            # Malformed: correctly signed but not a valid change.
+            m = b'{"seq": 3, "op": "explode"}'
+            bad.append(("malformed", envelope(m, sign(tmp, priv, m))))
+            bad.append(("garbage", b"\x00\xffnot json"))
+            # Oversized.
+            bad.append(("oversized", b"{" + b" " * 20000 + b"}"))
+            for name, msg in bad:
+                send(msg)
+                rejected += 1
+                wait_log("rejected", rejected, name)
+            h.need(dump(db) == before, "a rejected update changed the database")
+            h.need(kv_seq(db) == 1, "a rejected update moved the sequence")
+
+            # A valid withdrawal (seq 5: gaps are allowed, see docs/backend.md).
+            wd = json.dumps({"seq": 5, "op": "withdraw", "ref": "C-42",
+                             "purpose": "retargeting"}).encode()
+            h.validate(wd, "consent-update.schema.json", "payload")
+            h.validate(envelope(wd, sign(tmp, priv, wd)), "consent-update.schema.json")
+            send(envelope(wd, sign(tmp, priv, wd)))
+            wait_log("applied (", 2, "valid withdrawal")
+            h.need(kv_seq(db) == 5, "withdrawal seq not stored:\n" + open(tmp("driver.err")).read())
+            con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+            row = con.execute("SELECT c.withdrawn_at FROM consents c JOIN customers u "
+                              "ON u.id = c.customer_id WHERE u.customer_ref='C-42' AND "
+                              "c.purpose='retargeting' ORDER BY c.id DESC LIMIT 1").fetchone()
+            h.need(row and row[0], "retargeting consent not withdrawn")
+            actors = {r[0] for r in con.execute("SELECT actor FROM audit")}
+            con.close()
+            h.need(any(a.startswith("mqtt:") and len(a) == 21 for a in actors),
+                   "no audit entry by mqtt:<fingerprint>: %s" % actors)
+            # The same through beaconctl sign (when this build has the command).
+            ctl = os.path.join(h.BUILD, "beaconctl")
+            if os.path.exists(ctl) and subprocess.run([ctl, "sign", "--help"],
+                                                      capture_output=True).returncode == 0:
+                g = tmp("grant.json")
+                with open(g, "w") as f:
+                    f.write('{"seq": 6, "op": "grant", "ref": "C-42", "purpose": "presence"}\n')
+                r = subprocess.run([ctl, "sign", "--key", priv, g], capture_output=True)
+                h.need(r.returncode == 0, "beaconctl sign: %s" % r.stderr)
+                h.validate(r.stdout, "consent-update.schema.json")
+                send(r.stdout.strip())
+                wait_log("applied (", 3, "update signed by beaconctl")
+                h.need(kv_seq(db) == 6, "beaconctl-signed update not applied")
+            else:
+                print("NOTE: beaconctl sign not built; skipped that part")
+            with open(tmp("driver.err")) as f:
+                text = f.read()
+            h.need("C-42" not in text, "a customer reference appeared in the log")
+            print("ok: grant and withdrawal applied; %d hostile updates rejected, DB unchanged"
+                  % rejected)
+        finally:
+            pubc.loop_stop()
+            drv.terminate()
+            try:
+                out, _ = drv.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                drv.kill()
+            log.close()
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ import json
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -18,24 +17,15 @@ import mqtt_harness as h  # noqa: E402
 ROUNDS = 20
 
 
-def integrity(db):
-    con = sqlite3.connect(db)
-    try:
-        return con.execute("PRAGMA integrity_check").fetchone()[0]
-    finally:
-        con.close()
-
-
 def main():
-    tmp = h.TempDir("kill9")
-    broker = h.Broker(tmp).start()
-    sub = None
-    db = tmp("gw.db")
-    rng = random.Random(os.environ.get("BGW_SEED", str(time.time())))
-    committed = {}
-    try:
-        sub = h.Subscriber(broker.port, [h.PREFIX + "/+/+/trigger"], client_id="kill9-sub",
-                           persistent=True)
+    with h.BrokerRun("kill9") as run:
+        tmp = run.tmp
+        broker = run.start_broker()
+        db = tmp("gw.db")
+        rng = random.Random(os.environ.get("BGW_SEED", str(time.time())))
+        committed = {}
+        sub = run.subscribe([h.PREFIX + "/+/+/trigger"], client_id="kill9-sub",
+                            persistent=True)
         for _ in range(ROUNDS):
             drv = subprocess.Popen(h.driver_cmd(db, broker.port, "--count", "100000",
                                                 "--rate", "300"),
@@ -50,7 +40,7 @@ def main():
                 if line.startswith("committed "):
                     n = int(line.split()[1])
             committed[tag] = n
-            res = integrity(db)
+            res = h.integrity(db)
             h.need(res == "ok", "integrity_check after kill -9: %s" % res)
         # A last, uninterrupted run delivers whatever the killed ones left.
         rc, out, err = h.run_driver(db, broker.port, "--until-done")
@@ -59,27 +49,22 @@ def main():
 
         def complete():
             got = set()
-            for m in sub.messages():
+            for m in sub.received():
                 got.add(m.payload)
             return len(got) >= total
-        sub.wait_for(complete, 20)
+        h.wait_for(complete, 20)
         for tag, n in committed.items():
             seen = set()
-            for m in sub.messages():
+            for m in sub.received():
                 t, k = h.trigger_seq(json.loads(m.payload))
                 if t == tag:
                     seen.add(k)
             missing = sorted(set(range(1, n + 1)) - seen)
             h.need(not missing, "run %s: committed %d, %d missing (first %s)" %
                    (tag, n, len(missing), missing[:5]))
-        h.need(integrity(db) == "ok", "final integrity_check")
+        h.need(h.integrity(db) == "ok", "final integrity_check")
         print("ok: %d kill -9 rounds, %d committed triggers all delivered, integrity ok"
               % (ROUNDS, total))
-    finally:
-        if sub:
-            sub.close()
-        broker.stop()
-        tmp.cleanup()
 
 
 if __name__ == "__main__":

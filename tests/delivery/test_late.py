@@ -13,12 +13,11 @@ import mqtt_harness as h  # noqa: E402
 
 
 def main():
-    tmp = h.TempDir("late")
-    broker = h.Broker(tmp).start()
-    sub = None
-    db = tmp("gw.db")
-    try:
-        sub = h.Subscriber(broker.port, [h.PREFIX + "/+/+/trigger"])
+    with h.BrokerRun("late") as run:
+        tmp = run.tmp
+        broker = run.start_broker()
+        db = tmp("gw.db")
+        sub = run.subscribe([h.PREFIX + "/+/+/trigger"])
         # Broker unreachable: three triggers wait in the outbox.
         rc, out, err = h.run_driver(db, h.free_port(), "--count", "3", "--rate", "100",
                                     "--seconds", "0.5")
@@ -27,11 +26,11 @@ def main():
         rc, out, err = h.run_driver(db, broker.port, "--until-done", outbox__late_after="2",
                                     mqtt__message_expiry="600")
         h.need(rc == 0 and "done" in out.splitlines(), "delivery failed:\n" + err)
-        h.need(sub.wait_for(lambda: len(sub.messages()) >= 3, 10), "late triggers missing")
+        h.need(h.wait_for(lambda: len(sub.received()) >= 3, 10), "late triggers missing")
         schema = h.load_schema("trigger.schema.json")
         if schema and "delivered_late" not in schema.get("properties", {}):
             print("NOTE: trigger.schema.json does not list delivered_late/queued_s yet")
-        for m in sub.messages():
+        for m in sub.received():
             doc = json.loads(m.payload)
             h.need(doc.get("delivered_late") is True and doc.get("queued_s", 0) >= 2,
                    "not marked late: %s" % doc)
@@ -40,11 +39,6 @@ def main():
             if schema and "delivered_late" in schema.get("properties", {}):
                 h.validate(m.payload, "trigger.schema.json")
         print("ok: late triggers marked delivered_late with queued_s and reduced expiry")
-    finally:
-        if sub:
-            sub.close()
-        broker.stop()
-        tmp.cleanup()
 
 
 if __name__ == "__main__":

@@ -13,11 +13,10 @@ import mqtt_harness as h  # noqa: E402
 
 
 def main():
-    tmp = h.TempDir("plain")
-    broker = h.Broker(tmp).start()
-    sub = None
-    try:
-        sub = h.Subscriber(broker.port, [h.PREFIX + "/#"])
+    with h.BrokerRun("plain") as run:
+        tmp = run.tmp
+        broker = run.start_broker()
+        sub = run.subscribe([h.PREFIX + "/#"])
         footfall = json.dumps({"site": "s1", "gateway": "gw1", "zone": "entrance",
                                "period_start": "2026-01-01T10:00:00Z", "period_s": 900,
                                "count": 17})
@@ -29,9 +28,9 @@ def main():
         st = h.driver_stats(out)
         h.need(st["sent"] == 50 and st["depth"] == 0, "stats: %s" % st)
 
-        h.need(sub.wait_for(lambda: len(sub.messages("trigger")) >= 50, 10),
-               "only %d triggers arrived" % len(sub.messages("trigger")))
-        trig = sub.messages("trigger")
+        h.need(h.wait_for(lambda: len(sub.received("trigger")) >= 50, 10),
+               "only %d triggers arrived" % len(sub.received("trigger")))
+        trig = sub.received("trigger")
         for m in trig:
             h.check_trigger_props(m)
             doc = h.validate(m.payload, "trigger.schema.json")
@@ -40,45 +39,40 @@ def main():
         h.check_in_order(trig, tag, 50)
 
         # Footfall helper: QoS 1, not retained, with expiry and the v5 properties.
-        h.need(sub.wait_for(lambda: sub.messages("footfall"), 5), "no footfall message")
-        ff = sub.messages("footfall")[0]
+        h.need(h.wait_for(lambda: sub.received("footfall"), 5), "no footfall message")
+        ff = sub.received("footfall")[0]
         h.check_trigger_props(ff)
         h.need(not ff.retain, "footfall retained")
         h.validate(ff.payload, "footfall.schema.json")
 
         # Status: online first, offline (graceful) last; both retained for new readers.
-        h.need(sub.wait_for(lambda: any(not json.loads(m.payload)["online"]
-                                        for m in sub.messages("status")), 10),
+        h.need(h.wait_for(lambda: any(not json.loads(m.payload)["online"]
+                                      for m in sub.received("status")), 10),
                "no offline status after the graceful stop")
-        statuses = [h.validate(m.payload, "status.schema.json") for m in sub.messages("status")]
+        statuses = [h.validate(m.payload, "status.schema.json") for m in sub.received("status")]
         h.need(statuses[0]["online"] is True, "first status not online")
         h.need(statuses[-1]["online"] is False and statuses[-1]["reason"] == "shutdown",
                "last status %s" % statuses[-1])
         late = h.Subscriber(broker.port, [h.PREFIX + "/s1/gw1/status"], client_id="late-reader")
-        h.need(late.wait_for(lambda: late.messages(), 5), "status is not retained")
-        h.need(late.messages()[0].retain, "status is not retained")
-        h.need(json.loads(late.messages()[0].payload)["online"] is False, "retained not offline")
+        h.need(h.wait_for(lambda: late.received(), 5), "status is not retained")
+        h.need(late.received()[0].retain, "status is not retained")
+        h.need(json.loads(late.received()[0].payload)["online"] is False, "retained not offline")
         late.close()
 
         # Killed, not stopped: the broker publishes the last will.
-        n0 = len(sub.messages("status"))
+        n0 = len(sub.received("status"))
         drv = subprocess.Popen(h.driver_cmd(tmp("gw.db"), broker.port, "--seconds", "60"),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        h.need(sub.wait_for(lambda: any(json.loads(m.payload)["online"]
-                                        for m in sub.messages("status")[n0:]), 10),
+        h.need(h.wait_for(lambda: any(json.loads(m.payload)["online"]
+                                      for m in sub.received("status")[n0:]), 10),
                "no online status from the second run")
         drv.kill()
         drv.wait()
-        h.need(sub.wait_for(lambda: json.loads(sub.messages("status")[-1].payload)
-                            .get("reason") == "connection lost", 10),
+        h.need(h.wait_for(lambda: json.loads(sub.received("status")[-1].payload)
+                          .get("reason") == "connection lost", 10),
                "no last will after kill -9")
-        h.validate(sub.messages("status")[-1].payload, "status.schema.json")
+        h.validate(sub.received("status")[-1].payload, "status.schema.json")
         print("ok: 50 triggers in order, status online/offline/last will, schemas valid")
-    finally:
-        if sub:
-            sub.close()
-        broker.stop()
-        tmp.cleanup()
 
 
 if __name__ == "__main__":

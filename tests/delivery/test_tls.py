@@ -12,19 +12,18 @@ import mqtt_harness as h  # noqa: E402
 
 
 def main():
-    tmp = h.TempDir("tls")
-    ca = h.make_ca(tmp, "ca")
-    other_ca = h.make_ca(tmp, "other")
-    srv_key, srv_crt = h.make_cert(tmp, ca, "server", server=True)
-    cli_key, cli_crt = h.make_cert(tmp, ca, "gateway", server=False)
-    sub_key, sub_crt = h.make_cert(tmp, ca, "backend", server=False)
-    broker = h.Broker(tmp, tls={"ca": ca[1], "cert": srv_crt, "key": srv_key,
-                                "require_cert": True}).start()
-    sub = None
-    db = tmp("gw.db")
-    try:
-        sub = h.Subscriber(broker.port, [h.PREFIX + "/#"],
-                           tls={"ca": ca[1], "cert": sub_crt, "key": sub_key})
+    with h.BrokerRun("tls") as run:
+        tmp = run.tmp
+        ca = h.make_ca(tmp, "ca")
+        other_ca = h.make_ca(tmp, "other")
+        srv_key, srv_crt = h.make_cert(tmp, ca, "server", server=True)
+        cli_key, cli_crt = h.make_cert(tmp, ca, "gateway", server=False)
+        sub_key, sub_crt = h.make_cert(tmp, ca, "backend", server=False)
+        broker = run.start_broker(tls={"ca": ca[1], "cert": srv_crt, "key": srv_key,
+                                       "require_cert": True})
+        db = tmp("gw.db")
+        sub = run.subscribe([h.PREFIX + "/#"],
+                            tls={"ca": ca[1], "cert": sub_crt, "key": sub_key})
 
         # Wrong CA: the broker's certificate does not verify.
         rc, out, err = h.run_driver(db, broker.port, "--count", "10", "--rate", "100",
@@ -36,7 +35,7 @@ def main():
         st = h.driver_stats(out)
         h.need(st["committed"] == 10 and st["sent"] == 0 and st["depth"] == 10,
                "wrong CA: %s" % st)
-        h.need(not sub.messages("trigger"), "a trigger went out over an unverified link")
+        h.need(not sub.received("trigger"), "a trigger went out over an unverified link")
 
         # No client certificate: the broker refuses us.
         rc, out, err = h.run_driver(db, broker.port, "--seconds", "2", mqtt__cafile=ca[1])
@@ -49,19 +48,14 @@ def main():
                                     mqtt__certfile=cli_crt, mqtt__keyfile=cli_key)
         h.need(rc == 0 and "done" in out.splitlines(), "TLS delivery failed:\n" + err)
         h.need("TLS" in err, "connect log line does not mention TLS:\n" + err)
-        h.need(sub.wait_for(lambda: len(sub.messages("trigger")) >= 15, 10),
-               "only %d triggers over TLS" % len(sub.messages("trigger")))
-        for m in sub.messages("trigger"):
+        h.need(h.wait_for(lambda: len(sub.received("trigger")) >= 15, 10),
+               "only %d triggers over TLS" % len(sub.received("trigger")))
+        for m in sub.received("trigger"):
             h.check_trigger_props(m)
             h.validate(m.payload, "trigger.schema.json")
-        for m in sub.messages("status"):
+        for m in sub.received("status"):
             h.validate(m.payload, "status.schema.json")
         print("ok: TLS with client certificate; wrong CA refused clearly, nothing lost")
-    finally:
-        if sub:
-            sub.close()
-        broker.stop()
-        tmp.cleanup()
 
 
 if __name__ == "__main__":

@@ -11,31 +11,25 @@ import mqtt_harness as h  # noqa: E402
 
 
 def main():
-    tmp = h.TempDir("v311")
-    broker = h.Broker(tmp).start()
-    sub = None
-    try:
-        sub = h.Subscriber(broker.port, [h.PREFIX + "/#"])
+    with h.BrokerRun("v311") as run:
+        tmp = run.tmp
+        broker = run.start_broker()
+        sub = run.subscribe([h.PREFIX + "/#"])
         rc, out, err = h.run_driver(tmp("gw.db"), broker.port, "--count", "20", "--rate", "200",
                                     "--until-done", mqtt__protocol="3.1.1")
         h.need(rc == 0 and "done" in out.splitlines(), "driver failed:\n" + err)
         h.need("MQTT 3.1.1" in err, "connect line does not say 3.1.1:\n" + err)
         tag = [ln.split()[1] for ln in out.splitlines() if ln.startswith("run ")][0]
-        h.need(sub.wait_for(lambda: len(sub.messages("trigger")) >= 20, 10), "triggers missing")
-        h.check_in_order(sub.messages("trigger"), tag, 20)
-        for m in sub.messages("trigger"):
+        h.need(h.wait_for(lambda: len(sub.received("trigger")) >= 20, 10), "triggers missing")
+        h.check_in_order(sub.received("trigger"), tag, 20)
+        for m in sub.received("trigger"):
             h.validate(m.payload, "trigger.schema.json")
             h.need(m.qos == 1, "not QoS 1")
-        st = [json.loads(m.payload) for m in sub.messages("status")]
-        for m in sub.messages("status"):
+        st = [json.loads(m.payload) for m in sub.received("status")]
+        for m in sub.received("status"):
             h.validate(m.payload, "status.schema.json")
         h.need(st and st[0]["mqtt_protocol"] == "3.1.1", "status protocol: %s" % st[:1])
         print("ok: 20 triggers over MQTT 3.1.1")
-    finally:
-        if sub:
-            sub.close()
-        broker.stop()
-        tmp.cleanup()
 
 
 if __name__ == "__main__":

@@ -19,8 +19,9 @@ sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 import bgwtest as bt  # noqa: E402
 # What the tests use through this module, re-exported.
 from bgwtest import (BEACONCTL, BEACONGW, BEACONSIM, BUILD, PREFIX, SOURCE,  # noqa: E402,F401
-                     Broker, Gateway, Sim, Subscriber, TempDir, check, ctl, fail, finish,
-                     query, say, skip, wait_for, write_config)
+                     Broker, Gateway, Sim, Subscriber, TempDir, add_consented, check,
+                     clean_env, ctl, fail, finish, query, run_beacongw, say, skip, wait_for,
+                     write_config)
 
 SCENARIOS = HERE
 
@@ -131,25 +132,10 @@ def db_files(db):
 
 # ---- payloads ----
 
-_schemas = {}
-
-
-def schema(name):
-    if name not in _schemas:
-        with open(os.path.join(SOURCE, "docs", "schema", name + ".schema.json")) as f:
-            _schemas[name] = json.load(f)
-    return _schemas[name]
-
-
 def validate(doc, name, what):
     """Check doc against docs/schema/<name>.schema.json; True when valid."""
-    import jsonschema
-    try:
-        jsonschema.validate(doc, schema(name))
-        return True
-    except jsonschema.ValidationError as e:
-        check(False, "%s does not match %s.schema.json: %s" % (what, name, e.message))
-        return False
+    why = bt.schema_error(doc, name, required=True)
+    return check(why is None, "%s does not match %s.schema.json: %s" % (what, name, why))
 
 
 def triggers(sub):
@@ -218,9 +204,8 @@ class Store:
     def replay(self, conf, capture, timeout=120):
         """beacongw -v --once over a capture; returns the finished process
         (stderr in .stderr) after the subscriber saw the offline status."""
-        p = subprocess.run([BEACONGW, "-c", conf, "-v", "--source", "btsnoop:" + capture,
-                            "--once"], capture_output=True, text=True, timeout=timeout,
-                           env=clean_env())
+        p = run_beacongw(["-c", conf, "-v", "--source", "btsnoop:" + capture, "--once"],
+                         timeout=timeout)
         if not check(p.returncode == 0, "beacongw --once: exit %d: %s" % (p.returncode,
                                                                          p.stderr[-1500:])):
             return p
@@ -239,14 +224,6 @@ class Store:
             say("kept", self.tmp.path)
 
 
-def clean_env():
-    e = dict(os.environ)
-    for k in ("JOURNAL_STREAM", "INVOCATION_ID", "NOTIFY_SOCKET", "WATCHDOG_USEC",
-              "WATCHDOG_PID"):
-        e.pop(k, None)
-    return e
-
-
 # ---- a live store (cycles.scn) ----
 
 LIVE_SPEED = 4
@@ -263,11 +240,7 @@ def live_store(name):
     start_live() runs it."""
     s = Store(name)
     for ref, minor in (("cust-a", "a"), ("cust-b", "b")):
-        s.ctl("customer", "add", ref)
-        s.ctl("identifier", "add", ref, "ibeacon",
-              "e2e0c1c1-0000-4000-8000-00000000000%s:1:1" % minor)
-        s.ctl("consent", "grant", ref, "presence")
-        s.ctl("consent", "grant", ref, "retargeting", "--channel", "push")
+        add_consented(s.db, ref, "ibeacon", "e2e0c1c1-0000-4000-8000-00000000000%s:1:1" % minor)
     s.ctl("campaign", "add", "hello", "--zone", "entrance", "--event", "enter",
           "--cooldown", "0")
     s.ctl("campaign", "add", "bye", "--zone", "entrance", "--event", "exit",

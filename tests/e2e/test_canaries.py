@@ -25,10 +25,7 @@ STORE_NS = "e2e05707e0000000beac"
 s = e2e.Store("canaries")
 try:
     start = int(time.time()) + 2
-    s.ctl("customer", "add", "cust-regular")
-    s.ctl("identifier", "add", "cust-regular", "ibeacon", CONSENTED_UUID + ":7:7")
-    s.ctl("consent", "grant", "cust-regular", "presence")
-    s.ctl("consent", "grant", "cust-regular", "retargeting", "--channel", "push")
+    e2e.add_consented(s.db, "cust-regular", "ibeacon", CONSENTED_UUID + ":7:7")
     s.ctl("customer", "add", ENROLLED_REF)
     s.ctl("identifier", "add", ENROLLED_REF, "ibeacon", ENROLLED_UUID + ":4660:22136")
     s.ctl("campaign", "add", "welcome", "--zone", "entrance", "--event", "enter")

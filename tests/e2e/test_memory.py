@@ -22,11 +22,8 @@ if not os.access(PEAK_RSS, os.X_OK):
 s = e2e.Store("memory")
 try:
     start = int(time.time()) + 2
-    s.ctl("customer", "add", "cust-regular")
-    s.ctl("identifier", "add", "cust-regular", "ibeacon",
-          "e2e0c0de-0000-4000-8000-00000000c0de:7:7")
-    s.ctl("consent", "grant", "cust-regular", "presence")
-    s.ctl("consent", "grant", "cust-regular", "retargeting", "--channel", "push")
+    e2e.add_consented(s.db, "cust-regular", "ibeacon",
+                      "e2e0c0de-0000-4000-8000-00000000c0de:7:7")
     s.ctl("campaign", "add", "hello", "--zone", "entrance", "--event", "enter")
     conf = s.config(presence={"absence_timeout_s": "10", "exit_below_s": "5",
                               "enter_window_s": "10"},

@@ -265,9 +265,11 @@ def case_hostile_controller(seed):
     scn = fault_scenario(faults, duration=60)
     scn += b.load_scenario(110, gap_s=0.5, visit_s=2, start_s=2).split("\n", 4)[4]
     scn = scn.replace("tag load-", "tag walk-")
+    tmp_prom = os.path.join(b.TempDir("fault-prom", remove_at_exit=True).path, "gw.prom")
     rig = Rig("hostile", tags=111, scenario=scn, speed=speed,
               sections={"source": {"watchdog_silence_s": "4", "watchdog_rescan_tries": "2",
-                                   "watchdog_reset_tries": "2"}})
+                                   "watchdog_reset_tries": "2"},
+                        "metrics": {"textfile": tmp_prom, "interval_s": "1"}})
     try:
         gw = rig.gateway().start()
         started(gw, "hostile")
@@ -299,8 +301,16 @@ def case_hostile_controller(seed):
                       (what, action, back, t_b - t_f, (t_trig or t_b) - t_f))
         garbage = re.findall(r"h4: (\d+) garbage bytes skipped", text)
         b.check(garbage, "garbage: no 'garbage bytes skipped' count in the log")
-        b.say("  garbage       : %s byte(s) skipped (logged when the link closes); the "
-              "stream stayed in step" % "+".join(garbage))
+        b.say("  garbage       : %s byte(s) skipped (logged when a link closes, then the "
+              "total); the stream stayed in step" % "+".join(garbage))
+        # The monitoring sees them too: the metrics file written at the stop.
+        prom = open(tmp_prom).read() if os.path.exists(tmp_prom) else ""
+        m = re.search(r"^beacongw_h4_garbage_bytes_total (\d+)$", prom, re.M)
+        # (each lost link logs its own count; the close logs the run's total)
+        total = re.findall(r"h4: (\d+) garbage bytes skipped$", text, re.M)
+        b.check(m and total and int(m.group(1)) == int(total[-1]),
+                "garbage: beacongw_h4_garbage_bytes_total %s, the log's total %s" %
+                (m.group(1) if m else "missing", total[-1] if total else "missing"))
         st = rig.sub.last_status()
         if st:
             c = st.get("counts", {})

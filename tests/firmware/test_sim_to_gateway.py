@@ -8,12 +8,13 @@ import os
 import struct
 import subprocess
 import sys
-import tempfile
 
-BUILD = os.environ["BGW_BUILD_DIR"]
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from bgwtest import BUILD, TempDir, need_built, run_beacongw  # noqa: E402
+from hcitest import BTSNOOP_EPOCH_DELTA_US  # noqa: E402
+
 SIM = os.path.join(BUILD, "beaconfw-sim")
-GW = os.path.join(BUILD, "beacongw")
-BTSNOOP_EPOCH_DELTA_US = 0x00DCDDB30F2F8000
 
 
 def read_pcap(path):
@@ -60,8 +61,7 @@ def run_case(tmp, name, ini):
                    stdout=subprocess.DEVNULL)
     packets = read_pcap(pcap)
     write_btsnoop(snoop, packets)
-    res = subprocess.run([GW, "--source", "btsnoop:" + snoop, "--dump"], capture_output=True,
-                         text=True, timeout=60)
+    res = run_beacongw(["--source", "btsnoop:" + snoop, "--dump"], timeout=60)
     if res.returncode != 0:
         sys.exit("FAIL: beacongw exit %d: %s" % (res.returncode, res.stderr.strip()))
     lines = [json.loads(l) for l in res.stdout.splitlines() if l.strip()]
@@ -71,12 +71,11 @@ def run_case(tmp, name, ini):
 
 
 def main():
-    if not os.access(GW, os.X_OK):
-        print("SKIP: %s not built yet" % GW)
-        return 77
-    with tempfile.TemporaryDirectory() as tmp:
+    need_built("beacongw")
+    tmp = TempDir("fw-sim")
+    try:
         # A store beacon: iBeacon, UID, URL rotating, TLM every 4th event.
-        _, lines = run_case(tmp, "store", """[tag]
+        _, lines = run_case(tmp.path, "store", """[tag]
 frames = ibeacon, uid, url
 tlm_every = 4
 interval_ms = 300
@@ -110,7 +109,7 @@ vdd_mv = 2950
         assert 2900 <= tlm["battery_mv"] <= 2950 and tlm["adv_count"] > 0, tlm
 
         # An EID privacy tag: only EID frames, the EID rotates with K = 2.
-        _, lines = run_case(tmp, "eid", """[tag]
+        _, lines = run_case(tmp.path, "eid", """[tag]
 frames = eid
 tlm_every = 0
 interval_ms = 500
@@ -125,6 +124,8 @@ eid_exponent = 2
         # needs K=10; the K=2 period starting at 0 is checked in test_fw_logic.
         addrs = {r["addr"] for r in lines}
         assert len(addrs) == len(set(eids)), "address and EID rotate together"
+    finally:
+        tmp.cleanup()
     print("ok")
     return 0
 

@@ -1,4 +1,4 @@
-"""Helpers shared by the whole-daemon tests (tests/fault, scripts/soak).
+"""Helpers shared by the Python tests (tests/*/) and scripts/soak.
 
 Everything is real: a mosquitto broker with a generated config on a free
 loopback port, a consent database made with beaconctl, beaconsim as the
@@ -13,7 +13,11 @@ in parallel.
     scn = write_scenario(tmp("load.scn"), load_scenario(200, gap_s=0.1))
     sim = Sim(tmp, scn).start()
     gw = Gateway(tmp, write_config(tmp, db, broker.port), source=sim.spec).start()
+
+A test finds this module by putting tests/lib on sys.path; tests/lib/hcitest.py
+has the HCI packets, btsnoop files and scripted controllers.
 """
+import atexit
 import json
 import os
 import random
@@ -51,15 +55,21 @@ def skip(reason):
 
 
 def fail(msg):
-    print("FAIL: " + msg, flush=True)
+    print("FAIL:", msg, flush=True)
     sys.exit(1)
+
+
+def need(cond, msg):
+    """A check that ends the test at once when it fails."""
+    if not cond:
+        fail(msg)
 
 
 def check(cond, what):
     """Record a failed check and go on (finish() reports them all)."""
     if not cond:
         failures.append(what)
-        print("FAIL: " + what, flush=True)
+        print("FAIL:", what, flush=True)
     return cond
 
 
@@ -83,21 +93,44 @@ def tool(name):
     return shutil.which(name)
 
 
-def need_binaries(*names):
-    for n in names or ("beacongw", "beaconctl", "beaconsim"):
+def need_built(*names):
+    """Skip unless every program (a name in the build directory) is built."""
+    for n in names:
         if not os.access(os.path.join(BUILD, n), os.X_OK):
             skip("%s is not built" % n)
+
+
+def missing_mqtt():
+    """Why a test cannot talk MQTT here (no mosquitto, no paho), or None."""
     if not tool("mosquitto"):
-        skip("mosquitto is not installed")
+        return "mosquitto is not installed"
     try:
         import paho.mqtt.client  # noqa: F401
     except ImportError:
-        skip("python3-paho-mqtt is not installed")
+        return "python3-paho-mqtt is not installed"
+    return None
+
+
+def need_mqtt():
+    why = missing_mqtt()
+    if why:
+        skip(why)
+
+
+def need_binaries(*names):
+    """The three programs (or those named) built, and mosquitto and paho."""
+    need_built(*(names or ("beacongw", "beaconctl", "beaconsim")))
+    need_mqtt()
 
 
 class TempDir:
-    def __init__(self, name):
+    """A private directory; tmp("name") is a path in it. With
+    remove_at_exit it goes when the test ends, otherwise at cleanup()."""
+
+    def __init__(self, name, remove_at_exit=False):
         self.path = tempfile.mkdtemp(prefix="bgw-%s-" % name)
+        if remove_at_exit:
+            atexit.register(self.cleanup)
 
     def __call__(self, *parts):
         return os.path.join(self.path, *parts)
@@ -132,14 +165,49 @@ def wait_for(pred, timeout, step=0.05):
     return bool(pred())
 
 
+def terminate(proc, timeout=10, sig=signal.SIGTERM):
+    """Signal proc (SIGTERM) and wait for it, killing it when it does not
+    exit in time. Its exit status, or None when it had to be killed."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            return None
+    return proc.returncode
+
+
+def clean_env(**extra):
+    """This environment without what would make beacongw think it runs
+    under systemd (journal, notify socket, watchdog), plus extra."""
+    e = dict(os.environ)
+    for k in ("JOURNAL_STREAM", "INVOCATION_ID", "NOTIFY_SOCKET", "WATCHDOG_USEC",
+              "WATCHDOG_PID"):
+        e.pop(k, None)
+    e.update(extra)
+    return e
+
+
+def run_beacongw(args, timeout=30, env=None, **kw):
+    """beacongw ARGS to its end, outside systemd; stdout and stderr as text."""
+    return subprocess.run([BEACONGW] + list(args), capture_output=True, text=True,
+                          timeout=timeout, env=clean_env(**(env or {})), **kw)
+
+
 # ---- broker and subscriber ----
 
 class Broker:
     """mosquitto on a free loopback port with a generated config. With
     persistence the subscriber's session and queue survive a restart, so
-    what a test receives is what the gateway handed to the broker."""
+    what a test receives is what the gateway handed to the broker.
+    users: {name: password} (no anonymous clients then); tls: dict(ca,
+    cert, key, require_cert); inflight and queued: how many QoS 1 messages
+    the broker keeps in flight towards each client, and queued for it."""
 
-    def __init__(self, tmp, persistence=False, port=None):
+    def __init__(self, tmp, persistence=False, port=None, users=None, tls=None,
+                 inflight=100, queued=1000000):
         self.tmp = tmp
         self.port = port or free_port()
         self.proc = None
@@ -147,11 +215,26 @@ class Broker:
         if not self.exe:
             skip("mosquitto is not installed")
         lines = ["per_listener_settings false", "listener %d 127.0.0.1" % self.port,
-                 "allow_anonymous true", "log_dest file %s" % tmp("mosquitto.log"),
+                 "log_dest file %s" % tmp("mosquitto.log"),
                  "log_type error", "log_type warning", "log_type notice",
-                 "max_queued_messages 1000000", "max_inflight_messages 100"]
+                 "max_queued_messages %d" % queued, "max_inflight_messages %d" % inflight]
+        # Run as whoever runs the test (root in containers): never switch user.
         if os.geteuid() == 0:
             lines.append("user root")
+        if users:
+            pw = tmp("passwd")
+            open(pw, "w").close()
+            for u, p in users.items():
+                subprocess.run([tool("mosquitto_passwd"), "-b", pw, u, p], check=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            lines += ["allow_anonymous false", "password_file %s" % pw]
+        else:
+            lines.append("allow_anonymous true")
+        if tls:
+            lines += ["cafile %s" % tls["ca"], "certfile %s" % tls["cert"],
+                      "keyfile %s" % tls["key"]]
+            if tls.get("require_cert"):
+                lines.append("require_certificate true")
         if persistence:
             lines += ["persistence true", "persistence_location %s/" % tmp.path,
                       "autosave_interval 1"]
@@ -170,21 +253,19 @@ class Broker:
         return self
 
     def stop(self, sig=signal.SIGTERM):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc:
+            terminate(self.proc, 10, sig)
         self.proc = None
 
 
 class Subscriber:
-    """MQTT v5 subscriber recording (topic, payload) of every message; with
-    persistent=True its session outlives disconnects and broker restarts."""
+    """MQTT v5 subscriber keeping every message it receives; with
+    persistent=True its session outlives disconnects and broker restarts.
+    messages() gives (topic, payload text) pairs, received() the messages
+    themselves (qos, retain, properties). tls: dict(ca, cert, key);
+    auth: (user name, password)."""
 
-    def __init__(self, port, topics, client_id=None, persistent=False):
+    def __init__(self, port, topics, client_id=None, persistent=False, tls=None, auth=None):
         import paho.mqtt.client as mqtt
         from paho.mqtt.packettypes import PacketTypes
         from paho.mqtt.properties import Properties
@@ -194,6 +275,10 @@ class Subscriber:
         self.topics = topics
         cid = client_id or "bgw-test-%d-%d" % (os.getpid(), random.randrange(1 << 30))
         self.c = mqtt.Client(client_id=cid, protocol=mqtt.MQTTv5)
+        if tls:
+            self.c.tls_set(ca_certs=tls["ca"], certfile=tls.get("cert"), keyfile=tls.get("key"))
+        if auth:
+            self.c.username_pw_set(*auth)
         self.c.max_inflight_messages_set(1000)
         self.c.on_message = self._on_message
         self.c.on_connect = self._on_connect
@@ -211,15 +296,24 @@ class Subscriber:
 
     def _on_connect(self, c, userdata, flags, rc, props=None):
         if rc == 0:
+            # One SUBSCRIBE for every topic: its SUBACK sets self.subscribed.
             c.subscribe([(t, 1) for t in self.topics])
 
     def _on_message(self, c, userdata, msg):
         with self.lock:
-            self.msgs.append((msg.topic, msg.payload.decode("utf-8", "replace")))
+            self.msgs.append((msg, msg.payload.decode("utf-8", "replace")))
+
+    def _kept(self, leaf):
+        with self.lock:
+            return [(m, p) for m, p in self.msgs if leaf is None or m.topic.endswith("/" + leaf)]
 
     def messages(self, leaf=None):
-        with self.lock:
-            return [(t, p) for t, p in self.msgs if leaf is None or t.endswith("/" + leaf)]
+        """(topic, payload text) of every message, or of those on */leaf."""
+        return [(m.topic, p) for m, p in self._kept(leaf)]
+
+    def received(self, leaf=None):
+        """The messages themselves (paho MQTTMessage), or those on */leaf."""
+        return [m for m, _ in self._kept(leaf)]
 
     def trigger_ids(self):
         """Trigger ids in order of first arrival (duplicates dropped)."""
@@ -246,6 +340,39 @@ class Subscriber:
             pass
 
 
+class BrokerRun:
+    """A temporary directory, a broker started in it (start_broker) and the
+    subscribers opened through it (subscribe); leaving the with-block stops
+    them all and removes the directory."""
+
+    def __init__(self, name):
+        self.tmp = TempDir(name)
+        self.broker = None
+        self.subs = []
+
+    def start_broker(self, **kw):
+        self.broker = Broker(self.tmp, **kw).start()
+        return self.broker
+
+    def subscribe(self, topics, **kw):
+        sub = Subscriber(self.broker.port, topics, **kw)
+        self.subs.append(sub)
+        return sub
+
+    def close(self):
+        for sub in self.subs:
+            sub.close()
+        if self.broker:
+            self.broker.stop()
+        self.tmp.cleanup()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
 # ---- database ----
 
 def ctl(db, *args, check_rc=True):
@@ -255,6 +382,15 @@ def ctl(db, *args, check_rc=True):
         fail("beaconctl %s: exit %d: %s" % (" ".join(map(str, args)), p.returncode,
                                            p.stderr.strip()))
     return p
+
+
+def add_consented(db, ref, kind, value):
+    """Customer ref with one identifier (kind value, as beaconctl takes
+    them) who consented to presence and to retargeting by push."""
+    ctl(db, "customer", "add", ref)
+    ctl(db, "identifier", "add", ref, kind, value)
+    ctl(db, "consent", "grant", ref, "presence")
+    ctl(db, "consent", "grant", ref, "retargeting", "--channel", "push")
 
 
 def load_identifier(i):
@@ -296,6 +432,15 @@ def outbox_ids(db):
         con.close()
 
 
+def sql(db, statement):
+    """Rows of a query as lists of strings, as the sqlite3 shell prints them
+    (read-only)."""
+    p = subprocess.run(["sqlite3", "-readonly", db, statement], capture_output=True, text=True)
+    if p.returncode != 0:
+        fail("sqlite3 failed: " + p.stderr)
+    return [line.split("|") for line in p.stdout.splitlines()]
+
+
 def query(db, sql, args=()):
     con = sqlite3.connect(db, timeout=10)
     try:
@@ -306,22 +451,61 @@ def query(db, sql, args=()):
         con.close()
 
 
+# ---- payloads ----
+
+_schemas = {}
+
+
+def load_schema(name, required=False):
+    """docs/schema/NAME.schema.json (NAME alone or the file name), parsed,
+    or None when there is no such file (an error when required)."""
+    if not name.endswith(".json"):
+        name += ".schema.json"
+    if name not in _schemas:
+        path = os.path.join(SOURCE, "docs", "schema", name)
+        if not required and not os.path.exists(path):
+            return None
+        with open(path) as f:
+            _schemas[name] = json.load(f)
+    return _schemas[name]
+
+
+def schema_error(doc, name, fragment=None, required=False):
+    """Why doc does not match the schema NAME (or its $defs/fragment), or
+    None; None too when the schema does not exist and is not required."""
+    import jsonschema
+    schema = load_schema(name, required)
+    if schema is None:
+        return None
+    if fragment:
+        schema = dict(schema["$defs"][fragment], **{"$schema": schema["$schema"]})
+    try:
+        jsonschema.validate(doc, schema)
+    except jsonschema.ValidationError as e:
+        return e.message
+    return None
+
+
 # ---- configuration ----
 
 FAST_PRESENCE = {"absence_timeout_s": "2", "exit_below_s": "1", "enter_window_s": "5"}
 
 
-def write_config(tmp, db, port, name="gw.conf", **sections):
+def write_config(tmp, db, port, name="gw.conf", plain=False, **sections):
     """A config for the local broker; sections: {"presence": {...}, ...}
-    merged over the defaults below."""
+    merged over the defaults below. plain: only the gateway's names, the
+    database and the broker, everything else at the daemon's defaults."""
     conf = {
         "gateway": {"site": SITE, "id": GATEWAY, "zone": "entrance"},
-        "storage": {"db": db, "poll_ms": "200"},
-        "mqtt": {"host": "127.0.0.1", "port": str(port), "reconnect_min": "1",
-                 "reconnect_max": "2", "status_interval": "5", "keepalive": "5"},
-        "presence": dict(FAST_PRESENCE),
-        "source": {"watchdog_silence_s": "0"},
+        "storage": {"db": db},
+        "mqtt": {"host": "127.0.0.1", "port": str(port)},
     }
+    if not plain:
+        conf["storage"]["poll_ms"] = "200"
+        conf["mqtt"].update({"reconnect_min": "1", "reconnect_max": "2",
+                             "status_interval": "5", "keepalive": "5"})
+        conf["presence"] = dict(FAST_PRESENCE)
+        conf["source"] = {"watchdog_silence_s": "0"}
     for sec, kv in sections.items():
         conf.setdefault(sec, {}).update(kv)
     path = tmp(name)
@@ -360,10 +544,13 @@ def load_scenario(tags, gap_s=0.1, visit_s=3.0, start_s=1.0, crowd=0, duration_s
     return "\n".join(out) + "\n"
 
 
-def write_scenario(path, text):
+def write_file(path, text):
     with open(path, "w") as f:
         f.write(text)
     return path
+
+
+write_scenario = write_file
 
 
 class Sim:
@@ -389,13 +576,8 @@ class Sim:
         return self
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc:
+            terminate(self.proc, 10)
         self.proc = None
 
 
@@ -447,10 +629,7 @@ class Gateway:
             self.nsock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
             self.nsock.bind(self.notify_path)
             threading.Thread(target=self._notify_reader, daemon=True).start()
-        e = dict(os.environ)
-        for k in ("JOURNAL_STREAM", "INVOCATION_ID", "WATCHDOG_USEC", "WATCHDOG_PID"):
-            e.pop(k, None)
-        e["NOTIFY_SOCKET"] = self.notify_path
+        e = clean_env(NOTIFY_SOCKET=self.notify_path)
         if env:
             e.update(env)
         self.logf = open(self.log, "a")
@@ -502,15 +681,7 @@ class Gateway:
         """SIGTERM; the exit status (or None when it had to be killed)."""
         if not self.proc:
             return None
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                return None
-        return self.proc.returncode
+        return terminate(self.proc, timeout)
 
     def kill9(self):
         self.proc.send_signal(signal.SIGKILL)

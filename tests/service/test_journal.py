@@ -11,17 +11,19 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 
-from svctest import (BEACONCTL, BEACONGW, SOURCE, check, clean_env, ctl, finish, need_tools,
-                     read_metrics, tmpdir, value)
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from bgwtest import (BEACONGW, SOURCE, TempDir, check, clean_env, ctl, finish,  # noqa: E402
+                     need_built, run_beacongw, write_file)
+from hcitest import IBEACON, FakeController, btsnoop_h4, evt, le_adv_report  # noqa: E402
+from promtext import read_metrics, value  # noqa: E402
 
-# found through svctest's path
-from bgwtest import IBEACON, FakeController, btsnoop_h4, evt, le_adv_report  # noqa: E402
-
-need_tools(BEACONGW, BEACONCTL)
-d = tmpdir()
+need_built("beacongw", "beaconctl")
+d = TempDir("service", remove_at_exit=True).path
 JOURNAL = {"JOURNAL_STREAM": "8:4242"}
 PRIO = re.compile(r"^<[0-7]>\S")
 FIRST = "malformed HCI event from the controller"
@@ -32,15 +34,11 @@ ctl(db, "init")
 
 
 def conf(name, text):
-    path = os.path.join(d, name)
-    with open(path, "w") as f:
-        f.write(text)
-    return path
+    return write_file(os.path.join(d, name), text)
 
 
-def beacongw(args, env=None, timeout=120):
-    return subprocess.run([BEACONGW] + args, capture_output=True, text=True, timeout=timeout,
-                          env=clean_env(**(env or {})))
+def beacongw(args, env=None):
+    return run_beacongw(args, timeout=120, env=env)
 
 
 def all_prefixed(stderr, what):

@@ -14,16 +14,19 @@ import json
 import os
 import stat
 import subprocess
+import sys
 import time
 
-from svctest import (BEACONCTL, BEACONGW, BEACONSIM, SOURCE, PromError, check, clean_env, ctl,
-                     finish, need_tools, parse_prom, read_metrics, skip, sql, tmpdir,
-                     value)
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import bgwtest  # noqa: E402
+from bgwtest import (BEACONGW, BEACONSIM, PREFIX, SOURCE, BrokerRun, TempDir,  # noqa: E402
+                     add_consented, check, ctl, finish, missing_mqtt, need_built, run_beacongw,
+                     skip, sql, wait_for, write_config, write_file)
+from promtext import PromError, parse_prom, read_metrics, value  # noqa: E402
 
-import bgwtest  # noqa: E402 (found through svctest's path)
-
-need_tools(BEACONGW, BEACONCTL)
-d = tmpdir()
+need_built("beacongw", "beaconctl")
+d = TempDir("service", remove_at_exit=True).path
 
 
 def skip_rest(reason):
@@ -56,16 +59,12 @@ check(value(parse_prom('# HELP g G.\n# TYPE g gauge\ng{b="x\\"y",a="1"} 2.5\n'),
 
 
 def write_conf(name, text):
-    path = os.path.join(d, name)
-    with open(path, "w") as f:
-        f.write(text)
-    return path
+    return write_file(os.path.join(d, name), text)
 
 
 def beacongw(args, timeout=60, umask=None):
     pre = (lambda: os.umask(umask)) if umask is not None else None
-    return subprocess.run([BEACONGW] + args, capture_output=True, text=True, timeout=timeout,
-                          env=clean_env(), preexec_fn=pre)
+    return run_beacongw(args, timeout=timeout, preexec_fn=pre)
 
 
 # ---- bad settings ----
@@ -133,20 +132,16 @@ for r in reports:
             check(b["uuid"] not in text, "no beacon id in the metrics")
 
 # ---- a consented customer through a real broker ----
-try:
-    from mqtt_harness import Broker, Subscriber, TempDir
-except ImportError:
-    skip_rest("python3-paho-mqtt is not installed")
+why = missing_mqtt()
+if why:
+    skip_rest(why)
 if not os.access(BEACONSIM, os.X_OK):
     skip_rest("beaconsim is not built")
 
 UUID = "f7826da6-4fa2-4e98-8024-bc5b71e0893e"
 db2 = os.path.join(d, "store.db")
 ctl(db2, "init")
-ctl(db2, "customer", "add", "cust-metrics")
-ctl(db2, "identifier", "add", "cust-metrics", "ibeacon", UUID + ":100:1")
-ctl(db2, "consent", "grant", "cust-metrics", "presence")
-ctl(db2, "consent", "grant", "cust-metrics", "retargeting", "--channel", "push")
+add_consented(db2, "cust-metrics", "ibeacon", UUID + ":100:1")
 ctl(db2, "campaign", "add", "hello", "--zone", "entrance", "--event", "enter", "--channel",
     "push")
 ctl(db2, "campaign", "add", "bye", "--zone", "entrance", "--event", "exit", "--channel", "push")
@@ -169,22 +164,16 @@ dump = beacongw(["-c", conf, "--source", "btsnoop:" + cap, "--dump"])
 n_reports = len(dump.stdout.splitlines())
 check(dump.returncode == 0 and n_reports > 100, "--dump of the capture: %d reports" % n_reports)
 
-tmp = TempDir("metrics")
-broker = Broker(tmp).start()
-sub = Subscriber(broker.port, ["beacongw/v1/#"])
-try:
+with BrokerRun("metrics") as run:
+    broker = run.start_broker()
+    sub = run.subscribe([PREFIX + "/#"])
     prom2 = os.path.join(mdir, "store.prom")
-    conf = write_conf("store.conf", "[gateway]\nsite = s1\nid = g1\nzone = entrance\n"
-                      "[storage]\ndb = %s\n[mqtt]\nport = %d\n[metrics]\ntextfile = %s\n"
-                      % (db2, broker.port, prom2))
+    conf = write_config(run.tmp, db2, broker.port, name="store.conf", plain=True,
+                        metrics={"textfile": prom2})
     p = beacongw(["-c", conf, "--source", "btsnoop:" + cap, "--once"], timeout=120)
     check(p.returncode == 0, "store --once: exit 0 (got %d: %s)" % (p.returncode, p.stderr))
-    sub.wait_for(lambda: len(sub.messages("trigger")) >= 2, 10)
-    triggers = [json.loads(msg.payload) for msg in sub.messages("trigger")]
-finally:
-    sub.close()
-    broker.stop()
-    tmp.cleanup()
+    wait_for(lambda: len(sub.messages("trigger")) >= 2, 10)
+    triggers = [json.loads(pl) for _, pl in sub.messages("trigger")]
 m = read_metrics(prom2)
 check(value(m, "beacongw_reports_total") == n_reports,
       "reports_total %s == %d reports (--dump)" % (value(m, "beacongw_reports_total"), n_reports))

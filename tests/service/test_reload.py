@@ -10,28 +10,26 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 
-from svctest import (BEACONCTL, BEACONGW, BEACONSIM, check, clean_env, ctl, finish, need_tools,
-                     read_metrics, skip, sql, tmpdir, value)
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import bgwtest  # noqa: E402
+from bgwtest import (BEACONGW, BEACONSIM, PREFIX, BrokerRun, TempDir,  # noqa: E402
+                     add_consented, check, clean_env, ctl, finish, need_built, need_mqtt, sql,
+                     terminate, wait_for)
+from promtext import read_metrics, value  # noqa: E402
 
-import bgwtest  # noqa: E402 (found through svctest's path)
-
-need_tools(BEACONGW, BEACONCTL, BEACONSIM)
-try:
-    from mqtt_harness import Broker, Subscriber, TempDir
-except ImportError:
-    skip("python3-paho-mqtt is not installed")
+need_built("beacongw", "beaconctl", "beaconsim")
+need_mqtt()
 
 UUID = "f7826da6-4fa2-4e98-8024-bc5b71e0893e"
-d = tmpdir()
+d = TempDir("service", remove_at_exit=True).path
 db = os.path.join(d, "gw.db")
 ctl(db, "init")
-ctl(db, "customer", "add", "cust-reload")
-ctl(db, "identifier", "add", "cust-reload", "ibeacon", UUID + ":100:1")
-ctl(db, "consent", "grant", "cust-reload", "presence")
-ctl(db, "consent", "grant", "cust-reload", "retargeting", "--channel", "push")
+add_consented(db, "cust-reload", "ibeacon", UUID + ":100:1")
 ctl(db, "campaign", "add", "hello", "--zone", "entrance", "--event", "enter", "--channel", "push")
 ctl(db, "campaign", "add", "bye", "--zone", "entrance", "--event", "exit", "--channel", "push")
 
@@ -42,24 +40,15 @@ with open(scn, "w") as f:
 sock = os.path.join(d, "sim.sock")
 sim = subprocess.Popen([BEACONSIM, "--scenario", scn, "--listen", "unix:" + sock],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-tmp = TempDir("reload")
-broker = Broker(tmp).start()
-sub = Subscriber(broker.port, ["beacongw/v1/#"])
+run = BrokerRun("reload")
+broker = run.start_broker()
+sub = run.subscribe([PREFIX + "/#"])
 proc = None
 log = []
 
 
-def wait_for(pred, timeout):
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return pred()
-
-
 def triggers():
-    return [json.loads(m.payload).get("event") for m in sub.messages("trigger")]
+    return [json.loads(pl).get("event") for _, pl in sub.messages("trigger")]
 
 
 def visits():
@@ -124,13 +113,8 @@ try:
               "the reload did not restart the uptime")
     check(not any("visit exit" in line for line in log), "no visit exit logged")
 
-    proc.send_signal(signal.SIGTERM)
-    try:
-        rc = proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        rc = -9
-    check(rc == 0, "SIGTERM: exit 0 (%d)" % rc)
+    rc = terminate(proc, 30)
+    check(rc == 0, "SIGTERM: exit 0 (%s)" % rc)
     check(wait_for(lambda: triggers() == ["enter", "exit"], 10),
           "the stop closes the visit: exit trigger (%s)" % triggers())
     after = visits()
@@ -143,9 +127,7 @@ finally:
         proc.kill()
     sim.terminate()
     sim.wait(timeout=10)
-    sub.close()
-    broker.stop()
-    tmp.cleanup()
+    run.close()
 if bgwtest.failures:
     print("daemon log:\n" + "".join(log[-40:]))
 finish()

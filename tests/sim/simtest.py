@@ -1,16 +1,18 @@
-"""Helpers for the beaconsim integration tests: H4 framing, HCI commands
-and events, btsnoop reading, and running the real binary."""
+"""What the beaconsim integration tests add to tests/lib: H4 framing, HCI
+commands and events, btsnoop reading, and running the real binary.
+Importing this module puts tests/lib on sys.path."""
 
 import os
-import shutil
 import struct
 import subprocess
 import sys
-import tempfile
 
-BUILD = os.environ.get("BGW_BUILD_DIR", os.path.join(os.path.dirname(__file__), "../../build"))
-BEACONSIM = os.path.join(BUILD, "beaconsim")
-BEACONGW = os.path.join(BUILD, "beacongw")
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+# What the tests use through this module, re-exported.
+from bgwtest import BEACONGW, BEACONSIM, BUILD, TempDir, fail, need_built  # noqa: E402,F401
+from bgwtest import need as check  # noqa: E402 (a failed check ends a beaconsim test)
+from hcitest import BTSNOOP_EPOCH_DELTA_US  # noqa: E402
 
 H4_CMD, H4_ACL, H4_SCO, H4_EVENT, H4_ISO = 1, 2, 3, 4, 5
 
@@ -26,27 +28,6 @@ OP_LE_SET_EXT_SCAN_PARAMS = 0x2041
 OP_LE_SET_EXT_SCAN_ENABLE = 0x2042
 
 EV_CMD_COMPLETE, EV_CMD_STATUS, EV_HW_ERROR, EV_LE_META = 0x0E, 0x0F, 0x10, 0x3E
-
-BTSNOOP_EPOCH_DELTA_US = 0x00DCDDB30F2F8000
-
-
-def fail(msg):
-    print("FAIL: " + msg)
-    sys.exit(1)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-
-
-def tmpdir():
-    d = tempfile.mkdtemp(prefix="beaconsim-test-")
-    return d
-
-
-def cleanup(d):
-    shutil.rmtree(d, ignore_errors=True)
 
 
 def command(opcode, params=b""):
@@ -195,9 +176,3 @@ def read_btsnoop(path):
 
 def run(args, **kw):
     return subprocess.run([BEACONSIM] + args, capture_output=True, text=True, timeout=60, **kw)
-
-
-def require_beaconsim():
-    if not os.access(BEACONSIM, os.X_OK):
-        print("SKIP: %s not built" % BEACONSIM)
-        sys.exit(77)

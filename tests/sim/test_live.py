@@ -259,14 +259,14 @@ def test_bad_invocations(tmp):
 
 
 def main():
-    require_beaconsim()
-    tmp = tmpdir()
+    need_built("beaconsim")
+    tmp = TempDir("beaconsim-test")
     try:
-        test_bad_invocations(tmp)
-        test_tcp_and_one_client(tmp)
-        test_unix(tmp)
+        test_bad_invocations(tmp.path)
+        test_tcp_and_one_client(tmp.path)
+        test_unix(tmp.path)
     finally:
-        cleanup(tmp)
+        tmp.cleanup()
     print("PASS")
 
 

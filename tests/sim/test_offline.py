@@ -190,18 +190,18 @@ def test_bad_output(tmp):
 
 
 def main():
-    require_beaconsim()
-    tmp = tmpdir()
+    need_built("beaconsim")
+    tmp = TempDir("beaconsim-test")
     try:
-        path = test_determinism(tmp)
+        path = test_determinism(tmp.path)
         test_content(path)
-        test_extended(tmp)
-        test_examples(tmp)
-        test_bad_output(tmp)
+        test_extended(tmp.path)
+        test_examples(tmp.path)
+        test_bad_output(tmp.path)
         test_dump(path)
         test_eid_oracle(path)
     finally:
-        cleanup(tmp)
+        tmp.cleanup()
     print("PASS")
 
 

@@ -1,51 +1,14 @@
-"""Helpers shared by the beacongw integration tests: paths, temp dirs,
-btsnoop files and H4 packets written from scratch (independent of the C
-code under test), and a scripted H4 controller."""
+"""HCI as the tests write it from scratch, independent of the C code under
+test: H4 packets (events, advertising reports), btsnoop files (H4 and BlueZ
+monitor datalinks), and a scripted H4 controller on a socket or a
+pseudo-terminal."""
 import os
 import socket
 import struct
-import subprocess
-import sys
-import tempfile
 import threading
-
-BUILD = os.environ.get("BGW_BUILD_DIR", os.path.join(os.path.dirname(__file__), "../../build"))
-SOURCE = os.environ.get("BGW_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "../.."))
-BEACONGW = os.path.join(BUILD, "beacongw")
 
 # Microseconds from 0000-01-01 to 1970-01-01 (btsnoop epoch).
 BTSNOOP_EPOCH_DELTA_US = 0x00DCDDB30F2F8000
-
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, flush=True)
-
-
-def finish():
-    if failures:
-        print("%d check(s) failed" % len(failures))
-        sys.exit(1)
-    print("ok")
-    sys.exit(0)
-
-
-def tmpdir():
-    return tempfile.mkdtemp(prefix="bgw-daemon-")
-
-
-def run(args, timeout=30, env=None, **kw):
-    e = dict(os.environ)
-    e.pop("JOURNAL_STREAM", None)
-    e.pop("INVOCATION_ID", None)
-    e.pop("NOTIFY_SOCKET", None)
-    if env:
-        e.update(env)
-    return subprocess.run([BEACONGW] + args, capture_output=True, text=True, timeout=timeout,
-                          env=e, **kw)
 
 
 # ---- HCI packets ----
