@@ -36,6 +36,7 @@
 #define TICK_MS 1000
 #define PURGE_FIRST_MS 60000
 #define PURGE_EVERY_MS (24u * 3600u * 1000u)
+#define PURGE_RETRY_MS 60000
 
 struct run {
 	struct loop *loop;
@@ -265,13 +266,23 @@ static void on_purge(struct loop *l, int id, void *ctx)
 	struct store_purge_result res;
 	char err[STORE_ERRLEN];
 
-	(void)l;
+	int rc;
+
 	(void)id;
-	if (store_purge(r->db, "beacongw", (int)r->cfg.storage.visit_retention_days,
-			(int64_t)(wall_us() / 1000000u), &res, err) < 0)
+	/* Inside the loop: never wait for another writer (beaconctl importing,
+	 * say). A busy store is tried again a minute later. */
+	sqlite3_busy_timeout(r->db, 0);
+	rc = store_purge(r->db, "beacongw", (int)r->cfg.storage.visit_retention_days,
+			 (int64_t)(wall_us() / 1000000u), &res, err);
+	sqlite3_busy_timeout(r->db, STORE_DEFAULT_BUSY_MS);
+	if (rc == STORE_EBUSY) {
+		log_info("retention purge: the store is busy; trying again in a minute");
+		loop_timer_add(l, PURGE_RETRY_MS, 0, on_purge, r);
+	} else if (rc != STORE_OK) {
 		log_warn("retention purge failed: %s", err);
-	else if (res.visits)
+	} else if (res.visits) {
 		log_info("retention: %" PRId64 " old visits deleted", res.visits);
+	}
 }
 
 /* ---- life cycle ---- */
