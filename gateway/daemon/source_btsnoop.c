@@ -29,6 +29,12 @@ struct replay {
 	bool started;
 	uint64_t first_ts_us;
 	uint64_t start_ms;
+	/* A monitor capture may hold several controllers (a Pi's own and a USB
+	 * dongle, say); the gateway is one scanner, so it follows the first
+	 * controller that delivered an advertising report and leaves the
+	 * others out from there on. */
+	int32_t follow_index;          /* -1 until the first advertising report */
+	uint64_t other_index_packets;
 };
 
 static int replay_open(struct source *s, char *err, size_t errlen)
@@ -56,6 +62,7 @@ static int replay_open(struct source *s, char *err, size_t errlen)
 		free(r);
 		return -EINVAL;
 	}
+	r->follow_index = -1;
 	s->impl = r;
 	s->up = true;
 	return 0;
@@ -65,6 +72,13 @@ static int replay_fd(const struct source *s)
 {
 	(void)s;
 	return -1;
+}
+
+/* An LE Meta event with an advertising report (legacy, extended, directed)? */
+static bool is_adv_report(const struct btsnoop_record *rec)
+{
+	return rec->h4_type == 0x04 && rec->len >= 3 && rec->data[0] == 0x3E &&
+	       (rec->data[2] == 0x02 || rec->data[2] == 0x0D || rec->data[2] == 0x0B);
 }
 
 /* Read ahead to the next controller-to-host record. 1, 0 at the end, <0 error. */
@@ -82,6 +96,14 @@ static int fetch(struct source *s, struct replay *r)
 		if (r->next.h4_type == 0x01 || (r->reader.datalink == BTSNOOP_DATALINK_MONITOR &&
 						 !r->next.received))
 			continue;
+		if (r->reader.datalink == BTSNOOP_DATALINK_MONITOR) {
+			if (r->follow_index < 0 && is_adv_report(&r->next))
+				r->follow_index = r->next.index;
+			if (r->follow_index >= 0 && r->next.index != r->follow_index) {
+				r->other_index_packets++;
+				continue;
+			}
+		}
 		r->have_next = true;
 		return 1;
 	}
@@ -137,6 +159,10 @@ static void replay_close(struct source *s)
 
 	if (!r)
 		return;
+	if (r->other_index_packets)
+		log_notice("replay: followed controller index %d; %llu packet(s) of other "
+			   "controllers in the capture were left out",
+			   (int)r->follow_index, (unsigned long long)r->other_index_packets);
 	fclose(r->f);
 	free(r);
 	s->impl = NULL;

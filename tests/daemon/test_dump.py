@@ -54,6 +54,24 @@ for name, writer in (("h4", btsnoop_h4), ("monitor", btsnoop_monitor)):
         check(e["kind"] == "ext" and e["addr"] == "D0:11:22:33:44:55", name + ": ext report")
         check(a["ts"].startswith("2026-03-01T10:00:00.2"), name + ": capture time kept")
 
+# A monitor capture of two controllers (a Pi's own and a dongle): the replay
+# follows the first one that delivered an advertising report (not index 0,
+# whose command answer comes first) and says what it left out.
+path = os.path.join(d, "two-controllers.btsnoop")
+btsnoop_monitor(path, [
+    (0x04, cmd_complete(0x200C), 0),
+    (0x04, le_adv_report([("adv_nonconn_ind", 1, "C4:7B:1A:22:E0:01", -60, IBEACON)]), 1),
+    (0x04, le_adv_report([("adv_nonconn_ind", 1, "C4:7B:1A:22:E0:02", -61, IBEACON)]), 0),
+    (0x04, le_adv_report([("adv_nonconn_ind", 1, "C4:7B:1A:22:E0:03", -62, IBEACON)]), 1),
+    (0x04, le_adv_report([("adv_nonconn_ind", 1, "C4:7B:1A:22:E0:04", -63, IBEACON)]), 0),
+])
+p, lines = dump(path)
+check(p.returncode == 0, "two controllers: exit 0 (got %d: %s)" % (p.returncode, p.stderr))
+check([x["addr"] for x in lines] == ["C4:7B:1A:22:E0:01", "C4:7B:1A:22:E0:03"],
+      "two controllers: only index 1's reports (got %s)" % [x["addr"] for x in lines])
+check("followed controller index 1; 2 packet(s) of other controllers" in p.stderr,
+      "two controllers: the replay says what it left out (%s)" % p.stderr.strip()[-300:])
+
 # Replays at recorded speed give the same lines.
 path = os.path.join(d, "h4.btsnoop")
 p1, l1 = dump(path)

@@ -73,13 +73,14 @@ def btsnoop_h4(path, packets, t0_us=1772359200000000, step_us=100000):
 
 
 def btsnoop_monitor(path, packets, t0_us=1772359200000000, step_us=100000):
-    """BlueZ monitor datalink 2001: opcode 3 = event, 2 = command (index 0)."""
+    """BlueZ monitor datalink 2001: opcode 3 = event, 2 = command; packets are
+    (h4 type, bytes) for controller index 0 or (h4 type, bytes, index)."""
     with open(path, "wb") as f:
         f.write(b"btsnoop\0" + struct.pack(">II", 1, 2001))
-        for i, (ptype, pkt) in enumerate(packets):
-            opcode = 3 if ptype == 0x04 else 2
+        for i, (ptype, pkt, *index) in enumerate(packets):
+            flags = (index[0] if index else 0) << 16 | (3 if ptype == 0x04 else 2)
             ts = t0_us + i * step_us + BTSNOOP_EPOCH_DELTA_US
-            f.write(struct.pack(">IIIIQ", len(pkt), len(pkt), opcode, 0, ts) + pkt)
+            f.write(struct.pack(">IIIIQ", len(pkt), len(pkt), flags, 0, ts) + pkt)
 
 
 # ---- a scripted H4 controller ----
