@@ -39,6 +39,7 @@
 #include <mosquitto.h>
 
 #include "beacon_frame.h"
+#include "bgw_clock.h"
 #include "h4.h"
 #include "sim_ctrl.h"
 
@@ -56,14 +57,6 @@ struct bench {
 	int fd;
 	bool write_failed;
 };
-
-static uint64_t wall_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 static uint64_t mono_ns(void)
 {
@@ -88,7 +81,7 @@ static uint64_t parse_ts(const char *s)
 static void on_message(struct mosquitto *m, void *ctx, const struct mosquitto_message *msg)
 {
 	struct bench *b = ctx;
-	uint64_t now = wall_us();
+	uint64_t now = bgw_wall_us();
 	cJSON *o = cJSON_ParseWithLength(msg->payload, (size_t)msg->payloadlen);
 	const cJSON *ref = cJSON_GetObjectItemCaseSensitive(o, "customer_ref");
 	const cJSON *ts = cJSON_GetObjectItemCaseSensitive(o, "ts");
@@ -390,7 +383,7 @@ int main(int argc, char **argv)
 			sim_ctrl_report(&ctrl, &adv);
 		}
 		trigger_adv(&adv, i);
-		atomic_store(&b.sent_us[i], wall_us());
+		atomic_store(&b.sent_us[i], bgw_wall_us());
 		sim_ctrl_report(&ctrl, &adv);
 		if (b.write_failed)
 			goto gone;

@@ -19,6 +19,7 @@
 
 #include <sqlite3.h>
 
+#include "bgw_clock.h"
 #include "consent_update.h"
 #include "delivery_log.h"
 #include "log.h"
@@ -59,14 +60,6 @@ struct run {
 	bool flushed;
 	char last_error[128];
 };
-
-static uint64_t wall_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 /* ---- consent snapshot ---- */
 
@@ -257,7 +250,7 @@ static void on_tick(struct loop *l, int id, void *ctx)
 
 	(void)l;
 	(void)id;
-	pipeline_tick(r->pl, wall_us());
+	pipeline_tick(r->pl, bgw_wall_us());
 }
 
 static void on_purge(struct loop *l, int id, void *ctx)
@@ -273,7 +266,7 @@ static void on_purge(struct loop *l, int id, void *ctx)
 	 * say). A busy store is tried again a minute later. */
 	sqlite3_busy_timeout(r->db, 0);
 	rc = store_purge(r->db, "beacongw", (int)r->cfg.storage.visit_retention_days,
-			 (int64_t)(wall_us() / 1000000u), &res, err);
+			 (int64_t)(bgw_wall_us() / 1000000u), &res, err);
 	sqlite3_busy_timeout(r->db, STORE_DEFAULT_BUSY_MS);
 	if (rc == STORE_EBUSY) {
 		log_info("retention purge: the store is busy; trying again in a minute");
@@ -449,7 +442,7 @@ void run_flush(struct run *r, uint64_t now_us)
 		return;
 	r->flushed = true;
 	if (!now_us)
-		now_us = r->replay && r->last_ts_us ? r->last_ts_us : wall_us();
+		now_us = r->replay && r->last_ts_us ? r->last_ts_us : bgw_wall_us();
 	pipeline_flush(r->pl, now_us);
 	/* Every trigger is committed before anything else happens. */
 	for (int i = 0; i < 3 && outbox_dirty(r->ob); i++)

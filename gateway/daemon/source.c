@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bgw_clock.h"
+
 static const uint32_t bauds[] = { 9600, 19200, 38400, 57600, 115200, 230400, 460800, 500000,
 				  576000, 921600, 1000000, 1152000, 1500000, 2000000, 2500000,
 				  3000000, 3500000, 4000000 };
@@ -124,10 +126,7 @@ int source_spec_parse(const char *text, struct source_spec *spec, char *err, siz
 
 uint64_t source_wall_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	return bgw_wall_us();
 }
 
 void source_set_up(struct source *s, bool up)

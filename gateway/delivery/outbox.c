@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bgw_clock.h"
 #include "delivery_config.h"
 #include "delivery_log.h"
 
@@ -56,22 +57,6 @@ struct outbox {
 	char why[128];
 	struct outbox_stats st;
 };
-
-static uint64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static int64_t wall_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static void pending_free(struct pending *p)
 {
@@ -238,7 +223,7 @@ int outbox_enqueue_logged(struct outbox *ob, const char *trigger_id, const char 
 	if (!p.trigger_id || !p.topic || !p.payload)
 		goto nomem;
 	p.customer_id = customer_id;
-	p.created_us = created_us ? created_us : wall_us();
+	p.created_us = created_us ? created_us : (int64_t)bgw_wall_us();
 	p.campaign_id = campaign_id;
 	p.at_s = at_s;
 	ob->pend[ob->n_pend++] = p;
@@ -427,7 +412,7 @@ int outbox_flush(struct outbox *ob)
 	}
 	if (!ob->n_pend && !ob->n_visits && !ob->n_acked)
 		return 0;
-	t0 = mono_us();
+	t0 = bgw_mono_us();
 	rc = sqlite3_exec(ob->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		goto failed;
@@ -439,7 +424,7 @@ int outbox_flush(struct outbox *ob)
 		goto rollback;
 
 	ob->st.commits++;
-	ob->st.commit_us_last = mono_us() - t0;
+	ob->st.commit_us_last = bgw_mono_us() - t0;
 	ob->st.commit_us_total += ob->st.commit_us_last;
 	if (ob->st.commit_us_last > ob->st.commit_us_max)
 		ob->st.commit_us_max = ob->st.commit_us_last;

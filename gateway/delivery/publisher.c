@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bgw_clock.h"
 #include "consent_update.h"
 #include "delivery_config.h"
 #include "delivery_log.h"
@@ -92,18 +93,7 @@ static void drop_session(struct publisher *p);
 
 uint64_t publisher_now_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static int64_t wall_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return bgw_mono_us();
 }
 
 static const char *broker(const struct publisher *p, char *buf, size_t n)
@@ -577,7 +567,7 @@ static char *late_payload(const struct outbox_msg *m, uint64_t queued_s)
 
 static void pump(struct publisher *p)
 {
-	int64_t now = wall_us();
+	int64_t now = (int64_t)bgw_wall_us();
 
 	while (p->state == PUB_CONNECTED && !p->teardown && p->n_win < p->cfg.max_inflight) {
 		struct outbox_msg m;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "aes_openssl.h"
+#include "bgw_clock.h"
 #include "btsnoop.h"
 #include "h4.h"
 #include "hci_cmd.h"
@@ -64,14 +65,6 @@ static void on_signal(int sig)
 	stop_signal = sig;
 }
 
-static uint64_t wall_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 static void snoop(struct live *l, const uint8_t *h4, size_t len, bool received)
 {
 	struct btsnoop_record rec;
@@ -79,7 +72,7 @@ static void snoop(struct live *l, const uint8_t *h4, size_t len, bool received)
 	if (!l->snoop_f || l->snoop_failed || len < 1)
 		return;
 	memset(&rec, 0, sizeof(rec));
-	rec.ts_us = wall_us();
+	rec.ts_us = bgw_wall_us();
 	rec.h4_type = h4[0];
 	rec.received = received;
 	rec.data = h4 + 1;
