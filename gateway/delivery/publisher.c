@@ -453,6 +453,27 @@ static void start_probe(struct publisher *p)
 	p->deadline_us = publisher_now_us() + (uint64_t)p->cfg.connect_timeout_ms * 1000u;
 }
 
+/* The link failed with libmosquitto result rc: one clear message, saying what
+ * to check when it was the TLS handshake. */
+static void link_failed(struct publisher *p, int rc)
+{
+	char b[272];
+
+	if (p->was_connected && !p->tls_error[0])
+		fail(p, "connection to %s lost: %s", broker(p, b, sizeof(b)),
+		     rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+	else if (p->tls_error[0] && rc == MOSQ_ERR_TLS)
+		fail(p, "broker %s: TLS handshake failed: %s (check [mqtt] cafile, certfile, "
+			"keyfile and the broker's certificate)",
+		     broker(p, b, sizeof(b)), p->tls_error);
+	else if (p->tls_error[0])
+		fail(p, "%s", p->tls_error);
+	else
+		fail(p, "broker %s: %s", broker(p, b, sizeof(b)),
+		     rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+	p->was_connected = false;
+}
+
 static void start_mqtt(struct publisher *p)
 {
 	mosquitto_property *cprops = NULL;
@@ -474,6 +495,12 @@ static void start_mqtt(struct publisher *p)
 	rc = mosquitto_connect_bind_v5(p->mosq, p->cfg.host, delivery_config_port(&p->cfg),
 				       p->cfg.keepalive_s, NULL, cprops);
 	mosquitto_property_free_all(&cprops);
+	if (rc == MOSQ_ERR_TLS) {
+		/* On loopback the TLS handshake can already fail inside the connect
+		 * call; it is reported exactly as when it fails later in the loop. */
+		link_failed(p, rc);
+		return;
+	}
 	if (rc) {
 		fail(p, "broker %s: %s%s%s", broker(p, b, sizeof(b)),
 		     rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc),
@@ -523,27 +550,13 @@ static void connected(struct publisher *p)
 /* After any libmosquitto call: act on what its callbacks recorded. */
 static void after_io(struct publisher *p, int rc)
 {
-	char b[272];
-
 	if (p->state == PUB_CONNECTED && !p->was_connected && !p->teardown) {
 		p->was_connected = true;
 		connected(p);
 	}
 	if (!p->teardown && rc == MOSQ_ERR_SUCCESS)
 		return;
-	if (p->was_connected && !p->tls_error[0])
-		fail(p, "connection to %s lost: %s", broker(p, b, sizeof(b)),
-		     rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
-	else if (p->tls_error[0] && rc == MOSQ_ERR_TLS)
-		fail(p, "broker %s: TLS handshake failed: %s (check [mqtt] cafile, certfile, "
-			"keyfile and the broker's certificate)",
-		     broker(p, b, sizeof(b)), p->tls_error);
-	else if (p->tls_error[0])
-		fail(p, "%s", p->tls_error);
-	else
-		fail(p, "broker %s: %s", broker(p, b, sizeof(b)),
-		     rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
-	p->was_connected = false;
+	link_failed(p, rc);
 }
 
 /* ---- publishing ---- */
