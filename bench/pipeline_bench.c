@@ -152,8 +152,15 @@ int main(int argc, char **argv)
 					.addr_mode = 2 };
 	cases[4].len = 3, memcpy(cases[4].data, "\x02\x01\x06", 3);
 
+	/* An encrypted TLM frame: paired with the EID tag heard from the same
+	 * address, here from addresses that are nobody's. */
+	f = (struct bf_frame){ .type = BF_EDDYSTONE_ETLM };
+	cases[5] = (struct bench_case){ .name = "eTLM from an unknown address (pairing)",
+					.addr_mode = 1 };
+	cases[5].len = bf_encode(&f, cases[5].data, sizeof(cases[5].data));
+
 	printf("pipeline_bench: %u reports per case\n", n);
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 6; i++)
 		if (!only || atoi(only) == i)
 			run(p, &cases[i], i == 4 ? (n / 100 ? n / 100 : 1) : n, &t_us);
 	{

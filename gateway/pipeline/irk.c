@@ -4,15 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WAYS 4
-#define NEGATIVE UINT32_MAX
+#include "addr_cache.h"
 
-struct cache_way {
-	uint8_t addr[6];
-	uint8_t used;
-	uint32_t ident;  /* NEGATIVE: no enrolled IRK matches */
-	uint32_t stamp;  /* last use, for LRU within the set */
-};
+#define NEGATIVE UINT32_MAX /* cached: no enrolled IRK matches */
 
 /* Up to this many IRKs get their own pre-scheduled AES context (about
  * 1 KiB each); beyond it the shared context is re-keyed per try. */
@@ -27,9 +21,7 @@ struct irk_key {
 struct irk_resolver {
 	struct irk_key *keys;
 	uint32_t n_keys;
-	struct cache_way *cache;
-	uint32_t set_mask;
-	uint32_t clock;
+	struct addr_cache *cache;
 	struct irk_stats stats;
 };
 
@@ -60,22 +52,19 @@ static uint32_t key_ah(struct pl_aes *aes, const struct irk_key *k, uint32_t pra
 struct irk_resolver *irk_resolver_new(const struct snapshot *s, uint32_t cache_size)
 {
 	struct irk_resolver *r = calloc(1, sizeof(*r));
-	uint32_t n = 0, sets = 1;
+	uint32_t n = 0;
 
 	if (!r)
 		return NULL;
 	for (uint32_t i = 0; s && i < s->n_identifiers; i++)
 		n += s->identifiers[i].type == SNAP_ID_IRK &&
 		     s->identifiers[i].customer < s->n_customers;
-	while (sets * WAYS < cache_size && sets < (1u << 24))
-		sets <<= 1;
 	r->keys = calloc(n ? n : 1, sizeof(*r->keys));
-	r->cache = calloc((size_t)sets * WAYS, sizeof(*r->cache));
+	r->cache = addr_cache_new(cache_size);
 	if (!r->keys || !r->cache) {
 		irk_resolver_free(r);
 		return NULL;
 	}
-	r->set_mask = sets - 1;
 	for (uint32_t i = 0; s && i < s->n_identifiers; i++) {
 		if (s->identifiers[i].type != SNAP_ID_IRK ||
 		    s->identifiers[i].customer >= s->n_customers)
@@ -95,37 +84,20 @@ void irk_resolver_free(struct irk_resolver *r)
 	for (uint32_t i = 0; r->keys && i < r->n_keys; i++)
 		pl_aes_key_free(r->keys[i].sched);
 	free(r->keys);
-	free(r->cache);
+	addr_cache_free(r->cache);
 	free(r);
-}
-
-static uint32_t addr_hash(const uint8_t a[6])
-{
-	uint64_t v = 0;
-
-	memcpy(&v, a, 6);
-	v *= 0x9E3779B97F4A7C15ull;
-	return (uint32_t)(v >> 32);
 }
 
 int64_t irk_resolve(struct irk_resolver *r, struct pl_aes *aes, const uint8_t addr[6])
 {
-	struct cache_way *set, *victim;
 	uint32_t hash, prand, ident = NEGATIVE;
 
 	if (!r->n_keys)
 		return -1;
 	r->stats.lookups++;
-	set = &r->cache[(size_t)(addr_hash(addr) & r->set_mask) * WAYS];
-	victim = &set[0];
-	for (int w = 0; w < WAYS; w++) {
-		if (set[w].used && !memcmp(set[w].addr, addr, 6)) {
-			set[w].stamp = ++r->clock;
-			r->stats.cache_hits++;
-			return set[w].ident == NEGATIVE ? -1 : (int64_t)set[w].ident;
-		}
-		if (!set[w].used || (victim->used && set[w].stamp < victim->stamp))
-			victim = &set[w];
+	if (addr_cache_get(r->cache, addr, &ident)) {
+		r->stats.cache_hits++;
+		return ident == NEGATIVE ? -1 : (int64_t)ident;
 	}
 	hash = (uint32_t)addr[2] << 16 | (uint32_t)addr[1] << 8 | addr[0];
 	prand = (uint32_t)addr[5] << 16 | (uint32_t)addr[4] << 8 | addr[3];
@@ -137,10 +109,7 @@ int64_t irk_resolve(struct irk_resolver *r, struct pl_aes *aes, const uint8_t ad
 			break;
 		}
 	}
-	memcpy(victim->addr, addr, 6);
-	victim->used = 1;
-	victim->ident = ident;
-	victim->stamp = ++r->clock;
+	addr_cache_put(r->cache, addr, ident);
 	return ident == NEGATIVE ? -1 : (int64_t)ident;
 }
 

@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "addr_cache.h"
 #include "aes_openssl.h"
 #include "beacon_frame.h"
 #include "beacon_health.h"
@@ -42,6 +43,9 @@ struct pipeline {
 	struct presence *pr;
 	struct campaign_rules *rules;
 	struct beacon_health *bh;
+	/* Address -> customer index of the EID tag last heard from it: an eTLM
+	 * frame carries no identity and is paired through its address. */
+	struct addr_cache *eid_addrs;
 	uint64_t now_us;
 	/* The event being handed to campaign rules (valid during presence callbacks). */
 	const struct visit_event *cur_event;
@@ -173,7 +177,9 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg,
 	p->bh = beacon_health_new(cfg, on_health, p);
 	p->idx = id_index_new(NULL, cfg->eid_tolerance, 0, aes128_openssl);
 	p->irk = irk_resolver_new(NULL, cfg->irk_cache_size);
-	if (!p->aes || !p->ff || !p->pr || !p->rules || !p->bh || !p->idx || !p->irk) {
+	p->eid_addrs = addr_cache_new(cfg->max_tracked);
+	if (!p->aes || !p->ff || !p->pr || !p->rules || !p->bh || !p->idx || !p->irk ||
+	    !p->eid_addrs) {
 		pipeline_free(p);
 		return NULL;
 	}
@@ -190,6 +196,7 @@ void pipeline_free(struct pipeline *p)
 	beacon_health_free(p->bh);
 	id_index_free(p->idx);
 	irk_resolver_free(p->irk);
+	addr_cache_free(p->eid_addrs);
 	pl_aes_free(p->aes);
 	if (p->snap)
 		snapshot_free(p->snap);
@@ -349,7 +356,11 @@ static void identify(struct pipeline *p, const struct adv_report *r, const struc
 	}
 }
 
-/* eTLM: pair with the consented tag whose EID came from this address. */
+/* eTLM: pair with the consented tag whose EID came from this address. The
+ * address cache only points at a candidate, in constant time (anyone can send
+ * eTLM frames, so no search of the presence table per frame); the tag's own
+ * state confirms it. A tag pushed out of the cache loses eTLM frames until
+ * its next EID frame, and they count as nobody's. */
 static bool pair_etlm(struct pipeline *p, const struct adv_report *r,
 		      const struct bf_eddystone_etlm *e, struct presence_device *known)
 {
@@ -357,13 +368,12 @@ static bool pair_etlm(struct pipeline *p, const struct adv_report *r,
 	const struct snap_identifier *id;
 	struct bf_eddystone_tlm tlm;
 	int64_t now_s = to_s(r->ts_us);
+	uint32_t ci;
 
-	for (uint32_t i = 0; !d && i < presence_capacity(p->pr); i++) {
-		struct presence_device *c = presence_slot(p->pr, i);
-		if (c && c->eid_ident >= 0 && !memcmp(c->last_addr, r->addr, 6))
-			d = c;
-	}
-	if (!d || d->eid_ident < 0 || !p->snap ||
+	if (!d && p->snap && addr_cache_get(p->eid_addrs, r->addr, &ci) &&
+	    ci < p->snap->n_customers)
+		d = presence_find(p->pr, p->snap->customers[ci].id);
+	if (!d || d->eid_ident < 0 || memcmp(d->last_addr, r->addr, 6) || !p->snap ||
 	    (uint64_t)d->eid_ident >= p->snap->n_identifiers || d->customer >= p->snap->n_customers)
 		return false;
 	if (!consent_gate_presence(&p->snap->customers[d->customer], now_s))
@@ -453,6 +463,7 @@ void pipeline_report(struct pipeline *p, const struct adv_report *r)
 				if (s.via_eid) {
 					d->eid_ident = s.ident;
 					d->eid_time_base = s.eid_time_base;
+					addr_cache_put(p->eid_addrs, r->addr, ci);
 				}
 				if (s.etlm)
 					pair_etlm(p, r, s.etlm, d);

@@ -228,6 +228,8 @@ static void test_eid_tag_across_rotations_with_etlm(void **state)
 	struct snap_builder *b = sb_new();
 	struct pl_aes *aes = pl_aes_new();
 	const int64_t offset = 1000000; /* tag counter = unix time - offset */
+	const uint8_t stranger[6] = { 0x11, 0x22, 0x33, 0x44, 0x55, 0xd6 };
+	struct bf_frame last_etlm = { .type = BF_EDDYSTONE_ETLM };
 	uint32_t c;
 	cJSON *j;
 
@@ -256,6 +258,7 @@ static void test_eid_tag_across_rotations_with_etlm(void **state)
 			assert_true(etlm_encrypt(aes, IK_TAG, eid_period_start(3, counter),
 						 (uint16_t)t, &tlm, &e.u.etlm));
 			harness_report(&h, S(t) + 100000, addr, ADV_ADDR_RANDOM, -60, &e);
+			last_etlm = e;
 		}
 		pipeline_tick(h.p, S(t) + 500000);
 	}
@@ -273,6 +276,12 @@ static void test_eid_tag_across_rotations_with_etlm(void **state)
 	cJSON_Delete(j);
 	/* eTLM frames are the tag's, not anonymous footfall. */
 	assert_int_equal(pipeline_get_stats(h.p)->footfall_counted, 0);
+	/* The same frame replayed from an address the tag never used pairs with
+	 * nobody: not decrypted, counted as an anonymous device. */
+	harness_report(&h, S(T0 + 100), stranger, ADV_ADDR_RANDOM, -60, &last_etlm);
+	assert_int_equal(pipeline_get_stats(h.p)->etlm_decrypted, 10);
+	assert_int_equal(pipeline_get_stats(h.p)->etlm_failed, 0);
+	assert_int_equal(pipeline_get_stats(h.p)->footfall_counted, 1);
 	harness_fini(&h);
 	sb_free(b);
 	pl_aes_free(aes);
