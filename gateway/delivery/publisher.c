@@ -495,16 +495,10 @@ static void start_mqtt(struct publisher *p)
 	rc = mosquitto_connect_bind_v5(p->mosq, p->cfg.host, delivery_config_port(&p->cfg),
 				       p->cfg.keepalive_s, NULL, cprops);
 	mosquitto_property_free_all(&cprops);
-	if (rc == MOSQ_ERR_TLS) {
-		/* On loopback the TLS handshake can already fail inside the connect
-		 * call; it is reported exactly as when it fails later in the loop. */
-		link_failed(p, rc);
-		return;
-	}
 	if (rc) {
-		fail(p, "broker %s: %s%s%s", broker(p, b, sizeof(b)),
-		     rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc),
-		     p->tls_error[0] ? ": " : "", p->tls_error);
+		/* On loopback the TLS handshake can already fail inside the connect
+		 * call: reported exactly as a failure later in the loop is. */
+		link_failed(p, rc);
 		return;
 	}
 	p->state = PUB_CONNECTING;
