@@ -34,7 +34,7 @@ int cmd_audit(struct ctl *ctl, int argc, char **argv)
 		if (c == 'r')
 			ref = optarg;
 		if (c == 's' && store_time_parse(optarg, (int64_t)time(NULL), &since, err))
-			return ctl_fail(CTL_DATAERR, "--since: %s", err);
+			return ctl_fail(BGW_EXIT_DATAERR, "--since: %s", err);
 	}
 	if (c < 0)
 		return a.code;

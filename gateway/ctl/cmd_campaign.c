@@ -38,9 +38,9 @@ static int u32_opt(const char *name, const char *arg, uint32_t *v)
 	unsigned long long x;
 
 	if (!ctl_parse_uint(arg, UINT32_MAX, &x))
-		return ctl_fail(CTL_DATAERR, "--%s must be a whole number, got '%.32s'", name, arg);
+		return ctl_fail(BGW_EXIT_DATAERR, "--%s must be a whole number, got '%.32s'", name, arg);
 	*v = (uint32_t)x;
-	return CTL_OK;
+	return BGW_EXIT_OK;
 }
 
 static int add(struct ctl *ctl, int argc, char **argv)
@@ -78,7 +78,7 @@ static int add(struct ctl *ctl, int argc, char **argv)
 		case 'C':
 			if (strchr(optarg, ',') ||
 			    strlen(channels) + strlen(optarg) + 2 > sizeof(channels))
-				return ctl_fail(CTL_DATAERR, "bad --channel '%.32s'", optarg);
+				return ctl_fail(BGW_EXIT_DATAERR, "bad --channel '%.32s'", optarg);
 			if (channels[0])
 				strcat(channels, ",");
 			strcat(channels, optarg);
@@ -87,12 +87,12 @@ static int add(struct ctl *ctl, int argc, char **argv)
 		case 'u':
 			if (store_time_parse(optarg, (int64_t)time(NULL),
 					     c == 'f' ? &cp.valid_from : &cp.valid_until, err))
-				return ctl_fail(CTL_DATAERR, "--%s: %s", c == 'f' ? "from" : "until",
+				return ctl_fail(BGW_EXIT_DATAERR, "--%s: %s", c == 'f' ? "from" : "until",
 						err);
 			break;
 		case 'o':
 			if (hours_parse(optarg, &cp.hours_from, &cp.hours_until))
-				return ctl_fail(CTL_DATAERR,
+				return ctl_fail(BGW_EXIT_DATAERR,
 						"--hours must be HH:MM-HH:MM, got '%.32s'", optarg);
 			break;
 		}
@@ -107,7 +107,7 @@ static int add(struct ctl *ctl, int argc, char **argv)
 		return ctl_usage(ctl, "campaign add: --event is required");
 	cp.event = store_event_parse(event);
 	if (cp.event < 0)
-		return ctl_fail(CTL_DATAERR, "--event must be enter, dwell or exit, got '%.32s'",
+		return ctl_fail(BGW_EXIT_DATAERR, "--event must be enter, dwell or exit, got '%.32s'",
 				event);
 	cp.name = argv[a.at];
 	cp.channels = channels;

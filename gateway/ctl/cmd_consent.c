@@ -18,9 +18,9 @@ const char cmd_consent_help[] =
 static int purpose_arg(const char *s, enum store_purpose *p)
 {
 	if (store_purpose_parse(s, p))
-		return ctl_fail(CTL_DATAERR, "unknown purpose '%.32s' (use presence or retargeting)",
+		return ctl_fail(BGW_EXIT_DATAERR, "unknown purpose '%.32s' (use presence or retargeting)",
 				s);
-	return CTL_OK;
+	return BGW_EXIT_OK;
 }
 
 /* The result of grant and withdraw (what: "granted" / "withdrawn"). */
@@ -52,16 +52,16 @@ static int grant(struct ctl *ctl, int argc, char **argv)
 		switch (c) {
 		case 'c':
 			if (strlen(channels) + strlen(optarg) + 2 > sizeof(channels))
-				return ctl_fail(CTL_DATAERR, "too many channels");
+				return ctl_fail(BGW_EXIT_DATAERR, "too many channels");
 			if (channels[0])
 				strcat(channels, ",");
 			if (strchr(optarg, ','))
-				return ctl_fail(CTL_DATAERR, "one channel per --channel option");
+				return ctl_fail(BGW_EXIT_DATAERR, "one channel per --channel option");
 			strcat(channels, optarg);
 			break;
 		case 'e':
 			if ((rc = store_time_parse(optarg, (int64_t)time(NULL), &g.expires_at, err)))
-				return ctl_fail(CTL_DATAERR, "--expires: %s", err);
+				return ctl_fail(BGW_EXIT_DATAERR, "--expires: %s", err);
 			break;
 		case 'p':
 			g.policy = optarg;

@@ -106,7 +106,7 @@ static int show(struct ctl *ctl, int argc, char **argv)
 				CTL_NCOLS(consent_cols));
 	}
 	cJSON_Delete(doc);
-	return CTL_OK;
+	return BGW_EXIT_OK;
 }
 
 static int removecmd(struct ctl *ctl, int argc, char **argv)

@@ -42,11 +42,11 @@ int cmd_eid(struct ctl *ctl, int argc, char **argv)
 	if (!key || !kx || !tx)
 		return ctl_usage(ctl, "eid: --key, --exponent and --time are required");
 	if ((rc = store_identifier_parse(STORE_ID_IRK, key, &id, err)))
-		return ctl_fail(CTL_DATAERR, "--key: key must be 32 hex digits (16 bytes)");
+		return ctl_fail(BGW_EXIT_DATAERR, "--key: key must be 32 hex digits (16 bytes)");
 	if (!ctl_parse_uint(kx, EID_MAX_EXPONENT, &k))
-		return ctl_fail(CTL_DATAERR, "--exponent must be 0..15, got '%.32s'", kx);
+		return ctl_fail(BGW_EXIT_DATAERR, "--exponent must be 0..15, got '%.32s'", kx);
 	if (!ctl_parse_uint(tx, UINT32_MAX, &t))
-		return ctl_fail(CTL_DATAERR, "--time must be a counter value 0..4294967295, got "
+		return ctl_fail(BGW_EXIT_DATAERR, "--time must be a counter value 0..4294967295, got "
 				"'%.32s'", tx);
 	eid_compute(aes128_openssl, id.bytes, (uint8_t)k, (uint32_t)t, eid);
 	for (int i = 0; i < 8; i++)
@@ -63,5 +63,5 @@ int cmd_eid(struct ctl *ctl, int argc, char **argv)
 	} else {
 		puts(hex);
 	}
-	return CTL_OK;
+	return BGW_EXIT_OK;
 }

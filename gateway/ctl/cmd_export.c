@@ -22,5 +22,5 @@ int cmd_export(struct ctl *ctl, int argc, char **argv)
 		return ctl_store_fail(rc, err);
 	ctl_print_json(doc);
 	cJSON_Delete(doc);
-	return CTL_OK;
+	return BGW_EXIT_OK;
 }

@@ -31,5 +31,5 @@ int cmd_forget(struct ctl *ctl, int argc, char **argv)
 	cJSON_AddBoolToObject(o, "scrubbed", clean);
 	ctl_print_done(ctl, o, "customer erased%s",
 		       clean ? "; database vacuumed" : " (run 'beaconctl forget' cleanup later)");
-	return CTL_OK;
+	return BGW_EXIT_OK;
 }

@@ -23,7 +23,7 @@ static int parse(struct ctl *ctl, const char *type, const char *value,
 	int rc;
 
 	if (!t) {
-		*code = ctl_fail(CTL_DATAERR, "unknown identifier type '%.32s' (use ibeacon, "
+		*code = ctl_fail(BGW_EXIT_DATAERR, "unknown identifier type '%.32s' (use ibeacon, "
 				 "eddystone-uid, eddystone-eid or irk)", type);
 		return -1;
 	}

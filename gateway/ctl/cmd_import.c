@@ -67,7 +67,7 @@ int cmd_import(struct ctl *ctl, int argc, char **argv)
 	path = argv[a.at];
 	in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
 	if (!in)
-		return ctl_fail(CTL_DATAERR, "cannot read %s: %s", path, strerror(errno));
+		return ctl_fail(BGW_EXIT_DATAERR, "cannot read %s: %s", path, strerror(errno));
 	if (in != stdin) {
 		struct stat sb;
 
@@ -104,7 +104,7 @@ int cmd_import(struct ctl *ctl, int argc, char **argv)
 		       "memberships from %s in %.1f s",
 		       (unsigned long long)st.rows, (unsigned long long)st.identifiers,
 		       (unsigned long long)st.consents, (unsigned long long)st.segments, path, secs);
-	rc = CTL_OK;
+	rc = BGW_EXIT_OK;
 out:
 	if (in != stdin)
 		fclose(in);

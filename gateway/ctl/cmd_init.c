@@ -18,5 +18,5 @@ int cmd_init(struct ctl *ctl, int argc, char **argv)
 	cJSON_AddNumberToObject(o, "schema_version", store_schema_version(ctl->db));
 	ctl_print_done(ctl, o, "database %s ready (schema version %d)", ctl->db_path,
 		       store_schema_version(ctl->db));
-	return CTL_OK;
+	return BGW_EXIT_OK;
 }

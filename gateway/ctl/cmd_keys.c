@@ -55,7 +55,7 @@ int cmd_keygen(struct ctl *ctl, int argc, char **argv)
 	if (!out || !out[0])
 		return ctl_usage(ctl, "keygen: --out PREFIX is required");
 	if (consent_keygen(out, fpr, sizeof(fpr), err, sizeof(err)))
-		return ctl_fail(strstr(err, "exists") ? CTL_DATAERR : CTL_UNAVAILABLE,
+		return ctl_fail(strstr(err, "exists") ? BGW_EXIT_DATAERR : BGW_EXIT_UNAVAILABLE,
 				"keygen: %s", err);
 	fields = cJSON_CreateObject();
 	if (fields) {
@@ -71,7 +71,7 @@ int cmd_keygen(struct ctl *ctl, int argc, char **argv)
 		       "wrote %s.key (private: keep it secret) and %s.pub (the gateway's [consent] "
 		       "public_key); fingerprint %s",
 		       out, out, fpr);  /* takes fields */
-	return CTL_OK;
+	return BGW_EXIT_OK;
 }
 
 /* The whole file, bounded; NULL + message on error. */
@@ -81,17 +81,17 @@ static char *read_all(const char *path, size_t *n)
 	char *buf;
 
 	if (!f) {
-		ctl_fail(CTL_DATAERR, "sign: %s: %s", path, strerror(errno));
+		ctl_fail(BGW_EXIT_DATAERR, "sign: %s: %s", path, strerror(errno));
 		return NULL;
 	}
 	buf = malloc(SIGN_MAX_BYTES + 1);
 	if (!buf) {
-		ctl_fail(CTL_UNAVAILABLE, "sign: out of memory");
+		ctl_fail(BGW_EXIT_UNAVAILABLE, "sign: out of memory");
 		goto out;
 	}
 	*n = fread(buf, 1, SIGN_MAX_BYTES + 1, f);
 	if (ferror(f) || *n > SIGN_MAX_BYTES) {
-		ctl_fail(CTL_DATAERR, "sign: %s: %s", path,
+		ctl_fail(BGW_EXIT_DATAERR, "sign: %s: %s", path,
 			 ferror(f) ? strerror(errno) : "larger than 64 KiB");
 		free(buf);
 		buf = NULL;
@@ -127,23 +127,23 @@ int cmd_sign(struct ctl *ctl, int argc, char **argv)
 	path = argv[a.at];
 	payload = read_all(path, &n);
 	if (!payload)
-		return CTL_DATAERR;
+		return BGW_EXIT_DATAERR;
 	/* Refuse what every gateway would reject, before it is signed and sent. */
 	if (consent_change_parse((const uint8_t *)payload, n, &change, err, sizeof(err))) {
 		free(payload);
-		return ctl_fail(CTL_DATAERR, "sign: %s: %s", path, err);
+		return ctl_fail(BGW_EXIT_DATAERR, "sign: %s: %s", path, err);
 	}
 	pk = consent_key_load_private(key, err, sizeof(err));
 	if (!pk) {
 		free(payload);
-		return ctl_fail(CTL_DATAERR, "sign: %s", err);
+		return ctl_fail(BGW_EXIT_DATAERR, "sign: %s", err);
 	}
 	msg = consent_sign_envelope(pk, payload, n, err, sizeof(err));
 	EVP_PKEY_free(pk);
 	free(payload);
 	if (!msg)
-		return ctl_fail(CTL_UNAVAILABLE, "sign: %s", err);
+		return ctl_fail(BGW_EXIT_UNAVAILABLE, "sign: %s", err);
 	puts(msg);
 	free(msg);
-	return CTL_OK;
+	return BGW_EXIT_OK;
 }

@@ -23,7 +23,7 @@ int cmd_purge(struct ctl *ctl, int argc, char **argv)
 
 	while ((c = ctl_option(ctl, argc, argv, &a)) > 0) {
 		if (c == 'd' && (!ctl_parse_uint(optarg, 36500, &days) || days == 0))
-			return ctl_fail(CTL_DATAERR, "--days must be 1..36500, got '%.32s'", optarg);
+			return ctl_fail(BGW_EXIT_DATAERR, "--days must be 1..36500, got '%.32s'", optarg);
 	}
 	if (c < 0)
 		return a.code;
@@ -37,5 +37,5 @@ int cmd_purge(struct ctl *ctl, int argc, char **argv)
 	ctl_print_done(ctl, o, "purged %lld visits and %lld trigger records older than %llu days; "
 		       "archived %lld expired consents", (long long)r.visits,
 		       (long long)r.trigger_log, days, (long long)r.consents_archived);
-	return CTL_OK;
+	return BGW_EXIT_OK;
 }

@@ -31,21 +31,21 @@ static int enrolled_eid(struct ctl *ctl, int64_t customer, uint8_t key[16], int 
 	int rc;
 
 	if (sqlite3_prepare_v2(ctl->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return ctl_fail(CTL_UNAVAILABLE, "database: %s", sqlite3_errmsg(ctl->db));
+		return ctl_fail(BGW_EXIT_UNAVAILABLE, "database: %s", sqlite3_errmsg(ctl->db));
 	sqlite3_bind_int64(st, 1, customer);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW || sqlite3_column_bytes(st, 0) != 16) {
 		sqlite3_finalize(st);
 		if (rc == SQLITE_ROW || rc == SQLITE_DONE)
-			return ctl_fail(CTL_DATAERR, "uicr: the customer has no eddystone-eid "
+			return ctl_fail(BGW_EXIT_DATAERR, "uicr: the customer has no eddystone-eid "
 					"identifier");
-		return ctl_fail(CTL_UNAVAILABLE, "database: %s", sqlite3_errmsg(ctl->db));
+		return ctl_fail(BGW_EXIT_UNAVAILABLE, "database: %s", sqlite3_errmsg(ctl->db));
 	}
 	memcpy(key, sqlite3_column_blob(st, 0), 16);
 	*exponent = sqlite3_column_int(st, 1);
 	*offset = sqlite3_column_int64(st, 2);
 	sqlite3_finalize(st);
-	return CTL_OK;
+	return BGW_EXIT_OK;
 }
 
 static int audit_key_read(struct ctl *ctl, int64_t customer)
@@ -60,7 +60,7 @@ static int audit_key_read(struct ctl *ctl, int64_t customer)
 				NULL, err);
 	if ((rc = store_tx_end(ctl->db, rc, err)))
 		return ctl_store_fail(rc, err);
-	return CTL_OK;
+	return BGW_EXIT_OK;
 }
 
 int cmd_uicr(struct ctl *ctl, int argc, char **argv)
@@ -81,7 +81,7 @@ int cmd_uicr(struct ctl *ctl, int argc, char **argv)
 
 	while ((c = ctl_option(ctl, argc, argv, &a)) > 0) {
 		if (c == 'a' && store_time_parse(optarg, at, &at, err))
-			return ctl_fail(CTL_DATAERR, "--at: %s", err);
+			return ctl_fail(BGW_EXIT_DATAERR, "--at: %s", err);
 	}
 	if (c < 0)
 		return a.code;
@@ -92,11 +92,11 @@ int cmd_uicr(struct ctl *ctl, int argc, char **argv)
 		return rc;
 	base = at - offset;
 	if (base < 0 || base > (int64_t)UINT32_MAX)
-		return ctl_fail(CTL_DATAERR, "uicr: the tag's counter at power-up (%" PRId64
+		return ctl_fail(BGW_EXIT_DATAERR, "uicr: the tag's counter at power-up (%" PRId64
 				") is outside 0..4294967295", base);
 	fw_config_eid_tag(&cfg, key, (uint8_t)exponent, (uint32_t)base);
 	if ((fe = fw_uicr_encode(&cfg, words)) != FW_CONFIG_OK)
-		return ctl_fail(CTL_DATAERR, "uicr: %s", fw_config_error_str(fe));
+		return ctl_fail(BGW_EXIT_DATAERR, "uicr: %s", fw_config_error_str(fe));
 	if ((rc = audit_key_read(ctl, customer)))
 		return rc;
 
@@ -114,7 +114,7 @@ int cmd_uicr(struct ctl *ctl, int argc, char **argv)
 		}
 		ctl_print_json(o);
 		cJSON_Delete(o);
-		return CTL_OK;
+		return BGW_EXIT_OK;
 	}
 	printf("# UICR.CUSTOMER for %s's Eddystone-EID tag: exponent %d, counter %" PRId64
 	       " at power-up\n# openocd commands (erase first; see the firmware documentation):\n",
@@ -122,5 +122,5 @@ int cmd_uicr(struct ctl *ctl, int argc, char **argv)
 	for (int i = 0; i < FW_UICR_WORDS; i++)
 		printf("flash fillw 0x%08" PRIx32 " 0x%08" PRIx32 " 1\n",
 		       (uint32_t)(FW_UICR_ADDR + 4u * (uint32_t)i), words[i]);
-	return CTL_OK;
+	return BGW_EXIT_OK;
 }

@@ -14,16 +14,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "bgw_exit.h"
 #include "store.h"
-
-/* sysexits.h values named in the user contract */
-enum ctl_exit {
-	CTL_OK = 0,
-	CTL_USAGE = 64,
-	CTL_DATAERR = 65,
-	CTL_UNAVAILABLE = 69,
-	CTL_CONFIG = 78,
-};
 
 #define CTL_DEFAULT_DB "/var/lib/beacongw/beacongw.db"
 
@@ -43,12 +35,12 @@ struct ctl_command {
 
 /* One-line error to stderr ("beaconctl: ..."); returns code. */
 int ctl_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Usage error: message plus a pointer to --help; returns CTL_USAGE. */
+/* Usage error: message plus a pointer to --help; returns BGW_EXIT_USAGE. */
 int ctl_usage(const struct ctl *ctl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Exit code for a store error, after printing err. */
 int ctl_store_fail(int rc, const char *err);
 
-/* Opens ctl->db (STORE_OPEN_* flags); returns CTL_OK or an exit code. */
+/* Opens ctl->db (STORE_OPEN_* flags); returns BGW_EXIT_OK or an exit code. */
 int ctl_open(struct ctl *ctl, unsigned flags);
 
 /* The end of a command's option table: the options every command takes
@@ -84,7 +76,7 @@ struct ctl_args {
 /*
  * The next of the command's own options (> 0, optarg set); 0 once all were
  * parsed, the positional count checked and the database opened as asked; or
- * -1 when the command should return a->code: help was printed (CTL_OK), a
+ * -1 when the command should return a->code: help was printed (BGW_EXIT_OK), a
  * usage error or the database error was reported.
  */
 int ctl_option(struct ctl *ctl, int argc, char **argv, struct ctl_args *a);

@@ -36,7 +36,7 @@ int ctl_usage(const struct ctl *ctl, const char *fmt, ...)
 	va_start(ap, fmt);
 	say(" (see --help)\n", fmt, ap);
 	va_end(ap);
-	return CTL_USAGE;
+	return BGW_EXIT_USAGE;
 }
 
 int ctl_store_fail(int rc, const char *err)
@@ -47,13 +47,13 @@ int ctl_store_fail(int rc, const char *err)
 	case STORE_EINVAL:
 	case STORE_ENOENT:
 	case STORE_EEXIST:
-		code = CTL_DATAERR;
+		code = BGW_EXIT_DATAERR;
 		break;
 	case STORE_ESCHEMA:
-		code = CTL_CONFIG;
+		code = BGW_EXIT_CONFIG;
 		break;
 	default:
-		code = CTL_UNAVAILABLE;
+		code = BGW_EXIT_UNAVAILABLE;
 		break;
 	}
 	return ctl_fail(code, "%s", err && *err ? err : "failed");
@@ -64,7 +64,7 @@ int ctl_open(struct ctl *ctl, unsigned flags)
 	char err[STORE_ERRLEN];
 	int rc = store_open(ctl->db_path, flags, &ctl->db, err);
 
-	return rc ? ctl_store_fail(rc, err) : CTL_OK;
+	return rc ? ctl_store_fail(rc, err) : BGW_EXIT_OK;
 }
 
 int ctl_bad_option(const struct ctl *ctl, int c, char **argv)
@@ -119,7 +119,7 @@ int ctl_option(struct ctl *ctl, int argc, char **argv, struct ctl_args *a)
 		return args_done(ctl, argc, argv, a);
 	case 'h':
 		fputs(ctl->help, stdout);
-		a->code = CTL_OK;
+		a->code = BGW_EXIT_OK;
 		return -1;
 	case ':':
 	case '?':
@@ -258,7 +258,7 @@ int ctl_done(const struct ctl *ctl, int rc, const char *err, cJSON *fields, cons
 	va_start(ap, fmt);
 	print_done(ctl, fields, fmt, ap);
 	va_end(ap);
-	return CTL_OK;
+	return BGW_EXIT_OK;
 }
 
 cJSON *ctl_fields(const char *key, ...)
@@ -291,7 +291,7 @@ int ctl_dispatch(struct ctl *ctl, int argc, char **argv, const struct ctl_sub *s
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		fputs(ctl->help, stdout);
-		return CTL_OK;
+		return BGW_EXIT_OK;
 	}
 	if (strcmp(argv[1], "--json") == 0) {
 		ctl->json = true;
@@ -314,5 +314,5 @@ int ctl_print_rows(const struct ctl *ctl, int rc, cJSON *rows, const char *err,
 	else
 		ctl_print_table(rows, cols, ncols);
 	cJSON_Delete(rows);
-	return CTL_OK;
+	return BGW_EXIT_OK;
 }

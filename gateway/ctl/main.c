@@ -23,10 +23,8 @@ static const struct ctl_command commands[] = {
 	{ "purge", cmd_purge, cmd_purge_help },
 	{ "eid", cmd_eid, cmd_eid_help },
 	{ "uicr", cmd_uicr, cmd_uicr_help },
-#ifdef BGW_CTL_KEYS
 	{ "keygen", cmd_keygen, cmd_keygen_help },
 	{ "sign", cmd_sign, cmd_sign_help },
-#endif
 };
 
 static void usage(FILE *f)
@@ -93,20 +91,20 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
-			return CTL_OK;
+			return BGW_EXIT_OK;
 		case 'V':
 			printf("beaconctl %s (schema %d)\n", BGW_VERSION, STORE_SCHEMA_VERSION);
-			return CTL_OK;
+			return BGW_EXIT_OK;
 		default:
 			return ctl_bad_option(&ctl, c, argv);
 		}
 	}
 	if (optind >= argc) {
 		usage(stderr);
-		return CTL_USAGE;
+		return BGW_EXIT_USAGE;
 	}
 	if (!*ctl.db_path)
-		return ctl_fail(CTL_USAGE, "--db needs a file name");
+		return ctl_fail(BGW_EXIT_USAGE, "--db needs a file name");
 	ctl.actor = actor_name(actor, sizeof(actor));
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[optind], commands[i].name) != 0)
@@ -114,9 +112,9 @@ int main(int argc, char **argv)
 		ctl.help = commands[i].help;
 		rc = commands[i].run(&ctl, argc - optind, argv + optind);
 		store_close(ctl.db);
-		if (fflush(stdout) != 0 && rc == CTL_OK)
-			rc = ctl_fail(CTL_UNAVAILABLE, "cannot write output");
+		if (fflush(stdout) != 0 && rc == BGW_EXIT_OK)
+			rc = ctl_fail(BGW_EXIT_UNAVAILABLE, "cannot write output");
 		return rc;
 	}
-	return ctl_fail(CTL_USAGE, "unknown command '%.40s' (see beaconctl --help)", argv[optind]);
+	return ctl_fail(BGW_EXIT_USAGE, "unknown command '%.40s' (see beaconctl --help)", argv[optind]);
 }

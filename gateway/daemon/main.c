@@ -14,6 +14,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "bgw_exit.h"
 #include "config.h"
 #include "hci_event.h"
 #include "log.h"
@@ -131,25 +132,25 @@ static int parse_args(int argc, char **argv, struct options *o, bool *done)
 			fprintf(stderr, "beacongw: option %s needs an argument\n",
 				argv[optind - 1]);
 			usage(stderr);
-			return EXIT_USAGE;
+			return BGW_EXIT_USAGE;
 		default:
 			if (optopt)
 				fprintf(stderr, "beacongw: unknown option -%c\n", optopt);
 			else
 				fprintf(stderr, "beacongw: unknown option %s\n", argv[optind - 1]);
 			usage(stderr);
-			return EXIT_USAGE;
+			return BGW_EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "beacongw: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
-		return EXIT_USAGE;
+		return BGW_EXIT_USAGE;
 	}
 	if (o->check_config && (o->dump || o->once)) {
 		fprintf(stderr,
 			"beacongw: --check-config cannot be combined with --dump or --once\n");
-		return EXIT_USAGE;
+		return BGW_EXIT_USAGE;
 	}
 	return 0;
 }
@@ -165,25 +166,25 @@ static int load_config(const struct options *o, struct config *cfg, struct sourc
 		config_defaults(cfg);
 	} else if (config_load(cfg, o->config_path, err, sizeof(err)) < 0) {
 		log_err("%s", err);
-		return EXIT_CONFIG;
+		return BGW_EXIT_CONFIG;
 	}
 	if (o->source) {
 		if (strlen(o->source) >= sizeof(cfg->source.spec)) {
 			log_err("--source: too long");
-			return EXIT_CONFIG;
+			return BGW_EXIT_CONFIG;
 		}
 		snprintf(cfg->source.spec, sizeof(cfg->source.spec), "%s", o->source);
 	}
 	if (o->db) {
 		if (!*o->db || strlen(o->db) >= sizeof(cfg->storage.db)) {
 			log_err("--db: empty or too long");
-			return EXIT_CONFIG;
+			return BGW_EXIT_CONFIG;
 		}
 		snprintf(cfg->storage.db, sizeof(cfg->storage.db), "%s", o->db);
 	}
 	if (source_spec_parse(cfg->source.spec, spec, err, sizeof(err)) < 0) {
 		log_err("%s", err);
-		return EXIT_CONFIG;
+		return BGW_EXIT_CONFIG;
 	}
 	return 0;
 }
@@ -401,15 +402,43 @@ static int check_config(struct app *a)
 
 	if (run_check_db(a->cfg.storage.db, err, sizeof(err)) < 0) {
 		log_err("%s", err);
-		return EXIT_CONFIG;
+		return BGW_EXIT_CONFIG;
 	}
 	printf("configuration OK (%s)\n", from_file ? a->opt.config_path : "built-in defaults");
 	return 0;
 }
 
+/* The radio driver takes only its own settings, not the whole config. */
+static void scanner_settings_from_config(const struct config *cfg, struct scanner_settings *ss)
+{
+	static const enum controller_ext ext[] = {
+		[CONFIG_AUTO] = CTRL_EXT_AUTO, [CONFIG_ON] = CTRL_EXT_ON, [CONFIG_OFF] = CTRL_EXT_OFF,
+	};
+	static const enum scanner_reset reset[] = {
+		[CONFIG_AUTO] = SCANNER_RESET_AUTO, [CONFIG_ON] = SCANNER_RESET_ON,
+		[CONFIG_OFF] = SCANNER_RESET_OFF,
+	};
+
+	*ss = (struct scanner_settings){
+		.active = cfg->source.scan == CONFIG_SCAN_ACTIVE,
+		.interval_ms = cfg->source.interval_ms,
+		.window_ms = cfg->source.window_ms,
+		.extended = ext[cfg->source.extended],
+		.reset = reset[cfg->source.reset],
+		.command_timeout_ms = cfg->source.command_timeout_ms,
+		.watchdog = {
+			.silence_s = cfg->source.watchdog_silence_s,
+			.rescan_tries = cfg->source.watchdog_rescan_tries,
+			.reset_tries = cfg->source.watchdog_reset_tries,
+			.error_limit = cfg->source.watchdog_error_limit,
+		},
+	};
+}
+
 static int run(struct app *a)
 {
 	static const int signals[] = { SIGTERM, SIGINT, SIGHUP };
+	struct scanner_settings ss;
 	struct scanner_callbacks cb = {
 		.ctx = a, .report = on_report, .clock = on_clock,
 		.finished = on_finished, .stopped = on_stopped,
@@ -419,12 +448,12 @@ static int run(struct app *a)
 
 	if (a->opt.once && a->spec.kind != SOURCE_BTSNOOP) {
 		log_err("--once needs a finite source (btsnoop:FILE)");
-		return EXIT_USAGE;
+		return BGW_EXIT_USAGE;
 	}
 	a->loop = loop_new();
 	if (!a->loop || loop_add_signals(a->loop, signals, 3, on_signal, a) < 0) {
 		log_err("cannot set up the event loop: %s", strerror(errno));
-		return EXIT_UNAVAILABLE;
+		return BGW_EXIT_UNAVAILABLE;
 	}
 	if (!a->opt.dump) {
 		a->run = run_new(a->loop, &a->cfg, a->spec.kind == SOURCE_BTSNOOP, err,
@@ -434,10 +463,11 @@ static int run(struct app *a)
 			return rc;
 		}
 	}
-	a->scanner = scanner_new(a->loop, &a->cfg, &a->spec, a->opt.realtime, &cb);
+	scanner_settings_from_config(&a->cfg, &ss);
+	a->scanner = scanner_new(a->loop, &ss, &a->spec, a->opt.realtime, &cb);
 	if (!a->scanner) {
 		log_err("out of memory");
-		return EXIT_UNAVAILABLE;
+		return BGW_EXIT_UNAVAILABLE;
 	}
 	if (a->run)
 		run_set_scanner(a->run, a->scanner);
@@ -457,14 +487,14 @@ static int run(struct app *a)
 	rc = loop_run(a->loop);
 	if (rc < 0) {
 		log_err("event loop failed: %s", strerror(-rc));
-		rc = EXIT_UNAVAILABLE;
+		rc = BGW_EXIT_UNAVAILABLE;
 	}
 	if (a->run)
 		run_stop(a->run, rc == 0 ? 2000 : 500);
 	/* The last counts, marked stopped (beacongw_up 0). */
 	metrics_final(a->metrics);
 	if (fflush(stdout) != 0 && rc == 0 && errno != EPIPE)
-		rc = EXIT_UNAVAILABLE;
+		rc = BGW_EXIT_UNAVAILABLE;
 	return rc;
 }
 

@@ -20,8 +20,8 @@
 #include <sqlite3.h>
 
 #include "bgw_clock.h"
+#include "bgw_exit.h"
 #include "consent_update.h"
-#include "delivery_log.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
@@ -280,21 +280,12 @@ static void on_purge(struct loop *l, int id, void *ctx)
 
 /* ---- life cycle ---- */
 
-static void delivery_to_log(int priority, const char *line)
-{
-	enum log_prio p = priority <= 3 ? LOG_PRIO_ERR : priority == 4 ? LOG_PRIO_WARNING
-			: priority == 5 ? LOG_PRIO_NOTICE : priority == 6 ? LOG_PRIO_INFO
-			: LOG_PRIO_DEBUG;
-
-	log_msg(p, "%s", line);
-}
-
 static int open_status(int rc)
 {
 	/* A read-only file system is a state of the machine, not of the config
 	 * (beaconctl says 69 for it too): systemd may retry once it is fixed. */
 	return rc == STORE_EBUSY || rc == STORE_EIO || rc == STORE_ENOMEM ||
-	       rc == STORE_EREADONLY ? EXIT_UNAVAILABLE : EXIT_CONFIG;
+	       rc == STORE_EREADONLY ? BGW_EXIT_UNAVAILABLE : BGW_EXIT_CONFIG;
 }
 
 /*
@@ -326,7 +317,7 @@ struct run *run_new(struct loop *l, const struct config *cfg, bool replay, char 
 	char serr[STORE_ERRLEN];
 	int rc;
 
-	*status = EXIT_UNAVAILABLE;
+	*status = BGW_EXIT_UNAVAILABLE;
 	if (!r) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -335,8 +326,6 @@ struct run *run_new(struct loop *l, const struct config *cfg, bool replay, char 
 	r->cfg = *cfg;
 	r->replay = replay;
 	r->pub_fd = -1;
-	delivery_log_set(delivery_to_log);
-	delivery_log_set_verbose(log_is_verbose());
 
 	rc = store_open(cfg->storage.db, 0, &r->db, serr);
 	if (rc != STORE_OK) {
@@ -362,14 +351,14 @@ struct run *run_new(struct loop *l, const struct config *cfg, bool replay, char 
 	if (cfg->delivery.consent_pubkey[0]) {
 		r->cu = consent_update_new(&cfg->delivery, r->db, err, errlen);
 		if (!r->cu) {
-			*status = EXIT_CONFIG;
+			*status = BGW_EXIT_CONFIG;
 			goto fail;
 		}
 	}
 	bcb = (struct publisher_callbacks){ .ctx = r, .status = fill_status };
 	r->pub = publisher_new(&cfg->delivery, r->ob, r->cu, &bcb, err, errlen);
 	if (!r->pub) {
-		*status = EXIT_CONFIG;
+		*status = BGW_EXIT_CONFIG;
 		goto fail;
 	}
 	/* Last: the outbox's own connection commits while it opens, which moves

@@ -11,7 +11,7 @@
 
 #include "consent_sig.h"
 #include "delivery_config.h"
-#include "delivery_log.h"
+#include "log.h"
 #include "store.h"
 
 #define KV_LAST_SEQ "consent.last_seq"
@@ -82,7 +82,7 @@ struct consent_update *consent_update_new(const struct delivery_config *cfg, sql
 	snprintf(cu->actor, sizeof(cu->actor), "mqtt:%s", cu->fpr);
 	if (load_last_seq(db, &cu->st.last_seq, err, errlen))
 		goto fail;
-	delivery_log(LOG_INFO, "consent: accepting updates signed by key %s after seq %" PRId64,
+	log_info( "consent: accepting updates signed by key %s after seq %" PRId64,
 		     cu->fpr, cu->st.last_seq);
 	return cu;
 fail:
@@ -124,7 +124,7 @@ static int drop_queued_triggers(sqlite3 *db, const char *ref, char *err)
 	if (rc != SQLITE_DONE)
 		goto fail;
 	if (sqlite3_changes(db))
-		delivery_log(LOG_INFO, "consent: %d queued trigger(s) dropped after a withdrawal",
+		log_info( "consent: %d queued trigger(s) dropped after a withdrawal",
 			     sqlite3_changes(db));
 	return STORE_OK;
 fail:
@@ -219,10 +219,10 @@ static enum consent_result reject(struct consent_update *cu, enum consent_result
 	cu->st.rejected++;
 	cu->st.by_result[r]++;
 	if (seq > 0)
-		delivery_log(LOG_WARNING, "consent: update seq %" PRId64 " rejected (%s): %s", seq,
+		log_warn( "consent: update seq %" PRId64 " rejected (%s): %s", seq,
 			     consent_result_name(r), why);
 	else
-		delivery_log(LOG_WARNING, "consent: update rejected (%s): %s",
+		log_warn( "consent: update rejected (%s): %s",
 			     consent_result_name(r), why);
 	return r;
 }
@@ -292,13 +292,13 @@ static enum consent_result handle_once(struct consent_update *cu, const void *ms
 		return reject(cu, CONSENT_FAILED, c.seq, serr);
 	}
 	if (c.seq != last + 1)
-		delivery_log(LOG_NOTICE, "consent: sequence gap: %" PRId64 " follows %" PRId64
+		log_notice( "consent: sequence gap: %" PRId64 " follows %" PRId64
 					 " (updates missed while offline?)",
 			     c.seq, last);
 	cu->st.last_seq = c.seq;
 	cu->st.applied++;
 	cu->st.by_result[CONSENT_APPLIED]++;
-	delivery_log(LOG_INFO, "consent: update seq %" PRId64 " applied (%s%s%s)%s", c.seq,
+	log_info( "consent: update seq %" PRId64 " applied (%s%s%s)%s", c.seq,
 		     c.op == CONSENT_OP_GRANT ? "grant " :
 		     c.op == CONSENT_OP_WITHDRAW ? "withdraw " :
 		     c.op == CONSENT_OP_FORGET ? "forget" :
@@ -306,7 +306,7 @@ static enum consent_result handle_once(struct consent_update *cu, const void *ms
 		     c.purpose, "", noop ? ", nothing to change" : "");
 	forgot = c.op == CONSENT_OP_FORGET && !noop;
 	if (forgot && store_forget_cleanup(cu->db, serr) != STORE_OK)
-		delivery_log(LOG_NOTICE, "consent: erasure committed; file clean-up postponed: %s",
+		log_notice( "consent: erasure committed; file clean-up postponed: %s",
 			     serr);
 	return CONSENT_APPLIED;
 }
@@ -338,12 +338,12 @@ enum consent_result consent_update_handle(struct consent_update *cu, const void 
 	r = handle_once(cu, msg, len);
 	if (r == CONSENT_FAILED && cu->busy) {
 		if (queue_retry(cu, msg, len)) {
-			delivery_log(LOG_NOTICE,
+			log_notice(
 				     "consent: database locked; the update will be retried");
 		} else {
 			cu->st.rejected++;
 			cu->st.by_result[CONSENT_FAILED]++;
-			delivery_log(LOG_ERR, "consent: database locked and %d updates waiting; "
+			log_err( "consent: database locked and %d updates waiting; "
 					      "update dropped",
 				     RETRY_MAX);
 		}

@@ -13,7 +13,7 @@
 
 #include "bgw_clock.h"
 #include "delivery_config.h"
-#include "delivery_log.h"
+#include "log.h"
 
 /* The writes touch the tails of a few tables and the upper levels of their
  * indexes: a small page cache holds those, and the kernel's page cache the
@@ -148,7 +148,7 @@ struct outbox *outbox_open(const char *db_path, const struct delivery_config *cf
 	n = count_rows(ob);
 	ob->st.depth = n > 0 ? (uint64_t)n : 0;
 	if (ob->st.depth)
-		delivery_log(LOG_INFO, "outbox: %" PRIu64 " trigger(s) waiting from before",
+		log_info( "outbox: %" PRIu64 " trigger(s) waiting from before",
 			     ob->st.depth);
 	return ob;
 fail:
@@ -186,7 +186,7 @@ static void drop_oldest_pending(struct outbox *ob)
 	memmove(ob->pend, ob->pend + 1, (ob->n_pend - 1) * sizeof(*ob->pend));
 	ob->n_pend--;
 	ob->st.dropped_full++;
-	delivery_log(LOG_WARNING,
+	log_warn(
 		     "outbox: %u triggers wait for the database; dropped the oldest (%" PRIu64
 		     " dropped in total)",
 		     ob->pending_max, ob->st.dropped_full);
@@ -232,7 +232,7 @@ int outbox_enqueue_logged(struct outbox *ob, const char *trigger_id, const char 
 nomem:
 	pending_free(&p);
 	ob->st.dropped_full++;
-	delivery_log(LOG_ERR, "outbox: out of memory, trigger dropped");
+	log_err( "outbox: out of memory, trigger dropped");
 	return -1;
 }
 
@@ -244,7 +244,7 @@ int outbox_visit(struct outbox *ob, const struct outbox_visit *v)
 		ob->st.visits_dropped++;
 		/* Once per outage, not once per visit: the count is in the stats. */
 		if (!ob->visits_drop_logged)
-			delivery_log(LOG_WARNING,
+			log_warn(
 				     "outbox: %u visit changes wait for the database; dropping the "
 				     "oldest (%" PRIu64 " dropped in total)",
 				     ob->pending_max, ob->st.visits_dropped);
@@ -259,7 +259,7 @@ int outbox_visit(struct outbox *ob, const struct outbox_visit *v)
 		nv = realloc(ob->visits, cap * sizeof(*nv));
 		if (!nv) {
 			ob->st.visits_dropped++;
-			delivery_log(LOG_ERR, "outbox: out of memory, visit change dropped");
+			log_err( "outbox: out of memory, visit change dropped");
 			return -1;
 		}
 		ob->visits = nv;
@@ -404,7 +404,7 @@ int outbox_flush(struct outbox *ob)
 	size_t i;
 
 	if (ob->expired_unlogged) {
-		delivery_log(LOG_WARNING,
+		log_warn(
 			     "outbox: dropped %" PRIu64 " trigger(s) older than the message expiry "
 			     "(%" PRIu64 " in total)",
 			     ob->expired_unlogged, ob->st.dropped_expired);
@@ -439,17 +439,17 @@ int outbox_flush(struct outbox *ob)
 	ob->n_acked = 0;
 	ob->failing = false;
 	if (ob->visits_drop_logged)
-		delivery_log(LOG_WARNING, "outbox: %" PRIu64 " visit change(s) dropped in total "
+		log_warn( "outbox: %" PRIu64 " visit change(s) dropped in total "
 			     "while the database was not writable", ob->st.visits_dropped);
 	ob->visits_drop_logged = false;
 	if (gone) {
 		ob->st.dropped_gone += gone;
-		delivery_log(LOG_INFO,
+		log_info(
 			     "outbox: %" PRIu64 " trigger(s) of forgotten customers dropped", gone);
 	}
 	if (trimmed > 0) {
 		ob->st.dropped_full += (uint64_t)trimmed;
-		delivery_log(LOG_WARNING,
+		log_warn(
 			     "outbox full (max %u): dropped the %" PRId64
 			     " oldest trigger(s), %" PRIu64 " dropped in total",
 			     ob->max_rows, trimmed, ob->st.dropped_full);
@@ -457,7 +457,7 @@ int outbox_flush(struct outbox *ob)
 	n = count_rows(ob);
 	ob->st.depth = n > 0 ? (uint64_t)n : 0;
 	if (ob->busy_logged) {
-		delivery_log(LOG_INFO, "outbox: database writable again");
+		log_info( "outbox: database writable again");
 		ob->busy_logged = false;
 	}
 	return inserted;
@@ -478,7 +478,7 @@ report:
 	ob->failing = true;
 	snprintf(ob->why, sizeof(ob->why), "%s", why);
 	if (!ob->busy_logged) {
-		delivery_log((rc & 0xff) == SQLITE_BUSY ? LOG_NOTICE : LOG_ERR,
+		log_msg((rc & 0xff) == SQLITE_BUSY ? LOG_PRIO_NOTICE : LOG_PRIO_ERR,
 			     "outbox: commit failed (%s), %zu trigger(s) and %zu visit change(s) "
 			     "kept in memory for retry",
 			     why, ob->n_pend, ob->n_visits);
@@ -569,14 +569,14 @@ void outbox_acked(struct outbox *ob, int64_t id)
 {
 	ob->st.sent++;
 	if (push_acked(ob, id))
-		delivery_log(LOG_ERR, "outbox: out of memory; row %" PRId64 " will be sent again",
+		log_err( "outbox: out of memory; row %" PRId64 " will be sent again",
 			     id);
 }
 
 void outbox_discard(struct outbox *ob, int64_t id)
 {
 	if (push_acked(ob, id))
-		delivery_log(LOG_ERR, "outbox: out of memory; row %" PRId64 " will be sent again",
+		log_err( "outbox: out of memory; row %" PRId64 " will be sent again",
 			     id);
 }
 

@@ -41,7 +41,7 @@
 #include "bgw_clock.h"
 #include "consent_update.h"
 #include "delivery_config.h"
-#include "delivery_log.h"
+#include "log.h"
 #include "outbox.h"
 
 #define TOPIC_MAX 600
@@ -128,7 +128,7 @@ static void fail(struct publisher *p, const char *fmt, ...)
 	jitter = d / 2 ? arc4random_uniform(d / 2 + 1) : 0;
 	p->next_attempt_us = publisher_now_us() + (uint64_t)(d - d / 2 + jitter) * 1000u;
 	p->backoff_ms = d >= p->cfg.reconnect_max_ms / 2 ? p->cfg.reconnect_max_ms : d * 2;
-	delivery_log(LOG_WARNING, "mqtt: %s; retrying in %.1f s (triggers stay in the outbox)",
+	log_warn( "mqtt: %s; retrying in %.1f s (triggers stay in the outbox)",
 		     p->last_error, (double)(d - d / 2 + jitter) / 1000.0);
 }
 
@@ -165,7 +165,7 @@ static void on_log(struct mosquitto *m, void *obj, int level, const char *msg)
 		if (!p->tls_error[0])
 			snprintf(p->tls_error, sizeof(p->tls_error), "%s", msg);
 	}
-	delivery_log(LOG_DEBUG, "mqtt: libmosquitto: %s", msg);
+	log_debug( "mqtt: libmosquitto: %s", msg);
 }
 
 static bool auth_refusal(int protocol, int rc)
@@ -188,7 +188,7 @@ static void on_connect(struct mosquitto *m, void *obj, int rc, int flags,
 		return;
 	}
 	if (p->protocol == MQTT_PROTOCOL_V5 && rc == MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION) {
-		delivery_log(LOG_NOTICE, "mqtt: broker %s does not speak MQTT v5; using 3.1.1",
+		log_notice( "mqtt: broker %s does not speak MQTT v5; using 3.1.1",
 			     broker(p, b, sizeof(b)));
 		p->protocol = MQTT_PROTOCOL_V311;
 		p->retry_now = true;
@@ -241,7 +241,7 @@ static void on_publish(struct mosquitto *m, void *obj, int mid, int reason,
 			/* A permanent refusal (ACL, payload format...) would block the queue
 			 * forever; drop that one trigger, loudly. */
 			p->st.rejected++;
-			delivery_log(LOG_ERR, "mqtt: broker refused trigger (outbox row %" PRId64
+			log_err( "mqtt: broker refused trigger (outbox row %" PRId64
 					      "): %s; dropped",
 				     p->win[i].id, mosquitto_reason_string(reason));
 			outbox_discard(p->ob, p->win[i].id);
@@ -267,14 +267,9 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
 
 	(void)m;
 	(void)props;
-#ifdef BGW_HAVE_CONSENT_UPDATE
 	if (p->cu && msg->topic && !strcmp(msg->topic, p->t_consent))
 		consent_update_handle(p->cu, msg->payload,
 				      msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0);
-#else
-	(void)p;
-	(void)msg;
-#endif
 }
 
 /* ---- connection ---- */
@@ -295,7 +290,7 @@ static int read_password(const struct delivery_config *cfg, char *out, size_t n,
 		return -1;
 	}
 	if (fstat(fileno(f), &sb) == 0 && (sb.st_mode & 0004))
-		delivery_log(LOG_WARNING, "mqtt: password_file %s is readable by everyone",
+		log_warn( "mqtt: password_file %s is readable by everyone",
 			     cfg->password_file);
 	if (!fgets(out, (int)n, f))
 		out[0] = '\0';
@@ -355,14 +350,12 @@ static char *build_status(struct publisher *p, bool online, const char *reason)
 	d.sent = os->sent;
 	d.dropped = os->dropped_full + os->dropped_expired + os->dropped_gone + p->st.rejected;
 	d.depth = os->depth + os->pending;
-#ifdef BGW_HAVE_CONSENT_UPDATE
 	if (p->cu) {
 		const struct consent_update_stats *cs = consent_update_get_stats(p->cu);
 
 		d.consent_applied = cs->applied;
 		d.consent_rejected = cs->rejected;
 	}
-#endif
 	d.protocol = online ? p->st.protocol : 0;
 	d.reconnects = p->st.connects ? p->st.connects - 1 : 0;
 	d.last_error = p->last_error;
@@ -532,7 +525,7 @@ static void connected(struct publisher *p)
 	p->backoff_ms = p->cfg.reconnect_min_ms;
 	p->last_error[0] = '\0';
 	p->tls_error[0] = '\0';
-	delivery_log(LOG_INFO, "mqtt: connected to %s (MQTT %s%s), %" PRIu64 " trigger(s) queued",
+	log_info( "mqtt: connected to %s (MQTT %s%s), %" PRIu64 " trigger(s) queued",
 		     broker(p, b, sizeof(b)), p->protocol == MQTT_PROTOCOL_V5 ? "5" : "3.1.1",
 		     delivery_config_tls_enabled(&p->cfg) ? ", TLS" : "",
 		     outbox_get_stats(p->ob)->depth);
@@ -602,7 +595,7 @@ static void pump(struct publisher *p)
 		if (rc == MOSQ_ERR_PAYLOAD_SIZE || rc == MOSQ_ERR_INVAL ||
 		    rc == MOSQ_ERR_MALFORMED_UTF8) {
 			p->st.rejected++;
-			delivery_log(LOG_ERR, "mqtt: trigger (outbox row %" PRId64 ") cannot be "
+			log_err( "mqtt: trigger (outbox row %" PRId64 ") cannot be "
 					      "published: %s; dropped",
 				     m.id, mosquitto_strerror(rc));
 			outbox_discard(p->ob, m.id);
@@ -780,10 +773,8 @@ void publisher_tick(struct publisher *p)
 	char b[272];
 
 	outbox_flush(p->ob);
-#ifdef BGW_HAVE_CONSENT_UPDATE
 	if (p->cu)
 		consent_update_retry(p->cu);
-#endif
 	switch (p->state) {
 	case PUB_IDLE:
 		if (now >= p->next_attempt_us)

@@ -61,7 +61,7 @@ static int bad_usage(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputs(" (try --help)\n", stderr);
-	return SIM_EXIT_USAGE;
+	return BGW_EXIT_USAGE;
 }
 
 static int parse_start_time(const char *s, int64_t *out)
@@ -161,13 +161,13 @@ int main(int argc, char **argv)
 			break;
 		case OPT_VERSION:
 			printf("beaconsim %s\n", BGW_VERSION);
-			return SIM_EXIT_OK;
+			return BGW_EXIT_OK;
 		case 'h':
 			usage(stdout);
-			return SIM_EXIT_OK;
+			return BGW_EXIT_OK;
 		default:
 			usage(stderr);
-			return SIM_EXIT_USAGE;
+			return BGW_EXIT_USAGE;
 		}
 	}
 	if (optind < argc)
@@ -186,7 +186,7 @@ int main(int argc, char **argv)
 				err.msg);
 		else
 			fprintf(stderr, "beaconsim: %s: %s\n", run.scenario_path, err.msg);
-		return SIM_EXIT_DATA;
+		return BGW_EXIT_DATAERR;
 	}
 	if (!seed_given)
 		run.seed = scn.seed_set ? scn.seed : 1;

@@ -337,7 +337,7 @@ static int loop(struct live *l, const sigset_t *unblocked)
 		if (l->ended && l->run->once) {
 			drain(l);
 			sim_log("scenario over");
-			return SIM_EXIT_OK;
+			return BGW_EXIT_OK;
 		}
 		fds[n++] = (struct pollfd){ .fd = l->lis.fd, .events = POLLIN };
 		if (l->client >= 0)
@@ -352,7 +352,7 @@ static int loop(struct live *l, const sigset_t *unblocked)
 			if (errno == EINTR)
 				continue;
 			sim_log("poll: %s", strerror(errno));
-			return SIM_EXIT_UNAVAILABLE;
+			return BGW_EXIT_UNAVAILABLE;
 		}
 		if (fds[0].revents & POLLIN)
 			accept_client(l);
@@ -369,7 +369,7 @@ static int loop(struct live *l, const sigset_t *unblocked)
 		}
 	}
 	sim_log("stopped by signal %d", (int)stop_signal);
-	return SIM_EXIT_OK;
+	return BGW_EXIT_OK;
 }
 
 int sim_run_live(const struct sim_run *run)
@@ -407,21 +407,21 @@ int sim_run_live(const struct sim_run *run)
 			    aes128_openssl);
 	if (!l.out || !l.w) {
 		sim_log("out of memory");
-		rc = SIM_EXIT_UNAVAILABLE;
+		rc = BGW_EXIT_UNAVAILABLE;
 		goto out;
 	}
 	if (run->btsnoop_path) {
 		l.snoop_f = fopen(run->btsnoop_path, "wb");
 		if (!l.snoop_f || btsnoop_writer_open(&l.bw, l.snoop_f, BTSNOOP_DATALINK_H4)) {
 			sim_log("cannot create %s: %s", run->btsnoop_path, strerror(errno));
-			rc = SIM_EXIT_UNAVAILABLE;
+			rc = BGW_EXIT_UNAVAILABLE;
 			goto out;
 		}
 	}
 	sim_ctrl_init(&l.ctrl, run->scn->legacy_only, bdaddr, emit, &l);
 	if (sim_listen_open(&l.lis, run->listen, err, sizeof(err))) {
 		sim_log("%s", err);
-		rc = SIM_EXIT_UNAVAILABLE;
+		rc = BGW_EXIT_UNAVAILABLE;
 		goto out;
 	}
 	sim_log("listening on %s (speed x%g, %.1f s of scenario)", l.lis.where, run->speed,
@@ -434,9 +434,9 @@ int sim_run_live(const struct sim_run *run)
 out:
 	drop_client(&l, "exiting");
 	sim_listen_close(&l.lis);
-	if (l.snoop_f && fclose(l.snoop_f) && rc == SIM_EXIT_OK) {
+	if (l.snoop_f && fclose(l.snoop_f) && rc == BGW_EXIT_OK) {
 		sim_log("write error on %s", run->btsnoop_path);
-		rc = SIM_EXIT_UNAVAILABLE;
+		rc = BGW_EXIT_UNAVAILABLE;
 	}
 	sim_world_free(l.w);
 	free(l.out);

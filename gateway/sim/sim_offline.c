@@ -95,7 +95,7 @@ int sim_run_offline(const struct sim_run *run)
 	struct sim_event ev;
 	uint8_t bdaddr[6] = { 0x01, 0x00, 0x5E, 0x1A, 0xB0, 0xC0 };
 	bool extended = run->extended && !run->scn->legacy_only;
-	int rc = SIM_EXIT_OK;
+	int rc = BGW_EXIT_OK;
 
 	struct sigaction sa;
 
@@ -116,14 +116,14 @@ int sim_run_offline(const struct sim_run *run)
 	char *tmp = malloc(plen);
 
 	if (!tmp)
-		return SIM_EXIT_UNAVAILABLE;
+		return BGW_EXIT_UNAVAILABLE;
 	snprintf(tmp, plen, "%s.tmp%ld", run->btsnoop_path, (long)getpid());
 	FILE *f = fopen(tmp, "wb");
 
 	if (!f) {
 		sim_log("cannot create %s: %s", run->btsnoop_path, strerror(errno));
 		free(tmp);
-		return SIM_EXIT_UNAVAILABLE;
+		return BGW_EXIT_UNAVAILABLE;
 	}
 	memset(&o, 0, sizeof(o));
 	struct sim_world *w = sim_world_new(run->scn, run->seed, run->start_time,
@@ -131,7 +131,7 @@ int sim_run_offline(const struct sim_run *run)
 
 	if (!w || btsnoop_writer_open(&o.bw, f, BTSNOOP_DATALINK_H4)) {
 		sim_log("cannot start: %s", w ? "write error" : "out of memory");
-		rc = SIM_EXIT_UNAVAILABLE;
+		rc = BGW_EXIT_UNAVAILABLE;
 		goto out;
 	}
 	sim_ctrl_init(&ctrl, run->scn->legacy_only, bdaddr, emit, &o);
@@ -165,23 +165,23 @@ int sim_run_offline(const struct sim_run *run)
 	}
 	if (interrupted) {
 		sim_log("interrupted by signal %d; no capture written", (int)interrupted);
-		rc = SIM_EXIT_UNAVAILABLE;
+		rc = BGW_EXIT_UNAVAILABLE;
 	} else if (o.failed || fflush(f) || ferror(f)) {
 		sim_log("write error on %s", run->btsnoop_path);
-		rc = SIM_EXIT_UNAVAILABLE;
+		rc = BGW_EXIT_UNAVAILABLE;
 	}
 out:
-	if (fclose(f) && rc == SIM_EXIT_OK) {
+	if (fclose(f) && rc == BGW_EXIT_OK) {
 		sim_log("write error on %s", run->btsnoop_path);
-		rc = SIM_EXIT_UNAVAILABLE;
+		rc = BGW_EXIT_UNAVAILABLE;
 	}
-	if (rc == SIM_EXIT_OK && rename(tmp, run->btsnoop_path)) {
+	if (rc == BGW_EXIT_OK && rename(tmp, run->btsnoop_path)) {
 		sim_log("cannot create %s: %s", run->btsnoop_path, strerror(errno));
-		rc = SIM_EXIT_UNAVAILABLE;
+		rc = BGW_EXIT_UNAVAILABLE;
 	}
-	if (rc != SIM_EXIT_OK)
+	if (rc != BGW_EXIT_OK)
 		unlink(tmp);
-	if (w && rc == SIM_EXIT_OK) {
+	if (w && rc == BGW_EXIT_OK) {
 		struct sim_world_stats st;
 
 		sim_world_stats(w, &st);

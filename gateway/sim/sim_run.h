@@ -11,13 +11,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "bgw_exit.h"
 #include "scenario.h"
-
-/* Exit codes (CONTRACT.md). */
-#define SIM_EXIT_OK 0
-#define SIM_EXIT_USAGE 64
-#define SIM_EXIT_DATA 65
-#define SIM_EXIT_UNAVAILABLE 69
 
 struct sim_run {
 	const char *listen;        /* unix:PATH or tcp:HOST:PORT; NULL = offline */

@@ -3,6 +3,8 @@
  */
 #include "scanner.h"
 
+#include "bgw_exit.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,7 +86,7 @@ static void act(struct scanner *s, enum watchdog_action a)
 		controller_start(&s->ctrl, true, now_ms());
 		break;
 	case WD_EXIT:
-		finish(s, EXIT_UNAVAILABLE);
+		finish(s, BGW_EXIT_UNAVAILABLE);
 		break;
 	}
 }
@@ -196,7 +198,7 @@ static void source_ready(struct scanner *s)
 		return;
 	}
 	if (rc < 0) {
-		finish(s, rc == -EBADMSG ? EXIT_DATAERR : EXIT_UNAVAILABLE);
+		finish(s, rc == -EBADMSG ? BGW_EXIT_DATAERR : BGW_EXIT_UNAVAILABLE);
 		return;
 	}
 	schedule_source(s);
@@ -277,7 +279,7 @@ static void on_stop_timeout(struct loop *l, int id, void *ctx)
 
 /* ---- public ---- */
 
-struct scanner *scanner_new(struct loop *l, const struct config *cfg,
+struct scanner *scanner_new(struct loop *l, const struct scanner_settings *set,
 			    const struct source_spec *spec, bool realtime,
 			    const struct scanner_callbacks *cb)
 {
@@ -289,19 +291,11 @@ struct scanner *scanner_new(struct loop *l, const struct config *cfg,
 		.ctx = s, .send = ctrl_send, .state = ctrl_state, .error = ctrl_error,
 	};
 	struct controller_settings cs = {
-		.active = cfg->source.scan == CONFIG_SCAN_ACTIVE,
-		.interval = controller_ms_to_units(cfg->source.interval_ms),
-		.window = controller_ms_to_units(cfg->source.window_ms),
-		.extended = cfg->source.extended == CONFIG_ON    ? CTRL_EXT_ON
-			    : cfg->source.extended == CONFIG_OFF ? CTRL_EXT_OFF
-								 : CTRL_EXT_AUTO,
-		.command_timeout_ms = cfg->source.command_timeout_ms,
-	};
-	struct watchdog_settings ws = {
-		.silence_s = cfg->source.watchdog_silence_s,
-		.rescan_tries = cfg->source.watchdog_rescan_tries,
-		.reset_tries = cfg->source.watchdog_reset_tries,
-		.error_limit = cfg->source.watchdog_error_limit,
+		.active = set->active,
+		.interval = controller_ms_to_units(set->interval_ms),
+		.window = controller_ms_to_units(set->window_ms),
+		.extended = set->extended,
+		.command_timeout_ms = set->command_timeout_ms,
 	};
 
 	if (!s)
@@ -318,12 +312,12 @@ struct scanner *scanner_new(struct loop *l, const struct config *cfg,
 		return NULL;
 	}
 	s->live = source_accepts_commands(s->src);
-	s->reset_default = cfg->source.reset == CONFIG_ON ||
-			   (cfg->source.reset == CONFIG_AUTO && source_owns_controller(s->src));
+	s->reset_default = set->reset == SCANNER_RESET_ON ||
+			   (set->reset == SCANNER_RESET_AUTO && source_owns_controller(s->src));
 	cs.reset = s->reset_default;
 	hci_event_parser_init(&s->parser, &hcb);
 	controller_init(&s->ctrl, &cs, &ccb);
-	watchdog_init(&s->wd, &ws);
+	watchdog_init(&s->wd, &set->watchdog);
 	return s;
 }
 
@@ -348,7 +342,7 @@ int scanner_start(struct scanner *s, char *err, size_t errlen)
 	int rc = source_open(s->src, err, errlen);
 
 	if (rc < 0)
-		return source_is_finite(s->src) ? EXIT_DATAERR : EXIT_UNAVAILABLE;
+		return source_is_finite(s->src) ? BGW_EXIT_DATAERR : BGW_EXIT_UNAVAILABLE;
 	s->started = true;
 	s->housekeeping_timer = loop_timer_add(s->loop, HOUSEKEEPING_MS, HOUSEKEEPING_MS,
 					       on_housekeeping, s);

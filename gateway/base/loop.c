@@ -7,13 +7,14 @@
  */
 #include "loop.h"
 
+#include "bgw_clock.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
-#include <time.h>
 #include <unistd.h>
 
 struct fd_reg {
@@ -51,10 +52,7 @@ struct loop {
 
 uint64_t loop_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return bgw_mono_ms();
 }
 
 struct loop *loop_new(void)

@@ -3,10 +3,11 @@
  */
 #include "log.h"
 
+#include "bgw_clock.h"
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define LOG_LINE_MAX 512
 #define LOG_KEYS 32
@@ -26,14 +27,6 @@ static struct {
 	struct limit_slot slots[LOG_KEYS];
 } g_log = { .out = NULL };
 
-static uint64_t monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static const char *prio_name(enum log_prio prio)
 {
 	switch (prio) {
@@ -51,7 +44,7 @@ void log_init(bool verbose)
 	g_log.out = stderr;
 	g_log.verbose = verbose;
 	g_log.journal = getenv("JOURNAL_STREAM") != NULL || getenv("INVOCATION_ID") != NULL;
-	g_log.now_ms = monotonic_ms;
+	g_log.now_ms = bgw_mono_ms;
 	memset(g_log.slots, 0, sizeof(g_log.slots));
 }
 
@@ -59,7 +52,7 @@ void log_set_verbose(bool verbose) { g_log.verbose = verbose; }
 bool log_is_verbose(void) { return g_log.verbose; }
 void log_set_stream(FILE *f) { g_log.out = f; }
 void log_set_journal(bool journal) { g_log.journal = journal; }
-void log_set_clock(uint64_t (*now_ms)(void)) { g_log.now_ms = now_ms ? now_ms : monotonic_ms; }
+void log_set_clock(uint64_t (*now_ms)(void)) { g_log.now_ms = now_ms ? now_ms : bgw_mono_ms; }
 
 /* One write per line so concurrent writers to the journal stream never interleave. */
 static void emit(enum log_prio prio, const char *text)
@@ -139,7 +132,7 @@ static struct limit_slot *find_slot(const char *key)
 
 void log_limited(enum log_prio prio, const char *key, const char *fmt, ...)
 {
-	uint64_t now = (g_log.now_ms ? g_log.now_ms : monotonic_ms)();
+	uint64_t now = (g_log.now_ms ? g_log.now_ms : bgw_mono_ms)();
 	struct limit_slot *s;
 	va_list ap;
 
@@ -162,7 +155,7 @@ void log_limited(enum log_prio prio, const char *key, const char *fmt, ...)
 
 void log_flush_suppressed(void)
 {
-	uint64_t now = (g_log.now_ms ? g_log.now_ms : monotonic_ms)();
+	uint64_t now = (g_log.now_ms ? g_log.now_ms : bgw_mono_ms)();
 
 	for (size_t i = 0; i < LOG_KEYS; i++) {
 		struct limit_slot *s = &g_log.slots[i];

@@ -14,7 +14,6 @@
 #include <stdint.h>
 
 #include "adv_report.h"
-#include "config.h"
 #include "controller.h"
 #include "source.h"
 #include "watchdog.h"
@@ -22,11 +21,18 @@
 struct loop;
 struct scanner;
 
-/* Exit statuses (sysexits.h values, as the CLI contract names them). */
-#define EXIT_USAGE 64
-#define EXIT_DATAERR 65
-#define EXIT_UNAVAILABLE 69
-#define EXIT_CONFIG 78
+/* Whether the scanner resets the controller before it configures it. */
+enum scanner_reset { SCANNER_RESET_AUTO = 0, SCANNER_RESET_ON, SCANNER_RESET_OFF };
+
+/* What the radio driver needs to know of the configuration, and no more. */
+struct scanner_settings {
+	bool active;                     /* active scanning (scan requests) */
+	uint32_t interval_ms, window_ms;
+	enum controller_ext extended;    /* extended advertising commands */
+	enum scanner_reset reset;        /* auto: reset the controllers we own (h4) */
+	uint32_t command_timeout_ms;
+	struct watchdog_settings watchdog;
+};
 
 struct scanner_callbacks {
 	void *ctx;
@@ -47,7 +53,7 @@ struct scanner_stats {
 	uint64_t link_drops;
 };
 
-struct scanner *scanner_new(struct loop *l, const struct config *cfg,
+struct scanner *scanner_new(struct loop *l, const struct scanner_settings *set,
 			    const struct source_spec *spec, bool realtime,
 			    const struct scanner_callbacks *cb);
 void scanner_free(struct scanner *s);
