@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "bgw_util.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -40,7 +41,7 @@ static void cleanup(void)
 	sqlite3_finalize(q_customers);
 	sqlite3_finalize(q_rows);
 	store_close(db);
-	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+	for (size_t i = 0; i < BGW_ARRAY_SIZE(suffix); i++) {
 		snprintf(f, sizeof(f), "%s%s", path, suffix[i]);
 		unlink(f);
 	}

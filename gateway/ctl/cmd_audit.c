@@ -39,5 +39,5 @@ int cmd_audit(struct ctl *ctl, int argc, char **argv)
 	if (c < 0)
 		return a.code;
 	rc = store_audit_list(ctl->db, since, ref, &rows, err);
-	return ctl_print_rows(ctl, rc, rows, err, cols, CTL_NCOLS(cols));
+	return ctl_print_rows(ctl, rc, rows, err, cols, BGW_ARRAY_SIZE(cols));
 }

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "ctl.h"
+#include "bgw_util.h"
 
 const char cmd_campaign_help[] =
 	"Define, list and remove campaigns\n"
@@ -136,7 +137,7 @@ static int list(struct ctl *ctl, int argc, char **argv)
 	if (ctl_parse(ctl, argc, argv, &a) < 0)
 		return a.code;
 	rc = store_campaign_list(ctl->db, &rows, err);
-	return ctl_print_rows(ctl, rc, rows, err, cols, CTL_NCOLS(cols));
+	return ctl_print_rows(ctl, rc, rows, err, cols, BGW_ARRAY_SIZE(cols));
 }
 
 static int removecmd(struct ctl *ctl, int argc, char **argv)
@@ -160,5 +161,5 @@ int cmd_campaign(struct ctl *ctl, int argc, char **argv)
 		{ "add", add }, { "list", list }, { "remove", removecmd },
 	};
 
-	return ctl_dispatch(ctl, argc, argv, subs, sizeof(subs) / sizeof(subs[0]));
+	return ctl_dispatch(ctl, argc, argv, subs, BGW_ARRAY_SIZE(subs));
 }

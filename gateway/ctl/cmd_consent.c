@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include "ctl.h"
+#include "bgw_util.h"
 
 const char cmd_consent_help[] =
 	"Record, withdraw and list consents\n"
@@ -118,7 +119,7 @@ static int list(struct ctl *ctl, int argc, char **argv)
 	if (ctl_parse(ctl, argc, argv, &a) < 0)
 		return a.code;
 	rc = store_consent_list(ctl->db, a.at < argc ? argv[a.at] : NULL, &rows, err);
-	return ctl_print_rows(ctl, rc, rows, err, cols, CTL_NCOLS(cols));
+	return ctl_print_rows(ctl, rc, rows, err, cols, BGW_ARRAY_SIZE(cols));
 }
 
 int cmd_consent(struct ctl *ctl, int argc, char **argv)
@@ -127,5 +128,5 @@ int cmd_consent(struct ctl *ctl, int argc, char **argv)
 		{ "grant", grant }, { "withdraw", withdraw }, { "list", list },
 	};
 
-	return ctl_dispatch(ctl, argc, argv, subs, sizeof(subs) / sizeof(subs[0]));
+	return ctl_dispatch(ctl, argc, argv, subs, BGW_ARRAY_SIZE(subs));
 }

@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "ctl.h"
+#include "bgw_util.h"
 
 const char cmd_customer_help[] =
 	"Add, list, show and remove customers\n"
@@ -61,7 +62,7 @@ static int list(struct ctl *ctl, int argc, char **argv)
 	if (ctl_parse(ctl, argc, argv, &a) < 0)
 		return a.code;
 	rc = store_customer_list(ctl->db, &rows, err);
-	return ctl_print_rows(ctl, rc, rows, err, cols, CTL_NCOLS(cols));
+	return ctl_print_rows(ctl, rc, rows, err, cols, BGW_ARRAY_SIZE(cols));
 }
 
 static int show(struct ctl *ctl, int argc, char **argv)
@@ -100,10 +101,10 @@ static int show(struct ctl *ctl, int argc, char **argv)
 			printf("%s%s", n++ ? ", " : "", cJSON_GetStringValue(s));
 		printf("%s\n\nidentifiers\n", n ? "" : "-");
 		ctl_print_table(cJSON_GetObjectItem(doc, "identifiers"), id_cols,
-				CTL_NCOLS(id_cols));
+				BGW_ARRAY_SIZE(id_cols));
 		printf("\nconsents (history, newest last)\n");
 		ctl_print_table(cJSON_GetObjectItem(doc, "consents"), consent_cols,
-				CTL_NCOLS(consent_cols));
+				BGW_ARRAY_SIZE(consent_cols));
 	}
 	cJSON_Delete(doc);
 	return BGW_EXIT_OK;
@@ -130,5 +131,5 @@ int cmd_customer(struct ctl *ctl, int argc, char **argv)
 		{ "add", add }, { "list", list }, { "show", show }, { "remove", removecmd },
 	};
 
-	return ctl_dispatch(ctl, argc, argv, subs, sizeof(subs) / sizeof(subs[0]));
+	return ctl_dispatch(ctl, argc, argv, subs, BGW_ARRAY_SIZE(subs));
 }

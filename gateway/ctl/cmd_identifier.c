@@ -1,5 +1,6 @@
 /* cmd_identifier.c - beaconctl identifier add|remove. */
 #include "ctl.h"
+#include "bgw_util.h"
 
 const char cmd_identifier_help[] =
 	"Enrol or remove a customer's beacon identifiers\n"
@@ -80,5 +81,5 @@ int cmd_identifier(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct ctl_sub subs[] = { { "add", add }, { "remove", removecmd } };
 
-	return ctl_dispatch(ctl, argc, argv, subs, sizeof(subs) / sizeof(subs[0]));
+	return ctl_dispatch(ctl, argc, argv, subs, BGW_ARRAY_SIZE(subs));
 }

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "bgw_util.h"
 
 const char cmd_segment_help[] =
 	"Put a customer into a segment or take them out\n"
@@ -41,5 +42,5 @@ int cmd_segment(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct ctl_sub subs[] = { { "add", add }, { "remove", removecmd } };
 
-	return ctl_dispatch(ctl, argc, argv, subs, sizeof(subs) / sizeof(subs[0]));
+	return ctl_dispatch(ctl, argc, argv, subs, BGW_ARRAY_SIZE(subs));
 }

@@ -16,6 +16,7 @@
 
 #include "bgw_exit.h"
 #include "store.h"
+#include "bgw_util.h"
 
 #define CTL_DEFAULT_DB "/var/lib/beacongw/beacongw.db"
 
@@ -95,7 +96,6 @@ void ctl_print_table(const cJSON *rows, const struct ctl_column *cols, size_t nc
  * as JSON or as a table (rows are freed), or its error. */
 int ctl_print_rows(const struct ctl *ctl, int rc, cJSON *rows, const char *err,
 		   const struct ctl_column *cols, size_t ncols);
-#define CTL_NCOLS(cols) (sizeof(cols) / sizeof((cols)[0]))
 /* A confirmation: "message" for people, {"ok":true,...fields} for scripts. */
 void ctl_print_done(const struct ctl *ctl, cJSON *fields, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "bgw_util.h"
 
 static const struct ctl_command commands[] = {
 	{ "init", cmd_init, cmd_init_help },
@@ -32,7 +33,7 @@ static void usage(FILE *f)
 	fputs("Usage: beaconctl [--db FILE] [--json] COMMAND [ARGS...]\n"
 	      "Manage the beacongw consent store: who opted in to what, campaigns, audit.\n\n"
 	      "Commands:\n", f);
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+	for (size_t i = 0; i < BGW_ARRAY_SIZE(commands); i++) {
 		const char *h = commands[i].help, *nl = strchr(h, '\n');
 
 		fprintf(f, "  %-11s %.*s\n", commands[i].name, nl ? (int)(nl - h) : (int)strlen(h),
@@ -106,7 +107,7 @@ int main(int argc, char **argv)
 	if (!*ctl.db_path)
 		return ctl_fail(BGW_EXIT_USAGE, "--db needs a file name");
 	ctl.actor = actor_name(actor, sizeof(actor));
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+	for (size_t i = 0; i < BGW_ARRAY_SIZE(commands); i++) {
 		if (strcmp(argv[optind], commands[i].name) != 0)
 			continue;
 		ctl.help = commands[i].help;

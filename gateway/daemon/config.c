@@ -2,6 +2,7 @@
  * config.c - the key table and the inih handler that applies it.
  */
 #include "config.h"
+#include "bgw_util.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -182,7 +183,7 @@ static const struct config_key keys[] = {
 	  "How often the metrics file is rewritten (seconds).", 0 },
 };
 
-#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+#define N_KEYS (BGW_ARRAY_SIZE(keys))
 
 const struct config_key *config_keys(size_t *n)
 {
@@ -246,14 +247,6 @@ static void store_int(void *field, size_t size, long long n)
 	}
 }
 
-static int hex_nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)tolower((unsigned char)c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 static void trim(char **tok)
 {
 	char *e;
@@ -283,17 +276,9 @@ static int apply_list(struct config *cfg, const struct config_key *k, const char
 		if (k->type == CFG_NS_LIST) {
 			uint8_t *ns = (uint8_t *)field + used * 10;
 
-			if (strlen(tok) != 20)
+			if (!bgw_hex_decode(tok, strlen(tok), ns, 10, NULL))
 				return fail(err, errlen, "%s: '%s' is not 20 hex digits", k->name,
 					    tok);
-			for (int i = 0; i < 10; i++) {
-				int hi = hex_nibble(tok[2 * i]), lo = hex_nibble(tok[2 * i + 1]);
-
-				if (hi < 0 || lo < 0)
-					return fail(err, errlen, "%s: '%s' is not 20 hex digits",
-						    k->name, tok);
-				ns[i] = (uint8_t)(hi << 4 | lo);
-			}
 		} else {
 			uint32_t *list = field;
 			long long n;

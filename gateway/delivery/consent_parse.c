@@ -10,6 +10,7 @@
 
 #include "consent_sig.h"
 #include "consent_update.h"
+#include "bgw_util.h"
 
 const char *consent_result_name(enum consent_result r)
 {
@@ -225,7 +226,7 @@ int consent_change_parse(const uint8_t *payload, size_t n, struct consent_change
 	    get_text(o, "op", true, op, sizeof(op), err, errlen) ||
 	    get_int(o, "issued_at", false, 0, &issued, err, errlen))
 		goto out;
-	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+	for (i = 0; i < BGW_ARRAY_SIZE(ops); i++)
 		if (!strcmp(op, ops[i].name))
 			c->op = ops[i].op;
 	if (!c->op) {

@@ -47,6 +47,7 @@
 #include "btsnoop.h"
 #include "h4.h"
 #include "hci_cmd.h"
+#include "bgw_util.h"
 
 #define EX_DATAERR 65
 #define MAX_TOKENS 64
@@ -136,7 +137,7 @@ static uint8_t parse_addr_type(const struct ctx *c, const char *s)
 		{ "anonymous", 0xFF },
 	};
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+	for (size_t i = 0; i < BGW_ARRAY_SIZE(names); i++)
 		if (strcmp(s, names[i].name) == 0)
 			return names[i].v;
 	return (uint8_t)parse_num(c, s, 0, 255, "address type");

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bgw_clock.h"
+#include "bgw_util.h"
 
 static const uint32_t bauds[] = { 9600, 19200, 38400, 57600, 115200, 230400, 460800, 500000,
 				  576000, 921600, 1000000, 1152000, 1500000, 2000000, 2500000,
@@ -20,7 +21,7 @@ static const uint32_t bauds[] = { 9600, 19200, 38400, 57600, 115200, 230400, 460
 
 bool source_baud_supported(uint32_t baud)
 {
-	for (size_t i = 0; i < sizeof(bauds) / sizeof(bauds[0]); i++)
+	for (size_t i = 0; i < BGW_ARRAY_SIZE(bauds); i++)
 		if (bauds[i] == baud)
 			return true;
 	return false;

@@ -20,6 +20,7 @@
 #include "h4.h"
 #include "log.h"
 #include "source_impl.h"
+#include "bgw_util.h"
 
 struct h4_link {
 	int fd;
@@ -107,7 +108,7 @@ static int open_tty(const char *dev, uint32_t baud, char *err, size_t errlen)
 	speed_t speed = B0;
 	int fd, rc;
 
-	for (size_t i = 0; i < sizeof(speeds) / sizeof(speeds[0]); i++)
+	for (size_t i = 0; i < BGW_ARRAY_SIZE(speeds); i++)
 		if (speeds[i].baud == baud)
 			speed = speeds[i].speed;
 	if (speed == B0) {

@@ -7,6 +7,7 @@
  * "fault ..." lines may appear anywhere. Every error names its line.
  */
 #include "scenario.h"
+#include "bgw_util.h"
 
 #include <errno.h>
 #include <math.h>
@@ -290,7 +291,7 @@ static bool is_global_keyword(const char *kw)
 		"gateway-height", "controller", "controller-address",
 	};
 
-	for (size_t i = 0; i < sizeof(globals) / sizeof(globals[0]); i++)
+	for (size_t i = 0; i < BGW_ARRAY_SIZE(globals); i++)
 		if (!strcmp(kw, globals[i]))
 			return true;
 	return false;

@@ -14,6 +14,7 @@
 
 #include "snapshot.h"
 #include "store_internal.h"
+#include "bgw_util.h"
 
 struct loader {
 	sqlite3 *db;
@@ -87,15 +88,6 @@ static int64_t customer_index(const struct snapshot *s, int64_t id)
 	return -1;
 }
 
-static int hexdigit(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Canonical text as written by the store (lower-case hex, ibeacon
  * "uuid-with-dashes:major:minor", uid "ns:instance") -> bytes. Faster than the
  * full parser, which matters at a million rows; anything unexpected goes to
@@ -115,8 +107,8 @@ static bool canonical_bytes(enum store_id_type t, const char *v, uint8_t *out)
 			v++;
 			continue;
 		}
-		hi = hexdigit(v[0]);
-		lo = hi < 0 ? -1 : hexdigit(v[1]);
+		hi = bgw_hex_nibble(v[0]);
+		lo = hi < 0 ? -1 : bgw_hex_nibble(v[1]);
 		if (lo < 0)
 			return false;
 		out[n++] = (uint8_t)(hi << 4 | lo);

@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "store_internal.h"
+#include "bgw_util.h"
 
 static void subject_of(int64_t customer_id, char *buf, size_t n)
 {
@@ -124,7 +125,7 @@ static cJSON *holdings(sqlite3 *db, int64_t cid)
 	};
 	cJSON *o = cJSON_CreateObject();
 
-	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+	for (size_t i = 0; i < BGW_ARRAY_SIZE(q); i++) {
 		sqlite3_stmt *st = store_stmt(db, q[i].sql, NULL);
 
 		if (!st)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "store_internal.h"
+#include "bgw_util.h"
 
 static const struct {
 	const char *name;
@@ -26,7 +27,7 @@ static const struct {
 
 enum store_id_type store_id_type_parse(const char *s)
 {
-	for (size_t i = 0; i < sizeof(id_types) / sizeof(id_types[0]); i++)
+	for (size_t i = 0; i < BGW_ARRAY_SIZE(id_types); i++)
 		if (strcmp(s, id_types[i].name) == 0)
 			return id_types[i].type;
 	return 0;
@@ -34,52 +35,16 @@ enum store_id_type store_id_type_parse(const char *s)
 
 const char *store_id_type_name(enum store_id_type t)
 {
-	for (size_t i = 0; i < sizeof(id_types) / sizeof(id_types[0]); i++)
+	for (size_t i = 0; i < BGW_ARRAY_SIZE(id_types); i++)
 		if (id_types[i].type == t)
 			return id_types[i].name;
 	return "?";
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Exactly len chars of hex -> len/2 bytes. */
-static bool hex_decode(const char *s, size_t len, uint8_t *out)
-{
-	if (len % 2)
-		return false;
-	for (size_t i = 0; i < len; i += 2) {
-		int hi = hexval((unsigned char)s[i]), lo = hexval((unsigned char)s[i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return false;
-		out[i / 2] = (uint8_t)(hi << 4 | lo);
-	}
-	return true;
-}
-
-static void hex_encode(const uint8_t *b, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[b[i] >> 4];
-		out[2 * i + 1] = digits[b[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 static bool all_hex(const char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
-		if (hexval((unsigned char)s[i]) < 0)
+		if (bgw_hex_nibble((unsigned char)s[i]) < 0)
 			return false;
 	return true;
 }
@@ -108,7 +73,7 @@ static int parse_key(const char *s, size_t len, const char *what, uint8_t key[16
 	if (len != 32)
 		return store_errf(err, STORE_EINVAL,
 				  "%s key must be 32 hex digits (16 bytes), got %zu", what, len);
-	hex_decode(s, 32, key);
+	bgw_hex_decode(s, 32, key, 16, NULL);
 	return STORE_OK;
 }
 
@@ -124,7 +89,7 @@ static int parse_ibeacon(const char *t, struct store_identifier *id, char *err)
 	for (const char *p = t; p < c1; p++) {
 		if (*p == '-')
 			continue;
-		if (n == 32 || hexval((unsigned char)*p) < 0)
+		if (n == 32 || bgw_hex_nibble((unsigned char)*p) < 0)
 			return store_errf(err, STORE_EINVAL,
 					  "ibeacon UUID must be 32 hex digits (dashes optional)");
 		hex[n++] = *p;
@@ -148,13 +113,13 @@ static int parse_ibeacon(const char *t, struct store_identifier *id, char *err)
 		return store_errf(err, STORE_EINVAL, "ibeacon MAJOR must be a number 0..65535");
 	if (!parse_u16(c2 + 1, strlen(c2 + 1), &minor))
 		return store_errf(err, STORE_EINVAL, "ibeacon MINOR must be a number 0..65535");
-	hex_decode(hex, 32, id->bytes);
+	bgw_hex_decode(hex, 32, id->bytes, 16, NULL);
 	id->bytes[16] = (uint8_t)(major >> 8);
 	id->bytes[17] = (uint8_t)major;
 	id->bytes[18] = (uint8_t)(minor >> 8);
 	id->bytes[19] = (uint8_t)minor;
 	id->n_bytes = 20;
-	hex_encode(id->bytes, 16, hex);
+	bgw_hex_encode(id->bytes, 16, hex);
 	snprintf(id->value, sizeof(id->value), "%.8s-%.4s-%.4s-%.4s-%.12s:%u:%u", hex, hex + 8,
 		 hex + 12, hex + 16, hex + 20, major, minor);
 	return STORE_OK;
@@ -177,11 +142,11 @@ static int parse_uid(const char *t, struct store_identifier *id, char *err)
 	if (il != 12 || !all_hex(c + 1, il))
 		return store_errf(err, STORE_EINVAL,
 				  "eddystone-uid INSTANCE must be 12 hex digits (6 bytes)");
-	hex_decode(t, 20, id->bytes);
-	hex_decode(c + 1, 12, id->bytes + 10);
+	bgw_hex_decode(t, 20, id->bytes, 10, NULL);
+	bgw_hex_decode(c + 1, 12, id->bytes + 10, 6, NULL);
 	id->n_bytes = 16;
-	hex_encode(id->bytes, 10, a);
-	hex_encode(id->bytes + 10, 6, b);
+	bgw_hex_encode(id->bytes, 10, a);
+	bgw_hex_encode(id->bytes + 10, 6, b);
 	snprintf(id->value, sizeof(id->value), "%s:%s", a, b);
 	return STORE_OK;
 }
@@ -222,7 +187,7 @@ static int parse_eid(const char *t, struct store_identifier *id, char *err)
 	id->n_bytes = 16;
 	id->exponent = (uint8_t)k;
 	id->clock_offset = off;
-	hex_encode(id->bytes, 16, id->value);
+	bgw_hex_encode(id->bytes, 16, id->value);
 	return STORE_OK;
 }
 
@@ -233,7 +198,7 @@ static int parse_irk(const char *t, struct store_identifier *id, char *err)
 	if (rc)
 		return rc;
 	id->n_bytes = 16;
-	hex_encode(id->bytes, 16, id->value);
+	bgw_hex_encode(id->bytes, 16, id->value);
 	return STORE_OK;
 }
 

@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "store_internal.h"
+#include "bgw_util.h"
 
 #define LINE_MAX_BYTES 65536
 
@@ -60,7 +61,7 @@ static int prepare_all(struct import_row *r, char *err)
 		{ &r->audit_row, sql_audit },
 	};
 
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+	for (size_t i = 0; i < BGW_ARRAY_SIZE(all); i++) {
 		int rc = sqlite3_prepare_v3(r->db, all[i].sql, -1, SQLITE_PREPARE_PERSISTENT,
 					    all[i].st, NULL);
 
@@ -192,7 +193,7 @@ static int segment_id(struct import_row *r, const char *name, int64_t *id, char 
 	sqlite3_reset(r->segment_id);
 	if (rc != SQLITE_ROW)
 		return store_sqlite_err(r->db, rc, "import", err);
-	if (r->n_seg < sizeof(r->seg) / sizeof(r->seg[0])) {
+	if (r->n_seg < BGW_ARRAY_SIZE(r->seg)) {
 		snprintf(r->seg[r->n_seg].name, sizeof(r->seg[0].name), "%s", name);
 		r->seg[r->n_seg++].id = *id;
 	}

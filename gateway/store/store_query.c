@@ -6,6 +6,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "bgw_util.h"
 #include "store_internal.h"
 
 static void add_time(cJSON *o, const char *name, sqlite3_stmt *st, int col)
@@ -312,11 +313,11 @@ static int customer_doc(sqlite3 *db, const char *ref, bool full, cJSON **out, ch
 		add_int(c, "id", st, 2);
 	}
 	sqlite3_reset(st);
-	rc = customer_sections(db, cid, show_sections, sizeof(show_sections) / sizeof(*show_sections),
+	rc = customer_sections(db, cid, show_sections, BGW_ARRAY_SIZE(show_sections),
 			       doc, err);
 	if (!rc && full)
 		rc = customer_sections(db, cid, export_sections,
-				       sizeof(export_sections) / sizeof(*export_sections), doc, err);
+				       BGW_ARRAY_SIZE(export_sections), doc, err);
 	if (rc) {
 		cJSON_Delete(doc);
 		return rc;

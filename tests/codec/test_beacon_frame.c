@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "beacon_frame.h"
+#include "bgw_util.h"
 
 /* ------------------------------------------------------------ vectors */
 
@@ -453,7 +454,7 @@ static void test_url_encode(void **state)
 	size_t n;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < BGW_ARRAY_SIZE(cases); i++) {
 		n = bf_url_encode(cases[i].url, out, sizeof(out));
 		assert_int_equal(n, cases[i].n);
 		assert_memory_equal(out, cases[i].enc, cases[i].n);
@@ -587,7 +588,7 @@ static void test_encode_exact_bytes(void **state)
 	size_t n, len;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < BGW_ARRAY_SIZE(cases); i++) {
 		assert_one(cases[i].hex, cases[i].type, &f);
 		n = bf_encode(&f, buf, sizeof(buf));
 		ref = unhex(cases[i].hex, &len);
@@ -608,7 +609,7 @@ static void test_encode_round_trip_all(void **state)
 	struct bf_frame f;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
+	for (size_t i = 0; i < BGW_ARRAY_SIZE(vectors); i++) {
 		assert_int_equal(decode_hex(vectors[i], &f, 1), 1);
 		assert_round_trip(&f);
 	}
@@ -675,7 +676,7 @@ static void test_mutations_are_safe(void **state)
 	struct bf_frame f[4];
 
 	(void)state;
-	for (size_t v = 0; v < sizeof(vectors) / sizeof(vectors[0]); v++) {
+	for (size_t v = 0; v < BGW_ARRAY_SIZE(vectors); v++) {
 		size_t len;
 		uint8_t *ref = unhex(vectors[v], &len);
 

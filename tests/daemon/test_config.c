@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "bgw_util.h"
 
 static int load(struct config *cfg, const char *text, char *err)
 {
@@ -180,7 +181,7 @@ static void test_errors_with_line(void **state)
 	char err[CONFIG_ERR_MAX];
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < BGW_ARRAY_SIZE(bad); i++) {
 		assert_int_equal(load(&cfg, bad[i].text, err), -1);
 		if (strncmp(err, bad[i].where, strlen(bad[i].where)) != 0 ||
 		    !strstr(err, bad[i].word))

@@ -13,6 +13,7 @@
 
 #include "btsnoop.h"
 #include "h4.h"
+#include "bgw_util.h"
 
 static const uint8_t cmd_reset[] = { 0x03, 0x0c, 0x00 };
 static const uint8_t evt_cc[] = { 0x0e, 0x04, 0x01, 0x03, 0x0c, 0x00 };
@@ -35,7 +36,7 @@ static const struct btsnoop_record recs[] = {
 	  .len = 5 },
 	{ .ts_us = 0, .h4_type = H4_EVENT, .received = true, .data = evt_cc, .len = 0 },
 };
-#define NRECS (sizeof(recs) / sizeof(recs[0]))
+#define NRECS (BGW_ARRAY_SIZE(recs))
 
 /* Write recs to memory; returns the buffer (caller frees). */
 static uint8_t *write_all(uint32_t datalink, size_t *len, bool with_index)

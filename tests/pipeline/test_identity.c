@@ -15,6 +15,7 @@
 #include "id_index.h"
 #include "irk.h"
 #include "snap_builder.h"
+#include "bgw_util.h"
 
 static void unhex(const char *h, uint8_t *out, size_t n)
 {
@@ -261,7 +262,7 @@ static void test_eax_vectors(void **state)
 	struct pl_aes *a = pl_aes_new();
 
 	(void)state;
-	for (size_t v = 0; v < sizeof(EAX) / sizeof(EAX[0]); v++) {
+	for (size_t v = 0; v < BGW_ARRAY_SIZE(EAX); v++) {
 		uint8_t key[16], nonce[16], hdr[8], msg[16], expect[32], ct[16], tag[16], back[16];
 		size_t mlen = strlen(EAX[v].msg) / 2;
 

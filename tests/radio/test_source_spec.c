@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "source.h"
+#include "bgw_util.h"
 
 static void test_good(void **state)
 {
@@ -65,7 +66,7 @@ static void test_bad(void **state)
 	char err[256];
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < BGW_ARRAY_SIZE(bad); i++) {
 		if (source_spec_parse(bad[i], &s, err, sizeof(err)) != -1)
 			fail_msg("accepted '%s'", bad[i]);
 		assert_non_null(strstr(err, "bad source"));

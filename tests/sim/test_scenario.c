@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "scenario.h"
+#include "bgw_util.h"
 
 static int parse(const char *text, struct scenario *s, struct scn_error *e)
 {
@@ -242,7 +243,7 @@ static const struct bad_case bad[] = {
 static void test_bad_files(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < BGW_ARRAY_SIZE(bad); i++) {
 		struct scenario s;
 		struct scn_error e;
 		int rc = parse(bad[i].text, &s, &e);

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "store.h"
+#include "bgw_util.h"
 
 static void ibeacon_canonical(void **state)
 {
@@ -46,7 +47,7 @@ static void ibeacon_errors(void **state)
 	char err[STORE_ERRLEN];
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < BGW_ARRAY_SIZE(bad); i++) {
 		err[0] = '\0';
 		assert_int_equal(store_identifier_parse(STORE_ID_IBEACON, bad[i], &id, err),
 				 STORE_EINVAL);
