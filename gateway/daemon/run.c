@@ -17,8 +17,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <sqlite3.h>
-
 #include "bgw_clock.h"
 #include "bgw_exit.h"
 #include "consent_update.h"
@@ -33,6 +31,7 @@
 #include "snapshot.h"
 #include "status.h"
 #include "store.h"
+#include "store_visits.h"
 
 #define TICK_MS 1000
 #define PURGE_FIRST_MS 60000
@@ -122,7 +121,7 @@ static void on_poll(struct loop *l, int id, void *ctx)
 static void on_visit(void *ctx, const struct visit_event *ev)
 {
 	struct run *r = ctx;
-	struct outbox_visit v = {
+	struct store_visit v = {
 		.enter = ev->kind == VISIT_ENTER,
 		.customer_id = ev->customer->id,
 		.entered_at = (int64_t)(ev->visit_started_us / 1000000u),
@@ -264,10 +263,10 @@ static void on_purge(struct loop *l, int id, void *ctx)
 	(void)id;
 	/* Inside the loop: never wait for another writer (beaconctl importing,
 	 * say). A busy store is tried again a minute later. */
-	sqlite3_busy_timeout(r->db, 0);
+	store_busy_timeout(r->db, 0);
 	rc = store_purge(r->db, "beacongw", (int)r->cfg.storage.visit_retention_days,
 			 (int64_t)(bgw_wall_us() / 1000000u), &res, err);
-	sqlite3_busy_timeout(r->db, STORE_DEFAULT_BUSY_MS);
+	store_busy_timeout(r->db, STORE_DEFAULT_BUSY_MS);
 	if (rc == STORE_EBUSY) {
 		log_info("retention purge: the store is busy; trying again in a minute");
 		loop_timer_add(l, PURGE_RETRY_MS, 0, on_purge, r);
@@ -296,21 +295,23 @@ static int open_status(int rc)
  */
 static void close_stale_visits(struct run *r)
 {
-	char *msg = NULL;
+	char err[STORE_ERRLEN];
+	int64_t closed;
 
-	if (sqlite3_exec(r->db, "UPDATE visits SET exited_at = entered_at + coalesce(dwell_s, 0) "
-			 "WHERE exited_at IS NULL", NULL, NULL, &msg) != SQLITE_OK) {
-		log_warn("cannot close the visits of an earlier run: %s", msg ? msg : "?");
-		sqlite3_free(msg);
+	if (store_visits_close_stale(r->db, &closed, err) != STORE_OK) {
+		log_warn("cannot close the visits of an earlier run: %s", err);
 		return;
 	}
-	if (sqlite3_changes(r->db) > 0)
-		log_notice("closed %d visit(s) left open by an earlier run", sqlite3_changes(r->db));
+	if (closed > 0)
+		log_notice("closed %" PRId64 " visit(s) left open by an earlier run", closed);
 }
 
 struct run *run_new(struct loop *l, const struct config *cfg, bool replay, char *err,
 		    size_t errlen, int *status)
 {
+	/* This connection loads snapshots (every row once) and applies consent
+	 * updates and purges: a big page cache of its own buys nothing. */
+	const struct store_open_opts opts = { .busy_ms = STORE_DEFAULT_BUSY_MS, .cache_kib = 256 };
 	struct run *r = calloc(1, sizeof(*r));
 	struct pipeline_callbacks pcb;
 	struct publisher_callbacks bcb;
@@ -327,15 +328,12 @@ struct run *run_new(struct loop *l, const struct config *cfg, bool replay, char 
 	r->replay = replay;
 	r->pub_fd = -1;
 
-	rc = store_open(cfg->storage.db, 0, &r->db, serr);
+	rc = store_open_with(cfg->storage.db, &opts, &r->db, serr);
 	if (rc != STORE_OK) {
 		snprintf(err, errlen, "%s", serr);
 		*status = open_status(rc);
 		goto fail;
 	}
-	/* This connection loads snapshots (every row once) and applies consent
-	 * updates and purges: a big page cache of its own buys nothing. */
-	sqlite3_exec(r->db, "PRAGMA cache_size = -256", NULL, NULL, NULL);
 	close_stale_visits(r);
 	pcb = (struct pipeline_callbacks){ .ctx = r, .visit = on_visit, .trigger = on_trigger,
 					   .footfall = on_footfall,
@@ -345,9 +343,11 @@ struct run *run_new(struct loop *l, const struct config *cfg, bool replay, char 
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	r->ob = outbox_open(cfg->storage.db, &cfg->delivery, err, errlen);
-	if (!r->ob)
+	r->ob = outbox_open(cfg->storage.db, &cfg->delivery, serr);
+	if (!r->ob) {
+		snprintf(err, errlen, "%s", serr);
 		goto fail;
+	}
 	if (cfg->delivery.consent_pubkey[0]) {
 		r->cu = consent_update_new(&cfg->delivery, r->db, err, errlen);
 		if (!r->cu) {

@@ -177,7 +177,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "delivery_driver: customer %s: %s\n", ref, serr);
 		goto out;
 	}
-	ob = outbox_open(db_path, &cfg, err, sizeof(err));
+	ob = outbox_open(db_path, &cfg, err);
 	if (!ob) {
 		fprintf(stderr, "delivery_driver: %s\n", err);
 		goto out;
