@@ -469,9 +469,11 @@ void run_metrics(const struct run *r, struct metrics_sample *m)
 {
 	const struct pipeline_stats *ps = pipeline_get_stats(r->pl);
 	const struct outbox_stats *os = outbox_get_stats(r->ob);
-	const struct publisher_stats *bs = publisher_get_stats(r->pub);
+	struct publisher_stats bs_;
+	const struct publisher_stats *bs = &bs_;
 	const char *pub_err = publisher_last_error(r->pub);
 
+	publisher_get_stats(r->pub, &bs_);
 	m->reports = ps->reports;
 	m->decoded = ps->decoded;
 	m->consented = ps->consented;

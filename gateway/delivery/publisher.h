@@ -7,7 +7,7 @@
  * fd is ready and publisher_tick() after every loop turn (and at least every
  * publisher_timeout_ms()). Nothing here blocks on the network: the TCP
  * connection is first probed with a non-blocking connect() of our own (see
- * publisher.c for why), TLS handshakes and packets go through
+ * broker_link.c for why), TLS handshakes and packets go through
  * mosquitto_loop_read/write. The fd changes across reconnects: compare it
  * after every call and re-register.
  *
@@ -82,7 +82,7 @@ int publisher_timeout_ms(const struct publisher *p);
 bool publisher_connected(const struct publisher *p);
 /* Last connection problem in words, "" if none since the last success. */
 const char *publisher_last_error(const struct publisher *p);
-const struct publisher_stats *publisher_get_stats(const struct publisher *p);
+void publisher_get_stats(const struct publisher *p, struct publisher_stats *out);
 
 /*
  * Not durable, not queued offline: footfall aggregates and beacon health

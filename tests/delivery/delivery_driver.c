@@ -266,7 +266,10 @@ int main(int argc, char **argv)
 	publisher_stop(pub, 3000);
 	{
 		const struct outbox_stats *os = outbox_get_stats(ob);
-		const struct publisher_stats *ps = publisher_get_stats(pub);
+		struct publisher_stats pstats;
+		const struct publisher_stats *ps = &pstats;
+
+		publisher_get_stats(pub, &pstats);
 
 		printf("stats {\"queued\":%" PRIu64 ",\"committed\":%" PRIu64 ",\"sent\":%" PRIu64
 		       ",\"dropped_full\":%" PRIu64 ",\"dropped_expired\":%" PRIu64
