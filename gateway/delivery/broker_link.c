@@ -372,7 +372,7 @@ static int setup_client(struct broker_link *l)
 		mosquitto_tls_insecure_set(l->mosq, false);
 	}
 	/* Last will: the broker marks us offline if the connection dies. */
-	will = status_json(&l->cfg, false, "connection lost", 0, NULL, NULL);
+	will = status_json(&l->cfg, false, "connection lost", 0, NULL);
 	if (!will)
 		return MOSQ_ERR_NOMEM;
 	wprops = message_props(l, 0);

@@ -61,30 +61,38 @@ static uint64_t uptime_s(const struct publisher *p)
 	return (publisher_now_us() - p->started_us) / 1000000u;
 }
 
-static char *build_status(struct publisher *p, bool online, const char *reason)
+void publisher_counters(const struct publisher *p, struct gateway_counters *c)
 {
-	struct status_counters c = { 0 };
-	struct status_delivery d = { 0 };
-	struct publisher_stats bs;
 	const struct outbox_stats *os = outbox_get_stats(p->ob);
+	const struct broker_link_stats *ls = broker_link_get_stats(p->link);
+	const char *err = broker_link_last_error(p->link);
 
-	if (p->cb.status)
-		p->cb.status(p->cb.ctx, &c);
-	publisher_get_stats(p, &bs);
-	d.queued = os->queued;
-	d.sent = os->sent;
-	d.dropped = os->dropped_full + os->dropped_expired + os->dropped_gone + bs.rejected;
-	d.depth = os->depth + os->pending;
+	memset(c, 0, sizeof(*c));
+	c->triggers_queued = os->queued;
+	c->triggers_sent = os->sent;
+	c->triggers_dropped = os->dropped_full + os->dropped_expired + os->dropped_gone +
+			      p->rejected;
+	c->outbox_depth = os->depth + os->pending;
 	if (p->cu) {
 		const struct consent_update_stats *cs = consent_update_get_stats(p->cu);
 
-		d.consent_applied = cs->applied;
-		d.consent_rejected = cs->rejected;
+		c->consent_applied = cs->applied;
+		c->consent_rejected = cs->rejected;
 	}
-	d.protocol = online ? bs.protocol : 0;
-	d.reconnects = bs.connects ? bs.connects - 1 : 0;
-	d.last_error = broker_link_last_error(p->link);
-	return status_json(&p->cfg, online, reason, uptime_s(p), &c, &d);
+	c->protocol = ls->protocol;
+	c->connected = broker_link_connected(p->link);
+	c->reconnects = ls->connects ? ls->connects - 1 : 0;
+	c->last_error = err[0] ? err : NULL;
+}
+
+static char *build_status(struct publisher *p, bool online, const char *reason)
+{
+	struct gateway_counters c;
+
+	publisher_counters(p, &c);
+	if (p->cb.counters)
+		p->cb.counters(p->cb.ctx, &c);
+	return status_json(&p->cfg, online, reason, uptime_s(p), &c);
 }
 
 /* ---- what the link reports ---- */

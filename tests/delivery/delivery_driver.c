@@ -42,7 +42,7 @@ static void usage(void)
 		"       [--set SECTION.KEY=VALUE]... [--aux LEAF=JSON]\n");
 }
 
-static void status_cb(void *ctx, struct status_counters *c)
+static void status_cb(void *ctx, struct gateway_counters *c)
 {
 	const uint64_t *queued = ctx;
 
@@ -191,7 +191,7 @@ int main(int argc, char **argv)
 		}
 	}
 	pub = publisher_new(&cfg, ob, cu,
-			    &(struct publisher_callbacks){ .ctx = &queued, .status = status_cb },
+			    &(struct publisher_callbacks){ .ctx = &queued, .counters = status_cb },
 			    err, sizeof(err));
 	if (!pub) {
 		fprintf(stderr, "delivery_driver: %s\n", err);
