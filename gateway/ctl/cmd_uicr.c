@@ -24,27 +24,13 @@ const char cmd_uicr_help[] =
 static int enrolled_eid(struct ctl *ctl, int64_t customer, uint8_t key[16], int *exponent,
 			int64_t *offset)
 {
-	static const char sql[] = "SELECT key, exponent, clock_offset FROM identifiers "
-				  "WHERE customer_id = ?1 AND type = 'eddystone-eid' "
-				  "ORDER BY id LIMIT 1";
-	sqlite3_stmt *st = NULL;
-	int rc;
+	char err[STORE_ERRLEN];
+	int rc = store_eid_key(ctl->db, customer, key, exponent, offset, err);
 
-	if (sqlite3_prepare_v2(ctl->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return ctl_fail(BGW_EXIT_UNAVAILABLE, "database: %s", sqlite3_errmsg(ctl->db));
-	sqlite3_bind_int64(st, 1, customer);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW || sqlite3_column_bytes(st, 0) != 16) {
-		sqlite3_finalize(st);
-		if (rc == SQLITE_ROW || rc == SQLITE_DONE)
-			return ctl_fail(BGW_EXIT_DATAERR, "uicr: the customer has no eddystone-eid "
-					"identifier");
-		return ctl_fail(BGW_EXIT_UNAVAILABLE, "database: %s", sqlite3_errmsg(ctl->db));
-	}
-	memcpy(key, sqlite3_column_blob(st, 0), 16);
-	*exponent = sqlite3_column_int(st, 1);
-	*offset = sqlite3_column_int64(st, 2);
-	sqlite3_finalize(st);
+	if (rc == STORE_ENOENT)
+		return ctl_fail(BGW_EXIT_DATAERR, "uicr: %s", err);
+	if (rc != STORE_OK)
+		return ctl_fail(BGW_EXIT_UNAVAILABLE, "database: %s", err);
 	return BGW_EXIT_OK;
 }
 

@@ -17,8 +17,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <sqlite3.h>
-
 #include "bgw_clock.h"
 #include "bgw_exit.h"
 #include "consent_update.h"
@@ -33,6 +31,7 @@
 #include "snapshot.h"
 #include "status.h"
 #include "store.h"
+#include "store_visits.h"
 
 #define TICK_MS 1000
 #define PURGE_FIRST_MS 60000
@@ -58,7 +57,7 @@ struct run {
 	const struct scanner *scanner;
 	uint64_t triggers_queued, snapshot_loads;
 	bool flushed;
-	char last_error[128];
+	bool store_unreadable;     /* the last snapshot load failed: status says so */
 };
 
 /* ---- consent snapshot ---- */
@@ -75,12 +74,11 @@ static int load_snapshot(struct run *r)
 		log_limited(LOG_PRIO_WARNING, "consent generation", "consent store: %s", err);
 	if (store_snapshot_load(r->db, &snap, err, sizeof(err)) < 0) {
 		log_limited(LOG_PRIO_ERR, "snapshot load", "consent store: %s", err);
-		snprintf(r->last_error, sizeof(r->last_error), "consent store unreadable");
+		r->store_unreadable = true;
 		return -1;
 	}
 	pipeline_set_snapshot(r->pl, snap);
-	if (!strcmp(r->last_error, "consent store unreadable"))
-		r->last_error[0] = '\0';
+	r->store_unreadable = false;
 	r->snapshot_loads++;
 	log_debug("consent snapshot loaded: %u customers, %u identifiers, %u campaigns",
 		  snap->n_customers, snap->n_identifiers, snap->n_campaigns);
@@ -122,7 +120,7 @@ static void on_poll(struct loop *l, int id, void *ctx)
 static void on_visit(void *ctx, const struct visit_event *ev)
 {
 	struct run *r = ctx;
-	struct outbox_visit v = {
+	struct store_visit v = {
 		.enter = ev->kind == VISIT_ENTER,
 		.customer_id = ev->customer->id,
 		.entered_at = (int64_t)(ev->visit_started_us / 1000000u),
@@ -173,31 +171,42 @@ static void on_beacon_health(void *ctx, const char *json)
 
 /* ---- publisher ---- */
 
-/* While the outbox cannot commit (database locked by another process, disk
- * full), triggers and visits wait in memory: the status says so. */
-static const char *outbox_error(const struct run *r)
+/* The daemon's own last error for the status document and the metrics:
+ * the consent store, else the outbox's database (while it cannot commit,
+ * because another process holds the lock or the disk is full, triggers and
+ * visits wait in memory). NULL if none. */
+static const char *own_error(const struct run *r)
 {
-	static char buf[160];
-	const char *why = outbox_last_error(r->ob);
+	static char buf[STORE_ERRLEN + 32];
+	const char *why;
 
+	if (r->store_unreadable)
+		return "consent store unreadable";
+	why = outbox_last_error(r->ob);
 	if (!why)
 		return NULL;
 	snprintf(buf, sizeof(buf), "database not writable: %s", why);
 	return buf;
 }
 
-static void fill_status(void *ctx, struct status_counters *c)
+/* The daemon's part of the counters (the publisher filled its own). */
+static void fill_counters(void *ctx, struct gateway_counters *c)
 {
-	struct run *r = ctx;
+	const struct run *r = ctx;
 	const struct pipeline_stats *ps = pipeline_get_stats(r->pl);
+	const char *own = own_error(r);
 
-	memset(c, 0, sizeof(*c));
 	c->source = r->cfg.source.spec;
 	c->reports = ps->reports;
 	c->decoded = ps->decoded;
 	c->consented = ps->consented;
 	c->triggers = ps->triggers;
-	c->last_error = r->last_error[0] ? r->last_error : outbox_error(r);
+	c->visits_entered = ps->visits_entered;
+	c->visits_exited = ps->visits_exited;
+	c->dwell_events = ps->dwell_events;
+	c->tracked_devices = ps->tracked_devices;
+	if (own)
+		c->last_error = own;
 	if (r->scanner)
 		c->adapter = controller_state_name(scanner_controller_state(r->scanner));
 }
@@ -264,10 +273,10 @@ static void on_purge(struct loop *l, int id, void *ctx)
 	(void)id;
 	/* Inside the loop: never wait for another writer (beaconctl importing,
 	 * say). A busy store is tried again a minute later. */
-	sqlite3_busy_timeout(r->db, 0);
+	store_busy_timeout(r->db, 0);
 	rc = store_purge(r->db, "beacongw", (int)r->cfg.storage.visit_retention_days,
 			 (int64_t)(bgw_wall_us() / 1000000u), &res, err);
-	sqlite3_busy_timeout(r->db, STORE_DEFAULT_BUSY_MS);
+	store_busy_timeout(r->db, STORE_DEFAULT_BUSY_MS);
 	if (rc == STORE_EBUSY) {
 		log_info("retention purge: the store is busy; trying again in a minute");
 		loop_timer_add(l, PURGE_RETRY_MS, 0, on_purge, r);
@@ -296,21 +305,23 @@ static int open_status(int rc)
  */
 static void close_stale_visits(struct run *r)
 {
-	char *msg = NULL;
+	char err[STORE_ERRLEN];
+	int64_t closed;
 
-	if (sqlite3_exec(r->db, "UPDATE visits SET exited_at = entered_at + coalesce(dwell_s, 0) "
-			 "WHERE exited_at IS NULL", NULL, NULL, &msg) != SQLITE_OK) {
-		log_warn("cannot close the visits of an earlier run: %s", msg ? msg : "?");
-		sqlite3_free(msg);
+	if (store_visits_close_stale(r->db, &closed, err) != STORE_OK) {
+		log_warn("cannot close the visits of an earlier run: %s", err);
 		return;
 	}
-	if (sqlite3_changes(r->db) > 0)
-		log_notice("closed %d visit(s) left open by an earlier run", sqlite3_changes(r->db));
+	if (closed > 0)
+		log_notice("closed %" PRId64 " visit(s) left open by an earlier run", closed);
 }
 
 struct run *run_new(struct loop *l, const struct config *cfg, bool replay, char *err,
 		    size_t errlen, int *status)
 {
+	/* This connection loads snapshots (every row once) and applies consent
+	 * updates and purges: a big page cache of its own buys nothing. */
+	const struct store_open_opts opts = { .busy_ms = STORE_DEFAULT_BUSY_MS, .cache_kib = 256 };
 	struct run *r = calloc(1, sizeof(*r));
 	struct pipeline_callbacks pcb;
 	struct publisher_callbacks bcb;
@@ -327,15 +338,12 @@ struct run *run_new(struct loop *l, const struct config *cfg, bool replay, char 
 	r->replay = replay;
 	r->pub_fd = -1;
 
-	rc = store_open(cfg->storage.db, 0, &r->db, serr);
+	rc = store_open_with(cfg->storage.db, &opts, &r->db, serr);
 	if (rc != STORE_OK) {
 		snprintf(err, errlen, "%s", serr);
 		*status = open_status(rc);
 		goto fail;
 	}
-	/* This connection loads snapshots (every row once) and applies consent
-	 * updates and purges: a big page cache of its own buys nothing. */
-	sqlite3_exec(r->db, "PRAGMA cache_size = -256", NULL, NULL, NULL);
 	close_stale_visits(r);
 	pcb = (struct pipeline_callbacks){ .ctx = r, .visit = on_visit, .trigger = on_trigger,
 					   .footfall = on_footfall,
@@ -345,9 +353,11 @@ struct run *run_new(struct loop *l, const struct config *cfg, bool replay, char 
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	r->ob = outbox_open(cfg->storage.db, &cfg->delivery, err, errlen);
-	if (!r->ob)
+	r->ob = outbox_open(cfg->storage.db, &cfg->delivery, serr);
+	if (!r->ob) {
+		snprintf(err, errlen, "%s", serr);
 		goto fail;
+	}
 	if (cfg->delivery.consent_pubkey[0]) {
 		r->cu = consent_update_new(&cfg->delivery, r->db, err, errlen);
 		if (!r->cu) {
@@ -355,7 +365,7 @@ struct run *run_new(struct loop *l, const struct config *cfg, bool replay, char 
 			goto fail;
 		}
 	}
-	bcb = (struct publisher_callbacks){ .ctx = r, .status = fill_status };
+	bcb = (struct publisher_callbacks){ .ctx = r, .counters = fill_counters };
 	r->pub = publisher_new(&cfg->delivery, r->ob, r->cu, &bcb, err, errlen);
 	if (!r->pub) {
 		*status = BGW_EXIT_CONFIG;
@@ -464,34 +474,30 @@ void run_status(const struct run *r, char *buf, size_t n)
 		 os->depth, publisher_connected(r->pub) ? "up" : "down");
 }
 
-/* Same sources and sums as fill_status() and the publisher's status document. */
+/* The same reading as the status document's: one snapshot, two formats. */
 void run_metrics(const struct run *r, struct metrics_sample *m)
 {
-	const struct pipeline_stats *ps = pipeline_get_stats(r->pl);
-	const struct outbox_stats *os = outbox_get_stats(r->ob);
-	const struct publisher_stats *bs = publisher_get_stats(r->pub);
-	const char *pub_err = publisher_last_error(r->pub);
+	struct gateway_counters c;
 
-	m->reports = ps->reports;
-	m->decoded = ps->decoded;
-	m->consented = ps->consented;
-	m->visits_entered = ps->visits_entered;
-	m->visits_exited = ps->visits_exited;
-	m->dwell_events = ps->dwell_events;
-	m->tracked_devices = ps->tracked_devices;
-	m->triggers = ps->triggers;
-	m->triggers_queued = os->queued;
-	m->triggers_sent = os->sent;
-	m->triggers_dropped = os->dropped_full + os->dropped_expired + os->dropped_gone +
-			      bs->rejected;
-	m->outbox_depth = os->depth + os->pending;
-	if (r->cu) {
-		m->consent_applied = consent_update_get_stats(r->cu)->applied;
-		m->consent_rejected = consent_update_get_stats(r->cu)->rejected;
-	}
-	m->mqtt_reconnects = bs->connects ? bs->connects - 1 : 0;
-	m->mqtt_connected = publisher_connected(r->pub);
-	m->last_error = r->last_error[0] || outbox_error(r) || (pub_err && pub_err[0]);
+	publisher_counters(r->pub, &c);
+	fill_counters((void *)r, &c);
+	m->reports = c.reports;
+	m->decoded = c.decoded;
+	m->consented = c.consented;
+	m->visits_entered = c.visits_entered;
+	m->visits_exited = c.visits_exited;
+	m->dwell_events = c.dwell_events;
+	m->tracked_devices = c.tracked_devices;
+	m->triggers = c.triggers;
+	m->triggers_queued = c.triggers_queued;
+	m->triggers_sent = c.triggers_sent;
+	m->triggers_dropped = c.triggers_dropped;
+	m->outbox_depth = c.outbox_depth;
+	m->consent_applied = c.consent_applied;
+	m->consent_rejected = c.consent_rejected;
+	m->mqtt_reconnects = c.reconnects;
+	m->mqtt_connected = c.connected;
+	m->last_error = c.last_error != NULL;
 }
 
 int run_check_db(const char *path, char *err, size_t errlen)

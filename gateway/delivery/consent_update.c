@@ -13,6 +13,7 @@
 #include "delivery_config.h"
 #include "log.h"
 #include "store.h"
+#include "store_outbox.h"
 
 #define KV_LAST_SEQ "consent.last_seq"
 #define RETRY_MAX 32           /* updates waiting for a locked database */
@@ -106,30 +107,24 @@ const struct consent_update_stats *consent_update_get_stats(const struct consent
 }
 
 /* Withdrawn retargeting: triggers still queued for this customer must not go out. */
-static int drop_queued_triggers(sqlite3 *db, const char *ref, char *err)
+static int drop_queued_triggers(sqlite3 *db, const char *ref, char err[STORE_ERRLEN])
 {
-	sqlite3_stmt *st;
-	int64_t id;
+	char why[STORE_ERRLEN];
+	int64_t id, n = 0;
 	int rc = store_customer_id(db, ref, &id, err);
 
 	if (rc == STORE_ENOENT)
 		return STORE_OK;
 	if (rc)
 		return rc;
-	if (sqlite3_prepare_v2(db, "DELETE FROM outbox WHERE customer_id = ?1", -1, &st, NULL))
-		goto fail;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		goto fail;
-	if (sqlite3_changes(db))
-		log_info( "consent: %d queued trigger(s) dropped after a withdrawal",
-			     sqlite3_changes(db));
+	rc = store_outbox_delete_customer(db, id, &n, why);
+	if (rc != STORE_OK) {
+		snprintf(err, STORE_ERRLEN, "outbox: %.240s", why);
+		return STORE_EIO;
+	}
+	if (n)
+		log_info( "consent: %" PRId64 " queued trigger(s) dropped after a withdrawal", n);
 	return STORE_OK;
-fail:
-	snprintf(err, STORE_ERRLEN, "outbox: %s", sqlite3_errmsg(db));
-	return STORE_EIO;
 }
 
 /* Make sure ref exists (grants and identifiers may introduce a customer). */
@@ -258,9 +253,9 @@ static enum consent_result handle_once(struct consent_update *cu, const void *ms
 
 	/* Wait briefly for the write lock, not the store's usual 2 s: this runs in
 	 * the event loop, and a locked database is retried on the next tick. */
-	sqlite3_busy_timeout(cu->db, 50);
+	store_busy_timeout(cu->db, 50);
 	rc = store_begin(cu->db, serr);
-	sqlite3_busy_timeout(cu->db, STORE_DEFAULT_BUSY_MS);
+	store_busy_timeout(cu->db, STORE_DEFAULT_BUSY_MS);
 	if (rc == STORE_EBUSY) {
 		cu->busy = true;
 		return CONSENT_FAILED;

@@ -5,7 +5,6 @@
 #include "outbox.h"
 
 #include <inttypes.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,12 +13,13 @@
 #include "bgw_clock.h"
 #include "delivery_config.h"
 #include "log.h"
+#include "store_outbox.h"
 
 /* The writes touch the tails of a few tables and the upper levels of their
  * indexes: a small page cache holds those, and the kernel's page cache the
  * rest. SQLite's default (2 MiB per connection) would be a tenth of the
- * gateway's memory on a Pi. Negative: KiB. */
-#define OUTBOX_CACHE_KIB "-512"
+ * gateway's memory on a Pi. */
+#define OUTBOX_CACHE_KIB 512
 
 struct pending {
 	char *trigger_id;
@@ -32,29 +32,27 @@ struct pending {
 };
 
 struct outbox {
-	sqlite3 *db;
-	sqlite3_stmt *ins, *del, *next, *count, *trim;
-	sqlite3_stmt *log_ins, *visit_ins, *visit_upd;
+	sqlite3 *db;                 /* a connection of its own; only store_* calls touch it */
 	uint32_t max_rows;
 	uint32_t pending_max;
 
 	struct pending *pend;
 	size_t n_pend, cap_pend;
 
-	struct outbox_visit *visits; /* visit changes, in the order they happened */
+	struct store_visit *visits;  /* visit changes, in the order they happened */
 	size_t n_visits, cap_visits;
 
 	int64_t *acked;              /* rows to delete at the next flush */
 	size_t n_acked, cap_acked;
 
 	int64_t cursor;              /* highest id handed out since the last rewind */
-	struct pending cur;          /* strings of the row last returned by outbox_next */
+	struct store_outbox_row cur; /* the row last returned by outbox_next */
 
 	uint64_t expired_unlogged;
 	bool busy_logged;
 	bool visits_drop_logged;
 	bool failing;                /* the last commit attempt failed: why[] says why */
-	char why[128];
+	char why[STORE_ERRLEN];
 	struct outbox_stats st;
 };
 
@@ -66,85 +64,39 @@ static void pending_free(struct pending *p)
 	memset(p, 0, sizeof(*p));
 }
 
-static int prepare(struct outbox *ob, const char *sql, sqlite3_stmt **st, char *err, size_t n)
-{
-	if (sqlite3_prepare_v3(ob->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
-		snprintf(err, n, "outbox: %s (is the database initialised? run beaconctl init)",
-			 sqlite3_errmsg(ob->db));
-		return -1;
-	}
-	return 0;
-}
-
 static int64_t count_rows(struct outbox *ob)
 {
 	int64_t n = -1;
 
-	if (sqlite3_step(ob->count) == SQLITE_ROW)
-		n = sqlite3_column_int64(ob->count, 0);
-	sqlite3_reset(ob->count);
+	if (store_outbox_count(ob->db, &n, NULL) != STORE_OK)
+		return -1;
 	return n;
 }
 
-struct outbox *outbox_open(const char *db_path, const struct delivery_config *cfg, char *err,
-			   size_t errlen)
+struct outbox *outbox_open(const char *db_path, const struct delivery_config *cfg,
+			   char err[STORE_ERRLEN])
 {
+	/* busy_ms 0: never wait for another writer inside the event loop. */
+	const struct store_open_opts opts = { .busy_ms = 0, .cache_kib = OUTBOX_CACHE_KIB };
 	struct outbox *ob = calloc(1, sizeof(*ob));
+	char serr[STORE_ERRLEN];
 	int64_t n;
 
 	if (!ob) {
-		snprintf(err, errlen, "outbox: out of memory");
+		snprintf(err, STORE_ERRLEN, "outbox: out of memory");
 		return NULL;
 	}
 	ob->max_rows = cfg->outbox_max;
 	ob->pending_max = cfg->pending_max ? cfg->pending_max : 1;
-	if (sqlite3_open_v2(db_path, &ob->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
-	    SQLITE_OK) {
-		snprintf(err, errlen, "outbox: cannot open %s: %s", db_path,
-			 ob->db ? sqlite3_errmsg(ob->db) : "out of memory");
+	if (store_open_with(db_path, &opts, &ob->db, serr) != STORE_OK) {
+		snprintf(err, STORE_ERRLEN, "outbox: %.240s", serr);
 		goto fail;
 	}
-	sqlite3_extended_result_codes(ob->db, 1);
-	/* busy_timeout 0: never wait for another writer inside the event loop. */
-	sqlite3_busy_timeout(ob->db, 0);
-	if (sqlite3_exec(ob->db,
-			 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-			 "PRAGMA foreign_keys=ON; PRAGMA cache_size=" OUTBOX_CACHE_KIB ";",
-			 NULL, NULL, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "outbox: %s: %s", db_path, sqlite3_errmsg(ob->db));
+	if (store_batch_prepare(ob->db, serr) != STORE_OK) {
+		snprintf(err, STORE_ERRLEN,
+			 "outbox: %.180s (is the database initialised? run beaconctl init)", serr);
 		goto fail;
 	}
-	if (prepare(ob,
-		    "INSERT INTO outbox(trigger_id, created_us, topic, payload, customer_id) "
-		    "VALUES(?1, ?2, ?3, ?4, ?5)",
-		    &ob->ins, err, errlen) ||
-	    prepare(ob, "DELETE FROM outbox WHERE id = ?1", &ob->del, err, errlen) ||
-	    prepare(ob,
-		    "SELECT id, created_us, trigger_id, topic, payload FROM outbox WHERE id > ?1 "
-		    "ORDER BY id LIMIT 1",
-		    &ob->next, err, errlen) ||
-	    prepare(ob, "SELECT count(*) FROM outbox", &ob->count, err, errlen) ||
-	    prepare(ob,
-		    "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox ORDER BY id LIMIT ?1)",
-		    &ob->trim, err, errlen) ||
-	    prepare(ob,
-		    "INSERT OR IGNORE INTO trigger_log(trigger_id, customer_id, campaign_id, at) "
-		    "VALUES (?1, ?2, ?3, ?4)",
-		    &ob->log_ins, err, errlen) ||
-	    prepare(ob,
-		    "INSERT INTO visits(customer_id, zone, entered_at, max_rssi) "
-		    "VALUES (?1, ?2, ?3, ?4)",
-		    &ob->visit_ins, err, errlen) ||
-	    /* Dwell changes bind exited_at NULL: only the exit closes the row.
-	     * By customer: left to itself the planner may take the entered_at
-	     * index, and the visits of a busy second (every open visit at a
-	     * shutdown) would each scan all the others. */
-	    prepare(ob,
-		    "UPDATE visits INDEXED BY visits_customer SET exited_at = ?1, dwell_s = ?2, "
-		    "max_rssi = max(coalesce(max_rssi, -127), ?3) WHERE customer_id = ?4 AND "
-		    "zone = ?5 AND entered_at = ?6 AND exited_at IS NULL",
-		    &ob->visit_upd, err, errlen))
-		goto fail;
 	n = count_rows(ob);
 	ob->st.depth = n > 0 ? (uint64_t)n : 0;
 	if (ob->st.depth)
@@ -162,21 +114,13 @@ void outbox_close(struct outbox *ob)
 
 	if (!ob)
 		return;
-	sqlite3_finalize(ob->ins);
-	sqlite3_finalize(ob->del);
-	sqlite3_finalize(ob->next);
-	sqlite3_finalize(ob->count);
-	sqlite3_finalize(ob->trim);
-	sqlite3_finalize(ob->log_ins);
-	sqlite3_finalize(ob->visit_ins);
-	sqlite3_finalize(ob->visit_upd);
-	sqlite3_close(ob->db);
+	store_close(ob->db);
 	for (i = 0; i < ob->n_pend; i++)
 		pending_free(&ob->pend[i]);
 	free(ob->pend);
 	free(ob->visits);
 	free(ob->acked);
-	pending_free(&ob->cur);
+	store_outbox_row_clear(&ob->cur);
 	free(ob);
 }
 
@@ -236,7 +180,7 @@ nomem:
 	return -1;
 }
 
-int outbox_visit(struct outbox *ob, const struct outbox_visit *v)
+int outbox_visit(struct outbox *ob, const struct store_visit *v)
 {
 	if (ob->n_visits >= ob->pending_max) {
 		memmove(ob->visits, ob->visits + 1, (ob->n_visits - 1) * sizeof(*ob->visits));
@@ -252,7 +196,7 @@ int outbox_visit(struct outbox *ob, const struct outbox_visit *v)
 	}
 	if (ob->n_visits == ob->cap_visits) {
 		size_t cap = ob->cap_visits ? ob->cap_visits * 2 : 16;
-		struct outbox_visit *nv;
+		struct store_visit *nv;
 
 		if (cap > ob->pending_max)
 			cap = ob->pending_max;
@@ -266,7 +210,7 @@ int outbox_visit(struct outbox *ob, const struct outbox_visit *v)
 		ob->cap_visits = cap;
 	}
 	ob->visits[ob->n_visits] = *v;
-	ob->visits[ob->n_visits].zone[OUTBOX_ZONE_MAX - 1] = '\0';
+	ob->visits[ob->n_visits].zone[STORE_VISIT_ZONE_MAX - 1] = '\0';
 	ob->n_visits++;
 	ob->st.visits_pending = ob->n_visits;
 	return 0;
@@ -277,122 +221,58 @@ bool outbox_dirty(const struct outbox *ob)
 	return ob->n_pend || ob->n_visits || ob->n_acked || ob->expired_unlogged;
 }
 
-static int step_done(sqlite3_stmt *st)
-{
-	int rc = sqlite3_step(st);
-
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return rc;
-}
-
 /* Apply the visit changes in order; -1 on an error that must abort the commit. */
-static int write_visits(struct outbox *ob, uint64_t *written)
+static int write_visits(struct outbox *ob, uint64_t *written, char *err)
 {
 	for (size_t i = 0; i < ob->n_visits; i++) {
-		const struct outbox_visit *v = &ob->visits[i];
-		sqlite3_stmt *st = v->enter ? ob->visit_ins : ob->visit_upd;
-		int rc;
+		int rc = store_visit_write(ob->db, &ob->visits[i], err);
 
-		if (v->enter) {
-			sqlite3_bind_int64(st, 1, v->customer_id);
-			sqlite3_bind_text(st, 2, v->zone, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(st, 3, v->entered_at);
-			sqlite3_bind_int(st, 4, v->rssi);
-		} else {
-			if (v->exited_at)
-				sqlite3_bind_int64(st, 1, v->exited_at);
-			else
-				sqlite3_bind_null(st, 1);
-			sqlite3_bind_int64(st, 2, v->dwell_s);
-			sqlite3_bind_int(st, 3, v->rssi);
-			sqlite3_bind_int64(st, 4, v->customer_id);
-			sqlite3_bind_text(st, 5, v->zone, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(st, 6, v->entered_at);
-		}
-		rc = step_done(st);
-		if (rc == SQLITE_DONE)
+		if (rc == STORE_OK)
 			(*written)++;
-		else if (rc != SQLITE_CONSTRAINT_FOREIGNKEY)  /* FK: customer forgotten meanwhile */
+		else if (rc != STORE_ENOENT)  /* ENOENT: customer forgotten meanwhile */
 			return -1;
 	}
 	return 0;
 }
 
-/* The trigger's trigger_log row, with its outbox row. */
-static int log_trigger(struct outbox *ob, const struct pending *p)
-{
-	int rc;
-
-	sqlite3_bind_text(ob->log_ins, 1, p->trigger_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(ob->log_ins, 2, p->customer_id);
-	sqlite3_bind_int64(ob->log_ins, 3, p->campaign_id);
-	sqlite3_bind_int64(ob->log_ins, 4, p->at_s);
-	rc = step_done(ob->log_ins);
-	/* FK: the campaign was deleted meanwhile; its caps no longer matter. */
-	return rc == SQLITE_DONE || rc == SQLITE_CONSTRAINT_FOREIGNKEY ? 0 : -1;
-}
-
-/* Insert the pending triggers; -1 on an error that must abort the commit. */
-static int insert_pending(struct outbox *ob, int *inserted, uint64_t *gone)
+/* Insert the pending triggers, each with its trigger_log row; -1 on an
+ * error that must abort the commit. */
+static int insert_pending(struct outbox *ob, int *inserted, uint64_t *gone, char *err)
 {
 	size_t i;
 
 	for (i = 0; i < ob->n_pend; i++) {
 		struct pending *p = &ob->pend[i];
-		int rc;
+		int rc = store_outbox_insert(ob->db, p->trigger_id, p->created_us, p->topic,
+					     p->payload, p->customer_id, err);
 
-		sqlite3_bind_text(ob->ins, 1, p->trigger_id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(ob->ins, 2, p->created_us);
-		sqlite3_bind_text(ob->ins, 3, p->topic, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ob->ins, 4, p->payload, -1, SQLITE_STATIC);
-		if (p->customer_id > 0)
-			sqlite3_bind_int64(ob->ins, 5, p->customer_id);
-		else
-			sqlite3_bind_null(ob->ins, 5);
-		rc = step_done(ob->ins);
-		if (rc == SQLITE_DONE)
+		if (rc == STORE_OK)
 			(*inserted)++;
-		else if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+		else if (rc == STORE_ENOENT)
 			(*gone)++;  /* customer forgotten meanwhile: the trigger must go too */
-		else if (rc == SQLITE_CONSTRAINT_UNIQUE)
+		else if (rc == STORE_EEXIST)
 			;           /* same trigger id already queued: keep the first */
 		else
 			return -1;
-		if (rc == SQLITE_CONSTRAINT_FOREIGNKEY || p->campaign_id <= 0 || p->customer_id <= 0)
+		if (rc == STORE_ENOENT || p->campaign_id <= 0 || p->customer_id <= 0)
 			continue;
-		if (log_trigger(ob, p))
+		rc = store_trigger_log_insert(ob->db, p->trigger_id, p->customer_id,
+					      p->campaign_id, p->at_s, err);
+		/* ENOENT: the campaign was deleted meanwhile; its caps no longer matter. */
+		if (rc != STORE_OK && rc != STORE_ENOENT)
 			return -1;
 	}
 	return 0;
 }
 
-static int delete_acked(struct outbox *ob)
+static int delete_acked(struct outbox *ob, char *err)
 {
 	size_t i;
 
-	for (i = 0; i < ob->n_acked; i++) {
-		sqlite3_bind_int64(ob->del, 1, ob->acked[i]);
-		if (step_done(ob->del) != SQLITE_DONE)
+	for (i = 0; i < ob->n_acked; i++)
+		if (store_outbox_delete(ob->db, ob->acked[i], err) != STORE_OK)
 			return -1;
-	}
 	return 0;
-}
-
-/* Keep at most max_rows: drop the oldest. Returns rows dropped, -1 on error. */
-static int64_t trim(struct outbox *ob)
-{
-	int64_t n = count_rows(ob), excess;
-
-	if (n < 0)
-		return -1;
-	excess = ob->max_rows && n > (int64_t)ob->max_rows ? n - (int64_t)ob->max_rows : 0;
-	if (!excess)
-		return 0;
-	sqlite3_bind_int64(ob->trim, 1, excess);
-	if (step_done(ob->trim) != SQLITE_DONE)
-		return -1;
-	return sqlite3_changes(ob->db);
 }
 
 int outbox_flush(struct outbox *ob)
@@ -400,7 +280,7 @@ int outbox_flush(struct outbox *ob)
 	uint64_t t0, gone = 0, visits = 0;
 	int64_t trimmed = 0, n;
 	int inserted = 0, rc;
-	char why[128];
+	char why[STORE_ERRLEN];
 	size_t i;
 
 	if (ob->expired_unlogged) {
@@ -413,15 +293,19 @@ int outbox_flush(struct outbox *ob)
 	if (!ob->n_pend && !ob->n_visits && !ob->n_acked)
 		return 0;
 	t0 = bgw_mono_us();
-	rc = sqlite3_exec(ob->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-	if (rc != SQLITE_OK)
-		goto failed;
-	if (write_visits(ob, &visits) || insert_pending(ob, &inserted, &gone) || delete_acked(ob) ||
-	    (trimmed = trim(ob)) < 0)
-		goto rollback;
-	rc = sqlite3_exec(ob->db, "COMMIT", NULL, NULL, NULL);
-	if (rc != SQLITE_OK)
-		goto rollback;
+	rc = store_batch_begin(ob->db, why);
+	if (rc != STORE_OK)
+		goto report;
+	/* Each step leaves the cause in why[] before the rollback: on
+	 * SQLITE_FULL / IOERR SQLite has already rolled back by itself. */
+	if (write_visits(ob, &visits, why) || insert_pending(ob, &inserted, &gone, why) ||
+	    delete_acked(ob, why) ||
+	    store_outbox_trim(ob->db, ob->max_rows, &trimmed, why) != STORE_OK ||
+	    (rc = store_batch_commit(ob->db, why)) != STORE_OK) {
+		rc = rc != STORE_OK ? rc : STORE_EIO;
+		store_batch_rollback(ob->db);
+		goto report;
+	}
 
 	ob->st.commits++;
 	ob->st.commit_us_last = bgw_mono_us() - t0;
@@ -462,26 +346,15 @@ int outbox_flush(struct outbox *ob)
 	}
 	return inserted;
 
-rollback:
-	rc = sqlite3_extended_errcode(ob->db);
-	/* The cause, before ROLLBACK overwrites the connection's error: on
-	 * SQLITE_FULL / IOERR SQLite has already rolled back, and the ROLLBACK
-	 * itself fails with "no transaction is active". */
-	snprintf(why, sizeof(why), "%s", sqlite3_errmsg(ob->db));
-	if (!sqlite3_get_autocommit(ob->db))
-		sqlite3_exec(ob->db, "ROLLBACK", NULL, NULL, NULL);
-	goto report;
-failed:
-	snprintf(why, sizeof(why), "%s", sqlite3_errmsg(ob->db));
 report:
 	ob->st.commit_failures++;
 	ob->failing = true;
 	snprintf(ob->why, sizeof(ob->why), "%s", why);
 	if (!ob->busy_logged) {
-		log_msg((rc & 0xff) == SQLITE_BUSY ? LOG_PRIO_NOTICE : LOG_PRIO_ERR,
+		log_msg(rc == STORE_EBUSY ? LOG_PRIO_NOTICE : LOG_PRIO_ERR,
 			     "outbox: commit failed (%s), %zu trigger(s) and %zu visit change(s) "
 			     "kept in memory for retry",
-			     why, ob->n_pend, ob->n_visits);
+			     ob->why, ob->n_pend, ob->n_visits);
 		ob->busy_logged = true;
 	}
 	return -1;
@@ -512,55 +385,35 @@ static int push_acked(struct outbox *ob, int64_t id)
 	return 0;
 }
 
-static char *dup_col(sqlite3_stmt *st, int col)
-{
-	const unsigned char *t = sqlite3_column_text(st, col);
-
-	return strdup(t ? (const char *)t : "");
-}
-
 int outbox_next(struct outbox *ob, int64_t now_us, uint32_t expiry_s, struct outbox_msg *m)
 {
 	for (;;) {
-		int64_t id, created;
-		int rc;
+		struct store_outbox_row row;
+		int rc = store_outbox_next(ob->db, ob->cursor, &row, NULL);
 
-		sqlite3_bind_int64(ob->next, 1, ob->cursor);
-		rc = sqlite3_step(ob->next);
-		if (rc != SQLITE_ROW) {
-			sqlite3_reset(ob->next);
-			return rc == SQLITE_DONE ? 0 : -1;
-		}
-		id = sqlite3_column_int64(ob->next, 0);
-		created = sqlite3_column_int64(ob->next, 1);
-		ob->cursor = id;
-		if (is_acked(ob, id)) {
-			sqlite3_reset(ob->next);
+		if (rc <= 0)
+			return rc == 0 ? 0 : -1;
+		ob->cursor = row.id;
+		if (is_acked(ob, row.id)) {
+			store_outbox_row_clear(&row);
 			continue;
 		}
-		if (expiry_s && now_us - created >= (int64_t)expiry_s * 1000000) {
-			sqlite3_reset(ob->next);
-			if (push_acked(ob, id) == 0) {
+		if (expiry_s && now_us - row.created_us >= (int64_t)expiry_s * 1000000) {
+			if (push_acked(ob, row.id) == 0) {
 				ob->st.dropped_expired++;
 				ob->expired_unlogged++;
 			}
+			store_outbox_row_clear(&row);
 			continue;
 		}
-		pending_free(&ob->cur);
-		ob->cur.trigger_id = dup_col(ob->next, 2);
-		ob->cur.topic = dup_col(ob->next, 3);
-		ob->cur.payload = dup_col(ob->next, 4);
-		sqlite3_reset(ob->next);
-		if (!ob->cur.trigger_id || !ob->cur.topic || !ob->cur.payload) {
-			ob->cursor = id - 1;
-			return -1;
-		}
-		m->id = id;
-		m->created_us = created;
-		m->trigger_id = ob->cur.trigger_id;
-		m->topic = ob->cur.topic;
-		m->payload = ob->cur.payload;
-		m->payload_len = strlen(ob->cur.payload);
+		store_outbox_row_clear(&ob->cur);
+		ob->cur = row;
+		m->id = row.id;
+		m->created_us = row.created_us;
+		m->trigger_id = row.trigger_id;
+		m->topic = row.topic;
+		m->payload = row.payload;
+		m->payload_len = strlen(row.payload);
 		return 1;
 	}
 }

@@ -36,6 +36,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store_visits.h"
+
 struct outbox;
 struct delivery_config;
 
@@ -58,19 +60,6 @@ struct outbox_stats {
 	uint64_t visits_dropped;  /* oldest visit changes dropped to stay bounded */
 };
 
-#define OUTBOX_ZONE_MAX 64
-
-/* One change to the visits table. */
-struct outbox_visit {
-	bool enter;               /* true: insert the row; false: update it (dwell, exit) */
-	int64_t customer_id;
-	char zone[OUTBOX_ZONE_MAX];
-	int64_t entered_at;       /* unix s; with customer_id and zone, names the row */
-	int64_t exited_at;        /* update: unix s of the exit, 0 = still open (dwell) */
-	int64_t dwell_s;          /* update only */
-	int rssi;                 /* insert: max_rssi; update: raises max_rssi */
-};
-
 /* One committed row, handed to the publisher. Strings stay valid until the
  * next outbox_next() call or outbox_close(). */
 struct outbox_msg {
@@ -84,10 +73,11 @@ struct outbox_msg {
 
 /*
  * Open the outbox in db_path (the store's database; the outbox table must
- * exist). cfg supplies outbox_max and pending_max. NULL + err on failure.
+ * exist) on a connection of its own (store_open_with(): never waits for a
+ * lock). cfg supplies outbox_max and pending_max. NULL + err on failure.
  */
-struct outbox *outbox_open(const char *db_path, const struct delivery_config *cfg, char *err,
-			   size_t errlen);
+struct outbox *outbox_open(const char *db_path, const struct delivery_config *cfg,
+			   char err[STORE_ERRLEN]);
 void outbox_close(struct outbox *ob);
 
 /*
@@ -109,7 +99,7 @@ int outbox_enqueue_logged(struct outbox *ob, const char *trigger_id, const char 
 
 /* Queue one visit change (copied) for the next commit. Returns 0 (the oldest
  * waiting change may have been dropped to make room). */
-int outbox_visit(struct outbox *ob, const struct outbox_visit *v);
+int outbox_visit(struct outbox *ob, const struct store_visit *v);
 
 /*
  * Commit what accumulated (group commit). Returns the number of rows

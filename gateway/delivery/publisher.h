@@ -7,7 +7,7 @@
  * fd is ready and publisher_tick() after every loop turn (and at least every
  * publisher_timeout_ms()). Nothing here blocks on the network: the TCP
  * connection is first probed with a non-blocking connect() of our own (see
- * publisher.c for why), TLS handshakes and packets go through
+ * broker_link.c for why), TLS handshakes and packets go through
  * mosquitto_loop_read/write. The fd changes across reconnects: compare it
  * after every call and re-register.
  *
@@ -38,8 +38,9 @@ struct consent_update;
 
 struct publisher_callbacks {
 	void *ctx;
-	/* Fill the daemon's counters for a status message (may be NULL). */
-	void (*status)(void *ctx, struct status_counters *c);
+	/* Add the daemon's part (source, pipeline, its last error) to the
+	 * counters of a status message; the delivery part is already there. */
+	void (*counters)(void *ctx, struct gateway_counters *c);
 };
 
 struct publisher_stats {
@@ -82,7 +83,10 @@ int publisher_timeout_ms(const struct publisher *p);
 bool publisher_connected(const struct publisher *p);
 /* Last connection problem in words, "" if none since the last success. */
 const char *publisher_last_error(const struct publisher *p);
-const struct publisher_stats *publisher_get_stats(const struct publisher *p);
+/* The delivery part of the counters (outbox, MQTT, consent updates); the
+ * rest of *c is cleared. The status document and the metrics use this. */
+void publisher_counters(const struct publisher *p, struct gateway_counters *c);
+void publisher_get_stats(const struct publisher *p, struct publisher_stats *out);
 
 /*
  * Not durable, not queued offline: footfall aggregates and beacon health

@@ -30,12 +30,11 @@ static void add_str_or_null(cJSON *o, const char *name, const char *s)
 }
 
 char *status_json(const struct delivery_config *cfg, bool online, const char *reason,
-		  uint64_t uptime_s, const struct status_counters *c,
-		  const struct status_delivery *d)
+		  uint64_t uptime_s, const struct gateway_counters *c)
 {
 	cJSON *o = cJSON_CreateObject(), *counts;
 	char *s = NULL;
-	const char *err = NULL;
+	int protocol = c && online ? c->protocol : 0;
 
 	if (!o)
 		return NULL;
@@ -50,33 +49,26 @@ char *status_json(const struct delivery_config *cfg, bool online, const char *re
 	if (c) {
 		add_str_or_null(o, "source", c->source);
 		add_str_or_null(o, "adapter", c->adapter);
-	}
-	if (d)
 		add_str_or_null(o, "mqtt_protocol",
-				d->protocol == 5 ? "5" : d->protocol == 4 ? "3.1.1" : NULL);
+				protocol == 5 ? "5" : protocol == 4 ? "3.1.1" : NULL);
+	}
 	counts = cJSON_AddObjectToObject(o, "counts");
 	if (counts && c) {
 		cJSON_AddNumberToObject(counts, "reports", (double)c->reports);
 		cJSON_AddNumberToObject(counts, "decoded", (double)c->decoded);
 		cJSON_AddNumberToObject(counts, "consented", (double)c->consented);
 		cJSON_AddNumberToObject(counts, "triggers", (double)c->triggers);
-	}
-	if (counts && d) {
-		cJSON_AddNumberToObject(counts, "triggers_queued", (double)d->queued);
-		cJSON_AddNumberToObject(counts, "triggers_sent", (double)d->sent);
-		cJSON_AddNumberToObject(counts, "triggers_dropped", (double)d->dropped);
-		cJSON_AddNumberToObject(counts, "outbox_depth", (double)d->depth);
+		cJSON_AddNumberToObject(counts, "triggers_queued", (double)c->triggers_queued);
+		cJSON_AddNumberToObject(counts, "triggers_sent", (double)c->triggers_sent);
+		cJSON_AddNumberToObject(counts, "triggers_dropped", (double)c->triggers_dropped);
+		cJSON_AddNumberToObject(counts, "outbox_depth", (double)c->outbox_depth);
 		cJSON_AddNumberToObject(counts, "consent_updates_applied",
-					(double)d->consent_applied);
+					(double)c->consent_applied);
 		cJSON_AddNumberToObject(counts, "consent_updates_rejected",
-					(double)d->consent_rejected);
-		cJSON_AddNumberToObject(counts, "reconnects", (double)d->reconnects);
+					(double)c->consent_rejected);
+		cJSON_AddNumberToObject(counts, "reconnects", (double)c->reconnects);
 	}
-	if (c && c->last_error && c->last_error[0])
-		err = c->last_error;
-	else if (d && d->last_error && d->last_error[0])
-		err = d->last_error;
-	add_str_or_null(o, "last_error", err);
+	add_str_or_null(o, "last_error", c ? c->last_error : NULL);
 	s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return s;

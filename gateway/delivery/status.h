@@ -1,9 +1,12 @@
 /*
  * status.h - the retained status document on <prefix>/<site>/<gateway>/status
- * (schema: docs/schema/status.schema.json).
+ * (schema: docs/schema/status.schema.json), and the one reading of the
+ * gateway's counters it is made from.
  *
- * The daemon fills struct status_counters from its own parts (source,
- * pipeline); the delivery part adds its own counts (outbox, MQTT, consent).
+ * The same struct gateway_counters also fills the health metrics (the
+ * daemon's metrics.c), so the two can never disagree: the delivery part
+ * (publisher_counters(): outbox, MQTT, consent updates) and the daemon's
+ * part (source, pipeline, its own last error) are each filled in one place.
  */
 #ifndef BGW_STATUS_H
 #define BGW_STATUS_H
@@ -13,33 +16,35 @@
 
 struct delivery_config;
 
-/* Filled by the daemon. Strings may be NULL (left out / null). */
-struct status_counters {
+struct gateway_counters {
+	/* the daemon's part; strings may be NULL (left out / null) */
 	const char *source;        /* e.g. "hci:hci0" */
 	const char *adapter;       /* e.g. "scanning", "resetting", "down" */
 	uint64_t reports;          /* advertising reports seen */
 	uint64_t decoded;          /* ... with a beacon frame */
 	uint64_t consented;        /* ... of a customer with presence consent */
 	uint64_t triggers;         /* triggers the campaign rules produced */
-	const char *last_error;    /* the daemon's last error, NULL = none */
-};
-
-/* Filled by the delivery part. */
-struct status_delivery {
-	uint64_t queued, sent, dropped, depth;
+	uint64_t visits_entered, visits_exited, dwell_events;
+	uint64_t tracked_devices;
+	/* the delivery part */
+	uint64_t triggers_queued, triggers_sent;
+	uint64_t triggers_dropped;  /* outbox bound, expiry, forgotten customer, broker refusal */
+	uint64_t outbox_depth;      /* committed and still waiting in memory */
 	uint64_t consent_applied, consent_rejected;
-	int protocol;              /* 5 or 4 (3.1.1), 0 = not connected */
 	uint64_t reconnects;
-	const char *last_error;    /* delivery's last error, NULL = none */
+	int protocol;               /* 5 or 4 (3.1.1), 0 = not connected */
+	bool connected;
+	/* The daemon's last error, else the database's, else the broker's; NULL = none. */
+	const char *last_error;
 };
 
 /*
  * Build the status JSON (caller frees with free()). online=false is the
  * graceful-stop document; reason says why ("shutdown", "connection lost").
- * NULL on allocation failure.
+ * c NULL: the document without counts (the last will). NULL on allocation
+ * failure.
  */
 char *status_json(const struct delivery_config *cfg, bool online, const char *reason,
-		  uint64_t uptime_s, const struct status_counters *c,
-		  const struct status_delivery *d);
+		  uint64_t uptime_s, const struct gateway_counters *c);
 
 #endif

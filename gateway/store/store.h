@@ -54,8 +54,25 @@ enum store_rc {
 #define STORE_OPEN_READONLY 0x2  /* open read-only: queries only, no migration */
 
 /* path may be a SQLite URI ("file:x.db?mode=ro"). Applies pending migrations
- * (each in its own transaction). On error *out is NULL. */
-int store_open(const char *path, unsigned flags, sqlite3 **out, char *err);
+ * (each in its own transaction). On error *out is NULL. Waits up to
+ * STORE_DEFAULT_BUSY_MS for another writer's lock. */
+int store_open(const char *path, unsigned flags, sqlite3 **out, char err[STORE_ERRLEN]);
+
+/*
+ * Every connection, in every program, is opened here and gets the same
+ * recipe (foreign keys, secure_delete, synchronous=FULL, WAL). What a user
+ * of a connection may choose is only what the options below say.
+ */
+struct store_open_opts {
+	unsigned flags;         /* STORE_OPEN_* */
+	int busy_ms;            /* how long to wait for another writer's lock; 0 = never
+				 * (inside the daemon's event loop) */
+	int cache_kib;          /* bound of the connection's page cache, 0 = SQLite's default */
+};
+int store_open_with(const char *path, const struct store_open_opts *o, sqlite3 **out,
+		    char err[STORE_ERRLEN]);
+/* Change how long db waits for another writer's lock (0 = never). */
+void store_busy_timeout(sqlite3 *db, int ms);
 /* Finalizes every statement the store cached on db and closes it. */
 void store_close(sqlite3 *db);
 int store_schema_version(sqlite3 *db);
@@ -209,6 +226,10 @@ int store_kv_set(sqlite3 *db, const char *key, const char *value, char *err);
 /* ---- queries ---- */
 /* customers.id of ref, STORE_ENOENT if none. */
 int store_customer_id(sqlite3 *db, const char *ref, int64_t *id, char *err);
+/* The key, exponent and clock offset of the customer's first eddystone-eid
+ * identifier; STORE_ENOENT if they have none. Errors in SQLite's words. */
+int store_eid_key(sqlite3 *db, int64_t customer_id, uint8_t key[16], int *exponent,
+		  int64_t *clock_offset, char err[STORE_ERRLEN]);
 /* Query results as cJSON trees (caller cJSON_Delete()s); the CLI prints them
  * as JSON or renders them as tables. Times are ISO 8601 UTC strings. */
 struct cJSON;

@@ -15,6 +15,9 @@
 int store_errf(char *err, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Maps a SQLite result code to enum store_rc with a readable message. */
 int store_sqlite_err(sqlite3 *db, int sqlite_rc, const char *what, char *err);
+/* The same mapping, with SQLite's own words in err ("database is locked",
+ * "database or disk is full"): for the daemon's status document. */
+int store_sqlite_raw_err(sqlite3 *db, int sqlite_rc, char *err);
 
 /* A cached, reset and cleared statement for sql (prepared on first use). */
 sqlite3_stmt *store_stmt(sqlite3 *db, const char *sql, char *err);
@@ -23,6 +26,9 @@ int store_exec_stmt(sqlite3 *db, sqlite3_stmt *st, const char *what, char *err);
 int store_exec(sqlite3 *db, const char *sql, const char *what, char *err);
 
 int64_t store_now(void);
+
+/* Prepares the visit statements with the rest of a batch's (store_outbox.c). */
+int store_visits_prepare(sqlite3 *db, char *err);
 
 /* Looks up ref, reporting "no customer 'ref'" as STORE_ENOENT. */
 int store_customer_lookup(sqlite3 *db, const char *ref, int64_t *id, char *err);

@@ -4,6 +4,7 @@
  * schema than this binary is reported without being touched.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -89,7 +90,11 @@ static int pragma_text(sqlite3 *db, const char *sql, char *out, size_t n)
 	return rc;
 }
 
-static int configure(sqlite3 *db, bool readonly, char *err)
+/* The one recipe every connection gets, whoever opens it: foreign keys (the
+ * cascades that make forgetting a customer complete), secure_delete (deleted
+ * rows leave no bytes behind in the file), synchronous=FULL (a commit
+ * survives a power cut, WAL or not) and WAL (readers never block the writer). */
+static int configure(sqlite3 *db, bool readonly, int cache_kib, char *err)
 {
 	char mode[16];
 	int rc;
@@ -98,6 +103,15 @@ static int configure(sqlite3 *db, bool readonly, char *err)
 			    "PRAGMA synchronous = FULL", "open", err);
 	if (rc)
 		return rc;
+	if (cache_kib > 0) {
+		char sql[48];
+
+		/* Negative: a bound in KiB rather than in pages. */
+		snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d", cache_kib);
+		rc = store_exec(db, sql, "open", err);
+		if (rc)
+			return rc;
+	}
 	rc = pragma_text(db, "PRAGMA journal_mode", mode, sizeof(mode));
 	if (rc != SQLITE_OK)
 		return store_sqlite_err(db, rc, "open", err);
@@ -142,8 +156,17 @@ static int readonly_fs_uri(const char *path, char *uri, size_t n, char *err)
 	return STORE_OK;
 }
 
-int store_open(const char *path, unsigned flags, sqlite3 **out, char *err)
+int store_open(const char *path, unsigned flags, sqlite3 **out, char err[STORE_ERRLEN])
 {
+	struct store_open_opts o = { .flags = flags, .busy_ms = STORE_DEFAULT_BUSY_MS };
+
+	return store_open_with(path, &o, out, err);
+}
+
+int store_open_with(const char *path, const struct store_open_opts *o, sqlite3 **out,
+		    char err[STORE_ERRLEN])
+{
+	unsigned flags = o->flags;
 	char uri[4200];
 	const char *open_path = path;
 	bool readonly = flags & STORE_OPEN_READONLY;
@@ -195,7 +218,7 @@ int store_open(const char *path, unsigned flags, sqlite3 **out, char *err)
 		return STORE_EIO;
 	}
 	sqlite3_extended_result_codes(db, 0);
-	sqlite3_busy_timeout(db, STORE_DEFAULT_BUSY_MS);
+	sqlite3_busy_timeout(db, o->busy_ms > 0 ? o->busy_ms : 0);
 
 	/* Reading the header first: a damaged file or a database from the future
 	 * is reported before anything (even the journal mode) is written. */
@@ -228,7 +251,7 @@ int store_open(const char *path, unsigned flags, sqlite3 **out, char *err)
 			goto fail;
 		}
 	}
-	rc = configure(db, readonly, err);
+	rc = configure(db, readonly, o->cache_kib, err);
 	if (rc)
 		goto fail;
 	/* Read-only users (beaconctl queries, beacongw --check) read a schema
@@ -250,6 +273,11 @@ int store_open(const char *path, unsigned flags, sqlite3 **out, char *err)
 fail:
 	store_close(db);
 	return rc;
+}
+
+void store_busy_timeout(sqlite3 *db, int ms)
+{
+	sqlite3_busy_timeout(db, ms > 0 ? ms : 0);
 }
 
 void store_close(sqlite3 *db)

@@ -443,3 +443,31 @@ int store_audit_list(sqlite3 *db, int64_t since, const char *ref, cJSON **out, c
 	}
 	return rc;
 }
+
+int store_eid_key(sqlite3 *db, int64_t customer_id, uint8_t key[16], int *exponent,
+		  int64_t *clock_offset, char err[STORE_ERRLEN])
+{
+	sqlite3_stmt *st = store_stmt(db, SQL("SELECT key, exponent, clock_offset FROM identifiers "
+					      "WHERE customer_id = ?1 AND type = 'eddystone-eid' "
+					      "ORDER BY id LIMIT 1"), NULL);
+	int rc;
+
+	if (!st)
+		return store_sqlite_raw_err(db, sqlite3_errcode(db), err);
+	sqlite3_bind_int64(st, 1, customer_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 16) {
+		memcpy(key, sqlite3_column_blob(st, 0), 16);
+		*exponent = sqlite3_column_int(st, 1);
+		*clock_offset = sqlite3_column_int64(st, 2);
+		sqlite3_reset(st);
+		return STORE_OK;
+	}
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+		sqlite3_reset(st);
+		return store_errf(err, STORE_ENOENT, "the customer has no eddystone-eid identifier");
+	}
+	rc = store_sqlite_raw_err(db, rc, err);
+	sqlite3_reset(st);
+	return rc;
+}

@@ -48,6 +48,35 @@ int store_sqlite_err(sqlite3 *db, int sqlite_rc, const char *what, char *err)
 	}
 }
 
+int store_sqlite_raw_err(sqlite3 *db, int sqlite_rc, char *err)
+{
+	int rc;
+
+	switch (sqlite_rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		rc = STORE_EBUSY;
+		break;
+	case SQLITE_READONLY:
+		rc = STORE_EREADONLY;
+		break;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		rc = STORE_ECORRUPT;
+		break;
+	case SQLITE_NOMEM:
+		rc = STORE_ENOMEM;
+		break;
+	case SQLITE_CONSTRAINT:
+		rc = STORE_EINVAL;
+		break;
+	default:
+		rc = STORE_EIO;
+		break;
+	}
+	return store_errf(err, rc, "%s", db ? sqlite3_errmsg(db) : sqlite3_errstr(sqlite_rc));
+}
+
 sqlite3_stmt *store_stmt(sqlite3 *db, const char *sql, char *err)
 {
 	sqlite3_stmt *st = NULL;

@@ -42,7 +42,7 @@ static void usage(void)
 		"       [--set SECTION.KEY=VALUE]... [--aux LEAF=JSON]\n");
 }
 
-static void status_cb(void *ctx, struct status_counters *c)
+static void status_cb(void *ctx, struct gateway_counters *c)
 {
 	const uint64_t *queued = ctx;
 
@@ -177,7 +177,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "delivery_driver: customer %s: %s\n", ref, serr);
 		goto out;
 	}
-	ob = outbox_open(db_path, &cfg, err, sizeof(err));
+	ob = outbox_open(db_path, &cfg, err);
 	if (!ob) {
 		fprintf(stderr, "delivery_driver: %s\n", err);
 		goto out;
@@ -191,7 +191,7 @@ int main(int argc, char **argv)
 		}
 	}
 	pub = publisher_new(&cfg, ob, cu,
-			    &(struct publisher_callbacks){ .ctx = &queued, .status = status_cb },
+			    &(struct publisher_callbacks){ .ctx = &queued, .counters = status_cb },
 			    err, sizeof(err));
 	if (!pub) {
 		fprintf(stderr, "delivery_driver: %s\n", err);
@@ -266,7 +266,10 @@ int main(int argc, char **argv)
 	publisher_stop(pub, 3000);
 	{
 		const struct outbox_stats *os = outbox_get_stats(ob);
-		const struct publisher_stats *ps = publisher_get_stats(pub);
+		struct publisher_stats pstats;
+		const struct publisher_stats *ps = &pstats;
+
+		publisher_get_stats(pub, &pstats);
 
 		printf("stats {\"queued\":%" PRIu64 ",\"committed\":%" PRIu64 ",\"sent\":%" PRIu64
 		       ",\"dropped_full\":%" PRIu64 ",\"dropped_expired\":%" PRIu64

@@ -66,8 +66,8 @@ static void enq(struct outbox *ob, int i, int64_t created)
 static void test_order_ack_rewind(void **state)
 {
 	struct fx *f = *state;
-	char err[300];
-	struct outbox *ob = outbox_open(f->path, &f->cfg, err, sizeof(err));
+	char err[STORE_ERRLEN];
+	struct outbox *ob = outbox_open(f->path, &f->cfg, err);
 	struct outbox_msg m;
 	int64_t first;
 	int i;
@@ -94,7 +94,7 @@ static void test_order_ack_rewind(void **state)
 	outbox_close(ob);
 
 	/* Survives a reopen. */
-	ob = outbox_open(f->path, &f->cfg, err, sizeof(err));
+	ob = outbox_open(f->path, &f->cfg, err);
 	assert_non_null(ob);
 	assert_int_equal(outbox_get_stats(ob)->depth, 4);
 	assert_int_equal(outbox_next(ob, 0, 0, &m), 1);
@@ -105,13 +105,13 @@ static void test_order_ack_rewind(void **state)
 static void test_bound_drops_oldest(void **state)
 {
 	struct fx *f = *state;
-	char err[300];
+	char err[STORE_ERRLEN];
 	struct outbox *ob;
 	struct outbox_msg m;
 	int i;
 
 	f->cfg.outbox_max = 3;
-	ob = outbox_open(f->path, &f->cfg, err, sizeof(err));
+	ob = outbox_open(f->path, &f->cfg, err);
 	assert_non_null(ob);
 	for (i = 1; i <= 5; i++)
 		enq(ob, i, 0);
@@ -126,8 +126,8 @@ static void test_bound_drops_oldest(void **state)
 static void test_expiry_and_duplicates(void **state)
 {
 	struct fx *f = *state;
-	char err[300];
-	struct outbox *ob = outbox_open(f->path, &f->cfg, err, sizeof(err));
+	char err[STORE_ERRLEN];
+	struct outbox *ob = outbox_open(f->path, &f->cfg, err);
 	struct outbox_msg m;
 
 	assert_non_null(ob);
@@ -148,13 +148,13 @@ static void test_expiry_and_duplicates(void **state)
 static void test_locked_database_keeps_pending(void **state)
 {
 	struct fx *f = *state;
-	char err[300];
+	char err[STORE_ERRLEN];
 	struct outbox *ob;
 	sqlite3 *other;
 	int i;
 
 	f->cfg.pending_max = 3;
-	ob = outbox_open(f->path, &f->cfg, err, sizeof(err));
+	ob = outbox_open(f->path, &f->cfg, err);
 	assert_non_null(ob);
 	assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
@@ -195,10 +195,10 @@ static int64_t count_sql(const char *path, const char *sql)
 static void test_visits_and_log_in_group_commit(void **state)
 {
 	struct fx *f = *state;
-	char err[300];
+	char err[STORE_ERRLEN];
 	struct outbox *ob;
 	sqlite3 *other;
-	struct outbox_visit v = { .enter = true, .zone = "entrance", .entered_at = 100,
+	struct store_visit v = { .enter = true, .zone = "entrance", .entered_at = 100,
 				  .rssi = -60 };
 	int64_t cust;
 
@@ -212,7 +212,7 @@ static void test_visits_and_log_in_group_commit(void **state)
 				      NULL, NULL, NULL), SQLITE_OK);
 	cust = count_sql(f->path, "SELECT id FROM customers");
 	f->cfg.pending_max = 3;
-	ob = outbox_open(f->path, &f->cfg, err, sizeof(err));
+	ob = outbox_open(f->path, &f->cfg, err);
 	assert_non_null(ob);
 	assert_null(outbox_last_error(ob));
 
@@ -256,10 +256,10 @@ static void test_visits_and_log_in_group_commit(void **state)
 static void test_missing_db(void **state)
 {
 	struct fx *f = *state;
-	char err[300], p[200];
+	char err[STORE_ERRLEN], p[200];
 
 	snprintf(p, sizeof(p), "%s/none.db", f->dir);
-	assert_null(outbox_open(p, &f->cfg, err, sizeof(err)));
+	assert_null(outbox_open(p, &f->cfg, err));
 	assert_non_null(strstr(err, "none.db"));
 }
 

@@ -1,0 +1,234 @@
+/*
+ * store_outbox.c - the daemon's batches: outbox rows and trigger history.
+ * See store_outbox.h for why a batch is not a store transaction.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+#include "store_outbox.h"
+
+#define SQL_OUTBOX_INSERT SQL("INSERT INTO outbox(trigger_id, created_us, topic, payload, " \
+			      "customer_id) VALUES(?1, ?2, ?3, ?4, ?5)")
+#define SQL_OUTBOX_DELETE SQL("DELETE FROM outbox WHERE id = ?1")
+#define SQL_OUTBOX_NEXT SQL("SELECT id, created_us, trigger_id, topic, payload FROM outbox " \
+			    "WHERE id > ?1 ORDER BY id LIMIT 1")
+#define SQL_OUTBOX_COUNT SQL("SELECT count(*) FROM outbox")
+#define SQL_OUTBOX_TRIM SQL("DELETE FROM outbox WHERE id IN (SELECT id FROM outbox " \
+			    "ORDER BY id LIMIT ?1)")
+#define SQL_TRIGGER_LOG SQL("INSERT OR IGNORE INTO trigger_log(trigger_id, customer_id, " \
+			    "campaign_id, at) VALUES (?1, ?2, ?3, ?4)")
+
+/* A cached statement, or the error (in SQLite's words) when it cannot be prepared. */
+static sqlite3_stmt *stmt(sqlite3 *db, const char *sql, char *err)
+{
+	sqlite3_stmt *st = store_stmt(db, sql, NULL);
+
+	if (!st)
+		store_sqlite_raw_err(db, sqlite3_errcode(db), err);
+	return st;
+}
+
+/* Steps st once and resets it; returns the extended result code (the
+ * caller tells a deleted customer from a duplicate by it). */
+static int step_once(sqlite3 *db, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		rc = sqlite3_extended_errcode(db);
+	sqlite3_reset(st);
+	return rc;
+}
+
+int store_batch_prepare(sqlite3 *db, char err[STORE_ERRLEN])
+{
+	static const char *const all[] = {
+		SQL_OUTBOX_INSERT, SQL_OUTBOX_DELETE, SQL_OUTBOX_NEXT,
+		SQL_OUTBOX_COUNT, SQL_OUTBOX_TRIM, SQL_TRIGGER_LOG,
+	};
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (!stmt(db, all[i], err))
+			return STORE_ESCHEMA;
+	return store_visits_prepare(db, err);
+}
+
+int store_batch_begin(sqlite3 *db, char err[STORE_ERRLEN])
+{
+	int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? STORE_OK : store_sqlite_raw_err(db, rc, err);
+}
+
+int store_batch_commit(sqlite3 *db, char err[STORE_ERRLEN])
+{
+	int rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? STORE_OK : store_sqlite_raw_err(db, rc, err);
+}
+
+void store_batch_rollback(sqlite3 *db)
+{
+	store_rollback(db);
+}
+
+void store_outbox_row_clear(struct store_outbox_row *row)
+{
+	free(row->trigger_id);
+	free(row->topic);
+	free(row->payload);
+	memset(row, 0, sizeof(*row));
+}
+
+int store_outbox_insert(sqlite3 *db, const char *trigger_id, int64_t created_us,
+			const char *topic, const char *payload, int64_t customer_id,
+			char err[STORE_ERRLEN])
+{
+	sqlite3_stmt *st = stmt(db, SQL_OUTBOX_INSERT, err);
+	int rc;
+
+	if (!st)
+		return STORE_EIO;
+	sqlite3_bind_text(st, 1, trigger_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, created_us);
+	sqlite3_bind_text(st, 3, topic, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, payload, -1, SQLITE_STATIC);
+	if (customer_id > 0)
+		sqlite3_bind_int64(st, 5, customer_id);
+	else
+		sqlite3_bind_null(st, 5);
+	rc = step_once(db, st);
+	if (rc == SQLITE_DONE)
+		return STORE_OK;
+	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+		return store_errf(err, STORE_ENOENT, "customer %lld no longer exists",
+				  (long long)customer_id);
+	if (rc == SQLITE_CONSTRAINT_UNIQUE)
+		return store_errf(err, STORE_EEXIST, "trigger %s is already queued", trigger_id);
+	return store_sqlite_raw_err(db, rc, err);
+}
+
+int store_outbox_delete(sqlite3 *db, int64_t id, char err[STORE_ERRLEN])
+{
+	sqlite3_stmt *st = stmt(db, SQL_OUTBOX_DELETE, err);
+	int rc;
+
+	if (!st)
+		return STORE_EIO;
+	sqlite3_bind_int64(st, 1, id);
+	rc = step_once(db, st);
+	return rc == SQLITE_DONE ? STORE_OK : store_sqlite_raw_err(db, rc, err);
+}
+
+int store_outbox_delete_customer(sqlite3 *db, int64_t customer_id, int64_t *deleted,
+				 char err[STORE_ERRLEN])
+{
+	sqlite3_stmt *st = stmt(db, SQL("DELETE FROM outbox WHERE customer_id = ?1"), err);
+	int rc;
+
+	if (!st)
+		return STORE_EIO;
+	sqlite3_bind_int64(st, 1, customer_id);
+	rc = step_once(db, st);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_raw_err(db, rc, err);
+	if (deleted)
+		*deleted = sqlite3_changes64(db);
+	return STORE_OK;
+}
+
+int store_outbox_count(sqlite3 *db, int64_t *n, char err[STORE_ERRLEN])
+{
+	sqlite3_stmt *st = stmt(db, SQL_OUTBOX_COUNT, err);
+	int rc;
+
+	if (!st)
+		return STORE_EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*n = sqlite3_column_int64(st, 0);
+	else
+		rc = store_sqlite_raw_err(db, rc, err);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? STORE_OK : rc;
+}
+
+int store_outbox_trim(sqlite3 *db, uint32_t max_rows, int64_t *dropped, char err[STORE_ERRLEN])
+{
+	sqlite3_stmt *st;
+	int64_t n = 0;
+	int rc;
+
+	*dropped = 0;
+	if (!max_rows)
+		return STORE_OK;
+	rc = store_outbox_count(db, &n, err);
+	if (rc || n <= (int64_t)max_rows)
+		return rc;
+	st = stmt(db, SQL_OUTBOX_TRIM, err);
+	if (!st)
+		return STORE_EIO;
+	sqlite3_bind_int64(st, 1, n - (int64_t)max_rows);
+	rc = step_once(db, st);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_raw_err(db, rc, err);
+	*dropped = sqlite3_changes64(db);
+	return STORE_OK;
+}
+
+static char *dup_col(sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	return strdup(t ? (const char *)t : "");
+}
+
+int store_outbox_next(sqlite3 *db, int64_t after, struct store_outbox_row *row,
+		      char err[STORE_ERRLEN])
+{
+	sqlite3_stmt *st = stmt(db, SQL_OUTBOX_NEXT, err);
+	int rc;
+
+	memset(row, 0, sizeof(*row));
+	if (!st)
+		return STORE_EIO;
+	sqlite3_bind_int64(st, 1, after);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return rc == SQLITE_DONE ? 0 : store_sqlite_raw_err(db, rc, err);
+	}
+	row->id = sqlite3_column_int64(st, 0);
+	row->created_us = sqlite3_column_int64(st, 1);
+	row->trigger_id = dup_col(st, 2);
+	row->topic = dup_col(st, 3);
+	row->payload = dup_col(st, 4);
+	sqlite3_reset(st);
+	if (!row->trigger_id || !row->topic || !row->payload) {
+		store_outbox_row_clear(row);
+		return store_errf(err, STORE_ENOMEM, "out of memory");
+	}
+	return 1;
+}
+
+int store_trigger_log_insert(sqlite3 *db, const char *trigger_id, int64_t customer_id,
+			     int64_t campaign_id, int64_t at_s, char err[STORE_ERRLEN])
+{
+	sqlite3_stmt *st = stmt(db, SQL_TRIGGER_LOG, err);
+	int rc;
+
+	if (!st)
+		return STORE_EIO;
+	sqlite3_bind_text(st, 1, trigger_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, customer_id);
+	sqlite3_bind_int64(st, 3, campaign_id);
+	sqlite3_bind_int64(st, 4, at_s);
+	rc = step_once(db, st);
+	if (rc == SQLITE_DONE)
+		return STORE_OK;
+	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+		return store_errf(err, STORE_ENOENT, "campaign %lld no longer exists",
+				  (long long)campaign_id);
+	return store_sqlite_raw_err(db, rc, err);
+}
