@@ -18,6 +18,7 @@
 
 #include "ble_air.h"
 #include "fw_beacon.h"
+#include "fw_power.h"
 #include "fw_uicr.h"
 #include "hal_host.h"
 #include "sim_config.h"
@@ -141,8 +142,10 @@ int main(int argc, char **argv)
 	hal_host_set_tx_hook(on_tx, &cap);
 
 	fw_config_load(&cfg);
-	fw_beacon_init(&beacon, &cfg);
-	while (hal_host_now_us() < (uint64_t)seconds * 1000000u && !cap.failed && !cap.bad_air) {
+	if (!fw_beacon_init(&beacon, &cfg))
+		fw_system_off(); /* as on the tag: nothing is sent */
+	while (!hal_host_system_off() && hal_host_now_us() < (uint64_t)seconds * 1000000u &&
+	       !cap.failed && !cap.bad_air) {
 		fw_beacon_event(&beacon);
 		fw_beacon_sleep(&beacon);
 	}

@@ -104,6 +104,11 @@ static bool set_tag(struct fw_config *c, const char *key, const char *v)
 		return parse_frames(v, c);
 	if (!strcmp(key, "tlm_every") && parse_long(v, 0, 255, &n))
 		return c->tlm_every = (uint8_t)n, true;
+	if (!strcmp(key, "tlm")) {
+		if (!strcasecmp(v, "plain") || !strcasecmp(v, "encrypted"))
+			return c->tlm_encrypted = !strcasecmp(v, "encrypted"), true;
+		return false;
+	}
 	if (!strcmp(key, "interval_ms") && parse_long(v, 0, 65535, &n))
 		return c->interval_ms = (uint16_t)n, true;
 	if (!strcmp(key, "tx_power") && parse_long(v, -40, 8, &n))
