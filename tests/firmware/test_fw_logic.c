@@ -15,6 +15,7 @@
 #include "aes_openssl.h"
 #include "beacon_frame.h"
 #include "eddystone_eid.h"
+#include "eddystone_etlm.h"
 #include "fw_checks.h"
 #include "fw_periph.h"
 #include "fw_power.h"
@@ -220,6 +221,47 @@ static void test_eid_without_key_stays_silent(void **state)
 	assert_int_equal(fwc_cap.n, 0);
 	fw_system_off();
 	assert_true(hal_host_system_off());
+}
+
+/* The tag's AES-EAX (common/eddystone_etlm.c) against the vectors of the
+ * EAX paper (Bellare, Rogaway, Wagner), as the gateway's is tested. */
+static void unhex(const char *h, uint8_t *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+
+		sscanf(h + 2 * i, "%2x", &v);
+		out[i] = (uint8_t)v;
+	}
+}
+
+static void test_eax_vectors(void **state)
+{
+	static const struct {
+		const char *key, *nonce, *hdr, *msg, *ct_tag;
+	} v[] = {
+		{ "233952DEE4D5ED5F9B9C6D6FF80FF478", "62EC67F9C3A4A407FCB2A8C49031A8B3",
+		  "6BFB914FD07EAE6B", "", "E037830E8389F27B025A2D6527E79D01" },
+		{ "91945D3F4DCBEE0BF45EF52255F095A4", "BECAF043B0A23D843194BA972C66DEBD",
+		  "FA3BFD4806EB53FA", "F7FB", "19DD5C4C9331049D0BDAB0277408F67967E5" },
+		{ "01F74AD64077F2E704C0F60ADA3DD523", "70C3DB4F0D26368400A10ED05D2BFF5E",
+		  "234A3463C1264AC6", "1A47CB4933", "D851D5BAE03A59F238A23E39199DC9266626C40F80" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		uint8_t key[16], nonce[16], hdr[8], msg[16], want[32], ct[16], tag[16];
+		size_t mlen = strlen(v[i].msg) / 2;
+
+		unhex(v[i].key, key, 16);
+		unhex(v[i].nonce, nonce, 16);
+		unhex(v[i].hdr, hdr, 8);
+		unhex(v[i].msg, msg, mlen);
+		unhex(v[i].ct_tag, want, mlen + 16);
+		eddystone_eax_seal(aes128_openssl, key, nonce, 16, hdr, 8, msg, mlen, ct, tag, 16);
+		assert_memory_equal(ct, want, mlen);
+		assert_memory_equal(tag, want + mlen, 16);
+	}
 }
 
 /* ------------------------------------------------ EID clock across resets */
@@ -437,6 +479,7 @@ int main(void)
 		cmocka_unit_test(test_privacy_tag_frames),
 		cmocka_unit_test(test_eid_without_key_stays_silent),
 		cmocka_unit_test(test_uicr_fallback),
+		cmocka_unit_test(test_eax_vectors),
 		cmocka_unit_test(test_eid_clock_survives_resets),
 		cmocka_unit_test(test_eid_clock_power_fail_safe),
 	};
