@@ -41,7 +41,7 @@ enum op_id { OP_HFXO, OP_LFSTART, OP_LFSTOP, OP_CAL, OP_RADIO, OP_RNG, OP_TIMER,
 
 struct op {
 	bool active;
-	unsigned polls; /* reads of its register since the last wait */
+	int polls; /* reads of its register since the last wait (or write) */
 	uint64_t due;
 };
 
@@ -783,6 +783,11 @@ void hal_write(uint32_t addr, uint32_t value)
 	}
 	*reg(addr) = value;
 	write_hook(addr, value);
+	/* Clearing an event reads it back (hal_event_clear): that read and
+	 * the next are not yet a polling loop. */
+	for (int i = 0; i < OP_N; i++)
+		if (op_watch[i] == addr)
+			sim.ops[i].polls = -1;
 }
 
 static bool wake_pending(void)

@@ -184,6 +184,11 @@ static bool set_sim(struct hal_host_params *hp, const char *key, const char *v)
 		hp->temp_quarter_c = (int32_t)(t * 4.0 + (t < 0 ? -0.5 : 0.5));
 		return true;
 	}
+	if (!strcmp(key, "dcdc")) {
+		if (!strcasecmp(v, "yes") || !strcasecmp(v, "no"))
+			return hp->dcdc = !strcasecmp(v, "yes"), true;
+		return false;
+	}
 	if (!strcmp(key, "vdd_mv") && parse_long(v, 1700, 3600, &n))
 		return hp->vdd_mv = (uint16_t)n, true;
 	if (!strcmp(key, "seed") && parse_long(v, 1, 0x7FFFFFFFL, &n))

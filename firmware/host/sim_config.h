@@ -23,6 +23,7 @@
  *   chip = nrf52832 | nrf52840
  *   device_address = c0:11:22:33:44:55      ; FICR DEVICEADDR, MSB first
  *   lfxo = yes | no
+ *   dcdc = yes | no         ; the board has the DC/DC inductor
  *   temperature = 23.25
  *   vdd_mv = 3000
  *   seed = 1
