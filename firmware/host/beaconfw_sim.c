@@ -178,7 +178,7 @@ int main(int argc, char **argv)
 	}
 	printf("beaconfw-sim: %lu packets in %lu advertising events over %lu s -> %s\n",
 	       cap.packets, (unsigned long)beacon.event_count, seconds, out);
-	if (power) {
+	if (power && beacon.event_count > 1) {
 		struct hal_host_usage u;
 		struct fw_power_estimate e;
 		int8_t dbm = fw_radio_tx_power_step(&beacon.chip, cfg.tx_power_dbm);
