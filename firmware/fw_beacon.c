@@ -5,7 +5,9 @@
 
 #include "beacon_frame.h"
 #include "eddystone_eid.h"
+#include "eddystone_etlm.h"
 #include "fw_periph.h"
+#include "fw_power.h"
 #include "fw_uicr.h"
 #include "hal.h"
 #include "nrf52_regs.h"
@@ -67,20 +69,27 @@ void fw_nrpa(uint8_t addr[6])
 
 uint32_t fw_eid_seconds(const struct fw_beacon *b, uint64_t t)
 {
-	return b->cfg.eid_clock_base + (uint32_t)(t / RTC_HZ);
+	return fw_eidclock_seconds(&b->eidclock, t);
 }
 
-void fw_beacon_init(struct fw_beacon *b, const struct fw_config *cfg)
+bool fw_beacon_init(struct fw_beacon *b, const struct fw_config *cfg)
 {
 	memset(b, 0, sizeof(*b));
 	b->cfg = *cfg;
+	/* First, so that every wait below is bounded by a reset. */
+	fw_wdt_start(FW_WATCHDOG_S);
 	fw_chip_read(&b->chip);
+	fw_power_init(&b->chip);
+	if (fw_config_check(cfg) != FW_CONFIG_OK)
+		return false;
 	fw_clock_init(&b->clock);
 	fw_radio_init(&b->chip, cfg->tx_power_dbm);
-	fw_wdt_start(FW_WATCHDOG_S);
-	if (!fw_config_is_private(cfg))
-		fw_static_address(b->addr);
 	b->next_event = fw_clock_now(&b->clock);
+	if (fw_config_is_private(cfg))
+		fw_eidclock_init(&b->eidclock, cfg, b->next_event);
+	else
+		fw_static_address(b->addr);
+	return true;
 }
 
 /* On a privacy tag the EID and the address change together, at the start
@@ -123,13 +132,30 @@ static bool build_frame(struct fw_beacon *b, enum fw_frame_kind kind, uint64_t n
 		f->type = BF_EDDYSTONE_URL;
 		f->u.url.tx_power = c->eddystone_power;
 		return bf_url_decode(c->url, c->url_len, f->u.url.url, sizeof(f->u.url.url));
-	case FW_FRAME_TLM:
-		f->type = BF_EDDYSTONE_TLM;
-		f->u.tlm.battery_mv = fw_vdd_mv();
-		f->u.tlm.temp_8_8 = fw_temp_8_8();
-		f->u.tlm.adv_count = b->adv_count;
-		f->u.tlm.uptime_ds = (uint32_t)(now * 10u / RTC_HZ);
+	case FW_FRAME_TLM: {
+		struct bf_eddystone_tlm t = {
+			.battery_mv = fw_vdd_mv(),
+			.temp_8_8 = fw_temp_8_8(),
+			.adv_count = b->adv_count,
+			.uptime_ds = (uint32_t)(now * 10u / RTC_HZ),
+		};
+		uint8_t salt[2];
+
+		if (!c->tlm_encrypted) {
+			f->type = BF_EDDYSTONE_TLM;
+			f->u.tlm = t;
+			return true;
+		}
+		/* eTLM: the counters only under the identity key, with the EID
+		 * time base the gateway resolved this address's EID at. */
+		fw_rng_bytes(salt, sizeof(salt));
+		f->type = BF_EDDYSTONE_ETLM;
+		f->u.etlm.salt = (uint16_t)(salt[0] << 8 | salt[1]);
+		eddystone_etlm_seal(fw_ecb_aes128, c->identity_key, b->eid_period, f->u.etlm.salt,
+				    t.battery_mv, t.temp_8_8, t.adv_count, t.uptime_ds, f->u.etlm.etlm,
+				    &f->u.etlm.mic);
 		return true;
+	}
 	case FW_FRAME_EID:
 		f->type = BF_EDDYSTONE_EID;
 		f->u.eid.tx_power = c->eddystone_power;
@@ -151,8 +177,10 @@ void fw_beacon_event(struct fw_beacon *b)
 	fw_clock_hfxo_start();
 	if (b->clock.lfrc && b->event_count % 16u == 0)
 		fw_clock_calibrate(&b->clock);
-	if (fw_config_is_private(&b->cfg))
+	if (fw_config_is_private(&b->cfg)) {
+		fw_eidclock_update(&b->eidclock, now);
 		rotate_identity(b, now);
+	}
 	if (build_frame(b, kind, now, &frame))
 		len = bf_encode(&frame, b->pdu + 2 + ADDR_LEN, BF_LEGACY_ADV_MAX);
 	if (len > 0) {

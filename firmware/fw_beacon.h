@@ -10,6 +10,7 @@
 
 #include "fw_clock.h"
 #include "fw_config.h"
+#include "fw_eidclock.h"
 #include "fw_radio.h"
 
 /* advDelay is 0..10 ms (Core Vol 6 B 4.4.2.2); in whole ticks that stay
@@ -24,6 +25,7 @@ struct fw_beacon {
 	struct fw_config cfg;
 	struct fw_chip chip;
 	struct fw_clock clock;
+	struct fw_eidclock eidclock; /* privacy tags only */
 	uint64_t next_event;  /* ticks */
 	uint32_t event_count; /* advertising events so far */
 	uint32_t adv_count;   /* PDUs sent so far (Eddystone-TLM ADV_CNT) */
@@ -49,7 +51,10 @@ void fw_nrpa(uint8_t addr[6]);
 /* EID seconds counter at tick t. */
 uint32_t fw_eid_seconds(const struct fw_beacon *b, uint64_t t);
 
-void fw_beacon_init(struct fw_beacon *b, const struct fw_config *cfg);
+/* Start-up: watchdog, power, clocks, radio. False (and nothing sent)
+ * when cfg fails fw_config_check, e.g. EID without an identity key: the
+ * caller then turns the chip off (fw_system_off). */
+bool fw_beacon_init(struct fw_beacon *b, const struct fw_config *cfg);
 /* One advertising event now, then schedule the next one. */
 void fw_beacon_event(struct fw_beacon *b);
 /* Sleep until the next event is due. */

@@ -29,6 +29,12 @@
 #ifndef FW_CFG_SCHEDULE
 #define FW_CFG_SCHEDULE 1, 2
 #endif
+/* 1: the TLM of an EID tag is sent encrypted (eTLM); plain TLM is
+ * refused on EID tags. CMake sets it when the schedule has eid. */
+#ifndef FW_CFG_TLM_ENCRYPTED
+#define FW_CFG_TLM_ENCRYPTED 0
+#endif
+/* All zero means "no key provisioned": a tag refuses EID without one. */
 #ifndef FW_CFG_IDENTITY_KEY
 #define FW_CFG_IDENTITY_KEY 0x00
 #endif

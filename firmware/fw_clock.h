@@ -22,6 +22,7 @@ void fw_clock_hfxo_stop(void);
 /* Recalibrate the LFRC against the running HFXO (no-op on LFXO). */
 void fw_clock_calibrate(const struct fw_clock *c);
 
-#define FW_MS_TO_TICKS_CEIL(ms) ((((uint64_t)(ms)) * 32768u + 999u) / 1000u)
+/* 32-bit arithmetic (ms <= 10240): no 64-bit division in the image. */
+#define FW_MS_TO_TICKS_CEIL(ms) ((((uint32_t)(ms)) * 32768u + 999u) / 1000u)
 
 #endif

@@ -23,6 +23,7 @@ void fw_config_defaults(struct fw_config *cfg)
 	cfg->eddystone_power = FW_CFG_EDDYSTONE_POWER;
 	cfg->eid_exponent = FW_CFG_EID_EXPONENT;
 	cfg->tlm_every = FW_CFG_TLM_EVERY;
+	cfg->tlm_encrypted = FW_CFG_TLM_ENCRYPTED;
 	cfg->schedule_len = sizeof(schedule);
 	memcpy(cfg->schedule, schedule, sizeof(schedule));
 	memcpy(cfg->identity_key, key, sizeof(key));
@@ -43,6 +44,7 @@ void fw_config_eid_tag(struct fw_config *cfg, const uint8_t identity_key[16], ui
 	memset(cfg->schedule, 0, sizeof(cfg->schedule));
 	cfg->schedule[0] = FW_FRAME_EID;
 	cfg->tlm_every = 0;
+	cfg->tlm_encrypted = 0;
 	memcpy(cfg->identity_key, identity_key, sizeof(cfg->identity_key));
 	cfg->eid_exponent = exponent;
 	cfg->eid_clock_base = clock_base;
@@ -76,7 +78,17 @@ enum fw_config_error fw_config_check(const struct fw_config *cfg)
 	}
 	if (cfg->eid_exponent > 15)
 		return FW_CONFIG_BAD_EXPONENT;
-	return FW_CONFIG_OK;
+	if (!is_private)
+		return cfg->tlm_encrypted ? FW_CONFIG_ETLM_NO_EID : FW_CONFIG_OK;
+	for (unsigned i = 0; i < cfg->schedule_len; i++)
+		if (cfg->schedule[i] == FW_FRAME_TLM)
+			return FW_CONFIG_PLAIN_TLM;
+	if (cfg->tlm_every && !cfg->tlm_encrypted)
+		return FW_CONFIG_PLAIN_TLM;
+	for (unsigned i = 0; i < sizeof(cfg->identity_key); i++)
+		if (cfg->identity_key[i])
+			return FW_CONFIG_OK;
+	return FW_CONFIG_NO_KEY;
 }
 
 const char *fw_config_error_str(enum fw_config_error e)
@@ -94,6 +106,13 @@ const char *fw_config_error_str(enum fw_config_error e)
 		return "URL frame scheduled without a valid encoded URL";
 	case FW_CONFIG_PRIVACY_MIX:
 		return "an EID tag must not also broadcast ibeacon, uid or url";
+	case FW_CONFIG_PLAIN_TLM:
+		return "an EID tag must not send plain TLM (its counters link the rotations): use "
+		       "tlm = encrypted";
+	case FW_CONFIG_NO_KEY:
+		return "an EID tag needs a provisioned identity key (all zero is not one)";
+	case FW_CONFIG_ETLM_NO_EID:
+		return "encrypted TLM needs an EID tag (the identity key and EID time)";
 	}
 	return "unknown error";
 }

@@ -30,9 +30,10 @@ struct fw_config {
 	int8_t eddystone_power;   /* Eddystone calibrated power at 0 m */
 	uint8_t eid_exponent;     /* rotation every 2^K seconds, 0..15 */
 	uint8_t tlm_every;        /* a TLM in every Nth event; 0 = never */
+	uint8_t tlm_encrypted;    /* 1: that TLM is eTLM (EID tags only, and required there) */
 	uint8_t schedule_len;     /* 1..FW_SCHEDULE_MAX */
 	uint8_t schedule[FW_SCHEDULE_MAX]; /* enum fw_frame_kind, cycled per event */
-	uint8_t identity_key[16]; /* Eddystone-EID identity key */
+	uint8_t identity_key[16]; /* Eddystone-EID identity key; all zero = not provisioned */
 	uint32_t eid_clock_base;  /* EID seconds counter value at power-up */
 	uint8_t ibeacon_uuid[16];
 	uint16_t ibeacon_major;
@@ -50,14 +51,17 @@ enum fw_config_error {
 	FW_CONFIG_BAD_EXPONENT,
 	FW_CONFIG_BAD_URL,
 	FW_CONFIG_PRIVACY_MIX, /* a static identifier scheduled beside EID */
+	FW_CONFIG_PLAIN_TLM,   /* plain TLM on an EID tag: its counters link the rotations */
+	FW_CONFIG_NO_KEY,      /* EID without a provisioned (non-zero) identity key */
+	FW_CONFIG_ETLM_NO_EID, /* eTLM needs the EID key and time base */
 };
 
 /* The build-time defaults (CMake cache variables, fw_build_config.h). */
 void fw_config_defaults(struct fw_config *cfg);
 
 /* The configuration of a customer's EID tag: build defaults, EID in every
- * event, no TLM (its counters would link the rotations), the given key,
- * exponent and clock base. What beaconctl encodes for provisioning. */
+ * event, no telemetry, the given key, exponent and clock base. What
+ * beaconctl encodes for provisioning. */
 void fw_config_eid_tag(struct fw_config *cfg, const uint8_t identity_key[16], uint8_t exponent,
 		       uint32_t clock_base);
 

@@ -1,5 +1,6 @@
 /* fw_main.c - the tag's main loop: advertise, sleep on RTC0, repeat. */
 #include "fw_beacon.h"
+#include "fw_power.h"
 
 int main(void);
 
@@ -10,7 +11,8 @@ int main(void)
 	struct fw_config cfg;
 
 	fw_config_load(&cfg);
-	fw_beacon_init(&beacon, &cfg);
+	if (!fw_beacon_init(&beacon, &cfg))
+		fw_system_off(); /* e.g. EID without a key: stay silent */
 	for (;;) {
 		fw_beacon_event(&beacon);
 		fw_beacon_sleep(&beacon);

@@ -56,9 +56,11 @@ static void apply_errata(const struct fw_chip *chip)
 
 		hal_write(NRF_REG(RADIO, ERRATA_102), (v & 0xFFFFFFFEu) | 0x01000000u);
 	} else if (build == 'E') {
-		/* nRF52832 rev 2 (AAE0): erratum 182, RADIO can lock up when it
-		 * is disabled at certain moments. Erratum 143 needs two logical
-		 * addresses with equal prefixes; we only ever use address 0. */
+		/* nRF52832 rev 2 (AAE0): erratum 182, "the fixes for anomalies
+		 * 102, 106 and 107 do not take effect": rev 2 has the silicon
+		 * fixes for the rev 1 problems above, but they are switched on
+		 * only by this bit. Erratum 143 needs two logical addresses with
+		 * equal prefixes; we only ever use address 0. */
 		uint32_t v = hal_read(NRF_REG(RADIO, ERRATA_182));
 
 		hal_write(NRF_REG(RADIO, ERRATA_182), v | (1u << 10));
@@ -72,6 +74,9 @@ void fw_radio_init(const struct fw_chip *chip, int8_t tx_power_dbm)
 	hal_write(NRF_REG(RADIO, POWER), 1);
 	apply_errata(chip);
 	hal_write(NRF_REG(RADIO, MODE), RADIO_MODE_BLE_1MBIT);
+	/* Fast ramp-up: 40 us instead of 140 us of TX current before each of
+	 * the three packets (PS RADIO "Fast ramp-up"; both chips have it). */
+	hal_write(NRF_REG(RADIO, MODECNF0), RADIO_MODECNF0_RU_FAST);
 	hal_write(NRF_REG(RADIO, TXPOWER), (uint32_t)(int32_t)step);
 	/* LL PDU in RAM: S0 = header byte, LENGTH = 8 bits, no S1. */
 	hal_write(NRF_REG(RADIO, PCNF0),
@@ -100,9 +105,12 @@ void fw_radio_send(uint8_t channel, const uint8_t *pdu)
 	hal_write(NRF_REG(RADIO, SHORTS), RADIO_SHORTS_READY_START | RADIO_SHORTS_END_DISABLE);
 	hal_event_clear(NRF_REG(RADIO, EVENTS_END));
 	hal_event_clear(NRF_REG(RADIO, EVENTS_DISABLED));
+	hal_write(ARM_NVIC_ICPR0, 1u << NRF_RADIO_IRQN);
 	hal_dma_barrier();
 	hal_task(NRF_REG(RADIO, TASKS_TXEN));
-	hal_event_wait(NRF_REG(RADIO, EVENTS_DISABLED));
+	/* Ramp-up, packet and disable take ~0.4 ms: sleep through them. */
+	hal_event_sleep(NRF_REG(RADIO, EVENTS_DISABLED), NRF_REG(RADIO, INTENSET),
+			RADIO_INT_DISABLED, NRF_RADIO_IRQN);
 	hal_event_clear(NRF_REG(RADIO, EVENTS_READY));
 	hal_event_clear(NRF_REG(RADIO, EVENTS_END));
 }

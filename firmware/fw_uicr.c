@@ -23,7 +23,8 @@ enum {
 	OFF_INSTANCE = 62,
 	OFF_URL_LEN = 68,
 	OFF_URL = 69,
-	OFF_END = OFF_URL + FW_URL_ENC_MAX,
+	OFF_TLM_ENCRYPTED = OFF_URL + FW_URL_ENC_MAX,
+	OFF_END,
 };
 _Static_assert(OFF_END <= AREA_BYTES, "UICR byte area overflow");
 
@@ -94,6 +95,7 @@ enum fw_config_error fw_uicr_encode(const struct fw_config *cfg, uint32_t words[
 	memcpy(a + OFF_INSTANCE, cfg->uid_instance, 6);
 	a[OFF_URL_LEN] = cfg->url_len;
 	memcpy(a + OFF_URL, cfg->url, FW_URL_ENC_MAX);
+	a[OFF_TLM_ENCRYPTED] = cfg->tlm_encrypted;
 
 	words[0] = FW_UICR_MAGIC;
 	words[1] = FW_UICR_VERSION;
@@ -138,7 +140,8 @@ enum fw_uicr_status fw_uicr_decode(const uint32_t words[FW_UICR_WORDS], struct f
 	memcpy(c.uid_instance, a + OFF_INSTANCE, 6);
 	c.url_len = a[OFF_URL_LEN];
 	memcpy(c.url, a + OFF_URL, FW_URL_ENC_MAX);
-	if (c.url_len > FW_URL_ENC_MAX || fw_config_check(&c) != FW_CONFIG_OK)
+	c.tlm_encrypted = a[OFF_TLM_ENCRYPTED];
+	if (c.tlm_encrypted > 1 || c.url_len > FW_URL_ENC_MAX || fw_config_check(&c) != FW_CONFIG_OK)
 		return FW_UICR_BAD_CONFIG;
 	*cfg = c;
 	return FW_UICR_VALID;

@@ -15,6 +15,7 @@
  *   28 eid_clock_base (u32 LE) 32..47 ibeacon_uuid     48 major (u16 LE)
  *   50 minor (u16 LE)          52..61 uid_namespace    62..67 uid_instance
  *   68 url_len                 69..86 url (encoded)
+ *   87 tlm_encrypted (0 plain TLM, 1 eTLM; was always 0 before eTLM)
  * An unprogrammed UICR (word 0 = 0xFFFFFFFF) means "use the build-time
  * defaults"; so does any other content that fails the checks.
  */

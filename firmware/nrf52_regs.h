@@ -32,7 +32,10 @@ struct nrf_clock {
 	uint32_t EVENTS_LFCLKSTARTED;   /* 0x104 */
 	uint32_t RESERVED1;
 	uint32_t EVENTS_DONE;           /* 0x10C */
-	uint32_t RESERVED2[(0x40C - 0x110) / 4];
+	uint32_t RESERVED2[(0x304 - 0x110) / 4];
+	uint32_t INTENSET;              /* 0x304 */
+	uint32_t INTENCLR;              /* 0x308 */
+	uint32_t RESERVED2B[(0x40C - 0x30C) / 4];
 	uint32_t HFCLKSTAT;             /* 0x40C */
 	uint32_t RESERVED3[(0x418 - 0x410) / 4];
 	uint32_t LFCLKSTAT;             /* 0x418 */
@@ -47,13 +50,51 @@ NRF_REG_ASSERT(nrf_clock, TASKS_CAL, 0x010);
 NRF_REG_ASSERT(nrf_clock, EVENTS_HFCLKSTARTED, 0x100);
 NRF_REG_ASSERT(nrf_clock, EVENTS_LFCLKSTARTED, 0x104);
 NRF_REG_ASSERT(nrf_clock, EVENTS_DONE, 0x10C);
+NRF_REG_ASSERT(nrf_clock, INTENSET, 0x304);
+NRF_REG_ASSERT(nrf_clock, INTENCLR, 0x308);
 NRF_REG_ASSERT(nrf_clock, HFCLKSTAT, 0x40C);
 NRF_REG_ASSERT(nrf_clock, LFCLKSTAT, 0x418);
 NRF_REG_ASSERT(nrf_clock, LFCLKSRC, 0x518);
 #define CLOCK_HFCLKSTAT_SRC_XTAL (1u << 0)
 #define CLOCK_HFCLKSTAT_RUNNING (1u << 16)
+#define CLOCK_LFCLKSTAT_RUNNING (1u << 16)
+#define CLOCK_INT_HFCLKSTARTED (1u << 0)
+#define CLOCK_INT_LFCLKSTARTED (1u << 1)
+#define CLOCK_INT_DONE (1u << 3)
+#define NRF_POWER_CLOCK_IRQN 0u
 #define CLOCK_LFCLKSRC_RC 0u
 #define CLOCK_LFCLKSRC_XTAL 1u
+
+/* ---------------------------------------------------------------- POWER
+ * Same base as CLOCK; the registers do not overlap. RAM[n] are the RAM
+ * block power switches: POWER bits 0..5 keep section S0..S5 on in System
+ * ON, bits 16..21 retain it in System OFF. */
+#define NRF_POWER_BASE 0x40000000u
+struct nrf_power_ram {
+	uint32_t POWER;
+	uint32_t POWERSET;
+	uint32_t POWERCLR;
+	uint32_t RESERVED;
+};
+struct nrf_power {
+	uint32_t RESERVED0[0x400 / 4];
+	uint32_t RESETREAS;             /* 0x400 */
+	uint32_t RESERVED1[(0x500 - 0x404) / 4];
+	uint32_t SYSTEMOFF;             /* 0x500 */
+	uint32_t RESERVED2[(0x578 - 0x504) / 4];
+	uint32_t DCDCEN;                /* 0x578 */
+	uint32_t RESERVED3[(0x900 - 0x57C) / 4];
+	struct nrf_power_ram RAM[9];    /* 0x900, RAM8 on nRF52840 only */
+};
+NRF_REG_ASSERT(nrf_power, RESETREAS, 0x400);
+NRF_REG_ASSERT(nrf_power, SYSTEMOFF, 0x500);
+NRF_REG_ASSERT(nrf_power, DCDCEN, 0x578);
+NRF_REG_ASSERT(nrf_power, RAM[0].POWER, 0x900);
+NRF_REG_ASSERT(nrf_power, RAM[1].POWERCLR, 0x918);
+NRF_REG_ASSERT(nrf_power, RAM[8].POWERCLR, 0x988);
+#define POWER_RAM_SECTION_BYTES 4096u   /* RAM0..RAM7: two 4 KiB sections each */
+#define POWER_RAM8_SECTION_BYTES 32768u /* nRF52840 RAM8: six 32 KiB sections */
+#define POWER_RAM_ON_AND_RETAIN(sections) ((sections) | (sections) << 16)
 
 /* ---------------------------------------------------------------- RADIO */
 #define NRF_RADIO_BASE 0x40001000u
@@ -71,7 +112,10 @@ struct nrf_radio {
 	uint32_t EVENTS_DISABLED;       /* 0x110 */
 	uint32_t RESERVED1[(0x200 - 0x114) / 4];
 	uint32_t SHORTS;                /* 0x200 */
-	uint32_t RESERVED2[(0x504 - 0x204) / 4];
+	uint32_t RESERVED2[(0x304 - 0x204) / 4];
+	uint32_t INTENSET;              /* 0x304 */
+	uint32_t INTENCLR;              /* 0x308 */
+	uint32_t RESERVED2B[(0x504 - 0x30C) / 4];
 	uint32_t PACKETPTR;             /* 0x504 */
 	uint32_t FREQUENCY;             /* 0x508 */
 	uint32_t TXPOWER;               /* 0x50C */
@@ -108,6 +152,7 @@ NRF_REG_ASSERT(nrf_radio, EVENTS_PAYLOAD, 0x108);
 NRF_REG_ASSERT(nrf_radio, EVENTS_END, 0x10C);
 NRF_REG_ASSERT(nrf_radio, EVENTS_DISABLED, 0x110);
 NRF_REG_ASSERT(nrf_radio, SHORTS, 0x200);
+NRF_REG_ASSERT(nrf_radio, INTENSET, 0x304);
 NRF_REG_ASSERT(nrf_radio, PACKETPTR, 0x504);
 NRF_REG_ASSERT(nrf_radio, FREQUENCY, 0x508);
 NRF_REG_ASSERT(nrf_radio, TXPOWER, 0x50C);
@@ -129,6 +174,9 @@ NRF_REG_ASSERT(nrf_radio, ERRATA_102, 0x774);
 NRF_REG_ASSERT(nrf_radio, POWER, 0xFFC);
 #define RADIO_SHORTS_READY_START (1u << 0)
 #define RADIO_SHORTS_END_DISABLE (1u << 1)
+#define RADIO_INT_DISABLED (1u << 4)
+#define NRF_RADIO_IRQN 1u
+#define RADIO_MODECNF0_RU_FAST (1u << 0)
 #define RADIO_MODE_BLE_1MBIT 3u
 #define RADIO_PCNF0_LFLEN(n) ((uint32_t)(n) << 0)
 #define RADIO_PCNF0_S0LEN(n) ((uint32_t)(n) << 8)
@@ -243,16 +291,71 @@ struct nrf_rng {
 	uint32_t TASKS_STOP;            /* 0x004 */
 	uint32_t RESERVED0[(0x100 - 0x008) / 4];
 	uint32_t EVENTS_VALRDY;         /* 0x100 */
-	uint32_t RESERVED1[(0x504 - 0x104) / 4];
+	uint32_t RESERVED1[(0x304 - 0x104) / 4];
+	uint32_t INTENSET;              /* 0x304 */
+	uint32_t INTENCLR;              /* 0x308 */
+	uint32_t RESERVED1B[(0x504 - 0x30C) / 4];
 	uint32_t CONFIG;                /* 0x504 */
 	uint32_t VALUE;                 /* 0x508 */
 };
 NRF_REG_ASSERT(nrf_rng, TASKS_START, 0x000);
 NRF_REG_ASSERT(nrf_rng, TASKS_STOP, 0x004);
 NRF_REG_ASSERT(nrf_rng, EVENTS_VALRDY, 0x100);
+NRF_REG_ASSERT(nrf_rng, INTENSET, 0x304);
 NRF_REG_ASSERT(nrf_rng, CONFIG, 0x504);
 NRF_REG_ASSERT(nrf_rng, VALUE, 0x508);
 #define RNG_CONFIG_DERCEN (1u << 0)
+#define RNG_INT_VALRDY (1u << 0)
+#define NRF_RNG_IRQN 13u
+
+/* ---------------------------------------------------------------- TIMER0 */
+#define NRF_TIMER0_BASE 0x40008000u
+#define NRF_TIMER0_IRQN 8u
+struct nrf_timer {
+	uint32_t TASKS_START;           /* 0x000 */
+	uint32_t TASKS_STOP;            /* 0x004 */
+	uint32_t RESERVED0;
+	uint32_t TASKS_CLEAR;           /* 0x00C */
+	uint32_t RESERVED1[(0x140 - 0x010) / 4];
+	uint32_t EVENTS_COMPARE[4];     /* 0x140 */
+	uint32_t RESERVED2[(0x304 - 0x150) / 4];
+	uint32_t INTENSET;              /* 0x304 */
+	uint32_t INTENCLR;              /* 0x308 */
+	uint32_t RESERVED3[(0x504 - 0x30C) / 4];
+	uint32_t MODE;                  /* 0x504 */
+	uint32_t BITMODE;               /* 0x508 */
+	uint32_t RESERVED4;
+	uint32_t PRESCALER;             /* 0x510 */
+	uint32_t RESERVED5[(0x540 - 0x514) / 4];
+	uint32_t CC[4];                 /* 0x540 */
+};
+NRF_REG_ASSERT(nrf_timer, TASKS_CLEAR, 0x00C);
+NRF_REG_ASSERT(nrf_timer, EVENTS_COMPARE[0], 0x140);
+NRF_REG_ASSERT(nrf_timer, INTENSET, 0x304);
+NRF_REG_ASSERT(nrf_timer, MODE, 0x504);
+NRF_REG_ASSERT(nrf_timer, BITMODE, 0x508);
+NRF_REG_ASSERT(nrf_timer, PRESCALER, 0x510);
+NRF_REG_ASSERT(nrf_timer, CC[0], 0x540);
+#define TIMER_INT_COMPARE0 (1u << 16)
+#define TIMER_BITMODE_32 3u
+#define TIMER_PRESCALER_1MHZ 4u /* 16 MHz / 2^4 */
+
+/* ---------------------------------------------------------------- NVMC */
+#define NRF_NVMC_BASE 0x4001E000u
+struct nrf_nvmc {
+	uint32_t RESERVED0[0x400 / 4];
+	uint32_t READY;                 /* 0x400 */
+	uint32_t RESERVED1[(0x504 - 0x404) / 4];
+	uint32_t CONFIG;                /* 0x504 */
+	uint32_t ERASEPAGE;             /* 0x508 */
+};
+NRF_REG_ASSERT(nrf_nvmc, READY, 0x400);
+NRF_REG_ASSERT(nrf_nvmc, CONFIG, 0x504);
+NRF_REG_ASSERT(nrf_nvmc, ERASEPAGE, 0x508);
+#define NVMC_CONFIG_REN 0u
+#define NVMC_CONFIG_WEN 1u
+#define NVMC_CONFIG_EEN 2u
+#define NVMC_PAGE_BYTES 4096u
 
 /* ---------------------------------------------------------------- ECB */
 #define NRF_ECB_BASE 0x4000E000u
@@ -333,6 +436,9 @@ NRF_REG_ASSERT(nrf_uicr, CUSTOMER[31], 0x0FC);
 #define ARM_SCB_SCR_SEVONPEND (1u << 4)
 
 /* Address of a register: NRF_REG(RADIO, FREQUENCY), NRF_REG(RTC0, CC[0]). */
+#define NRF_REG_POWER_T nrf_power
+#define NRF_REG_TIMER0_T nrf_timer
+#define NRF_REG_NVMC_T nrf_nvmc
 #define NRF_REG_RADIO_T nrf_radio
 #define NRF_REG_CLOCK_T nrf_clock
 #define NRF_REG_SAADC_T nrf_saadc

@@ -3,8 +3,11 @@
  * registers and write every packet the radio would send to a pcap file
  * (LINKTYPE_BLUETOOTH_LE_LL), so Wireshark/tshark can read and check it.
  *
- *   beaconfw-sim --out FILE.pcap [--seconds N] [--config FILE]
+ *   beaconfw-sim --out FILE.pcap [--seconds N] [--config FILE] [--power]
  *
+ * --power prints where the simulated time went (per peripheral, after the
+ * start-up) and the average current and CR2032 life the power model
+ * (power_model.h) computes from it.
  * With --config the tag configuration is programmed into the simulated
  * UICR and the firmware reads it back from there, as on a provisioned tag.
  */
@@ -18,8 +21,10 @@
 
 #include "ble_air.h"
 #include "fw_beacon.h"
+#include "fw_power.h"
 #include "fw_uicr.h"
 #include "hal_host.h"
+#include "power_model.h"
 #include "sim_config.h"
 
 #define EX_OK 0
@@ -52,7 +57,7 @@ static void on_tx(const struct hal_host_tx *tx, void *ctx)
 
 static void usage(FILE *to)
 {
-	fprintf(to, "usage: beaconfw-sim --out FILE.pcap [--seconds N] [--config FILE]\n");
+	fprintf(to, "usage: beaconfw-sim --out FILE.pcap [--seconds N] [--config FILE] [--power]\n");
 }
 
 int main(int argc, char **argv)
@@ -61,6 +66,7 @@ int main(int argc, char **argv)
 		{ "out", required_argument, NULL, 'o' },
 		{ "seconds", required_argument, NULL, 's' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "power", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -72,6 +78,7 @@ int main(int argc, char **argv)
 	struct capture cap = { 0 };
 	char tmp[4096], err[256];
 	int c;
+	bool power = false;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		char *end;
@@ -90,6 +97,9 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			config = optarg;
+			break;
+		case 'p':
+			power = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -141,8 +151,16 @@ int main(int argc, char **argv)
 	hal_host_set_tx_hook(on_tx, &cap);
 
 	fw_config_load(&cfg);
-	fw_beacon_init(&beacon, &cfg);
-	while (hal_host_now_us() < (uint64_t)seconds * 1000000u && !cap.failed && !cap.bad_air) {
+	if (!fw_beacon_init(&beacon, &cfg))
+		fw_system_off(); /* as on the tag: nothing is sent */
+	/* The power model is about the steady state, not the start-up. */
+	if (!hal_host_system_off()) {
+		fw_beacon_event(&beacon);
+		fw_beacon_sleep(&beacon);
+	}
+	hal_host_usage_clear();
+	while (!hal_host_system_off() && hal_host_now_us() < (uint64_t)seconds * 1000000u &&
+	       !cap.failed && !cap.bad_air) {
 		fw_beacon_event(&beacon);
 		fw_beacon_sleep(&beacon);
 	}
@@ -160,5 +178,23 @@ int main(int argc, char **argv)
 	}
 	printf("beaconfw-sim: %lu packets in %lu advertising events over %lu s -> %s\n",
 	       cap.packets, (unsigned long)beacon.event_count, seconds, out);
+	if (power && beacon.event_count > 1) {
+		struct hal_host_usage u;
+		struct fw_power_estimate e;
+		int8_t dbm = fw_radio_tx_power_step(&beacon.chip, cfg.tx_power_dbm);
+
+		hal_host_usage(&u);
+		fw_power_estimate(&u, dbm, hal_host_dcdc_on(), &e);
+		printf("timing: %u wake-ups in %.1f s; per wake-up: radio %.0f us, HFXO %.0f us, "
+		       "RNG %.0f us, CPU polling %.1f us; flash %u writes, %u erases\n",
+		       u.wakeups, u.total_us / 1e6, (double)u.radio_us / u.wakeups,
+		       (double)u.hfxo_us / u.wakeups, (double)u.rng_us / u.wakeups,
+		       (double)u.cpu_busy_us / u.wakeups, u.flash_writes, u.flash_erases);
+		printf("power: interval %u ms, %d dBm, DC/DC %s: %.1f uA (sleep %.1f, radio %.1f, "
+		       "HFXO %.1f, CPU %.1f, other %.1f); CR2032 220 mAh: %.0f days = %.1f years\n",
+		       cfg.interval_ms, dbm, hal_host_dcdc_on() ? "on" : "off", e.avg_ua,
+		       e.sleep_ua, e.radio_ua, e.hfxo_ua, e.cpu_ua, e.other_ua, e.life_days,
+		       e.life_days / 365.25);
+	}
 	return EX_OK;
 }

@@ -104,6 +104,11 @@ static bool set_tag(struct fw_config *c, const char *key, const char *v)
 		return parse_frames(v, c);
 	if (!strcmp(key, "tlm_every") && parse_long(v, 0, 255, &n))
 		return c->tlm_every = (uint8_t)n, true;
+	if (!strcmp(key, "tlm")) {
+		if (!strcasecmp(v, "plain") || !strcasecmp(v, "encrypted"))
+			return c->tlm_encrypted = !strcasecmp(v, "encrypted"), true;
+		return false;
+	}
 	if (!strcmp(key, "interval_ms") && parse_long(v, 0, 65535, &n))
 		return c->interval_ms = (uint16_t)n, true;
 	if (!strcmp(key, "tx_power") && parse_long(v, -40, 8, &n))
@@ -178,6 +183,11 @@ static bool set_sim(struct hal_host_params *hp, const char *key, const char *v)
 			return false;
 		hp->temp_quarter_c = (int32_t)(t * 4.0 + (t < 0 ? -0.5 : 0.5));
 		return true;
+	}
+	if (!strcmp(key, "dcdc")) {
+		if (!strcasecmp(v, "yes") || !strcasecmp(v, "no"))
+			return hp->dcdc = !strcasecmp(v, "yes"), true;
+		return false;
 	}
 	if (!strcmp(key, "vdd_mv") && parse_long(v, 1700, 3600, &n))
 		return hp->vdd_mv = (uint16_t)n, true;

@@ -5,6 +5,7 @@
  *   [tag]
  *   frames = eid            ; 1..4 of ibeacon, uid, url, tlm, eid, cycled per event
  *   tlm_every = 10          ; a TLM frame in every Nth event, 0 = never
+ *   tlm = plain | encrypted ; eTLM: required on EID tags, refused elsewhere
  *   interval_ms = 100
  *   tx_power = 0            ; dBm
  *   ibeacon_uuid = e2c56db5-dffb-48d2-b060-d0f5a71096e0
@@ -22,6 +23,7 @@
  *   chip = nrf52832 | nrf52840
  *   device_address = c0:11:22:33:44:55      ; FICR DEVICEADDR, MSB first
  *   lfxo = yes | no
+ *   dcdc = yes | no         ; the board has the DC/DC inductor
  *   temperature = 23.25
  *   vdd_mv = 3000
  *   seed = 1

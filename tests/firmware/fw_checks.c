@@ -43,7 +43,8 @@ void fwc_run(const struct fw_config *cfg, const struct hal_host_params *hp, unsi
 		hal_host_write_uicr(words);
 	}
 	fw_config_load(&loaded);
-	fw_beacon_init(b, &loaded);
+	if (!fw_beacon_init(b, &loaded))
+		return;
 	while (hal_host_now_us() < (uint64_t)ms * 1000u) {
 		fw_beacon_event(b);
 		fw_beacon_sleep(b);
@@ -248,7 +249,10 @@ int fwc_tlm_counters_rise(void)
 		fails += FWC_CHECK(f.u.tlm.adv_count == (uint32_t)i);
 		fails += FWC_CHECK(tlms == 0 || f.u.tlm.adv_count > last_cnt);
 		fails += FWC_CHECK(tlms == 0 || f.u.tlm.uptime_ds > last_up);
-		fails += FWC_CHECK(f.u.tlm.uptime_ds == fwc_cap.tx[i].time_us / 100000u);
+		/* Uptime counts from when RTC0 started, after the LFXO start-up;
+		 * the packet leaves under a millisecond after its event began. */
+		fails += FWC_CHECK(f.u.tlm.uptime_ds ==
+				   (fwc_cap.tx[i].time_us - HAL_HOST_LFXO_STARTUP_US - 500u) / 100000u);
 		fails += FWC_CHECK(f.u.tlm.battery_mv >= 2890 && f.u.tlm.battery_mv <= 2900);
 		fails += FWC_CHECK(f.u.tlm.temp_8_8 == -21 * 64);
 		last_cnt = f.u.tlm.adv_count;
@@ -285,7 +289,7 @@ int fwc_lfrc_fallback(void)
 
 	hal_host_params_default(&hp);
 	hp.lfxo = false;
-	run_store(&hp, 3000);
+	run_store(&hp, 4000); /* 1 s of it waiting for the crystal */
 	fails += FWC_CHECK(beacon.clock.lfrc);
 	fails += FWC_CHECK((hal_read(NRF_REG(CLOCK, LFCLKSTAT)) & 3u) == CLOCK_LFCLKSRC_RC);
 	fails += FWC_CHECK(fwc_cap.n >= 3 * 25);

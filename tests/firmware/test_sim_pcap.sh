@@ -38,6 +38,7 @@ cat >"$tmp/eid.ini" <<'INI'
 [tag]
 frames = eid
 tlm_every = 10
+tlm = encrypted
 interval_ms = 200
 identity_key = 0102030405060708090a111213141516
 eid_exponent = 2
@@ -68,8 +69,13 @@ printf '[tag]\nframes = eid, uid\n' >"$tmp/mix.ini"
 printf '[tag]\ninterval_ms = 20\n' >"$tmp/fast.ini"
 printf '[tag]\nidentity_key = 0102\n' >"$tmp/key.ini"
 printf '[tag]\nbogus = 1\n' >"$tmp/key2.ini"
+# Privacy: plain TLM on an EID tag, EID without a key, eTLM without EID.
+printf '[tag]\nframes = eid\ntlm_every = 10\nidentity_key = 0102030405060708090a111213141516\n' \
+	>"$tmp/plaintlm.ini"
+printf '[tag]\nframes = eid\ntlm_every = 0\n' >"$tmp/nokey.ini"
+printf '[tag]\nframes = uid\ntlm = encrypted\n' >"$tmp/etlmstore.ini"
 printf 'not an ini line\n' >"$tmp/syntax.ini"
-for c in mix fast key key2 syntax missing; do
+for c in mix fast key key2 plaintlm nokey etlmstore syntax missing; do
 	msg=$("$sim" --out "$tmp/$c.pcap" --config "$tmp/$c.ini" 2>&1 >/dev/null); rc=$?
 	[ $rc -eq 78 ] || fail "$c.ini: exit $rc, want 78"
 	[ "$(echo "$msg" | wc -l)" -eq 1 ] || fail "$c.ini: message not one line: $msg"
