@@ -1,4 +1,2 @@
 # Delivery: signed consent updates arrive from the network.
-if(TARGET bgw_delivery)
-  bgw_fuzz_target(fuzz_consent_update SOURCES fuzz_consent_update.c LIBS bgw_delivery)
-endif()
+bgw_fuzz_target(fuzz_consent_update SOURCES fuzz_consent_update.c LIBS bgw_delivery)

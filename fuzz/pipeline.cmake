@@ -1,4 +1,2 @@
 # Data path: arbitrary advertising reports through identify/consent/presence/footfall.
-if(TARGET bgw_pipeline_testutil)
-  bgw_fuzz_target(fuzz_pipeline SOURCES fuzz_pipeline.c LIBS bgw_pipeline_testutil)
-endif()
+bgw_fuzz_target(fuzz_pipeline SOURCES fuzz_pipeline.c LIBS bgw_pipeline_testutil)
