@@ -144,8 +144,9 @@ static const struct config_key keys[] = {
 	{ "presence", "absence_timeout_s", CFG_UINT, F(pipeline.absence_timeout_s), 1, 86400, NULL,
 	  "30", "No sighting for this many seconds ends the visit.", 0 },
 	{ "presence", "dwell_marks_s", CFG_UINT_LIST, F(pipeline.dwell_marks_s), 1, 86400, NULL,
-	  "60,300,900", "Dwell events fire when a visit reaches each of these durations "
-	  "(ascending, at most 8).", offsetof(struct config, pipeline.n_dwell_marks) },
+	  "60,300,900", "Dwell events are reported when a visit reaches each of these "
+	  "durations (ascending, at most 8). Dwell campaigns fire at their own --min-dwell, "
+	  "not at these marks.", offsetof(struct config, pipeline.n_dwell_marks) },
 	{ "presence", "max_tracked", CFG_UINT, F(pipeline.max_tracked), 1, 16777216, NULL, "4096",
 	  "Consented devices tracked at once; beyond this the stalest is evicted.", 0 },
 	{ "presence", "max_campaign_state", CFG_UINT, F(pipeline.max_campaign_state), 16, 16777216,

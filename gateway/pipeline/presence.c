@@ -13,6 +13,9 @@ struct presence {
 	struct pipeline_config cfg;
 	presence_emit_fn emit;
 	void *ctx;
+	presence_threshold_fn on_threshold;
+	const uint32_t *thresholds;   /* ascending dwell seconds (the caller's array) */
+	uint32_t n_thresholds;
 	struct presence_device *devs;
 	bool *used;
 	uint32_t bin_ds;       /* width of one RSSI ring bin */
@@ -76,6 +79,14 @@ void presence_free(struct presence *t)
 	free(t->free_stack);
 	free(t->map);
 	free(t);
+}
+
+void presence_set_thresholds(struct presence *t, const uint32_t *threshold_s, uint32_t n,
+			     presence_threshold_fn fn)
+{
+	t->thresholds = threshold_s;
+	t->n_thresholds = threshold_s ? n : 0;
+	t->on_threshold = fn;
 }
 
 static uint32_t map_pos(const struct presence *t, int64_t id)
@@ -164,6 +175,27 @@ static void fire_marks(struct presence *t, struct presence_device *d, uint64_t n
 		t->emit(t->ctx, d, VISIT_DWELL, now_us, (uint32_t)(dwell_us / US_PER_S),
 			d->marks_fired - 1);
 	}
+}
+
+/* Each threshold the visit's dwell reached since the last look, once. */
+static void fire_thresholds(struct presence *t, struct presence_device *d, uint64_t now_us)
+{
+	uint32_t dwell;
+
+	if (!d->in_visit || !t->n_thresholds || !t->on_threshold)
+		return;
+	dwell = now_us > d->visit_started_us ?
+			(uint32_t)((now_us - d->visit_started_us) / US_PER_S) : 0;
+	if (dwell < d->thr_next_s)
+		return;
+	for (uint32_t i = 0; i < t->n_thresholds && t->thresholds[i] <= dwell; i++) {
+		if (t->thresholds[i] < d->thr_next_s)
+			continue;
+		t->on_threshold(t->ctx, d, now_us, dwell, t->thresholds[i]);
+		if (!d->in_visit)
+			return;
+	}
+	d->thr_next_s = dwell + 1;
 }
 
 /* Deciseconds since the device was first seen: ring bins store these. */
@@ -265,6 +297,7 @@ static void check_enter(struct presence *t, struct presence_device *d, uint64_t 
 	d->in_visit = true;
 	d->visit_started_us = since;
 	d->marks_fired = 0;
+	d->thr_next_s = 0;
 	t->emit(t->ctx, d, VISIT_ENTER, ts_us, (uint32_t)((ts_us - since) / US_PER_S), -1);
 }
 
@@ -316,6 +349,7 @@ struct presence_device *presence_sighting(struct presence *t, int64_t customer_i
 	ring_add(t, d, rssi, ts_us);
 	check_enter(t, d, ts_us);
 	fire_marks(t, d, ts_us);
+	fire_thresholds(t, d, ts_us);
 	check_exit(t, d, ts_us);
 	return d;
 }
@@ -336,6 +370,7 @@ void presence_tick(struct presence *t, uint64_t now_us)
 			continue;
 		}
 		fire_marks(t, d, now_us);
+		fire_thresholds(t, d, now_us);
 		check_exit(t, d, now_us);
 	}
 }

@@ -16,6 +16,7 @@
  *
  *   idle --N sightings within enter_window_s whose median >= enter_rssi--> in visit (ENTER)
  *   in visit --dwell reaches mark i--> DWELL
+ *   in visit --dwell reaches a campaign threshold--> threshold callback
  *   in visit --no sighting for absence_timeout_s, or the median of the
  *             readings of the last exit_below_s below exit_rssi--> idle (EXIT)
  *   idle --no sighting for absence_timeout_s--> forgotten
@@ -24,8 +25,13 @@
  * / PRESENCE_RING seconds wide: readings inside one bin are averaged (in
  * dB, an unbiased mean of the shadowing), so a tag advertising ten times a
  * second costs no more than one advertising once a second. One device
- * record is 192 bytes (sizeof(struct presence_device) on LP64, the ring
+ * record is 200 bytes (sizeof(struct presence_device) on LP64, the ring
  * included).
+ *
+ * Dwell marks are what is reported (visit rows, the visit topic); campaign
+ * thresholds (the min_dwell of dwell campaigns, set per snapshot) are
+ * separate, so a campaign fires when the visit reaches its own threshold
+ * whatever the marks are.
  *
  * The table is fixed-size (max_tracked): a new device when it is full
  * evicts the one seen longest ago (its open visit is closed with EXIT).
@@ -62,6 +68,7 @@ struct presence_device {
 	float power_1m;            /* calibrated RSSI at 1 m of the last frame */
 	bool in_visit;
 	bool rssi_known;           /* at least one sighting carried a real RSSI */
+	uint32_t thr_next_s;       /* smallest dwell not yet checked against thresholds */
 	uint8_t marks_fired;       /* dwell marks already emitted in this visit */
 	uint8_t ring_head, ring_len; /* newest bin, bins in use */
 	struct presence_bin ring[PRESENCE_RING];
@@ -76,8 +83,18 @@ typedef void (*presence_emit_fn)(void *ctx, const struct presence_device *d,
 				 enum visit_event_kind kind, uint64_t ts_us, uint32_t dwell_s,
 				 int mark);
 
+/* The visit reached threshold_s, one of presence_set_thresholds()'s. */
+typedef void (*presence_threshold_fn)(void *ctx, const struct presence_device *d,
+				      uint64_t ts_us, uint32_t dwell_s, uint32_t threshold_s);
+
 struct presence *presence_new(const struct pipeline_config *cfg, presence_emit_fn emit, void *ctx);
 void presence_free(struct presence *t);
+
+/* Dwell thresholds (ascending, distinct; the array stays the caller's and
+ * must outlive its use) at which fn is called once per visit. A threshold
+ * a visit has already passed when the set changes is not called for it. */
+void presence_set_thresholds(struct presence *t, const uint32_t *threshold_s, uint32_t n,
+			     presence_threshold_fn fn);
 
 /* A sighting of a consented customer. Returns the device (NULL only when
  * max_tracked is 0); it may emit ENTER / DWELL. */
