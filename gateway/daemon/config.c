@@ -157,7 +157,8 @@ static const struct config_key keys[] = {
 	{ "footfall", "period_s", CFG_UINT, F(pipeline.footfall_period_s), 60, 86400, NULL, "900",
 	  "Length of an anonymous footfall period (the hashing key rotates each period).", 0 },
 	{ "footfall", "min_count", CFG_UINT, F(pipeline.footfall_min_count), 1, 1000000, NULL, "5",
-	  "Periods with fewer distinct devices are not published.", 0 },
+	  "Periods with fewer distinct devices are withheld (not published at all): a count of 1 "
+	  "at night is one person.", 0 },
 	{ "footfall", "min_rssi_dbm", CFG_INT, F(pipeline.footfall_min_rssi), -127, 20, NULL,
 	  "-100", "Weaker reports are not counted (devices outside the store).", 0 },
 

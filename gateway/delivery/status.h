@@ -13,6 +13,9 @@
 
 struct delivery_config;
 
+/* The "schema" field of the document, as triggers and beacons carry it. */
+#define STATUS_SCHEMA_VERSION 1
+
 /* Filled by the daemon. Strings may be NULL (left out / null). */
 struct status_counters {
 	const char *source;        /* e.g. "hci:hci0" */
@@ -21,6 +24,8 @@ struct status_counters {
 	uint64_t decoded;          /* ... with a beacon frame */
 	uint64_t consented;        /* ... of a customer with presence consent */
 	uint64_t triggers;         /* triggers the campaign rules produced */
+	uint64_t store_namespace_ids; /* customer identifiers inside a store beacon namespace */
+	uint64_t before_consent;   /* sightings of enrolled customers before their consent began */
 	const char *last_error;    /* the daemon's last error, NULL = none */
 };
 

@@ -515,6 +515,8 @@ void pipeline_report(struct pipeline *p, const struct adv_report *r)
 		/* Enrolled but no presence consent (never given, expired or
 		 * withdrawn): forget any state at once, count anonymously. */
 		p->stats.no_consent++;
+		if (c->consent[SNAP_PRESENCE].granted && now_s < (int64_t)c->consent[SNAP_PRESENCE].from)
+			p->stats.before_consent++;
 		presence_forget(p->pr, c->id);
 		p->stats.tracked_devices = presence_count(p->pr);
 		s.anon[0] = 5;
