@@ -346,6 +346,9 @@ static void identify(struct pipeline *p, const struct adv_report *r, const struc
 			break;
 		}
 		case BF_ALTBEACON:
+			if (s->ident < 0)
+				s->ident = id_index_altbeacon(p->idx, f[i].u.altbeacon.company_id,
+							      f[i].u.altbeacon.beacon_id);
 			if (isnan(s->power_1m))
 				s->power_1m = f[i].u.altbeacon.ref_rssi;
 			set_anon(s, 2, f[i].u.altbeacon.beacon_id, 20);

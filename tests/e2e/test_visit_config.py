@@ -11,7 +11,8 @@ mosquitto, as the demo does.
 - A dwell campaign fires when the visit reaches its own --min-dwell (50 s),
   not at a dwell mark (20, 40 s).
 - A capture older than the consents makes no visit, and the daemon says
-  why once, with the count."""
+  why once, with the count.
+- An AltBeacon tag enrolled with beaconctl gets a visit."""
 import json
 import os
 import time
@@ -112,6 +113,30 @@ try:
           "said once why: %s" % lines)
     counts = [st.get("counts", {}).get("events_before_consent", 0) for st in statuses(s)]
     check(max(counts or [0]) > 0, "status counts events_before_consent: %s" % counts)
+finally:
+    s.close()
+
+# ---- an AltBeacon customer ----
+s = e2e.Store("visit-altbeacon")
+try:
+    s.ctl("customer", "add", "crm-fay")
+    # Decimal 280 is 0x0118: the same manufacturer as the tag's.
+    s.ctl("identifier", "add", "crm-fay", "altbeacon",
+          "280:00112233-4455-6677-8899-aabbccddeeff00112233")
+    s.ctl("consent", "grant", "crm-fay", "presence")
+    listed = e2e.query(s.db, "SELECT type, value FROM identifiers")
+    check(listed == [("altbeacon", "0x0118:00112233445566778899aabbccddeeff00112233")],
+          "stored in the canonical form: %s" % listed)
+    start = int(time.time()) + 2
+    while time.time() < start:
+        time.sleep(0.1)
+    cap = s.capture(os.path.join(e2e.HERE, "altbeacon.scn"), start)
+    s.replay(s.config(), cap)
+    rows = e2e.query(s.db, "SELECT c.customer_ref, v.dwell_s FROM visits v "
+                     "JOIN customers c ON c.id = v.customer_id")
+    e2e.say("altbeacon visits:", rows)
+    check(len(rows) == 1 and rows[0][0] == "crm-fay" and 50 <= rows[0][1] <= 80,
+          "one visit of about 65 s for the AltBeacon customer: %s" % rows)
 finally:
     s.close()
 finish()
