@@ -12,7 +12,8 @@ const char cmd_consent_help[] =
 	"       beaconctl consent withdraw REF PURPOSE\n"
 	"       beaconctl consent list [REF]\n"
 	"PURPOSE: presence (visits may be recorded) | retargeting (triggers may be sent)\n"
-	"C: a channel the customer accepts (push, email, display, ...), repeatable.\n"
+	"C: a channel the customer accepts (push, email, display, ...), repeatable;\n"
+	"   retargeting needs at least one (a trigger goes only to accepted channels).\n"
 	"TIME: YYYY-MM-DD[THH:MM[:SS]][Z] (local time unless Z), @UNIXSECONDS or +N[smhd].\n"
 	"Every grant is kept as history; the newest entry per purpose is the one in force.\n";
 
@@ -77,6 +78,12 @@ static int grant(struct ctl *ctl, int argc, char **argv)
 	ref = argv[a.at];
 	if ((rc = purpose_arg(argv[a.at + 1], &g.purpose)))
 		return rc;
+	/* Triggers go to the channels the customer accepted (intersected with
+	 * the campaign's): a retargeting grant without one can never send any. */
+	if (g.purpose == STORE_RETARGETING && !channels[0])
+		return ctl_fail(BGW_EXIT_DATAERR, "retargeting consent needs at least one --channel: "
+				"triggers are sent only on channels the customer accepted, so "
+				"without one no trigger could ever reach %.64s", ref);
 	g.channels = channels;
 	if ((rc = ctl_open(ctl, 0)))
 		return rc;

@@ -13,6 +13,10 @@ const char cmd_identifier_help[] =
 	"                                      0-15, tag clock offset in seconds (counter =\n"
 	"                                      unix time - OFFSET, default 0)\n"
 	"  irk KEYHEX                          a phone's 32 hex digit identity resolving key\n"
+	"  altbeacon COMPANY:BEACONID          manufacturer id, decimal (never octal: 0118 is\n"
+	"                                      118) or 0xHEX (Radius Networks: 0x0118), and\n"
+	"                                      the 20-byte beacon id, 40 hex digits, dashes\n"
+	"                                      optional; shown as 0x0118:<40 hex>\n"
 	"An identifier belongs to at most one customer. Keys are never printed back, only\n"
 	"their SHA-256 fingerprints.\n";
 
@@ -25,7 +29,7 @@ static int parse(struct ctl *ctl, const char *type, const char *value,
 
 	if (!t) {
 		*code = ctl_fail(BGW_EXIT_DATAERR, "unknown identifier type '%.32s' (use ibeacon, "
-				 "eddystone-uid, eddystone-eid or irk)", type);
+				 "eddystone-uid, eddystone-eid, irk or altbeacon)", type);
 		return -1;
 	}
 	rc = store_identifier_parse(t, value, id, err);

@@ -122,10 +122,10 @@ static const struct config_key keys[] = {
 
 	/* [presence] */
 	{ "presence", "rssi_alpha_up", CFG_REAL, F(pipeline.rssi_alpha_up), 0.001, 1, NULL, "0.5",
-	  "RSSI filter (asymmetric EWMA): weight of a new sample above the filtered value.", 0 },
+	  "Obsolete, accepted and ignored: the RSSI level is now the median of recent "
+	  "readings (an average that trusts rises kept distant tags in).", 0 },
 	{ "presence", "rssi_alpha_down", CFG_REAL, F(pipeline.rssi_alpha_down), 0.001, 1, NULL,
-	  "0.15", "Weight of a new sample below the filtered value (fades are trusted "
-	  "slowly).", 0 },
+	  "0.15", "Obsolete, accepted and ignored (see rssi_alpha_up).", 0 },
 	{ "presence", "path_loss_exponent", CFG_REAL, F(pipeline.path_loss_exponent), 1, 6, NULL,
 	  "2.0", "Path loss exponent of the proximity estimate (2 = free space).", 0 },
 	{ "presence", "default_power_1m_dbm", CFG_INT, F(pipeline.default_power_1m), -127, 20,
@@ -133,18 +133,20 @@ static const struct config_key keys[] = {
 	{ "presence", "enter_rssi_dbm", CFG_INT, F(pipeline.enter_rssi), -127, 20, NULL, "-75",
 	  "RSSI a sighting must reach to count towards entering.", 0 },
 	{ "presence", "enter_confirmations", CFG_UINT, F(pipeline.enter_confirmations), 1, 16,
-	  NULL, "3", "Sightings at or above enter_rssi_dbm needed to confirm an entry ...", 0 },
+	  NULL, "3", "Sightings needed to confirm an entry, whose median must reach "
+	  "enter_rssi_dbm ...", 0 },
 	{ "presence", "enter_window_s", CFG_UINT, F(pipeline.enter_window_s), 1, 3600, NULL, "10",
 	  "... within this many seconds.", 0 },
 	{ "presence", "exit_rssi_dbm", CFG_INT, F(pipeline.exit_rssi), -127, 20, NULL, "-85",
-	  "Filtered RSSI below this (at most enter_rssi_dbm: the gap is the hysteresis) ...", 0 },
+	  "A median RSSI below this (at most enter_rssi_dbm: the gap is the hysteresis) ...", 0 },
 	{ "presence", "exit_below_s", CFG_UINT, F(pipeline.exit_below_s), 1, 86400, NULL, "15",
-	  "... for this many seconds ends the visit.", 0 },
+	  "... over the readings of the last this many seconds ends the visit.", 0 },
 	{ "presence", "absence_timeout_s", CFG_UINT, F(pipeline.absence_timeout_s), 1, 86400, NULL,
 	  "30", "No sighting for this many seconds ends the visit.", 0 },
 	{ "presence", "dwell_marks_s", CFG_UINT_LIST, F(pipeline.dwell_marks_s), 1, 86400, NULL,
-	  "60,300,900", "Dwell events fire when a visit reaches each of these durations "
-	  "(ascending, at most 8).", offsetof(struct config, pipeline.n_dwell_marks) },
+	  "60,300,900", "Dwell events are reported when a visit reaches each of these "
+	  "durations (ascending, at most 8). Dwell campaigns fire at their own --min-dwell, "
+	  "not at these marks.", offsetof(struct config, pipeline.n_dwell_marks) },
 	{ "presence", "max_tracked", CFG_UINT, F(pipeline.max_tracked), 1, 16777216, NULL, "4096",
 	  "Consented devices tracked at once; beyond this the stalest is evicted.", 0 },
 	{ "presence", "max_campaign_state", CFG_UINT, F(pipeline.max_campaign_state), 16, 16777216,
@@ -155,7 +157,8 @@ static const struct config_key keys[] = {
 	{ "footfall", "period_s", CFG_UINT, F(pipeline.footfall_period_s), 60, 86400, NULL, "900",
 	  "Length of an anonymous footfall period (the hashing key rotates each period).", 0 },
 	{ "footfall", "min_count", CFG_UINT, F(pipeline.footfall_min_count), 1, 1000000, NULL, "5",
-	  "Periods with fewer distinct devices are not published.", 0 },
+	  "Periods with fewer distinct devices are withheld (not published at all): a count of 1 "
+	  "at night is one person.", 0 },
 	{ "footfall", "min_rssi_dbm", CFG_INT, F(pipeline.footfall_min_rssi), -127, 20, NULL,
 	  "-100", "Weaker reports are not counted (devices outside the store).", 0 },
 

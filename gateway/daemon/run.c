@@ -19,6 +19,7 @@
 
 #include "bgw_clock.h"
 #include "bgw_exit.h"
+#include "config_audit.h"
 #include "consent_update.h"
 #include "log.h"
 #include "loop.h"
@@ -56,11 +57,43 @@ struct run {
 	uint64_t last_ts_us;       /* replays: capture time of the last packet */
 	const struct scanner *scanner;
 	uint64_t triggers_queued, snapshot_loads;
+	struct audit_counts audit; /* of the newest snapshot */
+	bool before_consent_said;
 	bool flushed;
 	bool store_unreadable;     /* the last snapshot load failed: status says so */
 };
 
 /* ---- consent snapshot ---- */
+
+#define AUDIT_LINES_MAX 20
+
+struct audit_log {
+	uint32_t lines, more;
+};
+
+static void audit_warn(void *ctx, const char *msg)
+{
+	struct audit_log *al = ctx;
+
+	if (al->lines++ < AUDIT_LINES_MAX)
+		log_warn("configuration: %s", msg);
+	else
+		al->more++;
+}
+
+/* Findings that can never work are said once, at start (--check-config
+ * lists them all); later snapshots only update the status counts. */
+static void audit_snapshot(struct run *r, const struct snapshot *snap, bool first)
+{
+	struct audit_log al = { 0 };
+	struct audit_sink sink = { .warn = audit_warn, .ctx = &al };
+
+	config_audit(&r->cfg.pipeline, snap, (int64_t)time(NULL), first ? &sink : NULL,
+		     &r->audit);
+	if (al.more)
+		log_warn("configuration: %u more finding(s); beacongw --check-config lists them",
+			 al.more);
+}
 
 static int load_snapshot(struct run *r)
 {
@@ -79,6 +112,7 @@ static int load_snapshot(struct run *r)
 	}
 	pipeline_set_snapshot(r->pl, snap);
 	r->store_unreadable = false;
+	audit_snapshot(r, snap, r->snapshot_loads == 0);
 	r->snapshot_loads++;
 	log_debug("consent snapshot loaded: %u customers, %u identifiers, %u campaigns",
 		  snap->n_customers, snap->n_identifiers, snap->n_campaigns);
@@ -205,6 +239,8 @@ static void fill_counters(void *ctx, struct gateway_counters *c)
 	c->visits_exited = ps->visits_exited;
 	c->dwell_events = ps->dwell_events;
 	c->tracked_devices = ps->tracked_devices;
+	c->store_namespace_ids = r->audit.store_namespace_ids;
+	c->before_consent = ps->before_consent;
 	if (own)
 		c->last_error = own;
 	if (r->scanner)
@@ -454,14 +490,29 @@ bool run_drained(const struct run *r)
 	return !outbox_dirty(r->ob) && outbox_get_stats(r->ob)->depth == 0;
 }
 
+/* A capture older than the consents makes no visits, rightly: say why, once. */
+static void say_before_consent(struct run *r)
+{
+	uint64_t n = pipeline_get_stats(r->pl)->before_consent;
+
+	if (!n || r->before_consent_said)
+		return;
+	r->before_consent_said = true;
+	log_notice("%" PRIu64 " sighting(s) of enrolled customers came before their presence "
+		   "consent began%s: consent is judged at the time of each event, so they made "
+		   "no visit (status counts.events_before_consent)", n,
+		   r->replay ? " (the capture is older than the consents)" : "");
+}
+
 void run_stop(struct run *r, int timeout_ms)
 {
 	run_flush(r, 0);
+	say_before_consent(r);
 	publisher_stop(r->pub, timeout_ms);
 	log_info("run ended: %" PRIu64 " reports, %" PRIu64 " visit rows, %" PRIu64
-		 " triggers queued", pipeline_get_stats(r->pl)->reports,
-		 outbox_get_stats(r->ob)->visits_written,
-		 r->triggers_queued);
+		 " triggers queued, %" PRIu64 " sightings before consent",
+		 pipeline_get_stats(r->pl)->reports, outbox_get_stats(r->ob)->visits_written,
+		 r->triggers_queued, pipeline_get_stats(r->pl)->before_consent);
 }
 
 void run_status(const struct run *r, char *buf, size_t n)
@@ -470,8 +521,9 @@ void run_status(const struct run *r, char *buf, size_t n)
 	const struct outbox_stats *os = outbox_get_stats(r->ob);
 
 	snprintf(buf, n, "identified=%" PRIu64 " visits=%" PRIu64 " triggers=%" PRIu64
-		 " outbox=%" PRIu64 " mqtt=%s", ps->identified, ps->visits_entered, ps->triggers,
-		 os->depth, publisher_connected(r->pub) ? "up" : "down");
+		 " before_consent=%" PRIu64 " outbox=%" PRIu64 " mqtt=%s", ps->identified,
+		 ps->visits_entered, ps->triggers, ps->before_consent, os->depth,
+		 publisher_connected(r->pub) ? "up" : "down");
 }
 
 /* The same reading as the status document's: one snapshot, two formats. */
@@ -500,8 +552,10 @@ void run_metrics(const struct run *r, struct metrics_sample *m)
 	m->last_error = c.last_error != NULL;
 }
 
-int run_check_db(const char *path, char *err, size_t errlen)
+int run_check_db(const struct config *cfg, const struct audit_sink *sink,
+		 struct audit_counts *counts, char *err, size_t errlen)
 {
+	const char *path = cfg->storage.db;
 	sqlite3 *db = NULL;
 	struct snapshot *snap = NULL;
 	char serr[STORE_ERRLEN];
@@ -516,6 +570,7 @@ int run_check_db(const char *path, char *err, size_t errlen)
 		store_close(db);
 		return -1;
 	}
+	config_audit(&cfg->pipeline, snap, (int64_t)time(NULL), sink, counts);
 	snapshot_free(snap);
 	store_close(db);
 	return 0;

@@ -59,7 +59,11 @@ void run_status(const struct run *r, char *buf, size_t n);
 struct metrics_sample;
 void run_metrics(const struct run *r, struct metrics_sample *m);
 
-/* Check the database for --check-config. 0, or -1 with err filled. */
-int run_check_db(const char *path, char *err, size_t errlen);
+/* Check the database for --check-config: 0 (findings that can never work
+ * go to sink and are counted), or -1 with err filled. */
+struct audit_sink;
+struct audit_counts;
+int run_check_db(const struct config *cfg, const struct audit_sink *sink,
+		 struct audit_counts *counts, char *err, size_t errlen);
 
 #endif

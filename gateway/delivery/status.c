@@ -38,6 +38,7 @@ char *status_json(const struct delivery_config *cfg, bool online, const char *re
 
 	if (!o)
 		return NULL;
+	cJSON_AddNumberToObject(o, "schema", STATUS_SCHEMA_VERSION);
 	cJSON_AddBoolToObject(o, "online", online);
 	cJSON_AddStringToObject(o, "site", cfg->site);
 	cJSON_AddStringToObject(o, "gateway", cfg->gateway);
@@ -58,6 +59,9 @@ char *status_json(const struct delivery_config *cfg, bool online, const char *re
 		cJSON_AddNumberToObject(counts, "decoded", (double)c->decoded);
 		cJSON_AddNumberToObject(counts, "consented", (double)c->consented);
 		cJSON_AddNumberToObject(counts, "triggers", (double)c->triggers);
+		cJSON_AddNumberToObject(counts, "identifiers_in_store_namespaces",
+					(double)c->store_namespace_ids);
+		cJSON_AddNumberToObject(counts, "events_before_consent", (double)c->before_consent);
 		cJSON_AddNumberToObject(counts, "triggers_queued", (double)c->triggers_queued);
 		cJSON_AddNumberToObject(counts, "triggers_sent", (double)c->triggers_sent);
 		cJSON_AddNumberToObject(counts, "triggers_dropped", (double)c->triggers_dropped);

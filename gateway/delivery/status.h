@@ -16,6 +16,9 @@
 
 struct delivery_config;
 
+/* The "schema" field of the document, as triggers and beacons carry it. */
+#define STATUS_SCHEMA_VERSION 1
+
 struct gateway_counters {
 	/* the daemon's part; strings may be NULL (left out / null) */
 	const char *source;        /* e.g. "hci:hci0" */
@@ -26,6 +29,8 @@ struct gateway_counters {
 	uint64_t triggers;         /* triggers the campaign rules produced */
 	uint64_t visits_entered, visits_exited, dwell_events;
 	uint64_t tracked_devices;
+	uint64_t store_namespace_ids; /* customer identifiers inside a store beacon namespace */
+	uint64_t before_consent;   /* sightings of enrolled customers before their consent began */
 	/* the delivery part */
 	uint64_t triggers_queued, triggers_sent;
 	uint64_t triggers_dropped;  /* outbox bound, expiry, forgotten customer, broker refusal */

@@ -135,8 +135,7 @@ static bool in_segment(const struct snapshot *s, const struct snap_customer *c, 
 	return false;
 }
 
-static bool dwell_ok(const struct campaign_rules *r, const struct snap_campaign *c,
-		     const struct campaign_event *ev)
+static bool dwell_ok(const struct snap_campaign *c, const struct campaign_event *ev)
 {
 	switch (ev->kind) {
 	case VISIT_ENTER:
@@ -144,11 +143,8 @@ static bool dwell_ok(const struct campaign_rules *r, const struct snap_campaign 
 	case VISIT_EXIT:
 		return ev->dwell_s >= c->min_dwell_s;
 	case VISIT_DWELL:
-		/* Once per visit: at the first mark that reaches min_dwell. */
-		if (ev->dwell_s < c->min_dwell_s)
-			return false;
-		return ev->mark <= 0 || ev->mark > (int)r->cfg.n_dwell_marks ||
-		       r->cfg.dwell_marks_s[ev->mark - 1] < c->min_dwell_s;
+		/* Once per visit: the tracker reports each threshold once. */
+		return ev->threshold_s == c->min_dwell_s;
 	}
 	return false;
 }
@@ -169,7 +165,7 @@ uint32_t campaign_rules_match(struct campaign_rules *r, const struct snapshot *s
 		uint32_t channels;
 
 		if ((int)c->event != (int)ev->kind || strcmp(c->zone, ev->zone) != 0 ||
-		    !in_segment(s, cust, c->segment) || !dwell_ok(r, c, ev))
+		    !in_segment(s, cust, c->segment) || !dwell_ok(c, ev))
 			continue;
 		if ((c->valid_from && ev->now_s < c->valid_from) ||
 		    (c->valid_until && ev->now_s >= c->valid_until) ||
@@ -197,4 +193,28 @@ uint32_t campaign_rules_match(struct campaign_rules *r, const struct snapshot *s
 		fire(ctx, i, channels);
 	}
 	return fired;
+}
+
+uint32_t campaign_dwell_thresholds(const struct snapshot *s, const char *zone, uint32_t *out,
+				   uint32_t max)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; s && i < s->n_campaigns; i++) {
+		const struct snap_campaign *c = &s->campaigns[i];
+		uint32_t at;
+
+		if (c->event != SNAP_EVENT_DWELL || strcmp(c->zone, zone) != 0)
+			continue;
+		for (at = 0; at < n && out[at] < c->min_dwell_s; at++)
+			;
+		if ((at < n && out[at] == c->min_dwell_s) || at >= max)
+			continue;
+		if (n == max)
+			n--; /* the largest falls off */
+		memmove(&out[at + 1], &out[at], (n - at) * sizeof(*out));
+		out[at] = c->min_dwell_s;
+		n++;
+	}
+	return n;
 }

@@ -4,7 +4,8 @@
  * A campaign fires for a customer's visit event when: its zone is the
  * event's zone; its event kind matches; the customer is in its segment
  * (or it has none); dwell >= min_dwell (dwell campaigns fire once per
- * visit, at the first dwell mark that reaches min_dwell; exit campaigns
+ * visit, when the visit reaches their own min_dwell -- the presence
+ * tracker's campaign thresholds, not the reporting marks; exit campaigns
  * compare the whole visit); the event time lies in [valid_from,
  * valid_until) and in the opening hours (local time of the gateway,
  * HH:MM-HH:MM, a window past midnight wraps); retargeting consent is in
@@ -34,7 +35,7 @@ struct campaign_event {
 	const char *zone;
 	enum visit_event_kind kind;
 	uint32_t dwell_s;
-	int mark;                /* DWELL: index of the mark that fired */
+	uint32_t threshold_s;    /* DWELL: the campaign threshold the visit reached */
 	int64_t now_s;
 };
 
@@ -50,6 +51,11 @@ void campaign_rules_seed(struct campaign_rules *r, const struct snapshot *s);
 /* Returns the number of campaigns fired. */
 uint32_t campaign_rules_match(struct campaign_rules *r, const struct snapshot *s,
 			      const struct campaign_event *ev, campaign_fire_fn fire, void *ctx);
+
+/* The distinct min_dwell of the dwell campaigns of zone, ascending, into
+ * out[max]; returns how many (at most max). */
+uint32_t campaign_dwell_thresholds(const struct snapshot *s, const char *zone, uint32_t *out,
+				   uint32_t max);
 
 /* Exposed for tests: is now_s within the campaign's opening hours? */
 bool campaign_in_hours(const struct snap_campaign *c, int64_t now_s);

@@ -125,7 +125,7 @@ static void close_period(struct footfall *f)
 		gmtime_r(&t, &tm);
 		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
 		snprintf(json, sizeof(json),
-			 "{\"site\":\"%s\",\"gateway\":\"%s\",\"zone\":\"%s\",\"period_start\":\"%"
+			 "{\"schema\":1,\"site\":\"%s\",\"gateway\":\"%s\",\"zone\":\"%s\",\"period_start\":\"%"
 			 "s\","
 			 "\"period_s\":%u,\"count\":%llu}",
 			 f->site, f->gateway, f->zone, ts, f->period_s, (unsigned long long)count);

@@ -66,7 +66,7 @@ static uint32_t table_size(uint64_t n)
 
 static size_t static_len(uint8_t type)
 {
-	return type == SNAP_ID_IBEACON ? 20 : 16;
+	return type == SNAP_ID_IBEACON ? 20 : type == SNAP_ID_ALTBEACON ? 22 : 16;
 }
 
 static void static_insert(struct id_index *x, uint32_t ident)
@@ -233,7 +233,8 @@ struct id_index *id_index_new(const struct snapshot *s, uint8_t eid_tolerance, i
 		if (s->identifiers[i].customer >= s->n_customers)
 			continue;
 		if (s->identifiers[i].type == SNAP_ID_IBEACON ||
-		    s->identifiers[i].type == SNAP_ID_EDDYSTONE_UID)
+		    s->identifiers[i].type == SNAP_ID_EDDYSTONE_UID ||
+		    s->identifiers[i].type == SNAP_ID_ALTBEACON)
 			n_static++;
 		else if (s->identifiers[i].type == SNAP_ID_EDDYSTONE_EID &&
 			 s->identifiers[i].exponent <= EID_MAX_EXPONENT)
@@ -255,7 +256,8 @@ struct id_index *id_index_new(const struct snapshot *s, uint8_t eid_tolerance, i
 
 		if (id->customer >= s->n_customers)
 			continue;
-		if (id->type == SNAP_ID_IBEACON || id->type == SNAP_ID_EDDYSTONE_UID) {
+		if (id->type == SNAP_ID_IBEACON || id->type == SNAP_ID_EDDYSTONE_UID ||
+		    id->type == SNAP_ID_ALTBEACON) {
 			static_insert(x, i);
 		} else if (id->type == SNAP_ID_EDDYSTONE_EID && id->exponent <= EID_MAX_EXPONENT) {
 			struct eid_key *k = &x->keys[x->n_keys++];
@@ -302,6 +304,17 @@ int64_t id_index_uid(const struct id_index *x, const uint8_t ns[10], const uint8
 	memcpy(v, ns, 10);
 	memcpy(v + 10, instance, 6);
 	return static_find(x, SNAP_ID_EDDYSTONE_UID, v);
+}
+
+int64_t id_index_altbeacon(const struct id_index *x, uint16_t company_id,
+			   const uint8_t beacon_id[20])
+{
+	uint8_t v[22];
+
+	v[0] = (uint8_t)(company_id >> 8);
+	v[1] = (uint8_t)company_id;
+	memcpy(v + 2, beacon_id, 20);
+	return static_find(x, SNAP_ID_ALTBEACON, v);
 }
 
 uint32_t id_index_eid_keys(const struct id_index *x)

@@ -31,6 +31,8 @@ void id_index_free(struct id_index *x);
 int64_t id_index_ibeacon(const struct id_index *x, const uint8_t uuid[16], uint16_t major,
 			 uint16_t minor);
 int64_t id_index_uid(const struct id_index *x, const uint8_t ns[10], const uint8_t instance[6]);
+int64_t id_index_altbeacon(const struct id_index *x, uint16_t company_id,
+			   const uint8_t beacon_id[20]);
 
 /* EID: also the tag's time base (counter with low K bits cleared) of the
  * matched period, which the eTLM nonce needs. */

@@ -28,6 +28,9 @@
 #include "trigger_json.h"
 
 #define FRAMES_MAX 8
+/* Distinct dwell-campaign thresholds per zone; beyond this the longest are
+ * not watched. */
+#define DWELL_THRESHOLDS_MAX 256
 /* Eddystone calibrates at 0 m; the spec's rule of thumb is 41 dB lost by 1 m. */
 #define EDDYSTONE_0M_TO_1M 41
 
@@ -47,6 +50,7 @@ struct pipeline {
 	 * frame carries no identity and is paired through its address. */
 	struct addr_cache *eid_addrs;
 	uint64_t now_us;
+	uint32_t dwell_thresholds[DWELL_THRESHOLDS_MAX]; /* the presence tracker watches these */
 	/* The event being handed to campaign rules (valid during presence callbacks). */
 	const struct visit_event *cur_event;
 };
@@ -97,21 +101,20 @@ static void fire_trigger(void *ctx, uint32_t campaign, uint32_t channels)
 	cJSON_free(json);
 }
 
-static void on_presence(void *ctx, const struct presence_device *d, enum visit_event_kind kind,
-			uint64_t ts_us, uint32_t dwell_s, int mark)
+/* The visit event of d, or false when its customer may not be seen now
+ * (events are gated at their own time, not at the sighting's). */
+static bool make_event(struct pipeline *p, const struct presence_device *d,
+		       enum visit_event_kind kind, uint64_t ts_us, uint32_t dwell_s,
+		       struct visit_event *out)
 {
-	struct pipeline *p = ctx;
 	const struct snap_customer *c;
-	struct visit_event ev;
-	struct campaign_event ce;
 
 	if (!p->snap || d->customer >= p->snap->n_customers)
-		return;
+		return false;
 	c = &p->snap->customers[d->customer];
-	/* Events are gated at their own time, not at the sighting's. */
 	if (!consent_gate_presence(c, to_s(ts_us)))
-		return;
-	ev = (struct visit_event){
+		return false;
+	*out = (struct visit_event){
 		.kind = kind,
 		.ts_us = ts_us,
 		.visit_started_us = d->visit_started_us,
@@ -124,6 +127,30 @@ static void on_presence(void *ctx, const struct presence_device *d, enum visit_e
 						   p->cfg.path_loss_exponent),
 		.rssi_known = d->rssi_known,
 	};
+	return true;
+}
+
+static void match_campaigns(struct pipeline *p, const struct presence_device *d,
+			    const struct visit_event *ev, uint32_t threshold_s)
+{
+	struct campaign_event ce = { .customer = d->customer, .zone = p->cfg.zone,
+				     .kind = ev->kind, .dwell_s = ev->dwell_s,
+				     .threshold_s = threshold_s, .now_s = to_s(ev->ts_us) };
+
+	p->cur_event = ev;
+	campaign_rules_match(p->rules, p->snap, &ce, fire_trigger, p);
+	p->cur_event = NULL;
+}
+
+static void on_presence(void *ctx, const struct presence_device *d, enum visit_event_kind kind,
+			uint64_t ts_us, uint32_t dwell_s, int mark)
+{
+	struct pipeline *p = ctx;
+	struct visit_event ev;
+
+	(void)mark;
+	if (!make_event(p, d, kind, ts_us, dwell_s, &ev))
+		return;
 	if (kind == VISIT_ENTER)
 		p->stats.visits_entered++;
 	else if (kind == VISIT_EXIT)
@@ -132,11 +159,21 @@ static void on_presence(void *ctx, const struct presence_device *d, enum visit_e
 		p->stats.dwell_events++;
 	if (p->cb.visit)
 		p->cb.visit(p->cb.ctx, &ev);
-	ce = (struct campaign_event){ .customer = d->customer, .zone = p->cfg.zone, .kind = kind,
-				      .dwell_s = dwell_s, .mark = mark, .now_s = to_s(ts_us) };
-	p->cur_event = &ev;
-	campaign_rules_match(p->rules, p->snap, &ce, fire_trigger, p);
-	p->cur_event = NULL;
+	/* Dwell marks are for reporting; dwell campaigns have their own
+	 * thresholds (on_threshold). */
+	if (kind != VISIT_DWELL)
+		match_campaigns(p, d, &ev, 0);
+}
+
+/* A visit reached the min_dwell of some dwell campaign. */
+static void on_threshold(void *ctx, const struct presence_device *d, uint64_t ts_us,
+			 uint32_t dwell_s, uint32_t threshold_s)
+{
+	struct pipeline *p = ctx;
+	struct visit_event ev;
+
+	if (make_event(p, d, VISIT_DWELL, ts_us, dwell_s, &ev))
+		match_campaigns(p, d, &ev, threshold_s);
 }
 
 static void on_footfall(void *ctx, const char *json)
@@ -222,6 +259,7 @@ void pipeline_set_snapshot(struct pipeline *p, struct snapshot *s)
 	int64_t now_s = p->now_us ? to_s(p->now_us) : (int64_t)time(NULL);
 	struct id_index *idx = id_index_new(s, p->cfg.eid_tolerance, now_s, aes128_openssl);
 	struct irk_resolver *irk = irk_resolver_new(s, p->cfg.irk_cache_size);
+	uint32_t n_thr;
 
 	if (!idx || !irk) {
 		/* Out of memory: keep serving the old snapshot rather than none. */
@@ -248,6 +286,9 @@ void pipeline_set_snapshot(struct pipeline *p, struct snapshot *s)
 		d->eid_ident = -1; /* identifier indexes changed: re-paired at the next EID */
 	}
 	campaign_rules_seed(p->rules, s);
+	n_thr = campaign_dwell_thresholds(s, p->cfg.zone, p->dwell_thresholds,
+					  DWELL_THRESHOLDS_MAX);
+	presence_set_thresholds(p->pr, p->dwell_thresholds, n_thr, on_threshold);
 	id_index_free(p->idx);
 	irk_resolver_free(p->irk);
 	p->idx = idx;
@@ -305,6 +346,9 @@ static void identify(struct pipeline *p, const struct adv_report *r, const struc
 			break;
 		}
 		case BF_ALTBEACON:
+			if (s->ident < 0)
+				s->ident = id_index_altbeacon(p->idx, f[i].u.altbeacon.company_id,
+							      f[i].u.altbeacon.beacon_id);
 			if (isnan(s->power_1m))
 				s->power_1m = f[i].u.altbeacon.ref_rssi;
 			set_anon(s, 2, f[i].u.altbeacon.beacon_id, 20);
@@ -474,6 +518,8 @@ void pipeline_report(struct pipeline *p, const struct adv_report *r)
 		/* Enrolled but no presence consent (never given, expired or
 		 * withdrawn): forget any state at once, count anonymously. */
 		p->stats.no_consent++;
+		if (c->consent[SNAP_PRESENCE].granted && now_s < (int64_t)c->consent[SNAP_PRESENCE].from)
+			p->stats.before_consent++;
 		presence_forget(p->pr, c->id);
 		p->stats.tracked_devices = presence_count(p->pr);
 		s.anon[0] = 5;

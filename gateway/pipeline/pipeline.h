@@ -77,6 +77,10 @@ struct pipeline_stats {
 	uint64_t no_consent;       /* identified reports dropped for lack of presence consent */
 	uint64_t footfall_counted; /* reports that went into the anonymous sketch */
 	uint64_t footfall_published, footfall_suppressed; /* periods above / below the minimum */
+	/* Sightings of an enrolled customer before their presence consent began
+	 * (a replayed capture older than the consents): consent is judged at
+	 * the time of each event, so these make no visit. */
+	uint64_t before_consent;
 	uint64_t beacon_health;    /* health messages emitted */
 	uint64_t etlm_decrypted, etlm_failed;
 	uint64_t irk_lookups, irk_cache_hits, irk_resolved;

@@ -20,20 +20,19 @@ struct pipeline_config {
 	char gateway[PIPELINE_NAME_MAX];
 	char zone[PIPELINE_NAME_MAX];     /* the zone this gateway covers */
 
-	/* RSSI filter: asymmetric EWMA. A rise is trusted quickly (alpha_up),
-	 * a fall slowly (alpha_down), because fades make RSSI drop far more
-	 * often than it spuriously rises. 0 < alpha <= 1. */
+	/* Obsolete (the old asymmetric EWMA's gains): still parsed and range
+	 * checked so that existing files load, no longer used (presence.h). */
 	float rssi_alpha_up;
 	float rssi_alpha_down;
 	float path_loss_exponent;         /* log-distance model, n */
 	int8_t default_power_1m;          /* dBm at 1 m when a frame has no calibration */
 
 	/* Visit state machine. */
-	int8_t enter_rssi;                /* dBm a raw sighting must reach to count */
-	uint8_t enter_confirmations;      /* N such sightings ... */
+	int8_t enter_rssi;                /* dBm the median of the sightings must reach ... */
+	uint8_t enter_confirmations;      /* ... with at least N sightings ... */
 	uint32_t enter_window_s;          /* ... within this many seconds */
-	int8_t exit_rssi;                 /* filtered RSSI below this ... (hysteresis < enter) */
-	uint32_t exit_below_s;            /* ... for this long ends the visit */
+	int8_t exit_rssi;                 /* median RSSI below this ... (hysteresis < enter) */
+	uint32_t exit_below_s;            /* ... over the last this many seconds ends the visit */
 	uint32_t absence_timeout_s;       /* no sighting for this long ends the visit */
 	uint32_t dwell_marks_s[PIPELINE_DWELL_MARKS_MAX]; /* ascending */
 	uint8_t n_dwell_marks;

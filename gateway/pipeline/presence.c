@@ -6,14 +6,19 @@
 #include <string.h>
 
 #define EMPTY (-1)
+#define US_PER_S 1000000u
+#define US_PER_DS 100000u
 
 struct presence {
 	struct pipeline_config cfg;
 	presence_emit_fn emit;
 	void *ctx;
+	presence_threshold_fn on_threshold;
+	const uint32_t *thresholds;   /* ascending dwell seconds (the caller's array) */
+	uint32_t n_thresholds;
 	struct presence_device *devs;
-	uint64_t *confirm_us;  /* per slot: enter_confirmations sighting times (a ring) */
 	bool *used;
+	uint32_t bin_ds;       /* width of one RSSI ring bin */
 	uint32_t cap, count;
 	uint32_t *free_stack;
 	uint32_t n_free;
@@ -43,14 +48,17 @@ struct presence *presence_new(const struct pipeline_config *cfg, presence_emit_f
 	while (m < 2u * t->cap)
 		m <<= 1;
 	t->map_mask = m - 1;
+	/* The ring spans the longer of the two windows, in PRESENCE_RING bins. */
+	t->bin_ds = (uint32_t)(((uint64_t)(cfg->enter_window_s > cfg->exit_below_s ?
+						  cfg->enter_window_s : cfg->exit_below_s) *
+				10u + PRESENCE_RING - 1) / PRESENCE_RING);
+	if (!t->bin_ds)
+		t->bin_ds = 1;
 	t->devs = calloc(t->cap ? t->cap : 1, sizeof(*t->devs));
-	t->confirm_us = calloc((size_t)(t->cap ? t->cap : 1) *
-				       (cfg->enter_confirmations ? cfg->enter_confirmations : 1),
-			       sizeof(*t->confirm_us));
 	t->used = calloc(t->cap ? t->cap : 1, sizeof(*t->used));
 	t->free_stack = malloc(sizeof(*t->free_stack) * (t->cap ? t->cap : 1));
 	t->map = malloc(sizeof(*t->map) * m);
-	if (!t->devs || !t->confirm_us || !t->used || !t->free_stack || !t->map) {
+	if (!t->devs || !t->used || !t->free_stack || !t->map) {
 		presence_free(t);
 		return NULL;
 	}
@@ -67,11 +75,18 @@ void presence_free(struct presence *t)
 	if (!t)
 		return;
 	free(t->devs);
-	free(t->confirm_us);
 	free(t->used);
 	free(t->free_stack);
 	free(t->map);
 	free(t);
+}
+
+void presence_set_thresholds(struct presence *t, const uint32_t *threshold_s, uint32_t n,
+			     presence_threshold_fn fn)
+{
+	t->thresholds = threshold_s;
+	t->n_thresholds = threshold_s ? n : 0;
+	t->on_threshold = fn;
 }
 
 static uint32_t map_pos(const struct presence *t, int64_t id)
@@ -124,11 +139,11 @@ static void end_visit(struct presence *t, struct presence_device *d, uint64_t ts
 		      uint64_t ended_us)
 {
 	uint32_t dwell = ended_us > d->visit_started_us ?
-				 (uint32_t)((ended_us - d->visit_started_us) / 1000000u) : 0;
+				 (uint32_t)((ended_us - d->visit_started_us) / US_PER_S) : 0;
 
 	d->in_visit = false;
-	d->n_confirm = 0;
-	d->below_since_us = 0;
+	/* A new visit needs fresh evidence, not the readings that ended this one. */
+	d->ring_len = 0;
 	t->emit(t->ctx, d, VISIT_EXIT, ts_us, dwell, -1);
 }
 
@@ -154,27 +169,136 @@ static void fire_marks(struct presence *t, struct presence_device *d, uint64_t n
 		uint64_t dwell_us = now_us > d->visit_started_us ? now_us - d->visit_started_us : 0;
 		uint32_t mark = t->cfg.dwell_marks_s[d->marks_fired];
 
-		if (dwell_us < (uint64_t)mark * 1000000u)
+		if (dwell_us < (uint64_t)mark * US_PER_S)
 			break;
 		d->marks_fired++;
-		t->emit(t->ctx, d, VISIT_DWELL, now_us, (uint32_t)(dwell_us / 1000000u),
+		t->emit(t->ctx, d, VISIT_DWELL, now_us, (uint32_t)(dwell_us / US_PER_S),
 			d->marks_fired - 1);
 	}
 }
 
-/* The filtered RSSI stayed under the exit threshold long enough? */
-static void check_below(struct presence *t, struct presence_device *d, uint64_t now_us)
+/* Each threshold the visit's dwell reached since the last look, once. */
+static void fire_thresholds(struct presence *t, struct presence_device *d, uint64_t now_us)
 {
-	if (!d->in_visit)
+	uint32_t dwell;
+
+	if (!d->in_visit || !t->n_thresholds || !t->on_threshold)
 		return;
-	if (d->rssi_filtered >= (float)t->cfg.exit_rssi) {
-		d->below_since_us = 0;
+	dwell = now_us > d->visit_started_us ?
+			(uint32_t)((now_us - d->visit_started_us) / US_PER_S) : 0;
+	if (dwell < d->thr_next_s)
+		return;
+	for (uint32_t i = 0; i < t->n_thresholds && t->thresholds[i] <= dwell; i++) {
+		if (t->thresholds[i] < d->thr_next_s)
+			continue;
+		t->on_threshold(t->ctx, d, now_us, dwell, t->thresholds[i]);
+		if (!d->in_visit)
+			return;
+	}
+	d->thr_next_s = dwell + 1;
+}
+
+/* Deciseconds since the device was first seen: ring bins store these. */
+static uint32_t rel_ds(const struct presence_device *d, uint64_t ts_us)
+{
+	return ts_us > d->first_seen_us ? (uint32_t)((ts_us - d->first_seen_us) / US_PER_DS) : 0;
+}
+
+static void ring_add(struct presence *t, struct presence_device *d, int8_t rssi, uint64_t ts_us)
+{
+	uint32_t now = rel_ds(d, ts_us);
+	struct presence_bin *b = &d->ring[d->ring_head];
+
+	if (d->ring_len && now < b->start_ds + t->bin_ds && b->n < UINT8_MAX) {
+		b->sum = (int16_t)(b->sum + rssi);
+		b->n++;
 		return;
 	}
-	if (!d->below_since_us)
-		d->below_since_us = now_us;
-	else if (now_us - d->below_since_us >= (uint64_t)t->cfg.exit_below_s * 1000000u)
-		end_visit(t, d, now_us, d->below_since_us);
+	if (d->ring_len)
+		d->ring_head = (uint8_t)((d->ring_head + 1) % PRESENCE_RING);
+	if (d->ring_len < PRESENCE_RING)
+		d->ring_len++;
+	d->ring[d->ring_head] = (struct presence_bin){ .sum = rssi, .n = 1, .start_ds = now };
+}
+
+/* What the ring says about the last window_s seconds. */
+struct level {
+	float median;          /* of the bin means; NAN without readings */
+	uint32_t readings;     /* raw sightings in the window */
+	uint32_t oldest_ds;    /* start of the oldest bin in the window */
+};
+
+static struct level ring_level(const struct presence_device *d, uint32_t window_s,
+			       uint32_t from_ds, uint64_t now_us)
+{
+	uint32_t now = rel_ds(d, now_us), window = window_s * 10u;
+	float v[PRESENCE_RING];
+	struct level lv = { .median = NAN };
+	uint32_t n = 0;
+
+	for (uint32_t k = 0; k < d->ring_len; k++) {
+		const struct presence_bin *b =
+			&d->ring[(d->ring_head + PRESENCE_RING - k) % PRESENCE_RING];
+		float x;
+		uint32_t i;
+
+		if (b->start_ds + window < now || b->start_ds < from_ds)
+			break; /* older bins only from here */
+		x = (float)b->sum / (float)b->n;
+		/* Insertion sort: at most PRESENCE_RING values. */
+		for (i = n; i > 0 && v[i - 1] > x; i--)
+			v[i] = v[i - 1];
+		v[i] = x;
+		n++;
+		lv.readings += b->n;
+		lv.oldest_ds = b->start_ds;
+	}
+	if (n)
+		lv.median = n % 2 ? v[n / 2] : 0.5f * (v[n / 2 - 1] + v[n / 2]);
+	return lv;
+}
+
+/*
+ * Leave when the median of the readings of the last exit_below_s is below
+ * the exit level. It needs as many readings as an entry does and readings
+ * spread over at least half the window, so one deep fade of a tag that
+ * advertises rarely does not end a visit (silence is the absence timeout's).
+ * Only the visit's own readings count (the approach was weaker by
+ * definition). The visit ends at the start of that window: the tag was
+ * last judged in range before it.
+ */
+static void check_exit(struct presence *t, struct presence_device *d, uint64_t now_us)
+{
+	struct level lv;
+	uint32_t now;
+
+	if (!d->in_visit)
+		return;
+	lv = ring_level(d, t->cfg.exit_below_s, rel_ds(d, d->visit_started_us), now_us);
+	now = rel_ds(d, now_us);
+	if (isnan(lv.median) || lv.readings < t->cfg.enter_confirmations ||
+	    (now - lv.oldest_ds) * 2u < t->cfg.exit_below_s * 10u ||
+	    lv.median >= (float)t->cfg.exit_rssi)
+		return;
+	end_visit(t, d, now_us, d->first_seen_us + (uint64_t)lv.oldest_ds * US_PER_DS);
+}
+
+static void check_enter(struct presence *t, struct presence_device *d, uint64_t ts_us)
+{
+	struct level lv = ring_level(d, t->cfg.enter_window_s, 0, ts_us);
+	uint64_t since;
+
+	if (!isnan(lv.median))
+		d->rssi_filtered = lv.median;
+	if (d->in_visit || lv.readings < t->cfg.enter_confirmations ||
+	    lv.median < (float)t->cfg.enter_rssi)
+		return;
+	since = d->first_seen_us + (uint64_t)lv.oldest_ds * US_PER_DS;
+	d->in_visit = true;
+	d->visit_started_us = since;
+	d->marks_fired = 0;
+	d->thr_next_s = 0;
+	t->emit(t->ctx, d, VISIT_ENTER, ts_us, (uint32_t)((ts_us - since) / US_PER_S), -1);
 }
 
 struct presence_device *presence_sighting(struct presence *t, int64_t customer_id,
@@ -183,12 +307,11 @@ struct presence_device *presence_sighting(struct presence *t, int64_t customer_i
 {
 	uint32_t pos = map_pos(t, customer_id), slot;
 	struct presence_device *d;
-	uint64_t window_us = (uint64_t)t->cfg.enter_window_s * 1000000u;
 
 	if (!t->cap)
 		return NULL;
 	if (t->map[pos] != EMPTY) {
-		uint64_t absence_us = (uint64_t)t->cfg.absence_timeout_s * 1000000u;
+		uint64_t absence_us = (uint64_t)t->cfg.absence_timeout_s * US_PER_S;
 
 		d = &t->devs[t->map[pos]];
 		/* Away for longer than the absence timeout and back before a
@@ -217,52 +340,23 @@ struct presence_device *presence_sighting(struct presence *t, int64_t customer_i
 		d->first_seen_us = ts_us;
 		d->rssi_filtered = rssi;
 	} else {
-		float alpha;
-
 		d = &t->devs[t->map[pos]];
-		alpha = (float)rssi > d->rssi_filtered ? t->cfg.rssi_alpha_up
-						       : t->cfg.rssi_alpha_down;
-		d->rssi_filtered += alpha * ((float)rssi - d->rssi_filtered);
 	}
 	d->customer = customer;
 	if (ts_us > d->last_seen_us)
 		d->last_seen_us = ts_us;
 	d->power_1m = power_1m;
-
-	if (!d->in_visit && rssi >= t->cfg.enter_rssi) {
-		uint8_t n = t->cfg.enter_confirmations, in_window = 0;
-		uint64_t oldest = ts_us, *ring = &t->confirm_us[(size_t)(d - t->devs) * n];
-
-		ring[d->confirm_head] = ts_us;
-		d->confirm_head = (uint8_t)((d->confirm_head + 1) % n);
-		if (d->n_confirm < n)
-			d->n_confirm++;
-		for (uint8_t i = 0; i < d->n_confirm; i++) {
-			if (ts_us - ring[i] <= window_us) {
-				in_window++;
-				if (ring[i] < oldest)
-					oldest = ring[i];
-			}
-		}
-		if (in_window >= n) {
-			d->in_visit = true;
-			d->visit_started_us = oldest;
-			d->marks_fired = 0;
-			d->below_since_us = 0;
-			d->n_confirm = 0;
-			d->confirm_head = 0;
-			t->emit(t->ctx, d, VISIT_ENTER, ts_us,
-				(uint32_t)((ts_us - oldest) / 1000000u), -1);
-		}
-	}
+	ring_add(t, d, rssi, ts_us);
+	check_enter(t, d, ts_us);
 	fire_marks(t, d, ts_us);
-	check_below(t, d, ts_us);
+	fire_thresholds(t, d, ts_us);
+	check_exit(t, d, ts_us);
 	return d;
 }
 
 void presence_tick(struct presence *t, uint64_t now_us)
 {
-	uint64_t absence_us = (uint64_t)t->cfg.absence_timeout_s * 1000000u;
+	uint64_t absence_us = (uint64_t)t->cfg.absence_timeout_s * US_PER_S;
 
 	for (uint32_t i = 0; i < t->cap; i++) {
 		struct presence_device *d = &t->devs[i];
@@ -276,7 +370,8 @@ void presence_tick(struct presence *t, uint64_t now_us)
 			continue;
 		}
 		fire_marks(t, d, now_us);
-		check_below(t, d, now_us);
+		fire_thresholds(t, d, now_us);
+		check_exit(t, d, now_us);
 	}
 }
 

@@ -2,15 +2,36 @@
  * presence.h - per consented customer visit state machine.
  *
  * Keyed by customer id (never by address: an EID tag or an RPA phone
- * changes address, the customer does not). Each device carries an
- * asymmetric EWMA of its RSSI, the confirmation ring that gates entry,
- * and its visit (start, dwell marks fired, time below the exit threshold).
+ * changes address, the customer does not). Each device carries a short
+ * ring of its recent RSSI readings and its visit (start, dwell marks fired).
  *
- *   idle --N raw sightings >= enter_rssi within enter_window_s--> in visit (ENTER)
+ * The level estimate is the median of the ring's readings inside a time
+ * window. Fading makes single readings drop, noise makes them jump either
+ * way; a median ignores both without leaning up or down, so a tag held
+ * below the exit level is judged below it (an asymmetric average that
+ * trusts rises would keep it in), and a few lucky spikes far away do not
+ * make an entry. The only asymmetry left is in the evidence: entering
+ * needs enter_confirmations readings in enter_window_s, leaving only a
+ * low median over exit_below_s or silence (absence_timeout_s).
+ *
+ *   idle --N sightings within enter_window_s whose median >= enter_rssi--> in visit (ENTER)
  *   in visit --dwell reaches mark i--> DWELL
- *   in visit --no sighting for absence_timeout_s, or filtered RSSI below
- *             exit_rssi for exit_below_s--> idle (EXIT)
+ *   in visit --dwell reaches a campaign threshold--> threshold callback
+ *   in visit --no sighting for absence_timeout_s, or the median of the
+ *             readings of the last exit_below_s below exit_rssi--> idle (EXIT)
  *   idle --no sighting for absence_timeout_s--> forgotten
+ *
+ * The ring holds PRESENCE_RING bins, each max(enter_window_s, exit_below_s)
+ * / PRESENCE_RING seconds wide: readings inside one bin are averaged (in
+ * dB, an unbiased mean of the shadowing), so a tag advertising ten times a
+ * second costs no more than one advertising once a second. One device
+ * record is 200 bytes (sizeof(struct presence_device) on LP64, the ring
+ * included).
+ *
+ * Dwell marks are what is reported (visit rows, the visit topic); campaign
+ * thresholds (the min_dwell of dwell campaigns, set per snapshot) are
+ * separate, so a campaign fires when the visit reaches its own threshold
+ * whatever the marks are.
  *
  * The table is fixed-size (max_tracked): a new device when it is full
  * evicts the one seen longest ago (its open visit is closed with EXIT).
@@ -25,22 +46,32 @@
 #include "pipeline.h"
 #include "pipeline_config.h"
 
-/* Widest fields first (no padding): the table holds max_tracked of these.
- * The entry confirmation times live in a ring beside the table, sized by
- * enter_confirmations rather than its upper bound. */
+#define PRESENCE_RING 16
+
+/* One bin of the RSSI ring: the sum and count of the readings that fell in
+ * it, and when it began (deciseconds since the device was first seen). */
+struct presence_bin {
+	int16_t sum;
+	uint8_t n;
+	uint32_t start_ds;
+} __attribute__((packed));
+
+/* Widest fields first (no padding): the table holds max_tracked of these. */
 struct presence_device {
 	int64_t customer_id;
-	uint64_t first_seen_us, last_seen_us, visit_started_us, below_since_us;
+	uint64_t first_seen_us, last_seen_us, visit_started_us;
 	int64_t eid_ident;         /* snapshot identifier of the EID key, -1 if none */
 	uint64_t last_health_us;   /* rate limit of this tag's decrypted TLM */
 	uint32_t customer;         /* index into the current snapshot's customers */
 	uint32_t eid_time_base;
-	float rssi_filtered;
+	float rssi_filtered;       /* median of the readings of the last enter_window_s */
 	float power_1m;            /* calibrated RSSI at 1 m of the last frame */
 	bool in_visit;
 	bool rssi_known;           /* at least one sighting carried a real RSSI */
+	uint32_t thr_next_s;       /* smallest dwell not yet checked against thresholds */
 	uint8_t marks_fired;       /* dwell marks already emitted in this visit */
-	uint8_t n_confirm, confirm_head;
+	uint8_t ring_head, ring_len; /* newest bin, bins in use */
+	struct presence_bin ring[PRESENCE_RING];
 	/* For pairing an eTLM frame with the EID seen from the same address. */
 	uint8_t last_addr[6];
 };
@@ -52,8 +83,18 @@ typedef void (*presence_emit_fn)(void *ctx, const struct presence_device *d,
 				 enum visit_event_kind kind, uint64_t ts_us, uint32_t dwell_s,
 				 int mark);
 
+/* The visit reached threshold_s, one of presence_set_thresholds()'s. */
+typedef void (*presence_threshold_fn)(void *ctx, const struct presence_device *d,
+				      uint64_t ts_us, uint32_t dwell_s, uint32_t threshold_s);
+
 struct presence *presence_new(const struct pipeline_config *cfg, presence_emit_fn emit, void *ctx);
 void presence_free(struct presence *t);
+
+/* Dwell thresholds (ascending, distinct; the array stays the caller's and
+ * must outlive its use) at which fn is called once per visit. A threshold
+ * a visit has already passed when the set changes is not called for it. */
+void presence_set_thresholds(struct presence *t, const uint32_t *threshold_s, uint32_t n,
+			     presence_threshold_fn fn);
 
 /* A sighting of a consented customer. Returns the device (NULL only when
  * max_tracked is 0); it may emit ENTER / DWELL. */

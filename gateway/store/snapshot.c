@@ -340,16 +340,19 @@ static int load_identifiers(struct loader *l)
 			continue;
 		memset(id, 0, sizeof(*id)); /* the slot of a skipped row is reused */
 		id->customer = (uint32_t)ci;
-		if (t == STORE_ID_IBEACON || t == STORE_ID_EDDYSTONE_UID) {
+		if (t == STORE_ID_IBEACON || t == STORE_ID_EDDYSTONE_UID || t == STORE_ID_ALTBEACON) {
 			const char *v = (const char *)sqlite3_column_text(st, 2);
 			struct store_identifier parsed;
 
-			if (!canonical_bytes(t, v, id->value)) {
+			/* AltBeacons are few: the full parser is fast enough. */
+			if (t == STORE_ID_ALTBEACON || !canonical_bytes(t, v, id->value)) {
 				if (!v || store_identifier_parse(t, v, &parsed, NULL) != STORE_OK)
 					continue;
 				memcpy(id->value, parsed.bytes, parsed.n_bytes);
 			}
-			id->type = t == STORE_ID_IBEACON ? SNAP_ID_IBEACON : SNAP_ID_EDDYSTONE_UID;
+			id->type = t == STORE_ID_IBEACON	 ? SNAP_ID_IBEACON :
+				   t == STORE_ID_ALTBEACON ? SNAP_ID_ALTBEACON :
+							     SNAP_ID_EDDYSTONE_UID;
 		} else {
 			if (sqlite3_column_bytes(st, 3) != 16)
 				continue;

@@ -31,6 +31,7 @@ enum snap_id_type {
 	SNAP_ID_EDDYSTONE_UID,     /* value: namespace[10] instance[6] -> 16 bytes */
 	SNAP_ID_EDDYSTONE_EID,     /* key[16], exponent, clock offset */
 	SNAP_ID_IRK,               /* key[16] (as written by the user: most significant byte first) */
+	SNAP_ID_ALTBEACON,         /* value: company id(BE)[2] beacon id[20] -> 22 bytes */
 };
 
 /* Records are packed for size: at 100 k customers and more, every byte of a
@@ -42,11 +43,12 @@ struct snap_identifier {
 	uint32_t customer;         /* index into snapshot.customers */
 	uint8_t type;              /* enum snap_id_type */
 	uint8_t exponent;          /* EID rotation exponent 0..15 */
-	/* iBeacon / UID bytes, or the 16-byte key. An EID key is followed by
+	/* iBeacon / UID / AltBeacon bytes, or the 16-byte key. The 22 bytes of
+	 * an AltBeacon fill what was padding after 20. An EID key is followed by
 	 * the index of its clock offset in snapshot.clock_offsets (a uint32 in
 	 * host order): only one identifier in several is an EID key, so the
 	 * 8-byte offset lives beside them (snap_clock_offset()). */
-	uint8_t value[20];
+	uint8_t value[22];
 };
 
 /* A grant is in force over [from, until): granted_at, and the earlier of its

@@ -29,7 +29,7 @@
 #include <sqlite3.h>
 
 #define STORE_ERRLEN 256
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 /* Oldest schema a read-only open accepts as is: v2 only added the
  * consent_generation triggers and kv row, which readers do not need. */
 #define STORE_SCHEMA_READABLE 1
@@ -105,18 +105,21 @@ enum store_id_type {
 	STORE_ID_EDDYSTONE_UID,
 	STORE_ID_EDDYSTONE_EID,
 	STORE_ID_IRK,
+	STORE_ID_ALTBEACON,
 };
 
 struct store_identifier {
 	enum store_id_type type;
-	char value[80];        /* canonical text: uuid:major:minor | ns:inst | key hex */
-	uint8_t bytes[20];     /* binary form (ibeacon 20, uid 16) or the 16-byte key */
+	char value[80];        /* canonical text: uuid:major:minor | ns:inst | key hex
+	                        * | 0xcompany:beacon id */
+	uint8_t bytes[22];     /* binary form (ibeacon 20, uid 16, altbeacon 22: company
+	                        * id big-endian then the 20-byte beacon id) or the key */
 	size_t n_bytes;
 	uint8_t exponent;      /* eddystone-eid only */
 	int64_t clock_offset;  /* eddystone-eid only: tag counter = unix time - offset */
 };
 
-/* "ibeacon" | "eddystone-uid" | "eddystone-eid" | "irk" -> type; 0 if unknown. */
+/* "ibeacon" | "eddystone-uid" | "eddystone-eid" | "irk" | "altbeacon" -> type; 0 if unknown. */
 enum store_id_type store_id_type_parse(const char *s);
 const char *store_id_type_name(enum store_id_type t);
 /* Parse VALUE for type (case-insensitive hex); canonicalises into id->value. */

@@ -5,7 +5,11 @@
  *   eddystone-uid  NAMESPACE(20 hex):INSTANCE(12 hex)
  *   eddystone-eid  KEY(32 hex):K[:OFFSET]      (K 0..15, OFFSET signed seconds)
  *   irk            KEY(32 hex)
- * Canonical text is lowercase hex, the UUID with dashes, decimal numbers.
+ *   altbeacon      COMPANY:BEACONID            (COMPANY decimal 0..65535 or 0xHEX --
+ *                                               never octal; BEACONID 40 hex,
+ *                                               dashes optional)
+ * Canonical text is lowercase hex, the UUID with dashes, decimal numbers;
+ * an AltBeacon as 0x and 4 hex digits of company id, a colon, 40 hex digits.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -23,6 +27,7 @@ static const struct {
 	{ "eddystone-uid", STORE_ID_EDDYSTONE_UID },
 	{ "eddystone-eid", STORE_ID_EDDYSTONE_EID },
 	{ "irk", STORE_ID_IRK },
+	{ "altbeacon", STORE_ID_ALTBEACON },
 };
 
 enum store_id_type store_id_type_parse(const char *s)
@@ -202,6 +207,62 @@ static int parse_irk(const char *t, struct store_identifier *id, char *err)
 	return STORE_OK;
 }
 
+/* The company id: decimal, or hexadecimal after 0x. A leading zero is just
+ * a zero (company ids are often written 0118 for 0x0118's decimal 280: we do
+ * not guess, decimal is decimal). */
+static bool parse_company(const char *s, size_t len, uint16_t *v)
+{
+	unsigned long x = 0;
+
+	if (len > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		if (len > 6)
+			return false;
+		for (size_t i = 2; i < len; i++) {
+			int d = bgw_hex_nibble((unsigned char)s[i]);
+
+			if (d < 0)
+				return false;
+			x = x * 16 + (unsigned long)d;
+		}
+		*v = (uint16_t)x;
+		return true;
+	}
+	return parse_u16(s, len, v);
+}
+
+static int parse_altbeacon(const char *t, struct store_identifier *id, char *err)
+{
+	const char *c = strchr(t, ':');
+	char hex[41];
+	size_t n = 0;
+	uint16_t company;
+
+	if (!c || strchr(c + 1, ':'))
+		return store_errf(err, STORE_EINVAL, "altbeacon identifier must be COMPANY:BEACONID");
+	if (!parse_company(t, (size_t)(c - t), &company))
+		return store_errf(err, STORE_EINVAL,
+				  "altbeacon COMPANY must be a number 0..65535 or 0x0000..0xffff");
+	for (const char *p = c + 1; *p; p++) {
+		if (*p == '-')
+			continue;
+		if (n == 40 || bgw_hex_nibble((unsigned char)*p) < 0)
+			return store_errf(err, STORE_EINVAL,
+					  "altbeacon BEACONID must be 40 hex digits (20 bytes, dashes "
+					  "optional)");
+		hex[n++] = *p;
+	}
+	if (n != 40)
+		return store_errf(err, STORE_EINVAL,
+				  "altbeacon BEACONID must be 40 hex digits (20 bytes), got %zu", n);
+	id->bytes[0] = (uint8_t)(company >> 8);
+	id->bytes[1] = (uint8_t)company;
+	bgw_hex_decode(hex, 40, id->bytes + 2, 20, NULL);
+	id->n_bytes = 22;
+	bgw_hex_encode(id->bytes + 2, 20, hex);
+	snprintf(id->value, sizeof(id->value), "0x%04x:%s", company, hex);
+	return STORE_OK;
+}
+
 int store_identifier_parse(enum store_id_type type, const char *text,
 			   struct store_identifier *id, char *err)
 {
@@ -220,9 +281,12 @@ int store_identifier_parse(enum store_id_type type, const char *text,
 		return parse_eid(text, id, err);
 	case STORE_ID_IRK:
 		return parse_irk(text, id, err);
+	case STORE_ID_ALTBEACON:
+		return parse_altbeacon(text, id, err);
 	}
 	return store_errf(err, STORE_EINVAL,
-			  "unknown identifier type (use ibeacon, eddystone-uid, eddystone-eid or irk)");
+			  "unknown identifier type (use ibeacon, eddystone-uid, eddystone-eid, irk "
+			  "or altbeacon)");
 }
 
 int store_identifier_parse_pair(const char *text, struct store_identifier *id, char *err)
@@ -243,7 +307,7 @@ int store_identifier_parse_pair(const char *text, struct store_identifier *id, c
 	if (!t)
 		return store_errf(err, STORE_EINVAL,
 				  "unknown identifier type '%s' (use ibeacon, eddystone-uid, "
-				  "eddystone-eid or irk)", type);
+				  "eddystone-eid, irk or altbeacon)", type);
 	return store_identifier_parse(t, sp + 1, id, err);
 }
 

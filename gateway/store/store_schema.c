@@ -177,7 +177,34 @@ static const char schema_v2[] =
 	GEN_TRIGGER("campaigns", "DELETE", "del")
 ;
 
+/*
+ * v3: AltBeacon identifiers ('altbeacon', value "0xCOMPANY:BEACONID"). A
+ * CHECK cannot be altered in SQLite: the table is rebuilt with the same rows
+ * (ids kept) and its index and generation triggers are made again.
+ */
+static const char schema_v3[] =
+	"CREATE TABLE identifiers_v3 ("
+	"  id INTEGER PRIMARY KEY,"
+	"  customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,"
+	"  type TEXT NOT NULL CHECK (type IN ('ibeacon','eddystone-uid','eddystone-eid','irk',"
+	"                                     'altbeacon')),"
+	"  value TEXT NOT NULL,"
+	"  key BLOB CHECK (key IS NULL OR length(key) = 16),"
+	"  exponent INTEGER CHECK (exponent IS NULL OR exponent BETWEEN 0 AND 15),"
+	"  clock_offset INTEGER,"
+	"  created_at INTEGER NOT NULL,"
+	"  UNIQUE (type, value));"
+	"INSERT INTO identifiers_v3 SELECT id, customer_id, type, value, key, exponent, "
+	"  clock_offset, created_at FROM identifiers;"
+	"DROP TABLE identifiers;"
+	"ALTER TABLE identifiers_v3 RENAME TO identifiers;"
+	"CREATE INDEX identifiers_customer ON identifiers(customer_id);"
+	GEN_TRIGGER("identifiers", "UPDATE", "upd")
+	GEN_TRIGGER("identifiers", "DELETE", "del")
+;
+
 const char *const store_migrations[STORE_SCHEMA_VERSION] = {
 	schema_v1,
 	schema_v2,
+	schema_v3,
 };

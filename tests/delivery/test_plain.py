@@ -17,7 +17,7 @@ def main():
         tmp = run.tmp
         broker = run.start_broker()
         sub = run.subscribe([h.PREFIX + "/#"])
-        footfall = json.dumps({"site": "s1", "gateway": "gw1", "zone": "entrance",
+        footfall = json.dumps({"schema": 1, "site": "s1", "gateway": "gw1", "zone": "entrance",
                                "period_start": "2026-01-01T10:00:00Z", "period_s": 900,
                                "count": 17})
         rc, out, err = h.run_driver(tmp("gw.db"), broker.port, "--count", "50", "--rate", "200",

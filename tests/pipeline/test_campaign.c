@@ -106,17 +106,17 @@ static void done(struct rules *t)
 
 /* One visit event at the entrance, matched; returns how many campaigns fired. */
 static uint32_t match(struct rules *t, uint32_t cust, enum visit_event_kind k, uint32_t dwell,
-		      int mark, int64_t now)
+		      uint32_t threshold, int64_t now)
 {
 	struct campaign_event e = { .customer = cust, .zone = "entrance", .kind = k,
-				    .dwell_s = dwell, .mark = mark, .now_s = now };
+				    .dwell_s = dwell, .threshold_s = threshold, .now_s = now };
 
 	return campaign_rules_match(t->r, t->s, &e, on_fire, NULL);
 }
 
 static uint32_t enter(struct rules *t, uint32_t cust, int64_t now)
 {
-	return match(t, cust, VISIT_ENTER, 0, -1, now);
+	return match(t, cust, VISIT_ENTER, 0, 0, now);
 }
 
 /* Campaign "hello" (id 1) on entering, with a cooldown and a daily cap. */
@@ -153,17 +153,17 @@ static void test_matching(void **state)
 	enter(&t, 1, MORNING);
 	assert_int_equal(fired[1], 0); /* bob is not vip */
 
-	/* Dwell campaign: once per visit, at the first mark reaching 300 s. */
+	/* Dwell campaign: at its own threshold (300 s), not at any other. */
 	reset();
-	match(&t, 0, VISIT_DWELL, 60, 0, MORNING + 60);
-	match(&t, 0, VISIT_DWELL, 300, 1, MORNING + 300);
-	match(&t, 0, VISIT_DWELL, 900, 2, MORNING + 900);
+	match(&t, 0, VISIT_DWELL, 60, 60, MORNING + 60);
+	match(&t, 0, VISIT_DWELL, 301, 300, MORNING + 301);
+	match(&t, 0, VISIT_DWELL, 900, 900, MORNING + 900);
 	assert_int_equal(fired[3], 1);
 
 	reset();
-	match(&t, 1, VISIT_EXIT, 599, -1, MORNING + 700);
+	match(&t, 1, VISIT_EXIT, 599, 0, MORNING + 700);
 	assert_int_equal(fired[4], 0);
-	match(&t, 1, VISIT_EXIT, 600, -1, MORNING + 800);
+	match(&t, 1, VISIT_EXIT, 600, 0, MORNING + 800);
 	assert_int_equal(fired[4], 1);
 	done(&t);
 }

@@ -72,9 +72,10 @@ static void test_published_payload(void **state)
 			    "2023-11-14T22:15:00Z");
 	assert_int_equal(cJSON_GetObjectItem(j, "period_s")->valueint, 900);
 	assert_int_equal(cJSON_GetObjectItem(j, "count")->valueint, 7);
+	assert_int_equal(cJSON_GetObjectItem(j, "schema")->valueint, 1);
 	/* Nothing else leaves the process. */
 	cJSON_ArrayForEach(it, j) fields++;
-	assert_int_equal(fields, 6);
+	assert_int_equal(fields, 7);
 	cJSON_Delete(j);
 	footfall_free(f);
 }

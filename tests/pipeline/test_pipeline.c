@@ -386,9 +386,69 @@ static void test_fixed_beacon_health(void **state)
 	harness_fini(&h);
 }
 
+/* Dwell campaigns fire when the visit reaches their own min_dwell, whatever
+ * the reporting marks: marks 10, 20 and a 50 s campaign on a 119 s visit;
+ * default marks (60, 300, 900) and 120 s and 1000 s campaigns. */
+static void dwell_run(const uint32_t *marks, uint8_t n_marks, const uint32_t *min_dwell,
+		      int n_campaigns, uint64_t stay_s, struct harness *h)
+{
+	struct pipeline_config cfg = config();
+	struct snap_builder *b = sb_new();
+	struct bf_frame fa = frame_ibeacon(UUID_ALICE, 7, 1);
+	uint32_t a;
+
+	memcpy(cfg.dwell_marks_s, marks, n_marks * sizeof(*marks));
+	cfg.n_dwell_marks = n_marks;
+	sb_channel(b, "push");
+	a = sb_customer(b, 1, "alice-0001");
+	sb_consent(b, a, SNAP_PRESENCE, 1, 0, 0, 0, "p");
+	sb_consent(b, a, SNAP_RETARGETING, 1, 0, 0, 0x1, "p");
+	sb_ibeacon(b, a, UUID_ALICE, 7, 1);
+	for (int i = 0; i < n_campaigns; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "dwell-%u", min_dwell[i]);
+		sb_campaign(b, 20 + i, name, "entrance", SNAP_EVENT_DWELL)->min_dwell_s =
+			min_dwell[i];
+	}
+	harness_init(h, &cfg);
+	pipeline_set_snapshot(h->p, sb_build(b, 1));
+	harness_walk(h, T0, T0 + stay_s, ADDR_ALICE, -58, &fa);
+	pipeline_flush(h->p, S(T0 + stay_s));
+	sb_free(b);
+}
+
+static void test_dwell_campaign_own_threshold(void **state)
+{
+	static const uint32_t marks_short[] = { 10, 20 }, marks_default[] = { 60, 300, 900 };
+	static const uint32_t fifty[] = { 50, 120 }, long_ones[] = { 120, 1000 };
+	struct harness h;
+	cJSON *j;
+
+	(void)state;
+	dwell_run(marks_short, 2, fifty, 2, 119, &h);
+	assert_int_equal(h.visits[VISIT_DWELL], 2);  /* the marks are still reported */
+	assert_int_equal(h.triggers, 1);
+	assert_string_equal(h.trigger_campaigns[0], "dwell-50");
+	j = cJSON_Parse(h.last_trigger);
+	assert_in_range(cJSON_GetObjectItem(j, "dwell_s")->valueint, 50, 51);
+	cJSON_Delete(j);
+	harness_fini(&h);
+
+	dwell_run(marks_default, 3, long_ones, 2, 1100, &h);
+	assert_int_equal(h.triggers, 2);
+	assert_string_equal(h.trigger_campaigns[0], "dwell-120");
+	assert_string_equal(h.trigger_campaigns[1], "dwell-1000");
+	j = cJSON_Parse(h.last_trigger);
+	assert_in_range(cJSON_GetObjectItem(j, "dwell_s")->valueint, 1000, 1001);
+	cJSON_Delete(j);
+	harness_fini(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_dwell_campaign_own_threshold),
 		cmocka_unit_test(test_visit_and_triggers),
 		cmocka_unit_test(test_no_rssi_controller),
 		cmocka_unit_test(test_withdrawal_and_expiry_at_event_time),

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <math.h>
 
 #include "presence.h"
 
@@ -142,11 +143,13 @@ static void test_exit_by_hysteresis(void **state)
 		presence_sighting(t, 1, 0, -90, -59.0f, S(T0 + s));
 	assert_int_equal(count(&l, VISIT_EXIT), 1);
 	assert_int_equal(presence_count(t), 1); /* still heard: kept, but out of the visit */
-	/* Coming back needs a new confirmation. */
+	/* Coming back needs a new confirmation: the median of the enter window
+	 * must rise, so one strong reading is not enough, but the window
+	 * (10 s) is enough. */
 	presence_sighting(t, 1, 0, -60, -59.0f, S(T0 + s++));
 	assert_int_equal(count(&l, VISIT_ENTER), 1);
-	presence_sighting(t, 1, 0, -60, -59.0f, S(T0 + s++));
-	presence_sighting(t, 1, 0, -60, -59.0f, S(T0 + s++));
+	for (uint64_t back = s; s < back + 10 && count(&l, VISIT_ENTER) < 2; s++)
+		presence_sighting(t, 1, 0, -60, -59.0f, S(T0 + s));
 	assert_int_equal(count(&l, VISIT_ENTER), 2);
 	presence_flush(t, S(T0 + s));
 	assert_int_equal(count(&l, VISIT_EXIT), 2);
@@ -191,6 +194,78 @@ static void test_distance_model(void **state)
 	assert_float_equal(presence_distance_m(-69.0f, -59.0f, 2.0f), 3.1623f, 1e-3);
 }
 
+/* Shadowing as the simulator draws it: Gaussian in dB (Box-Muller over the LCG). */
+static int gauss_db(double mean, double sigma)
+{
+	double u1, u2, r;
+
+	rng = rng * 1103515245u + 12345u;
+	u1 = ((rng >> 8) + 1.0) / 16777217.0;
+	rng = rng * 1103515245u + 12345u;
+	u2 = (rng >> 8) / 16777216.0;
+	r = mean + sigma * sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+	return (int)lround(r < -127 ? -127 : r > 20 ? 20 : r);
+}
+
+/* A tag held still at 25 m (mean -87 dBm, below the -85 dBm exit level)
+ * after a visit: it leaves, with or without fading (0, 6 and 10 dB). */
+static void test_held_below_exit_level_exits(void **state)
+{
+	static const double sigmas[] = { 0, 6, 10 };
+
+	(void)state;
+	for (unsigned k = 0; k < 3; k++) {
+		struct pipeline_config c;
+		struct log l = { 0 };
+		struct presence *t;
+		uint64_t s, left;
+
+		pipeline_config_defaults(&c);
+		t = presence_new(&c, record, &l);
+		for (s = 0; s < 60; s++)
+			presence_sighting(t, 9, 0, (int8_t)gauss_db(-62, sigmas[k]), -59.0f,
+					  S(T0 + s));
+		assert_int_equal(count(&l, VISIT_ENTER), 1);
+		left = s;
+		for (; s < left + 600 && !count(&l, VISIT_EXIT); s++) {
+			presence_sighting(t, 9, 0, (int8_t)gauss_db(-87, sigmas[k]), -59.0f,
+					  S(T0 + s));
+			presence_tick(t, S(T0 + s) + 500000);
+		}
+		assert_int_equal(count(&l, VISIT_EXIT), 1);
+		/* Within a minute of leaving (exit_below_s is 15 s). */
+		assert_true(s - left <= 60);
+		presence_free(t);
+	}
+}
+
+/* A tag at 50 m (mean -93 dBm) with 10 dB of fading, heard once a second
+ * for 20 minutes: noise alone never makes a visit. */
+static void test_far_noisy_tag_never_enters(void **state)
+{
+	struct pipeline_config c;
+	struct log l = { 0 };
+	struct presence *t;
+
+	(void)state;
+	pipeline_config_defaults(&c);
+	t = presence_new(&c, record, &l);
+	for (uint64_t s = 0; s < 1200; s++) {
+		presence_sighting(t, 5, 0, (int8_t)gauss_db(-93, 10), -59.0f, S(T0 + s));
+		presence_tick(t, S(T0 + s) + 500000);
+	}
+	assert_int_equal(count(&l, VISIT_ENTER), 0);
+	presence_free(t);
+}
+
+/* The ring keeps a tag advertising 10 times a second in as much memory as
+ * one advertising once a second, and the record stays small. */
+static void test_device_record_is_small(void **state)
+{
+	(void)state;
+	assert_true(sizeof(struct presence_device) <= 200);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -199,6 +274,9 @@ int main(void)
 		cmocka_unit_test(test_exit_by_hysteresis),
 		cmocka_unit_test(test_bounded_with_eviction),
 		cmocka_unit_test(test_distance_model),
+		cmocka_unit_test(test_held_below_exit_level_exits),
+		cmocka_unit_test(test_far_noisy_tag_never_enters),
+		cmocka_unit_test(test_device_record_is_small),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

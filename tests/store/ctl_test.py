@@ -98,26 +98,26 @@ class Ctl:
         self.ok("customer", "add", "C1", "--segment", "first-flat")
         self.ok("identifier", "add", "C1", "ibeacon", f"{UUID}:1:2")
         self.ok("consent", "grant", "C1", "retargeting", "--channel", "push")
-        self.ok("customer", "add", "C2")
+        self.ok("customer", "add", "C7")
         self.checkpoint()
 
 
 def case_commands(c):
     out = c.ok("init")
-    check("schema version 2" in out, out)
-    check("schema version 2" in c.ok("init"), "init not idempotent")
+    check("schema version 3" in out, out)
+    check("schema version 3" in c.ok("init"), "init not idempotent")
     c.ok("customer", "add", "C1", "--segment", "first-flat", "--segment", "furnishing")
-    c.ok("customer", "add", "C2")
+    c.ok("customer", "add", "C7")
     c.ok("identifier", "add", "C1", "ibeacon", UUID.upper().replace("-", "") + ":1:2")
     c.ok("identifier", "add", "C1", "eddystone-uid", f"{NS}:{INST}")
     c.ok("identifier", "add", "C1", "eddystone-eid", f"{EIDKEY}:10:-30")
-    c.ok("identifier", "add", "C2", "irk", IRK)
+    c.ok("identifier", "add", "C7", "irk", IRK)
     c.ok("consent", "grant", "C1", "presence", "--source", "app", "--policy", "2026-01")
     c.ok("consent", "grant", "C1", "retargeting", "--channel", "push", "--channel", "email",
          "--expires", "+30d")
     c.ok("consent", "withdraw", "C1", "retargeting")
     c.ok("consent", "grant", "C1", "retargeting", "--channel", "push")
-    c.ok("segment", "add", "C2", "vip")
+    c.ok("segment", "add", "C7", "vip")
     c.ok("segment", "remove", "C1", "furnishing")
     c.ok("campaign", "add", "sofa", "--zone", "living", "--event", "dwell", "--segment",
          "first-flat", "--min-dwell", "60", "--cooldown", "3600", "--daily-cap", "2",
@@ -126,12 +126,12 @@ def case_commands(c):
     c.ok("campaign", "add", "door", "--zone", "entrance", "--event", "enter")
 
     customers = c.json("customer", "list")
-    check([x["customer_ref"] for x in customers] == ["C1", "C2"], customers)
+    check([x["customer_ref"] for x in customers] == ["C1", "C7"], customers)
     c1 = customers[0]
     check(c1["identifiers"] == 3 and c1["presence"] == "active" and
           c1["retargeting"] == "active" and c1["segments"] == "first-flat", c1)
     table = c.ok("customer", "list")
-    check(table.splitlines()[0].split()[0] == "REF" and "C2" in table, table)
+    check(table.splitlines()[0].split()[0] == "REF" and "C7" in table, table)
 
     show = c.json("customer", "show", "C1")
     types = sorted(i["type"] for i in show["identifiers"])
@@ -146,7 +146,7 @@ def case_commands(c):
 
     consents = c.json("consent", "list")
     check(len(consents) == 3, consents)
-    check(len(c.json("consent", "list", "C2")) == 0, "C2 consents")
+    check(len(c.json("consent", "list", "C7")) == 0, "C7 consents")
     check("PURPOSE" in c.ok("consent", "list", "C1"), "consent table")
 
     camps = c.json("campaign", "list")
@@ -158,7 +158,7 @@ def case_commands(c):
     check(len(c.json("campaign", "list")) == 1, "campaign remove")
 
     c.ok("identifier", "remove", "irk", IRK.upper())
-    check(c.json("customer", "show", "C2")["identifiers"] == [], "identifier remove")
+    check(c.json("customer", "show", "C7")["identifiers"] == [], "identifier remove")
 
     audit = c.json("audit")
     actions = [a["action"] for a in audit]
@@ -167,8 +167,8 @@ def case_commands(c):
               "identifier.remove"):
         check(a in actions, f"audit lacks {a}")
     check(all(a["actor"].startswith("beaconctl:") for a in audit), "actor")
-    only_c2 = c.json("audit", "--ref", "C2")
-    check(only_c2 and all(a["customer_ref"] == "C2" for a in only_c2), only_c2)
+    only_c2 = c.json("audit", "--ref", "C7")
+    check(only_c2 and all(a["customer_ref"] == "C7" for a in only_c2), only_c2)
     check(c.json("audit", "--since", "+1d") == [], "audit --since")
     check("ACTION" in c.ok("audit"), "audit table")
 
@@ -181,11 +181,11 @@ def case_commands(c):
     check(r["visits"] == 1 and r["consents_archived"] == 1, r)
     r = c.json("purge")
     check(r["visits"] == 0, r)
-    check(len(c.json("export", "C2")["consents_archived"]) == 1, "archive in export")
+    check(len(c.json("export", "C7")["consents_archived"]) == 1, "archive in export")
 
     doc = json.loads(c.ok("export", "C1"))
     check(doc["customer"]["customer_ref"] == "C1" and len(doc["visits"]) == 1, doc.keys())
-    c.ok("customer", "remove", "C2")
+    c.ok("customer", "remove", "C7")
     check([x["customer_ref"] for x in c.json("customer", "list")] == ["C1"], "remove")
     c.ok("forget", "C1")
     check(c.json("customer", "list") == [], "forget")
@@ -253,6 +253,18 @@ def case_bad_identifiers(c):
     c.fails(65, "segment name", "segment", "add", "C1", "bad segment")
 
 
+def case_useless_grant(c):
+    """A retargeting grant without a channel could never send a trigger:
+    refused with the reason, nothing recorded; with a channel it works."""
+    c.populated()
+    msg = c.fails(65, "needs at least one --channel", "consent", "grant", "C7", "retargeting")
+    check("C7" in msg, f"the message names the customer: {msg}")
+    rows = c.json("consent", "list", "C7")
+    check(rows == [], f"nothing recorded: {rows}")
+    c.ok("consent", "grant", "C7", "presence")
+    c.ok("consent", "grant", "C7", "retargeting", "--channel", "email")
+
+
 def case_unknown_customer(c):
     c.populated()
     for args in (("identifier", "add", "NOPE", "irk", IRK),
@@ -267,7 +279,7 @@ def case_unknown_customer(c):
                  ("forget", "NOPE"),
                  ("audit", "--ref", "NOPE")):
         c.fails(65, "no customer 'NOPE'", *args)
-    c.fails(65, "no presence consent", "consent", "withdraw", "C2", "presence")
+    c.fails(65, "no presence consent", "consent", "withdraw", "C7", "presence")
     c.fails(65, "no campaign", "campaign", "remove", "nope")
 
 
@@ -276,7 +288,7 @@ def case_duplicates(c):
     c.fails(65, "already exists", "customer", "add", "C1")
     c.fails(65, "already enrolled", "identifier", "add", "C1", "ibeacon", f"{UUID}:1:2")
     # the same identifier for another customer, written differently
-    c.fails(65, "already enrolled", "identifier", "add", "C2", "ibeacon",
+    c.fails(65, "already enrolled", "identifier", "add", "C7", "ibeacon",
             UUID.upper().replace("-", "") + ":1:2")
     c.fails(65, "already in segment", "segment", "add", "C1", "first-flat")
     c.ok("campaign", "add", "x", "--zone", "z", "--event", "enter")

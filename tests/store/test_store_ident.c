@@ -101,6 +101,55 @@ static void uid_and_keys(void **state)
 	assert_non_null(strstr(err, "unknown identifier type"));
 }
 
+/* AltBeacon: company id decimal (a leading zero is no octal) or 0xHEX, the
+ * 20-byte beacon id with optional dashes; one canonical text for all. */
+static void altbeacon(void **state)
+{
+	static const char *const same[] = {
+		"0x0118:00112233445566778899aabbccddeeff00112233",
+		"280:00112233-4455-6677-8899-AABBCCDDEEFF00112233",
+		"0280:00112233445566778899aabbccddeeff00112233",
+		"0X118:0011223344556677-8899aabbccddeeff00112233",
+	};
+	struct store_identifier id;
+	char err[STORE_ERRLEN];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		assert_int_equal(store_identifier_parse(STORE_ID_ALTBEACON, same[i], &id, err),
+				 STORE_OK);
+		assert_string_equal(id.value, "0x0118:00112233445566778899aabbccddeeff00112233");
+		assert_int_equal(id.n_bytes, 22);
+		assert_int_equal(id.bytes[0], 0x01);
+		assert_int_equal(id.bytes[1], 0x18);
+		assert_int_equal(id.bytes[21], 0x33);
+	}
+	assert_int_equal(store_identifier_parse(STORE_ID_ALTBEACON,
+						"0118:00112233445566778899aabbccddeeff00112233",
+						&id, err), STORE_OK);
+	assert_string_equal(id.value, "0x0076:00112233445566778899aabbccddeeff00112233");
+	assert_int_equal(store_identifier_parse_pair(
+				 "altbeacon 65535:00112233445566778899aabbccddeeff00112233", &id, err),
+			 STORE_OK);
+	assert_int_equal(id.type, STORE_ID_ALTBEACON);
+	assert_string_equal(store_id_type_name(id.type), "altbeacon");
+	assert_int_equal(store_identifier_parse(STORE_ID_ALTBEACON,
+						"65536:00112233445566778899aabbccddeeff00112233",
+						&id, err), STORE_EINVAL);
+	assert_non_null(strstr(err, "COMPANY"));
+	assert_int_equal(store_identifier_parse(STORE_ID_ALTBEACON,
+						"0x10000:00112233445566778899aabbccddeeff00112233",
+						&id, err), STORE_EINVAL);
+	assert_int_equal(store_identifier_parse(STORE_ID_ALTBEACON,
+						"0x0118:00112233445566778899aabbccddeeff001122",
+						&id, err), STORE_EINVAL);
+	assert_non_null(strstr(err, "40 hex digits"));
+	assert_int_equal(store_identifier_parse(STORE_ID_ALTBEACON,
+						"00112233445566778899aabbccddeeff00112233",
+						&id, err), STORE_EINVAL);
+	assert_non_null(strstr(err, "COMPANY:BEACONID"));
+}
+
 static void csv_split(void **state)
 {
 	struct store_csv_row row;
@@ -186,7 +235,7 @@ int main(void)
 		cmocka_unit_test(ibeacon_canonical), cmocka_unit_test(ibeacon_errors),
 		cmocka_unit_test(uid_and_keys),	     cmocka_unit_test(csv_split),
 		cmocka_unit_test(csv_consent),	     cmocka_unit_test(times),
-		cmocka_unit_test(names),
+		cmocka_unit_test(names),	     cmocka_unit_test(altbeacon),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
