@@ -105,33 +105,6 @@ const struct consent_update_stats *consent_update_get_stats(const struct consent
 	return &cu->st;
 }
 
-/* Withdrawn retargeting: triggers still queued for this customer must not go out. */
-static int drop_queued_triggers(sqlite3 *db, const char *ref, char *err)
-{
-	sqlite3_stmt *st;
-	int64_t id;
-	int rc = store_customer_id(db, ref, &id, err);
-
-	if (rc == STORE_ENOENT)
-		return STORE_OK;
-	if (rc)
-		return rc;
-	if (sqlite3_prepare_v2(db, "DELETE FROM outbox WHERE customer_id = ?1", -1, &st, NULL))
-		goto fail;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		goto fail;
-	if (sqlite3_changes(db))
-		log_info( "consent: %d queued trigger(s) dropped after a withdrawal",
-			     sqlite3_changes(db));
-	return STORE_OK;
-fail:
-	snprintf(err, STORE_ERRLEN, "outbox: %s", sqlite3_errmsg(db));
-	return STORE_EIO;
-}
-
 /* Make sure ref exists (grants and identifiers may introduce a customer). */
 static int ensure_customer(sqlite3 *db, const char *actor, const char *ref, char *err)
 {
@@ -188,8 +161,7 @@ static int apply_tx(struct consent_update *cu, const struct consent_change *c, b
 			*noop = true;  /* nothing to withdraw here: already the wanted state */
 			return STORE_OK;
 		}
-		if (rc == STORE_OK && purpose == STORE_RETARGETING)
-			rc = drop_queued_triggers(cu->db, c->ref, err);
+		/* The store's withdrawal also empties the outbox of what it ends. */
 		return rc;
 	case CONSENT_OP_FORGET:
 		rc = store_forget_tx(cu->db, cu->actor, c->ref, err);

@@ -21,8 +21,9 @@
  * seq <= last is a replay (or reordering) and is rejected.
  *
  * A valid update is applied in ONE transaction with an audit row whose actor
- * is "mqtt:<key fingerprint>". A withdrawal of `retargeting` also deletes the
- * customer's triggers still waiting in the outbox. Every rejection is logged
+ * is "mqtt:<key fingerprint>". Through the same store functions as beaconctl,
+ * a change that ends consent also deletes what the outbox still holds for the
+ * customer under that purpose. Every rejection is logged
  * (reason, never the customer reference) and counted, and changes nothing.
  */
 #ifndef BGW_CONSENT_UPDATE_H

@@ -169,9 +169,12 @@ int store_forget(sqlite3 *db, const char *actor, const char *ref, bool *cleanup_
 
 struct store_purge_result {
 	int64_t visits, consents_archived, trigger_log;
+	int64_t queued_dropped;   /* outbox rows whose consent is no longer in force */
 };
 /* Retention: visits and trigger history older than days, consents whose
- * expiry has passed are moved to consents_archive. */
+ * expiry has passed are moved to consents_archive, and queued outbox rows of
+ * customers whose consent for their purpose is no longer in force are
+ * deleted. */
 int store_purge(sqlite3 *db, const char *actor, int days, int64_t now,
 		struct store_purge_result *r, char *err);
 
@@ -196,6 +199,17 @@ int store_segment_remove_tx(sqlite3 *db, const char *actor, const char *ref,
 int store_forget_tx(sqlite3 *db, const char *actor, const char *ref, char *err);
 /* VACUUM + wal_checkpoint(TRUNCATE). STORE_EBUSY if readers kept the WAL. */
 int store_forget_cleanup(sqlite3 *db, char *err);
+
+/* What a change that ends consent takes out of the outbox (bit mask). */
+#define STORE_QUEUED_TRIGGERS 0x1u   /* retargeting ended */
+#define STORE_QUEUED_VISITS   0x2u   /* presence ended (rows on a .../visit topic) */
+#define STORE_QUEUED_ALL      0x3u
+/* Deletes customer_id's outbox rows of that kind; every store change that
+ * ends consent (withdraw, identifier remove, expiry in the purge; customer
+ * remove and forget by cascade) calls it in its own transaction, so a queued
+ * message never outlives the consent it was made under. */
+int store_outbox_drop_tx(sqlite3 *db, int64_t customer_id, unsigned what, int64_t *dropped,
+			 char *err);
 
 /* Appends an audit row. subject like "customer:42"; before/after JSON or NULL. */
 int store_audit_append(sqlite3 *db, const char *actor, const char *action, const char *subject,

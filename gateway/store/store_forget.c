@@ -95,8 +95,24 @@ static int purge_tx(sqlite3 *db, const char *actor, int days, int64_t now,
 	if ((rc = store_exec_stmt(db, st, "purge", err)))
 		return rc;
 
+	/* Queued messages whose purpose is no longer in force (expired above, or
+	 * at any time before) leave the outbox with it. */
+	st = store_stmt(db, SQL("DELETE FROM outbox WHERE customer_id IS NOT NULL AND NOT EXISTS ("
+				"SELECT 1 FROM consents c WHERE c.id = (SELECT max(id) FROM consents "
+				"WHERE customer_id = outbox.customer_id AND purpose = CASE WHEN "
+				"outbox.topic LIKE '%/visit' THEN 'presence' ELSE 'retargeting' END) "
+				"AND c.withdrawn_at IS NULL AND c.granted_at <= ?1 AND "
+				"(c.expires_at IS NULL OR c.expires_at > ?1))"), err);
+	if (!st)
+		return STORE_EIO;
+	sqlite3_bind_int64(st, 1, now);
+	if ((rc = store_exec_stmt(db, st, "purge", err)))
+		return rc;
+	r->queued_dropped = sqlite3_changes(db);
+
 	after = cJSON_CreateObject();
 	cJSON_AddNumberToObject(after, "days", days);
+	cJSON_AddNumberToObject(after, "queued_dropped", (double)r->queued_dropped);
 	cJSON_AddNumberToObject(after, "visits", (double)r->visits);
 	cJSON_AddNumberToObject(after, "trigger_log", (double)r->trigger_log);
 	cJSON_AddNumberToObject(after, "consents_archived", (double)r->consents_archived);
