@@ -22,6 +22,11 @@ struct status_counters {
 	uint64_t consented;        /* ... of a customer with presence consent */
 	uint64_t triggers;         /* triggers the campaign rules produced */
 	const char *last_error;    /* the daemon's last error, NULL = none */
+	/* "ok", or "failed" while the consent state cannot be loaded: then
+	 * nobody's visits or triggers are processed, and consent_reason says
+	 * why. NULL = not reported. */
+	const char *consent_state;
+	const char *consent_reason;
 };
 
 /* Filled by the delivery part. */

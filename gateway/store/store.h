@@ -35,6 +35,11 @@
 #define STORE_SCHEMA_READABLE 1
 #define STORE_DEFAULT_BUSY_MS 2000
 #define STORE_REF_MAX 63        /* longest customer_ref / segment / zone / campaign / channel */
+/* What the daemon's snapshot can hold (snapshot.h); the store's changes
+ * refuse to go past them, so that a store beaconctl accepted always loads. */
+#define STORE_CHANNELS_MAX 32   /* distinct channel names, consents and campaigns together */
+#define STORE_POLICIES_MAX 65535 /* distinct consent policy versions */
+#define STORE_POLICY_LEN_MAX 31
 
 enum store_rc {
 	STORE_OK = 0,
@@ -78,7 +83,10 @@ uint64_t store_data_version(sqlite3 *db);
 int store_consent_generation(sqlite3 *db, uint64_t *gen, char *err);
 
 /* Builds the data path's snapshot (snapshot.h) in one read transaction;
- * 0 or -1 with a message in err[n]. Free with snapshot_free(). */
+ * 0, or a negative enum store_rc with a message in err[n]: STORE_EINVAL when
+ * the store holds more than the snapshot can (the limits below),
+ * STORE_ENOMEM, STORE_ESCHEMA for a schema this program does not know, other
+ * codes for I/O. Free with snapshot_free(). */
 struct snapshot;
 int store_snapshot_load(sqlite3 *db, struct snapshot **out, char *err, size_t n);
 
@@ -214,6 +222,12 @@ int store_outbox_drop_tx(sqlite3 *db, int64_t customer_id, unsigned what, int64_
 /* Appends an audit row. subject like "customer:42"; before/after JSON or NULL. */
 int store_audit_append(sqlite3 *db, const char *actor, const char *action, const char *subject,
 		       int64_t customer_id, const char *before, const char *after, char *err);
+
+/* The snapshot's limits, checked inside the caller's transaction before it
+ * commits: channels_csv / policy are what the change adds (NULL = nothing;
+ * both NULL = check the whole store, as after an import). STORE_EINVAL with
+ * a message when the store would hold more than the daemon can load. */
+int store_limits_check_tx(sqlite3 *db, const char *channels_csv, const char *policy, char *err);
 
 /* ---- kv (e.g. the last applied consent-update sequence) ---- */
 /* Returns STORE_ENOENT when absent; value is NUL-terminated, truncated to n. */

@@ -374,11 +374,15 @@ int store_consent_grant_tx(sqlite3 *db, const char *actor, const char *ref,
 				      err);
 	if (rc)
 		return rc;
-	if (strlen(source) > STORE_REF_MAX || strlen(policy) > 31)
+	if (strlen(source) > STORE_REF_MAX || strlen(policy) > STORE_POLICY_LEN_MAX)
 		return store_errf(err, STORE_EINVAL, "consent source (max %d) or policy version "
-				  "(max 31 characters) too long", STORE_REF_MAX);
+				  "(max %d characters) too long", STORE_REF_MAX,
+				  STORE_POLICY_LEN_MAX);
 	if (g->expires_at && g->expires_at <= granted)
 		return store_errf(err, STORE_EINVAL, "consent expiry is not after the grant time");
+	rc = store_limits_check_tx(db, channels, policy, err);
+	if (rc)
+		return rc;
 	before = current_consent(db, cid, g->purpose, &row, &withdrawn);
 	st = store_stmt(db, SQL("INSERT INTO consents (customer_id, purpose, channels, granted_at, "
 				"expires_at, source, policy_version) VALUES (?,?,?,?,?,?,?)"), err);
