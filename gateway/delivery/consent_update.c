@@ -188,14 +188,21 @@ static int apply_tx(struct consent_update *cu, const struct consent_change *c, b
 static enum consent_result reject(struct consent_update *cu, enum consent_result r, int64_t seq,
 				  const char *why)
 {
+	char safe[300];
+
 	cu->st.rejected++;
 	cu->st.by_result[r]++;
+	/* Every rejection is counted; the log is rate-limited per reason (a
+	 * flood of junk on the topic must not flood the journal) and never
+	 * carries a control character from an unauthenticated message. */
+	consent_escape(why, safe, sizeof(safe));
 	if (seq > 0)
-		log_warn( "consent: update seq %" PRId64 " rejected (%s): %s", seq,
-			     consent_result_name(r), why);
+		log_limited(LOG_PRIO_WARNING, consent_result_name(r),
+			    "consent: update seq %" PRId64 " rejected (%s): %s", seq,
+			    consent_result_name(r), safe);
 	else
-		log_warn( "consent: update rejected (%s): %s",
-			     consent_result_name(r), why);
+		log_limited(LOG_PRIO_WARNING, consent_result_name(r),
+			    "consent: update rejected (%s): %s", consent_result_name(r), safe);
 	return r;
 }
 
@@ -248,6 +255,12 @@ static enum consent_result handle_once(struct consent_update *cu, const void *ms
 		store_rollback(cu->db);
 		snprintf(why, sizeof(why), "the last applied update is seq %" PRId64, last);
 		return reject(cu, CONSENT_REPLAYED, c.seq, why);
+	}
+	if (c.seq - last > CONSENT_SEQ_STEP_MAX) {
+		store_rollback(cu->db);
+		snprintf(why, sizeof(why), "seq jumps more than %" PRId64 " beyond the last "
+			 "applied update (%" PRId64 ")", CONSENT_SEQ_STEP_MAX, last);
+		return reject(cu, CONSENT_MALFORMED, c.seq, why);
 	}
 	rc = apply_tx(cu, &c, &noop, serr);
 	snprintf(seqtxt, sizeof(seqtxt), "%" PRId64, c.seq);
