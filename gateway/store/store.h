@@ -29,9 +29,10 @@
 #include <sqlite3.h>
 
 #define STORE_ERRLEN 256
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 /* Oldest schema a read-only open accepts as is: v2 only added the
- * consent_generation triggers and kv row, which readers do not need. */
+ * consent_generation triggers and kv row, v3 the audit redaction of forget,
+ * which readers do not need. */
 #define STORE_SCHEMA_READABLE 1
 #define STORE_DEFAULT_BUSY_MS 2000
 #define STORE_REF_MAX 63        /* longest customer_ref / segment / zone / campaign / channel */
@@ -169,8 +170,9 @@ const char *store_event_name(int event);
 int store_campaign_add(sqlite3 *db, const char *actor, const struct store_campaign *c, char *err);
 int store_campaign_remove(sqlite3 *db, const char *actor, const char *name, char *err);
 
-/* Erasure: deletes the customer and everything about them, appends a tombstone,
- * then VACUUMs and truncates the WAL so the deleted bytes leave the files.
+/* Erasure: deletes the customer and everything about them, empties the
+ * before / after text of their earlier audit rows (action and time stay),
+ * appends a tombstone (counts only), then VACUUMs and truncates the WAL so the deleted bytes leave the files.
  * If only the final clean-up could not run (another process kept reading), the
  * erasure itself is committed, STORE_OK is returned and *cleanup_ok is false. */
 int store_forget(sqlite3 *db, const char *actor, const char *ref, bool *cleanup_ok, char *err);
