@@ -6,10 +6,15 @@
  * The input is used twice: as a whole message (envelope path, then the
  * verification with a fixed key), and as a payload (change parser), since a
  * forged signature would otherwise stop most inputs before the payload parser.
+ *
+ * What the parser accepts is checked too (issue 13): no control character
+ * in any string it hands on, seq within 1 .. CONSENT_SEQ_MAX, and the log
+ * escaping of whatever came in leaves no control character either.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "consent_sig.h"
 #include "consent_update.h"
@@ -29,6 +34,25 @@ static EVP_PKEY *key(void)
 	return k;
 }
 
+static void no_controls(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+			abort();
+}
+
+static void check_accepted(const struct consent_change *c)
+{
+	if (c->seq < 1 || c->seq > CONSENT_SEQ_MAX || c->expires < 0)
+		abort();
+	no_controls(c->ref);
+	no_controls(c->purpose);
+	no_controls(c->channels);
+	no_controls(c->policy);
+	no_controls(c->id_type);
+	no_controls(c->id_value);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct consent_change c;
@@ -39,9 +63,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (consent_envelope_parse((const char *)data, size, 8192, &payload, &plen, sig, fpr,
 				   sizeof(fpr), err, sizeof(err)) == CONSENT_APPLIED) {
 		consent_sig_verify(key(), payload, plen, sig, sizeof(sig));
-		consent_change_parse(payload, plen, &c, err, sizeof(err));
+		if (consent_change_parse(payload, plen, &c, err, sizeof(err)) == 0)
+			check_accepted(&c);
 	}
 	free(payload);
-	consent_change_parse(data, size, &c, err, sizeof(err));
+	if (consent_change_parse(data, size, &c, err, sizeof(err)) == 0)
+		check_accepted(&c);
+	{
+		/* The log's escaping of outside text, NUL-terminated. */
+		char in[512], out[512];
+		size_t n = size < sizeof(in) - 1 ? size : sizeof(in) - 1;
+
+		memcpy(in, data, n);
+		in[n] = '\0';
+		consent_escape(in, out, sizeof(out));
+		no_controls(out);
+		if (strchr(out, '"'))
+			abort();
+	}
 	return 0;
 }

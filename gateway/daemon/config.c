@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char *const scan_choices[] = { "passive", "active", NULL };
 static const char *const tristate_choices[] = { "auto", "on", "off", NULL };
@@ -27,6 +28,10 @@ static const struct config_key keys[] = {
 	  "This gateway's name within the site: the third MQTT topic level.", 0 },
 	{ "gateway", "zone", CFG_NAME, F(pipeline.zone), NOLIM, NULL, "entrance",
 	  "Zone this gateway covers (campaigns select zones).", 0 },
+	{ "gateway", "allow_core_dumps", CFG_BOOL, F(allow_core_dumps), NOLIM, NULL, "no",
+	  "Let the daemon be dumped (core files, ptrace by the same user) for debugging. Off: "
+	  "its memory holds identifiers and the MQTT password, so it makes itself "
+	  "non-dumpable at start.", 0 },
 
 	/* [source] */
 	{ "source", "spec", CFG_STRING, F(source.spec), NOLIM, NULL, "hci:hci0",
@@ -81,6 +86,9 @@ static const struct config_key keys[] = {
 	  "User name for password authentication.", 0 },
 	{ "mqtt", "password_file", CFG_DELEGATE, 0, 0, NOLIM, NULL, "",
 	  "File whose first line is the password (never put it in this file).", 0 },
+	{ "mqtt", "password_file_insecure_ok", CFG_BOOL, F(password_file_insecure_ok), NOLIM,
+	  NULL, "no", "Accept a password_file that its group or others may read or write "
+	  "(refused by default, exit 78: make it 0600, owned by the service's user).", 0 },
 	{ "mqtt", "cafile", CFG_DELEGATE, 0, 0, NOLIM, NULL, "",
 	  "CA certificates (PEM): enables TLS with certificate verification.", 0 },
 	{ "mqtt", "capath", CFG_DELEGATE, 0, 0, NOLIM, NULL, "",
@@ -526,6 +534,24 @@ static int metrics_check(const struct config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
+/* A password anybody on the machine can read is no secret: refused unless
+ * the configuration says so in as many words. A file that cannot be read at
+ * all is reported by the connection (same message at start). */
+static int password_file_check(const struct config *cfg, char *err, size_t errlen)
+{
+	const char *f = cfg->delivery.password_file;
+	struct stat sb;
+
+	if (!*f || cfg->password_file_insecure_ok || stat(f, &sb) != 0)
+		return 0;
+	if (sb.st_mode & (S_IRGRP | S_IROTH | S_IWGRP | S_IWOTH))
+		return fail(err, errlen, "[mqtt] password_file %s is open to %s (mode %04o): "
+			    "chmod 600 it, or set password_file_insecure_ok = yes", f,
+			    sb.st_mode & (S_IROTH | S_IWOTH) ? "everyone" : "its group",
+			    (unsigned)(sb.st_mode & 07777));
+	return 0;
+}
+
 int config_validate(const struct config *cfg, char *err, size_t errlen)
 {
 	const char *why = pipeline_config_check(&cfg->pipeline);
@@ -540,6 +566,8 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
 	if (!*cfg->storage.db)
 		return fail(err, errlen, "[storage] db is empty");
 	if (delivery_config_check(&cfg->delivery, err, errlen) < 0)
+		return -1;
+	if (password_file_check(cfg, err, errlen) < 0)
 		return -1;
 	return metrics_check(cfg, err, errlen);
 }

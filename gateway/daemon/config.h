@@ -57,6 +57,9 @@ struct config {
 		char textfile[CONFIG_PATH_MAX];  /* empty = no metrics */
 		uint32_t interval_s;
 	} metrics;
+	/* Process hygiene: both off unless the admin says otherwise. */
+	bool allow_core_dumps;            /* [gateway]: stay dumpable (debugging only) */
+	bool password_file_insecure_ok;   /* [mqtt]: accept a group/other-readable file */
 };
 
 enum config_type {

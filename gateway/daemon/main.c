@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -522,6 +523,10 @@ int main(int argc, char **argv)
 	bool done;
 	int rc;
 
+	/* First of all: the memory will hold identifiers of devices nobody
+	 * consented for and the MQTT password. Non-dumpable: no core file, no
+	 * ptrace or /proc/PID/mem by other processes of the same user. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	rc = parse_args(argc, argv, &app.opt, &done);
 	if (rc || done)
 		return rc;
@@ -531,6 +536,11 @@ int main(int argc, char **argv)
 	rc = load_config(&app.opt, &app.cfg, &app.spec);
 	if (rc)
 		return rc;
+	if (app.cfg.allow_core_dumps) {
+		prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+		log_notice("[gateway] allow_core_dumps: this process may be dumped; a core file "
+			   "holds device identifiers and the MQTT password");
+	}
 	if (app.opt.check_config)
 		return check_config(&app);
 	app.start_ms = loop_now_ms();

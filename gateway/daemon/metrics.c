@@ -66,6 +66,27 @@ static void metric(struct out *o, const char *name, const char *type, const char
 	put(o, "%s %llu\n", name, (unsigned long long)v);
 }
 
+/* 1 with the kind of failure as its label (limit, out of memory, unknown
+ * schema, ...) while the consent state cannot be loaded; 0 otherwise. */
+static void consent_state(struct out *o, const struct metrics_sample *s)
+{
+	char kind[32];
+	const char *k = s->consent_failed_kind ? s->consent_failed_kind : "";
+	size_t n = strcspn(k, ":");
+
+	head(o, "beacongw_consent_failed", "gauge",
+	     "1 while the consent state cannot be loaded: nobody's visits or triggers are "
+	     "processed (the label says why); 0 otherwise.");
+	if (!s->consent_failed) {
+		put(o, "beacongw_consent_failed 0\n");
+		return;
+	}
+	snprintf(kind, sizeof(kind), "%.*s", (int)(n < sizeof(kind) ? n : sizeof(kind) - 1), k);
+	put(o, "beacongw_consent_failed{reason=");
+	put_label_value(o, kind);
+	put(o, "} 1\n");
+}
+
 #define COUNTER(name, help, v) metric(o, "beacongw_" name "_total", "counter", help, v)
 #define GAUGE(name, help, v) metric(o, "beacongw_" name, "gauge", help, v)
 
@@ -133,6 +154,10 @@ size_t metrics_format(const struct metrics_sample *s, char *buf, size_t n)
 	GAUGE("mqtt_connected", "1 while connected to the broker.", s->mqtt_connected);
 	GAUGE("last_error", "1 while the MQTT status document carries a last_error.",
 	      s->last_error);
+	consent_state(o, s);
+	COUNTER("consent_load_failures",
+		"Consent state loads that failed (the daemon acts on nobody until one succeeds).",
+		s->consent_load_failures);
 	return out.len;
 }
 

@@ -48,6 +48,10 @@ struct metrics_sample {
 	uint64_t mqtt_reconnects;
 	bool mqtt_connected;
 	bool last_error;           /* the status document's last_error is set */
+	/* consent state: failed while it cannot be loaded (nobody processed) */
+	bool consent_failed;
+	const char *consent_failed_kind; /* "limit: ...": the word before ':' is the label */
+	uint64_t consent_load_failures;
 };
 
 /*

@@ -59,8 +59,14 @@ struct run {
 	uint64_t triggers_queued, snapshot_loads;
 	struct audit_counts audit; /* of the newest snapshot */
 	bool before_consent_said;
+	/* Fail closed: while the consent state cannot be loaded, the pipeline
+	 * holds an empty snapshot (nobody is identified: no visits, no
+	 * triggers; every device counts as anonymous footfall), and every poll
+	 * tries again. */
+	bool consent_failed;
+	uint64_t consent_load_failures;
+	char consent_reason[160];
 	bool flushed;
-	bool store_unreadable;     /* the last snapshot load failed: status says so */
 };
 
 /* ---- consent snapshot ---- */
@@ -95,23 +101,70 @@ static void audit_snapshot(struct run *r, const struct snapshot *snap, bool firs
 			 al.more);
 }
 
+static const char *load_failure_kind(int rc)
+{
+	switch (rc) {
+	case STORE_EINVAL: return "limit";
+	case STORE_ENOMEM: return "out of memory";
+	case STORE_ESCHEMA: return "unknown schema";
+	case STORE_EBUSY: return "locked";
+	case STORE_ECORRUPT: return "damaged";
+	default: return "load error";
+	}
+}
+
+/* Stop acting on anybody until a load succeeds. */
+static void consent_fail_closed(struct run *r, int rc, const char *why)
+{
+	r->consent_load_failures++;
+	snprintf(r->consent_reason, sizeof(r->consent_reason), "%s: %s", load_failure_kind(rc),
+		 why);
+	if (!r->consent_failed) {
+		struct snapshot *empty = snapshot_empty();
+
+		r->consent_failed = true;
+		/* Out of memory for even that: the callbacks below drop every
+		 * person-level event while consent_failed is set. */
+		if (empty)
+			pipeline_set_snapshot(r->pl, empty);
+		log_err("consent state cannot be loaded (%s): visits and triggers stopped for "
+			"everyone, anonymous footfall goes on; retrying at every poll",
+			r->consent_reason);
+	} else {
+		log_limited(LOG_PRIO_ERR, "consent load failed",
+			    "consent state still cannot be loaded (%s); nobody is processed",
+			    r->consent_reason);
+	}
+}
+
 static int load_snapshot(struct run *r)
 {
 	struct snapshot *snap = NULL;
 	char err[256];
+	int rc;
 
 	/* Both read before the load: a change committed meanwhile costs one more
 	 * load at the next poll, never a missed one. */
 	r->data_version = store_data_version(r->db);
 	if (store_consent_generation(r->db, &r->consent_gen, err) != STORE_OK)
 		log_limited(LOG_PRIO_WARNING, "consent generation", "consent store: %s", err);
-	if (store_snapshot_load(r->db, &snap, err, sizeof(err)) < 0) {
-		log_limited(LOG_PRIO_ERR, "snapshot load", "consent store: %s", err);
-		r->store_unreadable = true;
+	rc = store_snapshot_load(r->db, &snap, err, sizeof(err));
+	if (rc < 0) {
+		consent_fail_closed(r, rc, err);
 		return -1;
 	}
 	pipeline_set_snapshot(r->pl, snap);
-	r->store_unreadable = false;
+	if (pipeline_get_snapshot(r->pl) != snap) {
+		/* The pipeline could not index it (out of memory) and kept the
+		 * one it had, which may be the empty one or an old state. */
+		consent_fail_closed(r, STORE_ENOMEM, "cannot index the consent snapshot");
+		return -1;
+	}
+	if (r->consent_failed) {
+		r->consent_failed = false;
+		r->consent_reason[0] = '\0';
+		log_notice("consent state loaded again: visits and triggers resume");
+	}
 	audit_snapshot(r, snap, r->snapshot_loads == 0);
 	r->snapshot_loads++;
 	log_debug("consent snapshot loaded: %u customers, %u identifiers, %u campaigns",
@@ -128,6 +181,10 @@ static void on_poll(struct loop *l, int id, void *ctx)
 
 	(void)l;
 	(void)id;
+	if (r->consent_failed) {
+		load_snapshot(r);   /* until one succeeds, whatever changed or not */
+		return;
+	}
 	/* data_version first (no I/O): it moves with every commit of another
 	 * connection, the daemon's own outbox connection included, so on its
 	 * own it would reload the whole snapshot with every trigger and PUBACK.
@@ -154,6 +211,10 @@ static void on_poll(struct loop *l, int id, void *ctx)
 static void on_visit(void *ctx, const struct visit_event *ev)
 {
 	struct run *r = ctx;
+
+	if (r->consent_failed)
+		return;
+
 	struct store_visit v = {
 		.enter = ev->kind == VISIT_ENTER,
 		.customer_id = ev->customer->id,
@@ -176,6 +237,8 @@ static void on_trigger(void *ctx, const struct trigger *t)
 {
 	struct run *r = ctx;
 
+	if (r->consent_failed)
+		return;
 	/* The trigger-log row (cooldowns and daily caps across restarts: the
 	 * snapshot reads these rows) goes with the outbox row. */
 	if (outbox_enqueue_logged(r->ob, t->id, publisher_trigger_topic(r->pub), t->json,
@@ -206,7 +269,7 @@ static void on_beacon_health(void *ctx, const char *json)
 /* ---- publisher ---- */
 
 /* The daemon's own last error for the status document and the metrics:
- * the consent store, else the outbox's database (while it cannot commit,
+ * the consent state that cannot be loaded, else the outbox's database (while it cannot commit,
  * because another process holds the lock or the disk is full, triggers and
  * visits wait in memory). NULL if none. */
 static const char *own_error(const struct run *r)
@@ -214,8 +277,8 @@ static const char *own_error(const struct run *r)
 	static char buf[STORE_ERRLEN + 32];
 	const char *why;
 
-	if (r->store_unreadable)
-		return "consent store unreadable";
+	if (r->consent_failed)
+		return r->consent_reason;
 	why = outbox_last_error(r->ob);
 	if (!why)
 		return NULL;
@@ -243,6 +306,8 @@ static void fill_counters(void *ctx, struct gateway_counters *c)
 	c->before_consent = ps->before_consent;
 	if (own)
 		c->last_error = own;
+	c->consent_state = r->consent_failed ? "failed" : "ok";
+	c->consent_reason = r->consent_failed ? r->consent_reason : NULL;
 	if (r->scanner)
 		c->adapter = controller_state_name(scanner_controller_state(r->scanner));
 }
@@ -409,11 +474,9 @@ struct run *run_new(struct loop *l, const struct config *cfg, bool replay, char 
 	}
 	/* Last: the outbox's own connection commits while it opens, which moves
 	 * data_version; loading before that would load everything twice at start,
-	 * with both copies alive at once. */
-	if (load_snapshot(r) < 0) {
-		snprintf(err, errlen, "%s: cannot read the consent store", cfg->storage.db);
-		goto fail;
-	}
+	 * with both copies alive at once. A store that opens but cannot be
+	 * loaded starts the daemon closed (footfall only), retrying each poll. */
+	load_snapshot(r);
 	loop_set_before_wait(l, before_wait, r);
 	loop_timer_add(l, cfg->storage.poll_ms, cfg->storage.poll_ms, on_poll, r);
 	if (!replay) {
@@ -550,6 +613,9 @@ void run_metrics(const struct run *r, struct metrics_sample *m)
 	m->mqtt_reconnects = c.reconnects;
 	m->mqtt_connected = c.connected;
 	m->last_error = c.last_error != NULL;
+	m->consent_failed = r->consent_failed;
+	m->consent_failed_kind = r->consent_failed ? r->consent_reason : NULL;
+	m->consent_load_failures = r->consent_load_failures;
 }
 
 int run_check_db(const struct config *cfg, const struct audit_sink *sink,

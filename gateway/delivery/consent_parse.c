@@ -4,6 +4,7 @@
  */
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,24 +28,97 @@ const char *consent_result_name(enum consent_result r)
 	return (unsigned)r < CONSENT_RESULTS ? names[r] : "?";
 }
 
+/* Known keys only, each at most once: with a duplicate, which one counts
+ * would depend on the parser (cJSON takes the first, others the last), so a
+ * signed message could mean one thing to the backend and another here. */
 static bool only_keys(const cJSON *o, const char *const *allowed, char *err, size_t errlen)
 {
 	const cJSON *it;
+	uint32_t seen = 0;
 	size_t i;
 
 	cJSON_ArrayForEach(it, o) {
-		bool ok = false;
-
 		for (i = 0; allowed[i]; i++)
 			if (it->string && !strcmp(it->string, allowed[i]))
-				ok = true;
-		if (!ok) {
-			snprintf(err, errlen, "unknown field \"%.40s\"",
-				 it->string ? it->string : "");
+				break;
+		if (!allowed[i]) {
+			/* Only known names are echoed: this text is logged. */
+			snprintf(err, errlen, "unknown field");
 			return false;
 		}
+		if (seen & (1u << i)) {
+			snprintf(err, errlen, "duplicate field \"%s\"", allowed[i]);
+			return false;
+		}
+		seen |= 1u << i;
 	}
 	return true;
+}
+
+static int hex4(const char *p, const char *end)
+{
+	int v = 0;
+
+	if (end - p < 4)
+		return -1;
+	for (int i = 0; i < 4; i++) {
+		int h = bgw_hex_nibble(p[i]);
+
+		if (h < 0)
+			return -1;
+		v = v << 4 | h;
+	}
+	return v;
+}
+
+/*
+ * The raw JSON text, before cJSON sees it: no NUL byte anywhere, and no
+ * control character inside a string, raw or escaped (\n, \t, \u0000 ..
+ * \u001f, \u007f, \u0080 .. \u009f, and their UTF-8 forms). cJSON ends a
+ * string at a decoded \u0000, so "cust-a\u0000zzz" would silently become
+ * "cust-a"; and no field of an update has a use for control characters.
+ */
+int consent_text_check(const char *text, size_t n, char *err, size_t errlen)
+{
+	const char *p = text, *end = text + n;
+	bool in_string = false;
+
+	for (; p < end; p++) {
+		unsigned char ch = (unsigned char)*p;
+
+		if (ch == 0) {
+			snprintf(err, errlen, "NUL byte at offset %zu", (size_t)(p - text));
+			return -1;
+		}
+		if (!in_string) {
+			in_string = ch == '"';
+			continue;
+		}
+		if (ch == '"') {
+			in_string = false;
+		} else if (ch < 0x20 || ch == 0x7f ||
+			   (ch == 0xc2 && p + 1 < end && (unsigned char)p[1] >= 0x80 &&
+			    (unsigned char)p[1] <= 0x9f)) {
+			snprintf(err, errlen, "control character in a string at offset %zu",
+				 (size_t)(p - text));
+			return -1;
+		} else if (ch == '\\') {
+			int v;
+
+			if (++p == end)
+				break;
+			if (*p == '"' || *p == '\\' || *p == '/')
+				continue;
+			v = *p == 'u' ? hex4(p + 1, end) : -1;
+			if (v < 0x20 || v == 0x7f || (v >= 0x80 && v <= 0x9f)) {
+				snprintf(err, errlen, "control character or bad escape in a string "
+					 "at offset %zu", (size_t)(p - 1 - text));
+				return -1;
+			}
+			p += 4;
+		}
+	}
+	return 0;
 }
 
 enum consent_result consent_envelope_parse(const char *msg, size_t len, size_t max_bytes,
@@ -67,6 +141,8 @@ enum consent_result consent_envelope_parse(const char *msg, size_t len, size_t m
 		snprintf(err, errlen, "%zu bytes, more than the %zu allowed", len, max_bytes);
 		return CONSENT_OVERSIZED;
 	}
+	if (consent_text_check(msg, len, err, errlen))
+		return CONSENT_MALFORMED;
 	o = cJSON_ParseWithLength(msg, len);
 	if (!cJSON_IsObject(o)) {
 		snprintf(err, errlen, "not a JSON object");
@@ -81,8 +157,11 @@ enum consent_result consent_envelope_parse(const char *msg, size_t len, size_t m
 		snprintf(err, errlen, "\"payload\" missing or not a base64 string");
 		goto out;
 	}
-	if (k && !cJSON_IsString(k)) {
-		snprintf(err, errlen, "\"key\" is not a string");
+	/* The key names a fingerprint (hex); it is not authenticated and may be
+	 * logged, so nothing else passes. */
+	if (k && (!cJSON_IsString(k) || !k->valuestring[0] || strlen(k->valuestring) > 64 ||
+		  strspn(k->valuestring, "0123456789abcdefABCDEF:") != strlen(k->valuestring))) {
+		snprintf(err, errlen, "\"key\" is not a key fingerprint");
 		goto out;
 	}
 	if (!s || cJSON_IsNull(s) || (cJSON_IsString(s) && !s->valuestring[0])) {
@@ -153,10 +232,12 @@ static int get_int(const cJSON *o, const char *name, bool required, int64_t min,
 		return required ? -1 : 0;
 	}
 	v = it->valuedouble;
-	/* 2^53: beyond it a JSON number is no longer an exact integer. */
+	/* Below 2^53: beyond it a JSON number is no longer an exact integer
+	 * (2^53 + 1 reads as 2^53). */
 	if (!cJSON_IsNumber(it) || !isfinite(v) || v != floor(v) || v < (double)min ||
-	    v > 9007199254740992.0) {
-		snprintf(err, errlen, "\"%s\" must be an integer >= %lld", name, (long long)min);
+	    v > (double)CONSENT_SEQ_MAX) {
+		snprintf(err, errlen, "\"%s\" must be an integer from %lld to %lld", name,
+			 (long long)min, (long long)CONSENT_SEQ_MAX);
 		return -1;
 	}
 	*dst = (int64_t)v;
@@ -214,9 +295,12 @@ int consent_change_parse(const uint8_t *payload, size_t n, struct consent_change
 	int64_t issued = 0;
 	size_t i;
 	int rc = -1;
-	cJSON *o = cJSON_ParseWithLength((const char *)payload, n);
+	cJSON *o;
 
 	memset(c, 0, sizeof(*c));
+	if (consent_text_check((const char *)payload, n, err, errlen))
+		return -1;
+	o = cJSON_ParseWithLength((const char *)payload, n);
 	if (!cJSON_IsObject(o)) {
 		snprintf(err, errlen, "payload is not a JSON object");
 		goto out;
@@ -230,7 +314,7 @@ int consent_change_parse(const uint8_t *payload, size_t n, struct consent_change
 		if (!strcmp(op, ops[i].name))
 			c->op = ops[i].op;
 	if (!c->op) {
-		snprintf(err, errlen, "unknown op \"%.32s\"", op);
+		snprintf(err, errlen, "unknown op");
 		goto out;
 	}
 	switch (c->op) {
@@ -265,4 +349,21 @@ int consent_change_parse(const uint8_t *payload, size_t n, struct consent_change
 out:
 	cJSON_Delete(o);
 	return rc;
+}
+
+void consent_escape(const char *s, char *out, size_t n)
+{
+	size_t used = 0;
+
+	if (!n)
+		return;
+	for (; s && *s && used + 5 < n; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch < 0x20 || ch >= 0x7f || ch == '\\' || ch == '"')
+			used += (size_t)snprintf(out + used, n - used, "\\x%02x", ch);
+		else
+			out[used++] = (char)ch;
+	}
+	out[used] = '\0';
 }

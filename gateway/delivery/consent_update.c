@@ -106,27 +106,6 @@ const struct consent_update_stats *consent_update_get_stats(const struct consent
 	return &cu->st;
 }
 
-/* Withdrawn retargeting: triggers still queued for this customer must not go out. */
-static int drop_queued_triggers(sqlite3 *db, const char *ref, char err[STORE_ERRLEN])
-{
-	char why[STORE_ERRLEN];
-	int64_t id, n = 0;
-	int rc = store_customer_id(db, ref, &id, err);
-
-	if (rc == STORE_ENOENT)
-		return STORE_OK;
-	if (rc)
-		return rc;
-	rc = store_outbox_delete_customer(db, id, &n, why);
-	if (rc != STORE_OK) {
-		snprintf(err, STORE_ERRLEN, "outbox: %.240s", why);
-		return STORE_EIO;
-	}
-	if (n)
-		log_info( "consent: %" PRId64 " queued trigger(s) dropped after a withdrawal", n);
-	return STORE_OK;
-}
-
 /* Make sure ref exists (grants and identifiers may introduce a customer). */
 static int ensure_customer(sqlite3 *db, const char *actor, const char *ref, char *err)
 {
@@ -183,8 +162,7 @@ static int apply_tx(struct consent_update *cu, const struct consent_change *c, b
 			*noop = true;  /* nothing to withdraw here: already the wanted state */
 			return STORE_OK;
 		}
-		if (rc == STORE_OK && purpose == STORE_RETARGETING)
-			rc = drop_queued_triggers(cu->db, c->ref, err);
+		/* The store's withdrawal also empties the outbox of what it ends. */
 		return rc;
 	case CONSENT_OP_FORGET:
 		rc = store_forget_tx(cu->db, cu->actor, c->ref, err);
@@ -211,14 +189,21 @@ static int apply_tx(struct consent_update *cu, const struct consent_change *c, b
 static enum consent_result reject(struct consent_update *cu, enum consent_result r, int64_t seq,
 				  const char *why)
 {
+	char safe[300];
+
 	cu->st.rejected++;
 	cu->st.by_result[r]++;
+	/* Every rejection is counted; the log is rate-limited per reason (a
+	 * flood of junk on the topic must not flood the journal) and never
+	 * carries a control character from an unauthenticated message. */
+	consent_escape(why, safe, sizeof(safe));
 	if (seq > 0)
-		log_warn( "consent: update seq %" PRId64 " rejected (%s): %s", seq,
-			     consent_result_name(r), why);
+		log_limited(LOG_PRIO_WARNING, consent_result_name(r),
+			    "consent: update seq %" PRId64 " rejected (%s): %s", seq,
+			    consent_result_name(r), safe);
 	else
-		log_warn( "consent: update rejected (%s): %s",
-			     consent_result_name(r), why);
+		log_limited(LOG_PRIO_WARNING, consent_result_name(r),
+			    "consent: update rejected (%s): %s", consent_result_name(r), safe);
 	return r;
 }
 
@@ -271,6 +256,12 @@ static enum consent_result handle_once(struct consent_update *cu, const void *ms
 		store_rollback(cu->db);
 		snprintf(why, sizeof(why), "the last applied update is seq %" PRId64, last);
 		return reject(cu, CONSENT_REPLAYED, c.seq, why);
+	}
+	if (c.seq - last > CONSENT_SEQ_STEP_MAX) {
+		store_rollback(cu->db);
+		snprintf(why, sizeof(why), "seq jumps more than %" PRId64 " beyond the last "
+			 "applied update (%" PRId64 ")", CONSENT_SEQ_STEP_MAX, last);
+		return reject(cu, CONSENT_MALFORMED, c.seq, why);
 	}
 	rc = apply_tx(cu, &c, &noop, serr);
 	snprintf(seqtxt, sizeof(seqtxt), "%" PRId64, c.seq);

@@ -21,8 +21,9 @@
  * seq <= last is a replay (or reordering) and is rejected.
  *
  * A valid update is applied in ONE transaction with an audit row whose actor
- * is "mqtt:<key fingerprint>". A withdrawal of `retargeting` also deletes the
- * customer's triggers still waiting in the outbox. Every rejection is logged
+ * is "mqtt:<key fingerprint>". Through the same store functions as beaconctl,
+ * a change that ends consent also deletes what the outbox still holds for the
+ * customer under that purpose. Every rejection is logged
  * (reason, never the customer reference) and counted, and changes nothing.
  */
 #ifndef BGW_CONSENT_UPDATE_H
@@ -57,6 +58,16 @@ enum consent_op {
 };
 
 #define CONSENT_TEXT_MAX 256
+
+/*
+ * seq: 1 .. 2^53 - 1 (the largest integer a JSON number holds exactly), and
+ * at most CONSENT_SEQ_STEP_MAX beyond the last applied one: a jump further
+ * than that is refused, so no single message (a bug on the backend, a key
+ * misused once) can use up the range and lock every later update out; it
+ * would take 2^21 such steps.
+ */
+#define CONSENT_SEQ_MAX ((int64_t)9007199254740991)
+#define CONSENT_SEQ_STEP_MAX ((int64_t)1 << 32)
 
 /* A parsed payload. */
 struct consent_change {
@@ -111,8 +122,18 @@ enum consent_result consent_envelope_parse(const char *msg, size_t len, size_t m
 					   uint8_t **payload, size_t *plen,
 					   uint8_t sig[64], char *key_fpr, size_t fprlen,
 					   char *err, size_t errlen);
-/* Parse the signed payload. 0, or -1 + err. */
+/* Parse the signed payload. 0, or -1 + err. Rejects unknown and duplicate
+ * keys, NUL bytes and control characters in strings, seq out of range.
+ * beaconctl sign runs it too, so it never signs what a gateway refuses. */
 int consent_change_parse(const uint8_t *payload, size_t n, struct consent_change *c, char *err,
 			 size_t errlen);
+
+/* The raw-text checks of both parsers: no NUL byte, no control character
+ * (raw or escaped) inside a string. 0, or -1 + err. */
+int consent_text_check(const char *text, size_t n, char *err, size_t errlen);
+
+/* Copies s into out[n] with control characters, '\\', '"' and bytes >= 0x7f
+ * as \xHH: for logging text that came from outside. */
+void consent_escape(const char *s, char *out, size_t n);
 
 #endif

@@ -50,6 +50,10 @@ char *status_json(const struct delivery_config *cfg, bool online, const char *re
 	if (c) {
 		add_str_or_null(o, "source", c->source);
 		add_str_or_null(o, "adapter", c->adapter);
+		if (c->consent_state) {
+			cJSON_AddStringToObject(o, "consent_state", c->consent_state);
+			add_str_or_null(o, "consent_reason", c->consent_reason);
+		}
 		add_str_or_null(o, "mqtt_protocol",
 				protocol == 5 ? "5" : protocol == 4 ? "3.1.1" : NULL);
 	}

@@ -35,6 +35,11 @@ struct gateway_counters {
 	uint64_t triggers_queued, triggers_sent;
 	uint64_t triggers_dropped;  /* outbox bound, expiry, forgotten customer, broker refusal */
 	uint64_t outbox_depth;      /* committed and still waiting in memory */
+	/* "ok", or "failed" while the consent state cannot be loaded: then
+	 * nobody's visits or triggers are processed, and consent_reason says
+	 * why. NULL = not reported. */
+	const char *consent_state;
+	const char *consent_reason;
 	uint64_t consent_applied, consent_rejected;
 	uint64_t reconnects;
 	int protocol;               /* 5 or 4 (3.1.1), 0 = not connected */

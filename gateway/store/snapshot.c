@@ -27,17 +27,30 @@ struct loader {
 	uint32_t policy_cap;    /* distinct policy versions in the table */
 	uint32_t strings_used;  /* bytes of snapshot.strings filled so far */
 	uint32_t clock_cap;     /* EID keys counted: room in snapshot.clock_offsets */
+	int rc;                 /* the first failure (enum store_rc) */
 };
 
+/* Failures return a negative enum store_rc (store_snapshot_load() says
+ * which); the first one sets l->rc and the message. */
 static int fail(struct loader *l, const char *what)
 {
+	int code = sqlite3_errcode(l->db);
+
+	if (!l->rc)
+		l->rc = code == SQLITE_NOMEM ? STORE_ENOMEM
+			: code == SQLITE_CORRUPT || code == SQLITE_NOTADB ? STORE_ECORRUPT
+			: code == SQLITE_BUSY || code == SQLITE_LOCKED ? STORE_EBUSY
+			: code == SQLITE_ERROR ? STORE_ESCHEMA   /* no such table / column */
+			: STORE_EIO;
 	if (l->err && l->errlen)
 		snprintf(l->err, l->errlen, "snapshot: %s: %s", what, sqlite3_errmsg(l->db));
 	return -1;
 }
 
-static int failf(struct loader *l, const char *msg)
+static int failf(struct loader *l, int rc, const char *msg)
 {
+	if (!l->rc)
+		l->rc = rc;
 	if (l->err && l->errlen)
 		snprintf(l->err, l->errlen, "snapshot: %s", msg);
 	return -1;
@@ -176,7 +189,8 @@ static int channel_mask(struct loader *l, const char *csv, uint32_t *mask)
 				break;
 		if (i == s->n_channels) {
 			if (s->n_channels == SNAP_MAX_CHANNELS)
-				return failf(l, "more than 32 distinct channel names");
+				return failf(l, STORE_EINVAL, "more than 32 distinct channel "
+					     "names (consents and campaigns together)");
 			memcpy(s->channels[i], csv, len);
 			s->channels[i][len] = '\0';
 			s->n_channels++;
@@ -538,9 +552,9 @@ static int load_all(struct loader *l, struct snapshot **out)
 		return -1;
 	if (nc > UINT32_MAX / 2 || ni > UINT32_MAX / 2 || ncs > UINT32_MAX / 2 ||
 	    nb > UINT32_MAX / 2 || ne > UINT32_MAX / 2)
-		return failf(l, "too many rows");
-	if (np > UINT16_MAX)
-		return failf(l, "more than 65535 distinct consent policy versions");
+		return failf(l, STORE_EINVAL, "too many rows");
+	if (np > STORE_POLICIES_MAX)
+		return failf(l, STORE_EINVAL, "more than 65535 distinct consent policy versions");
 
 	take(&off, 1, sizeof(struct block_head));
 	o_snap = take(&off, 1, sizeof(struct snapshot));
@@ -564,7 +578,7 @@ static int load_all(struct loader *l, struct snapshot **out)
 	l->policy_cap = (uint32_t)np;
 	if (!base || !l->segment_ids || !l->policy_slots) {
 		block_free(base);
-		return failf(l, "out of memory");
+		return failf(l, STORE_ENOMEM, "out of memory");
 	}
 	l->s = (struct snapshot *)(base + o_snap);
 	l->s->customers = (struct snap_customer *)(base + o_cust);
@@ -621,6 +635,22 @@ static void set_cache_size(sqlite3 *db, int64_t v)
 	sqlite3_exec(db, sql, NULL, NULL, NULL);
 }
 
+/* A schema this program does not know (migrated by a newer beaconctl while
+ * the daemon runs) cannot be trusted to mean what the queries assume. */
+static int check_schema(struct loader *l)
+{
+	char msg[96];
+	int64_t v = count(l, "PRAGMA user_version", -1);
+
+	if (v < 0)
+		return -1;
+	if (v >= STORE_SCHEMA_READABLE && v <= STORE_SCHEMA_VERSION)
+		return 0;
+	snprintf(msg, sizeof(msg), "schema version %lld is not one this program knows (%d..%d)",
+		 (long long)v, STORE_SCHEMA_READABLE, STORE_SCHEMA_VERSION);
+	return failf(l, STORE_ESCHEMA, msg);
+}
+
 int store_snapshot_load(sqlite3 *db, struct snapshot **out, char *err, size_t n)
 {
 	struct loader l = { .db = db, .err = err, .errlen = n };
@@ -635,7 +665,9 @@ int store_snapshot_load(sqlite3 *db, struct snapshot **out, char *err, size_t n)
 	if (sqlite3_exec(db, "SAVEPOINT snapshot", NULL, NULL, NULL) != SQLITE_OK) {
 		rc = fail(&l, "begin");
 	} else {
-		rc = load_all(&l, out);
+		rc = check_schema(&l);
+		if (rc == 0)
+			rc = load_all(&l, out);
 		sqlite3_exec(db, "RELEASE snapshot", NULL, NULL, NULL);
 	}
 	if (cache)
@@ -643,7 +675,36 @@ int store_snapshot_load(sqlite3 *db, struct snapshot **out, char *err, size_t n)
 	sqlite3_db_release_memory(db);
 	free(l.segment_ids);
 	free(l.policy_slots);
-	return rc;
+	if (rc < 0 && !l.rc && err && n)
+		snprintf(err, n, "snapshot: cannot read the store");
+	return rc < 0 ? (l.rc ? l.rc : STORE_EIO) : 0;
+}
+
+struct snapshot *snapshot_empty(void)
+{
+	size_t off = 0, o_snap, o_rest;
+	struct snapshot *s;
+	char *base, *rest;
+
+	take(&off, 1, sizeof(struct block_head));
+	o_snap = take(&off, 1, sizeof(struct snapshot));
+	o_rest = take(&off, SNAP_MAX_CHANNELS, SNAP_REF_MAX);
+	base = block_alloc(off);
+	if (!base)
+		return NULL;
+	s = (struct snapshot *)(base + o_snap);
+	rest = base + o_rest;   /* zeroed; every count is 0, no array is read */
+	s->customers = (struct snap_customer *)rest;
+	s->identifiers = (struct snap_identifier *)rest;
+	s->campaigns = (struct snap_campaign *)rest;
+	s->segments = (char (*)[SNAP_REF_MAX])rest;
+	s->channels = (char (*)[SNAP_REF_MAX])rest;
+	s->policies = (char (*)[SNAP_POLICY_MAX])rest;
+	s->customer_segments = (uint32_t *)rest;
+	s->history = (struct snap_trigger_history *)rest;
+	s->strings = rest;
+	s->clock_offsets = (int64_t *)rest;
+	return s;
 }
 
 void snapshot_free(struct snapshot *s)

@@ -179,4 +179,9 @@ static inline bool snap_consent_active(const struct snap_consent *c, int64_t now
 
 void snapshot_free(struct snapshot *s);
 
+/* A snapshot with nobody in it (freed with snapshot_free()): what the daemon
+ * acts on while it cannot load the real one, so that nobody's visits or
+ * triggers are processed on a state it cannot trust. NULL if out of memory. */
+struct snapshot *snapshot_empty(void);
+
 #endif

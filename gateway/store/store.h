@@ -29,12 +29,18 @@
 #include <sqlite3.h>
 
 #define STORE_ERRLEN 256
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 /* Oldest schema a read-only open accepts as is: v2 only added the
- * consent_generation triggers and kv row, which readers do not need. */
+ * consent_generation triggers and kv row, v3 the audit redaction of forget,
+ * which readers do not need. */
 #define STORE_SCHEMA_READABLE 1
 #define STORE_DEFAULT_BUSY_MS 2000
 #define STORE_REF_MAX 63        /* longest customer_ref / segment / zone / campaign / channel */
+/* What the daemon's snapshot can hold (snapshot.h); the store's changes
+ * refuse to go past them, so that a store beaconctl accepted always loads. */
+#define STORE_CHANNELS_MAX 32   /* distinct channel names, consents and campaigns together */
+#define STORE_POLICIES_MAX 65535 /* distinct consent policy versions */
+#define STORE_POLICY_LEN_MAX 31
 
 enum store_rc {
 	STORE_OK = 0,
@@ -95,7 +101,10 @@ uint64_t store_data_version(sqlite3 *db);
 int store_consent_generation(sqlite3 *db, uint64_t *gen, char *err);
 
 /* Builds the data path's snapshot (snapshot.h) in one read transaction;
- * 0 or -1 with a message in err[n]. Free with snapshot_free(). */
+ * 0, or a negative enum store_rc with a message in err[n]: STORE_EINVAL when
+ * the store holds more than the snapshot can (the limits below),
+ * STORE_ENOMEM, STORE_ESCHEMA for a schema this program does not know, other
+ * codes for I/O. Free with snapshot_free(). */
 struct snapshot;
 int store_snapshot_load(sqlite3 *db, struct snapshot **out, char *err, size_t n);
 
@@ -181,17 +190,21 @@ const char *store_event_name(int event);
 int store_campaign_add(sqlite3 *db, const char *actor, const struct store_campaign *c, char *err);
 int store_campaign_remove(sqlite3 *db, const char *actor, const char *name, char *err);
 
-/* Erasure: deletes the customer and everything about them, appends a tombstone,
- * then VACUUMs and truncates the WAL so the deleted bytes leave the files.
+/* Erasure: deletes the customer and everything about them, empties the
+ * before / after text of their earlier audit rows (action and time stay),
+ * appends a tombstone (counts only), then VACUUMs and truncates the WAL so the deleted bytes leave the files.
  * If only the final clean-up could not run (another process kept reading), the
  * erasure itself is committed, STORE_OK is returned and *cleanup_ok is false. */
 int store_forget(sqlite3 *db, const char *actor, const char *ref, bool *cleanup_ok, char *err);
 
 struct store_purge_result {
 	int64_t visits, consents_archived, trigger_log;
+	int64_t queued_dropped;   /* outbox rows whose consent is no longer in force */
 };
 /* Retention: visits and trigger history older than days, consents whose
- * expiry has passed are moved to consents_archive. */
+ * expiry has passed are moved to consents_archive, and queued outbox rows of
+ * customers whose consent for their purpose is no longer in force are
+ * deleted. */
 int store_purge(sqlite3 *db, const char *actor, int days, int64_t now,
 		struct store_purge_result *r, char *err);
 
@@ -217,9 +230,26 @@ int store_forget_tx(sqlite3 *db, const char *actor, const char *ref, char *err);
 /* VACUUM + wal_checkpoint(TRUNCATE). STORE_EBUSY if readers kept the WAL. */
 int store_forget_cleanup(sqlite3 *db, char *err);
 
+/* What a change that ends consent takes out of the outbox (bit mask). */
+#define STORE_QUEUED_TRIGGERS 0x1u   /* retargeting ended */
+#define STORE_QUEUED_VISITS   0x2u   /* presence ended (rows on a .../visit topic) */
+#define STORE_QUEUED_ALL      0x3u
+/* Deletes customer_id's outbox rows of that kind; every store change that
+ * ends consent (withdraw, identifier remove, expiry in the purge; customer
+ * remove and forget by cascade) calls it in its own transaction, so a queued
+ * message never outlives the consent it was made under. */
+int store_outbox_drop_tx(sqlite3 *db, int64_t customer_id, unsigned what, int64_t *dropped,
+			 char *err);
+
 /* Appends an audit row. subject like "customer:42"; before/after JSON or NULL. */
 int store_audit_append(sqlite3 *db, const char *actor, const char *action, const char *subject,
 		       int64_t customer_id, const char *before, const char *after, char *err);
+
+/* The snapshot's limits, checked inside the caller's transaction before it
+ * commits: channels_csv / policy are what the change adds (NULL = nothing;
+ * both NULL = check the whole store, as after an import). STORE_EINVAL with
+ * a message when the store would hold more than the daemon can load. */
+int store_limits_check_tx(sqlite3 *db, const char *channels_csv, const char *policy, char *err);
 
 /* ---- kv (e.g. the last applied consent-update sequence) ---- */
 /* Returns STORE_ENOENT when absent; value is NUL-terminated, truncated to n. */

@@ -51,6 +51,8 @@ static int campaign_add_tx(sqlite3 *db, const char *actor, const struct store_ca
 	if ((c->hours_from < 0) != (c->hours_until < 0) || c->hours_from > 1440 ||
 	    c->hours_until > 1440)
 		return store_errf(err, STORE_EINVAL, "campaign opening hours are invalid");
+	if (c->enabled && (rc = store_limits_check_tx(db, channels, NULL, err)))
+		return rc;
 	if (c->segment) {
 		/* Segments are created on first use, so a campaign can precede its members. */
 		st = store_stmt(db, SQL("INSERT INTO segments (name) VALUES (?) "

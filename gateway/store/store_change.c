@@ -39,6 +39,34 @@ out:
 	return rc;
 }
 
+/*
+ * A change that ends a person's consent for a purpose also deletes what the
+ * daemon queued for them under that purpose and has not yet handed to the
+ * broker, in the same transaction: once it commits, no queued message of
+ * theirs can go out, whichever process (beaconctl, an import, a signed update
+ * over MQTT) made the change. Outbox rows carry triggers (retargeting); rows
+ * on a .../visit topic carry visits (presence).
+ */
+int store_outbox_drop_tx(sqlite3 *db, int64_t customer_id, unsigned what, int64_t *dropped,
+			 char *err)
+{
+	sqlite3_stmt *st = store_stmt(db, SQL("DELETE FROM outbox WHERE customer_id = ?1 AND "
+					      "((?2 & 1 AND topic NOT LIKE '%/visit') OR "
+					      "(?2 & 2 AND topic LIKE '%/visit'))"), err);
+	int rc;
+
+	if (dropped)
+		*dropped = 0;
+	if (!st)
+		return STORE_EIO;
+	sqlite3_bind_int64(st, 1, customer_id);
+	sqlite3_bind_int(st, 2, (int)what);
+	rc = store_exec_stmt(db, st, "outbox", err);
+	if (rc == STORE_OK && dropped)
+		*dropped = sqlite3_changes(db);
+	return rc;
+}
+
 int store_customer_id(sqlite3 *db, const char *ref, int64_t *id, char *err)
 {
 	sqlite3_stmt *st = store_stmt(db, SQL("SELECT id FROM customers WHERE customer_ref = ?"),
@@ -243,7 +271,7 @@ int store_identifier_remove_tx(sqlite3 *db, const char *actor, const struct stor
 {
 	sqlite3_stmt *st = store_stmt(db, SQL("SELECT id, customer_id FROM identifiers "
 					      "WHERE type = ? AND value = ?"), err);
-	int64_t row, cid;
+	int64_t row, cid, dropped = 0;
 	int rc;
 	cJSON *before;
 
@@ -272,10 +300,16 @@ int store_identifier_remove_tx(sqlite3 *db, const char *actor, const struct stor
 	}
 	sqlite3_bind_int64(st, 1, row);
 	rc = store_exec_stmt(db, st, "identifier remove", err);
+	/* Queued messages name the customer, not the device that was heard: all
+	 * of theirs go, whichever identifier produced them. */
+	if (rc == STORE_OK)
+		rc = store_outbox_drop_tx(db, cid, STORE_QUEUED_ALL, &dropped, err);
 	if (rc) {
 		cJSON_Delete(before);
 		return rc;
 	}
+	if (dropped)
+		cJSON_AddNumberToObject(before, "queued_dropped", (double)dropped);
 	return audit_json(db, actor, "identifier.remove", cid, before, NULL, err);
 }
 
@@ -340,11 +374,15 @@ int store_consent_grant_tx(sqlite3 *db, const char *actor, const char *ref,
 				      err);
 	if (rc)
 		return rc;
-	if (strlen(source) > STORE_REF_MAX || strlen(policy) > 31)
+	if (strlen(source) > STORE_REF_MAX || strlen(policy) > STORE_POLICY_LEN_MAX)
 		return store_errf(err, STORE_EINVAL, "consent source (max %d) or policy version "
-				  "(max 31 characters) too long", STORE_REF_MAX);
+				  "(max %d characters) too long", STORE_REF_MAX,
+				  STORE_POLICY_LEN_MAX);
 	if (g->expires_at && g->expires_at <= granted)
 		return store_errf(err, STORE_EINVAL, "consent expiry is not after the grant time");
+	rc = store_limits_check_tx(db, channels, policy, err);
+	if (rc)
+		return rc;
 	before = current_consent(db, cid, g->purpose, &row, &withdrawn);
 	st = store_stmt(db, SQL("INSERT INTO consents (customer_id, purpose, channels, granted_at, "
 				"expires_at, source, policy_version) VALUES (?,?,?,?,?,?,?)"), err);
@@ -380,11 +418,11 @@ int store_consent_grant(sqlite3 *db, const char *actor, const char *ref,
 int store_consent_withdraw_tx(sqlite3 *db, const char *actor, const char *ref,
 			      enum store_purpose p, char *err)
 {
-	int64_t cid, row = 0;
+	int64_t cid, row = 0, dropped = 0;
 	bool withdrawn = false;
 	int rc = store_customer_lookup(db, ref, &cid, err);
 	sqlite3_stmt *st;
-	cJSON *before;
+	cJSON *before, *after;
 
 	if (rc)
 		return rc;
@@ -402,12 +440,18 @@ int store_consent_withdraw_tx(sqlite3 *db, const char *actor, const char *ref,
 	sqlite3_bind_int64(st, 1, store_now());
 	sqlite3_bind_int64(st, 2, row);
 	rc = store_exec_stmt(db, st, "consent withdraw", err);
+	if (rc == STORE_OK)
+		rc = store_outbox_drop_tx(db, cid, p == STORE_RETARGETING ? STORE_QUEUED_TRIGGERS
+									 : STORE_QUEUED_VISITS,
+					  &dropped, err);
 	if (rc) {
 		cJSON_Delete(before);
 		return rc;
 	}
-	return audit_json(db, actor, "consent.withdraw", cid, before,
-			  current_consent(db, cid, p, &row, &withdrawn), err);
+	after = current_consent(db, cid, p, &row, &withdrawn);
+	if (after && dropped)
+		cJSON_AddNumberToObject(after, "queued_dropped", (double)dropped);
+	return audit_json(db, actor, "consent.withdraw", cid, before, after, err);
 }
 
 int store_consent_withdraw(sqlite3 *db, const char *actor, const char *ref,

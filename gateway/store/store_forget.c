@@ -3,7 +3,8 @@
  *
  * Forget deletes the customer row; foreign keys cascade to identifiers,
  * consents (and their archive), segment membership, visits, trigger history
- * and queued triggers. The audit log keeps one tombstone with counts only.
+ * and queued triggers. Their audit rows keep action and time only; one
+ * tombstone with counts is appended.
  * secure_delete zeroes freed cells; VACUUM then rewrites the file so no page
  * keeps an older copy, and a TRUNCATE checkpoint empties the WAL, which would
  * otherwise still hold page images from before the deletion.
@@ -14,7 +15,25 @@
 
 int store_forget_tx(sqlite3 *db, const char *actor, const char *ref, char *err)
 {
-	return store_customer_delete_tx(db, actor, "forget", ref, err);
+	int64_t cid, tomb;
+	sqlite3_stmt *st;
+	int rc = store_customer_lookup(db, ref, &cid, err);
+
+	if (rc || (rc = store_customer_delete_tx(db, actor, "forget", ref, err)))
+		return rc;
+	/* Their earlier audit rows keep action and time, not what they held:
+	 * free-text consent sources, "mqtt seq N" of payloads that name them,
+	 * fingerprints (schema v3 allows exactly this, once the customer row
+	 * is gone). The tombstone just appended keeps its counts. */
+	tomb = sqlite3_last_insert_rowid(db);
+	st = store_stmt(db, SQL("UPDATE audit SET before = NULL, after = NULL WHERE "
+				"customer_id = ? AND id < ? AND "
+				"(before IS NOT NULL OR after IS NOT NULL)"), err);
+	if (!st)
+		return STORE_EIO;
+	sqlite3_bind_int64(st, 1, cid);
+	sqlite3_bind_int64(st, 2, tomb);
+	return store_exec_stmt(db, st, "forget", err);
 }
 
 int store_forget_cleanup(sqlite3 *db, char *err)
@@ -95,8 +114,24 @@ static int purge_tx(sqlite3 *db, const char *actor, int days, int64_t now,
 	if ((rc = store_exec_stmt(db, st, "purge", err)))
 		return rc;
 
+	/* Queued messages whose purpose is no longer in force (expired above, or
+	 * at any time before) leave the outbox with it. */
+	st = store_stmt(db, SQL("DELETE FROM outbox WHERE customer_id IS NOT NULL AND NOT EXISTS ("
+				"SELECT 1 FROM consents c WHERE c.id = (SELECT max(id) FROM consents "
+				"WHERE customer_id = outbox.customer_id AND purpose = CASE WHEN "
+				"outbox.topic LIKE '%/visit' THEN 'presence' ELSE 'retargeting' END) "
+				"AND c.withdrawn_at IS NULL AND c.granted_at <= ?1 AND "
+				"(c.expires_at IS NULL OR c.expires_at > ?1))"), err);
+	if (!st)
+		return STORE_EIO;
+	sqlite3_bind_int64(st, 1, now);
+	if ((rc = store_exec_stmt(db, st, "purge", err)))
+		return rc;
+	r->queued_dropped = sqlite3_changes(db);
+
 	after = cJSON_CreateObject();
 	cJSON_AddNumberToObject(after, "days", days);
+	cJSON_AddNumberToObject(after, "queued_dropped", (double)r->queued_dropped);
 	cJSON_AddNumberToObject(after, "visits", (double)r->visits);
 	cJSON_AddNumberToObject(after, "trigger_log", (double)r->trigger_log);
 	cJSON_AddNumberToObject(after, "consents_archived", (double)r->consents_archived);

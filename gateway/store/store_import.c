@@ -364,6 +364,9 @@ int store_import_csv_tx(sqlite3 *db, const char *actor, FILE *in, const char *po
 	finalize_all(&r);
 	if (!rc && progress)
 		progress(progress_ctx, st->rows, bytes);
+	/* Once for the whole file: what the daemon's snapshot can hold. */
+	if (!rc)
+		rc = store_limits_check_tx(db, NULL, NULL, err);
 	if (!rc) {
 		char after[160];
 

@@ -4,6 +4,7 @@
  * schema than this binary is reported without being touched.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -156,6 +157,29 @@ static int readonly_fs_uri(const char *path, char *uri, size_t n, char *err)
 	return STORE_OK;
 }
 
+/*
+ * The database holds customer references, identifiers and keys: created
+ * 0600 whatever the umask (SQLite would make it 0644 under umask 022). Its
+ * -wal and -shm files take the database file's mode when SQLite creates
+ * them, so they are private too. An existing file keeps its mode (an admin
+ * may have chosen 0640 for a service group).
+ */
+static int create_private(const char *path, char *err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd < 0) {
+		if (errno == EEXIST)
+			return STORE_OK;
+		return store_errf(err, errno == EROFS || errno == EACCES ? STORE_EREADONLY : STORE_EIO,
+				  "cannot create database %s: %s", path, strerror(errno));
+	}
+	/* open() applied the umask to 0600, which can only have narrowed it. */
+	fchmod(fd, 0600);
+	close(fd);
+	return STORE_OK;
+}
+
 int store_open(const char *path, unsigned flags, sqlite3 **out, char err[STORE_ERRLEN])
 {
 	struct store_open_opts o = { .flags = flags, .busy_ms = STORE_DEFAULT_BUSY_MS };
@@ -206,8 +230,11 @@ int store_open_with(const char *path, const struct store_open_opts *o, sqlite3 *
 			}
 		}
 	}
-	if ((flags & STORE_OPEN_CREATE) && !readonly)
+	if ((flags & STORE_OPEN_CREATE) && !readonly) {
 		oflags |= SQLITE_OPEN_CREATE;
+		if (!is_uri && (rc = create_private(path, err)) != STORE_OK)
+			return rc;
+	}
 
 	rc = sqlite3_open_v2(open_path, &db, oflags, NULL);
 	if (rc != SQLITE_OK) {

@@ -203,8 +203,28 @@ static const char schema_v3[] =
 	GEN_TRIGGER("identifiers", "DELETE", "del")
 ;
 
+/*
+ * v4: erasure reaches the audit log. The log stays append-only, with one
+ * exception: once a customer row is gone (forget), their earlier audit rows
+ * may lose their before / after text -- which holds free-text consent
+ * sources ("mqtt seq 42" points back to a signed payload that names them)
+ * and salted fingerprints -- and nothing else: id, time, actor, action and
+ * subject stay, so the log still shows what happened, to an id nobody can
+ * link to a person any more.
+ */
+static const char schema_v4[] =
+	"DROP TRIGGER audit_no_update;"
+	"CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit WHEN NOT ("
+	"  OLD.customer_id IS NOT NULL AND NEW.customer_id IS OLD.customer_id AND"
+	"  NEW.id = OLD.id AND NEW.at = OLD.at AND NEW.actor = OLD.actor AND"
+	"  NEW.action = OLD.action AND NEW.subject = OLD.subject AND"
+	"  NEW.before IS NULL AND NEW.after IS NULL AND"
+	"  NOT EXISTS (SELECT 1 FROM customers WHERE id = OLD.customer_id)) "
+	"BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;";
+
 const char *const store_migrations[STORE_SCHEMA_VERSION] = {
 	schema_v1,
 	schema_v2,
 	schema_v3,
+	schema_v4,
 };

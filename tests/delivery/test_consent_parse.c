@@ -98,6 +98,41 @@ static void test_change(void **state)
 	assert_int_equal(change("{\"seq\":1e300,\"op\":\"forget\",\"ref\":\"C1\"}", &c), -1);
 }
 
+/* Issue 13: what a strict parser of signed updates must refuse. */
+static void test_change_strict(void **state)
+{
+	struct consent_change c;
+	char out[64];
+
+	(void)state;
+	/* cJSON would end the string at \u0000 and apply it to "C1". */
+	assert_int_equal(change("{\"seq\":1,\"op\":\"forget\",\"ref\":\"C1\\u0000zz\"}", &c), -1);
+	assert_int_equal(change("{\"seq\":1,\"op\":\"forget\",\"ref\":\"C1\\n\"}", &c), -1);
+	assert_int_equal(change("{\"seq\":1,\"op\":\"forget\",\"ref\":\"C1\\u001b\"}", &c), -1);
+	assert_int_equal(change("{\"seq\":1,\"op\":\"forget\",\"ref\":\"C1\\u0085\"}", &c), -1);
+	assert_int_equal(change("{\"seq\":1,\"op\":\"forget\",\"ref\":\"C1\x7f\"}", &c), -1);
+	assert_int_equal(change("{\"seq\":1,\"op\":\"forget\",\"ref\":\"C1\xc2\x85\"}", &c), -1);
+	assert_int_equal(change("{\"seq\":1,\"op\":\"forget\",\"ref\":\"C1\x01\"}", &c), -1);
+	assert_int_equal(change("{\"seq\":1,\"op\":\"forget\",\"ref\":\"C\\u00e9\\/\\\"\"}", &c),
+			 0);
+	assert_string_equal(c.ref, "C\xc3\xa9/\"");
+	/* Duplicate keys, whichever comes first. */
+	assert_int_equal(change("{\"seq\":1,\"op\":\"forget\",\"ref\":\"A\",\"ref\":\"B\"}", &c),
+			 -1);
+	assert_int_equal(change("{\"seq\":1,\"seq\":2,\"op\":\"forget\",\"ref\":\"A\"}", &c), -1);
+	/* seq: 1 .. 2^53 - 1. */
+	assert_int_equal(change("{\"seq\":9007199254740991,\"op\":\"forget\",\"ref\":\"A\"}", &c),
+			 0);
+	assert_int_equal(c.seq, CONSENT_SEQ_MAX);
+	assert_int_equal(change("{\"seq\":9007199254740992,\"op\":\"forget\",\"ref\":\"A\"}", &c),
+			 -1);
+	/* A raw NUL anywhere. */
+	assert_int_equal(consent_change_parse((const uint8_t *)"{\"seq\":1}\0", 10, &c, out,
+					      sizeof(out)), -1);
+	consent_escape("a\x1b[1m\"\\\xff", out, sizeof(out));
+	assert_string_equal(out, "a\\x1b[1m\\x22\\x5c\\xff");
+}
+
 static void test_sign_verify(void **state)
 {
 	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
@@ -130,6 +165,7 @@ int main(void)
 		cmocka_unit_test(test_b64),
 		cmocka_unit_test(test_envelope),
 		cmocka_unit_test(test_change),
+		cmocka_unit_test(test_change_strict),
 		cmocka_unit_test(test_sign_verify),
 	};
 

@@ -93,6 +93,15 @@ class Ctl:
         c.commit()
         c.close()
 
+    def query(self, statement):
+        c = sqlite3.connect(self.db)
+        try:
+            rows = c.execute(statement).fetchall()
+            c.commit()
+            return rows
+        finally:
+            c.close()
+
     def populated(self):
         self.ok("init")
         self.ok("customer", "add", "C1", "--segment", "first-flat")
@@ -104,8 +113,8 @@ class Ctl:
 
 def case_commands(c):
     out = c.ok("init")
-    check("schema version 3" in out, out)
-    check("schema version 3" in c.ok("init"), "init not idempotent")
+    check("schema version 4" in out, out)
+    check("schema version 4" in c.ok("init"), "init not idempotent")
     c.ok("customer", "add", "C1", "--segment", "first-flat", "--segment", "furnishing")
     c.ok("customer", "add", "C7")
     c.ok("identifier", "add", "C1", "ibeacon", UUID.upper().replace("-", "") + ":1:2")
@@ -460,6 +469,11 @@ def case_forget_scrubs(c):
     c.ok("identifier", "add", "KEEP-1", "ibeacon", f"{UUID2}:1:1")
     c.ok("consent", "grant", ref, "presence")
     c.ok("consent", "grant", ref, "retargeting", "--channel", "push")
+    # Free-text sources: one naming a device, one as a signed MQTT grant
+    # writes it (pointing back to a payload that names the customer).
+    c.ok("consent", "grant", ref, "presence", "--source", "tablet-of-bob-QX17")
+    c.ok("consent", "grant", ref, "retargeting", "--channel", "push", "--source",
+         "mqtt seq 4242917")
     c.ok("campaign", "add", "k", "--zone", "z", "--event", "enter")
     c.sql("INSERT INTO visits (customer_id, zone, entered_at) VALUES (1, 'z', 1);"
           "INSERT INTO trigger_log (trigger_id, customer_id, campaign_id, at) "
@@ -472,7 +486,8 @@ def case_forget_scrubs(c):
     raw = [bytes.fromhex(UUID.replace("-", "")), bytes.fromhex(IRK), bytes.fromhex(EIDKEY),
            bytes.fromhex(NS), bytes.fromhex(INST)]
     needles = _needles([ref, UUID, UUID.replace("-", ""), IRK, EIDKEY, NS, INST,
-                        f"{UUID}:4242:4343", "trig-qq-"]) + raw
+                        f"{UUID}:4242:4343", "trig-qq-", "tablet-of-bob-QX17",
+                        "mqtt seq 4242917"]) + raw
 
     def found():
         hits = []
@@ -493,6 +508,17 @@ def case_forget_scrubs(c):
           "other identifier lost")
     tomb = [a for a in c.json("audit") if a["action"] == "forget"]
     check(len(tomb) == 1 and tomb[0]["customer_ref"] is None, tomb)
+    # Their earlier rows: action and time, nothing of what they held.
+    rows = c.query("SELECT action, before, after FROM audit WHERE customer_id = 1 "
+                   "AND action <> 'forget'")
+    check(len(rows) >= 8, f"the audit keeps the history's actions: {rows}")
+    check(all(b is None and a is None for _, b, a in rows), f"audit rows not emptied: {rows}")
+    # Still append-only for everyone else.
+    try:
+        c.query("UPDATE audit SET after = NULL WHERE customer_id = 2")
+        check(False, "an audit row of a living customer could be changed")
+    except sqlite3.DatabaseError as e:
+        check("append-only" in str(e), str(e))
 
 
 def case_export_complete(c):

@@ -444,6 +444,41 @@ static void migrate_from_v1(void **state)
 	store_close(db);
 }
 
+/* What the snapshot cannot hold is refused at write time; a store edited
+ * past it anyway fails to load with STORE_EINVAL (the daemon fails closed). */
+static void loader_limits(void **state)
+{
+	struct fixture *f = *state;
+	struct store_grant g = { .purpose = STORE_RETARGETING };
+	struct store_campaign c = { .name = "k", .zone = "z", .event = 0, .channels = "fresh",
+				    .hours_from = -1, .hours_until = -1, .enabled = true };
+	struct snapshot *s = NULL;
+	char ch[33 * 6 + 1] = "", err[STORE_ERRLEN];
+
+	assert_int_equal(store_customer_add(f->db, "t", "c1", err), STORE_OK);
+	for (int i = 1; i <= 33; i++)
+		snprintf(ch + strlen(ch), sizeof(ch) - strlen(ch), "%sc%02d", i > 1 ? "," : "", i);
+	g.channels = ch;
+	assert_int_equal(store_consent_grant(f->db, "t", "c1", &g, err), STORE_EINVAL);
+	assert_non_null(strstr(err, "at most 32"));
+	assert_int_equal(count(f->db, "SELECT count(*) FROM consents"), 0);
+	ch[32 * 4 - 1] = '\0';                     /* c01..c32 */
+	assert_int_equal(store_consent_grant(f->db, "t", "c1", &g, err), STORE_OK);
+	g.channels = "c05,c32";                    /* known names cost nothing */
+	assert_int_equal(store_consent_grant(f->db, "t", "c1", &g, err), STORE_OK);
+	assert_int_equal(store_campaign_add(f->db, "t", &c, err), STORE_EINVAL);
+	c.channels = "c07";
+	assert_int_equal(store_campaign_add(f->db, "t", &c, err), STORE_OK);
+	assert_int_equal(store_snapshot_load(f->db, &s, err, sizeof(err)), 0);
+	snapshot_free(s);
+
+	assert_int_equal(sqlite3_exec(f->db, "UPDATE consents SET channels = channels || ',x33'",
+				      NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(store_snapshot_load(f->db, &s, err, sizeof(err)), STORE_EINVAL);
+	assert_null(s);
+	assert_non_null(strstr(err, "32 distinct channel"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -457,6 +492,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(export_document, setup, teardown),
 		cmocka_unit_test_setup_teardown(consent_generation_moves, setup, teardown),
 		cmocka_unit_test_setup_teardown(migrate_from_v1, setup, teardown),
+		cmocka_unit_test_setup_teardown(loader_limits, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
