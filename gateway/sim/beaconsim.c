@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "scenario.h"
+#include "scn_lex.h"
 #include "sim_run.h"
 
 int sim_verbose;
@@ -64,31 +65,6 @@ static int bad_usage(const char *fmt, ...)
 	return BGW_EXIT_USAGE;
 }
 
-static int parse_start_time(const char *s, int64_t *out)
-{
-	char *end;
-
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-
-	if (!errno && end != s && !*end && v >= 0 && v <= 4102444800LL) {
-		*out = v;
-		return 0;
-	}
-	struct tm tm;
-
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (!end || *end)
-		return -1;
-	time_t t = timegm(&tm);
-
-	if (t < 0 || t > 4102444800LL)
-		return -1;
-	*out = t;
-	return 0;
-}
-
 enum { OPT_SEED = 256, OPT_SPEED, OPT_ONCE, OPT_DURATION, OPT_START, OPT_EXT, OPT_VERSION };
 
 int main(int argc, char **argv)
@@ -127,9 +103,7 @@ int main(int argc, char **argv)
 			run.btsnoop_path = optarg;
 			break;
 		case OPT_SEED:
-			errno = 0;
-			run.seed = strtoull(optarg, &end, 0);
-			if (errno || end == optarg || *end || optarg[0] == '-')
+			if (scn_lex_u64(optarg, &run.seed))
 				return bad_usage("bad --seed '%s' (an unsigned integer)", optarg);
 			seed_given = true;
 			break;
@@ -144,11 +118,11 @@ int main(int argc, char **argv)
 			run.once = true;
 			break;
 		case OPT_DURATION:
-			if (scenario_parse_duration(optarg, &duration) || duration == 0)
+			if (scn_lex_duration(optarg, &duration) || duration == 0)
 				return bad_usage("bad --duration '%s' (e.g. 90s, 10m, 1h)", optarg);
 			break;
 		case OPT_START:
-			if (parse_start_time(optarg, &run.start_time))
+			if (scn_lex_start_time(optarg, &run.start_time))
 				return bad_usage("bad --start-time '%s' (Unix seconds or "
 						 "YYYY-MM-DDTHH:MM:SSZ)", optarg);
 			start_given = true;

@@ -12,6 +12,7 @@
 
 #include "scenario.h"
 #include "bgw_util.h"
+#include "sim_world.h"
 
 static int parse(const char *text, struct scenario *s, struct scn_error *e)
 {
@@ -111,8 +112,8 @@ static void test_good_file(void **state)
 	assert_int_equal(b->id.eid.exponent, 10);
 	assert_int_equal(b->id.eid.offset, -3600);
 	assert_int_equal(b->id.eid.key[15], 0x0f);
-	assert_true(scenario_path_distance(b, 0) == 4.0);
-	assert_true(scenario_path_distance(b, 599000000ull) == 4.0);
+	assert_true(sim_world_path_distance(b, 0) == 4.0);
+	assert_true(sim_world_path_distance(b, 599000000ull) == 4.0);
 
 	const struct scn_tag *c = &s.tags[2];
 
@@ -121,9 +122,9 @@ static void test_good_file(void **state)
 	assert_true(c->has_addr);
 	assert_int_equal(c->addr[5], 0xC0);
 	assert_int_equal(c->addr_type, 1);
-	assert_true(scenario_path_distance(c, 59000000ull) < 0);
-	assert_true(scenario_path_distance(c, 90000000ull) == 5.5);
-	assert_true(scenario_path_distance(c, 121000000ull) < 0);
+	assert_true(sim_world_path_distance(c, 59000000ull) < 0);
+	assert_true(sim_world_path_distance(c, 90000000ull) == 5.5);
+	assert_true(sim_world_path_distance(c, 121000000ull) < 0);
 
 	assert_int_equal(s.tags[3].id_type, SCN_ID_NONE);
 	assert_true(s.tags[3].tlm);
@@ -278,28 +279,6 @@ static void test_long_and_nul_lines(void **state)
 	assert_non_null(strstr(e.msg, "NUL"));
 }
 
-static void test_durations(void **state)
-{
-	uint64_t us;
-
-	(void)state;
-	assert_int_equal(scenario_parse_duration("90", &us), 0);
-	assert_int_equal(us, 90000000ull);
-	assert_int_equal(scenario_parse_duration("1.5s", &us), 0);
-	assert_int_equal(us, 1500000ull);
-	assert_int_equal(scenario_parse_duration("250ms", &us), 0);
-	assert_int_equal(us, 250000ull);
-	assert_int_equal(scenario_parse_duration("1h30m", &us), 0);
-	assert_int_equal(us, 5400000000ull);
-	assert_int_equal(scenario_parse_duration("2d", &us), 0);
-	assert_int_equal(scenario_parse_duration("", &us), -1);
-	assert_int_equal(scenario_parse_duration("-1s", &us), -1);
-	assert_int_equal(scenario_parse_duration("1s5", &us), -1);
-	assert_int_equal(scenario_parse_duration("5w", &us), -1);
-	assert_int_equal(scenario_parse_duration("1e300h", &us), -1);
-	assert_int_equal(scenario_parse_duration("nan", &us), -1);
-}
-
 static void test_load_missing_file(void **state)
 {
 	struct scenario s;
@@ -318,7 +297,6 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_long_and_nul_lines),
-		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_load_missing_file),
 	};
 
