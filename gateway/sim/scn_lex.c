@@ -1,5 +1,9 @@
 /*
  * scn_lex.c - the words and values of a scenario line.
+ *
+ * Numbers are read with an explicit base: strtol's base 0 would read a
+ * leading zero as octal, and "0110" in a scenario means 110 to anyone who
+ * writes one.
  */
 #include "scn_lex.h"
 #include "bgw_util.h"
@@ -10,6 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* 16 for "0x..." (after an optional sign), else 10. */
+static int number_base(const char *s)
+{
+	if (*s == '+' || *s == '-')
+		s++;
+	return s[0] == '0' && (s[1] == 'x' || s[1] == 'X') ? 16 : 10;
+}
 
 int scn_lex_words(char *line, char **argv, int max)
 {
@@ -53,7 +65,7 @@ int scn_lex_int(const char *s, long long lo, long long hi, long long *out)
 	char *end;
 
 	errno = 0;
-	long long v = strtoll(s, &end, 0);
+	long long v = strtoll(s, &end, number_base(s));
 
 	if (errno || end == s || *end || v < lo || v > hi)
 		return -1;
@@ -69,7 +81,7 @@ int scn_lex_u64(const char *s, uint64_t *out)
 	if (s[0] == '-')
 		return -1;
 	errno = 0;
-	unsigned long long v = strtoull(s, &end, 0);
+	unsigned long long v = strtoull(s, &end, number_base(s));
 
 	if (errno || end == s || *end)
 		return -1;

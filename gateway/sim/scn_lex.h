@@ -28,10 +28,11 @@ int scn_lex_words(char *line, char **argv, int max);
  * max + 1 when there are more. */
 size_t scn_lex_fields(char *s, char **fields, size_t max);
 
-/* An integer in [lo, hi] (strtoll base 0). */
+/* An integer in [lo, hi], decimal or hex with 0x. A leading zero is just a
+ * zero: "0110" is one hundred and ten, never octal. */
 int scn_lex_int(const char *s, long long lo, long long hi, long long *out);
 
-/* An unsigned 64-bit integer (strtoull base 0); no sign. */
+/* An unsigned 64-bit integer, decimal or 0x hex; no sign. */
 int scn_lex_u64(const char *s, uint64_t *out);
 
 /* A finite number in [lo, hi]. */

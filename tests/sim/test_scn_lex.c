@@ -61,6 +61,13 @@ static void test_integers(void **state)
 	assert_int_equal(v, 0x4c);
 	assert_int_equal(scn_lex_int("-0x10", -100, 0, &v), 0);
 	assert_int_equal(v, -16);
+	/* A leading zero is decimal, not octal. */
+	assert_int_equal(scn_lex_int("0118", 0, 65535, &v), 0);
+	assert_int_equal(v, 118);
+	assert_int_equal(scn_lex_int("0110", 0, 65535, &v), 0);
+	assert_int_equal(v, 110);
+	assert_int_equal(scn_lex_int("-090", -100, 0, &v), 0);
+	assert_int_equal(v, -90);
 
 	v = 7;
 	assert_int_equal(scn_lex_int("101", 0, 100, &v), -1);
@@ -73,6 +80,8 @@ static void test_integers(void **state)
 
 	assert_int_equal(scn_lex_u64("18446744073709551615", &u), 0);
 	assert_true(u == UINT64_MAX);
+	assert_int_equal(scn_lex_u64("010", &u), 0);
+	assert_int_equal(u, 10);
 	assert_int_equal(scn_lex_u64("0xff", &u), 0);
 	assert_int_equal(u, 255);
 	u = 7;
