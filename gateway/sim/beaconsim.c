@@ -11,22 +11,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "log.h"
 #include "scenario.h"
 #include "scn_lex.h"
 #include "sim_run.h"
-
-int sim_verbose;
-
-void sim_log(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("beaconsim: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 static void usage(FILE *f)
 {
@@ -52,6 +40,12 @@ static void usage(FILE *f)
 	      "  -h, --help              this help\n", f);
 }
 
+/*
+ * Command-line and scenario-file mistakes are the answer to what the user
+ * typed, printed before logging starts (as beacongw does with its command
+ * line), in the FILE:LINE: form editors jump to. Everything that happens
+ * while running goes through the log.
+ */
 __attribute__((format(printf, 1, 2)))
 static int bad_usage(const char *fmt, ...)
 {
@@ -85,7 +79,7 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 	struct sim_run run = { .speed = 1.0 };
-	bool seed_given = false, start_given = false;
+	bool seed_given = false, start_given = false, verbose = false;
 	uint64_t duration = 0;
 	int c;
 
@@ -131,7 +125,7 @@ int main(int argc, char **argv)
 			run.extended = true;
 			break;
 		case 'v':
-			sim_verbose = 1;
+			verbose = true;
 			break;
 		case OPT_VERSION:
 			printf("beaconsim %s\n", BGW_VERSION);
@@ -175,7 +169,8 @@ int main(int argc, char **argv)
 	}
 	run.start_time_given = start_given || scn.start_time_set;
 	run.scn = &scn;
-	run.verbose = sim_verbose;
+	log_set_program("beaconsim");
+	log_init(verbose);
 
 	int rc = run.listen ? sim_run_live(&run) : sim_run_offline(&run);
 
