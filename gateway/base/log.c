@@ -10,6 +10,7 @@
 #include <string.h>
 
 #define LOG_LINE_MAX 512
+#define LOG_DEFAULT_PROGRAM "beacongw"
 #define LOG_KEYS 32
 
 struct limit_slot {
@@ -21,6 +22,7 @@ struct limit_slot {
 
 static struct {
 	FILE *out;
+	const char *program;
 	bool journal;
 	bool verbose;
 	uint64_t (*now_ms)(void);
@@ -50,6 +52,7 @@ void log_init(bool verbose)
 
 void log_set_verbose(bool verbose) { g_log.verbose = verbose; }
 bool log_is_verbose(void) { return g_log.verbose; }
+void log_set_program(const char *name) { g_log.program = name; }
 void log_set_stream(FILE *f) { g_log.out = f; }
 void log_set_journal(bool journal) { g_log.journal = journal; }
 void log_set_clock(uint64_t (*now_ms)(void)) { g_log.now_ms = now_ms ? now_ms : bgw_mono_ms; }
@@ -64,7 +67,8 @@ static void emit(enum log_prio prio, const char *text)
 	if (g_log.journal)
 		snprintf(line, sizeof(line), "<%d>%s", (int)prio, text);
 	else
-		snprintf(line, sizeof(line), "beacongw: %s: %s", prio_name(prio), text);
+		snprintf(line, sizeof(line), "%s: %s: %s",
+			 g_log.program ? g_log.program : LOG_DEFAULT_PROGRAM, prio_name(prio), text);
 	/* A message never spans lines: a newline inside would forge a new entry. */
 	for (char *p = line; *p; p++)
 		if (*p == '\n' || *p == '\r')

@@ -3,7 +3,8 @@
  *
  * Under systemd (JOURNAL_STREAM or INVOCATION_ID in the environment) each
  * line starts with a "<N>" syslog priority that journald strips and keeps;
- * elsewhere lines read "beacongw: warning: ...".
+ * elsewhere lines read "beacongw: warning: ..." (or another program's name,
+ * see log_set_program).
  *
  * Privacy rule: nothing here formats a device address or beacon identifier,
  * and callers must never pass one. Log counters, customer references of
@@ -32,6 +33,11 @@ enum log_prio {
 void log_init(bool verbose);
 void log_set_verbose(bool verbose);
 bool log_is_verbose(void);
+
+/* The name that starts each plain line (default "beacongw"; NULL restores
+ * it): beaconsim and the other tools log through this one logger too.
+ * name must outlive the logging, e.g. a string constant. */
+void log_set_program(const char *name);
 
 /* Tests: write to another stream, force the journald form, fake the clock. */
 void log_set_stream(FILE *f);

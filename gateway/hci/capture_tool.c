@@ -33,6 +33,10 @@
  * ADDRTYPE: public random public-id random-id anonymous, or a number.
  * ADDR: AA:BB:CC:DD:EE:FF (most significant first). RSSI, TXPOWER: dBm or
  * "na". DATA: hex, or "-" for none. Numbers: decimal or 0x hex.
+ *
+ * A bad line stops the tool with the file and line (die) and exit status
+ * 65, leaving no output; as for beaconsim, an input that cannot be read is
+ * 65 and an output that cannot be written 69 (bgw_exit.h).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -44,12 +48,12 @@
 #include <unistd.h>
 
 #include "beacon_frame.h"
+#include "bgw_exit.h"
 #include "btsnoop.h"
 #include "h4.h"
 #include "hci_cmd.h"
 #include "bgw_util.h"
 
-#define EX_DATAERR 65
 #define MAX_TOKENS 64
 
 struct ctx {
@@ -76,7 +80,7 @@ static void die(const struct ctx *c, const char *fmt, ...)
 	fputc('\n', stderr);
 	if (c->tmp_path[0])
 		unlink(c->tmp_path);
-	exit(EX_DATAERR);
+	exit(BGW_EXIT_DATAERR);
 }
 
 static long parse_num(const struct ctx *c, const char *s, long lo, long hi, const char *what)
@@ -98,36 +102,29 @@ static int8_t parse_dbm(const struct ctx *c, const char *s, const char *what)
 	return (int8_t)parse_num(c, s, -128, 127, what);
 }
 
+/* DATA: hex digits, or "-" for none. */
 static size_t parse_hex(const struct ctx *c, const char *s, uint8_t *out, size_t cap)
 {
-	size_t n = 0, len = strlen(s);
+	size_t len = strlen(s);
 
 	if (strcmp(s, "-") == 0)
 		return 0;
 	if (len % 2)
 		die(c, "odd number of hex digits in '%s'", s);
-	for (size_t i = 0; i < len; i += 2) {
-		char b[3] = { s[i], s[i + 1], 0 };
-		char *end;
-		unsigned long v = strtoul(b, &end, 16);
-
-		if (*end || !strchr("0123456789abcdefABCDEF", s[i]) || n == cap)
-			die(c, "bad hex (or too long) '%s'", s);
-		out[n++] = (uint8_t)v;
-	}
-	return n;
+	if (len / 2 > cap || !bgw_hex_decode(s, len, out, len / 2, NULL))
+		die(c, "bad hex (or too long) '%s'", s);
+	return len / 2;
 }
 
+/* AA:BB:CC:DD:EE:FF, most significant first; stored in wire order. */
 static void parse_addr(const struct ctx *c, const char *s, uint8_t addr[6])
 {
-	unsigned b[6];
-	char tail;
-
-	if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
-				      &b[4], &b[5], &tail) != 6)
+	if (strlen(s) != 17)
 		die(c, "bad address '%s'", s);
 	for (int i = 0; i < 6; i++)
-		addr[5 - i] = (uint8_t)b[i];
+		if ((i < 5 && s[i * 3 + 2] != ':') ||
+		    !bgw_hex_decode(s + i * 3, 2, &addr[5 - i], 1, NULL))
+			die(c, "bad address '%s'", s);
 }
 
 static uint8_t parse_addr_type(const struct ctx *c, const char *s)
@@ -366,7 +363,7 @@ int main(int argc, char **argv)
 
 	if (argc != 3) {
 		fprintf(stderr, "usage: bgw-capture IN.txt OUT.btsnoop\n");
-		return 64;
+		return BGW_EXIT_USAGE;
 	}
 	c.path = argv[1];
 	c.datalink = BTSNOOP_DATALINK_H4;
@@ -374,17 +371,17 @@ int main(int argc, char **argv)
 	in = fopen(argv[1], "r");
 	if (!in) {
 		fprintf(stderr, "bgw-capture: %s: %s\n", argv[1], strerror(errno));
-		return 66;
+		return BGW_EXIT_DATAERR;
 	}
 	if ((size_t)snprintf(c.tmp_path, sizeof(c.tmp_path), "%s.tmp", argv[2]) >=
 	    sizeof(c.tmp_path)) {
 		fprintf(stderr, "bgw-capture: %s: path too long\n", argv[2]);
-		return 64;
+		return BGW_EXIT_USAGE;
 	}
 	out = fopen(c.tmp_path, "wb");
 	if (!out) {
 		fprintf(stderr, "bgw-capture: %s: %s\n", c.tmp_path, strerror(errno));
-		return 73;
+		return BGW_EXIT_UNAVAILABLE;
 	}
 	c.w.f = out;
 	while (fgets(line, sizeof(line), in)) {
@@ -411,7 +408,7 @@ int main(int argc, char **argv)
 	if (fclose(out) != 0 || rename(c.tmp_path, argv[2]) != 0) {
 		fprintf(stderr, "bgw-capture: %s: %s\n", argv[2], strerror(errno));
 		unlink(c.tmp_path);
-		return 74;
+		return BGW_EXIT_UNAVAILABLE;
 	}
-	return 0;
+	return BGW_EXIT_OK;
 }

@@ -11,21 +11,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "log.h"
 #include "scenario.h"
+#include "scn_lex.h"
 #include "sim_run.h"
-
-int sim_verbose;
-
-void sim_log(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("beaconsim: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 static void usage(FILE *f)
 {
@@ -51,6 +40,12 @@ static void usage(FILE *f)
 	      "  -h, --help              this help\n", f);
 }
 
+/*
+ * Command-line and scenario-file mistakes are the answer to what the user
+ * typed, printed before logging starts (as beacongw does with its command
+ * line), in the FILE:LINE: form editors jump to. Everything that happens
+ * while running goes through the log.
+ */
 __attribute__((format(printf, 1, 2)))
 static int bad_usage(const char *fmt, ...)
 {
@@ -62,31 +57,6 @@ static int bad_usage(const char *fmt, ...)
 	va_end(ap);
 	fputs(" (try --help)\n", stderr);
 	return BGW_EXIT_USAGE;
-}
-
-static int parse_start_time(const char *s, int64_t *out)
-{
-	char *end;
-
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-
-	if (!errno && end != s && !*end && v >= 0 && v <= 4102444800LL) {
-		*out = v;
-		return 0;
-	}
-	struct tm tm;
-
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (!end || *end)
-		return -1;
-	time_t t = timegm(&tm);
-
-	if (t < 0 || t > 4102444800LL)
-		return -1;
-	*out = t;
-	return 0;
 }
 
 enum { OPT_SEED = 256, OPT_SPEED, OPT_ONCE, OPT_DURATION, OPT_START, OPT_EXT, OPT_VERSION };
@@ -109,7 +79,7 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 	struct sim_run run = { .speed = 1.0 };
-	bool seed_given = false, start_given = false;
+	bool seed_given = false, start_given = false, verbose = false;
 	uint64_t duration = 0;
 	int c;
 
@@ -127,9 +97,7 @@ int main(int argc, char **argv)
 			run.btsnoop_path = optarg;
 			break;
 		case OPT_SEED:
-			errno = 0;
-			run.seed = strtoull(optarg, &end, 0);
-			if (errno || end == optarg || *end || optarg[0] == '-')
+			if (scn_lex_u64(optarg, &run.seed))
 				return bad_usage("bad --seed '%s' (an unsigned integer)", optarg);
 			seed_given = true;
 			break;
@@ -144,11 +112,11 @@ int main(int argc, char **argv)
 			run.once = true;
 			break;
 		case OPT_DURATION:
-			if (scenario_parse_duration(optarg, &duration) || duration == 0)
+			if (scn_lex_duration(optarg, &duration) || duration == 0)
 				return bad_usage("bad --duration '%s' (e.g. 90s, 10m, 1h)", optarg);
 			break;
 		case OPT_START:
-			if (parse_start_time(optarg, &run.start_time))
+			if (scn_lex_start_time(optarg, &run.start_time))
 				return bad_usage("bad --start-time '%s' (Unix seconds or "
 						 "YYYY-MM-DDTHH:MM:SSZ)", optarg);
 			start_given = true;
@@ -157,7 +125,7 @@ int main(int argc, char **argv)
 			run.extended = true;
 			break;
 		case 'v':
-			sim_verbose = 1;
+			verbose = true;
 			break;
 		case OPT_VERSION:
 			printf("beaconsim %s\n", BGW_VERSION);
@@ -201,7 +169,8 @@ int main(int argc, char **argv)
 	}
 	run.start_time_given = start_given || scn.start_time_set;
 	run.scn = &scn;
-	run.verbose = sim_verbose;
+	log_set_program("beaconsim");
+	log_init(verbose);
 
 	int rc = run.listen ? sim_run_live(&run) : sim_run_offline(&run);
 

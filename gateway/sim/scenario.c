@@ -1,13 +1,15 @@
 /*
- * scenario.c - parser for beaconsim scenario files.
+ * scenario.c - the grammar of beaconsim scenario files.
  *
  * One statement per line, words separated by blanks, '#' starts a comment
  * (at the start of a line or after a blank). Global settings come first;
  * "tag NAME" and "crowd NAME" open a block whose attribute lines follow;
  * "fault ..." lines may appear anywhere. Every error names its line.
+ * Words and values are read by scn_lex.c; this file knows what they mean.
  */
 #include "scenario.h"
 #include "bgw_util.h"
+#include "scn_lex.h"
 
 #include <errno.h>
 #include <math.h>
@@ -15,8 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
 
 #define MAX_WORDS 80
 
@@ -29,8 +29,10 @@ struct parser {
 	unsigned total_devices;
 };
 
+/* Reject the scenario: the message goes to the caller with the line being
+ * read (p->line). Returns -1, for "return reject(...)". */
 __attribute__((format(printf, 2, 3)))
-static int fail(struct parser *p, const char *fmt, ...)
+static int reject(struct parser *p, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -39,210 +41,6 @@ static int fail(struct parser *p, const char *fmt, ...)
 	vsnprintf(p->err->msg, sizeof(p->err->msg), fmt, ap);
 	va_end(ap);
 	return -1;
-}
-
-/* ------------------------------------------------------------ values */
-
-static int parse_int(const char *s, long long lo, long long hi, long long *out)
-{
-	char *end;
-
-	errno = 0;
-	long long v = strtoll(s, &end, 0);
-
-	if (errno || end == s || *end || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-static int parse_double(const char *s, double lo, double hi, double *out)
-{
-	char *end;
-
-	errno = 0;
-	double v = strtod(s, &end);
-
-	if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-int scenario_parse_duration(const char *s, uint64_t *out_us)
-{
-	double total = 0;
-	bool any = false;
-
-	while (*s) {
-		char *end;
-
-		errno = 0;
-		double v = strtod(s, &end);
-
-		if (errno || end == s || !isfinite(v) || v < 0 || *s == '+' || *s == '-')
-			return -1;
-		s = end;
-		double unit;
-
-		if (!strncmp(s, "ms", 2)) {
-			unit = 1e3;
-			s += 2;
-		} else if (*s == 's') {
-			unit = 1e6;
-			s++;
-		} else if (*s == 'm') {
-			unit = 60e6;
-			s++;
-		} else if (*s == 'h') {
-			unit = 3600e6;
-			s++;
-		} else if (*s == 'd') {
-			unit = 86400e6;
-			s++;
-		} else if (!*s && !any) {
-			unit = 1e6; /* bare number: seconds */
-		} else {
-			return -1;
-		}
-		total += v * unit;
-		any = true;
-		if (total > (double)SCN_MAX_DURATION_US)
-			return -1;
-	}
-	if (!any)
-		return -1;
-	*out_us = (uint64_t)llround(total);
-	return 0;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Exactly n bytes of hex from [s, s + slen); dashes are skipped when
- * allow_dash (UUID notation). */
-static int parse_hex(const char *s, size_t slen, uint8_t *out, size_t n, bool allow_dash)
-{
-	size_t got = 0;
-	int hi = -1;
-
-	for (size_t i = 0; i < slen; i++) {
-		if (s[i] == '-' && allow_dash && hi < 0)
-			continue;
-		int v = hexval(s[i]);
-
-		if (v < 0)
-			return -1;
-		if (hi < 0) {
-			hi = v;
-		} else {
-			if (got == n)
-				return -1;
-			out[got++] = (uint8_t)(hi << 4 | v);
-			hi = -1;
-		}
-	}
-	return (got == n && hi < 0) ? 0 : -1;
-}
-
-/* Split "a:b:c" in place into at most max fields; returns the count. */
-static size_t split_colon(char *s, char **fields, size_t max)
-{
-	size_t n = 0;
-
-	fields[n++] = s;
-	for (char *c = s; *c; c++) {
-		if (*c == ':') {
-			if (n == max)
-				return max + 1;
-			*c = 0;
-			fields[n++] = c + 1;
-		}
-	}
-	return n;
-}
-
-static int parse_addr(const char *s, uint8_t addr[6])
-{
-	/* Written most significant first (AA:BB:..), stored in wire order. */
-	if (strlen(s) != 17)
-		return -1;
-	for (int i = 0; i < 6; i++) {
-		int h = hexval(s[i * 3]), l = hexval(s[i * 3 + 1]);
-
-		if (h < 0 || l < 0 || (i < 5 && s[i * 3 + 2] != ':'))
-			return -1;
-		addr[5 - i] = (uint8_t)(h << 4 | l);
-	}
-	return 0;
-}
-
-static int parse_start_time(const char *s, int64_t *out)
-{
-	long long v;
-
-	if (!parse_int(s, 0, 4102444800LL /* 2100-01-01 */, &v)) {
-		*out = v;
-		return 0;
-	}
-	/* ISO 8601 in UTC: 2026-01-05T10:00:00Z */
-	struct tm tm;
-
-	memset(&tm, 0, sizeof(tm));
-	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-
-	if (!end || *end)
-		return -1;
-	time_t t = timegm(&tm);
-
-	if (t < 0 || t > 4102444800LL)
-		return -1;
-	*out = t;
-	return 0;
-}
-
-static int parse_range(const char *s, double lo, double hi, double *a, double *b)
-{
-	char buf[64];
-	const char *dots = strstr(s, "..");
-
-	if (!dots)
-		return parse_double(s, lo, hi, a) || (*b = *a, 0);
-	if ((size_t)(dots - s) >= sizeof(buf))
-		return -1;
-	memcpy(buf, s, (size_t)(dots - s));
-	buf[dots - s] = 0;
-	if (parse_double(buf, lo, hi, a) || parse_double(dots + 2, lo, hi, b) || *b < *a)
-		return -1;
-	return 0;
-}
-
-static int parse_duration_range(const char *s, uint64_t *a, uint64_t *b)
-{
-	char buf[64];
-	const char *dots = strstr(s, "..");
-
-	if (!dots) {
-		if (scenario_parse_duration(s, a))
-			return -1;
-		*b = *a;
-		return 0;
-	}
-	if ((size_t)(dots - s) >= sizeof(buf))
-		return -1;
-	memcpy(buf, s, (size_t)(dots - s));
-	buf[dots - s] = 0;
-	if (scenario_parse_duration(buf, a) || scenario_parse_duration(dots + 2, b) || *b < *a)
-		return -1;
-	return 0;
 }
 
 /* ------------------------------------------------------------ arrays */
@@ -300,7 +98,7 @@ static bool is_global_keyword(const char *kw)
 static int need_args(struct parser *p, int argc, int want, const char *usage)
 {
 	if (argc != want)
-		return fail(p, "wrong number of values, expected: %s", usage);
+		return reject(p, "wrong number of values, expected: %s", usage);
 	return 0;
 }
 
@@ -311,53 +109,47 @@ static int global_stmt(struct parser *p, int argc, char **argv)
 	long long v;
 
 	if (p->seen_block)
-		return fail(p, "global setting '%s' must come before the first tag or crowd", kw);
+		return reject(p, "global setting '%s' must come before the first tag or crowd", kw);
 	if (!strcmp(kw, "seed")) {
 		if (need_args(p, argc, 2, "seed N"))
 			return -1;
-		char *end;
-
-		errno = 0;
-		unsigned long long u = strtoull(argv[1], &end, 0);
-
-		if (errno || end == argv[1] || *end || argv[1][0] == '-')
-			return fail(p, "bad seed '%s' (an unsigned 64-bit integer)", argv[1]);
-		s->seed = u;
+		if (scn_lex_u64(argv[1], &s->seed))
+			return reject(p, "bad seed '%s' (an unsigned 64-bit integer)", argv[1]);
 		s->seed_set = true;
 	} else if (!strcmp(kw, "duration")) {
 		if (need_args(p, argc, 2, "duration TIME"))
 			return -1;
-		if (scenario_parse_duration(argv[1], &s->duration_us) || s->duration_us == 0)
-			return fail(p, "bad duration '%s' (e.g. 90s, 10m, 1h30m)", argv[1]);
+		if (scn_lex_duration(argv[1], &s->duration_us) || s->duration_us == 0)
+			return reject(p, "bad duration '%s' (e.g. 90s, 10m, 1h30m)", argv[1]);
 		s->duration_set = true;
 	} else if (!strcmp(kw, "start-time")) {
 		if (need_args(p, argc, 2, "start-time UNIX|YYYY-MM-DDTHH:MM:SSZ"))
 			return -1;
-		if (parse_start_time(argv[1], &s->start_time))
-			return fail(p, "bad start-time '%s' (Unix seconds or YYYY-MM-DDTHH:MM:SSZ)",
-				    argv[1]);
+		if (scn_lex_start_time(argv[1], &s->start_time))
+			return reject(p, "bad start-time '%s' (Unix seconds or "
+				      "YYYY-MM-DDTHH:MM:SSZ)", argv[1]);
 		s->start_time_set = true;
 	} else if (!strcmp(kw, "path-loss")) {
 		if (need_args(p, argc, 2, "path-loss EXPONENT"))
 			return -1;
-		if (parse_double(argv[1], 1.0, 6.0, &s->path_loss_n))
-			return fail(p, "bad path-loss exponent '%s' (1.0 to 6.0)", argv[1]);
+		if (scn_lex_double(argv[1], 1.0, 6.0, &s->path_loss_n))
+			return reject(p, "bad path-loss exponent '%s' (1.0 to 6.0)", argv[1]);
 	} else if (!strcmp(kw, "noise")) {
 		if (need_args(p, argc, 2, "noise SIGMA_DB"))
 			return -1;
-		if (parse_double(argv[1], 0.0, 30.0, &s->noise_sigma_db))
-			return fail(p, "bad noise sigma '%s' (0 to 30 dB)", argv[1]);
+		if (scn_lex_double(argv[1], 0.0, 30.0, &s->noise_sigma_db))
+			return reject(p, "bad noise sigma '%s' (0 to 30 dB)", argv[1]);
 	} else if (!strcmp(kw, "sensitivity")) {
 		if (need_args(p, argc, 2, "sensitivity DBM"))
 			return -1;
-		if (parse_int(argv[1], -127, 0, &v))
-			return fail(p, "bad sensitivity '%s' (-127 to 0 dBm)", argv[1]);
+		if (scn_lex_int(argv[1], -127, 0, &v))
+			return reject(p, "bad sensitivity '%s' (-127 to 0 dBm)", argv[1]);
 		s->sensitivity_dbm = (int)v;
 	} else if (!strcmp(kw, "gateway-height")) {
 		if (need_args(p, argc, 2, "gateway-height METRES"))
 			return -1;
-		if (parse_double(argv[1], 0.0, 100.0, &s->gateway_height_m))
-			return fail(p, "bad gateway-height '%s' (0 to 100 m)", argv[1]);
+		if (scn_lex_double(argv[1], 0.0, 100.0, &s->gateway_height_m))
+			return reject(p, "bad gateway-height '%s' (0 to 100 m)", argv[1]);
 	} else if (!strcmp(kw, "controller")) {
 		if (need_args(p, argc, 2, "controller extended|legacy-only"))
 			return -1;
@@ -366,18 +158,18 @@ static int global_stmt(struct parser *p, int argc, char **argv)
 		else if (!strcmp(argv[1], "extended"))
 			s->legacy_only = false;
 		else
-			return fail(p, "bad controller '%s' (extended or legacy-only)", argv[1]);
+			return reject(p, "bad controller '%s' (extended or legacy-only)", argv[1]);
 	} else if (!strcmp(kw, "controller-address")) {
 		if (need_args(p, argc, 2, "controller-address AA:BB:CC:DD:EE:FF"))
 			return -1;
-		if (parse_addr(argv[1], s->controller_addr))
-			return fail(p, "bad controller-address '%s'", argv[1]);
+		if (scn_lex_addr(argv[1], s->controller_addr))
+			return reject(p, "bad controller-address '%s'", argv[1]);
 		s->has_controller_addr = true;
 	} else if (!strcmp(kw, "interval") || !strcmp(kw, "txpower") || !strcmp(kw, "path") ||
 		   !strcmp(kw, "distance") || !strcmp(kw, "count") || !strcmp(kw, "rotate")) {
-		return fail(p, "'%s' belongs in a tag or crowd block", kw);
+		return reject(p, "'%s' belongs in a tag or crowd block", kw);
 	} else {
-		return fail(p, "unknown setting '%s'", kw);
+		return reject(p, "unknown setting '%s'", kw);
 	}
 	return 0;
 }
@@ -390,40 +182,43 @@ static int tag_id(struct parser *p, struct scn_tag *t, int argc, char **argv)
 	long long v;
 
 	if (t->id_type != SCN_ID_NONE)
-		return fail(p, "tag '%s' already has an identifier", t->name);
+		return reject(p, "tag '%s' already has an identifier", t->name);
 	if (argc != 2)
-		return fail(p, "'%s' expects one value", kw);
+		return reject(p, "'%s' expects one value", kw);
 	char *val = argv[1];
 
 	if (!strcmp(kw, "ibeacon")) {
-		n = split_colon(val, f, 3);
-		if (n != 3 || parse_hex(f[0], strlen(f[0]), t->id.ibeacon.uuid, 16, true))
-			return fail(p, "bad ibeacon value (UUID:MAJOR:MINOR)");
-		if (parse_int(f[1], 0, 65535, &v))
-			return fail(p, "bad ibeacon major '%s' (0 to 65535)", f[1]);
+		n = scn_lex_fields(val, f, 3);
+		if (n != 3 || !bgw_hex_decode(f[0], strlen(f[0]), t->id.ibeacon.uuid, 16, "-"))
+			return reject(p, "bad ibeacon value (UUID:MAJOR:MINOR)");
+		if (scn_lex_int(f[1], 0, 65535, &v))
+			return reject(p, "bad ibeacon major '%s' (0 to 65535)", f[1]);
 		t->id.ibeacon.major = (uint16_t)v;
-		if (parse_int(f[2], 0, 65535, &v))
-			return fail(p, "bad ibeacon minor '%s' (0 to 65535)", f[2]);
+		if (scn_lex_int(f[2], 0, 65535, &v))
+			return reject(p, "bad ibeacon minor '%s' (0 to 65535)", f[2]);
 		t->id.ibeacon.minor = (uint16_t)v;
 		t->id_type = SCN_ID_IBEACON;
 	} else if (!strcmp(kw, "eddystone-uid")) {
-		n = split_colon(val, f, 2);
-		if (n != 2 || parse_hex(f[0], strlen(f[0]), t->id.uid.namespace_id, 10, false) ||
-		    parse_hex(f[1], strlen(f[1]), t->id.uid.instance, 6, false))
-			return fail(p, "bad eddystone-uid value (NAMESPACE:INSTANCE, 20 and 12 hex "
-				    "digits)");
+		n = scn_lex_fields(val, f, 2);
+		if (n != 2 ||
+		    !bgw_hex_decode(f[0], strlen(f[0]), t->id.uid.namespace_id, 10, NULL) ||
+		    !bgw_hex_decode(f[1], strlen(f[1]), t->id.uid.instance, 6, NULL))
+			return reject(p, "bad eddystone-uid value (NAMESPACE:INSTANCE, 20 and 12 "
+				      "hex digits)");
 		t->id_type = SCN_ID_EDDYSTONE_UID;
 	} else if (!strcmp(kw, "eddystone-eid")) {
-		n = split_colon(val, f, 3);
-		if (n < 2 || n > 3 || parse_hex(f[0], strlen(f[0]), t->id.eid.key, 16, false))
-			return fail(p, "bad eddystone-eid value (KEYHEX:K[:OFFSET], 32 hex digits)");
-		if (parse_int(f[1], 0, 15, &v))
-			return fail(p, "bad eddystone-eid rotation exponent '%s' (0 to 15)", f[1]);
+		n = scn_lex_fields(val, f, 3);
+		if (n < 2 || n > 3 || !bgw_hex_decode(f[0], strlen(f[0]), t->id.eid.key, 16, NULL))
+			return reject(p, "bad eddystone-eid value (KEYHEX:K[:OFFSET], "
+				      "32 hex digits)");
+		if (scn_lex_int(f[1], 0, 15, &v))
+			return reject(p, "bad eddystone-eid rotation exponent '%s' (0 to 15)",
+				      f[1]);
 		t->id.eid.exponent = (uint8_t)v;
 		t->id.eid.offset = 0;
 		if (n == 3) {
-			if (parse_int(f[2], -4294967296LL, 4294967296LL, &v))
-				return fail(p, "bad eddystone-eid offset '%s' (seconds)", f[2]);
+			if (scn_lex_int(f[2], -4294967296LL, 4294967296LL, &v))
+				return reject(p, "bad eddystone-eid offset '%s' (seconds)", f[2]);
 			t->id.eid.offset = v;
 		}
 		t->id_type = SCN_ID_EDDYSTONE_EID;
@@ -431,23 +226,24 @@ static int tag_id(struct parser *p, struct scn_tag *t, int argc, char **argv)
 		uint8_t enc[32];
 
 		if (strlen(val) > BF_URL_MAX || bf_url_encode(val, enc, 18) == 0)
-			return fail(p, "URL '%s' cannot be expressed as an Eddystone-URL", val);
+			return reject(p, "URL '%s' cannot be expressed as an Eddystone-URL", val);
 		strcpy(t->id.url, val);
 		t->id_type = SCN_ID_EDDYSTONE_URL;
 	} else if (!strcmp(kw, "altbeacon")) {
-		n = split_colon(val, f, 2);
-		if (n < 1 || n > 2 || parse_hex(f[0], strlen(f[0]), t->id.alt.beacon_id, 20, true))
-			return fail(p, "bad altbeacon value (BEACONID[:COMPANY], 40 hex digits)");
+		n = scn_lex_fields(val, f, 2);
+		if (n < 1 || n > 2 ||
+		    !bgw_hex_decode(f[0], strlen(f[0]), t->id.alt.beacon_id, 20, "-"))
+			return reject(p, "bad altbeacon value (BEACONID[:COMPANY], 40 hex digits)");
 		t->id.alt.company_id = 0x0118; /* Radius Networks, the format's author */
 		if (n == 2) {
-			if (parse_int(f[1], 0, 65535, &v))
-				return fail(p, "bad altbeacon company id '%s'", f[1]);
+			if (scn_lex_int(f[1], 0, 65535, &v))
+				return reject(p, "bad altbeacon company id '%s'", f[1]);
 			t->id.alt.company_id = (uint16_t)v;
 		}
 		t->id_type = SCN_ID_ALTBEACON;
 	} else if (!strcmp(kw, "irk")) {
-		if (parse_hex(val, strlen(val), t->id.irk, 16, false))
-			return fail(p, "bad irk '%s' (32 hex digits)", val);
+		if (!bgw_hex_decode(val, strlen(val), t->id.irk, 16, NULL))
+			return reject(p, "bad irk '%s' (32 hex digits)", val);
 		t->id_type = SCN_ID_IRK;
 	}
 	return 0;
@@ -458,28 +254,29 @@ static int waypoint(struct parser *p, struct scn_tag *t, char *w)
 	char *colon = strchr(w, ':');
 
 	if (!colon)
-		return fail(p, "bad waypoint '%s' (TIME:DISTANCE or TIME:X,Y)", w);
+		return reject(p, "bad waypoint '%s' (TIME:DISTANCE or TIME:X,Y)", w);
 	*colon = 0;
 	struct scn_waypoint wp;
 
-	if (scenario_parse_duration(w, &wp.t_us))
-		return fail(p, "bad waypoint time '%s'", w);
+	if (scn_lex_duration(w, &wp.t_us))
+		return reject(p, "bad waypoint time '%s'", w);
 	char *pos = colon + 1, *comma = strchr(pos, ',');
 
 	if (comma) {
 		double x, y;
 
 		*comma = 0;
-		if (parse_double(pos, -10000, 10000, &x) || parse_double(comma + 1, -10000, 10000, &y))
-			return fail(p, "bad waypoint position '%s,%s' (metres)", pos, comma + 1);
+		if (scn_lex_double(pos, -10000, 10000, &x) ||
+		    scn_lex_double(comma + 1, -10000, 10000, &y))
+			return reject(p, "bad waypoint position '%s,%s' (metres)", pos, comma + 1);
 		wp.dist_m = hypot(x, y);
-	} else if (parse_double(pos, 0, 10000, &wp.dist_m)) {
-		return fail(p, "bad waypoint distance '%s' (0 to 10000 m)", pos);
+	} else if (scn_lex_double(pos, 0, 10000, &wp.dist_m)) {
+		return reject(p, "bad waypoint distance '%s' (0 to 10000 m)", pos);
 	}
 	if (t->n_path == SCN_PATH_MAX)
-		return fail(p, "tag '%s' has more than %d waypoints", t->name, SCN_PATH_MAX);
+		return reject(p, "tag '%s' has more than %d waypoints", t->name, SCN_PATH_MAX);
 	if (t->n_path && wp.t_us <= t->path[t->n_path - 1].t_us)
-		return fail(p, "waypoint times of tag '%s' must increase", t->name);
+		return reject(p, "waypoint times of tag '%s' must increase", t->name);
 	t->path[t->n_path++] = wp;
 	return 0;
 }
@@ -497,24 +294,24 @@ static int radio_kw(struct parser *p, const char *kw, int argc, char **argv,
 	if (!strcmp(kw, "interval")) {
 		if (need_args(p, argc, 2, "interval TIME"))
 			return -1;
-		if (scenario_parse_duration(argv[1], interval_us) || *interval_us < 20000 ||
+		if (scn_lex_duration(argv[1], interval_us) || *interval_us < 20000 ||
 		    *interval_us > 10485760)
-			return fail(p, "bad interval '%s' (20ms to 10.24s)", argv[1]);
+			return reject(p, "bad interval '%s' (20ms to 10.24s)", argv[1]);
 		return 1;
 	}
 	if (!strcmp(kw, "txpower")) {
 		if (need_args(p, argc, 2, "txpower DBM_AT_1M"))
 			return -1;
-		if (parse_int(argv[1], -100, 20, &v))
-			return fail(p, "bad txpower '%s' (-100 to 20 dBm at 1 m)", argv[1]);
+		if (scn_lex_int(argv[1], -100, 20, &v))
+			return reject(p, "bad txpower '%s' (-100 to 20 dBm at 1 m)", argv[1]);
 		*txpower = (int8_t)v;
 		return 1;
 	}
 	if (!strcmp(kw, "rotate")) {
 		if (need_args(p, argc, 2, "rotate TIME"))
 			return -1;
-		if (scenario_parse_duration(argv[1], rotate_us) || *rotate_us < 1000000)
-			return fail(p, "bad rotate period '%s' (at least 1s)", argv[1]);
+		if (scn_lex_duration(argv[1], rotate_us) || *rotate_us < 1000000)
+			return reject(p, "bad rotate period '%s' (at least 1s)", argv[1]);
 		return 1;
 	}
 	return 0;
@@ -534,42 +331,44 @@ static int tag_stmt(struct parser *p, int argc, char **argv)
 		return rc < 0 ? -1 : 0;
 	if (!strcmp(kw, "address")) {
 		if (argc < 2 || argc > 3)
-			return fail(p, "'address' expects: address AA:BB:CC:DD:EE:FF [public|random]");
-		if (parse_addr(argv[1], t->addr))
-			return fail(p, "bad address '%s'", argv[1]);
+			return reject(p, "'address' expects: address AA:BB:CC:DD:EE:FF "
+				      "[public|random]");
+		if (scn_lex_addr(argv[1], t->addr))
+			return reject(p, "bad address '%s'", argv[1]);
 		t->addr_type = 1;
 		if (argc == 3) {
 			if (!strcmp(argv[2], "public"))
 				t->addr_type = 0;
 			else if (strcmp(argv[2], "random"))
-				return fail(p, "bad address type '%s' (public or random)", argv[2]);
+				return reject(p, "bad address type '%s' (public or random)",
+					      argv[2]);
 		}
 		t->has_addr = true;
 	} else if (!strcmp(kw, "tlm")) {
 		if (argc != 3)
-			return fail(p, "'tlm' expects: tlm BATTERY_MV TEMP_C");
-		if (parse_int(argv[1], 0, 65535, &v))
-			return fail(p, "bad tlm battery '%s' (millivolts)", argv[1]);
+			return reject(p, "'tlm' expects: tlm BATTERY_MV TEMP_C");
+		if (scn_lex_int(argv[1], 0, 65535, &v))
+			return reject(p, "bad tlm battery '%s' (millivolts)", argv[1]);
 		t->tlm_battery_mv = (uint16_t)v;
-		if (parse_double(argv[2], -128, 127, &t->tlm_temp_c))
-			return fail(p, "bad tlm temperature '%s' (-128 to 127 C)", argv[2]);
+		if (scn_lex_double(argv[2], -128, 127, &t->tlm_temp_c))
+			return reject(p, "bad tlm temperature '%s' (-128 to 127 C)", argv[2]);
 		t->tlm = true;
 	} else if (!strcmp(kw, "tlm-every")) {
 		if (need_args(p, argc, 2, "tlm-every N"))
 			return -1;
-		if (parse_int(argv[1], 1, 1000, &v))
-			return fail(p, "bad tlm-every '%s' (1 to 1000)", argv[1]);
+		if (scn_lex_int(argv[1], 1, 1000, &v))
+			return reject(p, "bad tlm-every '%s' (1 to 1000)", argv[1]);
 		t->tlm_every = (unsigned)v;
 	} else if (!strcmp(kw, "extended")) {
 		if (need_args(p, argc, 2, "extended PAYLOAD_BYTES"))
 			return -1;
-		if (parse_int(argv[1], 1, BF_EXT_ADV_MAX, &v))
-			return fail(p, "bad extended payload length '%s' (1 to %d)", argv[1],
-				    BF_EXT_ADV_MAX);
+		if (scn_lex_int(argv[1], 1, BF_EXT_ADV_MAX, &v))
+			return reject(p, "bad extended payload length '%s' (1 to %d)", argv[1],
+				      BF_EXT_ADV_MAX);
 		t->ext_len = (uint16_t)v;
 	} else if (!strcmp(kw, "path")) {
 		if (argc < 2)
-			return fail(p, "'path' expects waypoints: path TIME:DIST ...");
+			return reject(p, "'path' expects waypoints: path TIME:DIST ...");
 		for (int i = 1; i < argc; i++)
 			if (waypoint(p, t, argv[i]))
 				return -1;
@@ -579,17 +378,17 @@ static int tag_stmt(struct parser *p, int argc, char **argv)
 
 		if (need_args(p, argc, 2, "distance METRES"))
 			return -1;
-		if (parse_double(argv[1], 0, 10000, &d))
-			return fail(p, "bad distance '%s' (0 to 10000 m)", argv[1]);
+		if (scn_lex_double(argv[1], 0, 10000, &d))
+			return reject(p, "bad distance '%s' (0 to 10000 m)", argv[1]);
 		if (t->n_path)
-			return fail(p, "tag '%s' already has a path", t->name);
+			return reject(p, "tag '%s' already has a path", t->name);
 		t->path[0] = (struct scn_waypoint){ 0, d };
 		t->path[1] = (struct scn_waypoint){ SCN_MAX_DURATION_US, d };
 		t->n_path = 2;
 	} else if (is_global_keyword(kw)) {
-		return fail(p, "global setting '%s' must come before the first tag or crowd", kw);
+		return reject(p, "global setting '%s' must come before the first tag or crowd", kw);
 	} else {
-		return fail(p, "unknown tag attribute '%s'", kw);
+		return reject(p, "unknown tag attribute '%s'", kw);
 	}
 	return 0;
 }
@@ -604,10 +403,10 @@ static int crowd_stmt(struct parser *p, int argc, char **argv)
 	if (!strcmp(kw, "count")) {
 		if (need_args(p, argc, 2, "count N"))
 			return -1;
-		if (parse_int(argv[1], 0, SCN_MAX_DEVICES, &v) ||
+		if (scn_lex_int(argv[1], 0, SCN_MAX_DEVICES, &v) ||
 		    p->total_devices - c->count + (unsigned)v > SCN_MAX_DEVICES)
-			return fail(p, "bad count '%s' (at most %d devices in a scenario)", argv[1],
-				    SCN_MAX_DEVICES);
+			return reject(p, "bad count '%s' (at most %d devices in a scenario)",
+				      argv[1], SCN_MAX_DEVICES);
 		p->total_devices = p->total_devices - c->count + (unsigned)v;
 		c->count = (unsigned)v;
 	} else if ((rc = radio_kw(p, kw, argc, argv, &c->interval_us, &c->txpower,
@@ -616,18 +415,18 @@ static int crowd_stmt(struct parser *p, int argc, char **argv)
 	} else if (!strcmp(kw, "distance")) {
 		if (need_args(p, argc, 2, "distance MIN..MAX"))
 			return -1;
-		if (parse_range(argv[1], 0, 10000, &c->dist_min, &c->dist_max))
-			return fail(p, "bad distance range '%s' (e.g. 2..30, metres)", argv[1]);
+		if (scn_lex_range(argv[1], 0, 10000, &c->dist_min, &c->dist_max))
+			return reject(p, "bad distance range '%s' (e.g. 2..30, metres)", argv[1]);
 	} else if (!strcmp(kw, "dwell")) {
 		if (need_args(p, argc, 2, "dwell MIN..MAX"))
 			return -1;
-		if (parse_duration_range(argv[1], &c->dwell_min_us, &c->dwell_max_us) ||
+		if (scn_lex_duration_range(argv[1], &c->dwell_min_us, &c->dwell_max_us) ||
 		    c->dwell_min_us == 0)
-			return fail(p, "bad dwell range '%s' (e.g. 2m..20m)", argv[1]);
+			return reject(p, "bad dwell range '%s' (e.g. 2m..20m)", argv[1]);
 	} else if (is_global_keyword(kw)) {
-		return fail(p, "global setting '%s' must come before the first tag or crowd", kw);
+		return reject(p, "global setting '%s' must come before the first tag or crowd", kw);
 	} else {
-		return fail(p, "unknown crowd attribute '%s'", kw);
+		return reject(p, "unknown crowd attribute '%s'", kw);
 	}
 	return 0;
 }
@@ -639,7 +438,7 @@ static int fault_stmt(struct parser *p, int argc, char **argv)
 	long long v;
 
 	if (argc < 4 || strcmp(argv[2], "at"))
-		return fail(p, "'fault' expects: fault KIND at TIME [OPTIONS]");
+		return reject(p, "'fault' expects: fault KIND at TIME [OPTIONS]");
 	if (!strcmp(argv[1], "garbage"))
 		f.kind = SCN_FAULT_GARBAGE;
 	else if (!strcmp(argv[1], "hardware-error"))
@@ -649,36 +448,36 @@ static int fault_stmt(struct parser *p, int argc, char **argv)
 	else if (!strcmp(argv[1], "disconnect"))
 		f.kind = SCN_FAULT_DISCONNECT;
 	else
-		return fail(p, "unknown fault '%s' (garbage, hardware-error, silence, disconnect)",
-			    argv[1]);
-	if (scenario_parse_duration(argv[3], &f.at_us))
-		return fail(p, "bad fault time '%s'", argv[3]);
+		return reject(p, "unknown fault '%s' (garbage, hardware-error, silence, "
+			      "disconnect)", argv[1]);
+	if (scn_lex_duration(argv[3], &f.at_us))
+		return reject(p, "bad fault time '%s'", argv[3]);
 	int i = 4;
 
 	if (f.kind == SCN_FAULT_SILENCE) {
 		if (argc != 6 || strcmp(argv[4], "for") ||
-		    scenario_parse_duration(argv[5], &f.for_us) || f.for_us == 0)
-			return fail(p, "'fault silence' expects: fault silence at TIME for TIME");
+		    scn_lex_duration(argv[5], &f.for_us) || f.for_us == 0)
+			return reject(p, "'fault silence' expects: fault silence at TIME for TIME");
 		i = 6;
 	} else if (f.kind == SCN_FAULT_GARBAGE && argc == 6 && !strcmp(argv[4], "bytes")) {
-		if (parse_int(argv[5], 1, 4096, &v))
-			return fail(p, "bad garbage length '%s' (1 to 4096 bytes)", argv[5]);
+		if (scn_lex_int(argv[5], 1, 4096, &v))
+			return reject(p, "bad garbage length '%s' (1 to 4096 bytes)", argv[5]);
 		f.bytes = (unsigned)v;
 		i = 6;
 	} else if (f.kind == SCN_FAULT_HW_ERROR && argc == 6 && !strcmp(argv[4], "code")) {
-		if (parse_int(argv[5], 0, 255, &v))
-			return fail(p, "bad hardware error code '%s' (0 to 255)", argv[5]);
+		if (scn_lex_int(argv[5], 0, 255, &v))
+			return reject(p, "bad hardware error code '%s' (0 to 255)", argv[5]);
 		f.code = (uint8_t)v;
 		i = 6;
 	}
 	if (i != argc)
-		return fail(p, "unexpected '%s' in fault", argv[i]);
+		return reject(p, "unexpected '%s' in fault", argv[i]);
 	if (s->n_faults == SCN_MAX_FAULTS)
-		return fail(p, "more than %d faults", SCN_MAX_FAULTS);
+		return reject(p, "more than %d faults", SCN_MAX_FAULTS);
 	void *n = grow(s->faults, s->n_faults, sizeof(*s->faults));
 
 	if (!n)
-		return fail(p, "out of memory");
+		return reject(p, "out of memory");
 	s->faults = n;
 	/* Insertion keeps them sorted by time; equal times keep file order. */
 	size_t at = s->n_faults;
@@ -698,20 +497,20 @@ static int open_block(struct parser *p, int argc, char **argv)
 	bool is_tag = !strcmp(argv[0], "tag");
 
 	if (argc != 2)
-		return fail(p, "'%s' expects a name: %s NAME", argv[0], argv[0]);
+		return reject(p, "'%s' expects a name: %s NAME", argv[0], argv[0]);
 	if (!name_ok(argv[1]))
-		return fail(p, "bad name '%s' (letters, digits, '-', '_', '.'; at most %d)", argv[1],
-			    SCN_NAME_MAX - 1);
+		return reject(p, "bad name '%s' (letters, digits, '-', '_', '.'; at most %d)",
+			      argv[1], SCN_NAME_MAX - 1);
 	if (name_taken(s, argv[1]))
-		return fail(p, "name '%s' is used twice", argv[1]);
+		return reject(p, "name '%s' is used twice", argv[1]);
 	p->seen_block = true;
 	if (is_tag) {
 		if (p->total_devices >= SCN_MAX_DEVICES)
-			return fail(p, "more than %d devices", SCN_MAX_DEVICES);
+			return reject(p, "more than %d devices", SCN_MAX_DEVICES);
 		void *n = grow(s->tags, s->n_tags, sizeof(*s->tags));
 
 		if (!n)
-			return fail(p, "out of memory");
+			return reject(p, "out of memory");
 		s->tags = n;
 		struct scn_tag *t = &s->tags[s->n_tags++];
 
@@ -730,7 +529,7 @@ static int open_block(struct parser *p, int argc, char **argv)
 		void *n = grow(s->crowds, s->n_crowds, sizeof(*s->crowds));
 
 		if (!n)
-			return fail(p, "out of memory");
+			return reject(p, "out of memory");
 		s->crowds = n;
 		struct scn_crowd *c = &s->crowds[s->n_crowds++];
 
@@ -761,20 +560,20 @@ static int close_block(struct parser *p)
 
 		p->line = t->line;
 		if (t->id_type == SCN_ID_NONE && !t->tlm)
-			rc = fail(p, "tag '%s' has no identifier (ibeacon, eddystone-uid, "
-				  "eddystone-eid, eddystone-url, altbeacon, irk or tlm)", t->name);
+			rc = reject(p, "tag '%s' has no identifier (ibeacon, eddystone-uid, "
+				    "eddystone-eid, eddystone-url, altbeacon, irk or tlm)", t->name);
 		else if (t->n_path < 2)
-			rc = fail(p, "tag '%s' needs a path of at least two waypoints "
-				  "(path TIME:DIST ...) or a fixed distance D", t->name);
+			rc = reject(p, "tag '%s' needs a path of at least two waypoints "
+				    "(path TIME:DIST ...) or a fixed distance D", t->name);
 		else if (t->ext_len && t->id_type == SCN_ID_IRK)
-			rc = fail(p, "tag '%s': extended applies to beacon frames, not irk phones",
-				  t->name);
+			rc = reject(p, "tag '%s': extended applies to beacon frames, not irk "
+				    "phones", t->name);
 	} else if (p->ctx == CTX_CROWD) {
 		struct scn_crowd *c = &s->crowds[s->n_crowds - 1];
 
 		p->line = c->line;
 		if (c->count == 0)
-			rc = fail(p, "crowd '%s' needs 'count N' (N > 0)", c->name);
+			rc = reject(p, "crowd '%s' needs 'count N' (N > 0)", c->name);
 	}
 	if (!rc)
 		p->line = saved;
@@ -806,27 +605,6 @@ static int statement(struct parser *p, int argc, char **argv)
 	}
 }
 
-static int split_words(char *line, char **argv)
-{
-	int argc = 0;
-	char *c = line;
-
-	for (;;) {
-		while (*c == ' ' || *c == '\t' || *c == '\r')
-			c++;
-		if (!*c || *c == '#')
-			break;
-		if (argc == MAX_WORDS)
-			return -1;
-		argv[argc++] = c;
-		while (*c && *c != ' ' && *c != '\t' && *c != '\r')
-			c++;
-		if (*c)
-			*c++ = 0;
-	}
-	return argc;
-}
-
 static int finish(struct parser *p)
 {
 	struct scenario *s = p->s;
@@ -835,7 +613,7 @@ static int finish(struct parser *p)
 		return -1;
 	p->line = 0;
 	if (s->n_tags == 0 && s->n_crowds == 0)
-		return fail(p, "the scenario has no tag and no crowd");
+		return reject(p, "the scenario has no tag and no crowd");
 	if (!s->duration_set) {
 		/* Default: until the last mover leaves (fixed beacons excluded). */
 		uint64_t end = 0;
@@ -851,8 +629,8 @@ static int finish(struct parser *p)
 	for (size_t i = 0; i < s->n_faults; i++) {
 		if (s->faults[i].at_us >= s->duration_us) {
 			p->line = s->faults[i].line;
-			return fail(p, "fault at %.3fs is after the end of the scenario (%.3fs)",
-				    s->faults[i].at_us / 1e6, s->duration_us / 1e6);
+			return reject(p, "fault at %.3fs is after the end of the scenario (%.3fs)",
+				      s->faults[i].at_us / 1e6, s->duration_us / 1e6);
 		}
 	}
 	return 0;
@@ -881,19 +659,19 @@ int scenario_parse(const char *text, size_t len, struct scenario *out, struct sc
 			pos++;
 		p.line++;
 		if (llen > SCN_LINE_MAX) {
-			fail(&p, "line longer than %d characters", SCN_LINE_MAX);
+			reject(&p, "line longer than %d characters", SCN_LINE_MAX);
 			goto bad;
 		}
 		memcpy(buf, text + start, llen);
 		buf[llen] = 0;
 		if (memchr(buf, 0, llen)) {
-			fail(&p, "NUL byte in the scenario");
+			reject(&p, "NUL byte in the scenario");
 			goto bad;
 		}
-		int argc = split_words(buf, argv);
+		int argc = scn_lex_words(buf, argv, MAX_WORDS);
 
 		if (argc < 0) {
-			fail(&p, "more than %d words on a line", MAX_WORDS);
+			reject(&p, "more than %d words on a line", MAX_WORDS);
 			goto bad;
 		}
 		if (argc && statement(&p, argc, argv))
@@ -960,22 +738,4 @@ void scenario_free(struct scenario *s)
 	free(s->crowds);
 	free(s->faults);
 	memset(s, 0, sizeof(*s));
-}
-
-double scenario_path_distance(const struct scn_tag *t, uint64_t t_us)
-{
-	if (t->n_path == 0 || t_us < t->path[0].t_us || t_us > t->path[t->n_path - 1].t_us)
-		return -1.0;
-	if (t->n_path == 1)
-		return t->path[0].dist_m;
-	for (size_t i = 1; i < t->n_path; i++) {
-		const struct scn_waypoint *a = &t->path[i - 1], *b = &t->path[i];
-
-		if (t_us <= b->t_us) {
-			double f = (double)(t_us - a->t_us) / (double)(b->t_us - a->t_us);
-
-			return a->dist_m + f * (b->dist_m - a->dist_m);
-		}
-	}
-	return t->path[t->n_path - 1].dist_m;
 }

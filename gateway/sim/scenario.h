@@ -14,13 +14,14 @@
 #include <stdint.h>
 
 #include "beacon_frame.h"
+#include "scn_lex.h"
 
 #define SCN_NAME_MAX 48
 #define SCN_PATH_MAX 64
 #define SCN_LINE_MAX 1024
 #define SCN_MAX_DEVICES 100000  /* tags + crowd members: keeps a hostile file bounded */
 #define SCN_MAX_FAULTS 1024
-#define SCN_MAX_DURATION_US (366ull * 24 * 3600 * 1000000)
+#define SCN_MAX_DURATION_US SCN_LEX_MAX_DURATION_US
 
 enum scn_id_type {
 	SCN_ID_NONE = 0,   /* allowed only with tlm: a fixed store beacon */
@@ -140,12 +141,5 @@ int scenario_parse(const char *text, size_t len, struct scenario *out, struct sc
 int scenario_load(const char *path, struct scenario *out, struct scn_error *err);
 
 void scenario_free(struct scenario *s);
-
-/* Distance in metres at time t along a path, or a negative value when the
- * tag is not in the store at t (before its first or after its last waypoint). */
-double scenario_path_distance(const struct scn_tag *tag, uint64_t t_us);
-
-/* "12.5s", "15m", "1h30m", "250ms", or bare seconds. -1 when invalid. */
-int scenario_parse_duration(const char *s, uint64_t *out_us);
 
 #endif

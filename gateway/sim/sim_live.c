@@ -24,6 +24,7 @@
 #include "btsnoop.h"
 #include "h4.h"
 #include "hci_cmd.h"
+#include "log.h"
 #include "sim_ctrl.h"
 #include "sim_listen.h"
 #include "sim_rng.h"
@@ -80,7 +81,7 @@ static void snoop(struct live *l, const uint8_t *h4, size_t len, bool received)
 	/* Flushed per record so the capture is readable while we run. */
 	if (btsnoop_writer_write(&l->bw, &rec) || fflush(l->snoop_f)) {
 		l->snoop_failed = true;
-		sim_log("write error on %s; capture stopped", l->run->btsnoop_path);
+		log_err("write error on %s; capture stopped", l->run->btsnoop_path);
 	}
 }
 
@@ -114,7 +115,7 @@ static void drop_client(struct live *l, const char *why)
 	close(l->client);
 	l->client = -1;
 	l->out_head = l->out_len = 0;
-	sim_log("gateway disconnected (%s)", why);
+	log_notice("gateway disconnected (%s)", why);
 }
 
 static void flush_out(struct live *l)
@@ -172,7 +173,7 @@ static void accept_client(struct live *l)
 		return;
 	if (l->client >= 0) {
 		close(fd);
-		sim_log("refused a second connection: one gateway at a time");
+		log_warn("refused a second connection: one gateway at a time");
 		return;
 	}
 	l->client = fd;
@@ -184,7 +185,7 @@ static void accept_client(struct live *l)
 		clock_gettime(CLOCK_MONOTONIC, &l->mono0);
 		l->started = true;
 	}
-	sim_log("gateway connected (connection %llu)", (unsigned long long)l->connections);
+	log_notice("gateway connected (connection %llu)", (unsigned long long)l->connections);
 }
 
 static void read_client(struct live *l)
@@ -216,7 +217,7 @@ static void fault(struct live *l, const struct scn_fault *f)
 	uint8_t junk[4096];
 
 	if (l->client < 0) {
-		sim_debug("line %u: fault while no gateway is connected", f->line);
+		log_debug("line %u: fault while no gateway is connected", f->line);
 		return;
 	}
 	switch (f->kind) {
@@ -232,17 +233,17 @@ static void fault(struct live *l, const struct scn_fault *f)
 			junk[i] = b;
 		}
 		queue(l, junk, f->bytes);
-		sim_log("fault: %u garbage bytes", f->bytes);
+		log_notice("fault: %u garbage bytes", f->bytes);
 		break;
 	case SCN_FAULT_HW_ERROR:
 		sim_ctrl_hw_error(&l->ctrl, f->code);
 		/* After a hardware error the controller has stopped; the host
 		 * must reset it and enable scanning again. */
 		l->ctrl.scan = SIM_SCAN_OFF;
-		sim_log("fault: hardware error 0x%02x, scanning stopped", f->code);
+		log_notice("fault: hardware error 0x%02x, scanning stopped", f->code);
 		break;
 	case SCN_FAULT_SILENCE:
-		sim_log("fault: silence for %.1f s", f->for_us / 1e6);
+		log_notice("fault: silence for %.1f s", f->for_us / 1e6);
 		break;
 	case SCN_FAULT_DISCONNECT:
 		flush_out(l);
@@ -283,9 +284,9 @@ static void run_due(struct live *l)
 		sim_ctrl_report(&l->ctrl, &ev.adv);
 		if (l->ctrl.st.masked != masked && !l->mask_warned) {
 			l->mask_warned = true;
-			sim_log("advertising reports withheld: the host's event masks do not "
-				"enable them (Set Event Mask bit 61, LE Set Event Mask bit %d)",
-				l->ctrl.scan == SIM_SCAN_EXTENDED ? 12 : 1);
+			log_warn("advertising reports withheld: the host's event masks do not "
+				 "enable them (Set Event Mask bit 61, LE Set Event Mask bit %d)",
+				 l->ctrl.scan == SIM_SCAN_EXTENDED ? 12 : 1);
 		}
 	}
 }
@@ -336,7 +337,7 @@ static int loop(struct live *l, const sigset_t *unblocked)
 		flush_out(l);
 		if (l->ended && l->run->once) {
 			drain(l);
-			sim_log("scenario over");
+			log_notice("scenario over");
 			return BGW_EXIT_OK;
 		}
 		fds[n++] = (struct pollfd){ .fd = l->lis.fd, .events = POLLIN };
@@ -351,7 +352,7 @@ static int loop(struct live *l, const sigset_t *unblocked)
 		if (ppoll(fds, n, ms < 0 ? NULL : &ts, unblocked) < 0) {
 			if (errno == EINTR)
 				continue;
-			sim_log("poll: %s", strerror(errno));
+			log_err("poll: %s", strerror(errno));
 			return BGW_EXIT_UNAVAILABLE;
 		}
 		if (fds[0].revents & POLLIN)
@@ -365,10 +366,10 @@ static int loop(struct live *l, const sigset_t *unblocked)
 		if (l->ended && !l->run->once && !l->end_logged) {
 			/* Stay up answering commands; say it once. */
 			l->end_logged = true;
-			sim_log("scenario over; still answering commands (--once to exit)");
+			log_notice("scenario over; still answering commands (--once to exit)");
 		}
 	}
-	sim_log("stopped by signal %d", (int)stop_signal);
+	log_notice("stopped by signal %d", (int)stop_signal);
 	return BGW_EXIT_OK;
 }
 
@@ -406,36 +407,36 @@ int sim_run_live(const struct sim_run *run)
 	l.w = sim_world_new(run->scn, run->seed, run->start_time, run->duration_us,
 			    aes128_openssl);
 	if (!l.out || !l.w) {
-		sim_log("out of memory");
+		log_err("out of memory");
 		rc = BGW_EXIT_UNAVAILABLE;
 		goto out;
 	}
 	if (run->btsnoop_path) {
 		l.snoop_f = fopen(run->btsnoop_path, "wb");
 		if (!l.snoop_f || btsnoop_writer_open(&l.bw, l.snoop_f, BTSNOOP_DATALINK_H4)) {
-			sim_log("cannot create %s: %s", run->btsnoop_path, strerror(errno));
+			log_err("cannot create %s: %s", run->btsnoop_path, strerror(errno));
 			rc = BGW_EXIT_UNAVAILABLE;
 			goto out;
 		}
 	}
 	sim_ctrl_init(&l.ctrl, run->scn->legacy_only, bdaddr, emit, &l);
 	if (sim_listen_open(&l.lis, run->listen, err, sizeof(err))) {
-		sim_log("%s", err);
+		log_err("%s", err);
 		rc = BGW_EXIT_UNAVAILABLE;
 		goto out;
 	}
-	sim_log("listening on %s (speed x%g, %.1f s of scenario)", l.lis.where, run->speed,
-		run->duration_us / 1e6);
+	log_notice("listening on %s (speed x%g, %.1f s of scenario)", l.lis.where, run->speed,
+		   run->duration_us / 1e6);
 	rc = loop(&l, &unblocked);
-	sim_log("%llu advertising reports sent, %llu dropped (slow reader), %llu commands "
-		"(%llu unknown)", (unsigned long long)l.ctrl.st.reports,
-		(unsigned long long)l.dropped_reports, (unsigned long long)l.ctrl.st.commands,
-		(unsigned long long)l.ctrl.st.unknown_commands);
+	log_notice("%llu advertising reports sent, %llu dropped (slow reader), %llu commands "
+		   "(%llu unknown)", (unsigned long long)l.ctrl.st.reports,
+		   (unsigned long long)l.dropped_reports, (unsigned long long)l.ctrl.st.commands,
+		   (unsigned long long)l.ctrl.st.unknown_commands);
 out:
 	drop_client(&l, "exiting");
 	sim_listen_close(&l.lis);
 	if (l.snoop_f && fclose(l.snoop_f) && rc == BGW_EXIT_OK) {
-		sim_log("write error on %s", run->btsnoop_path);
+		log_err("write error on %s", run->btsnoop_path);
 		rc = BGW_EXIT_UNAVAILABLE;
 	}
 	sim_world_free(l.w);

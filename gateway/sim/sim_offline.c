@@ -19,6 +19,7 @@
 #include "btsnoop.h"
 #include "h4.h"
 #include "hci_cmd.h"
+#include "log.h"
 #include "sim_ctrl.h"
 #include "sim_run.h"
 #include "sim_world.h"
@@ -106,7 +107,7 @@ int sim_run_offline(const struct sim_run *run)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	if (run->extended && run->scn->legacy_only)
-		sim_log("the scenario's controller is legacy-only: writing legacy reports");
+		log_notice("the scenario's controller is legacy-only: writing legacy reports");
 	if (run->scn->has_controller_addr)
 		memcpy(bdaddr, run->scn->controller_addr, 6);
 
@@ -121,7 +122,7 @@ int sim_run_offline(const struct sim_run *run)
 	FILE *f = fopen(tmp, "wb");
 
 	if (!f) {
-		sim_log("cannot create %s: %s", run->btsnoop_path, strerror(errno));
+		log_err("cannot create %s: %s", run->btsnoop_path, strerror(errno));
 		free(tmp);
 		return BGW_EXIT_UNAVAILABLE;
 	}
@@ -130,7 +131,7 @@ int sim_run_offline(const struct sim_run *run)
 					    run->duration_us, aes128_openssl);
 
 	if (!w || btsnoop_writer_open(&o.bw, f, BTSNOOP_DATALINK_H4)) {
-		sim_log("cannot start: %s", w ? "write error" : "out of memory");
+		log_err("cannot start: %s", w ? "write error" : "out of memory");
 		rc = BGW_EXIT_UNAVAILABLE;
 		goto out;
 	}
@@ -155,7 +156,7 @@ int sim_run_offline(const struct sim_run *run)
 			default:
 				/* A btsnoop file is framed per packet: line noise and
 				 * a lost link have no place in it. */
-				sim_debug("line %u: fault skipped in an offline capture",
+				log_debug("line %u: fault skipped in an offline capture",
 					  ev.fault->line);
 				break;
 			}
@@ -164,19 +165,19 @@ int sim_run_offline(const struct sim_run *run)
 			break;
 	}
 	if (interrupted) {
-		sim_log("interrupted by signal %d; no capture written", (int)interrupted);
+		log_err("interrupted by signal %d; no capture written", (int)interrupted);
 		rc = BGW_EXIT_UNAVAILABLE;
 	} else if (o.failed || fflush(f) || ferror(f)) {
-		sim_log("write error on %s", run->btsnoop_path);
+		log_err("write error on %s", run->btsnoop_path);
 		rc = BGW_EXIT_UNAVAILABLE;
 	}
 out:
 	if (fclose(f) && rc == BGW_EXIT_OK) {
-		sim_log("write error on %s", run->btsnoop_path);
+		log_err("write error on %s", run->btsnoop_path);
 		rc = BGW_EXIT_UNAVAILABLE;
 	}
 	if (rc == BGW_EXIT_OK && rename(tmp, run->btsnoop_path)) {
-		sim_log("cannot create %s: %s", run->btsnoop_path, strerror(errno));
+		log_err("cannot create %s: %s", run->btsnoop_path, strerror(errno));
 		rc = BGW_EXIT_UNAVAILABLE;
 	}
 	if (rc != BGW_EXIT_OK)
@@ -185,10 +186,11 @@ out:
 		struct sim_world_stats st;
 
 		sim_world_stats(w, &st);
-		sim_log("wrote %s: %llu advertising reports over %.1f s (%llu below sensitivity, "
-			"%llu silenced)", run->btsnoop_path, (unsigned long long)ctrl.st.reports,
-			run->duration_us / 1e6, (unsigned long long)st.below_sensitivity,
-			(unsigned long long)st.silenced);
+		log_notice("wrote %s: %llu advertising reports over %.1f s (%llu below "
+			   "sensitivity, %llu silenced)", run->btsnoop_path,
+			   (unsigned long long)ctrl.st.reports,
+			   run->duration_us / 1e6, (unsigned long long)st.below_sensitivity,
+			   (unsigned long long)st.silenced);
 	}
 	sim_world_free(w);
 	free(tmp);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "bgw_clock.h"
 #include "bgw_exit.h"
 #include "scenario.h"
 
@@ -25,7 +26,6 @@ struct sim_run {
 	int64_t start_time;        /* Unix time of scenario time 0 */
 	bool start_time_given;     /* --start-time or the scenario's (else: wall clock) */
 	bool extended;             /* offline: extended reports */
-	int verbose;
 	const struct scenario *scn;
 };
 
@@ -33,15 +33,10 @@ struct sim_run {
 int sim_run_live(const struct sim_run *run);
 int sim_run_offline(const struct sim_run *run);
 
-/* stderr logging with the program name; verbose lines only with -v. */
-__attribute__((format(printf, 1, 2))) void sim_log(const char *fmt, ...);
-extern int sim_verbose;
-#define sim_debug(...) do { if (sim_verbose) sim_log(__VA_ARGS__); } while (0)
-
 /* Unix time in µs of scenario time t (for btsnoop records). */
 static inline uint64_t sim_run_wall_us(const struct sim_run *run, uint64_t t_us)
 {
-	return (uint64_t)run->start_time * 1000000u + t_us;
+	return (uint64_t)run->start_time * BGW_US_PER_S + t_us;
 }
 
 #endif

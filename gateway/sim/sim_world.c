@@ -406,7 +406,7 @@ static double device_distance(const struct dev *d, uint64_t t, uint64_t *resume_
 		}
 		return d->dist_m;
 	}
-	double dist = scenario_path_distance(d->tag, t);
+	double dist = sim_world_path_distance(d->tag, t);
 
 	if (dist < 0) {
 		if (t > d->tag->path[d->tag->n_path - 1].t_us)
@@ -538,4 +538,22 @@ void sim_world_next(struct sim_world *w, uint64_t until_us, struct sim_event *ev
 void sim_world_stats(const struct sim_world *w, struct sim_world_stats *st)
 {
 	*st = w->st;
+}
+
+double sim_world_path_distance(const struct scn_tag *t, uint64_t t_us)
+{
+	if (t->n_path == 0 || t_us < t->path[0].t_us || t_us > t->path[t->n_path - 1].t_us)
+		return -1.0;
+	if (t->n_path == 1)
+		return t->path[0].dist_m;
+	for (size_t i = 1; i < t->n_path; i++) {
+		const struct scn_waypoint *a = &t->path[i - 1], *b = &t->path[i];
+
+		if (t_us <= b->t_us) {
+			double f = (double)(t_us - a->t_us) / (double)(b->t_us - a->t_us);
+
+			return a->dist_m + f * (b->dist_m - a->dist_m);
+		}
+	}
+	return t->path[t->n_path - 1].dist_m;
 }

@@ -76,4 +76,9 @@ void sim_world_next(struct sim_world *w, uint64_t until_us, struct sim_event *ev
 
 void sim_world_stats(const struct sim_world *w, struct sim_world_stats *st);
 
+/* Distance in metres of a tag from the gateway at time t along its path
+ * (linear between waypoints), or a negative value when the tag is not in
+ * the store at t (before its first or after its last waypoint). */
+double sim_world_path_distance(const struct scn_tag *tag, uint64_t t_us);
+
 #endif

@@ -68,6 +68,33 @@ static void test_forms(void **state)
 	fclose(f);
 }
 
+static void test_program_name(void **state)
+{
+	FILE *f = fresh(false, true);
+
+	(void)state;
+	log_set_program("beaconsim");
+	log_notice("listening on %s", "unix:/run/x");
+	log_debug("fault skipped");
+	/* Set before or after log_init: the name stays. */
+	log_init(false);
+	log_set_stream(f);
+	log_set_journal(false);
+	log_err("write error");
+	assert_string_equal(capture(f), "beaconsim: notice: listening on unix:/run/x\n"
+					"beaconsim: debug: fault skipped\n"
+					"beaconsim: error: write error\n");
+	/* The journald form carries no name (journald adds it). */
+	log_set_journal(true);
+	log_warn("w");
+	assert_string_equal(capture(f), "<4>w\n");
+	log_set_program(NULL);
+	log_set_journal(false);
+	log_warn("back");
+	assert_string_equal(capture(f), "beacongw: warning: back\n");
+	fclose(f);
+}
+
 static void test_rate_limit(void **state)
 {
 	FILE *f = fresh(true, false);
@@ -121,6 +148,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_forms),
+		cmocka_unit_test(test_program_name),
 		cmocka_unit_test(test_rate_limit),
 		cmocka_unit_test(test_flush_suppressed),
 		cmocka_unit_test(test_many_keys),

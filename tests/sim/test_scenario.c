@@ -6,12 +6,15 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "scenario.h"
 #include "bgw_util.h"
+#include "sim_world.h"
 
 static int parse(const char *text, struct scenario *s, struct scn_error *e)
 {
@@ -111,8 +114,8 @@ static void test_good_file(void **state)
 	assert_int_equal(b->id.eid.exponent, 10);
 	assert_int_equal(b->id.eid.offset, -3600);
 	assert_int_equal(b->id.eid.key[15], 0x0f);
-	assert_true(scenario_path_distance(b, 0) == 4.0);
-	assert_true(scenario_path_distance(b, 599000000ull) == 4.0);
+	assert_true(sim_world_path_distance(b, 0) == 4.0);
+	assert_true(sim_world_path_distance(b, 599000000ull) == 4.0);
 
 	const struct scn_tag *c = &s.tags[2];
 
@@ -121,9 +124,9 @@ static void test_good_file(void **state)
 	assert_true(c->has_addr);
 	assert_int_equal(c->addr[5], 0xC0);
 	assert_int_equal(c->addr_type, 1);
-	assert_true(scenario_path_distance(c, 59000000ull) < 0);
-	assert_true(scenario_path_distance(c, 90000000ull) == 5.5);
-	assert_true(scenario_path_distance(c, 121000000ull) < 0);
+	assert_true(sim_world_path_distance(c, 59000000ull) < 0);
+	assert_true(sim_world_path_distance(c, 90000000ull) == 5.5);
+	assert_true(sim_world_path_distance(c, 121000000ull) < 0);
 
 	assert_int_equal(s.tags[3].id_type, SCN_ID_NONE);
 	assert_true(s.tags[3].tlm);
@@ -207,6 +210,12 @@ static const struct bad_case bad[] = {
 	{ "tag t\neddystone-eid 0001:4\ndistance 3\n", 2, "eddystone-eid" },
 	{ "tag t\neddystone-url ftp://example.com\ndistance 3\n", 2, "Eddystone-URL" },
 	{ "tag t\naltbeacon 01\ndistance 3\n", 2, "altbeacon" },
+	{ "tag t\naltbeacon 0102030405060708090a0b0c0d0e0f1011121314:65536\ndistance 3\n", 2,
+	  "company id" },
+	{ "tag t\naltbeacon 0102030405060708090a0b0c0d0e0f1011121314:0x\ndistance 3\n", 2,
+	  "company id" },
+	{ "tag t\naltbeacon 0102030405060708090a0b0c0d0e0f1011121314:0o17\ndistance 3\n", 2,
+	  "company id" },
 	{ "tag t\nirk 00\ndistance 3\n", 2, "irk" },
 	{ "tag t\nirk ec0234a357c8ad05341010a60a397d9b\nrotate 0s\ndistance 3\n", 3, "rotate" },
 	{ TAG_OK "interval 5ms\n", 4, "interval" },
@@ -278,26 +287,45 @@ static void test_long_and_nul_lines(void **state)
 	assert_non_null(strstr(e.msg, "NUL"));
 }
 
-static void test_durations(void **state)
+/*
+ * Numbers are decimal or 0x hex, never octal: an AltBeacon company id
+ * written with a leading zero is the decimal number the user wrote.
+ */
+static void test_leading_zero_is_decimal(void **state)
 {
-	uint64_t us;
+	static const char *const company[][2] = {
+		{ "0118", "118" }, { "0110", "110" }, { "00076", "76" }, { "0x0118", "280" },
+		{ "0X004C", "76" }, { "65535", "65535" }, { "0", "0" },
+	};
+	struct scenario s;
+	struct scn_error e;
+	char text[256];
 
 	(void)state;
-	assert_int_equal(scenario_parse_duration("90", &us), 0);
-	assert_int_equal(us, 90000000ull);
-	assert_int_equal(scenario_parse_duration("1.5s", &us), 0);
-	assert_int_equal(us, 1500000ull);
-	assert_int_equal(scenario_parse_duration("250ms", &us), 0);
-	assert_int_equal(us, 250000ull);
-	assert_int_equal(scenario_parse_duration("1h30m", &us), 0);
-	assert_int_equal(us, 5400000000ull);
-	assert_int_equal(scenario_parse_duration("2d", &us), 0);
-	assert_int_equal(scenario_parse_duration("", &us), -1);
-	assert_int_equal(scenario_parse_duration("-1s", &us), -1);
-	assert_int_equal(scenario_parse_duration("1s5", &us), -1);
-	assert_int_equal(scenario_parse_duration("5w", &us), -1);
-	assert_int_equal(scenario_parse_duration("1e300h", &us), -1);
-	assert_int_equal(scenario_parse_duration("nan", &us), -1);
+	for (size_t i = 0; i < BGW_ARRAY_SIZE(company); i++) {
+		snprintf(text, sizeof(text),
+			 "tag a\naltbeacon 0102030405060708090a0b0c0d0e0f1011121314:%s\n"
+			 "distance 1\n", company[i][0]);
+		if (parse(text, &s, &e))
+			fail_msg("company '%s': %s", company[i][0], e.msg);
+		assert_int_equal(s.tags[0].id.alt.company_id, atoi(company[i][1]));
+		scenario_free(&s);
+	}
+	/* Default: Radius Networks, the format's author. */
+	assert_int_equal(parse("tag a\naltbeacon 0102030405060708090a0b0c0d0e0f1011121314\n"
+			       "distance 1\n", &s, &e), 0);
+	assert_int_equal(s.tags[0].id.alt.company_id, 0x0118);
+	scenario_free(&s);
+
+	/* The same reader serves every number of the file. */
+	assert_int_equal(parse("seed 010\nsensitivity -090\ntag t\n"
+			       "ibeacon 00000000-0000-0000-0000-000000000001:010:0x10\n"
+			       "distance 3\n", &s, &e), 0);
+	assert_int_equal(s.seed, 10);
+	assert_int_equal(s.sensitivity_dbm, -90);
+	assert_int_equal(s.tags[0].id.ibeacon.major, 10);
+	assert_int_equal(s.tags[0].id.ibeacon.minor, 16);
+	scenario_free(&s);
 }
 
 static void test_load_missing_file(void **state)
@@ -318,7 +346,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_long_and_nul_lines),
-		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_leading_zero_is_decimal),
 		cmocka_unit_test(test_load_missing_file),
 	};
 
