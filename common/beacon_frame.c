@@ -10,6 +10,7 @@
  * docs/beacon-frames.md.
  */
 #include "beacon_frame.h"
+#include "bgw_util.h"
 
 #include <string.h>
 
@@ -38,42 +39,6 @@
 
 /* Flags value written by the encoder: LE General Discoverable, BR/EDR not supported. */
 #define BF_FLAGS_VALUE 0x06
-
-static uint16_t get_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint16_t get_be16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) |
-	       (uint32_t)p[3];
-}
-
-static void put_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v & 0xff);
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)(v & 0xff);
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)(v & 0xff);
-}
 
 /* ---------------------------------------------------------------- AD */
 
@@ -248,13 +213,13 @@ static bool decode_manufacturer(const struct bf_ad *ad, struct bf_frame *f)
 	/* iBeacon: Apple's first TLV is type 0x02 length 0x15. Apple
 	 * manufacturer data is a sequence of such TLVs, so bytes after the
 	 * 21-byte iBeacon TLV belong to another TLV and do not disqualify it. */
-	if (get_le16(v) == BF_COMPANY_APPLE && v[2] == IBEACON_TYPE && v[3] == IBEACON_TLV_LEN) {
+	if (bgw_get_le16(v) == BF_COMPANY_APPLE && v[2] == IBEACON_TYPE && v[3] == IBEACON_TLV_LEN) {
 		if (ad->len < IBEACON_VALUE_LEN)
 			return false;
 		f->type = BF_IBEACON;
 		memcpy(f->u.ibeacon.uuid, v + 4, 16);
-		f->u.ibeacon.major = get_be16(v + 20);
-		f->u.ibeacon.minor = get_be16(v + 22);
+		f->u.ibeacon.major = bgw_get_be16(v + 20);
+		f->u.ibeacon.minor = bgw_get_be16(v + 22);
 		f->u.ibeacon.measured_power = (int8_t)v[24];
 		return true;
 	}
@@ -264,7 +229,7 @@ static bool decode_manufacturer(const struct bf_ad *ad, struct bf_frame *f)
 		if (ad->len != ALTBEACON_VALUE_LEN)
 			return false;
 		f->type = BF_ALTBEACON;
-		f->u.altbeacon.company_id = get_le16(v);
+		f->u.altbeacon.company_id = bgw_get_le16(v);
 		memcpy(f->u.altbeacon.beacon_id, v + 4, 20);
 		f->u.altbeacon.ref_rssi = (int8_t)v[24];
 		f->u.altbeacon.mfg_reserved = v[25];
@@ -298,17 +263,17 @@ static bool decode_eddystone(const uint8_t *fr, size_t len, struct bf_frame *f)
 	case ES_FRAME_TLM:
 		if (len == ES_TLM_LEN && fr[1] == ES_TLM_PLAIN) {
 			f->type = BF_EDDYSTONE_TLM;
-			f->u.tlm.battery_mv = get_be16(fr + 2);
-			f->u.tlm.temp_8_8 = (int16_t)get_be16(fr + 4);
-			f->u.tlm.adv_count = get_be32(fr + 6);
-			f->u.tlm.uptime_ds = get_be32(fr + 10);
+			f->u.tlm.battery_mv = bgw_get_be16(fr + 2);
+			f->u.tlm.temp_8_8 = (int16_t)bgw_get_be16(fr + 4);
+			f->u.tlm.adv_count = bgw_get_be32(fr + 6);
+			f->u.tlm.uptime_ds = bgw_get_be32(fr + 10);
 			return true;
 		}
 		if (len == ES_ETLM_LEN && fr[1] == ES_TLM_ENCRYPTED) {
 			f->type = BF_EDDYSTONE_ETLM;
 			memcpy(f->u.etlm.etlm, fr + 2, 12);
-			f->u.etlm.salt = get_be16(fr + 14);
-			f->u.etlm.mic = get_be16(fr + 16);
+			f->u.etlm.salt = bgw_get_be16(fr + 14);
+			f->u.etlm.mic = bgw_get_be16(fr + 16);
 			return true;
 		}
 		return false;
@@ -338,7 +303,7 @@ bool bf_decode_ad(const struct bf_ad *ad, struct bf_frame *f)
 	if (ad->type == BF_AD_MANUFACTURER)
 		ok = decode_manufacturer(ad, &tmp);
 	else if (ad->type == BF_AD_SERVICE_DATA16 && ad->len >= 2 &&
-		 get_le16(ad->value) == BF_EDDYSTONE_UUID16)
+		 bgw_get_le16(ad->value) == BF_EDDYSTONE_UUID16)
 		ok = decode_eddystone(ad->value + 2, ad->len - 2u, &tmp);
 	if (ok)
 		*f = tmp;
@@ -392,17 +357,17 @@ static size_t encode_eddystone_frame(const struct bf_frame *f, uint8_t *fr)
 	case BF_EDDYSTONE_TLM:
 		fr[0] = ES_FRAME_TLM;
 		fr[1] = ES_TLM_PLAIN;
-		put_be16(fr + 2, f->u.tlm.battery_mv);
-		put_be16(fr + 4, (uint16_t)f->u.tlm.temp_8_8);
-		put_be32(fr + 6, f->u.tlm.adv_count);
-		put_be32(fr + 10, f->u.tlm.uptime_ds);
+		bgw_put_be16(fr + 2, f->u.tlm.battery_mv);
+		bgw_put_be16(fr + 4, (uint16_t)f->u.tlm.temp_8_8);
+		bgw_put_be32(fr + 6, f->u.tlm.adv_count);
+		bgw_put_be32(fr + 10, f->u.tlm.uptime_ds);
 		return ES_TLM_LEN;
 	case BF_EDDYSTONE_ETLM:
 		fr[0] = ES_FRAME_TLM;
 		fr[1] = ES_TLM_ENCRYPTED;
 		memcpy(fr + 2, f->u.etlm.etlm, 12);
-		put_be16(fr + 14, f->u.etlm.salt);
-		put_be16(fr + 16, f->u.etlm.mic);
+		bgw_put_be16(fr + 14, f->u.etlm.salt);
+		bgw_put_be16(fr + 16, f->u.etlm.mic);
 		return ES_ETLM_LEN;
 	case BF_EDDYSTONE_EID:
 		fr[0] = ES_FRAME_EID;
@@ -431,19 +396,19 @@ size_t bf_encode(const struct bf_frame *f, uint8_t *out, size_t cap)
 	case BF_IBEACON:
 		buf[n++] = 1 + IBEACON_VALUE_LEN;
 		buf[n++] = BF_AD_MANUFACTURER;
-		put_le16(buf + n, BF_COMPANY_APPLE);
+		bgw_put_le16(buf + n, BF_COMPANY_APPLE);
 		buf[n + 2] = IBEACON_TYPE;
 		buf[n + 3] = IBEACON_TLV_LEN;
 		memcpy(buf + n + 4, f->u.ibeacon.uuid, 16);
-		put_be16(buf + n + 20, f->u.ibeacon.major);
-		put_be16(buf + n + 22, f->u.ibeacon.minor);
+		bgw_put_be16(buf + n + 20, f->u.ibeacon.major);
+		bgw_put_be16(buf + n + 22, f->u.ibeacon.minor);
 		buf[n + 24] = (uint8_t)f->u.ibeacon.measured_power;
 		n += IBEACON_VALUE_LEN;
 		break;
 	case BF_ALTBEACON:
 		buf[n++] = 1 + ALTBEACON_VALUE_LEN;
 		buf[n++] = BF_AD_MANUFACTURER;
-		put_le16(buf + n, f->u.altbeacon.company_id);
+		bgw_put_le16(buf + n, f->u.altbeacon.company_id);
 		buf[n + 2] = BF_ALTBEACON_CODE >> 8;
 		buf[n + 3] = BF_ALTBEACON_CODE & 0xff;
 		memcpy(buf + n + 4, f->u.altbeacon.beacon_id, 20);
@@ -459,7 +424,7 @@ size_t bf_encode(const struct bf_frame *f, uint8_t *out, size_t cap)
 		/* Complete list of 16-bit service UUIDs: FEAA. */
 		buf[n++] = 3;
 		buf[n++] = BF_AD_UUID16_COMPLETE;
-		put_le16(buf + n, BF_EDDYSTONE_UUID16);
+		bgw_put_le16(buf + n, BF_EDDYSTONE_UUID16);
 		n += 2;
 		/* Service data: length, type, UUID, then the frame. The largest
 		 * frame (20 bytes) ends exactly at byte 31. */
@@ -468,7 +433,7 @@ size_t bf_encode(const struct bf_frame *f, uint8_t *out, size_t cap)
 			return 0;
 		buf[n] = (uint8_t)(3 + fl);
 		buf[n + 1] = BF_AD_SERVICE_DATA16;
-		put_le16(buf + n + 2, BF_EDDYSTONE_UUID16);
+		bgw_put_le16(buf + n + 2, BF_EDDYSTONE_UUID16);
 		n += 4 + fl;
 		break;
 	default:

@@ -7,6 +7,7 @@
  * stack; nothing is allocated. <string.h> only, as the rest of common/.
  */
 #include "eddystone_etlm.h"
+#include "bgw_util.h"
 
 #include <stdbool.h>
 #include <string.h>
@@ -80,14 +81,6 @@ void eddystone_eax_seal(eid_aes128_fn aes, const uint8_t key[16], const uint8_t 
 	memset(ks, 0, sizeof(ks));
 }
 
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 void eddystone_etlm_seal(eid_aes128_fn aes, const uint8_t ik[16], uint32_t time_base,
 			 uint16_t salt, uint16_t battery_mv, int16_t temp_8_8, uint32_t adv_count,
 			 uint32_t uptime_ds, uint8_t etlm[12], uint16_t *mic)
@@ -99,13 +92,13 @@ void eddystone_etlm_seal(eid_aes128_fn aes, const uint8_t ik[16], uint32_t time_
 	plain[1] = (uint8_t)battery_mv;
 	plain[2] = (uint8_t)(t >> 8);
 	plain[3] = (uint8_t)t;
-	put_be32(plain + 4, adv_count);
-	put_be32(plain + 8, uptime_ds);
-	put_be32(nonce, time_base);
+	bgw_put_be32(plain + 4, adv_count);
+	bgw_put_be32(plain + 8, uptime_ds);
+	bgw_put_be32(nonce, time_base);
 	nonce[4] = (uint8_t)(salt >> 8);
 	nonce[5] = (uint8_t)salt;
 	eddystone_eax_seal(aes, ik, nonce, sizeof(nonce), NULL, 0, plain, sizeof(plain), etlm, m,
 			   sizeof(m));
-	*mic = (uint16_t)(m[0] << 8 | m[1]);
+	*mic = bgw_get_be16(m);
 	memset(plain, 0, sizeof(plain));
 }

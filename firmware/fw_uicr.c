@@ -1,5 +1,6 @@
 /* fw_uicr.c - tag configuration <-> UICR CUSTOMER words (layout in fw_uicr.h). */
 #include "fw_uicr.h"
+#include "bgw_util.h"
 
 #include <string.h>
 
@@ -40,17 +41,6 @@ uint32_t fw_crc32(const uint8_t *data, uint32_t len)
 	return ~crc;
 }
 
-static void put_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static uint16_t get_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | (p[1] << 8));
-}
-
 static void words_to_bytes(const uint32_t *w, unsigned n, uint8_t *out)
 {
 	for (unsigned i = 0; i < n; i++) {
@@ -77,7 +67,7 @@ enum fw_config_error fw_uicr_encode(const struct fw_config *cfg, uint32_t words[
 	if (err != FW_CONFIG_OK)
 		return err;
 	memset(a, 0, sizeof(a));
-	put_le16(a + OFF_INTERVAL, cfg->interval_ms);
+	bgw_put_le16(a + OFF_INTERVAL, cfg->interval_ms);
 	a[OFF_TX_POWER] = (uint8_t)cfg->tx_power_dbm;
 	a[OFF_IBEACON_POWER] = (uint8_t)cfg->ibeacon_power;
 	a[OFF_EDDYSTONE_POWER] = (uint8_t)cfg->eddystone_power;
@@ -86,11 +76,11 @@ enum fw_config_error fw_uicr_encode(const struct fw_config *cfg, uint32_t words[
 	a[OFF_SCHEDULE_LEN] = cfg->schedule_len;
 	memcpy(a + OFF_SCHEDULE, cfg->schedule, FW_SCHEDULE_MAX);
 	memcpy(a + OFF_IDENTITY_KEY, cfg->identity_key, 16);
-	put_le16(a + OFF_CLOCK_BASE, (uint16_t)cfg->eid_clock_base);
-	put_le16(a + OFF_CLOCK_BASE + 2, (uint16_t)(cfg->eid_clock_base >> 16));
+	bgw_put_le16(a + OFF_CLOCK_BASE, (uint16_t)cfg->eid_clock_base);
+	bgw_put_le16(a + OFF_CLOCK_BASE + 2, (uint16_t)(cfg->eid_clock_base >> 16));
 	memcpy(a + OFF_UUID, cfg->ibeacon_uuid, 16);
-	put_le16(a + OFF_MAJOR, cfg->ibeacon_major);
-	put_le16(a + OFF_MINOR, cfg->ibeacon_minor);
+	bgw_put_le16(a + OFF_MAJOR, cfg->ibeacon_major);
+	bgw_put_le16(a + OFF_MINOR, cfg->ibeacon_minor);
 	memcpy(a + OFF_NAMESPACE, cfg->uid_namespace, 10);
 	memcpy(a + OFF_INSTANCE, cfg->uid_instance, 6);
 	a[OFF_URL_LEN] = cfg->url_len;
@@ -100,8 +90,7 @@ enum fw_config_error fw_uicr_encode(const struct fw_config *cfg, uint32_t words[
 	words[0] = FW_UICR_MAGIC;
 	words[1] = FW_UICR_VERSION;
 	for (unsigned i = 0; i < FW_UICR_WORDS - 3; i++)
-		words[2 + i] = (uint32_t)a[4 * i] | (uint32_t)a[4 * i + 1] << 8 |
-			       (uint32_t)a[4 * i + 2] << 16 | (uint32_t)a[4 * i + 3] << 24;
+		words[2 + i] = bgw_get_le32(a + 4 * i);
 	words[FW_UICR_WORDS - 1] = bytes_crc(words);
 	return FW_CONFIG_OK;
 }
@@ -122,7 +111,7 @@ enum fw_uicr_status fw_uicr_decode(const uint32_t words[FW_UICR_WORDS], struct f
 
 	words_to_bytes(words + 2, FW_UICR_WORDS - 3, a);
 	memset(&c, 0, sizeof(c));
-	c.interval_ms = get_le16(a + OFF_INTERVAL);
+	c.interval_ms = bgw_get_le16(a + OFF_INTERVAL);
 	c.tx_power_dbm = (int8_t)a[OFF_TX_POWER];
 	c.ibeacon_power = (int8_t)a[OFF_IBEACON_POWER];
 	c.eddystone_power = (int8_t)a[OFF_EDDYSTONE_POWER];
@@ -131,11 +120,11 @@ enum fw_uicr_status fw_uicr_decode(const uint32_t words[FW_UICR_WORDS], struct f
 	c.schedule_len = a[OFF_SCHEDULE_LEN];
 	memcpy(c.schedule, a + OFF_SCHEDULE, FW_SCHEDULE_MAX);
 	memcpy(c.identity_key, a + OFF_IDENTITY_KEY, 16);
-	c.eid_clock_base = (uint32_t)get_le16(a + OFF_CLOCK_BASE) |
-			   (uint32_t)get_le16(a + OFF_CLOCK_BASE + 2) << 16;
+	c.eid_clock_base = (uint32_t)bgw_get_le16(a + OFF_CLOCK_BASE) |
+			   (uint32_t)bgw_get_le16(a + OFF_CLOCK_BASE + 2) << 16;
 	memcpy(c.ibeacon_uuid, a + OFF_UUID, 16);
-	c.ibeacon_major = get_le16(a + OFF_MAJOR);
-	c.ibeacon_minor = get_le16(a + OFF_MINOR);
+	c.ibeacon_major = bgw_get_le16(a + OFF_MAJOR);
+	c.ibeacon_minor = bgw_get_le16(a + OFF_MINOR);
 	memcpy(c.uid_namespace, a + OFF_NAMESPACE, 10);
 	memcpy(c.uid_instance, a + OFF_INSTANCE, 6);
 	c.url_len = a[OFF_URL_LEN];

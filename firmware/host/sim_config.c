@@ -10,6 +10,7 @@
 
 #include "beacon_frame.h"
 #include "nrf52_regs.h"
+#include "bgw_util.h"
 
 struct load_ctx {
 	struct fw_config *cfg;
@@ -33,35 +34,10 @@ static bool parse_long(const char *s, long min, long max, long *out)
 	return true;
 }
 
-/* Hex digits into exactly n bytes; '-' and ':' separators are skipped. */
+/* Hex digits into exactly n bytes; '-' and ':' may separate the bytes. */
 static bool parse_hex(const char *s, uint8_t *out, size_t n)
 {
-	size_t got = 0;
-	int half = -1;
-
-	for (; *s; s++) {
-		int v;
-
-		if (*s == '-' || *s == ':')
-			continue;
-		if (*s >= '0' && *s <= '9')
-			v = *s - '0';
-		else if (*s >= 'a' && *s <= 'f')
-			v = *s - 'a' + 10;
-		else if (*s >= 'A' && *s <= 'F')
-			v = *s - 'A' + 10;
-		else
-			return false;
-		if (half < 0) {
-			half = v;
-		} else {
-			if (got == n)
-				return false;
-			out[got++] = (uint8_t)(half << 4 | v);
-			half = -1;
-		}
-	}
-	return got == n && half < 0;
+	return bgw_hex_decode(s, strlen(s), out, n, "-:");
 }
 
 static bool parse_frames(const char *s, struct fw_config *cfg)

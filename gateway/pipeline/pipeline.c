@@ -315,11 +315,25 @@ struct sighting {
 	const struct bf_eddystone_etlm *etlm;
 };
 
-static void set_anon(struct sighting *s, uint8_t tag, const uint8_t *v, size_t n)
+/*
+ * What the footfall sketch hashes starts with the kind of identity it is,
+ * so two kinds that happen to share bytes (an iBeacon UUID and an EID, say)
+ * never count as one device.
+ */
+enum anon_kind {
+	ANON_IBEACON = 1,          /* iBeacon UUID, major, minor */
+	ANON_ALTBEACON = 2,        /* AltBeacon beacon id */
+	ANON_UID = 3,              /* Eddystone-UID namespace + instance */
+	ANON_EID = 4,              /* Eddystone-EID, as broadcast */
+	ANON_ENROLLED = 5,         /* an enrolled customer without presence consent */
+	ANON_ADDRESS = 6,          /* no beacon frame: the advertiser address */
+};
+
+static void set_anon(struct sighting *s, enum anon_kind tag, const uint8_t *v, size_t n)
 {
 	if (s->anon_len)
 		return; /* the first identifying frame wins */
-	s->anon[0] = tag;
+	s->anon[0] = (uint8_t)tag;
 	memcpy(s->anon + 1, v, n);
 	s->anon_len = 1 + n;
 }
@@ -342,7 +356,7 @@ static void identify(struct pipeline *p, const struct adv_report *r, const struc
 			v[17] = (uint8_t)b->major;
 			v[18] = (uint8_t)(b->minor >> 8);
 			v[19] = (uint8_t)b->minor;
-			set_anon(s, 1, v, 20);
+			set_anon(s, ANON_IBEACON, v, 20);
 			break;
 		}
 		case BF_ALTBEACON:
@@ -351,7 +365,7 @@ static void identify(struct pipeline *p, const struct adv_report *r, const struc
 							      f[i].u.altbeacon.beacon_id);
 			if (isnan(s->power_1m))
 				s->power_1m = f[i].u.altbeacon.ref_rssi;
-			set_anon(s, 2, f[i].u.altbeacon.beacon_id, 20);
+			set_anon(s, ANON_ALTBEACON, f[i].u.altbeacon.beacon_id, 20);
 			break;
 		case BF_EDDYSTONE_UID: {
 			const struct bf_eddystone_uid *u = &f[i].u.uid;
@@ -368,7 +382,7 @@ static void identify(struct pipeline *p, const struct adv_report *r, const struc
 				s->power_1m = (float)(u->tx_power - EDDYSTONE_0M_TO_1M);
 			memcpy(v, u->namespace_id, 10);
 			memcpy(v + 10, u->instance, 6);
-			set_anon(s, 3, v, 16);
+			set_anon(s, ANON_UID, v, 16);
 			break;
 		}
 		case BF_EDDYSTONE_EID: {
@@ -380,7 +394,7 @@ static void identify(struct pipeline *p, const struct adv_report *r, const struc
 			}
 			if (isnan(s->power_1m))
 				s->power_1m = (float)(e->tx_power - EDDYSTONE_0M_TO_1M);
-			set_anon(s, 4, e->eid, 8);
+			set_anon(s, ANON_EID, e->eid, 8);
 			break;
 		}
 		case BF_EDDYSTONE_TLM:
@@ -522,7 +536,7 @@ void pipeline_report(struct pipeline *p, const struct adv_report *r)
 			p->stats.before_consent++;
 		presence_forget(p->pr, c->id);
 		p->stats.tracked_devices = presence_count(p->pr);
-		s.anon[0] = 5;
+		s.anon[0] = ANON_ENROLLED;
 		memcpy(s.anon + 1, &c->id, sizeof(c->id));
 		s.anon_len = 1 + sizeof(c->id);
 	} else if (s.etlm && pair_etlm(p, r, s.etlm, NULL)) {
@@ -534,7 +548,7 @@ void pipeline_report(struct pipeline *p, const struct adv_report *r)
 	if (!s.anon_len) {
 		/* No beacon id: the address is all there is (random addresses
 		 * of phones rotate, so they may be counted more than once). */
-		s.anon[0] = 6;
+		s.anon[0] = ANON_ADDRESS;
 		s.anon[1] = r->addr_type;
 		memcpy(s.anon + 2, r->addr, 6);
 		s.anon_len = 8;

@@ -46,7 +46,7 @@ struct visit_event {
 
 /* A campaign matched: the trigger as the documented JSON payload. */
 struct trigger {
-	char id[40];               /* unique, e.g. a UUIDv4 or time-ordered id */
+	char id[40];               /* unique: a UUIDv7 (time-ordered), as text */
 	uint64_t ts_us;
 	const struct snap_customer *customer;
 	const char *customer_ref;
@@ -73,7 +73,6 @@ struct pipeline_stats {
 	uint64_t triggers;
 	uint64_t tracked_devices;  /* current */
 	uint64_t evicted;          /* tracked devices dropped to stay within bounds */
-	/* Added with the implementation: */
 	uint64_t no_consent;       /* identified reports dropped for lack of presence consent */
 	uint64_t footfall_counted; /* reports that went into the anonymous sketch */
 	uint64_t footfall_published, footfall_suppressed; /* periods above / below the minimum */

@@ -30,9 +30,9 @@ struct loader {
 	int rc;                 /* the first failure (enum store_rc) */
 };
 
-/* Failures return a negative enum store_rc (store_snapshot_load() says
- * which); the first one sets l->rc and the message. */
-static int fail(struct loader *l, const char *what)
+/* Failures return -1; the first one sets l->rc (the enum store_rc that
+ * store_snapshot_load() returns) and the message. A failed SQLite call: */
+static int sql_failed(struct loader *l, const char *what)
 {
 	int code = sqlite3_errcode(l->db);
 
@@ -47,7 +47,8 @@ static int fail(struct loader *l, const char *what)
 	return -1;
 }
 
-static int failf(struct loader *l, int rc, const char *msg)
+/* A limit or a check of the loader's own: */
+static int load_refused(struct loader *l, int rc, const char *msg)
 {
 	if (!l->rc)
 		l->rc = rc;
@@ -62,13 +63,13 @@ static int64_t count(struct loader *l, const char *sql, int64_t bind)
 	int64_t v = -1;
 
 	if (sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return fail(l, "count");
+		return sql_failed(l, "count");
 	if (bind >= 0)
 		sqlite3_bind_int64(st, 1, bind);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int64(st, 0);
 	else
-		fail(l, "count");
+		sql_failed(l, "count");
 	sqlite3_finalize(st);
 	return v;
 }
@@ -189,7 +190,7 @@ static int channel_mask(struct loader *l, const char *csv, uint32_t *mask)
 				break;
 		if (i == s->n_channels) {
 			if (s->n_channels == SNAP_MAX_CHANNELS)
-				return failf(l, STORE_EINVAL, "more than 32 distinct channel "
+				return load_refused(l, STORE_EINVAL, "more than 32 distinct channel "
 					     "names (consents and campaigns together)");
 			memcpy(s->channels[i], csv, len);
 			s->channels[i][len] = '\0';
@@ -229,7 +230,7 @@ static sqlite3_stmt *prep(struct loader *l, const char *sql)
 	sqlite3_stmt *st = NULL;
 
 	if (sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		fail(l, "prepare");
+		sql_failed(l, "prepare");
 		return NULL;
 	}
 	return st;
@@ -552,9 +553,9 @@ static int load_all(struct loader *l, struct snapshot **out)
 		return -1;
 	if (nc > UINT32_MAX / 2 || ni > UINT32_MAX / 2 || ncs > UINT32_MAX / 2 ||
 	    nb > UINT32_MAX / 2 || ne > UINT32_MAX / 2)
-		return failf(l, STORE_EINVAL, "too many rows");
+		return load_refused(l, STORE_EINVAL, "too many rows");
 	if (np > STORE_POLICIES_MAX)
-		return failf(l, STORE_EINVAL, "more than 65535 distinct consent policy versions");
+		return load_refused(l, STORE_EINVAL, "more than 65535 distinct consent policy versions");
 
 	take(&off, 1, sizeof(struct block_head));
 	o_snap = take(&off, 1, sizeof(struct snapshot));
@@ -578,7 +579,7 @@ static int load_all(struct loader *l, struct snapshot **out)
 	l->policy_cap = (uint32_t)np;
 	if (!base || !l->segment_ids || !l->policy_slots) {
 		block_free(base);
-		return failf(l, STORE_ENOMEM, "out of memory");
+		return load_refused(l, STORE_ENOMEM, "out of memory");
 	}
 	l->s = (struct snapshot *)(base + o_snap);
 	l->s->customers = (struct snap_customer *)(base + o_cust);
@@ -648,7 +649,7 @@ static int check_schema(struct loader *l)
 		return 0;
 	snprintf(msg, sizeof(msg), "schema version %lld is not one this program knows (%d..%d)",
 		 (long long)v, STORE_SCHEMA_READABLE, STORE_SCHEMA_VERSION);
-	return failf(l, STORE_ESCHEMA, msg);
+	return load_refused(l, STORE_ESCHEMA, msg);
 }
 
 int store_snapshot_load(sqlite3 *db, struct snapshot **out, char *err, size_t n)
@@ -663,7 +664,7 @@ int store_snapshot_load(sqlite3 *db, struct snapshot **out, char *err, size_t n)
 	/* SAVEPOINT opens a read transaction when none is active, so every query
 	 * below sees the same state. */
 	if (sqlite3_exec(db, "SAVEPOINT snapshot", NULL, NULL, NULL) != SQLITE_OK) {
-		rc = fail(&l, "begin");
+		rc = sql_failed(&l, "begin");
 	} else {
 		rc = check_schema(&l);
 		if (rc == 0)
