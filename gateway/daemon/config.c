@@ -202,9 +202,9 @@ const struct config_key *config_keys(size_t *n)
 	return keys;
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+static int config_error(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+static int config_error(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -278,27 +278,27 @@ static int apply_list(struct config *cfg, const struct config_key *k, const char
 	char buf[512], *save = NULL, *tok;
 
 	if (strlen(v) >= sizeof(buf))
-		return fail(err, errlen, "%s: too long", k->name);
+		return config_error(err, errlen, "%s: too long", k->name);
 	memcpy(buf, v, strlen(v) + 1);
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		trim(&tok);
 		if (used == cap)
-			return fail(err, errlen, "%s: more than %zu values", k->name, cap);
+			return config_error(err, errlen, "%s: more than %zu values", k->name, cap);
 		if (k->type == CFG_NS_LIST) {
 			uint8_t *ns = (uint8_t *)field + used * 10;
 
 			if (!bgw_hex_decode(tok, strlen(tok), ns, 10, NULL))
-				return fail(err, errlen, "%s: '%s' is not 20 hex digits", k->name,
+				return config_error(err, errlen, "%s: '%s' is not 20 hex digits", k->name,
 					    tok);
 		} else {
 			uint32_t *list = field;
 			long long n;
 
 			if (parse_ll(tok, &n) < 0 || n < k->min || n > k->max)
-				return fail(err, errlen, "%s: '%s' is not a number in %g..%g",
+				return config_error(err, errlen, "%s: '%s' is not a number in %g..%g",
 					    k->name, tok, k->min, k->max);
 			if (used && (uint32_t)n <= list[used - 1])
-				return fail(err, errlen, "%s: values must increase", k->name);
+				return config_error(err, errlen, "%s: values must increase", k->name);
 			list[used] = (uint32_t)n;
 		}
 		used++;
@@ -317,22 +317,22 @@ static int apply(struct config *cfg, const struct config_key *k, const char *v, 
 	switch (k->type) {
 	case CFG_NAME:
 		if (!name_ok(v))
-			return fail(err, errlen, "%s: '%s' must be letters, digits, '.', "
+			return config_error(err, errlen, "%s: '%s' must be letters, digits, '.', "
 				    "'_' or '-'", k->name, v);
 		/* fall through */
 	case CFG_STRING:
 	case CFG_PATH:
 		if (strlen(v) >= k->size)
-			return fail(err, errlen, "%s: longer than %zu characters", k->name,
+			return config_error(err, errlen, "%s: longer than %zu characters", k->name,
 				    k->size - 1);
 		memcpy(field, v, strlen(v) + 1);
 		return 0;
 	case CFG_UINT:
 	case CFG_INT:
 		if (parse_ll(v, &n) < 0)
-			return fail(err, errlen, "%s: '%s' is not a whole number", k->name, v);
+			return config_error(err, errlen, "%s: '%s' is not a whole number", k->name, v);
 		if (n < k->min || n > k->max)
-			return fail(err, errlen, "%s: %lld is outside %g..%g", k->name, n, k->min,
+			return config_error(err, errlen, "%s: %lld is outside %g..%g", k->name, n, k->min,
 				    k->max);
 		store_int(field, k->size, n);
 		return 0;
@@ -343,9 +343,9 @@ static int apply(struct config *cfg, const struct config_key *k, const char *v, 
 		errno = 0;
 		d = strtod(v, &end);
 		if (!*v || errno || *end || !isfinite(d))
-			return fail(err, errlen, "%s: '%s' is not a number", k->name, v);
+			return config_error(err, errlen, "%s: '%s' is not a number", k->name, v);
 		if (d < k->min || d > k->max)
-			return fail(err, errlen, "%s: %s is outside %g..%g", k->name, v, k->min,
+			return config_error(err, errlen, "%s: %s is outside %g..%g", k->name, v, k->min,
 				    k->max);
 		if (k->size == sizeof(float)) {
 			float f = (float)d;
@@ -358,7 +358,7 @@ static int apply(struct config *cfg, const struct config_key *k, const char *v, 
 	}
 	case CFG_BOOL:
 		if (parse_bool(v, (bool *)field) < 0)
-			return fail(err, errlen, "%s: '%s' is not yes or no", k->name, v);
+			return config_error(err, errlen, "%s: '%s' is not yes or no", k->name, v);
 		return 0;
 	case CFG_ENUM:
 		for (int i = 0; k->choices[i]; i++) {
@@ -367,7 +367,7 @@ static int apply(struct config *cfg, const struct config_key *k, const char *v, 
 				return 0;
 			}
 		}
-		return fail(err, errlen, "%s: '%s' is not one of the allowed values", k->name, v);
+		return config_error(err, errlen, "%s: '%s' is not one of the allowed values", k->name, v);
 	case CFG_UINT_LIST:
 	case CFG_NS_LIST:
 		return apply_list(cfg, k, v, err, errlen);
@@ -377,11 +377,11 @@ static int apply(struct config *cfg, const struct config_key *k, const char *v, 
 		if (rc == 1)
 			return 0;
 		if (rc == 0)   /* the table and the delivery part disagree: say so */
-			return fail(err, errlen, "%s: not a key of the delivery part", k->name);
+			return config_error(err, errlen, "%s: not a key of the delivery part", k->name);
 		return -1;
 	}
 	}
-	return fail(err, errlen, "%s: unsupported type", k->name);
+	return config_error(err, errlen, "%s: unsupported type", k->name);
 }
 
 /* The delivery part names topics after the gateway: one source of truth. */
@@ -469,17 +469,17 @@ static int finish(struct parse_ctx *ctx, int rc, const char *name, char *err, si
 {
 	sync_gateway_names(ctx->cfg);
 	if (rc == -1)
-		return fail(err, errlen, "%s: cannot open: %s", name, strerror(errno));
+		return config_error(err, errlen, "%s: cannot open: %s", name, strerror(errno));
 	if (rc == -2)
-		return fail(err, errlen, "%s: out of memory", name);
+		return config_error(err, errlen, "%s: out of memory", name);
 	if (rc > 0) {
 		if (ctx->failed)
-			return fail(err, errlen, "%s:%d: %s", name, rc, ctx->reason);
-		return fail(err, errlen, "%s:%d: syntax error (expected [section] or key = value)",
+			return config_error(err, errlen, "%s:%d: %s", name, rc, ctx->reason);
+		return config_error(err, errlen, "%s:%d: syntax error (expected [section] or key = value)",
 			    name, rc);
 	}
 	if (config_validate(ctx->cfg, ctx->reason, sizeof(ctx->reason)) < 0)
-		return fail(err, errlen, "%s: %s", name, ctx->reason);
+		return config_error(err, errlen, "%s: %s", name, ctx->reason);
 	return 0;
 }
 
@@ -490,12 +490,12 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	int rc;
 
 	if (!ctx)
-		return fail(err, errlen, "%s: out of memory", path);
+		return config_error(err, errlen, "%s: out of memory", path);
 	config_defaults(cfg);
 	ctx->cfg = cfg;
 	f = fopen(path, "re");
 	if (!f) {
-		rc = fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		rc = config_error(err, errlen, "%s: cannot open: %s", path, strerror(errno));
 		free(ctx);
 		return rc;
 	}
@@ -513,7 +513,7 @@ int config_load_string(struct config *cfg, const char *text, const char *name, c
 	int rc;
 
 	if (!ctx)
-		return fail(err, errlen, "%s: out of memory", name);
+		return config_error(err, errlen, "%s: out of memory", name);
 	config_defaults(cfg);
 	ctx->cfg = cfg;
 	parse_setup();
@@ -529,7 +529,7 @@ static int metrics_check(const struct config *cfg, char *err, size_t errlen)
 	size_t n = strlen(f);
 
 	if (n && (n < 6 || strcmp(f + n - 5, ".prom") != 0 || f[n - 6] == '/'))
-		return fail(err, errlen, "[metrics] textfile '%s' must be a file name ending in "
+		return config_error(err, errlen, "[metrics] textfile '%s' must be a file name ending in "
 			    ".prom (node_exporter reads no other)", f);
 	return 0;
 }
@@ -545,7 +545,7 @@ static int password_file_check(const struct config *cfg, char *err, size_t errle
 	if (!*f || cfg->password_file_insecure_ok || stat(f, &sb) != 0)
 		return 0;
 	if (sb.st_mode & (S_IRGRP | S_IROTH | S_IWGRP | S_IWOTH))
-		return fail(err, errlen, "[mqtt] password_file %s is open to %s (mode %04o): "
+		return config_error(err, errlen, "[mqtt] password_file %s is open to %s (mode %04o): "
 			    "chmod 600 it, or set password_file_insecure_ok = yes", f,
 			    sb.st_mode & (S_IROTH | S_IWOTH) ? "everyone" : "its group",
 			    (unsigned)(sb.st_mode & 07777));
@@ -557,14 +557,14 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
 	const char *why = pipeline_config_check(&cfg->pipeline);
 
 	if (why)
-		return fail(err, errlen, "%s", why);
+		return config_error(err, errlen, "%s", why);
 	if (cfg->source.window_ms > cfg->source.interval_ms)
-		return fail(err, errlen, "[source] window_ms (%u) is larger than interval_ms (%u)",
+		return config_error(err, errlen, "[source] window_ms (%u) is larger than interval_ms (%u)",
 			    cfg->source.window_ms, cfg->source.interval_ms);
 	if (!*cfg->source.spec)
-		return fail(err, errlen, "[source] spec is empty");
+		return config_error(err, errlen, "[source] spec is empty");
 	if (!*cfg->storage.db)
-		return fail(err, errlen, "[storage] db is empty");
+		return config_error(err, errlen, "[storage] db is empty");
 	if (delivery_config_check(&cfg->delivery, err, errlen) < 0)
 		return -1;
 	if (password_file_check(cfg, err, errlen) < 0)

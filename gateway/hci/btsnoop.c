@@ -51,7 +51,7 @@ const char *btsnoop_strerror(int err)
 	}
 }
 
-static int fail(struct btsnoop_reader *r, int err, const char *detail)
+static int reader_error(struct btsnoop_reader *r, int err, const char *detail)
 {
 	r->error = err;
 	if (detail && *detail)
@@ -95,28 +95,28 @@ static int read_header(struct btsnoop_reader *r)
 	h = take(r, tmp, sizeof(tmp), &got);
 	if (!h) {
 		if (r->f && ferror(r->f))
-			return fail(r, BTSNOOP_E_IO, strerror(errno));
+			return reader_error(r, BTSNOOP_E_IO, strerror(errno));
 		/* A short file that does not even start like btsnoop is not one. */
 		if (got == 0)
-			return fail(r, BTSNOOP_E_TRUNCATED, "empty file");
+			return reader_error(r, BTSNOOP_E_TRUNCATED, "empty file");
 		if (got < sizeof(btsnoop_magic) &&
 		    memcmp(r->f ? tmp : r->mem, btsnoop_magic, got) != 0)
-			return fail(r, BTSNOOP_E_MAGIC, NULL);
+			return reader_error(r, BTSNOOP_E_MAGIC, NULL);
 		snprintf(detail, sizeof(detail), "header has %zu of 16 bytes", got);
-		return fail(r, BTSNOOP_E_TRUNCATED, detail);
+		return reader_error(r, BTSNOOP_E_TRUNCATED, detail);
 	}
 	if (memcmp(h, btsnoop_magic, sizeof(btsnoop_magic)) != 0)
-		return fail(r, BTSNOOP_E_MAGIC, NULL);
+		return reader_error(r, BTSNOOP_E_MAGIC, NULL);
 	version = get32be(h + 8);
 	if (version != 1) {
 		snprintf(detail, sizeof(detail), "version %" PRIu32, version);
-		return fail(r, BTSNOOP_E_VERSION, detail);
+		return reader_error(r, BTSNOOP_E_VERSION, detail);
 	}
 	r->datalink = get32be(h + 12);
 	if (r->datalink != BTSNOOP_DATALINK_H4 && r->datalink != BTSNOOP_DATALINK_MONITOR) {
 		snprintf(detail, sizeof(detail), "datalink %" PRIu32 " (want 1002 or 2001)",
 			 r->datalink);
-		return fail(r, BTSNOOP_E_DATALINK, detail);
+		return reader_error(r, BTSNOOP_E_DATALINK, detail);
 	}
 	return 0;
 }
@@ -174,13 +174,13 @@ int btsnoop_reader_next(struct btsnoop_reader *r, struct btsnoop_record *rec)
 		h = take(r, hdr_tmp, sizeof(hdr_tmp), &got);
 		if (!h) {
 			if (r->f && ferror(r->f))
-				return fail(r, BTSNOOP_E_IO, strerror(errno));
+				return reader_error(r, BTSNOOP_E_IO, strerror(errno));
 			if (got == 0)
 				return 0;
 			snprintf(detail, sizeof(detail),
 				 "record %" PRIu64 " at byte %zu: header has %zu of 24 bytes",
 				 r->records + 1, start, got);
-			return fail(r, BTSNOOP_E_TRUNCATED, detail);
+			return reader_error(r, BTSNOOP_E_TRUNCATED, detail);
 		}
 		orig = get32be(h);
 		incl = get32be(h + 4);
@@ -191,16 +191,16 @@ int btsnoop_reader_next(struct btsnoop_reader *r, struct btsnoop_record *rec)
 			snprintf(detail, sizeof(detail),
 				 "record %" PRIu64 " at byte %zu: included %" PRIu32
 				 ", original %" PRIu32, r->records + 1, start, incl, orig);
-			return fail(r, BTSNOOP_E_LENGTH, detail);
+			return reader_error(r, BTSNOOP_E_LENGTH, detail);
 		}
 		body = take(r, r->buf, incl, &got);
 		if (!body) {
 			if (r->f && ferror(r->f))
-				return fail(r, BTSNOOP_E_IO, strerror(errno));
+				return reader_error(r, BTSNOOP_E_IO, strerror(errno));
 			snprintf(detail, sizeof(detail),
 				 "record %" PRIu64 " at byte %zu: %zu of %" PRIu32 " bytes",
 				 r->records + 1, start, got, incl);
-			return fail(r, BTSNOOP_E_TRUNCATED, detail);
+			return reader_error(r, BTSNOOP_E_TRUNCATED, detail);
 		}
 		r->records++;
 		/* The signed timestamp may predate 1970 in odd captures. */

@@ -74,7 +74,7 @@ static void report_error(struct controller *c, enum controller_error err)
 		c->cb.error(c->cb.ctx, err);
 }
 
-static void fail(struct controller *c, enum controller_error err)
+static void give_up(struct controller *c, enum controller_error err)
 {
 	c->pending_opcode = 0;
 	set_state(c, CTRL_FAILED);
@@ -148,7 +148,7 @@ static void send_step(struct controller *c, uint64_t now_ms)
 	n = build(c, c->step, buf, sizeof(buf));
 	if (n < 4) {
 		log_err("controller: cannot build %s", step_names[c->step]);
-		fail(c, CTRL_ERR_SEND);
+		give_up(c, CTRL_ERR_SEND);
 		return;
 	}
 	c->pending_opcode = (uint16_t)(buf[1] | buf[2] << 8);
@@ -160,7 +160,7 @@ static void send_step(struct controller *c, uint64_t now_ms)
 	if (rc < 0) {
 		log_limited(LOG_PRIO_WARNING, "controller send",
 			    "controller: cannot send %s: error %d", step_names[c->step], -rc);
-		fail(c, CTRL_ERR_SEND);
+		give_up(c, CTRL_ERR_SEND);
 	}
 }
 
@@ -311,7 +311,7 @@ static void step_answered(struct controller *c, uint8_t status, uint64_t now_ms)
 	c->stats.failed++;
 	log_limited(LOG_PRIO_ERR, "controller command failed",
 		    "controller: %s failed (status 0x%02x)", step_names[step], status);
-	fail(c, CTRL_ERR_COMMAND);
+	give_up(c, CTRL_ERR_COMMAND);
 }
 
 void controller_on_event(struct controller *c, const struct hci_ctrl_event *ev, uint64_t now_ms)
@@ -321,7 +321,7 @@ void controller_on_event(struct controller *c, const struct hci_ctrl_event *ev, 
 		log_limited(LOG_PRIO_ERR, "controller hardware error",
 			    "controller: Hardware Error event (code 0x%02x)", ev->hw_code);
 		c->scan_enabled_by_us = false;
-		fail(c, CTRL_ERR_HARDWARE);
+		give_up(c, CTRL_ERR_HARDWARE);
 		return;
 	}
 	/* Not ours (the kernel's own commands on hci:, or flow control only). */
@@ -361,5 +361,5 @@ void controller_tick(struct controller *c, uint64_t now_ms)
 		    "controller: no answer to %s within %u ms",
 		    c->step < STEP_DONE ? step_names[c->step] : "command",
 		    c->set.command_timeout_ms);
-	fail(c, CTRL_ERR_TIMEOUT);
+	give_up(c, CTRL_ERR_TIMEOUT);
 }

@@ -27,7 +27,7 @@ bool source_baud_supported(uint32_t baud)
 	return false;
 }
 
-static int fail(char *err, size_t errlen, const char *text, const char *why)
+static int bad_spec(char *err, size_t errlen, const char *text, const char *why)
 {
 	snprintf(err, errlen, "bad source '%s': %s", text, why);
 	return -1;
@@ -59,17 +59,17 @@ int source_spec_parse(const char *text, struct source_spec *spec, char *err, siz
 	memset(spec, 0, sizeof(*spec));
 	spec->dev_id = -1;
 	if (!text || !*text)
-		return fail(err, errlen, "", "empty");
+		return bad_spec(err, errlen, "", "empty");
 	if (strncmp(text, "btsnoop:", 8) == 0) {
 		spec->kind = SOURCE_BTSNOOP;
 		if (copy(spec->path, text + 8, sizeof(spec->path)) < 0)
-			return fail(err, errlen, text, "expected btsnoop:FILE");
+			return bad_spec(err, errlen, text, "expected btsnoop:FILE");
 		return 0;
 	}
 	if (strncmp(text, "hci:", 4) == 0) {
 		spec->kind = SOURCE_HCI;
 		if (strncmp(text + 4, "hci", 3) != 0 || parse_uint(text + 7, 0xFFFE, &n) < 0)
-			return fail(err, errlen, text, "expected hci:hciN (e.g. hci:hci0)");
+			return bad_spec(err, errlen, text, "expected hci:hciN (e.g. hci:hci0)");
 		spec->dev_id = (int)n;
 		return 0;
 	}
@@ -77,7 +77,7 @@ int source_spec_parse(const char *text, struct source_spec *spec, char *err, siz
 		spec->kind = SOURCE_H4_UNIX;
 		/* sun_path holds 108 bytes with the NUL. */
 		if (copy(spec->path, text + 8, 108) < 0)
-			return fail(err, errlen, text, "expected h4:unix:PATH (at most 107 bytes)");
+			return bad_spec(err, errlen, text, "expected h4:unix:PATH (at most 107 bytes)");
 		return 0;
 	}
 	if (strncmp(text, "h4:tcp:", 7) == 0) {
@@ -86,7 +86,7 @@ int source_spec_parse(const char *text, struct source_spec *spec, char *err, siz
 
 		spec->kind = SOURCE_H4_TCP;
 		if (!colon || colon == hp || parse_uint(colon + 1, 65535, &n) < 0 || n == 0)
-			return fail(err, errlen, text, "expected h4:tcp:HOST:PORT");
+			return bad_spec(err, errlen, text, "expected h4:tcp:HOST:PORT");
 		hlen = (size_t)(colon - hp);
 		/* [v6 address] */
 		if (hp[0] == '[' && hlen >= 2 && hp[hlen - 1] == ']') {
@@ -95,7 +95,7 @@ int source_spec_parse(const char *text, struct source_spec *spec, char *err, siz
 		}
 		if (hlen == 0 || hlen >= sizeof(spec->host) || memchr(hp, '[', hlen) ||
 		    memchr(hp, ']', hlen))
-			return fail(err, errlen, text, "expected h4:tcp:HOST:PORT");
+			return bad_spec(err, errlen, text, "expected h4:tcp:HOST:PORT");
 		memcpy(spec->host, hp, hlen);
 		spec->host[hlen] = '\0';
 		spec->port = (uint16_t)n;
@@ -108,19 +108,19 @@ int source_spec_parse(const char *text, struct source_spec *spec, char *err, siz
 		spec->kind = SOURCE_H4_TTY;
 		spec->baud = SOURCE_DEFAULT_BAUD;
 		if (dlen == 0 || dlen >= sizeof(spec->path))
-			return fail(err, errlen, text, "expected h4:tty:DEVICE[@BAUD]");
+			return bad_spec(err, errlen, text, "expected h4:tty:DEVICE[@BAUD]");
 		memcpy(spec->path, dev, dlen);
 		spec->path[dlen] = '\0';
 		if (at) {
 			if (parse_uint(at + 1, UINT32_MAX, &n) < 0 ||
 			    !source_baud_supported((uint32_t)n))
-				return fail(err, errlen, text,
+				return bad_spec(err, errlen, text,
 					    "unsupported baud rate (standard rates 9600..4000000)");
 			spec->baud = (uint32_t)n;
 		}
 		return 0;
 	}
-	return fail(err, errlen, text,
+	return bad_spec(err, errlen, text,
 		    "expected hci:hciN, h4:unix:PATH, h4:tcp:HOST:PORT, h4:tty:DEVICE[@BAUD] or "
 		    "btsnoop:FILE");
 }
