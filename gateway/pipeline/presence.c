@@ -204,7 +204,8 @@ static uint32_t rel_ds(const struct presence_device *d, uint64_t ts_us)
 	return ts_us > d->first_seen_us ? (uint32_t)((ts_us - d->first_seen_us) / US_PER_DS) : 0;
 }
 
-static void ring_add(struct presence *t, struct presence_device *d, int8_t rssi, uint64_t ts_us)
+/* Add a reading; true when it opened a new bin (the level may have moved). */
+static bool ring_add(struct presence *t, struct presence_device *d, int8_t rssi, uint64_t ts_us)
 {
 	uint32_t now = rel_ds(d, ts_us);
 	struct presence_bin *b = &d->ring[d->ring_head];
@@ -212,13 +213,14 @@ static void ring_add(struct presence *t, struct presence_device *d, int8_t rssi,
 	if (d->ring_len && now < b->start_ds + t->bin_ds && b->n < UINT8_MAX) {
 		b->sum = (int16_t)(b->sum + rssi);
 		b->n++;
-		return;
+		return false;
 	}
 	if (d->ring_len)
 		d->ring_head = (uint8_t)((d->ring_head + 1) % PRESENCE_RING);
 	if (d->ring_len < PRESENCE_RING)
 		d->ring_len++;
 	d->ring[d->ring_head] = (struct presence_bin){ .sum = rssi, .n = 1, .start_ds = now };
+	return true;
 }
 
 /* What the ring says about the last window_s seconds. */
@@ -275,6 +277,8 @@ static void check_exit(struct presence *t, struct presence_device *d, uint64_t n
 	if (!d->in_visit)
 		return;
 	lv = ring_level(d, t->cfg.exit_below_s, rel_ds(d, d->visit_started_us), now_us);
+	if (!isnan(lv.median))
+		d->rssi_filtered = lv.median;
 	now = rel_ds(d, now_us);
 	if (isnan(lv.median) || lv.readings < t->cfg.enter_confirmations ||
 	    (now - lv.oldest_ds) * 2u < t->cfg.exit_below_s * 10u ||
@@ -283,10 +287,40 @@ static void check_exit(struct presence *t, struct presence_device *d, uint64_t n
 	end_visit(t, d, now_us, d->first_seen_us + (uint64_t)lv.oldest_ds * US_PER_DS);
 }
 
+/*
+ * Could the median of the entry window reach the enter level? It cannot
+ * unless there are enough readings and at least half the bins are at the
+ * level. One pass, no sort: most readings of a device outside a visit (a
+ * tag passing by, far away) stop here.
+ */
+static bool may_enter(const struct presence *t, const struct presence_device *d, uint64_t ts_us)
+{
+	uint32_t now = rel_ds(d, ts_us), window = t->cfg.enter_window_s * 10u;
+	uint32_t readings = 0, bins = 0, strong = 0;
+
+	for (uint32_t k = 0; k < d->ring_len; k++) {
+		const struct presence_bin *b =
+			&d->ring[(d->ring_head + PRESENCE_RING - k) % PRESENCE_RING];
+
+		if (b->start_ds + window < now)
+			break;
+		readings += b->n;
+		bins++;
+		if (b->sum >= t->cfg.enter_rssi * (int)b->n)
+			strong++;
+	}
+	return readings >= t->cfg.enter_confirmations && strong * 2u >= bins;
+}
+
 static void check_enter(struct presence *t, struct presence_device *d, uint64_t ts_us)
 {
-	struct level lv = ring_level(d, t->cfg.enter_window_s, 0, ts_us);
+	struct level lv;
 	uint64_t since;
+
+	/* In a visit the exit check keeps the level (rssi_filtered) current. */
+	if (d->in_visit || !may_enter(t, d, ts_us))
+		return;
+	lv = ring_level(d, t->cfg.enter_window_s, 0, ts_us);
 
 	if (!isnan(lv.median))
 		d->rssi_filtered = lv.median;
@@ -307,6 +341,7 @@ struct presence_device *presence_sighting(struct presence *t, int64_t customer_i
 {
 	uint32_t pos = map_pos(t, customer_id), slot;
 	struct presence_device *d;
+	bool new_bin;
 
 	if (!t->cap)
 		return NULL;
@@ -346,11 +381,17 @@ struct presence_device *presence_sighting(struct presence *t, int64_t customer_i
 	if (ts_us > d->last_seen_us)
 		d->last_seen_us = ts_us;
 	d->power_1m = power_1m;
-	ring_add(t, d, rssi, ts_us);
+	/* In a visit the median is taken when a bin opens, not at every
+	 * reading: a tag advertising ten times a second would otherwise sort
+	 * the ring ten times a second for a level that moves once per bin.
+	 * Outside a visit every reading may complete an entry (may_enter()
+	 * keeps that cheap). */
+	new_bin = ring_add(t, d, rssi, ts_us);
 	check_enter(t, d, ts_us);
 	fire_marks(t, d, ts_us);
 	fire_thresholds(t, d, ts_us);
-	check_exit(t, d, ts_us);
+	if (new_bin)
+		check_exit(t, d, ts_us);
 	return d;
 }
 
