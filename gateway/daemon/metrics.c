@@ -122,8 +122,11 @@ size_t metrics_format(const struct metrics_sample *s, char *buf, size_t n)
 	COUNTER("triggers_queued", "Triggers accepted by the outbox.", s->triggers_queued);
 	COUNTER("triggers_sent", "Triggers acknowledged by the broker.", s->triggers_sent);
 	COUNTER("triggers_dropped",
-		"Triggers dropped: outbox full, expired, customer forgotten, refused by the "
-		"broker.", s->triggers_dropped);
+		"Triggers dropped: outbox full, expired, customer forgotten, consent ended, "
+		"refused by the broker.", s->triggers_dropped);
+	COUNTER("triggers_dropped_consent",
+		"Queued triggers deleted unpublished because the person's consent ended.",
+		s->triggers_dropped_consent);
 	GAUGE("outbox_depth", "Triggers waiting for delivery.", s->outbox_depth);
 	COUNTER("consent_updates_applied", "Signed consent updates applied.",
 		s->consent_applied);

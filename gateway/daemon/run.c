@@ -85,15 +85,13 @@ static int load_snapshot(struct run *r)
 	return 0;
 }
 
-static void on_poll(struct loop *l, int id, void *ctx)
+/* Reload the snapshot if consent data changed since it was read. */
+static void poll_store(struct run *r)
 {
-	struct run *r = ctx;
 	uint64_t applied = r->cu ? consent_update_get_stats(r->cu)->applied : 0;
 	uint64_t dv, gen;
 	char err[STORE_ERRLEN];
 
-	(void)l;
-	(void)id;
 	/* data_version first (no I/O): it moves with every commit of another
 	 * connection, the daemon's own outbox connection included, so on its
 	 * own it would reload the whole snapshot with every trigger and PUBACK.
@@ -108,6 +106,19 @@ static void on_poll(struct loop *l, int id, void *ctx)
 	if (store_consent_generation(r->db, &gen, err) == STORE_OK && gen == r->consent_gen)
 		return;
 	load_snapshot(r);
+}
+
+static void on_poll(struct loop *l, int id, void *ctx)
+{
+	(void)l;
+	(void)id;
+	poll_store(ctx);
+}
+
+/* Before triggers leave: a change committed since the last poll counts. */
+static void consent_refresh(void *ctx)
+{
+	poll_store(ctx);
 }
 
 /* ---- pipeline callbacks ---- */
@@ -187,6 +198,21 @@ static const char *own_error(const struct run *r)
 		return NULL;
 	snprintf(buf, sizeof(buf), "database not writable: %s", why);
 	return buf;
+}
+
+/*
+ * The publisher's last look at a queued trigger: the consent in force now,
+ * in the snapshot the pipeline uses (no SQL). A consent state that could
+ * not be loaded is not trusted: the trigger waits until a load succeeds.
+ */
+static enum publish_verdict may_publish(void *ctx, int64_t customer_id, uint64_t now_us)
+{
+	struct run *r = ctx;
+
+	if (r->store_unreadable || !pipeline_get_snapshot(r->pl))
+		return PUBLISH_HOLD;
+	return pipeline_trigger_allowed(r->pl, customer_id, (int64_t)bgw_us_to_s(now_us))
+		       ? PUBLISH_OK : PUBLISH_DROP;
 }
 
 /* The daemon's part of the counters (the publisher filled its own). */
@@ -365,7 +391,9 @@ struct run *run_new(struct loop *l, const struct config *cfg, bool replay, char 
 			goto fail;
 		}
 	}
-	bcb = (struct publisher_callbacks){ .ctx = r, .counters = fill_counters };
+	bcb = (struct publisher_callbacks){ .ctx = r, .counters = fill_counters,
+					    .may_publish = may_publish,
+					    .consent_refresh = consent_refresh };
 	r->pub = publisher_new(&cfg->delivery, r->ob, r->cu, &bcb, err, errlen);
 	if (!r->pub) {
 		*status = BGW_EXIT_CONFIG;
@@ -492,6 +520,7 @@ void run_metrics(const struct run *r, struct metrics_sample *m)
 	m->triggers_queued = c.triggers_queued;
 	m->triggers_sent = c.triggers_sent;
 	m->triggers_dropped = c.triggers_dropped;
+	m->triggers_dropped_consent = c.triggers_dropped_consent;
 	m->outbox_depth = c.outbox_depth;
 	m->consent_applied = c.consent_applied;
 	m->consent_rejected = c.consent_rejected;

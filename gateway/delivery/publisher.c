@@ -46,6 +46,7 @@ struct publisher {
 
 	struct inflight *win;
 	int n_win;
+	bool held;                   /* the last pump stopped at a trigger on hold */
 
 	char t_trigger[TOPIC_MAX], t_status[TOPIC_MAX], t_consent[TOPIC_MAX];
 	uint64_t published, rejected, aux_dropped;
@@ -71,7 +72,8 @@ void publisher_counters(const struct publisher *p, struct gateway_counters *c)
 	c->triggers_queued = os->queued;
 	c->triggers_sent = os->sent;
 	c->triggers_dropped = os->dropped_full + os->dropped_expired + os->dropped_gone +
-			      p->rejected;
+			      os->dropped_consent + p->rejected;
+	c->triggers_dropped_consent = os->dropped_consent;
 	c->outbox_depth = os->depth + os->pending;
 	if (p->cu) {
 		const struct consent_update_stats *cs = consent_update_get_stats(p->cu);
@@ -181,10 +183,38 @@ static char *late_payload(const struct outbox_msg *m, uint64_t queued_s)
 	return s;
 }
 
+/* The last look at a trigger before it leaves: the consent in force now. */
+static enum publish_verdict consent_verdict(struct publisher *p, const struct outbox_msg *m,
+					    int64_t now, bool *refreshed)
+{
+	enum publish_verdict v;
+
+	if (m->customer_id <= 0 || !p->cb.may_publish)
+		return PUBLISH_OK;
+	if (!*refreshed && p->cb.consent_refresh)
+		p->cb.consent_refresh(p->cb.ctx);
+	*refreshed = true;
+	v = p->cb.may_publish(p->cb.ctx, m->customer_id, (uint64_t)now);
+	if (v == PUBLISH_DROP) {
+		outbox_drop_consent(p->ob, m->id);
+		/* No identifier in the log: whose consent ended is the store's audit. */
+		log_limited(LOG_PRIO_NOTICE, "trigger consent drop",
+			    "mqtt: a queued trigger was not published: its consent ended "
+			    "(%" PRIu64 " dropped so far)",
+			    outbox_get_stats(p->ob)->dropped_consent);
+	} else if (v == PUBLISH_HOLD) {
+		outbox_putback(p->ob, m);
+		p->held = true;
+	}
+	return v;
+}
+
 static void pump(struct publisher *p)
 {
 	int64_t now = (int64_t)bgw_wall_us();
+	bool refreshed = false;
 
+	p->held = false;
 	while (broker_link_up(p->link) && p->n_win < p->cfg.max_inflight) {
 		struct outbox_msg m;
 		uint64_t queued_s;
@@ -195,6 +225,14 @@ static void pump(struct publisher *p)
 		rc = outbox_next(p->ob, now, p->cfg.message_expiry_s, &m);
 		if (rc <= 0)
 			break;
+		switch (consent_verdict(p, &m, now, &refreshed)) {
+		case PUBLISH_OK:
+			break;
+		case PUBLISH_DROP:
+			continue;
+		case PUBLISH_HOLD:
+			return;
+		}
 		queued_s = now > m.created_us ? (uint64_t)(now - m.created_us) / 1000000u : 0;
 		if (p->cfg.message_expiry_s)
 			/* > 0: outbox_next drops what waited the whole expiry */

@@ -36,8 +36,26 @@ struct outbox;
 struct delivery_config;
 struct consent_update;
 
+/* What may happen to a queued trigger now (publisher_callbacks.may_publish). */
+enum publish_verdict {
+	PUBLISH_OK = 0,     /* hand it to the broker */
+	PUBLISH_DROP,       /* the person's consent ended: delete it, never publish */
+	PUBLISH_HOLD,       /* the consent state cannot be trusted now: keep it, ask later */
+};
+
 struct publisher_callbacks {
 	void *ctx;
+	/*
+	 * Asked for every trigger of a person (customer_id > 0) just before it
+	 * is handed to libmosquitto, with the wall clock (µs): the gateway's
+	 * current consent, not the one it was queued under. Must be O(1)-ish
+	 * and run no SQL. NULL: everything may be published.
+	 */
+	enum publish_verdict (*may_publish)(void *ctx, int64_t customer_id, uint64_t now_us);
+	/* Called once per batch of triggers about to be published, before the
+	 * first may_publish(): bring the consent state up to date with what
+	 * was committed (a withdrawal made a moment ago). May be NULL. */
+	void (*consent_refresh)(void *ctx);
 	/* Add the daemon's part (source, pipeline, its last error) to the
 	 * counters of a status message; the delivery part is already there. */
 	void (*counters)(void *ctx, struct gateway_counters *c);

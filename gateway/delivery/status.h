@@ -28,7 +28,9 @@ struct gateway_counters {
 	uint64_t tracked_devices;
 	/* the delivery part */
 	uint64_t triggers_queued, triggers_sent;
-	uint64_t triggers_dropped;  /* outbox bound, expiry, forgotten customer, broker refusal */
+	uint64_t triggers_dropped;  /* outbox bound, expiry, forgotten customer, consent ended,
+	                             * broker refusal */
+	uint64_t triggers_dropped_consent; /* ... of those: consent ended before publication */
 	uint64_t outbox_depth;      /* committed and still waiting in memory */
 	uint64_t consent_applied, consent_rejected;
 	uint64_t reconnects;
