@@ -103,6 +103,9 @@ static const struct config_key keys[] = {
 	  "Longest reconnect delay in seconds.", 0 },
 	{ "mqtt", "connect_timeout", CFG_DELEGATE, 0, 0, NOLIM, NULL, "10",
 	  "Seconds allowed for a connection attempt.", 0 },
+	{ "mqtt", "sync_timeout", CFG_DELEGATE, 0, 0, NOLIM, NULL, "10",
+	  "Seconds to wait for the consent sync marker after a connect before sending another "
+	  "(no trigger is published until it comes back).", 0 },
 	{ "mqtt", "status_interval", CFG_DELEGATE, 0, 0, NOLIM, NULL, "60",
 	  "How often the retained status message is refreshed (seconds).", 0 },
 	{ "mqtt", "protocol", CFG_DELEGATE, 0, 0, NOLIM, NULL, "5",

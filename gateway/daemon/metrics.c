@@ -134,6 +134,12 @@ size_t metrics_format(const struct metrics_sample *s, char *buf, size_t n)
 	COUNTER("mqtt_reconnects", "Broker connections made after the first.",
 		s->mqtt_reconnects);
 	GAUGE("mqtt_connected", "1 while connected to the broker.", s->mqtt_connected);
+	GAUGE("triggers_held_for_consent",
+	      "1 while connected but holding triggers until queued consent updates are applied.",
+	      s->triggers_held);
+	COUNTER("consent_sync_timeouts",
+		"Consent sync markers that did not come back in time (another was sent).",
+		s->consent_sync_timeouts);
 	GAUGE("last_error", "1 while the MQTT status document carries a last_error.",
 	      s->last_error);
 	return out.len;

@@ -48,6 +48,8 @@ struct metrics_sample {
 	uint64_t consent_applied, consent_rejected;
 	uint64_t mqtt_reconnects;
 	bool mqtt_connected;
+	bool triggers_held;        /* connected, but the consent sync is not done */
+	uint64_t consent_sync_timeouts;
 	bool last_error;           /* the status document's last_error is set */
 };
 

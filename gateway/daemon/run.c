@@ -526,6 +526,8 @@ void run_metrics(const struct run *r, struct metrics_sample *m)
 	m->consent_rejected = c.consent_rejected;
 	m->mqtt_reconnects = c.reconnects;
 	m->mqtt_connected = c.connected;
+	m->triggers_held = c.consent_sync && strcmp(c.consent_sync, "synced") != 0;
+	m->consent_sync_timeouts = c.consent_sync_timeouts;
 	m->last_error = c.last_error != NULL;
 }
 

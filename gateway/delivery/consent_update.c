@@ -101,6 +101,11 @@ void consent_update_free(struct consent_update *cu)
 	free(cu);
 }
 
+size_t consent_update_waiting(const struct consent_update *cu)
+{
+	return cu->n_retry;
+}
+
 const struct consent_update_stats *consent_update_get_stats(const struct consent_update *cu)
 {
 	return &cu->st;

@@ -98,6 +98,11 @@ enum consent_result consent_update_handle(struct consent_update *cu, const void 
  * Called from publisher_tick(). */
 int consent_update_retry(struct consent_update *cu);
 
+/* Verified updates waiting for the database (applied in order by
+ * consent_update_retry()). While any wait, no trigger may be published: a
+ * withdrawal may be among them. */
+size_t consent_update_waiting(const struct consent_update *cu);
+
 const struct consent_update_stats *consent_update_get_stats(const struct consent_update *cu);
 const char *consent_result_name(enum consent_result r);
 

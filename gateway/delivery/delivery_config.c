@@ -24,6 +24,7 @@ void delivery_config_defaults(struct delivery_config *c)
 	c->reconnect_min_ms = 1000;
 	c->reconnect_max_ms = 60000;
 	c->connect_timeout_ms = 10000;
+	c->sync_timeout_ms = 10000;
 	c->status_interval_s = 60;
 	c->protocol = 5;
 	c->outbox_max = 10000;
@@ -143,6 +144,8 @@ static int set_mqtt(struct delivery_config *c, const char *k, const char *v, cha
 		return set_ms(&c->reconnect_max_ms, v, 0.05, 3600, err, n, k);
 	if (!strcmp(k, "connect_timeout"))
 		return set_ms(&c->connect_timeout_ms, v, 0.1, 600, err, n, k);
+	if (!strcmp(k, "sync_timeout"))
+		return set_ms(&c->sync_timeout_ms, v, 0.1, 600, err, n, k);
 	if (!strcmp(k, "status_interval"))
 		return set_u32(&c->status_interval_s, v, 1, 86400, err, n, k);
 	if (!strcmp(k, "protocol")) {

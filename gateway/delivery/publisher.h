@@ -21,6 +21,13 @@
  * our subscription to <prefix>/consent and queues consent updates published
  * while the gateway is offline. Our own in-flight triggers need no broker
  * state: the outbox resends them.
+ *
+ * Consent first: with consent updates configured, no trigger is published
+ * after a connect until a marker published to <prefix>/<site>/<gateway>/sync
+ * came back (every consent update the broker queued for us came before it),
+ * nor while verified updates wait for the database; and each trigger is
+ * checked against the current consent (callbacks.may_publish) just before
+ * it is handed to libmosquitto.
  */
 #ifndef BGW_PUBLISHER_H
 #define BGW_PUBLISHER_H
@@ -123,6 +130,14 @@ int publisher_publish_status(struct publisher *p);
  * outbox for the next start.
  */
 void publisher_stop(struct publisher *p, int timeout_ms);
+
+/*
+ * Where the consent sync after a connect stands: NULL (not connected, or no
+ * consent updates configured), "syncing" (the marker has not come back: no
+ * trigger is published), "applying" (verified updates wait for the
+ * database: no trigger is published) or "synced".
+ */
+const char *publisher_sync_state(const struct publisher *p);
 
 /* The trigger topic, for the daemon to pass to outbox_enqueue(). */
 const char *publisher_trigger_topic(const struct publisher *p);

@@ -51,6 +51,7 @@ char *status_json(const struct delivery_config *cfg, bool online, const char *re
 		add_str_or_null(o, "adapter", c->adapter);
 		add_str_or_null(o, "mqtt_protocol",
 				protocol == 5 ? "5" : protocol == 4 ? "3.1.1" : NULL);
+		add_str_or_null(o, "consent_sync", online ? c->consent_sync : NULL);
 	}
 	counts = cJSON_AddObjectToObject(o, "counts");
 	if (counts && c) {
@@ -69,6 +70,8 @@ char *status_json(const struct delivery_config *cfg, bool online, const char *re
 		cJSON_AddNumberToObject(counts, "consent_updates_rejected",
 					(double)c->consent_rejected);
 		cJSON_AddNumberToObject(counts, "reconnects", (double)c->reconnects);
+		cJSON_AddNumberToObject(counts, "consent_sync_timeouts",
+					(double)c->consent_sync_timeouts);
 	}
 	add_str_or_null(o, "last_error", c ? c->last_error : NULL);
 	s = cJSON_PrintUnformatted(o);

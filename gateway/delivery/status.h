@@ -34,6 +34,10 @@ struct gateway_counters {
 	uint64_t outbox_depth;      /* committed and still waiting in memory */
 	uint64_t consent_applied, consent_rejected;
 	uint64_t reconnects;
+	/* Consent sync after a connect: "syncing", "applying", "synced"; NULL
+	 * = not connected or no consent updates. */
+	const char *consent_sync;
+	uint64_t consent_sync_timeouts;
 	int protocol;               /* 5 or 4 (3.1.1), 0 = not connected */
 	bool connected;
 	/* The daemon's last error, else the database's, else the broker's; NULL = none. */
