@@ -122,6 +122,9 @@ static const struct config_key keys[] = {
 	  "updates over MQTT are ignored.", 0 },
 	{ "consent", "max_bytes", CFG_DELEGATE, 0, 0, NOLIM, NULL, "8192",
 	  "Largest consent update message accepted.", 0 },
+	{ "consent", "queue_max", CFG_DELEGATE, 0, 0, NOLIM, NULL, "256",
+	  "Verified consent updates kept in memory, in order, while the database is locked; "
+	  "beyond that the gateway disconnects and the rest wait in the broker (1..65536).", 0 },
 
 	/* [presence] */
 	{ "presence", "rssi_alpha_up", CFG_REAL, F(pipeline.rssi_alpha_up), 0.001, 1, NULL, "0.5",

@@ -55,6 +55,7 @@ struct broker_link {
 	int protocol;                /* MQTT_PROTOCOL_V5 or MQTT_PROTOCOL_V311 */
 	uint64_t deadline_us;        /* probe / CONNACK timeout */
 	uint64_t next_attempt_us;
+	bool paused;                 /* the owner takes no messages now: do not connect */
 	uint32_t backoff_ms;
 
 	/* Set inside libmosquitto callbacks, acted upon once they return. */
@@ -623,7 +624,7 @@ void broker_link_tick(struct broker_link *l)
 
 	switch (l->state) {
 	case LINK_IDLE:
-		if (now >= l->next_attempt_us)
+		if (!l->paused && now >= l->next_attempt_us)
 			start_probe(l);
 		break;
 	case LINK_PROBING:
@@ -652,7 +653,7 @@ int broker_link_timeout_ms(const struct broker_link *l)
 
 	switch (l->state) {
 	case LINK_IDLE:
-		until = l->next_attempt_us;
+		until = l->paused ? now + 1000000u : l->next_attempt_us;
 		break;
 	case LINK_CONNECTED:
 		until = now + 1000000u;  /* keepalive bookkeeping */
@@ -686,6 +687,11 @@ int broker_link_publish(struct broker_link *l, int *mid, const char *topic, cons
 	rc = mosquitto_publish_v5(l->mosq, mid, topic, (int)len, payload, 1, retain, props);
 	mosquitto_property_free_all(&props);
 	return rc;
+}
+
+void broker_link_pause(struct broker_link *l, bool paused)
+{
+	l->paused = paused;
 }
 
 void broker_link_subscribe(struct broker_link *l, const char *topic)

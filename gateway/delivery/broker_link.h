@@ -84,6 +84,9 @@ bool broker_link_up(const struct broker_link *l);
 int broker_link_publish(struct broker_link *l, int *mid, const char *topic, const void *payload,
 			size_t len, bool retain, uint32_t expiry_s);
 void broker_link_subscribe(struct broker_link *l, const char *topic);
+/* While paused, no new connection is attempted (the owner cannot take
+ * messages now); an existing one is left alone (abort it first). */
+void broker_link_pause(struct broker_link *l, bool paused);
 /* End the session after the current call: kind and text say why. */
 void broker_link_abort(struct broker_link *l, enum broker_failure kind, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

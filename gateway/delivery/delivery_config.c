@@ -31,6 +31,7 @@ void delivery_config_defaults(struct delivery_config *c)
 	c->late_after_s = 60;
 	c->pending_max = 4096;
 	c->consent_max_bytes = 8192;
+	c->consent_queue_max = 256;
 }
 
 static int set_str(char *dst, size_t n, const char *v, char *err, size_t errlen, const char *key)
@@ -183,6 +184,8 @@ int delivery_config_set(struct delivery_config *c, const char *section, const ch
 		if (!strcmp(key, "max_bytes"))
 			return set_u32(&c->consent_max_bytes, value, 256, 1048576, err, errlen,
 				       key);
+		if (!strcmp(key, "queue_max"))
+			return set_u32(&c->consent_queue_max, value, 1, 65536, err, errlen, key);
 		return 0;
 	}
 	return 0;

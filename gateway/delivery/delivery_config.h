@@ -55,6 +55,7 @@ struct delivery_config {
 	/* [consent] */
 	char consent_pubkey[DELIVERY_PATH_MAX];/* public_key = PEM file; empty: updates ignored */
 	uint32_t consent_max_bytes;           /* max_bytes = 8192 */
+	uint32_t consent_queue_max;           /* queue_max = 256 updates waiting for the DB */
 };
 
 void delivery_config_defaults(struct delivery_config *c);

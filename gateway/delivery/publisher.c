@@ -54,6 +54,7 @@ struct publisher {
 
 	/* Consent sync after a connect (see link_up). */
 	bool synced;
+	bool paused;                 /* too many consent updates wait: not connected */
 	char nonce[40];
 	uint64_t sync_deadline_us;
 	uint64_t sync_timeouts;
@@ -160,13 +161,44 @@ static void sync_tick(struct publisher *p)
  * not while verified consent updates wait for the database. */
 static bool consent_settled(const struct publisher *p)
 {
-	return !p->cu || (p->synced && consent_update_waiting(p->cu) == 0);
+	return !p->cu || (p->synced && consent_update_waiting(p->cu) == 0 &&
+			  !consent_update_lost(p->cu));
+}
+
+/*
+ * Verified consent updates that wait for the database are kept in memory up
+ * to [consent] queue_max. Each message is acknowledged by libmosquitto as
+ * it is read, so past that bound the only way not to lose any is to stop
+ * reading: end the session and stay away until they are applied; the
+ * broker keeps the rest in our session, in order.
+ */
+static void consent_backpressure(struct publisher *p)
+{
+	size_t waiting;
+
+	if (!p->cu)
+		return;
+	waiting = consent_update_waiting(p->cu);
+	if (consent_update_full(p->cu) && !p->paused) {
+		p->paused = true;
+		broker_link_pause(p->link, true);
+		if (broker_link_up(p->link))
+			broker_link_abort(p->link, BROKER_FAIL_BUSY,
+					  "%zu consent updates wait for the database; taking no more "
+					  "until they are applied (the broker keeps them)", waiting);
+	} else if (p->paused && !waiting) {
+		p->paused = false;
+		broker_link_pause(p->link, false);
+		log_info("mqtt: consent updates applied; connecting again");
+	}
 }
 
 const char *publisher_sync_state(const struct publisher *p)
 {
 	if (!p->cu || !broker_link_connected(p->link))
 		return NULL;
+	if (consent_update_lost(p->cu))
+		return "lost";
 	if (!p->synced)
 		return "syncing";
 	return consent_update_waiting(p->cu) ? "applying" : "synced";
@@ -240,8 +272,10 @@ static void link_message(void *ctx, const char *topic, const void *payload, size
 {
 	struct publisher *p = ctx;
 
-	if (p->cu && !strcmp(topic, p->t_consent))
+	if (p->cu && !strcmp(topic, p->t_consent)) {
 		consent_update_handle(p->cu, payload, len);
+		consent_backpressure(p);
+	}
 	else if (p->cu && !strcmp(topic, p->t_sync))
 		sync_message(p, payload, len);
 }
@@ -463,8 +497,10 @@ void publisher_on_writable(struct publisher *p)
 void publisher_tick(struct publisher *p)
 {
 	outbox_flush(p->ob);
-	if (p->cu)
+	if (p->cu) {
 		consent_update_retry(p->cu);
+		consent_backpressure(p);
+	}
 	broker_link_tick(p->link);
 	if (broker_link_connected(p->link)) {
 		if (publisher_now_us() >= p->next_status_us)

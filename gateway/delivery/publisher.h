@@ -135,7 +135,8 @@ void publisher_stop(struct publisher *p, int timeout_ms);
  * Where the consent sync after a connect stands: NULL (not connected, or no
  * consent updates configured), "syncing" (the marker has not come back: no
  * trigger is published), "applying" (verified updates wait for the
- * database: no trigger is published) or "synced".
+ * database: no trigger is published), "lost" (a verified update could not
+ * be kept: no trigger until a restart) or "synced".
  */
 const char *publisher_sync_state(const struct publisher *p);
 

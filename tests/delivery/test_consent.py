@@ -120,10 +120,18 @@ def main():
             bad.append(("garbage", b"\x00\xffnot json"))
             # Oversized.
             bad.append(("oversized", b"{" + b" " * 20000 + b"}"))
+            # Rejections are logged rate-limited per reason: the first of each
+            # reason gives a line at once, repeats within a minute are counted
+            # and summarised later. Messages are handled in order, so the line
+            # of the last one (oversized) means all were handled.
+            reasons = {"forged": "bad signature", "tampered": "bad signature",
+                       "unsigned": "unsigned", "replayed": "replayed or out of order",
+                       "malformed": "malformed", "garbage": "malformed",
+                       "oversized": "oversized"}
             for name, msg in bad:
                 send(msg)
                 rejected += 1
-                wait_log("rejected", rejected, name)
+                wait_log("rejected (%s)" % reasons[name], 1, name)
             h.need(dump(db) == before, "a rejected update changed the database")
             h.need(kv_seq(db) == 1, "a rejected update moved the sequence")
 
