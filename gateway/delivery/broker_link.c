@@ -449,6 +449,14 @@ static void link_failed(struct broker_link *l, int rc)
 	l->was_connected = false;
 }
 
+uint32_t broker_link_max_packet(const struct delivery_config *cfg)
+{
+	/* The largest message we take is a consent update (the sync marker
+	 * and the acknowledgements are far smaller); the rest covers the fixed
+	 * header, the topic and the properties a broker or backend may add. */
+	return cfg->consent_max_bytes + BROKER_PACKET_OVERHEAD;
+}
+
 static void start_mqtt(struct broker_link *l)
 {
 	mosquitto_property *cprops = NULL;
@@ -464,9 +472,14 @@ static void start_mqtt(struct broker_link *l)
 		       broker(l, b, sizeof(b)), mosquitto_strerror(rc));
 		return;
 	}
-	if (l->protocol == MQTT_PROTOCOL_V5)
+	if (l->protocol == MQTT_PROTOCOL_V5) {
 		mosquitto_property_add_int32(&cprops, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
 					     l->cfg.session_expiry_s);
+		/* The broker drops what we would reject anyway before it is sent:
+		 * an oversized message never reaches our memory. */
+		mosquitto_property_add_int32(&cprops, MQTT_PROP_MAXIMUM_PACKET_SIZE,
+					     broker_link_max_packet(&l->cfg));
+	}
 	rc = mosquitto_connect_bind_v5(l->mosq, l->cfg.host, delivery_config_port(&l->cfg),
 				       l->cfg.keepalive_s, NULL, cprops);
 	mosquitto_property_free_all(&cprops);

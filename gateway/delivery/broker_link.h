@@ -35,6 +35,15 @@ enum broker_failure {
 	BROKER_FAIL_IO,           /* any other error libmosquitto reported */
 };
 
+/* Bytes allowed around a payload in an incoming packet (header, topic,
+ * properties). */
+#define BROKER_PACKET_OVERHEAD 4096u
+
+/* The MQTT v5 Maximum Packet Size announced on CONNECT: [consent]
+ * max_bytes plus BROKER_PACKET_OVERHEAD. The broker does not send us
+ * anything larger (it drops it), so it is never allocated here. */
+uint32_t broker_link_max_packet(const struct delivery_config *cfg);
+
 /* "tls", "auth", ... (for logs and tests). */
 const char *broker_failure_name(enum broker_failure f);
 

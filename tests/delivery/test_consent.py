@@ -119,7 +119,11 @@ def main():
             bad.append(("malformed", envelope(m, sign(tmp, priv, m))))
             bad.append(("garbage", b"\x00\xffnot json"))
             # Oversized.
-            bad.append(("oversized", b"{" + b" " * 20000 + b"}"))
+            # Oversized: over [consent] max_bytes (8192) but within the Maximum
+            # Packet Size the gateway announces (max_bytes + 4096), so the
+            # broker delivers it and the gateway rejects it; anything larger
+            # the broker drops (tests/e2e/test_consent_oversize.py).
+            bad.append(("oversized", b"{" + b" " * 9000 + b"}"))
             # Rejections are logged rate-limited per reason: the first of each
             # reason gives a line at once, repeats within a minute are counted
             # and summarised later. Messages are handled in order, so the line
