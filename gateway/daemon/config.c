@@ -111,6 +111,9 @@ static const struct config_key keys[] = {
 	  "Longest reconnect delay in seconds.", 0 },
 	{ "mqtt", "connect_timeout", CFG_DELEGATE, 0, 0, NOLIM, NULL, "10",
 	  "Seconds allowed for a connection attempt.", 0 },
+	{ "mqtt", "sync_timeout", CFG_DELEGATE, 0, 0, NOLIM, NULL, "10",
+	  "Seconds to wait for the consent sync marker after a connect before sending another "
+	  "(no trigger is published until it comes back).", 0 },
 	{ "mqtt", "status_interval", CFG_DELEGATE, 0, 0, NOLIM, NULL, "60",
 	  "How often the retained status message is refreshed (seconds).", 0 },
 	{ "mqtt", "protocol", CFG_DELEGATE, 0, 0, NOLIM, NULL, "5",
@@ -127,6 +130,9 @@ static const struct config_key keys[] = {
 	  "updates over MQTT are ignored.", 0 },
 	{ "consent", "max_bytes", CFG_DELEGATE, 0, 0, NOLIM, NULL, "8192",
 	  "Largest consent update message accepted.", 0 },
+	{ "consent", "queue_max", CFG_DELEGATE, 0, 0, NOLIM, NULL, "256",
+	  "Verified consent updates kept in memory, in order, while the database is locked; "
+	  "beyond that the gateway disconnects and the rest wait in the broker (1..65536).", 0 },
 
 	/* [presence] */
 	{ "presence", "rssi_alpha_up", CFG_REAL, F(pipeline.rssi_alpha_up), 0.001, 1, NULL, "0.5",

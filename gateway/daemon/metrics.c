@@ -143,8 +143,11 @@ size_t metrics_format(const struct metrics_sample *s, char *buf, size_t n)
 	COUNTER("triggers_queued", "Triggers accepted by the outbox.", s->triggers_queued);
 	COUNTER("triggers_sent", "Triggers acknowledged by the broker.", s->triggers_sent);
 	COUNTER("triggers_dropped",
-		"Triggers dropped: outbox full, expired, customer forgotten, refused by the "
-		"broker.", s->triggers_dropped);
+		"Triggers dropped: outbox full, expired, customer forgotten, consent ended, "
+		"refused by the broker.", s->triggers_dropped);
+	COUNTER("triggers_dropped_consent",
+		"Queued triggers deleted unpublished because the person's consent ended.",
+		s->triggers_dropped_consent);
 	GAUGE("outbox_depth", "Triggers waiting for delivery.", s->outbox_depth);
 	COUNTER("consent_updates_applied", "Signed consent updates applied.",
 		s->consent_applied);
@@ -152,6 +155,12 @@ size_t metrics_format(const struct metrics_sample *s, char *buf, size_t n)
 	COUNTER("mqtt_reconnects", "Broker connections made after the first.",
 		s->mqtt_reconnects);
 	GAUGE("mqtt_connected", "1 while connected to the broker.", s->mqtt_connected);
+	GAUGE("triggers_held_for_consent",
+	      "1 while connected but holding triggers until queued consent updates are applied.",
+	      s->triggers_held);
+	COUNTER("consent_sync_timeouts",
+		"Consent sync markers that did not come back in time (another was sent).",
+		s->consent_sync_timeouts);
 	GAUGE("last_error", "1 while the MQTT status document carries a last_error.",
 	      s->last_error);
 	consent_state(o, s);

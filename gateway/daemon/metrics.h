@@ -43,10 +43,13 @@ struct metrics_sample {
 	uint64_t tracked_devices;
 	/* triggers and delivery */
 	uint64_t triggers, triggers_queued, triggers_sent, triggers_dropped;
+	uint64_t triggers_dropped_consent;
 	uint64_t outbox_depth;
 	uint64_t consent_applied, consent_rejected;
 	uint64_t mqtt_reconnects;
 	bool mqtt_connected;
+	bool triggers_held;        /* connected, but the consent sync is not done */
+	uint64_t consent_sync_timeouts;
 	bool last_error;           /* the status document's last_error is set */
 	/* consent state: failed while it cannot be loaded (nobody processed) */
 	bool consent_failed;

@@ -172,19 +172,13 @@ static int load_snapshot(struct run *r)
 	return 0;
 }
 
-static void on_poll(struct loop *l, int id, void *ctx)
+/* Reload the snapshot if consent data changed since it was read. */
+static void poll_store(struct run *r)
 {
-	struct run *r = ctx;
 	uint64_t applied = r->cu ? consent_update_get_stats(r->cu)->applied : 0;
 	uint64_t dv, gen;
 	char err[STORE_ERRLEN];
 
-	(void)l;
-	(void)id;
-	if (r->consent_failed) {
-		load_snapshot(r);   /* until one succeeds, whatever changed or not */
-		return;
-	}
 	/* data_version first (no I/O): it moves with every commit of another
 	 * connection, the daemon's own outbox connection included, so on its
 	 * own it would reload the whole snapshot with every trigger and PUBACK.
@@ -199,6 +193,29 @@ static void on_poll(struct loop *l, int id, void *ctx)
 	if (store_consent_generation(r->db, &gen, err) == STORE_OK && gen == r->consent_gen)
 		return;
 	load_snapshot(r);
+}
+
+static void on_poll(struct loop *l, int id, void *ctx)
+{
+	struct run *r = ctx;
+
+	(void)l;
+	(void)id;
+	if (r->consent_failed)
+		load_snapshot(r);   /* until one succeeds, whatever changed or not */
+	else
+		poll_store(r);
+}
+
+/* Before triggers leave: a change committed since the last poll counts.
+ * (While the consent state cannot be loaded nothing leaves; the poll
+ * timer keeps retrying.) */
+static void consent_refresh(void *ctx)
+{
+	struct run *r = ctx;
+
+	if (!r->consent_failed)
+		poll_store(r);
 }
 
 /* ---- pipeline callbacks ---- */
@@ -284,6 +301,21 @@ static const char *own_error(const struct run *r)
 		return NULL;
 	snprintf(buf, sizeof(buf), "database not writable: %s", why);
 	return buf;
+}
+
+/*
+ * The publisher's last look at a queued trigger: the consent in force now,
+ * in the snapshot the pipeline uses (no SQL). A consent state that could
+ * not be loaded is not trusted: the trigger waits until a load succeeds.
+ */
+static enum publish_verdict may_publish(void *ctx, int64_t customer_id, uint64_t now_us)
+{
+	struct run *r = ctx;
+
+	if (r->consent_failed || !pipeline_get_snapshot(r->pl))
+		return PUBLISH_HOLD;
+	return pipeline_trigger_allowed(r->pl, customer_id, (int64_t)bgw_us_to_s(now_us))
+		       ? PUBLISH_OK : PUBLISH_DROP;
 }
 
 /* The daemon's part of the counters (the publisher filled its own). */
@@ -466,7 +498,9 @@ struct run *run_new(struct loop *l, const struct config *cfg, bool replay, char 
 			goto fail;
 		}
 	}
-	bcb = (struct publisher_callbacks){ .ctx = r, .counters = fill_counters };
+	bcb = (struct publisher_callbacks){ .ctx = r, .counters = fill_counters,
+					    .may_publish = may_publish,
+					    .consent_refresh = consent_refresh };
 	r->pub = publisher_new(&cfg->delivery, r->ob, r->cu, &bcb, err, errlen);
 	if (!r->pub) {
 		*status = BGW_EXIT_CONFIG;
@@ -607,11 +641,14 @@ void run_metrics(const struct run *r, struct metrics_sample *m)
 	m->triggers_queued = c.triggers_queued;
 	m->triggers_sent = c.triggers_sent;
 	m->triggers_dropped = c.triggers_dropped;
+	m->triggers_dropped_consent = c.triggers_dropped_consent;
 	m->outbox_depth = c.outbox_depth;
 	m->consent_applied = c.consent_applied;
 	m->consent_rejected = c.consent_rejected;
 	m->mqtt_reconnects = c.reconnects;
 	m->mqtt_connected = c.connected;
+	m->triggers_held = c.consent_sync && strcmp(c.consent_sync, "synced") != 0;
+	m->consent_sync_timeouts = c.consent_sync_timeouts;
 	m->last_error = c.last_error != NULL;
 	m->consent_failed = r->consent_failed;
 	m->consent_failed_kind = r->consent_failed ? r->consent_reason : NULL;

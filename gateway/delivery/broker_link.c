@@ -55,6 +55,7 @@ struct broker_link {
 	int protocol;                /* MQTT_PROTOCOL_V5 or MQTT_PROTOCOL_V311 */
 	uint64_t deadline_us;        /* probe / CONNACK timeout */
 	uint64_t next_attempt_us;
+	bool paused;                 /* the owner takes no messages now: do not connect */
 	uint32_t backoff_ms;
 
 	/* Set inside libmosquitto callbacks, acted upon once they return. */
@@ -448,6 +449,14 @@ static void link_failed(struct broker_link *l, int rc)
 	l->was_connected = false;
 }
 
+uint32_t broker_link_max_packet(const struct delivery_config *cfg)
+{
+	/* The largest message we take is a consent update (the sync marker
+	 * and the acknowledgements are far smaller); the rest covers the fixed
+	 * header, the topic and the properties a broker or backend may add. */
+	return cfg->consent_max_bytes + BROKER_PACKET_OVERHEAD;
+}
+
 static void start_mqtt(struct broker_link *l)
 {
 	mosquitto_property *cprops = NULL;
@@ -463,9 +472,14 @@ static void start_mqtt(struct broker_link *l)
 		       broker(l, b, sizeof(b)), mosquitto_strerror(rc));
 		return;
 	}
-	if (l->protocol == MQTT_PROTOCOL_V5)
+	if (l->protocol == MQTT_PROTOCOL_V5) {
 		mosquitto_property_add_int32(&cprops, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
 					     l->cfg.session_expiry_s);
+		/* The broker drops what we would reject anyway before it is sent:
+		 * an oversized message never reaches our memory. */
+		mosquitto_property_add_int32(&cprops, MQTT_PROP_MAXIMUM_PACKET_SIZE,
+					     broker_link_max_packet(&l->cfg));
+	}
 	rc = mosquitto_connect_bind_v5(l->mosq, l->cfg.host, delivery_config_port(&l->cfg),
 				       l->cfg.keepalive_s, NULL, cprops);
 	mosquitto_property_free_all(&cprops);
@@ -623,7 +637,7 @@ void broker_link_tick(struct broker_link *l)
 
 	switch (l->state) {
 	case LINK_IDLE:
-		if (now >= l->next_attempt_us)
+		if (!l->paused && now >= l->next_attempt_us)
 			start_probe(l);
 		break;
 	case LINK_PROBING:
@@ -652,7 +666,7 @@ int broker_link_timeout_ms(const struct broker_link *l)
 
 	switch (l->state) {
 	case LINK_IDLE:
-		until = l->next_attempt_us;
+		until = l->paused ? now + 1000000u : l->next_attempt_us;
 		break;
 	case LINK_CONNECTED:
 		until = now + 1000000u;  /* keepalive bookkeeping */
@@ -686,6 +700,11 @@ int broker_link_publish(struct broker_link *l, int *mid, const char *topic, cons
 	rc = mosquitto_publish_v5(l->mosq, mid, topic, (int)len, payload, 1, retain, props);
 	mosquitto_property_free_all(&props);
 	return rc;
+}
+
+void broker_link_pause(struct broker_link *l, bool paused)
+{
+	l->paused = paused;
 }
 
 void broker_link_subscribe(struct broker_link *l, const char *topic)

@@ -35,6 +35,15 @@ enum broker_failure {
 	BROKER_FAIL_IO,           /* any other error libmosquitto reported */
 };
 
+/* Bytes allowed around a payload in an incoming packet (header, topic,
+ * properties). */
+#define BROKER_PACKET_OVERHEAD 4096u
+
+/* The MQTT v5 Maximum Packet Size announced on CONNECT: [consent]
+ * max_bytes plus BROKER_PACKET_OVERHEAD. The broker does not send us
+ * anything larger (it drops it), so it is never allocated here. */
+uint32_t broker_link_max_packet(const struct delivery_config *cfg);
+
 /* "tls", "auth", ... (for logs and tests). */
 const char *broker_failure_name(enum broker_failure f);
 
@@ -84,6 +93,9 @@ bool broker_link_up(const struct broker_link *l);
 int broker_link_publish(struct broker_link *l, int *mid, const char *topic, const void *payload,
 			size_t len, bool retain, uint32_t expiry_s);
 void broker_link_subscribe(struct broker_link *l, const char *topic);
+/* While paused, no new connection is attempted (the owner cannot take
+ * messages now); an existing one is left alone (abort it first). */
+void broker_link_pause(struct broker_link *l, bool paused);
 /* End the session after the current call: kind and text say why. */
 void broker_link_abort(struct broker_link *l, enum broker_failure kind, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -16,12 +16,6 @@
 #include "store_outbox.h"
 
 #define KV_LAST_SEQ "consent.last_seq"
-#define RETRY_MAX 32           /* updates waiting for a locked database */
-
-struct retry_msg {
-	void *data;
-	size_t len;
-};
 
 struct consent_update {
 	sqlite3 *db;
@@ -29,12 +23,16 @@ struct consent_update {
 	char fpr[CONSENT_FPR_LEN + 1];
 	char actor[CONSENT_FPR_LEN + 8];
 	size_t max_bytes;
+	size_t queue_max;
 	struct consent_update_stats st;
-	/* A verified update that met a locked database waits here (in arrival
-	 * order, later ones queue behind it) instead of being lost. */
-	struct retry_msg retry[RETRY_MAX];
-	size_t n_retry;
+	/* Verified updates that met a locked database wait here, parsed, in
+	 * arrival order; later ones queue behind them. Never dropped: past
+	 * queue_max the publisher stops taking messages off the connection
+	 * (consent_update_full()), so the rest wait in the broker session. */
+	struct consent_change *wait;
+	size_t n_wait, cap_wait;
 	bool busy;                 /* set by the last attempt: database locked */
+	bool lost;                 /* a verified update could not be kept (no memory) */
 };
 
 static int load_last_seq(sqlite3 *db, int64_t *seq, char *err, size_t errlen)
@@ -71,6 +69,7 @@ struct consent_update *consent_update_new(const struct delivery_config *cfg, sql
 	}
 	cu->db = db;
 	cu->max_bytes = cfg->consent_max_bytes;
+	cu->queue_max = cfg->consent_queue_max ? cfg->consent_queue_max : 1;
 	cu->key = consent_key_load_public(cfg->consent_pubkey, kerr, sizeof(kerr));
 	if (!cu->key) {
 		snprintf(err, errlen, "[consent] public_key: %s", kerr);
@@ -95,10 +94,24 @@ void consent_update_free(struct consent_update *cu)
 {
 	if (!cu)
 		return;
-	while (cu->n_retry)
-		free(cu->retry[--cu->n_retry].data);
+	free(cu->wait);
 	EVP_PKEY_free(cu->key);
 	free(cu);
+}
+
+size_t consent_update_waiting(const struct consent_update *cu)
+{
+	return cu->n_wait;
+}
+
+bool consent_update_full(const struct consent_update *cu)
+{
+	return cu->n_wait >= cu->queue_max;
+}
+
+bool consent_update_lost(const struct consent_update *cu)
+{
+	return cu->lost;
 }
 
 const struct consent_update_stats *consent_update_get_stats(const struct consent_update *cu)
@@ -207,15 +220,15 @@ static enum consent_result reject(struct consent_update *cu, enum consent_result
 	return r;
 }
 
-static enum consent_result handle_once(struct consent_update *cu, const void *msg, size_t len)
+/* Envelope, signature, then payload: nothing is kept or queued before the
+ * signature verified. CONSENT_APPLIED here means "valid", with *c filled. */
+static enum consent_result verify(struct consent_update *cu, const void *msg, size_t len,
+				  struct consent_change *c)
 {
 	uint8_t sig[CONSENT_SIG_LEN], *payload = NULL;
-	char fpr[CONSENT_FPR_LEN + 8], why[300], serr[STORE_ERRLEN], seqtxt[24];
-	struct consent_change c;
+	char fpr[CONSENT_FPR_LEN + 8], why[300];
 	enum consent_result r;
 	size_t plen;
-	int64_t last;
-	bool noop, forgot;
 	int rc;
 
 	r = consent_envelope_parse(msg, len, cu->max_bytes, &payload, &plen, sig, fpr, sizeof(fpr),
@@ -231,10 +244,22 @@ static enum consent_result handle_once(struct consent_update *cu, const void *ms
 			 fpr[0] && strcmp(fpr, cu->fpr) ? fpr : "");
 		return reject(cu, CONSENT_BAD_SIGNATURE, 0, why);
 	}
-	rc = consent_change_parse(payload, plen, &c, why, sizeof(why));
+	rc = consent_change_parse(payload, plen, c, why, sizeof(why));
 	free(payload);
 	if (rc)
 		return reject(cu, CONSENT_MALFORMED, 0, why);
+	return CONSENT_APPLIED;
+}
+
+/* Apply one verified update; CONSENT_FAILED with cu->busy set if the
+ * database is locked (nothing counted: it will be tried again). */
+static enum consent_result apply(struct consent_update *cu, const struct consent_change *cp)
+{
+	char why[300], serr[STORE_ERRLEN], seqtxt[24];
+	const struct consent_change c = *cp;
+	int64_t last;
+	bool noop, forgot;
+	int rc;
 
 	/* Wait briefly for the write lock, not the store's usual 2 s: this runs in
 	 * the event loop, and a locked database is retried on the next tick. */
@@ -297,58 +322,69 @@ static enum consent_result handle_once(struct consent_update *cu, const void *ms
 	return CONSENT_APPLIED;
 }
 
-static bool queue_retry(struct consent_update *cu, const void *msg, size_t len)
+/* Keep a verified update, in order, for when the database is free. */
+static void keep(struct consent_update *cu, const struct consent_change *c)
 {
-	void *copy;
+	if (cu->n_wait == cu->cap_wait) {
+		size_t cap = cu->cap_wait ? cu->cap_wait * 2 : 16;
+		struct consent_change *nw = realloc(cu->wait, cap * sizeof(*nw));
 
-	if (cu->n_retry == RETRY_MAX || !(copy = malloc(len ? len : 1)))
-		return false;
-	memcpy(copy, msg, len);
-	cu->retry[cu->n_retry].data = copy;
-	cu->retry[cu->n_retry].len = len;
-	cu->n_retry++;
-	return true;
+		if (!nw) {
+			/* Cannot keep it and cannot give it back (the broker has our
+			 * PUBACK): the consent state is no longer complete. */
+			cu->lost = true;
+			cu->st.rejected++;
+			cu->st.by_result[CONSENT_FAILED]++;
+			log_err("consent: out of memory with %zu updates waiting for the database; "
+				"update seq %" PRId64 " lost: publishing no trigger until the "
+				"gateway is restarted (re-send the state, e.g. beaconctl import)",
+				cu->n_wait, c->seq);
+			return;
+		}
+		cu->wait = nw;
+		cu->cap_wait = cap;
+	}
+	cu->wait[cu->n_wait++] = *c;
+	if (cu->n_wait == 1)
+		log_notice("consent: database locked; updates wait in order until it is free");
 }
 
 enum consent_result consent_update_handle(struct consent_update *cu, const void *msg, size_t len)
 {
-	enum consent_result r;
+	struct consent_change c;
+	enum consent_result r = verify(cu, msg, len, &c);
 
+	if (r != CONSENT_APPLIED)
+		return r;
 	/* Keep the order: behind updates that already wait for the database. */
-	if (cu->n_retry) {
-		if (len <= cu->max_bytes && queue_retry(cu, msg, len))
-			return CONSENT_FAILED;
-		return handle_once(cu, msg, len);
+	if (!cu->n_wait) {
+		cu->busy = false;
+		r = apply(cu, &c);
+		if (r != CONSENT_FAILED || !cu->busy)
+			return r;
 	}
-	cu->busy = false;
-	r = handle_once(cu, msg, len);
-	if (r == CONSENT_FAILED && cu->busy) {
-		if (queue_retry(cu, msg, len)) {
-			log_notice(
-				     "consent: database locked; the update will be retried");
-		} else {
-			cu->st.rejected++;
-			cu->st.by_result[CONSENT_FAILED]++;
-			log_err( "consent: database locked and %d updates waiting; "
-					      "update dropped",
-				     RETRY_MAX);
-		}
-	}
-	return r;
+	keep(cu, &c);
+	return CONSENT_FAILED;
 }
 
 int consent_update_retry(struct consent_update *cu)
 {
-	while (cu->n_retry) {
+	size_t done = 0;
+
+	while (done < cu->n_wait) {
 		enum consent_result r;
 
 		cu->busy = false;
-		r = handle_once(cu, cu->retry[0].data, cu->retry[0].len);
+		r = apply(cu, &cu->wait[done]);
 		if (r == CONSENT_FAILED && cu->busy)
-			return (int)cu->n_retry;  /* still locked: try again later */
-		free(cu->retry[0].data);
-		memmove(cu->retry, cu->retry + 1, (cu->n_retry - 1) * sizeof(cu->retry[0]));
-		cu->n_retry--;
+			break;  /* still locked: try again later */
+		done++;
 	}
-	return 0;
+	if (done) {
+		memmove(cu->wait, cu->wait + done, (cu->n_wait - done) * sizeof(*cu->wait));
+		cu->n_wait -= done;
+		if (!cu->n_wait)
+			log_notice("consent: the updates that waited for the database are applied");
+	}
+	return (int)cu->n_wait;
 }

@@ -99,15 +99,32 @@ struct consent_update *consent_update_new(const struct delivery_config *cfg, sql
 void consent_update_free(struct consent_update *cu);
 
 /*
- * One received message. A verified update that finds the database locked
- * (beaconctl busy) is kept and retried by consent_update_retry(), in order;
- * it returns CONSENT_FAILED meanwhile but is not counted as rejected.
+ * One received message. The envelope, the signature and the payload are
+ * checked first: a message that fails is rejected (counted, logged with a
+ * rate limit, control characters replaced) and nothing of it is kept. A
+ * verified update that finds the database locked (beaconctl busy), or
+ * verified updates already waiting, is kept and applied in arrival order by
+ * consent_update_retry(); it returns CONSENT_FAILED meanwhile but is not
+ * counted as rejected.
  */
 enum consent_result consent_update_handle(struct consent_update *cu, const void *msg, size_t len);
 
 /* Retry updates that met a locked database; returns how many still wait.
  * Called from publisher_tick(). */
 int consent_update_retry(struct consent_update *cu);
+
+/* Verified updates waiting for the database (applied in order by
+ * consent_update_retry()). While any wait, no trigger may be published: a
+ * withdrawal may be among them. */
+size_t consent_update_waiting(const struct consent_update *cu);
+
+/* [consent] queue_max verified updates wait: take no more messages off the
+ * connection until they are applied (they stay queued in the broker). */
+bool consent_update_full(const struct consent_update *cu);
+
+/* A verified update could not be kept (out of memory): the consent state
+ * is incomplete, no trigger may be published until a restart. */
+bool consent_update_lost(const struct consent_update *cu);
 
 const struct consent_update_stats *consent_update_get_stats(const struct consent_update *cu);
 const char *consent_result_name(enum consent_result r);

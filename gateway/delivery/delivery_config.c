@@ -24,12 +24,14 @@ void delivery_config_defaults(struct delivery_config *c)
 	c->reconnect_min_ms = 1000;
 	c->reconnect_max_ms = 60000;
 	c->connect_timeout_ms = 10000;
+	c->sync_timeout_ms = 10000;
 	c->status_interval_s = 60;
 	c->protocol = 5;
 	c->outbox_max = 10000;
 	c->late_after_s = 60;
 	c->pending_max = 4096;
 	c->consent_max_bytes = 8192;
+	c->consent_queue_max = 256;
 }
 
 static int set_str(char *dst, size_t n, const char *v, char *err, size_t errlen, const char *key)
@@ -143,6 +145,8 @@ static int set_mqtt(struct delivery_config *c, const char *k, const char *v, cha
 		return set_ms(&c->reconnect_max_ms, v, 0.05, 3600, err, n, k);
 	if (!strcmp(k, "connect_timeout"))
 		return set_ms(&c->connect_timeout_ms, v, 0.1, 600, err, n, k);
+	if (!strcmp(k, "sync_timeout"))
+		return set_ms(&c->sync_timeout_ms, v, 0.1, 600, err, n, k);
 	if (!strcmp(k, "status_interval"))
 		return set_u32(&c->status_interval_s, v, 1, 86400, err, n, k);
 	if (!strcmp(k, "protocol")) {
@@ -180,6 +184,8 @@ int delivery_config_set(struct delivery_config *c, const char *section, const ch
 		if (!strcmp(key, "max_bytes"))
 			return set_u32(&c->consent_max_bytes, value, 256, 1048576, err, errlen,
 				       key);
+		if (!strcmp(key, "queue_max"))
+			return set_u32(&c->consent_queue_max, value, 1, 65536, err, errlen, key);
 		return 0;
 	}
 	return 0;

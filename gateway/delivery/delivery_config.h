@@ -43,6 +43,7 @@ struct delivery_config {
 	uint32_t reconnect_min_ms;            /* reconnect_min = 1 (seconds, fractional ok) */
 	uint32_t reconnect_max_ms;            /* reconnect_max = 60 */
 	uint32_t connect_timeout_ms;          /* connect_timeout = 10 */
+	uint32_t sync_timeout_ms;             /* sync_timeout = 10: consent sync marker */
 	uint32_t status_interval_s;           /* status_interval = 60 */
 	int protocol;                         /* protocol = 5 | 311 (5 falls back to 311) */
 
@@ -54,6 +55,7 @@ struct delivery_config {
 	/* [consent] */
 	char consent_pubkey[DELIVERY_PATH_MAX];/* public_key = PEM file; empty: updates ignored */
 	uint32_t consent_max_bytes;           /* max_bytes = 8192 */
+	uint32_t consent_queue_max;           /* queue_max = 256 updates waiting for the DB */
 };
 
 void delivery_config_defaults(struct delivery_config *c);

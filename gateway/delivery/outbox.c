@@ -410,6 +410,7 @@ int outbox_next(struct outbox *ob, int64_t now_us, uint32_t expiry_s, struct out
 		ob->cur = row;
 		m->id = row.id;
 		m->created_us = row.created_us;
+		m->customer_id = row.customer_id;
 		m->trigger_id = row.trigger_id;
 		m->topic = row.topic;
 		m->payload = row.payload;
@@ -431,6 +432,22 @@ void outbox_discard(struct outbox *ob, int64_t id)
 	if (push_acked(ob, id))
 		log_err( "outbox: out of memory; row %" PRId64 " will be sent again",
 			     id);
+}
+
+void outbox_drop_consent(struct outbox *ob, int64_t id)
+{
+	if (push_acked(ob, id) == 0)
+		ob->st.dropped_consent++;
+	else
+		log_err("outbox: out of memory; row %" PRId64 " will be checked again", id);
+}
+
+void outbox_putback(struct outbox *ob, const struct outbox_msg *m)
+{
+	/* Rows come in id order and everything below m->id was handed out
+	 * already: resuming after m->id - 1 returns m next. */
+	if (ob->cursor >= m->id)
+		ob->cursor = m->id - 1;
 }
 
 void outbox_rewind(struct outbox *ob)

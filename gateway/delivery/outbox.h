@@ -48,6 +48,7 @@ struct outbox_stats {
 	uint64_t dropped_full;    /* oldest rows (or pending triggers) dropped to stay bounded */
 	uint64_t dropped_expired; /* older than the message expiry when their turn came */
 	uint64_t dropped_gone;    /* their customer was deleted before the commit */
+	uint64_t dropped_consent; /* consent ended before their turn to be published */
 	uint64_t depth;           /* rows in the outbox table after the last flush */
 	uint64_t pending;         /* in memory, waiting for the next commit */
 	uint64_t commits;         /* transactions committed */
@@ -65,6 +66,7 @@ struct outbox_stats {
 struct outbox_msg {
 	int64_t id;               /* outbox.id: ascending = order of commit */
 	int64_t created_us;       /* wall clock when it was queued */
+	int64_t customer_id;      /* customers.id of the person, 0 = none */
 	const char *trigger_id;
 	const char *topic;
 	const char *payload;
@@ -123,6 +125,14 @@ void outbox_acked(struct outbox *ob, int64_t id);
 /* Delete row id at the next flush without counting it as sent (the broker
  * refused it for good; the caller logged why). */
 void outbox_discard(struct outbox *ob, int64_t id);
+
+/* The consent of row id's customer ended before it could be published:
+ * delete it at the next flush, counted in dropped_consent. */
+void outbox_drop_consent(struct outbox *ob, int64_t id);
+
+/* Row m (the last outbox_next() result) was not handed to the broker after
+ * all (held back): the next outbox_next() returns it again. */
+void outbox_putback(struct outbox *ob, const struct outbox_msg *m);
 
 /* The connection dropped: the next outbox_next() starts again from the
  * oldest unacknowledged row, so order is kept across reconnects. */

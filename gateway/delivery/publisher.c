@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "bgw_clock.h"
+#include "bgw_util.h"
 #include "broker_link.h"
 #include "consent_update.h"
 #include "delivery_config.h"
@@ -46,9 +47,17 @@ struct publisher {
 
 	struct inflight *win;
 	int n_win;
+	bool held;                   /* the last pump stopped at a trigger on hold */
 
-	char t_trigger[TOPIC_MAX], t_status[TOPIC_MAX], t_consent[TOPIC_MAX];
+	char t_trigger[TOPIC_MAX], t_status[TOPIC_MAX], t_consent[TOPIC_MAX], t_sync[TOPIC_MAX];
 	uint64_t published, rejected, aux_dropped;
+
+	/* Consent sync after a connect (see link_up). */
+	bool synced;
+	bool paused;                 /* too many consent updates wait: not connected */
+	char nonce[40];
+	uint64_t sync_deadline_us;
+	uint64_t sync_timeouts;
 };
 
 uint64_t publisher_now_us(void)
@@ -71,7 +80,8 @@ void publisher_counters(const struct publisher *p, struct gateway_counters *c)
 	c->triggers_queued = os->queued;
 	c->triggers_sent = os->sent;
 	c->triggers_dropped = os->dropped_full + os->dropped_expired + os->dropped_gone +
-			      p->rejected;
+			      os->dropped_consent + p->rejected;
+	c->triggers_dropped_consent = os->dropped_consent;
 	c->outbox_depth = os->depth + os->pending;
 	if (p->cu) {
 		const struct consent_update_stats *cs = consent_update_get_stats(p->cu);
@@ -79,6 +89,8 @@ void publisher_counters(const struct publisher *p, struct gateway_counters *c)
 		c->consent_applied = cs->applied;
 		c->consent_rejected = cs->rejected;
 	}
+	c->consent_sync = publisher_sync_state(p);
+	c->consent_sync_timeouts = p->sync_timeouts;
 	c->protocol = ls->protocol;
 	c->connected = broker_link_connected(p->link);
 	c->reconnects = ls->connects ? ls->connects - 1 : 0;
@@ -95,6 +107,103 @@ static char *build_status(struct publisher *p, bool online, const char *reason)
 	return status_json(&p->cfg, online, reason, uptime_s(p), &c);
 }
 
+/* ---- consent sync ---- */
+
+/*
+ * After CONNACK the broker first delivers what it queued for our session
+ * (consent updates published while we were offline), then anything newer,
+ * in order. A marker we publish to a topic of our own after subscribing
+ * therefore comes back only after every consent update queued before it:
+ * when it does, those have been handled and triggers may go out.
+ */
+static void sync_start(struct publisher *p)
+{
+	char payload[64];
+	uint8_t r[8];
+
+	p->synced = false;
+	arc4random_buf(r, sizeof(r));
+	bgw_hex_encode(r, sizeof(r), p->nonce);
+	snprintf(payload, sizeof(payload), "{\"nonce\":\"%s\"}", p->nonce);
+	p->sync_deadline_us = publisher_now_us() + (uint64_t)p->cfg.sync_timeout_ms * 1000u;
+	/* A failure here ends the session; the next connect starts over. */
+	broker_link_check(p->link, broker_link_publish(p->link, NULL, p->t_sync, payload,
+						       strlen(payload), false, 0));
+}
+
+static void sync_message(struct publisher *p, const void *payload, size_t len)
+{
+	char want[64];
+	int n = snprintf(want, sizeof(want), "{\"nonce\":\"%s\"}", p->nonce);
+
+	/* A marker of an earlier connection (queued in the session) is not ours. */
+	if (p->synced || !p->nonce[0] || (size_t)n != len || memcmp(want, payload, len))
+		return;
+	p->synced = true;
+	log_info("mqtt: consent updates queued by the broker handled (%zu waiting for the "
+		 "database); triggers may go out", p->cu ? consent_update_waiting(p->cu) : 0);
+	publisher_publish_status(p);
+}
+
+static void sync_tick(struct publisher *p)
+{
+	if (p->synced || !broker_link_up(p->link) || publisher_now_us() < p->sync_deadline_us)
+		return;
+	p->sync_timeouts++;
+	log_limited(LOG_PRIO_WARNING, "consent sync timeout",
+		    "mqtt: the consent sync marker did not come back within %.1f s; sending "
+		    "another (triggers wait; may the gateway publish and subscribe to %s?)",
+		    (double)p->cfg.sync_timeout_ms / 1000.0, p->t_sync);
+	sync_start(p);
+}
+
+/* May triggers leave now? Not before the consent sync after a connect, and
+ * not while verified consent updates wait for the database. */
+static bool consent_settled(const struct publisher *p)
+{
+	return !p->cu || (p->synced && consent_update_waiting(p->cu) == 0 &&
+			  !consent_update_lost(p->cu));
+}
+
+/*
+ * Verified consent updates that wait for the database are kept in memory up
+ * to [consent] queue_max. Each message is acknowledged by libmosquitto as
+ * it is read, so past that bound the only way not to lose any is to stop
+ * reading: end the session and stay away until they are applied; the
+ * broker keeps the rest in our session, in order.
+ */
+static void consent_backpressure(struct publisher *p)
+{
+	size_t waiting;
+
+	if (!p->cu)
+		return;
+	waiting = consent_update_waiting(p->cu);
+	if (consent_update_full(p->cu) && !p->paused) {
+		p->paused = true;
+		broker_link_pause(p->link, true);
+		if (broker_link_up(p->link))
+			broker_link_abort(p->link, BROKER_FAIL_BUSY,
+					  "%zu consent updates wait for the database; taking no more "
+					  "until they are applied (the broker keeps them)", waiting);
+	} else if (p->paused && !waiting) {
+		p->paused = false;
+		broker_link_pause(p->link, false);
+		log_info("mqtt: consent updates applied; connecting again");
+	}
+}
+
+const char *publisher_sync_state(const struct publisher *p)
+{
+	if (!p->cu || !broker_link_connected(p->link))
+		return NULL;
+	if (consent_update_lost(p->cu))
+		return "lost";
+	if (!p->synced)
+		return "syncing";
+	return consent_update_waiting(p->cu) ? "applying" : "synced";
+}
+
 /* ---- what the link reports ---- */
 
 static void link_up(void *ctx)
@@ -107,8 +216,11 @@ static void link_up(void *ctx)
 		 broker_link_get_stats(p->link)->protocol == MQTT_PROTOCOL_V5 ? "5" : "3.1.1",
 		 delivery_config_tls_enabled(&p->cfg) ? ", TLS" : "",
 		 outbox_get_stats(p->ob)->depth);
-	if (p->cu)
+	if (p->cu) {
 		broker_link_subscribe(p->link, p->t_consent);
+		broker_link_subscribe(p->link, p->t_sync);
+		sync_start(p);
+	}
 	publisher_publish_status(p);
 }
 
@@ -119,6 +231,8 @@ static void link_down(void *ctx)
 	struct publisher *p = ctx;
 
 	p->n_win = 0;
+	p->synced = false;
+	p->nonce[0] = '\0';
 	outbox_rewind(p->ob);
 }
 
@@ -158,8 +272,12 @@ static void link_message(void *ctx, const char *topic, const void *payload, size
 {
 	struct publisher *p = ctx;
 
-	if (p->cu && !strcmp(topic, p->t_consent))
+	if (p->cu && !strcmp(topic, p->t_consent)) {
 		consent_update_handle(p->cu, payload, len);
+		consent_backpressure(p);
+	}
+	else if (p->cu && !strcmp(topic, p->t_sync))
+		sync_message(p, payload, len);
 }
 
 /* ---- publishing ---- */
@@ -181,10 +299,40 @@ static char *late_payload(const struct outbox_msg *m, uint64_t queued_s)
 	return s;
 }
 
+/* The last look at a trigger before it leaves: the consent in force now. */
+static enum publish_verdict consent_verdict(struct publisher *p, const struct outbox_msg *m,
+					    int64_t now, bool *refreshed)
+{
+	enum publish_verdict v;
+
+	if (m->customer_id <= 0 || !p->cb.may_publish)
+		return PUBLISH_OK;
+	if (!*refreshed && p->cb.consent_refresh)
+		p->cb.consent_refresh(p->cb.ctx);
+	*refreshed = true;
+	v = p->cb.may_publish(p->cb.ctx, m->customer_id, (uint64_t)now);
+	if (v == PUBLISH_DROP) {
+		outbox_drop_consent(p->ob, m->id);
+		/* No identifier in the log: whose consent ended is the store's audit. */
+		log_limited(LOG_PRIO_NOTICE, "trigger consent drop",
+			    "mqtt: a queued trigger was not published: its consent ended "
+			    "(%" PRIu64 " dropped so far)",
+			    outbox_get_stats(p->ob)->dropped_consent);
+	} else if (v == PUBLISH_HOLD) {
+		outbox_putback(p->ob, m);
+		p->held = true;
+	}
+	return v;
+}
+
 static void pump(struct publisher *p)
 {
 	int64_t now = (int64_t)bgw_wall_us();
+	bool refreshed = false;
 
+	p->held = false;
+	if (!consent_settled(p))
+		return;
 	while (broker_link_up(p->link) && p->n_win < p->cfg.max_inflight) {
 		struct outbox_msg m;
 		uint64_t queued_s;
@@ -195,6 +343,14 @@ static void pump(struct publisher *p)
 		rc = outbox_next(p->ob, now, p->cfg.message_expiry_s, &m);
 		if (rc <= 0)
 			break;
+		switch (consent_verdict(p, &m, now, &refreshed)) {
+		case PUBLISH_OK:
+			break;
+		case PUBLISH_DROP:
+			continue;
+		case PUBLISH_HOLD:
+			return;
+		}
 		queued_s = now > m.created_us ? (uint64_t)(now - m.created_us) / 1000000u : 0;
 		if (p->cfg.message_expiry_s)
 			/* > 0: outbox_next drops what waited the whole expiry */
@@ -286,6 +442,7 @@ struct publisher *publisher_new(const struct delivery_config *cfg, struct outbox
 	snprintf(p->t_consent, sizeof(p->t_consent), "%.*s/consent", TOPIC_MAX - 16,
 		 cfg->topic_prefix);
 	if (!p->win || delivery_topic(cfg, "trigger", p->t_trigger, sizeof(p->t_trigger)) ||
+	    delivery_topic(cfg, "sync", p->t_sync, sizeof(p->t_sync)) ||
 	    delivery_topic(cfg, "status", p->t_status, sizeof(p->t_status))) {
 		snprintf(err, errlen, "out of memory or topic too long");
 		publisher_free(p);
@@ -340,12 +497,15 @@ void publisher_on_writable(struct publisher *p)
 void publisher_tick(struct publisher *p)
 {
 	outbox_flush(p->ob);
-	if (p->cu)
+	if (p->cu) {
 		consent_update_retry(p->cu);
+		consent_backpressure(p);
+	}
 	broker_link_tick(p->link);
 	if (broker_link_connected(p->link)) {
 		if (publisher_now_us() >= p->next_status_us)
 			publisher_publish_status(p);
+		sync_tick(p);
 		pump(p);
 	}
 	/* Acknowledgements that just arrived are deleted with the next group commit. */
@@ -365,6 +525,13 @@ int publisher_timeout_ms(const struct publisher *p)
 
 		if (status_ms < ms)
 			ms = status_ms;
+		if (p->cu && !p->synced) {
+			int sync_ms = p->sync_deadline_us <= now ? 0 :
+				      (int)((p->sync_deadline_us - now + 999) / 1000);
+
+			if (sync_ms < ms)
+				ms = sync_ms;
+		}
 	}
 	return ms;
 }

@@ -21,6 +21,13 @@
  * our subscription to <prefix>/consent and queues consent updates published
  * while the gateway is offline. Our own in-flight triggers need no broker
  * state: the outbox resends them.
+ *
+ * Consent first: with consent updates configured, no trigger is published
+ * after a connect until a marker published to <prefix>/<site>/<gateway>/sync
+ * came back (every consent update the broker queued for us came before it),
+ * nor while verified updates wait for the database; and each trigger is
+ * checked against the current consent (callbacks.may_publish) just before
+ * it is handed to libmosquitto.
  */
 #ifndef BGW_PUBLISHER_H
 #define BGW_PUBLISHER_H
@@ -36,8 +43,26 @@ struct outbox;
 struct delivery_config;
 struct consent_update;
 
+/* What may happen to a queued trigger now (publisher_callbacks.may_publish). */
+enum publish_verdict {
+	PUBLISH_OK = 0,     /* hand it to the broker */
+	PUBLISH_DROP,       /* the person's consent ended: delete it, never publish */
+	PUBLISH_HOLD,       /* the consent state cannot be trusted now: keep it, ask later */
+};
+
 struct publisher_callbacks {
 	void *ctx;
+	/*
+	 * Asked for every trigger of a person (customer_id > 0) just before it
+	 * is handed to libmosquitto, with the wall clock (µs): the gateway's
+	 * current consent, not the one it was queued under. Must be O(1)-ish
+	 * and run no SQL. NULL: everything may be published.
+	 */
+	enum publish_verdict (*may_publish)(void *ctx, int64_t customer_id, uint64_t now_us);
+	/* Called once per batch of triggers about to be published, before the
+	 * first may_publish(): bring the consent state up to date with what
+	 * was committed (a withdrawal made a moment ago). May be NULL. */
+	void (*consent_refresh)(void *ctx);
 	/* Add the daemon's part (source, pipeline, its last error) to the
 	 * counters of a status message; the delivery part is already there. */
 	void (*counters)(void *ctx, struct gateway_counters *c);
@@ -105,6 +130,15 @@ int publisher_publish_status(struct publisher *p);
  * outbox for the next start.
  */
 void publisher_stop(struct publisher *p, int timeout_ms);
+
+/*
+ * Where the consent sync after a connect stands: NULL (not connected, or no
+ * consent updates configured), "syncing" (the marker has not come back: no
+ * trigger is published), "applying" (verified updates wait for the
+ * database: no trigger is published), "lost" (a verified update could not
+ * be kept: no trigger until a restart) or "synced".
+ */
+const char *publisher_sync_state(const struct publisher *p);
 
 /* The trigger topic, for the daemon to pass to outbox_enqueue(). */
 const char *publisher_trigger_topic(const struct publisher *p);

@@ -56,6 +56,7 @@ char *status_json(const struct delivery_config *cfg, bool online, const char *re
 		}
 		add_str_or_null(o, "mqtt_protocol",
 				protocol == 5 ? "5" : protocol == 4 ? "3.1.1" : NULL);
+		add_str_or_null(o, "consent_sync", online ? c->consent_sync : NULL);
 	}
 	counts = cJSON_AddObjectToObject(o, "counts");
 	if (counts && c) {
@@ -69,12 +70,16 @@ char *status_json(const struct delivery_config *cfg, bool online, const char *re
 		cJSON_AddNumberToObject(counts, "triggers_queued", (double)c->triggers_queued);
 		cJSON_AddNumberToObject(counts, "triggers_sent", (double)c->triggers_sent);
 		cJSON_AddNumberToObject(counts, "triggers_dropped", (double)c->triggers_dropped);
+		cJSON_AddNumberToObject(counts, "triggers_dropped_consent",
+					(double)c->triggers_dropped_consent);
 		cJSON_AddNumberToObject(counts, "outbox_depth", (double)c->outbox_depth);
 		cJSON_AddNumberToObject(counts, "consent_updates_applied",
 					(double)c->consent_applied);
 		cJSON_AddNumberToObject(counts, "consent_updates_rejected",
 					(double)c->consent_rejected);
 		cJSON_AddNumberToObject(counts, "reconnects", (double)c->reconnects);
+		cJSON_AddNumberToObject(counts, "consent_sync_timeouts",
+					(double)c->consent_sync_timeouts);
 	}
 	add_str_or_null(o, "last_error", c ? c->last_error : NULL);
 	s = cJSON_PrintUnformatted(o);

@@ -33,7 +33,9 @@ struct gateway_counters {
 	uint64_t before_consent;   /* sightings of enrolled customers before their consent began */
 	/* the delivery part */
 	uint64_t triggers_queued, triggers_sent;
-	uint64_t triggers_dropped;  /* outbox bound, expiry, forgotten customer, broker refusal */
+	uint64_t triggers_dropped;  /* outbox bound, expiry, forgotten customer, consent ended,
+	                             * broker refusal */
+	uint64_t triggers_dropped_consent; /* ... of those: consent ended before publication */
 	uint64_t outbox_depth;      /* committed and still waiting in memory */
 	/* "ok", or "failed" while the consent state cannot be loaded: then
 	 * nobody's visits or triggers are processed, and consent_reason says
@@ -42,6 +44,10 @@ struct gateway_counters {
 	const char *consent_reason;
 	uint64_t consent_applied, consent_rejected;
 	uint64_t reconnects;
+	/* Consent sync after a connect: "syncing", "applying", "synced"; NULL
+	 * = not connected or no consent updates. */
+	const char *consent_sync;
+	uint64_t consent_sync_timeouts;
 	int protocol;               /* 5 or 4 (3.1.1), 0 = not connected */
 	bool connected;
 	/* The daemon's last error, else the database's, else the broker's; NULL = none. */

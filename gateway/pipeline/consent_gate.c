@@ -12,7 +12,13 @@ uint32_t consent_gate_trigger_channels(const struct snap_customer *c,
 	const struct snap_consent *r = &c->consent[SNAP_RETARGETING];
 
 	/* A trigger is part of a visit: it needs presence as well as retargeting. */
-	if (!consent_gate_presence(c, now_s) || !snap_consent_active(r, now_s))
+	if (!consent_gate_trigger_allowed(c, now_s))
 		return 0;
 	return cam->channels ? (r->channels & cam->channels) : r->channels;
+}
+
+bool consent_gate_trigger_allowed(const struct snap_customer *c, int64_t now_s)
+{
+	return consent_gate_presence(c, now_s) &&
+	       snap_consent_active(&c->consent[SNAP_RETARGETING], now_s);
 }

@@ -20,4 +20,9 @@ bool consent_gate_presence(const struct snap_customer *c, int64_t now_s);
 uint32_t consent_gate_trigger_channels(const struct snap_customer *c,
 				       const struct snap_campaign *cam, int64_t now_s);
 
+/* May a trigger of this customer still be published at now_s? Presence and
+ * retargeting both in force (a trigger is part of a visit): the check the
+ * publisher repeats just before a queued trigger leaves the gateway. */
+bool consent_gate_trigger_allowed(const struct snap_customer *c, int64_t now_s);
+
 #endif

@@ -49,6 +49,9 @@ struct pipeline {
 	/* Address -> customer index of the EID tag last heard from it: an eTLM
 	 * frame carries no identity and is paired through its address. */
 	struct addr_cache *eid_addrs;
+	/* Bit i: snapshot customer i has at least one identifier (a trigger
+	 * of a customer whose identifiers were all removed must not go out). */
+	uint8_t *has_ident;
 	uint64_t now_us;
 	uint32_t dwell_thresholds[DWELL_THRESHOLDS_MAX]; /* the presence tracker watches these */
 	/* The event being handed to campaign rules (valid during presence callbacks). */
@@ -235,6 +238,7 @@ void pipeline_free(struct pipeline *p)
 	irk_resolver_free(p->irk);
 	addr_cache_free(p->eid_addrs);
 	pl_aes_free(p->aes);
+	free(p->has_ident);
 	if (p->snap)
 		snapshot_free(p->snap);
 	free(p);
@@ -243,7 +247,15 @@ void pipeline_free(struct pipeline *p)
 static int64_t find_customer(const struct snapshot *s, int64_t id)
 {
 	uint32_t lo = 0, hi = s->n_customers;
+	int64_t guess;
 
+	if (!hi)
+		return -1;
+	/* Rowids of a store that saw few removals are dense: try where id
+	 * would be if there were no gaps before searching. */
+	guess = id - s->customers[0].id;
+	if (guess >= 0 && guess < (int64_t)hi && s->customers[guess].id == id)
+		return guess;
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
 		if (s->customers[mid].id < id)
@@ -254,17 +266,48 @@ static int64_t find_customer(const struct snapshot *s, int64_t id)
 	return lo < s->n_customers && s->customers[lo].id == id ? (int64_t)lo : -1;
 }
 
+/* Which customers of s have an identifier (bit per customer); NULL on
+ * allocation failure. */
+static uint8_t *identified_customers(const struct snapshot *s)
+{
+	uint8_t *bits = calloc((size_t)(s ? s->n_customers : 0) / 8 + 1, 1);
+
+	if (!bits || !s)
+		return bits;
+	for (uint32_t i = 0; i < s->n_identifiers; i++) {
+		uint32_t c = s->identifiers[i].customer;
+
+		if (c < s->n_customers)
+			bits[c / 8] |= (uint8_t)(1u << (c % 8));
+	}
+	return bits;
+}
+
+bool pipeline_trigger_allowed(const struct pipeline *p, int64_t customer_id, int64_t now_s)
+{
+	int64_t ci;
+
+	if (!p->snap || !p->has_ident)
+		return false;
+	ci = find_customer(p->snap, customer_id);
+	if (ci < 0 || !(p->has_ident[ci / 8] & (1u << (ci % 8))))
+		return false;
+	return consent_gate_trigger_allowed(&p->snap->customers[ci], now_s);
+}
+
 void pipeline_set_snapshot(struct pipeline *p, struct snapshot *s)
 {
 	int64_t now_s = p->now_us ? to_s(p->now_us) : (int64_t)time(NULL);
 	struct id_index *idx = id_index_new(s, p->cfg.eid_tolerance, now_s, aes128_openssl);
 	struct irk_resolver *irk = irk_resolver_new(s, p->cfg.irk_cache_size);
 	uint32_t n_thr;
+	uint8_t *has_ident = identified_customers(s);
 
-	if (!idx || !irk) {
+	if (!idx || !irk || !has_ident) {
 		/* Out of memory: keep serving the old snapshot rather than none. */
 		id_index_free(idx);
 		irk_resolver_free(irk);
+		free(has_ident);
 		if (s)
 			snapshot_free(s);
 		return;
@@ -293,6 +336,8 @@ void pipeline_set_snapshot(struct pipeline *p, struct snapshot *s)
 	irk_resolver_free(p->irk);
 	p->idx = idx;
 	p->irk = irk;
+	free(p->has_ident);
+	p->has_ident = has_ident;
 	if (p->snap)
 		snapshot_free(p->snap);
 	p->snap = s;

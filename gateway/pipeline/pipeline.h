@@ -109,6 +109,17 @@ void pipeline_flush(struct pipeline *p, uint64_t now_us);
 
 const struct pipeline_stats *pipeline_get_stats(const struct pipeline *p);
 
+/*
+ * May a trigger already queued for customer_id (customers.id) be published
+ * at now_s, according to the snapshot in use? The customer is still
+ * enrolled, still has an identifier, and presence and retargeting are in
+ * force at now_s (withdrawals and expiries honoured to the second). No SQL,
+ * no allocation: one probe of the id-ordered customer array (ids are
+ * SQLite rowids, so mostly dense), a binary search when the probe misses,
+ * and one bit of a per-snapshot table. false without a snapshot.
+ */
+bool pipeline_trigger_allowed(const struct pipeline *p, int64_t customer_id, int64_t now_s);
+
 /* The snapshot in use (NULL before the first one). */
 const struct snapshot *pipeline_get_snapshot(const struct pipeline *p);
 

@@ -11,7 +11,8 @@
 #define SQL_OUTBOX_INSERT SQL("INSERT INTO outbox(trigger_id, created_us, topic, payload, " \
 			      "customer_id) VALUES(?1, ?2, ?3, ?4, ?5)")
 #define SQL_OUTBOX_DELETE SQL("DELETE FROM outbox WHERE id = ?1")
-#define SQL_OUTBOX_NEXT SQL("SELECT id, created_us, trigger_id, topic, payload FROM outbox " \
+#define SQL_OUTBOX_NEXT SQL("SELECT id, created_us, trigger_id, topic, payload, " \
+			    "coalesce(customer_id, 0) FROM outbox " \
 			    "WHERE id > ?1 ORDER BY id LIMIT 1")
 #define SQL_OUTBOX_COUNT SQL("SELECT count(*) FROM outbox")
 #define SQL_OUTBOX_TRIM SQL("DELETE FROM outbox WHERE id IN (SELECT id FROM outbox " \
@@ -204,6 +205,7 @@ int store_outbox_next(sqlite3 *db, int64_t after, struct store_outbox_row *row,
 	row->trigger_id = dup_col(st, 2);
 	row->topic = dup_col(st, 3);
 	row->payload = dup_col(st, 4);
+	row->customer_id = sqlite3_column_int64(st, 5);
 	sqlite3_reset(st);
 	if (!row->trigger_id || !row->topic || !row->payload) {
 		store_outbox_row_clear(row);

@@ -36,6 +36,7 @@ void store_batch_rollback(sqlite3 *db);
 struct store_outbox_row {
 	int64_t id;            /* ascending = order of commit */
 	int64_t created_us;    /* wall clock when it was queued */
+	int64_t customer_id;   /* customers.id of the person, 0 = none */
 	char *trigger_id;
 	char *topic;
 	char *payload;
