@@ -36,7 +36,7 @@
 
 #define TICK_MS 1000
 #define PURGE_FIRST_MS 60000
-#define PURGE_EVERY_MS (24u * 3600u * 1000u)
+#define PURGE_EVERY_MS (24u * 3600u * BGW_MS_PER_S)
 #define PURGE_RETRY_MS 60000
 
 struct run {
@@ -235,9 +235,9 @@ static void on_visit(void *ctx, const struct visit_event *ev)
 	struct store_visit v = {
 		.enter = ev->kind == VISIT_ENTER,
 		.customer_id = ev->customer->id,
-		.entered_at = (int64_t)(ev->visit_started_us / 1000000u),
+		.entered_at = bgw_us_to_s(ev->visit_started_us),
 		/* exited_at stays NULL until the exit; dwell events only move dwell_s. */
-		.exited_at = ev->kind == VISIT_EXIT ? (int64_t)(ev->ts_us / 1000000u) : 0,
+		.exited_at = ev->kind == VISIT_EXIT ? bgw_us_to_s(ev->ts_us) : 0,
 		.dwell_s = ev->dwell_s,
 		.rssi = (int)ev->rssi_filtered,
 	};
@@ -260,7 +260,7 @@ static void on_trigger(void *ctx, const struct trigger *t)
 	 * snapshot reads these rows) goes with the outbox row. */
 	if (outbox_enqueue_logged(r->ob, t->id, publisher_trigger_topic(r->pub), t->json,
 				  t->customer->id, 0, t->campaign->id,
-				  (int64_t)(t->ts_us / 1000000u)) < 0)
+				  bgw_us_to_s(t->ts_us)) < 0)
 		log_limited(LOG_PRIO_ERR, "trigger queue",
 			    "cannot queue a trigger (out of memory)");
 	else
@@ -314,7 +314,7 @@ static enum publish_verdict may_publish(void *ctx, int64_t customer_id, uint64_t
 
 	if (r->consent_failed || !pipeline_get_snapshot(r->pl))
 		return PUBLISH_HOLD;
-	return pipeline_trigger_allowed(r->pl, customer_id, (int64_t)bgw_us_to_s(now_us))
+	return pipeline_trigger_allowed(r->pl, customer_id, bgw_us_to_s(now_us))
 		       ? PUBLISH_OK : PUBLISH_DROP;
 }
 
@@ -408,7 +408,7 @@ static void on_purge(struct loop *l, int id, void *ctx)
 	 * say). A busy store is tried again a minute later. */
 	store_busy_timeout(r->db, 0);
 	rc = store_purge(r->db, "beacongw", (int)r->cfg.storage.visit_retention_days,
-			 (int64_t)(bgw_wall_us() / 1000000u), &res, err);
+			 bgw_us_to_s(bgw_wall_us()), &res, err);
 	store_busy_timeout(r->db, STORE_DEFAULT_BUSY_MS);
 	if (rc == STORE_EBUSY) {
 		log_info("retention purge: the store is busy; trying again in a minute");
@@ -552,7 +552,7 @@ void run_clock(struct run *r, uint64_t ts_us)
 	r->last_ts_us = ts_us;
 	if (!r->last_tick_us)
 		r->last_tick_us = ts_us;
-	if (ts_us - r->last_tick_us >= 1000000u) {
+	if (ts_us - r->last_tick_us >= BGW_US_PER_S) {
 		r->last_tick_us = ts_us;
 		pipeline_tick(r->pl, ts_us);
 	}
