@@ -61,7 +61,9 @@ try:
     after = peak_kib(gw.pid())
     e2e.say("peak RSS %d KiB before, %d KiB after a %d KiB message" % (before, after,
                                                                         BIG // 1024))
-    check(after - before < BIG // 1024 // 2, "the gateway's peak memory grew by %d KiB"
+    # Receiving it would allocate the whole message at once; the margin
+    # below that absorbs the allocator (ASan's quarantine grows by ~1 MiB).
+    check(after - before < BIG // 1024, "the gateway's peak memory grew by %d KiB"
           % (after - before))
     c = counts(s.sub)
     check(c.get("consent_updates_rejected") == 0,
