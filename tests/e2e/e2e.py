@@ -268,5 +268,16 @@ def start_live(s, **sections):
     return gw, sim
 
 
+def keygen(s):
+    """A backend signing key pair for signed consent updates (beaconctl
+    keygen into the store's scratch directory): (path prefix, fingerprint)."""
+    keys = s.tmp("backend")
+    p = subprocess.run([BEACONCTL, "--json", "keygen", "--out", keys], capture_output=True,
+                       text=True, timeout=30)
+    if p.returncode != 0:
+        fail("beaconctl keygen: %s" % p.stderr)
+    return keys, json.loads(p.stdout)["fingerprint"]
+
+
 def by_customer(trigs, ref):
     return [t for t in trigs if t.get("customer_ref") == ref]

@@ -34,12 +34,7 @@ s = e2e.live_store("consent-locked")
 backend = None
 lock = None
 try:
-    keys = s.tmp("backend")
-    p = subprocess.run([e2e.BEACONCTL, "--json", "keygen", "--out", keys], capture_output=True,
-                       text=True, timeout=30)
-    if p.returncode != 0:
-        e2e.fail("beaconctl keygen: %s" % p.stderr)
-    fingerprint = json.loads(p.stdout)["fingerprint"]
+    keys, fingerprint = e2e.keygen(s)
     expected, msgs = [], []
     for seq in range(1, N + 1):
         if seq == WITHDRAW_AT:

@@ -32,11 +32,7 @@ def counts(sub):
 s = e2e.live_store("consent-oversize")
 backend = None
 try:
-    keys = s.tmp("backend")
-    p = subprocess.run([e2e.BEACONCTL, "--json", "keygen", "--out", keys], capture_output=True,
-                       text=True, timeout=30)
-    if p.returncode != 0:
-        e2e.fail("beaconctl keygen: %s" % p.stderr)
+    keys, _ = e2e.keygen(s)
     upd = s.tmp("grant.json")
     with open(upd, "w") as f:
         f.write(json.dumps({"seq": 1, "op": "grant", "ref": "c-new", "purpose": "presence"})

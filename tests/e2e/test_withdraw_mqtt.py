@@ -57,12 +57,7 @@ def counts(sub):
 s = e2e.live_store("withdraw-mqtt")
 backend = None
 try:
-    keys = s.tmp("backend")
-    p = subprocess.run([e2e.BEACONCTL, "--json", "keygen", "--out", keys], capture_output=True,
-                       text=True, timeout=30)
-    if p.returncode != 0:
-        e2e.fail("beaconctl keygen: %s" % p.stderr)
-    fingerprint = json.loads(p.stdout)["fingerprint"]
+    keys, fingerprint = e2e.keygen(s)
 
     def sign(update, name):
         path = s.tmp(name + ".json")
