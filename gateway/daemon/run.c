@@ -273,7 +273,7 @@ static void on_footfall(void *ctx, const char *json)
 {
 	struct run *r = ctx;
 
-	publisher_publish_aux(r->pub, "footfall", json);
+	publisher_publish_durable(r->pub, "footfall", json);
 }
 
 static void on_beacon_health(void *ctx, const char *json)

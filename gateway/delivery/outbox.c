@@ -21,6 +21,9 @@
  * gateway's memory on a Pi. */
 #define OUTBOX_CACHE_KIB 512
 
+/* Row ids of aggregates start with this; trigger ids are UUIDs. */
+#define AUX_PREFIX "aux:"
+
 struct pending {
 	char *trigger_id;
 	char *topic;
@@ -149,7 +152,8 @@ int outbox_enqueue_logged(struct outbox *ob, const char *trigger_id, const char 
 {
 	struct pending p = { 0 };
 
-	ob->st.queued++;
+	if (strncmp(trigger_id, AUX_PREFIX, strlen(AUX_PREFIX)))
+		ob->st.queued++;
 	if (ob->n_pend >= ob->pending_max)
 		drop_oldest_pending(ob);
 	if (ob->n_pend == ob->cap_pend) {
@@ -178,6 +182,18 @@ nomem:
 	ob->st.dropped_full++;
 	log_err( "outbox: out of memory, trigger dropped");
 	return -1;
+}
+
+int outbox_enqueue_aux(struct outbox *ob, const char *leaf, const char *topic,
+		       const char *payload)
+{
+	static uint64_t serial;
+	int64_t now = (int64_t)bgw_wall_us();
+	char id[96];
+
+	ob->st.aux_queued++;
+	snprintf(id, sizeof(id), AUX_PREFIX "%.32s:%" PRId64 ":%" PRIu64, leaf, now, ++serial);
+	return outbox_enqueue_logged(ob, id, topic, payload, 0, now, 0, 0);
 }
 
 int outbox_visit(struct outbox *ob, const struct store_visit *v)
@@ -399,9 +415,15 @@ int outbox_next(struct outbox *ob, int64_t now_us, uint32_t expiry_s, struct out
 			continue;
 		}
 		if (expiry_s && now_us - row.created_us >= (int64_t)expiry_s * 1000000) {
+			bool aux = !strncmp(row.trigger_id, AUX_PREFIX, strlen(AUX_PREFIX));
+
 			if (push_acked(ob, row.id) == 0) {
-				ob->st.dropped_expired++;
-				ob->expired_unlogged++;
+				if (aux) {
+					ob->st.aux_expired++;
+				} else {
+					ob->st.dropped_expired++;
+					ob->expired_unlogged++;
+				}
 			}
 			store_outbox_row_clear(&row);
 			continue;
@@ -415,6 +437,7 @@ int outbox_next(struct outbox *ob, int64_t now_us, uint32_t expiry_s, struct out
 		m->topic = row.topic;
 		m->payload = row.payload;
 		m->payload_len = strlen(row.payload);
+		m->aux = !strncmp(row.trigger_id, AUX_PREFIX, strlen(AUX_PREFIX));
 		return 1;
 	}
 }
@@ -425,6 +448,13 @@ void outbox_acked(struct outbox *ob, int64_t id)
 	if (push_acked(ob, id))
 		log_err( "outbox: out of memory; row %" PRId64 " will be sent again",
 			     id);
+}
+
+void outbox_aux_acked(struct outbox *ob, int64_t id)
+{
+	ob->st.aux_sent++;
+	if (push_acked(ob, id))
+		log_err("outbox: out of memory; row %" PRId64 " will be sent again", id);
 }
 
 void outbox_discard(struct outbox *ob, int64_t id)

@@ -31,6 +31,7 @@
 struct inflight {
 	int64_t id;
 	int mid;
+	bool aux;                    /* a footfall row, counted apart from triggers */
 };
 
 struct publisher {
@@ -259,6 +260,8 @@ static void link_published(void *ctx, int mid, int reason)
 			broker_link_abort(p->link, BROKER_FAIL_BUSY, "broker busy: %s",
 					  mosquitto_reason_string(reason));
 			return;
+		} else if (p->win[i].aux) {
+			outbox_aux_acked(p->ob, p->win[i].id);
 		} else {
 			outbox_acked(p->ob, p->win[i].id);
 		}
@@ -373,9 +376,11 @@ static void pump(struct publisher *p)
 			broker_link_check(p->link, rc);
 			return;
 		}
-		p->published++;
+		if (!m.aux)
+			p->published++;
 		p->win[p->n_win].id = m.id;
 		p->win[p->n_win].mid = mid;
+		p->win[p->n_win].aux = m.aux;
 		p->n_win++;
 	}
 }
@@ -388,6 +393,18 @@ int publisher_publish_aux(struct publisher *p, const char *leaf, const char *jso
 	    delivery_topic(&p->cfg, leaf, topic, sizeof(topic)) ||
 	    broker_link_publish(p->link, NULL, topic, json, strlen(json), false,
 				p->cfg.message_expiry_s)) {
+		p->aux_dropped++;
+		return -1;
+	}
+	return 0;
+}
+
+int publisher_publish_durable(struct publisher *p, const char *leaf, const char *json)
+{
+	char topic[TOPIC_MAX];
+
+	if (delivery_topic(&p->cfg, leaf, topic, sizeof(topic)) ||
+	    outbox_enqueue_aux(p->ob, leaf, topic, json)) {
 		p->aux_dropped++;
 		return -1;
 	}
@@ -564,26 +581,51 @@ const char *publisher_trigger_topic(const struct publisher *p)
 	return p->t_trigger;
 }
 
-static bool drained(struct publisher *p)
+/* Nothing of ours left to hand over: every committed row published and
+ * acknowledged (or the session is gone, or consent does not let them go). */
+static bool outbox_drained(struct publisher *p)
+{
+	struct outbox_msg m;
+	int rc;
+
+	if (!broker_link_connected(p->link))
+		return true;
+	if (p->n_win || broker_link_wants_write(p->link))
+		return false;
+	if (p->held || !consent_settled(p))
+		return true;
+	rc = outbox_next(p->ob, (int64_t)bgw_wall_us(), p->cfg.message_expiry_s, &m);
+	if (rc > 0)
+		outbox_putback(p->ob, &m);
+	return rc <= 0;
+}
+
+static bool stop_drained(struct publisher *p)
 {
 	return !broker_link_connected(p->link) ||
 	       (p->n_win == 0 && p->stop_acked && !broker_link_wants_write(p->link));
 }
 
 /* Shutdown only: run our own small poll loop until done or out of time. */
-static void run_until(struct publisher *p, uint64_t deadline)
+static void run_until(struct publisher *p, bool (*done)(struct publisher *), uint64_t deadline)
 {
-	while (!drained(p) && publisher_now_us() < deadline) {
+	pump(p);
+	while (!done(p) && publisher_now_us() < deadline) {
 		int rc = broker_link_poll(p->link, 50);
 
 		if (rc < 0)
 			break;
-		if (rc > 0)
-			pump(p);
 		outbox_flush(p->ob);
+		pump(p);
 	}
 }
 
+/*
+ * The offline status goes out last: a subscriber that sees "offline" has
+ * already received every trigger and footfall message the gateway had
+ * committed (or, out of time, knows the rest waits in the outbox for the
+ * next start).
+ */
 void publisher_stop(struct publisher *p, int timeout_ms)
 {
 	uint64_t deadline = publisher_now_us() +
@@ -592,6 +634,7 @@ void publisher_stop(struct publisher *p, int timeout_ms)
 
 	outbox_flush(p->ob);
 	if (broker_link_connected(p->link)) {
+		run_until(p, outbox_drained, deadline);
 		p->stop_acked = true;
 		s = build_status(p, false, "shutdown");
 		if (s) {
@@ -600,7 +643,7 @@ void publisher_stop(struct publisher *p, int timeout_ms)
 				p->stop_acked = false;
 			free(s);
 		}
-		run_until(p, deadline);
+		run_until(p, stop_drained, deadline);
 	}
 	outbox_flush(p->ob);
 	broker_link_close(p->link);

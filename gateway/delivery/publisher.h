@@ -114,18 +114,27 @@ void publisher_counters(const struct publisher *p, struct gateway_counters *c);
 void publisher_get_stats(const struct publisher *p, struct publisher_stats *out);
 
 /*
- * Not durable, not queued offline: footfall aggregates and beacon health
- * (leaf "footfall" / "beacons"), QoS 1, not retained, with message expiry.
+ * Not durable, not queued offline: beacon health (leaf "beacons"), a state
+ * that the next report replaces. QoS 1, not retained, with message expiry.
  * Returns 0, or -1 if not connected (counted in aux_dropped).
  */
 int publisher_publish_aux(struct publisher *p, const char *leaf, const char *json);
+
+/*
+ * Durable, like the triggers: footfall aggregates (leaf "footfall") go
+ * through the outbox, so a broker outage delays them instead of losing them
+ * (bounded by outbox_max and the message expiry, as triggers are). QoS 1,
+ * not retained. Returns 0, or -1 if it could not be queued (aux_dropped).
+ */
+int publisher_publish_durable(struct publisher *p, const char *leaf, const char *json);
 
 /* Publish the status now (also done on connect and every status_interval). */
 int publisher_publish_status(struct publisher *p);
 
 /*
- * Graceful stop: commit the outbox, publish the retained offline status,
- * wait up to timeout_ms for it and the in-flight triggers to be acknowledged,
+ * Graceful stop: commit the outbox, hand over and wait for what it holds,
+ * then publish the retained offline status (so it arrives after the last
+ * trigger) and wait for its acknowledgement, all within timeout_ms;
  * disconnect. Blocks (only meant for shutdown). Unsent triggers stay in the
  * outbox for the next start.
  */

@@ -57,7 +57,8 @@ struct gateway_counters {
 /*
  * Build the status JSON (caller frees with free()). online=false is the
  * graceful-stop document; reason says why ("shutdown", "connection lost").
- * c NULL: the document without counts (the last will). NULL on allocation
+ * c NULL: the last will, without counts; its "ts" is null and "connected_at"
+ * says when the connection began (the broker sends it later). NULL on allocation
  * failure.
  */
 char *status_json(const struct delivery_config *cfg, bool online, const char *reason,
