@@ -642,6 +642,7 @@ void run_metrics(const struct run *r, struct metrics_sample *m)
 	m->triggers_sent = c.triggers_sent;
 	m->triggers_dropped = c.triggers_dropped;
 	m->triggers_dropped_consent = c.triggers_dropped_consent;
+	m->visits_dropped_consent = c.visits_dropped_consent;
 	m->outbox_depth = c.outbox_depth;
 	m->consent_applied = c.consent_applied;
 	m->consent_rejected = c.consent_rejected;

@@ -238,14 +238,16 @@ bool outbox_dirty(const struct outbox *ob)
 }
 
 /* Apply the visit changes in order; -1 on an error that must abort the commit. */
-static int write_visits(struct outbox *ob, uint64_t *written, char *err)
+static int write_visits(struct outbox *ob, uint64_t *written, uint64_t *refused, char *err)
 {
 	for (size_t i = 0; i < ob->n_visits; i++) {
 		int rc = store_visit_write(ob->db, &ob->visits[i], err);
 
 		if (rc == STORE_OK)
 			(*written)++;
-		else if (rc != STORE_ENOENT)  /* ENOENT: customer forgotten meanwhile */
+		else if (rc == STORE_ENOENT)  /* consent ended or customer forgotten meanwhile */
+			(*refused)++;
+		else
 			return -1;
 	}
 	return 0;
@@ -293,7 +295,7 @@ static int delete_acked(struct outbox *ob, char *err)
 
 int outbox_flush(struct outbox *ob)
 {
-	uint64_t t0, gone = 0, visits = 0;
+	uint64_t t0, gone = 0, visits = 0, refused = 0;
 	int64_t trimmed = 0, n;
 	int inserted = 0, rc;
 	char why[STORE_ERRLEN];
@@ -314,7 +316,7 @@ int outbox_flush(struct outbox *ob)
 		goto report;
 	/* Each step leaves the cause in why[] before the rollback: on
 	 * SQLITE_FULL / IOERR SQLite has already rolled back by itself. */
-	if (write_visits(ob, &visits, why) || insert_pending(ob, &inserted, &gone, why) ||
+	if (write_visits(ob, &visits, &refused, why) || insert_pending(ob, &inserted, &gone, why) ||
 	    delete_acked(ob, why) ||
 	    store_outbox_trim(ob->db, ob->max_rows, &trimmed, why) != STORE_OK ||
 	    (rc = store_batch_commit(ob->db, why)) != STORE_OK) {
@@ -336,6 +338,7 @@ int outbox_flush(struct outbox *ob)
 	ob->n_visits = 0;
 	ob->st.visits_pending = 0;
 	ob->st.visits_written += visits;
+	ob->st.visits_dropped_consent += refused;
 	ob->n_acked = 0;
 	ob->failing = false;
 	if (ob->visits_drop_logged)

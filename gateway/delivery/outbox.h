@@ -59,6 +59,8 @@ struct outbox_stats {
 	uint64_t visits_written;  /* visit rows inserted / updated */
 	uint64_t visits_pending;  /* visit changes in memory, waiting for the next commit */
 	uint64_t visits_dropped;  /* oldest visit changes dropped to stay bounded */
+	uint64_t visits_dropped_consent; /* not recorded: the person's presence consent ended
+	                                  * (or they were forgotten) before the commit */
 	uint64_t aux_queued;      /* footfall messages accepted by outbox_enqueue_aux */
 	uint64_t aux_sent;        /* ... acknowledged by the broker */
 	uint64_t aux_expired;     /* ... older than the message expiry when their turn came */

@@ -84,6 +84,7 @@ void publisher_counters(const struct publisher *p, struct gateway_counters *c)
 			      os->dropped_consent + p->rejected;
 	c->triggers_dropped_consent = os->dropped_consent;
 	c->outbox_depth = os->depth + os->pending;
+	c->visits_dropped_consent = os->visits_dropped_consent;
 	if (p->cu) {
 		const struct consent_update_stats *cs = consent_update_get_stats(p->cu);
 

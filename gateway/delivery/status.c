@@ -82,6 +82,8 @@ char *status_json(const struct delivery_config *cfg, bool online, const char *re
 		cJSON_AddNumberToObject(counts, "triggers_dropped_consent",
 					(double)c->triggers_dropped_consent);
 		cJSON_AddNumberToObject(counts, "outbox_depth", (double)c->outbox_depth);
+		cJSON_AddNumberToObject(counts, "visits_dropped_consent",
+					(double)c->visits_dropped_consent);
 		cJSON_AddNumberToObject(counts, "consent_updates_applied",
 					(double)c->consent_applied);
 		cJSON_AddNumberToObject(counts, "consent_updates_rejected",

@@ -37,6 +37,8 @@ struct gateway_counters {
 	                             * broker refusal */
 	uint64_t triggers_dropped_consent; /* ... of those: consent ended before publication */
 	uint64_t outbox_depth;      /* committed and still waiting in memory */
+	uint64_t visits_dropped_consent; /* visit changes not recorded: presence consent ended
+	                                  * between the sighting and the commit */
 	/* "ok", or "failed" while the consent state cannot be loaded: then
 	 * nobody's visits or triggers are processed, and consent_reason says
 	 * why. NULL = not reported. */

@@ -4,8 +4,22 @@
 #include "store_internal.h"
 #include "store_visits.h"
 
+/*
+ * The person's presence consent as committed now, not as it was when the
+ * pipeline queued the change: a withdrawal, an identifier removal or a
+ * forget committed by another process in between wins, so nothing of theirs
+ * is recorded after it (the pipeline learns of it only at its next reload).
+ * ?C is the customer, ?T the event time, against which expiry is judged as
+ * the pipeline judged it.
+ */
+#define PRESENCE_IN_FORCE(C, T)                                                                \
+	"EXISTS (SELECT 1 FROM consents k WHERE k.id = (SELECT max(id) FROM consents "         \
+	"WHERE customer_id = " C " AND purpose = 'presence') AND k.withdrawn_at IS NULL AND "  \
+	"(k.expires_at IS NULL OR k.expires_at > " T ")) AND "                                 \
+	"EXISTS (SELECT 1 FROM identifiers WHERE customer_id = " C ")"
+
 #define SQL_VISIT_INSERT SQL("INSERT INTO visits(customer_id, zone, entered_at, max_rssi) " \
-			     "VALUES (?1, ?2, ?3, ?4)")
+			     "SELECT ?1, ?2, ?3, ?4 WHERE " PRESENCE_IN_FORCE("?1", "?3"))
 /* Dwell changes bind exited_at NULL: only the exit closes the row. By
  * customer: left to itself the planner may take the entered_at index, and
  * the visits of a busy second (every open visit at a shutdown) would each
@@ -13,7 +27,7 @@
 #define SQL_VISIT_UPDATE SQL("UPDATE visits INDEXED BY visits_customer SET exited_at = ?1, " \
 			     "dwell_s = ?2, max_rssi = max(coalesce(max_rssi, -127), ?3) " \
 			     "WHERE customer_id = ?4 AND zone = ?5 AND entered_at = ?6 AND " \
-			     "exited_at IS NULL")
+			     "exited_at IS NULL AND " PRESENCE_IN_FORCE("?4", "?6 + ?2"))
 
 int store_visits_prepare(sqlite3 *db, char *err)
 {
@@ -49,6 +63,9 @@ int store_visit_write(sqlite3 *db, const struct store_visit *v, char err[STORE_E
 	if (rc != SQLITE_DONE)
 		rc = sqlite3_extended_errcode(db);
 	sqlite3_reset(st);
+	if (rc == SQLITE_DONE && sqlite3_changes(db) == 0)
+		return store_errf(err, STORE_ENOENT, "presence consent of customer %lld no longer "
+				  "in force (or its visit was not recorded)", (long long)v->customer_id);
 	if (rc == SQLITE_DONE)
 		return STORE_OK;
 	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)

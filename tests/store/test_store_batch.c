@@ -19,6 +19,8 @@
 #include "store_outbox.h"
 #include "store_visits.h"
 
+#define IBEACON "f7826da6-4fa2-4e98-8024-bc5b71e0893e:1:2"
+
 struct fixture {
 	char dir[64];
 	char path[96];
@@ -32,6 +34,8 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct store_campaign c = { .name = "welcome", .zone = "entrance", .hours_from = -1,
 				    .hours_until = -1, .enabled = true, .channels = "" };
+	const struct store_grant presence = { .purpose = STORE_PRESENCE, .channels = "" };
+	struct store_identifier id;
 	char err[STORE_ERRLEN];
 	sqlite3 *admin;
 
@@ -42,6 +46,9 @@ static int setup(void **state)
 	if (store_open(f->path, STORE_OPEN_CREATE, &admin, err) != STORE_OK ||
 	    store_customer_add(admin, "test", "c-1", err) != STORE_OK ||
 	    store_customer_id(admin, "c-1", &f->customer, err) != STORE_OK ||
+	    store_identifier_parse(STORE_ID_IBEACON, IBEACON, &id, err) != STORE_OK ||
+	    store_identifier_add(admin, "test", "c-1", &id, err) != STORE_OK ||
+	    store_consent_grant(admin, "test", "c-1", &presence, err) != STORE_OK ||
 	    store_campaign_add(admin, "test", &c, err) != STORE_OK) {
 		fprintf(stderr, "%s\n", err);
 		return -1;
@@ -195,6 +202,27 @@ static void test_visits(void **state)
 	v.enter = true;
 	v.customer_id = 4242;
 	assert_int_equal(store_visit_write(f->db, &v, err), STORE_ENOENT);
+
+	/* Withdrawn by another process between the queueing and the commit:
+	 * neither a new visit nor the open one's exit is recorded after it. */
+	{
+		sqlite3 *admin;
+
+		assert_int_equal(store_open(f->path, 0, &admin, err), STORE_OK);
+		assert_int_equal(store_consent_withdraw(admin, "test", "c-1",
+							STORE_PRESENCE, err), STORE_OK);
+		store_close(admin);
+	}
+	v.customer_id = f->customer;
+	v.zone[0] = 'x';
+	assert_int_equal(store_visit_write(f->db, &v, err), STORE_ENOENT);
+	memcpy(v.zone, "entrance", sizeof("entrance"));
+	v.enter = false;
+	v.exited_at = 200;
+	v.dwell_s = 100;
+	assert_int_equal(store_visit_write(f->db, &v, err), STORE_ENOENT);
+	assert_int_equal(pragma(f->db, "SELECT count(*) FROM visits"), 1);
+	assert_int_equal(pragma(f->db, "SELECT count(*) FROM visits WHERE exited_at IS NULL"), 1);
 
 	/* A run that ended without closing: closed at its last dwell. */
 	assert_int_equal(store_visits_close_stale(f->db, &closed, err), STORE_OK);
