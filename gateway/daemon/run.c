@@ -10,6 +10,7 @@
  */
 #include "run.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 
 #include "bgw_clock.h"
 #include "bgw_exit.h"
+#include "bgw_util.h"
 #include "config_audit.h"
 #include "consent_update.h"
 #include "log.h"
@@ -308,14 +310,35 @@ static const char *own_error(const struct run *r)
  * in the snapshot the pipeline uses (no SQL). A consent state that could
  * not be loaded is not trusted: the trigger waits until a load succeeds.
  */
-static enum publish_verdict may_publish(void *ctx, int64_t customer_id, uint64_t now_us)
+static enum publish_verdict may_publish(void *ctx, int64_t customer_id, uint64_t now_us,
+				       const char *payload, size_t len)
 {
 	struct run *r = ctx;
+	const char *names[SNAP_MAX_CHANNELS];
+	cJSON *doc, *ch, *it;
+	size_t n = 0;
+	bool ok, bad = false;
 
 	if (r->consent_failed || !pipeline_get_snapshot(r->pl))
 		return PUBLISH_HOLD;
-	return pipeline_trigger_allowed(r->pl, customer_id, bgw_us_to_s(now_us))
-		       ? PUBLISH_OK : PUBLISH_DROP;
+	/* The channels the trigger was decided for: parsed once per trigger
+	 * at publication (triggers are rare), never per report. Our own
+	 * payload; one we cannot read is not published. */
+	doc = cJSON_ParseWithLength(payload, len);
+	ch = cJSON_GetObjectItemCaseSensitive(doc, "channels");
+	if (!cJSON_IsArray(ch))
+		bad = true;
+	cJSON_ArrayForEach(it, ch) {
+		if (!cJSON_IsString(it) || n == BGW_ARRAY_SIZE(names)) {
+			bad = true;
+			break;
+		}
+		names[n++] = it->valuestring;
+	}
+	ok = !bad && pipeline_trigger_channels_allowed(r->pl, customer_id,
+							bgw_us_to_s(now_us), names, n);
+	cJSON_Delete(doc);
+	return ok ? PUBLISH_OK : PUBLISH_DROP;
 }
 
 /* The daemon's part of the counters (the publisher filled its own). */

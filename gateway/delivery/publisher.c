@@ -314,7 +314,8 @@ static enum publish_verdict consent_verdict(struct publisher *p, const struct ou
 	if (!*refreshed && p->cb.consent_refresh)
 		p->cb.consent_refresh(p->cb.ctx);
 	*refreshed = true;
-	v = p->cb.may_publish(p->cb.ctx, m->customer_id, (uint64_t)now);
+	v = p->cb.may_publish(p->cb.ctx, m->customer_id, (uint64_t)now, m->payload,
+			      m->payload_len);
 	if (v == PUBLISH_DROP) {
 		outbox_drop_consent(p->ob, m->id);
 		/* No identifier in the log: whose consent ended is the store's audit. */

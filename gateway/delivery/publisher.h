@@ -55,10 +55,12 @@ struct publisher_callbacks {
 	/*
 	 * Asked for every trigger of a person (customer_id > 0) just before it
 	 * is handed to libmosquitto, with the wall clock (µs): the gateway's
-	 * current consent, not the one it was queued under. Must be O(1)-ish
-	 * and run no SQL. NULL: everything may be published.
+	 * current consent, not the one it was queued under, including the
+	 * channels the payload names (a channel withdrawn since counts). Must
+	 * run no SQL. NULL: everything may be published.
 	 */
-	enum publish_verdict (*may_publish)(void *ctx, int64_t customer_id, uint64_t now_us);
+	enum publish_verdict (*may_publish)(void *ctx, int64_t customer_id, uint64_t now_us,
+					    const char *payload, size_t len);
 	/* Called once per batch of triggers about to be published, before the
 	 * first may_publish(): bring the consent state up to date with what
 	 * was committed (a withdrawal made a moment ago). May be NULL. */
