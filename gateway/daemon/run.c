@@ -108,6 +108,7 @@ static const char *load_failure_kind(int rc)
 	switch (rc) {
 	case STORE_EINVAL: return "limit";
 	case STORE_ENOMEM: return "out of memory";
+	case STORE_ENDED: return "consent ended";
 	case STORE_ESCHEMA: return "unknown schema";
 	case STORE_EBUSY: return "locked";
 	case STORE_ECORRUPT: return "damaged";

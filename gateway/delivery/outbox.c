@@ -245,7 +245,7 @@ static int write_visits(struct outbox *ob, uint64_t *written, uint64_t *refused,
 
 		if (rc == STORE_OK)
 			(*written)++;
-		else if (rc == STORE_ENOENT)  /* consent ended or customer forgotten meanwhile */
+		else if (rc == STORE_ENDED || rc == STORE_ENOENT)  /* consent ended, or forgotten */
 			(*refused)++;
 		else
 			return -1;
@@ -255,7 +255,8 @@ static int write_visits(struct outbox *ob, uint64_t *written, uint64_t *refused,
 
 /* Insert the pending triggers, each with its trigger_log row; -1 on an
  * error that must abort the commit. */
-static int insert_pending(struct outbox *ob, int *inserted, uint64_t *gone, char *err)
+static int insert_pending(struct outbox *ob, int *inserted, uint64_t *gone, uint64_t *ended,
+			  char *err)
 {
 	size_t i;
 
@@ -268,11 +269,14 @@ static int insert_pending(struct outbox *ob, int *inserted, uint64_t *gone, char
 			(*inserted)++;
 		else if (rc == STORE_ENOENT)
 			(*gone)++;  /* customer forgotten meanwhile: the trigger must go too */
+		else if (rc == STORE_ENDED)
+			(*ended)++; /* consent ended meanwhile: not recorded, not published */
 		else if (rc == STORE_EEXIST)
 			;           /* same trigger id already queued: keep the first */
 		else
 			return -1;
-		if (rc == STORE_ENOENT || p->campaign_id <= 0 || p->customer_id <= 0)
+		if (rc == STORE_ENOENT || rc == STORE_ENDED || p->campaign_id <= 0 ||
+		    p->customer_id <= 0)
 			continue;
 		rc = store_trigger_log_insert(ob->db, p->trigger_id, p->customer_id,
 					      p->campaign_id, p->at_s, err);
@@ -295,7 +299,7 @@ static int delete_acked(struct outbox *ob, char *err)
 
 int outbox_flush(struct outbox *ob)
 {
-	uint64_t t0, gone = 0, visits = 0, refused = 0;
+	uint64_t t0, gone = 0, ended = 0, visits = 0, refused = 0;
 	int64_t trimmed = 0, n;
 	int inserted = 0, rc;
 	char why[STORE_ERRLEN];
@@ -316,7 +320,7 @@ int outbox_flush(struct outbox *ob)
 		goto report;
 	/* Each step leaves the cause in why[] before the rollback: on
 	 * SQLITE_FULL / IOERR SQLite has already rolled back by itself. */
-	if (write_visits(ob, &visits, &refused, why) || insert_pending(ob, &inserted, &gone, why) ||
+	if (write_visits(ob, &visits, &refused, why) || insert_pending(ob, &inserted, &gone, &ended, why) ||
 	    delete_acked(ob, why) ||
 	    store_outbox_trim(ob->db, ob->max_rows, &trimmed, why) != STORE_OK ||
 	    (rc = store_batch_commit(ob->db, why)) != STORE_OK) {
@@ -339,6 +343,7 @@ int outbox_flush(struct outbox *ob)
 	ob->st.visits_pending = 0;
 	ob->st.visits_written += visits;
 	ob->st.visits_dropped_consent += refused;
+	ob->st.dropped_consent += ended;
 	ob->n_acked = 0;
 	ob->failing = false;
 	if (ob->visits_drop_logged)

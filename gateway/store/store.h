@@ -53,6 +53,7 @@ enum store_rc {
 	STORE_ESCHEMA = -7,     /* schema newer than this binary, or not initialised */
 	STORE_EIO = -8,         /* cannot open, disk full, other I/O failure */
 	STORE_ENOMEM = -9,
+	STORE_ENDED = -10,      /* the person's consent for the purpose ended: nothing written */
 };
 
 /* store_open flags */

@@ -12,6 +12,20 @@
  * (a scan of the connection's statements) never hands out another module's. */
 #define SQL(text) "/*store*/ " text
 
+/*
+ * SQL condition: the person C's current grant for PURPOSE (a string literal)
+ * is in force as committed now: not withdrawn, not expired at T, and C has an
+ * identifier left. The daemon's batch writes (outbox rows, visit changes)
+ * carry it, so that a change ending consent committed by another process
+ * after the pipeline decided, but before the batch commits, wins: nothing
+ * of the person is recorded after it. C and T are SQL expressions.
+ */
+#define STORE_SQL_IN_FORCE(PURPOSE, C, T)                                                      \
+	"EXISTS (SELECT 1 FROM consents k WHERE k.id = (SELECT max(id) FROM consents "         \
+	"WHERE customer_id = " C " AND purpose = '" PURPOSE "') AND k.withdrawn_at IS NULL "   \
+	"AND (k.expires_at IS NULL OR k.expires_at > " T ")) AND "                             \
+	"EXISTS (SELECT 1 FROM identifiers WHERE customer_id = " C ")"
+
 int store_errf(char *err, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Maps a SQLite result code to enum store_rc with a readable message. */
 int store_sqlite_err(sqlite3 *db, int sqlite_rc, const char *what, char *err);

@@ -4,19 +4,9 @@
 #include "store_internal.h"
 #include "store_visits.h"
 
-/*
- * The person's presence consent as committed now, not as it was when the
- * pipeline queued the change: a withdrawal, an identifier removal or a
- * forget committed by another process in between wins, so nothing of theirs
- * is recorded after it (the pipeline learns of it only at its next reload).
- * ?C is the customer, ?T the event time, against which expiry is judged as
- * the pipeline judged it.
- */
-#define PRESENCE_IN_FORCE(C, T)                                                                \
-	"EXISTS (SELECT 1 FROM consents k WHERE k.id = (SELECT max(id) FROM consents "         \
-	"WHERE customer_id = " C " AND purpose = 'presence') AND k.withdrawn_at IS NULL AND "  \
-	"(k.expires_at IS NULL OR k.expires_at > " T ")) AND "                                 \
-	"EXISTS (SELECT 1 FROM identifiers WHERE customer_id = " C ")"
+/* Recorded only under the presence consent committed now (store_internal.h):
+ * a withdrawal committed after the pipeline queued the change wins. */
+#define PRESENCE_IN_FORCE(C, T) STORE_SQL_IN_FORCE("presence", C, T)
 
 #define SQL_VISIT_INSERT SQL("INSERT INTO visits(customer_id, zone, entered_at, max_rssi) " \
 			     "SELECT ?1, ?2, ?3, ?4 WHERE " PRESENCE_IN_FORCE("?1", "?3"))
@@ -64,7 +54,7 @@ int store_visit_write(sqlite3 *db, const struct store_visit *v, char err[STORE_E
 		rc = sqlite3_extended_errcode(db);
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE && sqlite3_changes(db) == 0)
-		return store_errf(err, STORE_ENOENT, "presence consent of customer %lld no longer "
+		return store_errf(err, STORE_ENDED, "presence consent of customer %lld no longer "
 				  "in force (or its visit was not recorded)", (long long)v->customer_id);
 	if (rc == SQLITE_DONE)
 		return STORE_OK;

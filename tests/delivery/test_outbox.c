@@ -211,6 +211,8 @@ static void test_visits_and_log_in_group_commit(void **state)
 				      "VALUES (1, 'ibeacon', 'x', 1);"
 				      "INSERT INTO consents(customer_id, purpose, granted_at, source) "
 				      "VALUES (1, 'presence', 1, 'test');"
+				      "INSERT INTO consents(customer_id, purpose, channels, granted_at, "
+				      "source) VALUES (1, 'retargeting', 'push', 1, 'test');"
 				      "INSERT INTO zones(name) VALUES ('entrance');"
 				      "INSERT INTO campaigns(name, zone_id, event, created_at) "
 				      "VALUES ('k', 1, 'enter', 1);",

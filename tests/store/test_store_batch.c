@@ -35,6 +35,7 @@ static int setup(void **state)
 	struct store_campaign c = { .name = "welcome", .zone = "entrance", .hours_from = -1,
 				    .hours_until = -1, .enabled = true, .channels = "" };
 	const struct store_grant presence = { .purpose = STORE_PRESENCE, .channels = "" };
+	const struct store_grant retargeting = { .purpose = STORE_RETARGETING, .channels = "push" };
 	struct store_identifier id;
 	char err[STORE_ERRLEN];
 	sqlite3 *admin;
@@ -49,6 +50,7 @@ static int setup(void **state)
 	    store_identifier_parse(STORE_ID_IBEACON, IBEACON, &id, err) != STORE_OK ||
 	    store_identifier_add(admin, "test", "c-1", &id, err) != STORE_OK ||
 	    store_consent_grant(admin, "test", "c-1", &presence, err) != STORE_OK ||
+	    store_consent_grant(admin, "test", "c-1", &retargeting, err) != STORE_OK ||
 	    store_campaign_add(admin, "test", &c, err) != STORE_OK) {
 		fprintf(stderr, "%s\n", err);
 		return -1;
@@ -115,8 +117,9 @@ static void test_outbox_rows(void **state)
 			 STORE_OK);
 	assert_int_equal(store_outbox_insert(f->db, "t1", 30, "a/trigger", "{}", 0, err),
 			 STORE_EEXIST);
+	/* No such customer: no consent either, nothing written. */
 	assert_int_equal(store_outbox_insert(f->db, "t3", 30, "a/trigger", "{}", 4242, err),
-			 STORE_ENOENT);
+			 STORE_ENDED);
 	assert_int_equal(store_outbox_insert(f->db, "t4", 40, "a/trigger", "{\"n\":4}", 0, err),
 			 STORE_OK);
 	assert_int_equal(store_batch_commit(f->db, err), STORE_OK);
@@ -201,7 +204,7 @@ static void test_visits(void **state)
 	/* A visit of a customer forgotten meanwhile. */
 	v.enter = true;
 	v.customer_id = 4242;
-	assert_int_equal(store_visit_write(f->db, &v, err), STORE_ENOENT);
+	assert_int_equal(store_visit_write(f->db, &v, err), STORE_ENDED);
 
 	/* Withdrawn by another process between the queueing and the commit:
 	 * neither a new visit nor the open one's exit is recorded after it. */
@@ -215,12 +218,15 @@ static void test_visits(void **state)
 	}
 	v.customer_id = f->customer;
 	v.zone[0] = 'x';
-	assert_int_equal(store_visit_write(f->db, &v, err), STORE_ENOENT);
+	assert_int_equal(store_visit_write(f->db, &v, err), STORE_ENDED);
 	memcpy(v.zone, "entrance", sizeof("entrance"));
 	v.enter = false;
 	v.exited_at = 200;
 	v.dwell_s = 100;
-	assert_int_equal(store_visit_write(f->db, &v, err), STORE_ENOENT);
+	assert_int_equal(store_visit_write(f->db, &v, err), STORE_ENDED);
+	/* Nor a trigger: presence ended, retargeting alone is not enough. */
+	assert_int_equal(store_outbox_insert(f->db, "late", 1000000, "a/trigger", "{}",
+					     f->customer, err), STORE_ENDED);
 	assert_int_equal(pragma(f->db, "SELECT count(*) FROM visits"), 1);
 	assert_int_equal(pragma(f->db, "SELECT count(*) FROM visits WHERE exited_at IS NULL"), 1);
 
