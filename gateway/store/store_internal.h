@@ -14,16 +14,21 @@
 
 /*
  * SQL condition: the person C's current grant for PURPOSE (a string literal)
- * is in force as committed now: not withdrawn, not expired at T, and C has an
- * identifier left. The daemon's batch writes (outbox rows, visit changes)
+ * is in force as committed now: not withdrawn, granted at or before T (the
+ * event: a pipeline acting on a snapshot older than a withdrawal and a new
+ * grant must not slip the gap's events in under the new grant), not expired
+ * at T, and C has an identifier left. The daemon's batch writes (outbox rows, visit changes)
  * carry it, so that a change ending consent committed by another process
  * after the pipeline decided, but before the batch commits, wins: nothing
  * of the person is recorded after it. C and T are SQL expressions.
  */
-#define STORE_SQL_IN_FORCE(PURPOSE, C, T)                                                      \
+#define STORE_SQL_IN_FORCE(PURPOSE, C, T) STORE_SQL_IN_FORCE_SPAN(PURPOSE, C, T, T)
+/* The same for something that lasted from G to T (a visit): the grant came
+ * at or before G, and had not expired at T. */
+#define STORE_SQL_IN_FORCE_SPAN(PURPOSE, C, G, T)                                              \
 	"EXISTS (SELECT 1 FROM consents k WHERE k.id = (SELECT max(id) FROM consents "         \
 	"WHERE customer_id = " C " AND purpose = '" PURPOSE "') AND k.withdrawn_at IS NULL "   \
-	"AND (k.expires_at IS NULL OR k.expires_at > " T ")) AND "                             \
+	"AND k.granted_at <= " G " AND (k.expires_at IS NULL OR k.expires_at > " T ")) AND "   \
 	"EXISTS (SELECT 1 FROM identifiers WHERE customer_id = " C ")"
 
 int store_errf(char *err, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
