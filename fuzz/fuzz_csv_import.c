@@ -134,7 +134,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (store_begin(db, err) != STORE_OK)
 		abort();
 	err[0] = '\0';
-	rc = store_import_csv_tx(db, "fuzz", in, "p", NULL, NULL, &stats, err);
+	rc = store_import_csv_tx(db, "fuzz", in, "p", STORE_IMPORT_CREATE, NULL, NULL, &stats, err);
 	fclose(in);
 	if (rc != STORE_OK && strlen(err) == 0)
 		abort();   /* every rejection names its reason */
