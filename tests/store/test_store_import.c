@@ -268,6 +268,43 @@ static void sync_purges_queued_rows(void **state)
 				      "after LIKE '%\"queued_dropped\":1%'"), 2);
 }
 
+#define EIDKEY "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+
+/* Identifiers follow the file: an EID key with new rotation parameters is
+ * enrolled again with them; with --sync a new customer's row takes an
+ * identifier from a customer the file no longer lists. */
+static void identifiers_follow_the_file(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(import(f, STORE_IMPORT_CREATE, HEADER
+				"A,eddystone-eid " EIDKEY ":4:0,presence,\n"
+				"B,ibeacon " U ":2:2,presence,\n"),
+			 STORE_OK);
+	assert_int_equal(import(f, STORE_IMPORT_UPDATE, HEADER
+				"A,eddystone-eid " EIDKEY ":6:100,presence,\n"),
+			 STORE_OK);
+	assert_int_equal(f->st.changed, 1);
+	assert_int_equal(f->st.identifiers_removed, 1);
+	assert_int_equal(f->st.identifiers, 1);
+	assert_int_equal(count(f->db, "SELECT exponent * 1000 + clock_offset FROM identifiers "
+				      "WHERE type = 'eddystone-eid'"), 6100);
+	/* B is not listed; the new customer N takes its iBeacon */
+	assert_int_equal(import(f, STORE_IMPORT_SYNC, HEADER
+				"A,eddystone-eid " EIDKEY ":6:100,presence,\n"
+				"N,ibeacon " U ":2:2,presence,\n"),
+			 STORE_OK);
+	assert_int_equal(f->st.added, 1);
+	assert_int_equal(f->st.changed, 1);
+	assert_int_equal(f->st.unchanged, 1);
+	assert_int_equal(f->st.withdrawn, 1);
+	assert_int_equal(f->st.identifiers_removed, 1);
+	assert_false(in_force(f->db, "B", "presence"));
+	assert_int_equal(count(f->db, "SELECT count(*) FROM identifiers i JOIN customers c ON "
+				      "c.id = i.customer_id WHERE c.customer_ref = 'N'"), 1);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM identifiers"), 2);
+}
+
 static void bad_row_changes_nothing(void **state)
 {
 	static const char *const bad[] = {
@@ -315,6 +352,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(update_adds_and_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(sync_withdraws_and_removes, setup, teardown),
 		cmocka_unit_test_setup_teardown(sync_purges_queued_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(identifiers_follow_the_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_row_changes_nothing, setup, teardown),
 	};
 
