@@ -61,4 +61,28 @@ int store_ref_check(const char *ref, char *err);
 int store_customer_delete_tx(sqlite3 *db, const char *actor, const char *action,
 			     const char *ref, char *err);
 
+/* Import --update / --sync (store_import_merge.c), inside the import's
+ * transaction. A customer the file lists is looked up first: cid 0 means new
+ * (the import inserts it, then calls _added); otherwise _row brings it up to
+ * its row through the store's own changes. */
+struct import_merge;
+int store_import_merge_open(sqlite3 *db, const char *actor, const char *policy,
+			    enum store_import_mode mode, int64_t now,
+			    struct store_import_stats *st, struct import_merge **out, char *err);
+/* *cid = the customer of ref or 0; a ref listed twice is STORE_EEXIST. */
+int store_import_merge_lookup(struct import_merge *m, const char *ref, int64_t *cid,
+			      char *err);
+int store_import_merge_added(struct import_merge *m, int64_t cid, char *err);
+int store_import_merge_row(struct import_merge *m, const char *ref, int64_t cid,
+			   struct store_csv_row *row, char *err);
+/* An identifier a new customer's row names is enrolled to someone else:
+ * with --sync it moves (removed from the holder, who is not listed yet),
+ * otherwise STORE_EEXIST. STORE_OK means: insert it again. */
+int store_import_merge_release(struct import_merge *m, int64_t cid,
+			       const struct store_identifier *id, char *err);
+/* After the last row: --sync withdraws the consents of everyone the file did
+ * not list; the customer counts are filled in. */
+int store_import_merge_finish(struct import_merge *m, char *err);
+void store_import_merge_close(struct import_merge *m);
+
 #endif
