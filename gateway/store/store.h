@@ -300,7 +300,8 @@ int store_csv_consent_parse(char *item, struct store_grant *g, char *chbuf, size
 			    char *err);
 
 /* Time helpers shared with the CLI: "@UNIX" or digits, "YYYY-MM-DD[THH:MM[:SS]][Z]"
- * (local time unless Z), "+N[smhd]" relative to now. */
+ * (local time unless Z), "+N[smhd]" or "-N[smhd]" relative to now
+ * (after or before it). */
 int store_time_parse(const char *s, int64_t now, int64_t *out, char *err);
 /* ISO 8601 UTC "2026-01-31T12:00:00Z". */
 void store_time_format(int64_t t, char *buf, size_t n);
