@@ -18,6 +18,7 @@
 #include "bgw_exit.h"
 #include "config.h"
 #include "config_audit.h"
+#include "config_files.h"
 #include "hci_event.h"
 #include "log.h"
 #include "loop.h"
@@ -403,6 +404,23 @@ static void print_warning(void *ctx, const char *msg)
 	printf("warning: %s\n", msg);
 }
 
+static void log_problem(void *ctx, const char *msg)
+{
+	(void)ctx;
+	log_err("%s", msg);
+}
+
+/*
+ * What start-up checks before it sets anything up, and all that
+ * --check-config adds to parsing: the files the configuration names, read
+ * as the daemon reads them (run it as the service's user to check the
+ * permissions too). Every problem is logged; 0 or 78.
+ */
+static int check_files(const struct app *a)
+{
+	return config_check_files(&a->cfg, log_problem, NULL) ? BGW_EXIT_CONFIG : 0;
+}
+
 static int check_config(struct app *a)
 {
 	bool from_file = a->opt.config_given || access(a->opt.config_path, F_OK) == 0;
@@ -410,11 +428,15 @@ static int check_config(struct app *a)
 	struct audit_counts n;
 	uint32_t total;
 	char err[512];
+	int rc = check_files(a);
 
+	/* The database too, even after a bad file: every problem at once. */
 	if (run_check_db(&a->cfg, &sink, &n, err, sizeof(err)) < 0) {
 		log_err("%s", err);
 		return BGW_EXIT_CONFIG;
 	}
+	if (rc)
+		return rc;
 	/* Findings are warnings: each row is valid, the daemon runs, but that
 	 * part of it can never do what it says. */
 	total = n.store_namespace_ids + n.channelless_consents + n.idle_campaigns;
@@ -543,6 +565,8 @@ int main(int argc, char **argv)
 	}
 	if (app.opt.check_config)
 		return check_config(&app);
+	if (!app.opt.dump && (rc = check_files(&app)))
+		return rc;
 	app.start_ms = loop_now_ms();
 	app.start_time_s = (uint64_t)time(NULL);
 	rc = run(&app);
