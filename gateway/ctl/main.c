@@ -24,6 +24,7 @@ static const struct ctl_command commands[] = {
 	{ "purge", cmd_purge, cmd_purge_help },
 	{ "eid", cmd_eid, cmd_eid_help },
 	{ "uicr", cmd_uicr, cmd_uicr_help },
+	{ "beacon", cmd_beacon, cmd_beacon_help },
 	{ "keygen", cmd_keygen, cmd_keygen_help },
 	{ "sign", cmd_sign, cmd_sign_help },
 };

@@ -189,6 +189,12 @@ static const struct config_key keys[] = {
 	  offsetof(struct config, pipeline.n_store_namespaces) },
 	{ "beacons", "health_interval_s", CFG_UINT, F(pipeline.beacon_health_interval_s), 1, 86400,
 	  NULL, "300", "At most one health message per fixed beacon per this many seconds.", 0 },
+	{ "beacons", "missing_after_s", CFG_UINT, F(pipeline.beacon_missing_after_s), 10, 604800,
+	  NULL, "900", "A registered store beacon (beaconctl beacon add) not heard for this many "
+	  "seconds is reported missing.", 0 },
+	{ "beacons", "low_battery_mv", CFG_UINT, F(pipeline.beacon_low_battery_mv), 0, 65535, NULL,
+	  "2500", "A registered store beacon whose Eddystone-TLM battery reading is below this "
+	  "(millivolts) is reported low_battery (0 = never).", 0 },
 	{ "beacons", "max_store_beacons", CFG_UINT, F(pipeline.max_store_beacons), 0, 65536, NULL,
 	  "256", "Fixed beacons tracked for health.", 0 },
 

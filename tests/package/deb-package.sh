@@ -104,6 +104,8 @@ expect -rw-r--r-- usr/lib/sysusers.d/beacongw.conf
 expect -rw-r--r-- usr/lib/tmpfiles.d/beacongw.conf
 expect -rw-r--r-- usr/share/doc/beacongw/copyright
 expect -rw-r--r-- usr/share/doc/beacongw/changelog.gz
+expect -rw-r--r-- usr/share/beacongw/monitoring/beacongw-alerts.yml
+expect -rw-r--r-- usr/share/beacongw/monitoring/beacongw-dashboard.json
 [ -f "$src/config/beacongw.conf" ] && expect -rw-r----- etc/beacongw/beacongw.conf
 for page in "$src"/docs/man/*.[1-8]; do
 	[ -f "$page" ] || continue

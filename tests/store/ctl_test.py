@@ -115,8 +115,8 @@ class Ctl:
 
 def case_commands(c):
     out = c.ok("init")
-    check("schema version 4" in out, out)
-    check("schema version 4" in c.ok("init"), "init not idempotent")
+    check("schema version 5" in out, out)
+    check("schema version 5" in c.ok("init"), "init not idempotent")
     c.ok("customer", "add", "C1", "--segment", "first-flat", "--segment", "furnishing")
     c.ok("customer", "add", "C7")
     c.ok("identifier", "add", "C1", "ibeacon", UUID.upper().replace("-", "") + ":1:2")
@@ -719,6 +719,40 @@ def case_confirm(c):
     check(c.json("campaign", "list") == [], "campaign not removed")
     c.ok("--yes", "forget", "C1")
     check(c.json("customer", "list") == [], "forget --yes (global option)")
+
+
+def case_beacons(c):
+    """beaconctl beacon: every type, normalised; bad values and duplicates
+    change nothing; remove asks first; each change is audited."""
+    c.ok("init")
+    c.ok("beacon", "add", "door", "ibeacon", UUID.upper() + ":7:9", "--place", "front door")
+    c.ok("beacon", "add", "wall", "eddystone-uid", "8B0CA750E7A74E14BD99:0000000000E1")
+    c.ok("beacon", "add", "shelf", "eddystone-ns", "00112233445566778899")
+    c.ok("beacon", "add", "poster", "eddystone-url", "https://example.com/sale")
+    c.ok("beacon", "add", "till", "tlm", "c0:ff:ee:00:00:01", "--place", "till 2")
+    rows = c.json("beacon", "list")
+    got = {r["name"]: (r["type"], r["value"], r["place"]) for r in rows}
+    check(got == {"door": ("ibeacon", UUID + ":7:9", "front door"),
+                  "wall": ("eddystone-uid", "8b0ca750e7a74e14bd99:0000000000e1", ""),
+                  "shelf": ("eddystone-ns", "00112233445566778899", ""),
+                  "poster": ("eddystone-url", "https://example.com/sale", ""),
+                  "till": ("tlm", "C0:FF:EE:00:00:01", "till 2")}, got)
+    c.checkpoint()
+    for args, word in ((("door2", "ibeacon", UUID + ":7:9"), "already registered"),
+                       (("door", "tlm", "C0:FF:EE:00:00:02"), "already registered"),
+                       (("x", "ibeacon", UUID + ":70000:1"), "MAJOR"),
+                       (("x", "eddystone-uid", "00112233"), "NAMESPACE:INSTANCE"),
+                       (("x", "eddystone-url", "ftp://x"), "http"),
+                       (("x", "tlm", "C0:FF:EE"), "address"),
+                       (("x", "altbeacon", "00"), "unknown beacon type"),
+                       (("bad name", "tlm", "C0:FF:EE:00:00:03"), "beacon")):
+        c.fails(65, word, "beacon", "add", *args)
+    c.fails(64, "--yes", "beacon", "remove", "door")
+    c.fails(65, "no beacon", "beacon", "remove", "nope", "--yes")
+    c.ok("beacon", "remove", "door", "--yes")
+    check("door" not in [r["name"] for r in c.json("beacon", "list")], "door removed")
+    actions = [a["action"] for a in c.json("audit")]
+    check(actions.count("beacon.add") == 5 and actions.count("beacon.remove") == 1, actions)
 
 
 def main():
