@@ -12,7 +12,8 @@ mosquitto. What an operator sees:
     enrolled and consented customers;
   - registered beacons are not visitors (no footfall from them).
 Then the operator's files: every query of the Grafana dashboard names a
-metric this run wrote, and the Prometheus alert rules pass promtool."""
+metric this run wrote, and the Prometheus alert rules pass promtool (check rules,
+and test rules with tests/service/beacongw-alerts.test.yml)."""
 import json
 import os
 import re
@@ -216,4 +217,8 @@ if not promtool:
 else:
     p = subprocess.run([promtool, "check", "rules", rules], capture_output=True, text=True)
     check(p.returncode == 0, "promtool check rules: %s%s" % (p.stdout, p.stderr))
+    # Each alert fires on what it names, with its labels and text, and not before.
+    p = subprocess.run([promtool, "test", "rules", os.path.join(
+        SOURCE, "tests", "service", "beacongw-alerts.test.yml")], capture_output=True, text=True)
+    check(p.returncode == 0, "promtool test rules: %s%s" % (p.stdout[-2000:], p.stderr))
 finish()
