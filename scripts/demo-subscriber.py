@@ -23,6 +23,10 @@ def show(topic, doc):
     elif kind == "footfall":
         print("  FOOTFALL zone=%s: %s anonymous devices in %ss"
               % (doc.get("zone"), doc.get("count"), doc.get("period_s")))
+    elif kind == "beacons" and doc.get("kind") == "store":
+        print("  BEACON   %s (%s): %s, battery=%s mV temperature=%s C last seen %s"
+              % (doc.get("name"), doc.get("place"), doc.get("status"), doc.get("battery_mv"),
+                 doc.get("temperature_c"), doc.get("last_seen")))
     elif kind == "beacons":
         who = doc.get("instance") or doc.get("customer_ref") or doc.get("address", "?")
         print("  BEACON   %s %s battery=%s mV temperature=%s C uptime=%ss"

@@ -9,7 +9,8 @@ const char cmd_audit_help[] =
 	"Every change appends who (actor), what (action), when, and the state before and\n"
 	"after. Entries name customers by internal number (subject customer:N), never by\n"
 	"reference or identifier; the REF column is filled in while the customer exists.\n"
-	"TIME: YYYY-MM-DD[THH:MM[:SS]][Z], @UNIXSECONDS or +N[smhd].\n";
+	"TIME: YYYY-MM-DD[THH:MM[:SS]][Z], @UNIXSECONDS, +N[smhd] or -N[smhd]\n"
+	"(N seconds, minutes, hours or days after or before now).\n";
 
 int cmd_audit(struct ctl *ctl, int argc, char **argv)
 {

@@ -12,13 +12,14 @@ const char cmd_campaign_help[] =
 	"           [--min-dwell SEC] [--cooldown SEC] [--daily-cap N] [--channel C]...\n"
 	"           [--from TIME] [--until TIME] [--hours HH:MM-HH:MM]\n"
 	"       beaconctl campaign list\n"
-	"       beaconctl campaign remove NAME\n"
+	"       beaconctl campaign remove NAME [--yes]\n"
 	"A campaign triggers for customers with retargeting consent (and, if --channel is\n"
 	"given, consent for one of those channels) in segment S (any customer without\n"
 	"--segment) on entering zone Z, after --min-dwell seconds in it, or on leaving.\n"
 	"--cooldown: seconds between two triggers for the same customer; --daily-cap:\n"
 	"triggers per customer per local day (0 = no limit); --from/--until: validity\n"
-	"window; --hours: local opening hours.\n";
+	"window; --hours: local opening hours. On a terminal 'remove' asks first; --yes\n"
+	"does it without asking (scripts must say so).\n";
 
 static int hours_parse(const char *s, int32_t *from, int32_t *until)
 {
@@ -150,6 +151,8 @@ static int removecmd(struct ctl *ctl, int argc, char **argv)
 	if (ctl_parse(ctl, argc, argv, &a) < 0)
 		return a.code;
 	name = argv[a.at];
+	if ((rc = ctl_confirm(ctl, "remove campaign %.63s", name)))
+		return rc;
 	rc = store_campaign_remove(ctl->db, ctl->actor, name, err);
 	return ctl_done(ctl, rc, err, ctl_fields("campaign", name, NULL), "campaign %s removed",
 			name);

@@ -14,7 +14,8 @@ const char cmd_consent_help[] =
 	"PURPOSE: presence (visits may be recorded) | retargeting (triggers may be sent)\n"
 	"C: a channel the customer accepts (push, email, display, ...), repeatable;\n"
 	"   retargeting needs at least one (a trigger goes only to accepted channels).\n"
-	"TIME: YYYY-MM-DD[THH:MM[:SS]][Z] (local time unless Z), @UNIXSECONDS or +N[smhd].\n"
+	"TIME: YYYY-MM-DD[THH:MM[:SS]][Z] (local time unless Z), @UNIXSECONDS, +N[smhd] or -N[smhd]\n"
+	"(N seconds, minutes, hours or days after or before now).\n"
 	"Every grant is kept as history; the newest entry per purpose is the one in force.\n";
 
 static int purpose_arg(const char *s, enum store_purpose *p)

@@ -9,11 +9,12 @@ const char cmd_customer_help[] =
 	"Usage: beaconctl customer add REF [--segment S]...\n"
 	"       beaconctl customer list\n"
 	"       beaconctl customer show REF\n"
-	"       beaconctl customer remove REF\n"
+	"       beaconctl customer remove REF [--yes]\n"
 	"REF is the CRM's opaque customer reference (letters, digits and . _ - : @ / + =,\n"
 	"at most 63 characters); never a name, e-mail address or phone number.\n"
 	"'remove' deletes the customer and everything held about them; 'beaconctl forget'\n"
-	"does the same and also scrubs the deleted bytes from the database file.\n";
+	"does the same and also scrubs the deleted bytes from the database file. On a\n"
+	"terminal 'remove' asks first; --yes does it without asking (scripts must say so).\n";
 
 static int add(struct ctl *ctl, int argc, char **argv)
 {
@@ -120,6 +121,8 @@ static int removecmd(struct ctl *ctl, int argc, char **argv)
 	if (ctl_parse(ctl, argc, argv, &a) < 0)
 		return a.code;
 	ref = argv[a.at];
+	if ((rc = ctl_confirm(ctl, "remove customer %.63s and everything held about them", ref)))
+		return rc;
 	rc = store_customer_remove(ctl->db, ctl->actor, ref, err);
 	return ctl_done(ctl, rc, err, ctl_fields("customer_ref", ref, NULL), "customer %s removed",
 			ref);

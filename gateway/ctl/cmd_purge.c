@@ -5,10 +5,11 @@
 
 const char cmd_purge_help[] =
 	"Apply retention: delete old visits and trigger history, archive expired consents\n"
-	"Usage: beaconctl purge [--days N]\n"
+	"Usage: beaconctl purge [--days N] [--yes]\n"
 	"Deletes visits and trigger history older than N days (default 30) and moves\n"
 	"consents whose expiry has passed to the consents archive (kept as proof, shown\n"
-	"by export, out of the data path). Queued triggers are never purged here.\n";
+	"by export, out of the data path). Queued triggers are never purged here.\n"
+	"On a terminal it asks first; --yes does it without asking (scripts must say so).\n";
 
 int cmd_purge(struct ctl *ctl, int argc, char **argv)
 {
@@ -27,6 +28,9 @@ int cmd_purge(struct ctl *ctl, int argc, char **argv)
 	}
 	if (c < 0)
 		return a.code;
+	if ((rc = ctl_confirm(ctl, "delete visits and trigger history older than %llu days",
+			      days)))
+		return rc;
 	if ((rc = store_purge(ctl->db, ctl->actor, (int)days, (int64_t)time(NULL), &r, err)))
 		return ctl_store_fail(rc, err);
 	cJSON *o = cJSON_CreateObject();

@@ -26,6 +26,7 @@ struct ctl {
 	const char *actor;
 	sqlite3 *db;
 	const char *help;      /* help text of the running command */
+	bool yes;              /* --yes: destructive commands do not ask */
 };
 
 struct ctl_command {
@@ -47,7 +48,7 @@ int ctl_open(struct ctl *ctl, unsigned flags);
 /* The end of a command's option table: the options every command takes
  * (--help, --json, handled by ctl_option()) and the terminator. */
 #define CTL_OPTIONS_END { "help", no_argument, NULL, 'h' }, { "json", no_argument, NULL, 'J' }, \
-		{ NULL, 0, NULL, 0 }
+		{ "yes", no_argument, NULL, 'Y' }, { NULL, 0, NULL, 0 }
 
 /* Whether, and how, a command opens the database once its arguments are good. */
 enum ctl_db {
@@ -113,6 +114,16 @@ struct ctl_sub {
 };
 int ctl_dispatch(struct ctl *ctl, int argc, char **argv, const struct ctl_sub *subs, size_t n);
 
+/*
+ * Before a change that cannot be undone: with --yes, go on (0); on a
+ * terminal, ask "QUESTION [y/N]" and go on only for y or yes; otherwise
+ * (a script without --yes) refuse. Returns 0 to go on, or the exit code
+ * after saying why nothing was changed (64 without a terminal, 1 when
+ * the answer was no).
+ */
+int ctl_confirm(const struct ctl *ctl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define CTL_EXIT_DECLINED 1
+
 /* Parses an unsigned decimal within max into *v. */
 bool ctl_parse_uint(const char *s, unsigned long long max, unsigned long long *v);
 
@@ -130,13 +141,14 @@ int cmd_audit(struct ctl *ctl, int argc, char **argv);
 int cmd_purge(struct ctl *ctl, int argc, char **argv);
 int cmd_eid(struct ctl *ctl, int argc, char **argv);
 int cmd_uicr(struct ctl *ctl, int argc, char **argv);
+int cmd_beacon(struct ctl *ctl, int argc, char **argv);
 /* cmd_keys.c (signed consent updates; built when the delivery library is) */
 int cmd_keygen(struct ctl *ctl, int argc, char **argv);
 int cmd_sign(struct ctl *ctl, int argc, char **argv);
 
 extern const char cmd_init_help[], cmd_customer_help[], cmd_identifier_help[], cmd_consent_help[],
 	cmd_segment_help[], cmd_campaign_help[], cmd_import_help[], cmd_export_help[],
-	cmd_forget_help[], cmd_audit_help[], cmd_purge_help[], cmd_eid_help[], cmd_uicr_help[], cmd_keygen_help[],
+	cmd_forget_help[], cmd_audit_help[], cmd_purge_help[], cmd_eid_help[], cmd_uicr_help[], cmd_beacon_help[], cmd_keygen_help[],
 	cmd_sign_help[];
 
 #endif

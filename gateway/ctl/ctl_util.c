@@ -112,8 +112,13 @@ int ctl_option(struct ctl *ctl, int argc, char **argv, struct ctl_args *a)
 	/* Leading ':' so a missing argument is told apart from an unknown option. */
 	snprintf(spec, sizeof(spec), ":%s", a->shortopts ? a->shortopts : "h");
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, spec, a->opts ? a->opts : common, NULL)) == 'J')
-		ctl->json = true;
+	while ((c = getopt_long(argc, argv, spec, a->opts ? a->opts : common, NULL)) == 'J' ||
+	       c == 'Y') {
+		if (c == 'J')
+			ctl->json = true;
+		else
+			ctl->yes = true;
+	}
 	switch (c) {
 	case -1:
 		return args_done(ctl, argc, argv, a);

@@ -24,13 +24,14 @@ static const struct ctl_command commands[] = {
 	{ "purge", cmd_purge, cmd_purge_help },
 	{ "eid", cmd_eid, cmd_eid_help },
 	{ "uicr", cmd_uicr, cmd_uicr_help },
+	{ "beacon", cmd_beacon, cmd_beacon_help },
 	{ "keygen", cmd_keygen, cmd_keygen_help },
 	{ "sign", cmd_sign, cmd_sign_help },
 };
 
 static void usage(FILE *f)
 {
-	fputs("Usage: beaconctl [--db FILE] [--json] COMMAND [ARGS...]\n"
+	fputs("Usage: beaconctl [--db FILE] [--json] [--yes] COMMAND [ARGS...]\n"
 	      "Manage the beacongw consent store: who opted in to what, campaigns, audit.\n\n"
 	      "Commands:\n", f);
 	for (size_t i = 0; i < BGW_ARRAY_SIZE(commands); i++) {
@@ -42,9 +43,11 @@ static void usage(FILE *f)
 	fputs("\nOptions:\n"
 	      "  --db FILE   database (default $BEACONGW_DB or " CTL_DEFAULT_DB ")\n"
 	      "  --json      machine-readable output\n"
+	      "  --yes       do not ask before forget, customer/campaign remove, purge\n"
 	      "  --help      this text; 'beaconctl COMMAND --help' for a command\n"
 	      "  --version   print the version\n\n"
-	      "Exit status: 0 ok, 64 usage, 65 bad data, 69 database unavailable, 78 config.\n",
+	      "Exit status: 0 ok, 1 not confirmed, 64 usage (also: no terminal to confirm on and\n"
+	      "no --yes), 65 bad data, 69 database unavailable, 78 config.\n",
 	      f);
 }
 
@@ -70,6 +73,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "db", required_argument, NULL, 'd' },
 		{ "json", no_argument, NULL, 'J' },
+		{ "yes", no_argument, NULL, 'Y' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -89,6 +93,9 @@ int main(int argc, char **argv)
 			break;
 		case 'J':
 			ctl.json = true;
+			break;
+		case 'Y':
+			ctl.yes = true;
 			break;
 		case 'h':
 			usage(stdout);

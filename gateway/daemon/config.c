@@ -189,6 +189,12 @@ static const struct config_key keys[] = {
 	  offsetof(struct config, pipeline.n_store_namespaces) },
 	{ "beacons", "health_interval_s", CFG_UINT, F(pipeline.beacon_health_interval_s), 1, 86400,
 	  NULL, "300", "At most one health message per fixed beacon per this many seconds.", 0 },
+	{ "beacons", "missing_after_s", CFG_UINT, F(pipeline.beacon_missing_after_s), 10, 604800,
+	  NULL, "900", "A registered store beacon (beaconctl beacon add) not heard for this many "
+	  "seconds is reported missing.", 0 },
+	{ "beacons", "low_battery_mv", CFG_UINT, F(pipeline.beacon_low_battery_mv), 0, 65535, NULL,
+	  "2500", "A registered store beacon whose Eddystone-TLM battery reading is below this "
+	  "(millivolts) is reported low_battery (0 = never).", 0 },
 	{ "beacons", "max_store_beacons", CFG_UINT, F(pipeline.max_store_beacons), 0, 65536, NULL,
 	  "256", "Fixed beacons tracked for health.", 0 },
 
@@ -416,8 +422,13 @@ void config_defaults(struct config *cfg)
 	sync_gateway_names(cfg);
 }
 
+_Static_assert(N_KEYS <= CONFIG_MAX_KEYS, "raise CONFIG_MAX_KEYS");
+
 struct parse_ctx {
 	struct config *cfg;
+	int line;               /* of the line inih is on: the reader counts them */
+	FILE *f;                /* the file, or ... */
+	const char *text;       /* ... the string being parsed */
 	bool seen[N_KEYS];
 	char reason[CONFIG_ERR_MAX];
 	bool failed;
@@ -442,6 +453,7 @@ static int handler(void *user, const char *section, const char *name, const char
 			goto error;
 		}
 		ctx->seen[i] = true;
+		ctx->cfg->key_line[i] = ctx->line > 0 && ctx->line <= UINT16_MAX ? (uint16_t)ctx->line : 0;
 		if (apply(ctx->cfg, k, value, reason, sizeof(reason)) == 0)
 			return 1;
 		goto error;
@@ -469,6 +481,45 @@ error:
 static void parse_setup(void)
 {
 	ini_stop_on_first_error = true;
+	/* "port = 8883   # TLS" is how people annotate INI files, the docs
+	 * included: a ';' or '#' after whitespace starts a comment. (A value
+	 * cannot hold " #" or " ;"; no key needs it.) */
+	ini_inline_comment_prefixes = ";#";
+}
+
+/* inih's reader: one line from the file or the string, counted, so the
+ * handler knows which line a key is on (for messages that come later). */
+static char *read_line(char *buf, int n, void *stream)
+{
+	struct parse_ctx *ctx = stream;
+	size_t len;
+	const char *nl;
+
+	if (ctx->f) {
+		if (!fgets(buf, n, ctx->f))
+			return NULL;
+	} else {
+		if (!*ctx->text)
+			return NULL;
+		nl = strchr(ctx->text, '\n');
+		len = nl ? (size_t)(nl - ctx->text) + 1 : strlen(ctx->text);
+		if (len > (size_t)n - 1)
+			len = (size_t)n - 1;
+		memcpy(buf, ctx->text, len);
+		buf[len] = '\0';
+		ctx->text += len;
+	}
+	/* A line longer than the buffer comes in pieces: count it once. */
+	if (strchr(buf, '\n') || (ctx->f ? feof(ctx->f) : !*ctx->text))
+		ctx->line++;
+	return buf;
+}
+
+static int parse(struct parse_ctx *ctx)
+{
+	ctx->line = 0;
+	parse_setup();
+	return ini_parse_stream(read_line, ctx, handler, ctx);
 }
 
 static int finish(struct parse_ctx *ctx, int rc, const char *name, char *err, size_t errlen)
@@ -484,8 +535,10 @@ static int finish(struct parse_ctx *ctx, int rc, const char *name, char *err, si
 		return config_error(err, errlen, "%s:%d: syntax error (expected [section] or key = value)",
 			    name, rc);
 	}
+	/* A rule about one key starts with its line ("12: ..."): FILE:12: ... */
 	if (config_validate(ctx->cfg, ctx->reason, sizeof(ctx->reason)) < 0)
-		return config_error(err, errlen, "%s: %s", name, ctx->reason);
+		return config_error(err, errlen, isdigit((unsigned char)ctx->reason[0]) ? "%s:%s" :
+				    "%s: %s", name, ctx->reason);
 	return 0;
 }
 
@@ -505,8 +558,9 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		free(ctx);
 		return rc;
 	}
-	parse_setup();
-	rc = finish(ctx, ini_parse_file(f, handler, ctx), path, err, errlen);
+	ctx->f = f;
+	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
+	rc = finish(ctx, parse(ctx), path, err, errlen);
 	fclose(f);
 	free(ctx);
 	return rc;
@@ -522,10 +576,19 @@ int config_load_string(struct config *cfg, const char *text, const char *name, c
 		return config_error(err, errlen, "%s: out of memory", name);
 	config_defaults(cfg);
 	ctx->cfg = cfg;
-	parse_setup();
-	rc = finish(ctx, ini_parse_string(text, handler, ctx), name, err, errlen);
+	ctx->text = text;
+	snprintf(cfg->path, sizeof(cfg->path), "%s", name);
+	rc = finish(ctx, parse(ctx), name, err, errlen);
 	free(ctx);
 	return rc;
+}
+
+unsigned config_key_line(const struct config *cfg, const char *section, const char *name)
+{
+	for (size_t i = 0; i < N_KEYS; i++)
+		if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, name) == 0)
+			return cfg->key_line[i];
+	return 0;
 }
 
 /* node_exporter reads only *.prom files: any other name would be silently ignored. */
@@ -548,11 +611,13 @@ static int password_file_check(const struct config *cfg, char *err, size_t errle
 	const char *f = cfg->delivery.password_file;
 	struct stat sb;
 
-	if (!*f || cfg->password_file_insecure_ok || stat(f, &sb) != 0)
+	/* Not a file at all (a directory...): config_files.c says so. */
+	if (!*f || cfg->password_file_insecure_ok || stat(f, &sb) != 0 || !S_ISREG(sb.st_mode))
 		return 0;
 	if (sb.st_mode & (S_IRGRP | S_IROTH | S_IWGRP | S_IWOTH))
-		return config_error(err, errlen, "[mqtt] password_file %s is open to %s (mode %04o): "
-			    "chmod 600 it, or set password_file_insecure_ok = yes", f,
+		return config_error(err, errlen, "%u: [mqtt] password_file %s is open to %s "
+			    "(mode %04o): chmod 600 it, or set password_file_insecure_ok = yes",
+			    config_key_line(cfg, "mqtt", "password_file"), f,
 			    sb.st_mode & (S_IROTH | S_IWOTH) ? "everyone" : "its group",
 			    (unsigned)(sb.st_mode & 07777));
 	return 0;

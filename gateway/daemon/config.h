@@ -19,6 +19,7 @@
 #define CONFIG_NAME_MAX 64     /* site, gateway id, zone: MQTT topic levels */
 #define CONFIG_PATH_MAX 256
 #define CONFIG_ERR_MAX 512
+#define CONFIG_MAX_KEYS 128    /* of the key table: where each was set */
 
 #define CONFIG_DEFAULT_PATH "/etc/beacongw/beacongw.conf"
 
@@ -60,6 +61,11 @@ struct config {
 	/* Process hygiene: both off unless the admin says otherwise. */
 	bool allow_core_dumps;            /* [gateway]: stay dumpable (debugging only) */
 	bool password_file_insecure_ok;   /* [mqtt]: accept a group/other-readable file */
+	/* Where each key came from, for messages about it after parsing (a
+	 * file that cannot be opened...): the file and, per key of the
+	 * table, its line (0 = not in the file, the default). */
+	char path[CONFIG_PATH_MAX];
+	uint16_t key_line[CONFIG_MAX_KEYS];
 };
 
 enum config_type {
@@ -106,6 +112,9 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
 /* Same from a string (tests, fuzzing); name is used in messages. */
 int config_load_string(struct config *cfg, const char *text, const char *name, char *err,
 		       size_t errlen);
+
+/* The line of the file where [section] name was set; 0 when it was not. */
+unsigned config_key_line(const struct config *cfg, const char *section, const char *name);
 
 /* Checks across keys (window <= interval, cert and key together...). */
 int config_validate(const struct config *cfg, char *err, size_t errlen);

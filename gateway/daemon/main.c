@@ -17,7 +17,9 @@
 
 #include "bgw_exit.h"
 #include "config.h"
+#include "broker_dropin.h"
 #include "config_audit.h"
+#include "config_files.h"
 #include "hci_event.h"
 #include "log.h"
 #include "loop.h"
@@ -37,7 +39,7 @@ struct options {
 	bool config_given;
 	const char *source;
 	const char *db;
-	bool once, check_config, dump, realtime, verbose;
+	bool once, check_config, dump, realtime, verbose, broker_dropin;
 };
 
 struct app {
@@ -74,6 +76,8 @@ static void usage(FILE *f)
 		"      --once          with btsnoop:, process the capture, close visits,\n"
 		"                      deliver or queue every trigger, then exit\n"
 		"      --check-config  validate the configuration and the database, exit 0 or 78\n"
+		"      --broker-drop-in  print the systemd drop-in that lets the service reach\n"
+		"                      [mqtt] host when it is on a public address\n"
 		"      --dump          print every advertising report as a JSON line instead of\n"
 		"                      running the pipeline (no database, no MQTT)\n"
 		"      --realtime      replay a capture at its recorded speed\n"
@@ -86,7 +90,8 @@ static void usage(FILE *f)
 		CONFIG_DEFAULT_PATH);
 }
 
-enum { OPT_SOURCE = 256, OPT_DB, OPT_ONCE, OPT_CHECK, OPT_DUMP, OPT_REALTIME, OPT_VERSION };
+enum { OPT_SOURCE = 256, OPT_DB, OPT_ONCE, OPT_CHECK, OPT_DUMP, OPT_REALTIME, OPT_VERSION,
+       OPT_DROPIN };
 
 /* 0 to go on, or an exit status (0 for --help/--version). */
 static int parse_args(int argc, char **argv, struct options *o, bool *done)
@@ -97,6 +102,7 @@ static int parse_args(int argc, char **argv, struct options *o, bool *done)
 		{ "db", required_argument, NULL, OPT_DB },
 		{ "once", no_argument, NULL, OPT_ONCE },
 		{ "check-config", no_argument, NULL, OPT_CHECK },
+		{ "broker-drop-in", no_argument, NULL, OPT_DROPIN },
 		{ "dump", no_argument, NULL, OPT_DUMP },
 		{ "realtime", no_argument, NULL, OPT_REALTIME },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -119,6 +125,7 @@ static int parse_args(int argc, char **argv, struct options *o, bool *done)
 		case OPT_DB: o->db = optarg; break;
 		case OPT_ONCE: o->once = true; break;
 		case OPT_CHECK: o->check_config = true; break;
+		case OPT_DROPIN: o->broker_dropin = true; break;
 		case OPT_DUMP: o->dump = true; break;
 		case OPT_REALTIME: o->realtime = true; break;
 		case 'v': o->verbose = true; break;
@@ -147,6 +154,10 @@ static int parse_args(int argc, char **argv, struct options *o, bool *done)
 	if (optind < argc) {
 		fprintf(stderr, "beacongw: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
+		return BGW_EXIT_USAGE;
+	}
+	if (o->broker_dropin && (o->dump || o->once || o->check_config)) {
+		fprintf(stderr, "beacongw: --broker-drop-in is a mode of its own\n");
 		return BGW_EXIT_USAGE;
 	}
 	if (o->check_config && (o->dump || o->once)) {
@@ -403,21 +414,52 @@ static void print_warning(void *ctx, const char *msg)
 	printf("warning: %s\n", msg);
 }
 
+static void log_problem(void *ctx, const char *msg)
+{
+	(void)ctx;
+	log_err("%s", msg);
+}
+
+/*
+ * What start-up checks before it sets anything up, and all that
+ * --check-config adds to parsing: the files the configuration names, read
+ * as the daemon reads them (run it as the service's user to check the
+ * permissions too). Every problem is logged; 0 or 78.
+ */
+static int check_files(const struct app *a)
+{
+	return config_check_files(&a->cfg, log_problem, NULL) ? BGW_EXIT_CONFIG : 0;
+}
+
 static int check_config(struct app *a)
 {
 	bool from_file = a->opt.config_given || access(a->opt.config_path, F_OK) == 0;
 	struct audit_sink sink = { .warn = print_warning, .ctx = NULL };
 	struct audit_counts n;
 	uint32_t total;
-	char err[512];
+	char err[512], missing[256], msg[1024];
+	uint32_t extra = 0;
+	int rc = check_files(a);
 
+	/* The database too, even after a bad file: every problem at once. */
 	if (run_check_db(&a->cfg, &sink, &n, err, sizeof(err)) < 0) {
 		log_err("%s", err);
 		return BGW_EXIT_CONFIG;
 	}
+	if (rc)
+		return rc;
+	broker_dropin_missing(&a->cfg, BROKER_DROPIN_DIR, missing, sizeof(missing));
+	if (*missing) {
+		snprintf(msg, sizeof(msg), "[mqtt] host %s is on a public address (%s) that the "
+			 "service's lockdown (IPAddressDeny=any) refuses, and no drop-in in %s "
+			 "allows it: see 'beacongw --broker-drop-in' in beacongw(8)",
+			 a->cfg.delivery.host, missing, BROKER_DROPIN_DIR);
+		print_warning(NULL, msg);
+		extra++;
+	}
 	/* Findings are warnings: each row is valid, the daemon runs, but that
 	 * part of it can never do what it says. */
-	total = n.store_namespace_ids + n.channelless_consents + n.idle_campaigns;
+	total = n.store_namespace_ids + n.channelless_consents + n.idle_campaigns + extra;
 	if (total)
 		printf("configuration OK with %u warning(s) (%s)\n", total,
 		       from_file ? a->opt.config_path : "built-in defaults");
@@ -543,6 +585,16 @@ int main(int argc, char **argv)
 	}
 	if (app.opt.check_config)
 		return check_config(&app);
+	if (app.opt.broker_dropin) {
+		char err[512];
+
+		rc = broker_dropin_write(&app.cfg, stdout, err, sizeof(err));
+		if (rc)
+			log_err("%s", err);
+		return rc;
+	}
+	if (!app.opt.dump && (rc = check_files(&app)))
+		return rc;
 	app.start_ms = loop_now_ms();
 	app.start_time_s = (uint64_t)time(NULL);
 	rc = run(&app);

@@ -5,6 +5,7 @@
 #include "metrics.h"
 
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,7 +14,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "beacon_fleet.h"
+#include "bgw_util.h"
 #include "config.h"
+#include "ops_stats.h"
 #include "log.h"
 #include "loop.h"
 
@@ -85,6 +89,154 @@ static void consent_state(struct out *o, const struct metrics_sample *s)
 	put(o, "beacongw_consent_failed{reason=");
 	put_label_value(o, kind);
 	put(o, "} 1\n");
+}
+
+/* A metric family whose samples may be none: HELP and TYPE go out with the
+ * first sample (a family without samples is not valid exposition text). */
+struct family {
+	const char *name, *type, *help;
+	bool said;
+};
+
+static void family_sample(struct out *o, struct family *f)
+{
+	if (!f->said)
+		head(o, f->name, f->type, f->help);
+	f->said = true;
+}
+
+/* The zone's footfall, triggers per campaign, enrolment and consent. */
+static void operators(struct out *o, const struct metrics_sample *s)
+{
+	const struct ops_stats *ops = s->ops;
+
+	if (!ops)
+		return;
+	if (ops->footfall_have) {
+		head(o, "beacongw_footfall_devices", "gauge",
+		     "Distinct anonymous devices in the zone in the last published footfall "
+		     "period (periods under [footfall] min_count are withheld, here too).");
+		put(o, "beacongw_footfall_devices{zone=");
+		put_label_value(o, s->zone);
+		put(o, "} %llu\n", (unsigned long long)ops->footfall_count);
+	}
+	head(o, "beacongw_footfall_periods_total", "counter", "Footfall periods published.");
+	put(o, "beacongw_footfall_periods_total{zone=");
+	put_label_value(o, s->zone);
+	put(o, "} %llu\n", (unsigned long long)ops->footfall_periods);
+	struct family camp = { "beacongw_campaign_triggers_total", "counter",
+			       "Triggers queued per campaign since the daemon started (campaign "
+			       "\"_other\": beyond the first 64 campaigns).", false };
+
+	for (size_t i = 0; i < ops->n_campaigns; i++) {
+		family_sample(o, &camp);
+		put(o, "beacongw_campaign_triggers_total{campaign=");
+		put_label_value(o, ops->campaign[i].name);
+		put(o, "} %llu\n", (unsigned long long)ops->campaign[i].triggers);
+	}
+	if (ops->triggers_other) {
+		family_sample(o, &camp);
+		put(o, "beacongw_campaign_triggers_total{campaign=\"_other\"} %llu\n",
+		    (unsigned long long)ops->triggers_other);
+	}
+	if (!ops->have_snapshot)
+		return;
+	metric(o, "beacongw_customers_enrolled", "gauge", "Customers in the consent store.",
+	       ops->customers);
+	head(o, "beacongw_customers_consented", "gauge",
+	     "Customers whose consent for the purpose is in force now (retargeting: presence "
+	     "and retargeting both).");
+	put(o, "beacongw_customers_consented{purpose=\"presence\"} %llu\n",
+	    (unsigned long long)ops->presence);
+	put(o, "beacongw_customers_consented{purpose=\"retargeting\"} %llu\n",
+	    (unsigned long long)ops->retargeting);
+}
+
+static void beacon_labels(struct out *o, const char *metric, const struct beacon_fleet_entry *e)
+{
+	put(o, "%s{name=", metric);
+	put_label_value(o, e->name);
+	put(o, ",place=");
+	put_label_value(o, e->place);
+	put(o, ",type=");
+	put_label_value(o, e->type);
+	put(o, "}");
+}
+
+/* The store's registered beacons: one series per beacon and reading. */
+static void fleet(struct out *o, const struct metrics_sample *s)
+{
+	static const enum beacon_fleet_status st[] = { BEACON_OK, BEACON_LOW_BATTERY,
+						       BEACON_MISSING, BEACON_UNSEEN };
+	size_t n = s->fleet ? beacon_fleet_count(s->fleet) : 0;
+	struct beacon_fleet_entry e;
+
+	if (!s->fleet)
+		return;
+	head(o, "beacongw_store_beacons", "gauge",
+	     "Registered store beacons (beaconctl beacon add) by status.");
+	for (size_t k = 0; k < BGW_ARRAY_SIZE(st); k++) {
+		uint64_t c = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			beacon_fleet_get(s->fleet, i, &e);
+			c += e.status == st[k];
+		}
+		put(o, "beacongw_store_beacons{status=\"%s\"} %llu\n",
+		    beacon_fleet_status_name(st[k]), (unsigned long long)c);
+	}
+	struct family f_up = { "beacongw_store_beacon_up", "gauge",
+	     "1 while the registered beacon is heard (status ok or low_battery), 0 when "
+	     "missing; no series before it was first heard or missed.", false };
+	for (size_t i = 0; i < n; i++) {
+		beacon_fleet_get(s->fleet, i, &e);
+		if (e.status == BEACON_UNSEEN)
+			continue;
+		family_sample(o, &f_up);
+		beacon_labels(o, "beacongw_store_beacon_up", &e);
+		put(o, " %d\n", e.status != BEACON_MISSING);
+	}
+	struct family f_low_battery = { "beacongw_store_beacon_low_battery", "gauge",
+	     "1 while the beacon's last Eddystone-TLM battery reading is under "
+	     "[beacons] low_battery_mv.", false };
+	for (size_t i = 0; i < n; i++) {
+		beacon_fleet_get(s->fleet, i, &e);
+		if (e.status == BEACON_UNSEEN)
+			continue;
+		family_sample(o, &f_low_battery);
+		beacon_labels(o, "beacongw_store_beacon_low_battery", &e);
+		put(o, " %d\n", e.status == BEACON_LOW_BATTERY);
+	}
+	struct family f_battery_millivolts = { "beacongw_store_beacon_battery_millivolts", "gauge",
+	     "Battery voltage from the beacon's last Eddystone-TLM frame.", false };
+	for (size_t i = 0; i < n; i++) {
+		beacon_fleet_get(s->fleet, i, &e);
+		if (e.battery_mv < 0)
+			continue;
+		family_sample(o, &f_battery_millivolts);
+		beacon_labels(o, "beacongw_store_beacon_battery_millivolts", &e);
+		put(o, " %d\n", e.battery_mv);
+	}
+	struct family f_temperature_celsius = { "beacongw_store_beacon_temperature_celsius", "gauge",
+	     "Temperature from the beacon's last Eddystone-TLM frame.", false };
+	for (size_t i = 0; i < n; i++) {
+		beacon_fleet_get(s->fleet, i, &e);
+		if (isnan(e.temperature_c))
+			continue;
+		family_sample(o, &f_temperature_celsius);
+		beacon_labels(o, "beacongw_store_beacon_temperature_celsius", &e);
+		put(o, " %.2f\n", e.temperature_c);
+	}
+	struct family f_last_seen_seconds = { "beacongw_store_beacon_last_seen_seconds", "gauge",
+	     "Time the beacon was last heard (Unix seconds; a replay: the capture's clock).", false };
+	for (size_t i = 0; i < n; i++) {
+		beacon_fleet_get(s->fleet, i, &e);
+		if (!e.last_seen_us)
+			continue;
+		family_sample(o, &f_last_seen_seconds);
+		beacon_labels(o, "beacongw_store_beacon_last_seen_seconds", &e);
+		put(o, " %llu\n", (unsigned long long)(e.last_seen_us / 1000000u));
+	}
 }
 
 #define COUNTER(name, help, v) metric(o, "beacongw_" name "_total", "counter", help, v)
@@ -167,6 +319,8 @@ size_t metrics_format(const struct metrics_sample *s, char *buf, size_t n)
 	GAUGE("last_error", "1 while the MQTT status document carries a last_error.",
 	      s->last_error);
 	consent_state(o, s);
+	operators(o, s);
+	fleet(o, s);
 	COUNTER("consent_load_failures",
 		"Consent state loads that failed (the daemon acts on nobody until one succeeds).",
 		s->consent_load_failures);
@@ -229,7 +383,8 @@ struct metrics {
 	metrics_fill_cb fill;
 	void *ctx;
 	bool failing;            /* the last write failed (log the recovery) */
-	char text[METRICS_TEXT_MAX];
+	char *text;              /* grows with the number of campaigns and beacons */
+	size_t text_cap;
 };
 
 static void write_now(struct metrics *m, bool running)
@@ -241,12 +396,19 @@ static void write_now(struct metrics *m, bool running)
 	memset(&s, 0, sizeof(s));
 	m->fill(m->ctx, &s);
 	s.running = running;
-	len = metrics_format(&s, m->text, sizeof(m->text));
-	if (len >= sizeof(m->text)) {
-		/* A programming error (the text outgrew the buffer): never write half. */
-		log_limited(LOG_PRIO_ERR, "metrics size", "metrics: text too long (%zu bytes)",
-			    len);
-		return;
+	len = metrics_format(&s, m->text, m->text_cap);
+	if (len >= m->text_cap) {
+		/* More campaigns or beacons than before: a bigger buffer, once. */
+		char *t = realloc(m->text, len + METRICS_TEXT_MAX);
+
+		if (!t) {
+			log_limited(LOG_PRIO_ERR, "metrics size", "metrics: out of memory (%zu bytes)",
+				    len);
+			return;
+		}
+		m->text = t;
+		m->text_cap = len + METRICS_TEXT_MAX;
+		len = metrics_format(&s, m->text, m->text_cap);
 	}
 	if (metrics_write_file(m->path, m->text, len, err, sizeof(err)) < 0) {
 		log_limited(LOG_PRIO_WARNING, "metrics write", "metrics: %s", err);
@@ -308,5 +470,6 @@ void metrics_free(struct metrics *m)
 		return;
 	if (m->timer >= 0)
 		loop_timer_del(m->loop, m->timer);
+	free(m->text);
 	free(m);
 }

@@ -24,6 +24,8 @@
 #include <stdint.h>
 
 struct loop;
+struct ops_stats;
+struct beacon_fleet;
 
 /* One reading of every metric; filled by the daemon (main.c, run.c). */
 struct metrics_sample {
@@ -56,6 +58,10 @@ struct metrics_sample {
 	bool consent_failed;
 	const char *consent_failed_kind; /* "limit: ...": the word before ':' is the label */
 	uint64_t consent_load_failures;
+	/* the operator's view (NULL: not written): footfall of the zone,
+	 * triggers per campaign, enrolment and consent, the store's beacons */
+	const struct ops_stats *ops;
+	const struct beacon_fleet *fleet;
 };
 
 /*

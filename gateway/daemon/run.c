@@ -26,6 +26,7 @@
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
+#include "ops_stats.h"
 #include "outbox.h"
 #include "pipeline.h"
 #include "pipeline_config.h"
@@ -34,6 +35,7 @@
 #include "snapshot.h"
 #include "status.h"
 #include "store.h"
+#include "store_beacons.h"
 #include "store_visits.h"
 
 #define TICK_MS 1000
@@ -59,6 +61,7 @@ struct run {
 	uint64_t last_ts_us;       /* replays: capture time of the last packet */
 	const struct scanner *scanner;
 	uint64_t triggers_queued, snapshot_loads;
+	struct ops_stats ops;         /* footfall, per campaign, consent: for the metrics */
 	struct audit_counts audit; /* of the newest snapshot */
 	bool before_consent_said;
 	/* Fail closed: while the consent state cannot be loaded, the pipeline
@@ -140,6 +143,24 @@ static void consent_fail_closed(struct run *r, int rc, const char *why)
 	}
 }
 
+/* The store's registered beacons, read with every snapshot (the table
+ * changes seldom; a failure keeps the ones the pipeline has). */
+static void load_store_beacons(struct run *r)
+{
+	struct store_beacon *v = NULL;
+	size_t n = 0;
+	char err[STORE_ERRLEN];
+
+	if (store_beacon_load(r->db, &v, &n, err) != STORE_OK) {
+		log_limited(LOG_PRIO_WARNING, "store beacons", "store beacons: %s", err);
+		return;
+	}
+	log_debug("store beacons: %zu registered", n);
+	if (pipeline_set_store_beacons(r->pl, v, n) < 0)
+		log_limited(LOG_PRIO_WARNING, "store beacons", "store beacons: out of memory");
+	free(v);
+}
+
 static int load_snapshot(struct run *r)
 {
 	struct snapshot *snap = NULL;
@@ -168,6 +189,7 @@ static int load_snapshot(struct run *r)
 		r->consent_reason[0] = '\0';
 		log_notice("consent state loaded again: visits and triggers resume");
 	}
+	load_store_beacons(r);
 	audit_snapshot(r, snap, r->snapshot_loads == 0);
 	r->snapshot_loads++;
 	log_debug("consent snapshot loaded: %u customers, %u identifiers, %u campaigns",
@@ -266,8 +288,10 @@ static void on_trigger(void *ctx, const struct trigger *t)
 				  bgw_us_to_s(t->ts_us)) < 0)
 		log_limited(LOG_PRIO_ERR, "trigger queue",
 			    "cannot queue a trigger (out of memory)");
-	else
+	else {
 		r->triggers_queued++;
+		ops_stats_trigger(&r->ops, t->campaign->name);
+	}
 	log_info("trigger %s: campaign %s, customer %s", t->id, t->campaign->name,
 		 t->customer_ref);
 }
@@ -277,6 +301,7 @@ static void on_footfall(void *ctx, const char *json)
 	struct run *r = ctx;
 
 	publisher_publish_durable(r->pub, "footfall", json);
+	ops_stats_footfall(&r->ops, json);
 }
 
 static void on_beacon_health(void *ctx, const char *json)
@@ -654,6 +679,10 @@ void run_metrics(const struct run *r, struct metrics_sample *m)
 
 	publisher_counters(r->pub, &c);
 	fill_counters((void *)r, &c);
+	ops_stats_snapshot((struct ops_stats *)&r->ops, pipeline_get_snapshot(r->pl),
+			   (int64_t)time(NULL));
+	m->ops = &r->ops;
+	m->fleet = pipeline_beacon_fleet(r->pl);
 	m->reports = c.reports;
 	m->decoded = c.decoded;
 	m->consented = c.consented;

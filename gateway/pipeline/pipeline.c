@@ -15,6 +15,7 @@
 #include "addr_cache.h"
 #include "aes_openssl.h"
 #include "beacon_frame.h"
+#include "beacon_fleet.h"
 #include "beacon_health.h"
 #include "campaign.h"
 #include "consent_gate.h"
@@ -46,6 +47,7 @@ struct pipeline {
 	struct presence *pr;
 	struct campaign_rules *rules;
 	struct beacon_health *bh;
+	struct beacon_fleet *fleet;   /* registered store beacons */
 	/* Address -> customer index of the EID tag last heard from it: an eTLM
 	 * frame carries no identity and is paired through its address. */
 	struct addr_cache *eid_addrs;
@@ -215,10 +217,11 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg,
 	p->pr = presence_new(cfg, on_presence, p);
 	p->rules = campaign_rules_new(cfg);
 	p->bh = beacon_health_new(cfg, on_health, p);
+	p->fleet = beacon_fleet_new(cfg, on_health, p);
 	p->idx = id_index_new(NULL, cfg->eid_tolerance, 0, aes128_openssl);
 	p->irk = irk_resolver_new(NULL, cfg->irk_cache_size);
 	p->eid_addrs = addr_cache_new(cfg->max_tracked);
-	if (!p->aes || !p->ff || !p->pr || !p->rules || !p->bh || !p->idx || !p->irk ||
+	if (!p->aes || !p->ff || !p->pr || !p->rules || !p->bh || !p->fleet || !p->idx || !p->irk ||
 	    !p->eid_addrs) {
 		pipeline_free(p);
 		return NULL;
@@ -234,6 +237,7 @@ void pipeline_free(struct pipeline *p)
 	footfall_free(p->ff);
 	campaign_rules_free(p->rules);
 	beacon_health_free(p->bh);
+	beacon_fleet_free(p->fleet);
 	id_index_free(p->idx);
 	irk_resolver_free(p->irk);
 	addr_cache_free(p->eid_addrs);
@@ -415,6 +419,10 @@ static void identify(struct pipeline *p, const struct adv_report *r, const struc
 			const struct bf_ibeacon *b = &f[i].u.ibeacon;
 			uint8_t v[20];
 
+			if (beacon_fleet_ibeacon(p->fleet, b, r->addr, r->addr_type, r->ts_us)) {
+				s->store_beacon = true;
+				break;
+			}
 			if (s->ident < 0)
 				s->ident = id_index_ibeacon(p->idx, b->uuid, b->major, b->minor);
 			if (isnan(s->power_1m))
@@ -441,6 +449,11 @@ static void identify(struct pipeline *p, const struct adv_report *r, const struc
 
 			if (beacon_health_is_store_uid(p->bh, u->namespace_id)) {
 				beacon_health_uid(p->bh, r->addr, r->addr_type, u, r->ts_us);
+				beacon_fleet_uid(p->fleet, u, r->addr, r->addr_type, r->ts_us);
+				s->store_beacon = true;
+				break;
+			}
+			if (beacon_fleet_uid(p->fleet, u, r->addr, r->addr_type, r->ts_us)) {
 				s->store_beacon = true;
 				break;
 			}
@@ -465,6 +478,10 @@ static void identify(struct pipeline *p, const struct adv_report *r, const struc
 			set_anon(s, ANON_EID, e->eid, 8);
 			break;
 		}
+		case BF_EDDYSTONE_URL:
+			if (beacon_fleet_url(p->fleet, &f[i].u.url, r->addr, r->addr_type, r->ts_us))
+				s->store_beacon = true;
+			break;
 		case BF_EDDYSTONE_TLM:
 			s->tlm = &f[i].u.tlm;
 			break;
@@ -570,6 +587,8 @@ void pipeline_report(struct pipeline *p, const struct adv_report *r)
 		beacon_health_tlm(p->bh, r->addr, r->addr_type, s.tlm, r->ts_us);
 		if (s.ident < 0 && beacon_health_is_store_addr(p->bh, r->addr, r->addr_type))
 			s.store_beacon = true;
+		if (s.ident < 0 && beacon_fleet_tlm(p->fleet, s.tlm, r->addr, r->addr_type, r->ts_us))
+			s.store_beacon = true;
 	}
 	if (s.store_beacon && s.ident < 0)
 		return; /* the store's own fixed beacon: not a visitor */
@@ -654,7 +673,18 @@ void pipeline_tick(struct pipeline *p, uint64_t now_us)
 	drop_unconsented(p, to_s(now_us));
 	presence_tick(p->pr, now_us);
 	footfall_tick(p->ff, now_us);
+	beacon_fleet_tick(p->fleet, now_us);
 	sync_stats(p);
+}
+
+int pipeline_set_store_beacons(struct pipeline *p, const struct store_beacon *v, size_t n)
+{
+	return beacon_fleet_set(p->fleet, v, n);
+}
+
+const struct beacon_fleet *pipeline_beacon_fleet(const struct pipeline *p)
+{
+	return p->fleet;
 }
 
 void pipeline_flush(struct pipeline *p, uint64_t now_us)

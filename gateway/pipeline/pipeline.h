@@ -128,6 +128,13 @@ bool pipeline_trigger_allowed(const struct pipeline *p, int64_t customer_id, int
 bool pipeline_trigger_channels_allowed(const struct pipeline *p, int64_t customer_id,
 				       int64_t now_s, const char *const *names, size_t n);
 
+/* The store's registered beacons (from the store_beacons table), replaced
+ * as a whole; each keeps its readings by name. -1 on allocation failure. */
+struct store_beacon;
+struct beacon_fleet;
+int pipeline_set_store_beacons(struct pipeline *p, const struct store_beacon *v, size_t n);
+const struct beacon_fleet *pipeline_beacon_fleet(const struct pipeline *p);
+
 /* The snapshot in use (NULL before the first one). */
 const struct snapshot *pipeline_get_snapshot(const struct pipeline *p);
 

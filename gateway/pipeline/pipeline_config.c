@@ -31,6 +31,8 @@ void pipeline_config_defaults(struct pipeline_config *cfg)
 	cfg->irk_cache_size = 1024;
 	cfg->beacon_health_interval_s = 300;
 	cfg->max_store_beacons = 256;
+	cfg->beacon_missing_after_s = 900;
+	cfg->beacon_low_battery_mv = 2500;
 	cfg->max_campaign_state = 16384;
 }
 

@@ -52,6 +52,8 @@ struct pipeline_config {
 	uint8_t n_store_namespaces;
 	uint32_t beacon_health_interval_s; /* at most one health message per beacon per interval */
 	uint32_t max_store_beacons;
+	uint32_t beacon_missing_after_s;  /* registered beacon not heard this long: missing */
+	uint32_t beacon_low_battery_mv;   /* TLM battery below this: low_battery */
 
 	/* Campaign cooldown / daily-cap state kept in memory. */
 	uint32_t max_campaign_state;

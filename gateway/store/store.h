@@ -29,7 +29,7 @@
 #include <sqlite3.h>
 
 #define STORE_ERRLEN 256
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 /* Oldest schema a read-only open accepts as is: v2 only added the
  * consent_generation triggers and kv row, v3 the audit redaction of forget,
  * which readers do not need. */
@@ -325,7 +325,8 @@ int store_csv_consent_parse(char *item, struct store_grant *g, char *chbuf, size
 			    char *err);
 
 /* Time helpers shared with the CLI: "@UNIX" or digits, "YYYY-MM-DD[THH:MM[:SS]][Z]"
- * (local time unless Z), "+N[smhd]" relative to now. */
+ * (local time unless Z), "+N[smhd]" or "-N[smhd]" relative to now
+ * (after or before it). */
 int store_time_parse(const char *s, int64_t now, int64_t *out, char *err);
 /* ISO 8601 UTC "2026-01-31T12:00:00Z". */
 void store_time_format(int64_t t, char *buf, size_t n);

@@ -222,9 +222,26 @@ static const char schema_v4[] =
 	"  NOT EXISTS (SELECT 1 FROM customers WHERE id = OLD.customer_id)) "
 	"BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;";
 
+/*
+ * v5: the store's own beacons, registered by name (beaconctl beacon add):
+ * how to recognise each (type and normalised value: an iBeacon, an
+ * Eddystone UID, a UID namespace, a URL, or the address of a TLM-only
+ * beacon) and where it hangs. No person is in this table.
+ */
+static const char schema_v5[] =
+	"CREATE TABLE IF NOT EXISTS store_beacons ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  type TEXT NOT NULL,"
+	"  value TEXT NOT NULL,"
+	"  place TEXT NOT NULL DEFAULT '',"
+	"  added_at INTEGER NOT NULL,"
+	"  UNIQUE (type, value));";
+
 const char *const store_migrations[STORE_SCHEMA_VERSION] = {
 	schema_v1,
 	schema_v2,
 	schema_v3,
 	schema_v4,
+	schema_v5,
 };

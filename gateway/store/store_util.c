@@ -333,7 +333,8 @@ int store_time_parse(const char *s, int64_t now, int64_t *out, char *err)
 
 	if (!s || !*s)
 		return store_errf(err, STORE_EINVAL, "empty time");
-	if (s[0] == '+') {
+	/* Relative both ways: "+7d" for an expiry, "-1d" for "since yesterday". */
+	if (s[0] == '+' || s[0] == '-') {
 		errno = 0;
 		v = strtoll(s + 1, &end, 10);
 		long long mul = 1;
@@ -350,7 +351,7 @@ int store_time_parse(const char *s, int64_t now, int64_t *out, char *err)
 		}
 		if (*end || v > INT32_MAX)
 			goto bad;
-		*out = now + v * mul;
+		*out = s[0] == '-' ? now - v * mul : now + v * mul;
 		return STORE_OK;
 	}
 	if (s[0] == '@' || strspn(s, "0123456789") == strlen(s)) {
@@ -386,5 +387,5 @@ int store_time_parse(const char *s, int64_t now, int64_t *out, char *err)
 	return STORE_OK;
 bad:
 	return store_errf(err, STORE_EINVAL,
-			  "bad time '%.40s' (use YYYY-MM-DD[THH:MM[:SS]][Z], @UNIX or +N[smhd])", s);
+			  "bad time '%.40s' (use YYYY-MM-DD[THH:MM[:SS]][Z], @UNIX or +N[smhd] / -N[smhd])", s);
 }

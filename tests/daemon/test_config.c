@@ -92,6 +92,10 @@ static void test_every_key(void **state)
 			/* Setting the default changes nothing. */
 			config_defaults(&def);
 			assert_int_equal(load(&cfg, text, err), 0);
+			/* ... but where it came from: line 2 of the text. */
+			assert_int_equal(config_key_line(&cfg, k->section, k->name), 2);
+			memset(cfg.path, 0, sizeof(cfg.path));
+			memset(cfg.key_line, 0, sizeof(cfg.key_line));
 			assert_memory_equal(&cfg, &def, sizeof(cfg));
 		}
 	}
@@ -145,6 +149,34 @@ struct bad {
 	const char *where;   /* "t:LINE:" */
 	const char *word;    /* in the message */
 };
+
+/* How people annotate INI files, install.md included: "value   # why". */
+static void test_inline_comments(void **state)
+{
+	struct config cfg;
+	char err[CONFIG_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(load(&cfg,
+			      "[gateway]\nsite = store-042          # the store\n"
+			      "id = door-1 ; this gateway\nzone = entrance\t# tab before\n"
+			      "[mqtt]\nhost = 127.0.0.1  # loopback\nport = 8883   # TLS\n"
+			      "client_id = shop#1\n",
+			      err),
+			 0);
+	assert_string_equal(cfg.pipeline.site, "store-042");
+	assert_string_equal(cfg.pipeline.gateway, "door-1");
+	assert_string_equal(cfg.pipeline.zone, "entrance");
+	assert_int_equal(cfg.delivery.port, 8883);
+	/* Without whitespace before it, '#' is part of the value. */
+	assert_string_equal(cfg.delivery.client_id, "shop#1");
+	assert_int_equal(config_key_line(&cfg, "mqtt", "port"), 7);
+	assert_int_equal(config_key_line(&cfg, "mqtt", "keepalive"), 0);
+	/* A bad value is still named with its line, comment gone. */
+	assert_int_equal(load(&cfg, "[gateway]\n\nsite = a/b   # no\n", err), -1);
+	assert_non_null(strstr(err, "t:3:"));
+	assert_null(strstr(err, "# no"));
+}
 
 static void test_errors_with_line(void **state)
 {
@@ -235,6 +267,11 @@ static void test_example_documents_every_key(void **state)
 	}
 	snprintf(path, sizeof(path), "%s/config/beacongw.conf", src);
 	assert_int_equal(config_load(&cfg, path, err, sizeof(err)), 0);
+	/* The shipped file leaves the port to TLS: adding cafile, as install.md
+	 * says, gives 8883 with nothing else to change. */
+	assert_int_equal(cfg.delivery.port, 0);
+	snprintf(cfg.delivery.cafile, sizeof(cfg.delivery.cafile), "/etc/beacongw/ca.pem");
+	assert_int_equal(delivery_config_port(&cfg.delivery), 8883);
 	f = fopen(path, "r");
 	assert_non_null(f);
 	while (fgets(line, sizeof(line), f)) {
@@ -266,6 +303,7 @@ int main(void)
 		cmocka_unit_test(test_defaults_agree_with_parts),
 		cmocka_unit_test(test_every_key),
 		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_inline_comments),
 		cmocka_unit_test(test_errors_with_line),
 		cmocka_unit_test(test_cross_key_rules),
 		cmocka_unit_test(test_missing_file),

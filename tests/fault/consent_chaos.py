@@ -350,7 +350,7 @@ class Chaos:
                 st["ident"] = True
         elif kind == "forget":
             how = "cli"
-            self.ctl("forget", ref)
+            self.ctl("forget", ref, "--yes")
             self.model.end(ref, "exists", time.time())
             del self.enrolled[ref]
         key = "%s/%s" % (kind, how)

@@ -86,6 +86,8 @@ for script in postinst prerm postrm; do
 		fail "$script enables or starts the service by itself"
 	fi
 done
+grep -q 'rm -rf /etc/beacongw' "$tmp/control/postrm" ||
+	fail "postrm purge does not remove /etc/beacongw (password, CA file)"
 grep -q 'systemd-sysusers beacongw.conf' "$tmp/control/postinst" ||
 	fail "postinst does not create the user from the sysusers.d snippet"
 
@@ -102,6 +104,8 @@ expect -rw-r--r-- usr/lib/sysusers.d/beacongw.conf
 expect -rw-r--r-- usr/lib/tmpfiles.d/beacongw.conf
 expect -rw-r--r-- usr/share/doc/beacongw/copyright
 expect -rw-r--r-- usr/share/doc/beacongw/changelog.gz
+expect -rw-r--r-- usr/share/beacongw/monitoring/beacongw-alerts.yml
+expect -rw-r--r-- usr/share/beacongw/monitoring/beacongw-dashboard.json
 [ -f "$src/config/beacongw.conf" ] && expect -rw-r----- etc/beacongw/beacongw.conf
 for page in "$src"/docs/man/*.[1-8]; do
 	[ -f "$page" ] || continue
@@ -121,6 +125,8 @@ for bin in usr/sbin/beacongw usr/bin/beaconctl usr/bin/beaconsim; do
 		case $info in *"ARM aarch64"*) ;; *) fail "$bin is not an aarch64 program" ;; esac
 	fi
 done
+grep -q '^RestartPreventExitStatus=78' "$root/lib/systemd/system/beacongw.service" ||
+	fail "the packaged unit restarts a configuration error (no RestartPreventExitStatus=78)"
 sed -n 's/^Exec[A-Za-z]*=[-@:+!]*\([^ ]*\).*/\1/p' "$root/lib/systemd/system/beacongw.service" |
 	sort -u | while read -r path; do
 	case $path in
@@ -185,10 +191,19 @@ lifecycle() {
 		[ "$state" = disabled ] || fail "after install the unit is '$state', not disabled"
 		systemctl is-active --quiet beacongw.service && fail "installing started the service"
 	fi
+	# What install.md has the administrator add: a password file and a CA
+	# certificate next to the configuration. remove keeps them, purge does not.
+	install -m 0640 -o root -g beacongw /dev/null /etc/beacongw/mqtt.password
+	echo secret >/etc/beacongw/mqtt.password
+	install -m 0644 /dev/null /etc/beacongw/broker-ca.pem
+	# shellcheck disable=SC2086
+	apt-get $apt_opts remove beacongw >>"$tmp/apt.log" 2>&1 || fail "apt-get remove failed"
+	[ -f /etc/beacongw/mqtt.password ] || fail "remove deleted /etc/beacongw/mqtt.password"
+	[ -f /etc/beacongw/beacongw.conf ] || fail "remove deleted the configuration"
 	# shellcheck disable=SC2086
 	apt-get $apt_opts purge beacongw >>"$tmp/apt.log" 2>&1 || fail "apt-get purge failed"
 	[ -e /var/lib/beacongw ] && fail "purge left /var/lib/beacongw"
-	[ -e /etc/beacongw ] && fail "purge left /etc/beacongw"
+	[ -e /etc/beacongw ] && fail "purge left /etc/beacongw: $(ls -A /etc/beacongw)"
 	userdel beacongw 2>/dev/null || true
 	groupdel beacongw 2>/dev/null || true
 	echo "installed with apt-get, checked and purged: OK"

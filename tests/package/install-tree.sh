@@ -117,12 +117,24 @@ done
 # ---- Debian documentation
 [ -f "$dest$docdir/copyright" ] || fail "copyright not installed in $docdir"
 
+# ---- the operator's monitoring files
+for f in beacongw-alerts.yml beacongw-dashboard.json; do
+	got=$dest$BGW_PREFIX/share/beacongw/monitoring/$f
+	if [ ! -f "$got" ]; then
+		fail "monitoring file $f not installed in share/beacongw/monitoring"
+	else
+		cmp -s "$got" "$BGW_SOURCE_DIR/packaging/monitoring/$f" || fail "$f differs from the source"
+		[ "$(mode_of "$got")" = 644 ] || fail "$f has mode $(mode_of "$got")"
+	fi
+done
+
 # ---- nothing outside the expected places
 (cd "$dest" && find . ! -type d | sed 's/^\.//') >"$tmp/files"
 while read -r f; do
 	case $f in
 	"$bindir"/* | "$sbindir"/* | "$mandir"/man[1-8]/*.gz | "$docdir"/* | \
 		"$BGW_PREFIX"/share/lintian/overrides/beacongw | \
+		"$BGW_PREFIX"/share/beacongw/monitoring/* | \
 		"$BGW_PREFIX"/lib/sysusers.d/beacongw.conf | \
 		"$BGW_PREFIX"/lib/tmpfiles.d/beacongw.conf | \
 		*/lib/systemd/system/beacongw.service | /etc/beacongw/*) ;;

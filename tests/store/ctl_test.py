@@ -45,7 +45,9 @@ class Ctl:
         if env:
             e.update(env)
         cmd = [CTL] + (["--db", db or self.db] if db is not False else []) + list(args)
+        # No terminal unless a case makes one: what cron and pipelines see.
         p = subprocess.run(cmd, capture_output=True, text=True, env=e, input=stdin,
+                           stdin=subprocess.DEVNULL if stdin is None else None,
                            timeout=timeout)
         return p
 
@@ -113,8 +115,8 @@ class Ctl:
 
 def case_commands(c):
     out = c.ok("init")
-    check("schema version 4" in out, out)
-    check("schema version 4" in c.ok("init"), "init not idempotent")
+    check("schema version 5" in out, out)
+    check("schema version 5" in c.ok("init"), "init not idempotent")
     c.ok("customer", "add", "C1", "--segment", "first-flat", "--segment", "furnishing")
     c.ok("customer", "add", "C7")
     c.ok("identifier", "add", "C1", "ibeacon", UUID.upper().replace("-", "") + ":1:2")
@@ -163,7 +165,7 @@ def case_commands(c):
     sofa = camps[1]
     check(sofa["hours"] == "09:00-20:00" and sofa["segment"] == "first-flat" and
           sofa["channels"] == ["push"] and sofa["daily_cap"] == 2, sofa)
-    c.ok("campaign", "remove", "door")
+    c.ok("campaign", "remove", "door", "--yes")
     check(len(c.json("campaign", "list")) == 1, "campaign remove")
 
     c.ok("identifier", "remove", "irk", IRK.upper())
@@ -178,7 +180,9 @@ def case_commands(c):
     check(all(a["actor"].startswith("beaconctl:") for a in audit), "actor")
     only_c2 = c.json("audit", "--ref", "C7")
     check(only_c2 and all(a["customer_ref"] == "C7" for a in only_c2), only_c2)
-    check(c.json("audit", "--since", "+1d") == [], "audit --since")
+    check(c.json("audit", "--since", "+1d") == [], "audit --since +1d")
+    check(len(c.json("audit", "--since", "-1d")) == len(c.json("audit")), "audit --since -1d")
+    check(len(c.json("audit", "--since", "-5m")) > 0, "audit --since -5m")
     check("ACTION" in c.ok("audit"), "audit table")
 
     old = int(time.time()) - 45 * 86400
@@ -186,17 +190,17 @@ def case_commands(c):
           f"(1, 'living', {old}, {old + 60}), (1, 'living', {int(time.time())}, NULL);"
           f"INSERT INTO consents (customer_id, purpose, granted_at, expires_at, source) "
           f"VALUES (2, 'presence', {old}, {old + 10}, 'app');")
-    r = c.json("purge", "--days", "30")
+    r = c.json("purge", "--days", "30", "--yes")
     check(r["visits"] == 1 and r["consents_archived"] == 1, r)
-    r = c.json("purge")
+    r = c.json("--yes", "purge")
     check(r["visits"] == 0, r)
     check(len(c.json("export", "C7")["consents_archived"]) == 1, "archive in export")
 
     doc = json.loads(c.ok("export", "C1"))
     check(doc["customer"]["customer_ref"] == "C1" and len(doc["visits"]) == 1, doc.keys())
-    c.ok("customer", "remove", "C7")
+    c.ok("customer", "remove", "C7", "--yes")
     check([x["customer_ref"] for x in c.json("customer", "list")] == ["C1"], "remove")
-    c.ok("forget", "C1")
+    c.ok("forget", "C1", "--yes")
     check(c.json("customer", "list") == [], "forget")
     tomb = [a for a in c.json("audit") if a["action"] == "forget"]
     check(len(tomb) == 1 and tomb[0]["before"]["identifiers"] == 3, tomb)
@@ -283,13 +287,13 @@ def case_unknown_customer(c):
                  ("segment", "add", "NOPE", "vip"),
                  ("segment", "remove", "NOPE", "vip"),
                  ("customer", "show", "NOPE"),
-                 ("customer", "remove", "NOPE"),
+                 ("customer", "remove", "NOPE", "--yes"),
                  ("export", "NOPE"),
-                 ("forget", "NOPE"),
+                 ("forget", "NOPE", "--yes"),
                  ("audit", "--ref", "NOPE")):
         c.fails(65, "no customer 'NOPE'", *args)
     c.fails(65, "no presence consent", "consent", "withdraw", "C7", "presence")
-    c.fails(65, "no campaign", "campaign", "remove", "nope")
+    c.fails(65, "no campaign", "campaign", "remove", "nope", "--yes")
 
 
 def case_duplicates(c):
@@ -318,7 +322,7 @@ def case_locked(c):
     holder.execute("INSERT INTO kv VALUES ('held', 'yes')")
     try:
         for args in (("customer", "add", "C9"), ("consent", "withdraw", "C1", "retargeting"),
-                     ("forget", "C1"), ("purge",), ("import", "-")):
+                     ("forget", "C1", "--yes"), ("purge", "--yes"), ("import", "-")):
             p = c.run(*args, stdin="customer_ref,identifiers,consents,segments\nZ,,,\n")
             check(p.returncode == 69 and "locked" in p.stderr,
                   f"{args}: {p.returncode} {p.stderr}")
@@ -339,7 +343,7 @@ def case_readonly(c):
     uri = f"file:{c.db}?mode=ro"
     before = c.state()
     for args in (("customer", "add", "C9"), ("consent", "withdraw", "C1", "retargeting"),
-                 ("forget", "C1")):
+                 ("forget", "C1", "--yes")):
         p = c.run(*args, db=uri)
         check(p.returncode == 69 and "read-only" in p.stderr, f"{args}: {p.stderr}")
     check("C1" in c.ok("customer", "list", db=uri), "query on read-only")
@@ -622,7 +626,7 @@ def case_forget_scrubs(c):
         return hits
 
     check(found(), "the search finds nothing even before forget: test is broken")
-    out = c.ok("forget", ref)
+    out = c.ok("forget", ref, "--yes")
     check("vacuumed" in out, out)
     hits = found()
     check(not hits, f"found after forget: {hits}")
@@ -785,6 +789,93 @@ def case_import_million(c):
     con.close()
     last = c.json("customer", "show", f"C{rows - 1:07d}")
     check(len(last["identifiers"]) == 2 and last["segments"] == [f"seg{(rows - 1) % 10}"], last)
+
+
+def on_terminal(c, answer, *args):
+    """Runs beaconctl with a pseudo-terminal as stdin, answers the question."""
+    import pty
+    import select
+    cmd = [CTL, "--db", c.db] + list(args)
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(CTL, cmd)
+    out = b""
+    sent = False
+    while True:
+        r, _, _ = select.select([fd], [], [], 60)
+        if not r:
+            break
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+        if not sent and b"[y/N]" in out:
+            os.write(fd, answer.encode() + b"\n")
+            sent = True
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), out.decode(errors="replace"), sent
+
+
+def case_confirm(c):
+    """Destructive commands ask on a terminal, take --yes, refuse a script that
+    said neither; nothing changes until the answer is yes."""
+    c.populated()
+    c.ok("campaign", "add", "door", "--zone", "z", "--event", "enter")
+    c.checkpoint()
+    for args in (("forget", "C1"), ("customer", "remove", "C7"), ("campaign", "remove", "door"),
+                 ("purge",), ("purge", "--days", "7")):
+        c.fails(64, "--yes", *args)
+    for args in (("forget", "C1"), ("customer", "remove", "C7"), ("campaign", "remove", "door"),
+                 ("purge",)):
+        before = c.state()
+        code, out, asked = on_terminal(c, "n", *args)
+        check(asked and code == 1 and "nothing changed" in out, f"{args}: {code} {out!r}")
+        check(c.state() == before, f"{args}: changed after 'n'")
+    code, out, asked = on_terminal(c, "y", "customer", "remove", "C7")
+    check(asked and code == 0 and "removed" in out, f"remove on 'y': {code} {out!r}")
+    code, out, asked = on_terminal(c, "yes", "campaign", "remove", "door")
+    check(asked and code == 0, f"campaign remove on 'yes': {code} {out!r}")
+    check(c.json("campaign", "list") == [], "campaign not removed")
+    c.ok("--yes", "forget", "C1")
+    check(c.json("customer", "list") == [], "forget --yes (global option)")
+
+
+def case_beacons(c):
+    """beaconctl beacon: every type, normalised; bad values and duplicates
+    change nothing; remove asks first; each change is audited."""
+    c.ok("init")
+    c.ok("beacon", "add", "door", "ibeacon", UUID.upper() + ":7:9", "--place", "front door")
+    c.ok("beacon", "add", "wall", "eddystone-uid", "8B0CA750E7A74E14BD99:0000000000E1")
+    c.ok("beacon", "add", "shelf", "eddystone-ns", "00112233445566778899")
+    c.ok("beacon", "add", "poster", "eddystone-url", "https://example.com/sale")
+    c.ok("beacon", "add", "till", "tlm", "c0:ff:ee:00:00:01", "--place", "till 2")
+    rows = c.json("beacon", "list")
+    got = {r["name"]: (r["type"], r["value"], r["place"]) for r in rows}
+    check(got == {"door": ("ibeacon", UUID + ":7:9", "front door"),
+                  "wall": ("eddystone-uid", "8b0ca750e7a74e14bd99:0000000000e1", ""),
+                  "shelf": ("eddystone-ns", "00112233445566778899", ""),
+                  "poster": ("eddystone-url", "https://example.com/sale", ""),
+                  "till": ("tlm", "C0:FF:EE:00:00:01", "till 2")}, got)
+    c.checkpoint()
+    for args, word in ((("door2", "ibeacon", UUID + ":7:9"), "already registered"),
+                       (("door", "tlm", "C0:FF:EE:00:00:02"), "already registered"),
+                       (("x", "ibeacon", UUID + ":70000:1"), "MAJOR"),
+                       (("x", "eddystone-uid", "00112233"), "NAMESPACE:INSTANCE"),
+                       (("x", "eddystone-url", "ftp://x"), "http"),
+                       (("x", "tlm", "C0:FF:EE"), "address"),
+                       (("x", "altbeacon", "00"), "unknown beacon type"),
+                       (("bad name", "tlm", "C0:FF:EE:00:00:03"), "beacon")):
+        c.fails(65, word, "beacon", "add", *args)
+    c.fails(64, "--yes", "beacon", "remove", "door")
+    c.fails(65, "no beacon", "beacon", "remove", "nope", "--yes")
+    c.ok("beacon", "remove", "door", "--yes")
+    check("door" not in [r["name"] for r in c.json("beacon", "list")], "door removed")
+    actions = [a["action"] for a in c.json("audit")]
+    check(actions.count("beacon.add") == 5 and actions.count("beacon.remove") == 1, actions)
 
 
 def main():

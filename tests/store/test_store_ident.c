@@ -210,6 +210,11 @@ static void times(void **state)
 	assert_int_equal(t, 1000);
 	assert_int_equal(store_time_parse("+2d", 100, &t, err), STORE_OK);
 	assert_int_equal(t, 100 + 2 * 86400);
+	assert_int_equal(store_time_parse("-1d", 100000, &t, err), STORE_OK);
+	assert_int_equal(t, 100000 - 86400);
+	assert_int_equal(store_time_parse("-90m", 100000, &t, err), STORE_OK);
+	assert_int_equal(t, 100000 - 90 * 60);
+	assert_int_equal(store_time_parse("-x", 0, &t, err), STORE_EINVAL);
 	assert_int_equal(store_time_parse("tomorrow", 0, &t, err), STORE_EINVAL);
 	assert_int_equal(store_time_parse("2026-13-01", 0, &t, err), STORE_EINVAL);
 }
