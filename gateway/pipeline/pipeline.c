@@ -631,6 +631,7 @@ void pipeline_tick(struct pipeline *p, uint64_t now_us)
 	drop_unconsented(p, to_s(now_us));
 	presence_tick(p->pr, now_us);
 	footfall_tick(p->ff, now_us);
+	irk_resolver_tick(p->irk);
 	sync_stats(p);
 }
 

@@ -28,7 +28,7 @@ void pipeline_config_defaults(struct pipeline_config *cfg)
 	cfg->footfall_min_count = 5;
 	cfg->footfall_min_rssi = -100;
 	cfg->eid_tolerance = 1;
-	cfg->irk_cache_size = 1024;
+	cfg->irk_cache_size = 65536;
 	cfg->beacon_health_interval_s = 300;
 	cfg->max_store_beacons = 256;
 	cfg->max_campaign_state = 16384;
