@@ -1,6 +1,7 @@
 /* irk.c - RPA resolution with a self-sizing per-address result cache. */
 #include "irk.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,8 +26,12 @@ struct irk_key {
 struct irk_resolver {
 	struct irk_key *keys;
 	uint32_t n_keys;
-	uint32_t *hot; /* key indexes, a ring in order of their last match */
-	uint32_t hot_n, hot_size, hot_next;
+	/* Key indexes, a ring in order of their last match. Written by the
+	 * owning thread only; searches on worker threads read it relaxed: a
+	 * stale entry is still a valid index and only changes the order. */
+	_Atomic uint32_t *hot;
+	_Atomic uint32_t hot_n, hot_next;
+	uint32_t hot_size;
 	struct addr_cache *cache;
 	uint32_t cache_max;
 	uint64_t evictions_seen; /* live evictions at the last tick */
@@ -84,33 +89,69 @@ void irk_resolver_free(struct irk_resolver *r)
 	free(r);
 }
 
-/* The index into keys of the IRK that generated (hash, prand), or -1:
- * the lately matched keys first, then all. */
-static int64_t search(struct irk_resolver *r, uint32_t hash, uint32_t prand)
+int64_t irk_resolver_search(const struct irk_resolver *r, const uint8_t addr[6], uint64_t *blocks)
 {
-	for (uint32_t i = 0; i < r->hot_n; i++) {
-		uint32_t k = r->hot[(r->hot_next + r->hot_size - 1 - i) % r->hot_size];
+	uint32_t hash = (uint32_t)addr[2] << 16 | (uint32_t)addr[1] << 8 | addr[0];
+	uint32_t prand = (uint32_t)addr[5] << 16 | (uint32_t)addr[4] << 8 | addr[3];
+	uint32_t hot_n = atomic_load_explicit(&r->hot_n, memory_order_relaxed);
+	uint32_t next = atomic_load_explicit(&r->hot_next, memory_order_relaxed);
+	uint64_t tries = 0;
+	int64_t found = -1;
 
-		r->stats.aes_blocks++;
-		if (irk_ah_soft(r->keys[k].irk, prand) == hash)
-			return k;
+	for (uint32_t i = 0; i < hot_n && found < 0; i++) {
+		uint32_t k = atomic_load_explicit(
+			&r->hot[(next + r->hot_size - 1 - i) % r->hot_size], memory_order_relaxed);
+
+		tries++;
+		if (k < r->n_keys && irk_ah_soft(r->keys[k].irk, prand) == hash)
+			found = k;
 	}
-	for (uint32_t k = 0; k < r->n_keys; k++) {
-		r->stats.aes_blocks++;
-		if (irk_ah_soft(r->keys[k].irk, prand) == hash) {
-			r->hot[r->hot_next] = k;
-			r->hot_next = (r->hot_next + 1) % r->hot_size;
-			if (r->hot_n < r->hot_size)
-				r->hot_n++;
-			return k;
+	for (uint32_t k = 0; k < r->n_keys && found < 0; k++) {
+		tries++;
+		if (irk_ah_soft(r->keys[k].irk, prand) == hash)
+			found = k;
+	}
+	*blocks = tries;
+	return found;
+}
+
+bool irk_resolver_known(struct irk_resolver *r, const uint8_t addr[6])
+{
+	uint32_t v;
+
+	return !r->n_keys || addr_cache_get(r->cache, addr, &v);
+}
+
+void irk_resolver_store(struct irk_resolver *r, const uint8_t addr[6], int64_t key, uint64_t blocks)
+{
+	uint32_t ident = NEGATIVE;
+
+	r->stats.aes_blocks += blocks;
+	if (key >= 0 && (uint64_t)key < r->n_keys) {
+		uint32_t k = (uint32_t)key, next, n, i;
+		bool hot = false;
+
+		ident = r->keys[k].ident;
+		r->stats.resolved++;
+		n = atomic_load_explicit(&r->hot_n, memory_order_relaxed);
+		next = atomic_load_explicit(&r->hot_next, memory_order_relaxed);
+		for (i = 0; i < n && !hot; i++)
+			hot = atomic_load_explicit(&r->hot[i], memory_order_relaxed) == k;
+		if (!hot) {
+			atomic_store_explicit(&r->hot[next], k, memory_order_relaxed);
+			atomic_store_explicit(&r->hot_next, (next + 1) % r->hot_size,
+					      memory_order_relaxed);
+			if (n < r->hot_size)
+				atomic_store_explicit(&r->hot_n, n + 1, memory_order_relaxed);
 		}
 	}
-	return -1;
+	addr_cache_put(r->cache, addr, ident);
 }
 
 int64_t irk_resolve(struct irk_resolver *r, struct pl_aes *aes, const uint8_t addr[6])
 {
-	uint32_t hash, prand, ident = NEGATIVE;
+	uint32_t ident = NEGATIVE;
+	uint64_t blocks = 0;
 	int64_t k;
 
 	(void)aes; /* ah() no longer goes through OpenSSL; kept for callers */
@@ -121,15 +162,9 @@ int64_t irk_resolve(struct irk_resolver *r, struct pl_aes *aes, const uint8_t ad
 		r->stats.cache_hits++;
 		return ident == NEGATIVE ? -1 : (int64_t)ident;
 	}
-	hash = (uint32_t)addr[2] << 16 | (uint32_t)addr[1] << 8 | addr[0];
-	prand = (uint32_t)addr[5] << 16 | (uint32_t)addr[4] << 8 | addr[3];
-	k = search(r, hash, prand);
-	if (k >= 0) {
-		ident = r->keys[k].ident;
-		r->stats.resolved++;
-	}
-	addr_cache_put(r->cache, addr, ident);
-	return ident == NEGATIVE ? -1 : (int64_t)ident;
+	k = irk_resolver_search(r, addr, &blocks);
+	irk_resolver_store(r, addr, k, blocks);
+	return k >= 0 ? (int64_t)r->keys[k].ident : -1;
 }
 
 void irk_resolver_tick(struct irk_resolver *r)

@@ -57,6 +57,18 @@ static inline bool irk_is_rpa(const uint8_t addr[6], uint8_t addr_type)
 /* The snapshot identifier index of the IRK that generated addr, or -1. */
 int64_t irk_resolve(struct irk_resolver *r, struct pl_aes *aes, const uint8_t addr[6]);
 
+/* The parts of irk_resolve() for searching on another thread.
+ * irk_resolver_known(): the address is in the result cache (or there are
+ * no keys), so irk_resolve() will answer without a search.
+ * irk_resolver_search(): the index of the matching key, or -1, and the
+ * number of tries; thread-safe while the resolver lives (reads the keys,
+ * and the recent matches without a lock: a stale one only changes the
+ * order). irk_resolver_store(): put a search's result into the cache and
+ * the recent matches; the owning thread only. */
+bool irk_resolver_known(struct irk_resolver *r, const uint8_t addr[6]);
+int64_t irk_resolver_search(const struct irk_resolver *r, const uint8_t addr[6], uint64_t *blocks);
+void irk_resolver_store(struct irk_resolver *r, const uint8_t addr[6], int64_t key, uint64_t blocks);
+
 /* Periodic (not per report): grow the result cache if live addresses
  * were pushed out since the last call. May allocate. */
 void irk_resolver_tick(struct irk_resolver *r);
