@@ -10,13 +10,16 @@
 
 #define NEGATIVE UINT32_MAX /* cached: no enrolled IRK matches */
 
-/* The cache starts at this many entries (or the maximum, if smaller) and
- * doubles from there while live addresses are being pushed out. */
-#define CACHE_START 1024
+/* The cache starts at this many entries (64 KiB, or the maximum if
+ * smaller) and grows from there while live addresses are pushed out. */
+#define CACHE_START 4096
 
 /* Keys that matched lately are tried first: a known phone that rotates
- * its address is found among them instead of in the whole key list. */
+ * its address is found among them instead of in the whole key list. An
+ * address that matches nobody pays for that list on top of all keys, so
+ * it is kept to an eighth of the keys. */
 #define HOT_MAX 8192
+#define HOT_SHARE 8
 
 struct irk_key {
 	uint8_t irk[16];
@@ -60,7 +63,7 @@ struct irk_resolver *irk_resolver_new(const struct snapshot *s, uint32_t cache_m
 		n += s->identifiers[i].type == SNAP_ID_IRK &&
 		     s->identifiers[i].customer < s->n_customers;
 	r->cache_max = cache_max ? cache_max : 1;
-	r->hot_size = n < HOT_MAX ? n : HOT_MAX;
+	r->hot_size = n / HOT_SHARE < HOT_MAX ? n / HOT_SHARE : HOT_MAX;
 	r->keys = calloc(n ? n : 1, sizeof(*r->keys));
 	r->hot = calloc(r->hot_size ? r->hot_size : 1, sizeof(*r->hot));
 	r->cache = addr_cache_new(r->cache_max < CACHE_START ? r->cache_max : CACHE_START);
@@ -137,7 +140,7 @@ void irk_resolver_store(struct irk_resolver *r, const uint8_t addr[6], int64_t k
 		next = atomic_load_explicit(&r->hot_next, memory_order_relaxed);
 		for (i = 0; i < n && !hot; i++)
 			hot = atomic_load_explicit(&r->hot[i], memory_order_relaxed) == k;
-		if (!hot) {
+		if (!hot && r->hot_size) {
 			atomic_store_explicit(&r->hot[next], k, memory_order_relaxed);
 			atomic_store_explicit(&r->hot_next, (next + 1) % r->hot_size,
 					      memory_order_relaxed);
@@ -170,13 +173,17 @@ int64_t irk_resolve(struct irk_resolver *r, struct pl_aes *aes, const uint8_t ad
 void irk_resolver_tick(struct irk_resolver *r)
 {
 	uint64_t ev = addr_cache_live_evictions(r->cache);
-	uint32_t cap = addr_cache_capacity(r->cache);
+	uint32_t cap = addr_cache_capacity(r->cache), want;
 
 	r->stats.live_evictions = ev;
 	if (ev == r->evictions_seen || cap >= r->cache_max)
 		return;
+	/* Double; quadruple when a quarter of the cache was pushed out since
+	 * the last tick (a crowd arriving), so a store reaches its size in a
+	 * tick or two, not in seconds of repeated searches. */
+	want = ev - r->evictions_seen >= cap / 4 ? cap * 4 : cap * 2;
 	r->evictions_seen = ev;
-	if (addr_cache_grow(r->cache, cap * 2 < r->cache_max ? cap * 2 : r->cache_max)) {
+	if (addr_cache_grow(r->cache, want < r->cache_max ? want : r->cache_max)) {
 		r->stats.cache_capacity = addr_cache_capacity(r->cache);
 		r->stats.cache_grows++;
 	}

@@ -16,14 +16,14 @@
  * Cost: a new address is tried against the enrolled IRKs, one ah() each
  * (irk_ah.h: AES with the round keys derived on the fly, ~16 bytes of
  * memory per IRK, the same cost per try at any number of keys). The keys
- * that matched lately are tried first, so a known phone that rotates its
+ * that matched lately (at most an eighth of the keys) are tried first, so a known phone that rotates its
  * address is found among the customers present rather than among all of
  * them; an address that matches nobody is tried against every key.
  *
  * Results, positive and negative, are kept in a 4-way set-associative
- * cache keyed by address (LRU per set). It starts small and, at each
- * irk_resolver_tick(), doubles while it had to push out addresses that
- * are still being heard, up to cache_max entries (16 bytes each): sized by
+ * cache keyed by address (LRU per set). It starts at 4,096 entries and, at
+ * each irk_resolver_tick(), doubles (quadruples when a quarter of it went)
+ * while it had to push out addresses that are still being heard, up to cache_max entries (16 bytes each): sized by
  * what the store hears, bounded whatever the churn, and no allocation on
  * the per-report path. Below cache_max a phone's result stays until the
  * phone changes its address.

@@ -360,7 +360,7 @@ static void test_irk_cache_grows_with_the_crowd(void **state)
 	s = sb_build(b, 1);
 	r = irk_resolver_new(s, 65536);
 	st = irk_get_stats(r);
-	assert_int_equal(st->cache_capacity, 1024);
+	assert_int_equal(st->cache_capacity, 4096);
 	for (int round = 0; round < 8; round++) {
 		for (int i = 0; i < PHONES; i++)
 			assert_int_equal(irk_resolve(r, a, addrs[i]) >= 0, i < ENROLLED);
