@@ -8,10 +8,13 @@
  * handed to a worker, and the loop carries on with other addresses.
  * Further reports from that address are parked behind the first (a small
  * fixed queue per address), so nothing of that phone is lost or
- * reordered. When the search is done the worker wakes the loop through an
- * eventfd; irk_async_collect() (called by the pipeline before every report
- * and tick) stores the result in the resolver's cache and replays the
- * parked reports in their order, through the normal path. A tick first
+ * reordered. When the search is done the worker marks it and signals an
+ * eventfd (irk_async_fd(), for an event loop that wants to wake on it);
+ * irk_async_collect(), which the pipeline calls before every report and
+ * at every tick, stores the result in the resolver's cache and replays the
+ * parked reports in their order, through the normal path. In a store
+ * reports arrive continuously, so results are picked up within a report
+ * or two; when it is quiet, at the latest at the next tick (1 s). A tick first
  * waits for the searches in flight (pipeline_tick() drains), so decisions
  * driven by time (absence exits, dwell marks) see every report that came
  * before them, exactly as with the searches inline: the loop can wait for
