@@ -180,7 +180,9 @@ static const struct config_key keys[] = {
 	{ "identity", "eid_tolerance", CFG_UINT, F(pipeline.eid_tolerance), 0, 8, NULL, "1",
 	  "Eddystone-EID periods accepted either side of the current one (tag clock drift).", 0 },
 	{ "identity", "irk_cache_size", CFG_UINT, F(pipeline.irk_cache_size), 4, 16777216, NULL,
-	  "1024", "Resolvable private addresses remembered (resolved or not).", 0 },
+	  "65536", "The most resolvable private addresses the IRK result cache may remember (resolved or not, 16 bytes each); it grows to this from 4096 while addresses still being heard are pushed out.", 0 },
+	{ "identity", "irk_threads", CFG_UINT, F(pipeline.irk_threads), 0, 16, NULL, "0",
+	  "Worker threads that search new resolvable private addresses through the IRKs, off the event loop (0: inline). On a multi-core Pi with many enrolled IRKs, one less than the cores.", 0 },
 
 	/* [beacons] */
 	{ "beacons", "store_namespaces", CFG_NS_LIST, F(pipeline.store_namespaces), NOLIM, NULL,

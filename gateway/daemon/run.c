@@ -123,7 +123,7 @@ static const char *load_failure_kind(int rc)
 static void consent_fail_closed(struct run *r, int rc, const char *why)
 {
 	r->consent_load_failures++;
-	snprintf(r->consent_reason, sizeof(r->consent_reason), "%s: %s", load_failure_kind(rc),
+	snprintf(r->consent_reason, sizeof(r->consent_reason), "%s: %.140s", load_failure_kind(rc),
 		 why);
 	if (!r->consent_failed) {
 		struct snapshot *empty = snapshot_empty();

@@ -29,4 +29,15 @@ void addr_cache_put(struct addr_cache *c, const uint8_t addr[6], uint32_t value)
 
 uint32_t addr_cache_capacity(const struct addr_cache *c);
 
+/* Puts that had to push out an entry used within the last capacity
+ * operations: an address still being heard, so the cache is too small for
+ * the traffic (or a set is crowded). The signal to grow. */
+uint64_t addr_cache_live_evictions(const struct addr_cache *c);
+
+/* Re-home every entry into a table of at least min_entries (same rounding
+ * as addr_cache_new). Allocates: call it from a periodic tick, never per
+ * report. False (and the cache unchanged) when out of memory or when
+ * min_entries is not larger than today's capacity. */
+bool addr_cache_grow(struct addr_cache *c, uint32_t min_entries);
+
 #endif

@@ -9,13 +9,11 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
 
 #include "pipeline_config.h"
 #include "pl_json.h"
+#include "siphash.h"
 
 #define HLL_P 12
 #define HLL_M (1u << HLL_P)
@@ -28,11 +26,8 @@ struct footfall {
 	footfall_emit_fn emit;
 	void *ctx;
 
-	EVP_MAC *sip_alg;
-	EVP_MAC_CTX *sip;
-	OSSL_PARAM sip_params[2];
-	size_t sip_size;
 	uint8_t key[16];       /* this period's key: memory only, wiped at close */
+	struct siphash_key sip; /* the same key as SipHash's two words, wiped with it */
 	bool keyed;
 
 	bool open;
@@ -54,10 +49,8 @@ static bool fresh_key(struct footfall *f)
 			return false;
 		got += (size_t)n;
 	}
-	/* Key the reused SipHash context once per period; each report then
-	 * re-initialises it without a key, which keeps this one and costs a
-	 * fraction of a full key schedule. */
-	return EVP_MAC_init(f->sip, f->key, sizeof(f->key), NULL) == 1;
+	siphash_key_set(&f->sip, f->key);
+	return true;
 }
 
 struct footfall *footfall_new(const char *site, const char *gateway, const char *zone,
@@ -75,15 +68,6 @@ struct footfall *footfall_new(const char *site, const char *gateway, const char 
 	f->min_count = min_count;
 	f->emit = emit;
 	f->ctx = ctx;
-	f->sip_size = 8;
-	f->sip_params[0] = OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &f->sip_size);
-	f->sip_params[1] = OSSL_PARAM_construct_end();
-	f->sip_alg = EVP_MAC_fetch(NULL, "SIPHASH", NULL);
-	f->sip = f->sip_alg ? EVP_MAC_CTX_new(f->sip_alg) : NULL;
-	if (!f->sip || !EVP_MAC_CTX_set_params(f->sip, f->sip_params)) {
-		footfall_free(f);
-		return NULL;
-	}
 	return f;
 }
 
@@ -92,8 +76,7 @@ void footfall_free(struct footfall *f)
 	if (!f)
 		return;
 	OPENSSL_cleanse(f->key, sizeof(f->key));
-	EVP_MAC_CTX_free(f->sip);
-	EVP_MAC_free(f->sip_alg);
+	OPENSSL_cleanse(&f->sip, sizeof(f->sip));
 	free(f);
 }
 
@@ -136,6 +119,7 @@ static void close_period(struct footfall *f)
 	}
 	memset(f->reg, 0, sizeof(f->reg));
 	OPENSSL_cleanse(f->key, sizeof(f->key));
+	OPENSSL_cleanse(&f->sip, sizeof(f->sip));
 	f->keyed = false;
 	f->sightings = 0;
 	f->open = false;
@@ -158,22 +142,11 @@ void footfall_flush(struct footfall *f)
 		close_period(f);
 }
 
-/* SipHash-2-4 from OpenSSL under the period key (set by fresh_key; a NULL
- * key re-initialises the reused context with it). Allocates nothing. 0 on
- * failure. */
+/* SipHash-2-4 under the period key (siphash.h says why it is not
+ * OpenSSL's). Allocates nothing. */
 static uint64_t keyed_hash(struct footfall *f, const void *id, size_t len)
 {
-	uint8_t out[8];
-	size_t n = 0;
-	uint64_t h = 0;
-
-	if (!EVP_MAC_init(f->sip, NULL, 0, NULL) ||
-	    !EVP_MAC_update(f->sip, id, len) || !EVP_MAC_final(f->sip, out, &n, sizeof(out)) ||
-	    n != 8)
-		return 0;
-	for (int i = 7; i >= 0; i--)
-		h = h << 8 | out[i];
-	return h;
+	return siphash24(&f->sip, id, len);
 }
 
 uint64_t footfall_hash(struct footfall *f, const void *id, size_t len)

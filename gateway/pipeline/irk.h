@@ -13,15 +13,20 @@
  * least significant byte first, so a key copied from BlueZ must be
  * reversed before enrolment.
  *
- * Cost: a new address is tried against every IRK, one AES block each.
- * Each IRK's key schedule is kept in its own OpenSSL context (up to 16k
- * IRKs, ~1 KiB each), so a try is one EVP_EncryptUpdate: tens of µs per
- * new address at 1,000 IRKs (see bench/pipeline_bench.c). At 100,000 IRKs
- * the contexts would be shared and re-keyed (~0.3 µs a try, ~30 ms per new
- * address): such a fleet needs a device-side hint to narrow the search.
- * Results, positive and negative, are kept in a bounded 4-way
- * set-associative cache keyed by address (LRU per set): no allocation
- * after creation, memory fixed whatever the address churn.
+ * Cost: a new address is tried against the enrolled IRKs, one ah() each
+ * (irk_ah.h: AES with the round keys derived on the fly, ~16 bytes of
+ * memory per IRK, the same cost per try at any number of keys). The keys
+ * that matched lately (at most an eighth of the keys) are tried first, so a known phone that rotates its
+ * address is found among the customers present rather than among all of
+ * them; an address that matches nobody is tried against every key.
+ *
+ * Results, positive and negative, are kept in a 4-way set-associative
+ * cache keyed by address (LRU per set). It starts at 4,096 entries and, at
+ * each irk_resolver_tick(), doubles (quadruples when a quarter of it went)
+ * while it had to push out addresses that are still being heard, up to cache_max entries (16 bytes each): sized by
+ * what the store hears, bounded whatever the churn, and no allocation on
+ * the per-report path. Below cache_max a phone's result stays until the
+ * phone changes its address.
  */
 #ifndef BGW_IRK_H
 #define BGW_IRK_H
@@ -36,9 +41,12 @@ struct irk_resolver;
 
 struct irk_stats {
 	uint64_t lookups, cache_hits, resolved, aes_blocks;
+	uint64_t live_evictions, cache_grows; /* see addr_cache_live_evictions() */
+	uint32_t cache_capacity;
 };
 
-struct irk_resolver *irk_resolver_new(const struct snapshot *s, uint32_t cache_size);
+/* cache_max: the most addresses the result cache may grow to. */
+struct irk_resolver *irk_resolver_new(const struct snapshot *s, uint32_t cache_max);
 void irk_resolver_free(struct irk_resolver *r);
 
 static inline bool irk_is_rpa(const uint8_t addr[6], uint8_t addr_type)
@@ -48,6 +56,22 @@ static inline bool irk_is_rpa(const uint8_t addr[6], uint8_t addr_type)
 
 /* The snapshot identifier index of the IRK that generated addr, or -1. */
 int64_t irk_resolve(struct irk_resolver *r, struct pl_aes *aes, const uint8_t addr[6]);
+
+/* The parts of irk_resolve() for searching on another thread.
+ * irk_resolver_known(): the address is in the result cache (or there are
+ * no keys), so irk_resolve() will answer without a search.
+ * irk_resolver_search(): the index of the matching key, or -1, and the
+ * number of tries; thread-safe while the resolver lives (reads the keys,
+ * and the recent matches without a lock: a stale one only changes the
+ * order). irk_resolver_store(): put a search's result into the cache and
+ * the recent matches; the owning thread only. */
+bool irk_resolver_known(struct irk_resolver *r, const uint8_t addr[6]);
+int64_t irk_resolver_search(const struct irk_resolver *r, const uint8_t addr[6], uint64_t *blocks);
+void irk_resolver_store(struct irk_resolver *r, const uint8_t addr[6], int64_t key, uint64_t blocks);
+
+/* Periodic (not per report): grow the result cache if live addresses
+ * were pushed out since the last call. May allocate. */
+void irk_resolver_tick(struct irk_resolver *r);
 
 uint32_t irk_count(const struct irk_resolver *r);
 const struct irk_stats *irk_get_stats(const struct irk_resolver *r);

@@ -23,6 +23,7 @@
 #include "footfall.h"
 #include "id_index.h"
 #include "irk.h"
+#include "irk_async.h"
 #include "pipeline_config.h"
 #include "pl_aes.h"
 #include "presence.h"
@@ -42,6 +43,7 @@ struct pipeline {
 	struct snapshot *snap;
 	struct id_index *idx;
 	struct irk_resolver *irk;
+	struct irk_async *irk_async; /* NULL: IRK searches inline (irk_threads = 0) */
 	struct pl_aes *aes;
 	struct footfall *ff;
 	struct presence *pr;
@@ -201,6 +203,8 @@ static void on_health(void *ctx, const char *json)
 
 /* ------------------------------------------------------------------ life cycle */
 
+static void replay_report(void *ctx, const struct adv_report *r);
+
 struct pipeline *pipeline_new(const struct pipeline_config *cfg,
 			      const struct pipeline_callbacks *cb)
 {
@@ -221,8 +225,13 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg,
 	p->idx = id_index_new(NULL, cfg->eid_tolerance, 0, aes128_openssl);
 	p->irk = irk_resolver_new(NULL, cfg->irk_cache_size);
 	p->eid_addrs = addr_cache_new(cfg->max_tracked);
+	if (cfg->irk_threads) {
+		p->irk_async = irk_async_new(cfg->irk_threads, replay_report, p);
+		if (p->irk_async)
+			irk_async_set_resolver(p->irk_async, p->irk);
+	}
 	if (!p->aes || !p->ff || !p->pr || !p->rules || !p->bh || !p->fleet || !p->idx || !p->irk ||
-	    !p->eid_addrs) {
+	    !p->eid_addrs || (cfg->irk_threads && !p->irk_async)) {
 		pipeline_free(p);
 		return NULL;
 	}
@@ -233,6 +242,7 @@ void pipeline_free(struct pipeline *p)
 {
 	if (!p)
 		return;
+	irk_async_free(p->irk_async); /* first: its workers read the resolver */
 	presence_free(p->pr);
 	footfall_free(p->ff);
 	campaign_rules_free(p->rules);
@@ -324,11 +334,20 @@ bool pipeline_trigger_channels_allowed(const struct pipeline *p, int64_t custome
 
 void pipeline_set_snapshot(struct pipeline *p, struct snapshot *s)
 {
-	int64_t now_s = p->now_us ? to_s(p->now_us) : (int64_t)time(NULL);
-	struct id_index *idx = id_index_new(s, p->cfg.eid_tolerance, now_s, aes128_openssl);
-	struct irk_resolver *irk = irk_resolver_new(s, p->cfg.irk_cache_size);
+	int64_t now_s;
+	struct id_index *idx;
+	struct irk_resolver *irk;
 	uint32_t n_thr;
-	uint8_t *has_ident = identified_customers(s);
+	uint8_t *has_ident;
+
+	/* Reports parked for an IRK search arrived under the old snapshot:
+	 * finish them under it, and no search may still read the old keys. */
+	if (p->irk_async)
+		irk_async_drain(p->irk_async);
+	now_s = p->now_us ? to_s(p->now_us) : (int64_t)time(NULL);
+	idx = id_index_new(s, p->cfg.eid_tolerance, now_s, aes128_openssl);
+	irk = irk_resolver_new(s, p->cfg.irk_cache_size);
+	has_ident = identified_customers(s);
 
 	if (!idx || !irk || !has_ident) {
 		/* Out of memory: keep serving the old snapshot rather than none. */
@@ -363,6 +382,8 @@ void pipeline_set_snapshot(struct pipeline *p, struct snapshot *s)
 	irk_resolver_free(p->irk);
 	p->idx = idx;
 	p->irk = irk;
+	if (p->irk_async)
+		irk_async_set_resolver(p->irk_async, irk);
 	free(p->has_ident);
 	p->has_ident = has_ident;
 	if (p->snap)
@@ -568,7 +589,25 @@ static struct presence_device *sighting(struct pipeline *p, int64_t customer_id,
 	return d;
 }
 
+static void report_now(struct pipeline *p, const struct adv_report *r);
+
+/* A report that waited for its address's IRK search (irk_async.h). */
+static void replay_report(void *ctx, const struct adv_report *r)
+{
+	report_now(ctx, r);
+}
+
 void pipeline_report(struct pipeline *p, const struct adv_report *r)
+{
+	if (p->irk_async) {
+		irk_async_collect(p->irk_async);
+		if (irk_async_park(p->irk_async, r))
+			return;
+	}
+	report_now(p, r);
+}
+
+static void report_now(struct pipeline *p, const struct adv_report *r)
 {
 	struct bf_frame frames[FRAMES_MAX];
 	struct sighting s = { .ident = -1, .power_1m = NAN };
@@ -665,15 +704,28 @@ static void sync_stats(struct pipeline *p)
 	p->stats.footfall_suppressed = footfall_suppressed(p->ff);
 	p->stats.irk_lookups = is->lookups;
 	p->stats.irk_cache_hits = is->cache_hits;
+	if (p->irk_async) {
+		const struct irk_async_stats *as = irk_async_get_stats(p->irk_async);
+
+		p->stats.irk_async_searches = as->searches;
+		p->stats.irk_parked = as->parked;
+		p->stats.irk_inline_searches = as->inline_searches;
+	}
 }
 
 void pipeline_tick(struct pipeline *p, uint64_t now_us)
 {
+	/* Time-driven decisions (absence exits, dwell marks) must see every
+	 * report that came before them, as inline: wait for the searches in
+	 * flight, at most one search's time once a tick. */
+	if (p->irk_async)
+		irk_async_drain(p->irk_async);
 	advance(p, now_us);
 	drop_unconsented(p, to_s(now_us));
 	presence_tick(p->pr, now_us);
 	footfall_tick(p->ff, now_us);
 	beacon_fleet_tick(p->fleet, now_us);
+	irk_resolver_tick(p->irk);
 	sync_stats(p);
 }
 
@@ -689,6 +741,8 @@ const struct beacon_fleet *pipeline_beacon_fleet(const struct pipeline *p)
 
 void pipeline_flush(struct pipeline *p, uint64_t now_us)
 {
+	if (p->irk_async)
+		irk_async_drain(p->irk_async);
 	advance(p, now_us);
 	drop_unconsented(p, to_s(now_us));
 	presence_flush(p->pr, now_us);

@@ -83,6 +83,9 @@ struct pipeline_stats {
 	uint64_t beacon_health;    /* health messages emitted */
 	uint64_t etlm_decrypted, etlm_failed;
 	uint64_t irk_lookups, irk_cache_hits, irk_resolved;
+	/* With irk_threads: searches handed to workers, reports that waited
+	 * for one, and searches done inline because every slot was busy. */
+	uint64_t irk_async_searches, irk_parked, irk_inline_searches;
 	uint64_t eid_computed;     /* EIDs computed as rotation periods passed */
 	uint64_t snapshots;        /* snapshots taken */
 };

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "irk_async.h"
+
 void pipeline_config_defaults(struct pipeline_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -28,7 +30,7 @@ void pipeline_config_defaults(struct pipeline_config *cfg)
 	cfg->footfall_min_count = 5;
 	cfg->footfall_min_rssi = -100;
 	cfg->eid_tolerance = 1;
-	cfg->irk_cache_size = 1024;
+	cfg->irk_cache_size = 65536;
 	cfg->beacon_health_interval_s = 300;
 	cfg->max_store_beacons = 256;
 	cfg->beacon_missing_after_s = 900;
@@ -68,6 +70,8 @@ const char *pipeline_config_check(const struct pipeline_config *cfg)
 		return "EID clock tolerance must be 0..8 periods";
 	if (cfg->irk_cache_size < 4 || cfg->irk_cache_size > (1u << 24))
 		return "IRK cache size must be 4..16777216";
+	if (cfg->irk_threads > IRK_ASYNC_THREADS_MAX)
+		return "IRK threads must be 0..16";
 	if (cfg->n_store_namespaces > PIPELINE_STORE_NS_MAX)
 		return "too many store beacon namespaces";
 	if (cfg->max_store_beacons > 65536 || cfg->max_campaign_state < 16 ||

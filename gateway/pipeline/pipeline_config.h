@@ -45,7 +45,8 @@ struct pipeline_config {
 
 	/* Identity. */
 	uint8_t eid_tolerance;            /* EID periods accepted either side of the current one */
-	uint32_t irk_cache_size;          /* addresses remembered (resolved or not) */
+	uint32_t irk_cache_size;          /* most addresses remembered (resolved or not) */
+	uint32_t irk_threads;             /* IRK search threads; 0 = inline on the caller's */
 
 	/* Fixed store beacons (health over Eddystone-TLM). */
 	uint8_t store_namespaces[PIPELINE_STORE_NS_MAX][10];

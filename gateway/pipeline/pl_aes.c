@@ -86,39 +86,3 @@ bool pl_aes_cmac(struct pl_aes *a, const uint8_t key[16], const uint8_t prefix[1
 	       (len == 0 || EVP_MAC_update(a->cmac, msg, len)) &&
 	       EVP_MAC_final(a->cmac, mac, &n, 16) && n == 16;
 }
-
-struct pl_aes_key {
-	EVP_CIPHER_CTX *ctx;
-};
-
-struct pl_aes_key *pl_aes_key_new(const uint8_t key[16])
-{
-	struct pl_aes_key *k = calloc(1, sizeof(*k));
-
-	if (!k)
-		return NULL;
-	k->ctx = EVP_CIPHER_CTX_new();
-	if (!k->ctx || !EVP_EncryptInit_ex(k->ctx, EVP_aes_128_ecb(), NULL, key, NULL) ||
-	    !EVP_CIPHER_CTX_set_padding(k->ctx, 0)) {
-		pl_aes_key_free(k);
-		return NULL;
-	}
-	return k;
-}
-
-void pl_aes_key_free(struct pl_aes_key *k)
-{
-	if (!k)
-		return;
-	EVP_CIPHER_CTX_free(k->ctx);
-	free(k);
-}
-
-void pl_aes_key_block(struct pl_aes_key *k, const uint8_t in[16], uint8_t out[16])
-{
-	int n = 0;
-
-	/* ECB without padding keeps no state between blocks: Update alone suffices. */
-	if (!EVP_EncryptUpdate(k->ctx, out, &n, in, 16) || n != 16)
-		memset(out, 0, 16);
-}

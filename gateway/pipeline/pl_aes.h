@@ -18,13 +18,6 @@ void pl_aes_free(struct pl_aes *a);
 /* One AES-128-ECB block. key is in the order AES expects (FIPS-197). */
 void pl_aes_block(struct pl_aes *a, const uint8_t key[16], const uint8_t in[16], uint8_t out[16]);
 
-/* A key scheduled once, for keys used over and over (IRKs): a block then
- * costs one EVP_EncryptUpdate, without OpenSSL's per-init parameter work. */
-struct pl_aes_key;
-struct pl_aes_key *pl_aes_key_new(const uint8_t key[16]);
-void pl_aes_key_free(struct pl_aes_key *k);
-void pl_aes_key_block(struct pl_aes_key *k, const uint8_t in[16], uint8_t out[16]);
-
 /* AES-128-CTR from a 16-byte initial counter block; len may be any size. */
 bool pl_aes_ctr(struct pl_aes *a, const uint8_t key[16], const uint8_t iv[16], const uint8_t *in,
 		size_t len, uint8_t *out);

@@ -210,6 +210,7 @@ static bool ring_add(struct presence *t, struct presence_device *d, int8_t rssi,
 	uint32_t now = rel_ds(d, ts_us);
 	struct presence_bin *b = &d->ring[d->ring_head];
 
+	d->lvl_valid = false;
 	if (d->ring_len && now < b->start_ds + t->bin_ds && b->n < UINT8_MAX) {
 		b->sum = (int16_t)(b->sum + rssi);
 		b->n++;
@@ -276,10 +277,25 @@ static void check_exit(struct presence *t, struct presence_device *d, uint64_t n
 
 	if (!d->in_visit)
 		return;
-	lv = ring_level(d, t->cfg.exit_below_s, rel_ds(d, d->visit_started_us), now_us);
+	now = rel_ds(d, now_us);
+	/* Same ring, same visit, later time, oldest bin still in the window:
+	 * ring_level() would pick the same bins (later bins stay in, older
+	 * ones stay out), so its answer is the one kept. */
+	if (d->lvl_valid && now >= d->lvl_now_ds &&
+	    d->lvl_oldest_ds + t->cfg.exit_below_s * 10u >= now) {
+		lv = (struct level){ .median = d->lvl_median,
+				     .readings = d->lvl_readings,
+				     .oldest_ds = d->lvl_oldest_ds };
+	} else {
+		lv = ring_level(d, t->cfg.exit_below_s, rel_ds(d, d->visit_started_us), now_us);
+		d->lvl_valid = !isnan(lv.median) && lv.readings <= UINT16_MAX;
+		d->lvl_median = lv.median;
+		d->lvl_readings = (uint16_t)lv.readings;
+		d->lvl_oldest_ds = lv.oldest_ds;
+		d->lvl_now_ds = now;
+	}
 	if (!isnan(lv.median))
 		d->rssi_filtered = lv.median;
-	now = rel_ds(d, now_us);
 	if (isnan(lv.median) || lv.readings < t->cfg.enter_confirmations ||
 	    (now - lv.oldest_ds) * 2u < t->cfg.exit_below_s * 10u ||
 	    lv.median >= (float)t->cfg.exit_rssi)
@@ -330,6 +346,7 @@ static void check_enter(struct presence *t, struct presence_device *d, uint64_t 
 	since = d->first_seen_us + (uint64_t)lv.oldest_ds * US_PER_DS;
 	d->in_visit = true;
 	d->visit_started_us = since;
+	d->lvl_valid = false; /* the exit window starts at the visit */
 	d->marks_fired = 0;
 	d->thr_next_s = 0;
 	t->emit(t->ctx, d, VISIT_ENTER, ts_us, (uint32_t)((ts_us - since) / US_PER_S), -1);

@@ -25,7 +25,7 @@
  * / PRESENCE_RING seconds wide: readings inside one bin are averaged (in
  * dB, an unbiased mean of the shadowing), so a tag advertising ten times a
  * second costs no more than one advertising once a second. One device
- * record is 200 bytes (sizeof(struct presence_device) on LP64, the ring
+ * record is 216 bytes (sizeof(struct presence_device) on LP64, the ring
  * included).
  *
  * Dwell marks are what is reported (visit rows, the visit topic); campaign
@@ -66,6 +66,13 @@ struct presence_device {
 	uint32_t eid_time_base;
 	float rssi_filtered;       /* median of the readings of the last enter_window_s */
 	float power_1m;            /* calibrated RSSI at 1 m of the last frame */
+	/* The exit check's last level (median, readings, oldest bin), reused
+	 * while the ring is unchanged and its oldest bin is still in the
+	 * window: the ticks between two readings then cost no sort. */
+	float lvl_median;
+	uint32_t lvl_oldest_ds, lvl_now_ds;
+	uint16_t lvl_readings;
+	bool lvl_valid;
 	bool in_visit;
 	bool rssi_known;           /* at least one sighting carried a real RSSI */
 	uint32_t thr_next_s;       /* smallest dwell not yet checked against thresholds */

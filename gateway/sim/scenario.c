@@ -423,6 +423,13 @@ static int crowd_stmt(struct parser *p, int argc, char **argv)
 		if (scn_lex_duration_range(argv[1], &c->dwell_min_us, &c->dwell_max_us) ||
 		    c->dwell_min_us == 0)
 			return reject(p, "bad dwell range '%s' (e.g. 2m..20m)", argv[1]);
+	} else if (!strcmp(kw, "irk-key")) {
+		if (need_args(p, argc, 2, "irk-key HEX32"))
+			return -1;
+		if (strlen(argv[1]) != 32 ||
+		    !bgw_hex_decode(argv[1], 32, c->irk_key, sizeof(c->irk_key), NULL))
+			return reject(p, "bad irk-key '%s' (32 hex digits)", argv[1]);
+		c->has_irk_key = true;
 	} else if (is_global_keyword(kw)) {
 		return reject(p, "global setting '%s' must come before the first tag or crowd", kw);
 	} else {

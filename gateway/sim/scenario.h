@@ -87,6 +87,10 @@ struct scn_crowd {
 	double dist_min, dist_max;
 	uint64_t dwell_min_us, dwell_max_us;
 	uint64_t rotate_us;      /* address lifetime, jittered +-20 % per phone */
+	/* With a key, the phones use resolvable private addresses: member m's
+	 * IRK is sim_crowd_irk(irk_key, m), so the crowd can be enrolled. */
+	bool has_irk_key;
+	uint8_t irk_key[16];
 };
 
 enum scn_fault_kind {

@@ -50,6 +50,17 @@ bool sim_rpa_resolves(eid_aes128_fn aes, const uint8_t irk[16], const uint8_t ad
 	return sim_ah(aes, irk, prand) == hash;
 }
 
+void sim_crowd_irk(eid_aes128_fn aes, const uint8_t key[16], uint32_t member, uint8_t irk[16])
+{
+	uint8_t block[16] = { 0 };
+
+	block[12] = (uint8_t)(member >> 24);
+	block[13] = (uint8_t)(member >> 16);
+	block[14] = (uint8_t)(member >> 8);
+	block[15] = (uint8_t)member;
+	aes(key, block, irk);
+}
+
 static void random_48(struct sim_rng *rng, uint8_t addr[6], uint8_t subtype)
 {
 	static const uint8_t zeros[6], ones[6] = { 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x3F };

@@ -30,6 +30,11 @@ void sim_rpa_new(eid_aes128_fn aes, const uint8_t irk[16], struct sim_rng *rng, 
 /* Whether addr is an RPA that irk resolves (what the gateway does). */
 bool sim_rpa_resolves(eid_aes128_fn aes, const uint8_t irk[16], const uint8_t addr[6]);
 
+/* The IRK of member m of a crowd with an irk-key: AES-128 under the key
+ * of the block 0^96 || m (m big-endian), so that a bench can compute the
+ * same keys and enrol them. */
+void sim_crowd_irk(eid_aes128_fn aes, const uint8_t key[16], uint32_t member, uint8_t irk[16]);
+
 /* Non-resolvable private address (sub-type 0b00, not all zeros or ones). */
 void sim_nrpa_new(struct sim_rng *rng, uint8_t addr[6]);
 

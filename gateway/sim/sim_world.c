@@ -42,6 +42,7 @@ struct dev {
 	double dist_m;
 	enum phone_style style;
 	uint8_t phone_bytes[24];        /* rotates with the address */
+	uint8_t irk[16];                /* phones of a crowd with an irk-key */
 	/* EID tags */
 	bool eid_valid;
 	uint32_t eid_period;
@@ -280,6 +281,8 @@ static void rotate_address(struct sim_world *w, struct dev *d, uint64_t t_us)
 
 	if (d->kind == DEV_TAG && d->tag->id_type == SCN_ID_IRK)
 		sim_rpa_new(w->aes, d->tag->id.irk, &d->rng, d->addr);
+	else if (d->kind == DEV_PHONE && d->crowd->has_irk_key)
+		sim_rpa_new(w->aes, d->irk, &d->rng, d->addr);
 	else
 		sim_nrpa_new(&d->rng, d->addr);
 	sim_rng_bytes(&d->rng, d->phone_bytes, sizeof(d->phone_bytes));
@@ -329,6 +332,8 @@ static void init_phone(struct sim_world *w, struct dev *d, const struct scn_crow
 	d->dist_m = sim_rng_range(&d->rng, c->dist_min, c->dist_max);
 	d->next_us = d->arrive_us + sim_rng_below(&d->rng, c->interval_us);
 	d->addr_expires_us = 0; /* chosen at the first advertisement */
+	if (c->has_irk_key)
+		sim_crowd_irk(w->aes, c->irk_key, member, d->irk);
 }
 
 struct sim_world *sim_world_new(const struct scenario *s, uint64_t seed, int64_t start_time,

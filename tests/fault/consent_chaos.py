@@ -173,6 +173,8 @@ class Chaos:
         self.model = Model()
         self.barriers = []            # wall times after which a new session published
         self.violations = []
+        self.seen = set()
+        self.log = []
         self.counts = {"rounds": 0, "changes": 0, "faults": 0, "triggers": 0, "visits": 0}
         self.kinds = {}
         self.seq = 0
@@ -230,6 +232,7 @@ class Chaos:
 
     # ---- changes ----
     def ctl(self, *args, ok=(0,)):
+        self.note("beaconctl " + " ".join(args))
         p = subprocess.run([b.BEACONCTL, "--db", self.db] + list(args), capture_output=True,
                            text=True, timeout=60, env=b.clean_env())
         if p.returncode not in ok:
@@ -239,6 +242,7 @@ class Chaos:
     def signed(self, upd):
         self.seq += 1
         upd = dict(upd, seq=self.seq)
+        self.note("signed update %s" % json.dumps(upd))
         path = self.tmp("upd.json")
         with open(path, "w") as f:
             f.write(json.dumps(upd) + "\n")
@@ -259,6 +263,7 @@ class Chaos:
             return 0
 
     def wait_applied(self, seq, timeout=60):
+        self.note("waiting for seq %d to be applied" % seq)
         if not b.wait_for(lambda: self.applied_seq() >= seq, timeout, step=0.05):
             self.violation("signed update seq %d not applied within %d s (lost?)"
                            % (seq, timeout))
@@ -377,6 +382,7 @@ class Chaos:
 
     # ---- faults ----
     def fault_broker(self):
+        self.note("broker stopped")
         self.broker.stop()
         for _ in range(self.rng.randint(1, 3)):
             ref = ref_of(self.rng.randrange(N_CUSTOMERS))
@@ -395,12 +401,14 @@ class Chaos:
             self.kinds[key] = self.kinds.get(key, 0) + 1
         time.sleep(self.rng.uniform(0.3, 1.5))
         self.broker.start()
+        self.note("broker started")
         self.barriers.append(time.time())
         b.wait_for(self.rec.connected, 10, step=0.05)
 
     def fault_lock(self):
         lock = sqlite3.connect(self.db, timeout=10, isolation_level=None)
         lock.execute("BEGIN IMMEDIATE")
+        self.note("database locked")
         try:
             for _ in range(self.rng.randint(1, 3)):
                 ref = ref_of(self.rng.randrange(N_CUSTOMERS))
@@ -417,16 +425,30 @@ class Chaos:
         finally:
             lock.execute("ROLLBACK")
             lock.close()
+            self.note("database unlocked")
 
     def fault_kill(self):
+        self.note("beacongw killed (SIGKILL)")
         self.gw.kill9()
         self.gw.close()
         self.start_gateway()
 
     # ---- checks ----
     def violation(self, what):
+        # Each round checks everything again: report a finding once.
+        if what in self.seen:
+            return
+        self.seen.add(what)
         self.violations.append("round %d: %s" % (self.counts["rounds"], what))
         b.say("VIOLATION", self.violations[-1])
+        for line in self.log[-12:]:
+            b.say("    recent:", line)
+
+    def note(self, what):
+        """The action log: the last lines are shown with a violation."""
+        self.log.append("%.3f r%d %s" % (time.time(), self.counts["rounds"], what))
+        if os.environ.get("BGW_CHAOS_VERBOSE"):
+            b.say("  " + self.log[-1])
 
     def blocked(self, ref, t, what):
         """Why an item of ref at time t must not exist, or None."""

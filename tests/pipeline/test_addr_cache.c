@@ -102,6 +102,46 @@ static void test_churn(void **state)
 	addr_cache_free(c);
 }
 
+/* A working set larger than the cache pushes out entries still in use;
+ * growing re-homes every entry, value and all, and the evictions stop. */
+static void test_live_evictions_and_grow(void **state)
+{
+	struct addr_cache *c = addr_cache_new(64);
+	uint8_t a[6];
+	uint32_t v, hits = 0;
+
+	(void)state;
+	for (int round = 0; round < 3; round++)
+		for (uint32_t i = 0; i < 200; i++) {
+			addr_of(i * 2654435761u, a);
+			if (!addr_cache_get(c, a, &v))
+				addr_cache_put(c, a, i);
+		}
+	assert_true(addr_cache_live_evictions(c) > 0);
+	assert_false(addr_cache_grow(c, 64)); /* not larger: nothing to do */
+	assert_true(addr_cache_grow(c, 4096));
+	assert_int_equal(addr_cache_capacity(c), 4096);
+	for (uint32_t i = 0; i < 200; i++) {
+		addr_of(i * 2654435761u, a);
+		hits += addr_cache_get(c, a, &v) && v == i;
+	}
+	assert_true(hits >= 48); /* what the small cache still held survived */
+	uint64_t before = addr_cache_live_evictions(c);
+	for (int round = 0; round < 3; round++)
+		for (uint32_t i = 0; i < 200; i++) {
+			addr_of(i * 2654435761u, a);
+			if (!addr_cache_get(c, a, &v))
+				addr_cache_put(c, a, i);
+		}
+	assert_int_equal(addr_cache_live_evictions(c), before);
+	for (uint32_t i = 0; i < 200; i++) {
+		addr_of(i * 2654435761u, a);
+		assert_true(addr_cache_get(c, a, &v));
+		assert_int_equal(v, i);
+	}
+	addr_cache_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -109,6 +149,7 @@ int main(void)
 		cmocka_unit_test(test_capacity_rounds_up),
 		cmocka_unit_test(test_lru_within_a_set),
 		cmocka_unit_test(test_churn),
+		cmocka_unit_test(test_live_evictions_and_grow),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

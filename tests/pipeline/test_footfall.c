@@ -9,6 +9,12 @@
 #include <cjson/cJSON.h>
 #include <cmocka.h>
 
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
+#include "siphash.h"
+
 #include "footfall.h"
 
 #define T0 1700000100ull /* 2023-11-14T22:15:00Z, a 900-s boundary */
@@ -132,9 +138,64 @@ static void test_gap_of_several_periods(void **state)
 	footfall_free(f);
 }
 
+/* SipHash-2-4 against the reference: key 00..0f, message 00..(n-1). The
+ * paper's vectors (n = 0, 15 and others from the reference vectors.h), then
+ * every length 0..64 against OpenSSL's SipHash. */
+static uint64_t openssl_siphash(const uint8_t key[16], const uint8_t *msg, size_t len)
+{
+	EVP_MAC *alg = EVP_MAC_fetch(NULL, "SIPHASH", NULL);
+	EVP_MAC_CTX *ctx = alg ? EVP_MAC_CTX_new(alg) : NULL;
+	size_t size = 8, n = 0;
+	OSSL_PARAM params[2] = { OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &size),
+				 OSSL_PARAM_construct_end() };
+	uint8_t out[8];
+	uint64_t h = 0;
+
+	assert_non_null(ctx);
+	assert_true(EVP_MAC_CTX_set_params(ctx, params));
+	assert_true(EVP_MAC_init(ctx, key, 16, NULL));
+	assert_true(EVP_MAC_update(ctx, msg, len));
+	assert_true(EVP_MAC_final(ctx, out, &n, sizeof(out)));
+	assert_int_equal(n, 8);
+	for (int i = 7; i >= 0; i--)
+		h = h << 8 | out[i];
+	EVP_MAC_CTX_free(ctx);
+	EVP_MAC_free(alg);
+	return h;
+}
+
+static void test_siphash_reference_vectors(void **state)
+{
+	static const struct {
+		size_t len;
+		uint64_t h;
+	} ref[] = {
+		{ 0, 0x726fdb47dd0e0e31ull },
+		{ 1, 0x74f839c593dc67fdull },
+		{ 7, 0xab0200f58b01d137ull },
+		{ 8, 0x93f5f5799a932462ull },
+		{ 15, 0xa129ca6149be45e5ull },
+		{ 63, 0x958a324ceb064572ull },
+	};
+	uint8_t key[16], msg[64];
+	struct siphash_key k;
+
+	(void)state;
+	for (int i = 0; i < 16; i++)
+		key[i] = (uint8_t)i;
+	for (int i = 0; i < 64; i++)
+		msg[i] = (uint8_t)i;
+	siphash_key_set(&k, key);
+	for (size_t i = 0; i < sizeof(ref) / sizeof(ref[0]); i++)
+		assert_int_equal(siphash24(&k, msg, ref[i].len), ref[i].h);
+	for (size_t len = 0; len <= 64; len++)
+		assert_int_equal(siphash24(&k, msg, len), openssl_siphash(key, msg, len));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_siphash_reference_vectors),
 		cmocka_unit_test(test_below_minimum_is_not_published),
 		cmocka_unit_test(test_published_payload),
 		cmocka_unit_test(test_accuracy),

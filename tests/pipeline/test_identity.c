@@ -14,6 +14,7 @@
 #include "etlm.h"
 #include "id_index.h"
 #include "irk.h"
+#include "irk_ah.h"
 #include "snap_builder.h"
 #include "bgw_util.h"
 
@@ -176,6 +177,30 @@ static void test_ah_vector(void **state)
 	pl_aes_free(a);
 }
 
+/* The gateway's own ah() against the spec's sample and against OpenSSL's
+ * AES for many keys and prands. */
+static void test_ah_soft_matches_openssl(void **state)
+{
+	struct pl_aes *a = pl_aes_new();
+	uint8_t irk[16];
+	uint32_t x = 12345;
+
+	(void)state;
+	unhex("ec0234a357c8ad05341010a60a397d9b", irk, 16);
+	assert_int_equal(irk_ah_soft(irk, 0x708194), 0x0dfbaa);
+	for (int i = 0; i < 20000; i++) {
+		uint32_t prand;
+
+		for (int j = 0; j < 16; j++) {
+			x = x * 1103515245u + 12345u;
+			irk[j] = (uint8_t)(x >> 16);
+		}
+		prand = x & 0xffffff;
+		assert_int_equal(irk_ah_soft(irk, prand), irk_ah(a, irk, prand));
+	}
+	pl_aes_free(a);
+}
+
 static void make_rpa(struct pl_aes *a, const uint8_t irk[16], uint32_t prand, uint8_t addr[6])
 {
 	uint32_t hash;
@@ -307,6 +332,66 @@ static void test_etlm_roundtrip(void **state)
 	pl_aes_free(a);
 }
 
+/* A crowd of 3,000 RPA phones, each heard over and over, half of them
+ * enrolled: once the cache has grown (at the ticks) every address is
+ * resolved once, hit or miss, and no more; the cache never passes its
+ * maximum. Then a crowd larger than the maximum: bounded, still right. */
+static void test_irk_cache_grows_with_the_crowd(void **state)
+{
+	enum { PHONES = 3000, ENROLLED = 1500 };
+	struct snap_builder *b = sb_new();
+	struct pl_aes *a = pl_aes_new();
+	static uint8_t addrs[PHONES][6];
+	struct snapshot *s;
+	struct irk_resolver *r;
+	const struct irk_stats *st;
+	uint64_t blocks;
+
+	(void)state;
+	for (int i = 0; i < PHONES; i++) {
+		uint8_t k[16];
+
+		memset(k, 0, sizeof(k));
+		bgw_put_be32(k, (uint32_t)i + 1);
+		if (i < ENROLLED)
+			sb_irk(b, sb_customer(b, (uint32_t)i + 1, "phone"), k);
+		make_rpa(a, k, (uint32_t)i * 7919u, addrs[i]);
+	}
+	s = sb_build(b, 1);
+	r = irk_resolver_new(s, 65536);
+	st = irk_get_stats(r);
+	assert_int_equal(st->cache_capacity, 4096);
+	for (int round = 0; round < 8; round++) {
+		for (int i = 0; i < PHONES; i++)
+			assert_int_equal(irk_resolve(r, a, addrs[i]) >= 0, i < ENROLLED);
+		irk_resolver_tick(r);
+	}
+	assert_true(st->cache_grows > 0);
+	assert_true(st->cache_capacity <= 65536);
+	blocks = st->aes_blocks;
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < PHONES; i++)
+			assert_int_equal(irk_resolve(r, a, addrs[i]) >= 0, i < ENROLLED);
+		irk_resolver_tick(r);
+	}
+	assert_int_equal(st->aes_blocks, blocks); /* positives and negatives all cached */
+	irk_resolver_free(r);
+
+	/* The maximum holds: 256 entries for 3,000 phones. */
+	r = irk_resolver_new(s, 256);
+	st = irk_get_stats(r);
+	for (int round = 0; round < 4; round++) {
+		for (int i = 0; i < PHONES; i++)
+			assert_int_equal(irk_resolve(r, a, addrs[i]) >= 0, i < ENROLLED);
+		irk_resolver_tick(r);
+	}
+	assert_int_equal(st->cache_capacity, 256);
+	irk_resolver_free(r);
+	snapshot_free(s);
+	sb_free(b);
+	pl_aes_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -315,7 +400,9 @@ int main(void)
 		cmocka_unit_test(test_eid_rotation_incremental),
 		cmocka_unit_test(test_eid_drift_and_jump),
 		cmocka_unit_test(test_ah_vector),
+		cmocka_unit_test(test_ah_soft_matches_openssl),
 		cmocka_unit_test(test_irk_resolution_and_cache),
+		cmocka_unit_test(test_irk_cache_grows_with_the_crowd),
 		cmocka_unit_test(test_eax_vectors),
 		cmocka_unit_test(test_etlm_roundtrip),
 	};

@@ -237,6 +237,8 @@ static const struct bad_case bad[] = {
 	{ "crowd c\ndistance 1..2\n", 1, "count" },
 	{ "crowd c\ncount 2\ndistance 5..2\n", 3, "distance" },
 	{ "crowd c\ncount 2\ndwell 0s\n", 3, "dwell" },
+	{ "crowd c\ncount 2\nirk-key 0011\n", 3, "irk-key" },
+	{ "crowd c\ncount 2\nirk-key 00112233445566778899aabbccddeeXX\n", 3, "irk-key" },
 	{ "crowd c\ncount 2000000\n", 2, "count" },
 	{ "crowd c\ncount 2\nmood happy\n", 3, "unknown crowd attribute" },
 	{ "duration 1m\n" TAG_OK "fault earthquake at 1s\n", 5, "unknown fault" },

@@ -205,6 +205,47 @@ static void test_irk_phone_and_crowd(void **state)
 	scenario_free(&s);
 }
 
+/* A crowd with an irk-key: every phone sends resolvable private addresses
+ * of its own IRK (the derivation a bench enrols), rotating. */
+static void test_rpa_crowd(void **state)
+{
+	static const uint8_t key[16] = { 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+					 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff };
+	uint8_t irks[5][16], block[16] = { 0 }, expect[16];
+	struct scenario s;
+	struct sim_event ev;
+	unsigned per_phone[5] = { 0 };
+
+	(void)state;
+	load("duration 5m\ncrowd p\n count 5\n interval 1s\n dwell 5m\n distance 2..3\n"
+	     " rotate 1m\n irk-key 00112233445566778899aabbccddeeff\n", &s);
+	assert_true(s.crowds[0].has_irk_key);
+	for (uint32_t m = 0; m < 5; m++)
+		sim_crowd_irk(aes128_openssl, key, m, irks[m]);
+	block[15] = 3; /* member 3: AES-128(key, 0^96 || 3) */
+	aes128_openssl(key, block, expect);
+	assert_memory_equal(irks[3], expect, 16);
+	struct sim_world *w = world(&s, 9);
+
+	for (sim_world_next(w, UINT64_MAX, &ev); ev.kind != SIM_EV_END;
+	     sim_world_next(w, UINT64_MAX, &ev)) {
+		int owner = -1;
+
+		assert_int_equal(ev.adv.addr[5] & 0xC0, 0x40);
+		for (int m = 0; m < 5; m++)
+			if (sim_rpa_resolves(aes128_openssl, irks[m], ev.adv.addr)) {
+				assert_int_equal(owner, -1);
+				owner = m;
+			}
+		assert_true(owner >= 0);
+		per_phone[owner]++;
+	}
+	for (int m = 0; m < 5; m++)
+		assert_true(per_phone[m] > 0); /* every phone heard, by its own key */
+	sim_world_free(w);
+	scenario_free(&s);
+}
+
 static void test_tlm_silence_sensitivity(void **state)
 {
 	struct scenario s;
@@ -545,6 +586,7 @@ int main(void)
 		cmocka_unit_test(test_path_window_and_frame),
 		cmocka_unit_test(test_eid_rotation),
 		cmocka_unit_test(test_irk_phone_and_crowd),
+		cmocka_unit_test(test_rpa_crowd),
 		cmocka_unit_test(test_tlm_silence_sensitivity),
 		cmocka_unit_test(test_extended_payload),
 		cmocka_unit_test(test_until_limit),
