@@ -29,6 +29,7 @@
 #include "pipeline_config.h"
 #include "publisher.h"
 #include "scanner.h"
+#include "site_link.h"
 #include "snapshot.h"
 #include "status.h"
 #include "store.h"
@@ -48,6 +49,7 @@ struct run {
 	struct outbox *ob;
 	struct consent_update *cu;
 	struct publisher *pub;
+	struct site_link *site;    /* [site] enabled: the peers' topics */
 	int pub_fd;
 	unsigned pub_fd_epoch;
 	uint64_t data_version;
@@ -384,6 +386,61 @@ static int before_wait(struct loop *l, void *ctx)
 	return publisher_timeout_ms(r->pub);
 }
 
+/* ---- the site: peers' summaries and triggers (docs/site.md) ---- */
+
+static void on_site_presence(void *ctx, const char *gateway, const void *payload, size_t len)
+{
+	struct run *r = ctx;
+
+	if (!r->consent_failed &&
+	    pipeline_site_peer(r->pl, gateway, payload, len, bgw_wall_us()) < 0)
+		log_limited(LOG_PRIO_WARNING, "site presence",
+			    "site: a presence summary of gateway %s does not parse; dropped",
+			    gateway);
+}
+
+static void on_site_trigger(void *ctx, const char *gateway, const void *payload, size_t len)
+{
+	struct run *r = ctx;
+
+	if (pipeline_site_trigger(r->pl, gateway, payload, len) < 0)
+		log_limited(LOG_PRIO_WARNING, "site trigger",
+			    "site: a trigger of gateway %s does not parse; not counted", gateway);
+}
+
+static void on_pub_message(void *ctx, const char *topic, const void *payload, size_t len)
+{
+	struct run *r = ctx;
+
+	if (r->site)
+		site_link_message(r->site, topic, payload, len);
+}
+
+static void on_pub_link(void *ctx, bool up)
+{
+	struct run *r = ctx;
+
+	pipeline_site_broker(r->pl, up);
+}
+
+/* What this gateway hears, for its peers. While the consent state cannot
+ * be trusted nothing person-level leaves, summaries included. */
+static void on_site_summary(struct loop *l, int id, void *ctx)
+{
+	struct run *r = ctx;
+	uint32_t expiry = (3u * r->cfg.pipeline.site_summary_ms + 999u) / 1000u;
+	char *json;
+
+	(void)l;
+	(void)id;
+	if (r->consent_failed)
+		return;
+	json = pipeline_site_summary(r->pl, bgw_wall_us());
+	if (json)
+		site_link_publish_presence(r->site, json, expiry);
+	free(json);
+}
+
 /* ---- timers ---- */
 
 static void on_tick(struct loop *l, int id, void *ctx)
@@ -500,11 +557,23 @@ struct run *run_new(struct loop *l, const struct config *cfg, bool replay, char 
 	}
 	bcb = (struct publisher_callbacks){ .ctx = r, .counters = fill_counters,
 					    .may_publish = may_publish,
-					    .consent_refresh = consent_refresh };
+					    .consent_refresh = consent_refresh,
+					    .message = on_pub_message, .link = on_pub_link };
 	r->pub = publisher_new(&cfg->delivery, r->ob, r->cu, &bcb, err, errlen);
 	if (!r->pub) {
 		*status = BGW_EXIT_CONFIG;
 		goto fail;
+	}
+	if (cfg->pipeline.site_enabled) {
+		const struct site_link_callbacks scb = { .ctx = r, .presence = on_site_presence,
+							 .trigger = on_site_trigger };
+
+		r->site = site_link_new(&cfg->delivery, r->pub, &scb, err, errlen);
+		if (!r->site) {
+			*status = BGW_EXIT_CONFIG;
+			goto fail;
+		}
+		pipeline_site_broker(r->pl, false);
 	}
 	/* Last: the outbox's own connection commits while it opens, which moves
 	 * data_version; loading before that would load everything twice at start,
@@ -513,6 +582,9 @@ struct run *run_new(struct loop *l, const struct config *cfg, bool replay, char 
 	load_snapshot(r);
 	loop_set_before_wait(l, before_wait, r);
 	loop_timer_add(l, cfg->storage.poll_ms, cfg->storage.poll_ms, on_poll, r);
+	if (r->site && !replay)
+		loop_timer_add(l, cfg->pipeline.site_summary_ms, cfg->pipeline.site_summary_ms,
+			       on_site_summary, r);
 	if (!replay) {
 		loop_timer_add(l, TICK_MS, TICK_MS, on_tick, r);
 		loop_timer_add(l, PURGE_FIRST_MS, PURGE_EVERY_MS, on_purge, r);
@@ -531,6 +603,7 @@ void run_free(struct run *r)
 		loop_set_before_wait(r->loop, NULL, NULL);
 	if (r->pub_fd >= 0)
 		loop_del_fd(r->loop, r->pub_fd);
+	site_link_free(r->site);
 	publisher_free(r->pub);
 	consent_update_free(r->cu);
 	outbox_close(r->ob);

@@ -51,6 +51,8 @@ struct publisher {
 
 	char t_trigger[TOPIC_MAX], t_status[TOPIC_MAX], t_consent[TOPIC_MAX], t_sync[TOPIC_MAX];
 	uint64_t published, rejected, aux_dropped;
+	char extra[PUBLISHER_EXTRA_SUBS][TOPIC_MAX];  /* publisher_subscribe() */
+	int n_extra;
 
 	/* Consent sync after a connect (see link_up). */
 	bool synced;
@@ -221,7 +223,11 @@ static void link_up(void *ctx)
 		broker_link_subscribe(p->link, p->t_sync);
 		sync_start(p);
 	}
+	for (int i = 0; i < p->n_extra; i++)
+		broker_link_subscribe(p->link, p->extra[i]);
 	publisher_publish_status(p);
+	if (p->cb.link)
+		p->cb.link(p->cb.ctx, true);
 }
 
 /* The window is forgotten; publishing restarts from the oldest
@@ -234,6 +240,8 @@ static void link_down(void *ctx)
 	p->synced = false;
 	p->nonce[0] = '\0';
 	outbox_rewind(p->ob);
+	if (p->cb.link)
+		p->cb.link(p->cb.ctx, false);
 }
 
 static void link_published(void *ctx, int mid, int reason)
@@ -278,6 +286,8 @@ static void link_message(void *ctx, const char *topic, const void *payload, size
 	}
 	else if (p->cu && !strcmp(topic, p->t_sync))
 		sync_message(p, payload, len);
+	else if (p->cb.message)
+		p->cb.message(p->cb.ctx, topic, payload, len);
 }
 
 /* ---- publishing ---- */
@@ -388,6 +398,27 @@ int publisher_publish_aux(struct publisher *p, const char *leaf, const char *jso
 	    delivery_topic(&p->cfg, leaf, topic, sizeof(topic)) ||
 	    broker_link_publish(p->link, NULL, topic, json, strlen(json), false,
 				p->cfg.message_expiry_s)) {
+		p->aux_dropped++;
+		return -1;
+	}
+	return 0;
+}
+
+int publisher_subscribe(struct publisher *p, const char *topic)
+{
+	if (p->n_extra >= PUBLISHER_EXTRA_SUBS || strlen(topic) >= TOPIC_MAX)
+		return -1;
+	snprintf(p->extra[p->n_extra++], TOPIC_MAX, "%s", topic);
+	if (broker_link_connected(p->link))
+		broker_link_subscribe(p->link, topic);
+	return 0;
+}
+
+int publisher_publish_topic(struct publisher *p, const char *topic, const char *json,
+			    uint32_t expiry_s)
+{
+	if (!broker_link_up(p->link) ||
+	    broker_link_publish(p->link, NULL, topic, json, strlen(json), false, expiry_s)) {
 		p->aux_dropped++;
 		return -1;
 	}

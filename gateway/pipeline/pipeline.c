@@ -24,39 +24,16 @@
 #include "irk.h"
 #include "pipeline_config.h"
 #include "pl_aes.h"
+#include "pipeline_priv.h"
 #include "presence.h"
+#include "ref_index.h"
+#include "site_zone.h"
 #include "trigger_json.h"
 
 #define FRAMES_MAX 8
-/* Distinct dwell-campaign thresholds per zone; beyond this the longest are
- * not watched. */
-#define DWELL_THRESHOLDS_MAX 256
 /* Eddystone calibrates at 0 m; the spec's rule of thumb is 41 dB lost by 1 m. */
 #define EDDYSTONE_0M_TO_1M 41
 
-struct pipeline {
-	struct pipeline_config cfg;
-	struct pipeline_callbacks cb;
-	struct pipeline_stats stats;
-	struct snapshot *snap;
-	struct id_index *idx;
-	struct irk_resolver *irk;
-	struct pl_aes *aes;
-	struct footfall *ff;
-	struct presence *pr;
-	struct campaign_rules *rules;
-	struct beacon_health *bh;
-	/* Address -> customer index of the EID tag last heard from it: an eTLM
-	 * frame carries no identity and is paired through its address. */
-	struct addr_cache *eid_addrs;
-	/* Bit i: snapshot customer i has at least one identifier (a trigger
-	 * of a customer whose identifiers were all removed must not go out). */
-	uint8_t *has_ident;
-	uint64_t now_us;
-	uint32_t dwell_thresholds[DWELL_THRESHOLDS_MAX]; /* the presence tracker watches these */
-	/* The event being handed to campaign rules (valid during presence callbacks). */
-	const struct visit_event *cur_event;
-};
 
 static int64_t to_s(uint64_t us)
 {
@@ -219,7 +196,7 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg,
 	p->irk = irk_resolver_new(NULL, cfg->irk_cache_size);
 	p->eid_addrs = addr_cache_new(cfg->max_tracked);
 	if (!p->aes || !p->ff || !p->pr || !p->rules || !p->bh || !p->idx || !p->irk ||
-	    !p->eid_addrs) {
+	    !p->eid_addrs || pipeline_site_init(p) < 0) {
 		pipeline_free(p);
 		return NULL;
 	}
@@ -230,6 +207,7 @@ void pipeline_free(struct pipeline *p)
 {
 	if (!p)
 		return;
+	pipeline_site_free(p);
 	presence_free(p->pr);
 	footfall_free(p->ff);
 	campaign_rules_free(p->rules);
@@ -244,7 +222,7 @@ void pipeline_free(struct pipeline *p)
 	free(p);
 }
 
-static int64_t find_customer(const struct snapshot *s, int64_t id)
+int64_t pipeline_find_customer(const struct snapshot *s, int64_t id)
 {
 	uint32_t lo = 0, hi = s->n_customers;
 	int64_t guess;
@@ -289,7 +267,7 @@ bool pipeline_trigger_allowed(const struct pipeline *p, int64_t customer_id, int
 
 	if (!p->snap || !p->has_ident)
 		return false;
-	ci = find_customer(p->snap, customer_id);
+	ci = pipeline_find_customer(p->snap, customer_id);
 	if (ci < 0 || !(p->has_ident[ci / 8] & (1u << (ci % 8))))
 		return false;
 	return consent_gate_trigger_allowed(&p->snap->customers[ci], now_s);
@@ -320,9 +298,11 @@ void pipeline_set_snapshot(struct pipeline *p, struct snapshot *s)
 
 		if (!d)
 			continue;
-		ci = s ? find_customer(s, d->customer_id) : -1;
+		ci = s ? pipeline_find_customer(s, d->customer_id) : -1;
 		if (ci < 0) {
 			presence_forget(p->pr, d->customer_id);
+			if (p->sz)
+				site_zone_forget(p->sz, d->customer_id);
 			continue;
 		}
 		d->customer = (uint32_t)ci;
@@ -341,6 +321,7 @@ void pipeline_set_snapshot(struct pipeline *p, struct snapshot *s)
 	if (p->snap)
 		snapshot_free(p->snap);
 	p->snap = s;
+	pipeline_site_snapshot(p);
 	p->stats.snapshots++;
 	p->stats.tracked_devices = presence_count(p->pr);
 }
@@ -580,6 +561,8 @@ void pipeline_report(struct pipeline *p, const struct adv_report *r)
 		if (c->consent[SNAP_PRESENCE].granted && now_s < (int64_t)c->consent[SNAP_PRESENCE].from)
 			p->stats.before_consent++;
 		presence_forget(p->pr, c->id);
+		if (p->sz)
+			site_zone_forget(p->sz, c->id);
 		p->stats.tracked_devices = presence_count(p->pr);
 		s.anon[0] = ANON_ENROLLED;
 		memcpy(s.anon + 1, &c->id, sizeof(c->id));
@@ -609,8 +592,11 @@ static void drop_unconsented(struct pipeline *p, int64_t now_s)
 		struct presence_device *d = presence_slot(p->pr, i);
 
 		if (d && (d->customer >= p->snap->n_customers ||
-			  !consent_gate_presence(&p->snap->customers[d->customer], now_s)))
+			  !consent_gate_presence(&p->snap->customers[d->customer], now_s))) {
+			if (p->sz)
+				site_zone_forget(p->sz, d->customer_id);
 			presence_forget(p->pr, d->customer_id);
+		}
 	}
 }
 
@@ -629,6 +615,7 @@ void pipeline_tick(struct pipeline *p, uint64_t now_us)
 {
 	advance(p, now_us);
 	drop_unconsented(p, to_s(now_us));
+	pipeline_site_tick(p, now_us);
 	presence_tick(p->pr, now_us);
 	footfall_tick(p->ff, now_us);
 	sync_stats(p);

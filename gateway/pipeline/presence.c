@@ -14,6 +14,8 @@ struct presence {
 	presence_emit_fn emit;
 	void *ctx;
 	presence_threshold_fn on_threshold;
+	presence_gate_fn gate;
+	void *gate_ctx;
 	const uint32_t *thresholds;   /* ascending dwell seconds (the caller's array) */
 	uint32_t n_thresholds;
 	struct presence_device *devs;
@@ -327,7 +329,13 @@ static void check_enter(struct presence *t, struct presence_device *d, uint64_t 
 	if (d->in_visit || lv.readings < t->cfg.enter_confirmations ||
 	    lv.median < (float)t->cfg.enter_rssi)
 		return;
+	if (t->gate && !t->gate(t->gate_ctx, d, lv.median, ts_us))
+		return;
 	since = d->first_seen_us + (uint64_t)lv.oldest_ds * US_PER_DS;
+	/* A visit granted by the site starts when it is granted: the shopper
+	 * was in another gateway's zone before. */
+	if (t->gate)
+		since = ts_us;
 	d->in_visit = true;
 	d->visit_started_us = since;
 	d->marks_fired = 0;
@@ -425,6 +433,23 @@ void presence_flush(struct presence *t, uint64_t now_us)
 			end_visit(t, &t->devs[i], now_us, t->devs[i].last_seen_us);
 		remove_slot(t, i);
 	}
+}
+
+void presence_set_gate(struct presence *t, presence_gate_fn gate, void *ctx)
+{
+	t->gate = gate;
+	t->gate_ctx = ctx;
+}
+
+void presence_end_visit(struct presence *t, struct presence_device *d, uint64_t now_us)
+{
+	if (d->in_visit)
+		end_visit(t, d, now_us, now_us);
+}
+
+float presence_level(const struct presence *t, const struct presence_device *d, uint64_t now_us)
+{
+	return ring_level(d, t->cfg.enter_window_s, 0, now_us).median;
 }
 
 uint32_t presence_capacity(const struct presence *t)
