@@ -167,6 +167,11 @@ static const struct config_key keys[] = {
 	  NULL, "16384", "Customer/campaign pairs whose cooldown and daily cap are kept in "
 	  "memory.", 0 },
 
+	/* [visits] */
+	{ "visits", "publish", CFG_BOOL, F(visits.publish), NOLIM, NULL, "no",
+	  "Publish each closed visit of a presence-consented customer to "
+	  "PREFIX/SITE/ID/visit through the durable outbox (QoS 1), for the CRM.", 0 },
+
 	/* [site] */
 	{ "site", "enabled", CFG_BOOL, F(pipeline.site_enabled), NOLIM, NULL, "no",
 	  "Share presence with the other gateways of the same [gateway] site over the broker, "

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+
 #include "bgw_clock.h"
 #include "bgw_exit.h"
 #include "config_audit.h"
@@ -34,6 +36,8 @@
 #include "status.h"
 #include "store.h"
 #include "store_visits.h"
+#include "trigger_json.h"
+#include "visit_json.h"
 
 #define TICK_MS 1000
 #define PURGE_FIRST_MS 60000
@@ -50,6 +54,8 @@ struct run {
 	struct consent_update *cu;
 	struct publisher *pub;
 	struct site_link *site;    /* [site] enabled: the peers' topics */
+	char visit_topic[600];     /* [visits] publish: where closed visits go */
+	uint64_t visits_queued;
 	int pub_fd;
 	unsigned pub_fd_epoch;
 	uint64_t data_version;
@@ -227,6 +233,26 @@ static void consent_refresh(void *ctx)
  * waits for another process's lock, nothing is lost while the database is
  * locked or full, and a trigger-log row exists exactly when its outbox row
  * does. */
+/* A closed visit for the backend, through the outbox like a trigger: the
+ * publisher checks the presence consent again just before it leaves, and a
+ * withdrawal deletes the queued row (store_outbox_drop_tx). */
+static void queue_visit(struct run *r, const struct visit_event *ev)
+{
+	const struct snapshot *s = pipeline_get_snapshot(r->pl);
+	char id[40], *json;
+
+	if (!trigger_uuid7(ev->ts_us, id))
+		return;
+	json = visit_json_build(ev, r->cfg.pipeline.site, r->cfg.pipeline.gateway,
+			       s ? snap_consent_policy(s, &ev->customer->consent[SNAP_PRESENCE]) : "",
+			       id);
+	if (!json || outbox_enqueue(r->ob, id, r->visit_topic, json, ev->customer->id, 0) < 0)
+		log_limited(LOG_PRIO_ERR, "visit queue", "cannot queue a visit (out of memory)");
+	else
+		r->visits_queued++;
+	cJSON_free(json);
+}
+
 static void on_visit(void *ctx, const struct visit_event *ev)
 {
 	struct run *r = ctx;
@@ -246,6 +272,8 @@ static void on_visit(void *ctx, const struct visit_event *ev)
 
 	snprintf(v.zone, sizeof(v.zone), "%s", ev->zone);
 	outbox_visit(r->ob, &v);
+	if (ev->kind == VISIT_EXIT && r->cfg.visits.publish)
+		queue_visit(r, ev);
 	/* Customer references are the CRM's opaque ids of consented customers. */
 	log_info("visit %s: customer %s, zone %s, dwell %u s",
 		 ev->kind == VISIT_ENTER ? "enter" : ev->kind == VISIT_DWELL ? "dwell" : "exit",
@@ -317,6 +345,16 @@ static enum publish_verdict may_publish(void *ctx, int64_t customer_id, uint64_t
 	if (r->consent_failed || !pipeline_get_snapshot(r->pl))
 		return PUBLISH_HOLD;
 	return pipeline_trigger_allowed(r->pl, customer_id, bgw_us_to_s(now_us))
+		       ? PUBLISH_OK : PUBLISH_DROP;
+}
+
+static enum publish_verdict may_publish_visit(void *ctx, int64_t customer_id, uint64_t now_us)
+{
+	struct run *r = ctx;
+
+	if (r->consent_failed || !pipeline_get_snapshot(r->pl))
+		return PUBLISH_HOLD;
+	return pipeline_visit_allowed(r->pl, customer_id, bgw_us_to_s(now_us))
 		       ? PUBLISH_OK : PUBLISH_DROP;
 }
 
@@ -557,10 +595,17 @@ struct run *run_new(struct loop *l, const struct config *cfg, bool replay, char 
 	}
 	bcb = (struct publisher_callbacks){ .ctx = r, .counters = fill_counters,
 					    .may_publish = may_publish,
+					    .may_publish_visit = may_publish_visit,
 					    .consent_refresh = consent_refresh,
 					    .message = on_pub_message, .link = on_pub_link };
 	r->pub = publisher_new(&cfg->delivery, r->ob, r->cu, &bcb, err, errlen);
 	if (!r->pub) {
+		*status = BGW_EXIT_CONFIG;
+		goto fail;
+	}
+	if (cfg->visits.publish &&
+	    delivery_topic(&cfg->delivery, "visit", r->visit_topic, sizeof(r->visit_topic))) {
+		snprintf(err, errlen, "[mqtt] topic_prefix, site and id make the visit topic too long");
 		*status = BGW_EXIT_CONFIG;
 		goto fail;
 	}

@@ -309,6 +309,14 @@ static char *late_payload(const struct outbox_msg *m, uint64_t queued_s)
 	return s;
 }
 
+/* Rows on a .../visit topic carry visits (the store drops them the same way). */
+static bool is_visit_topic(const char *topic)
+{
+	size_t n = strlen(topic);
+
+	return n >= 6 && !strcmp(topic + n - 6, "/visit");
+}
+
 /* The last look at a trigger before it leaves: the consent in force now. */
 static enum publish_verdict consent_verdict(struct publisher *p, const struct outbox_msg *m,
 					    int64_t now, bool *refreshed)
@@ -320,7 +328,10 @@ static enum publish_verdict consent_verdict(struct publisher *p, const struct ou
 	if (!*refreshed && p->cb.consent_refresh)
 		p->cb.consent_refresh(p->cb.ctx);
 	*refreshed = true;
-	v = p->cb.may_publish(p->cb.ctx, m->customer_id, (uint64_t)now);
+	if (p->cb.may_publish_visit && is_visit_topic(m->topic))
+		v = p->cb.may_publish_visit(p->cb.ctx, m->customer_id, (uint64_t)now);
+	else
+		v = p->cb.may_publish(p->cb.ctx, m->customer_id, (uint64_t)now);
 	if (v == PUBLISH_DROP) {
 		outbox_drop_consent(p->ob, m->id);
 		/* No identifier in the log: whose consent ended is the store's audit. */

@@ -59,6 +59,10 @@ struct publisher_callbacks {
 	 * and run no SQL. NULL: everything may be published.
 	 */
 	enum publish_verdict (*may_publish)(void *ctx, int64_t customer_id, uint64_t now_us);
+	/* The same for a queued visit (a row on a .../visit topic), which
+	 * needs presence consent only. NULL: may_publish decides. */
+	enum publish_verdict (*may_publish_visit)(void *ctx, int64_t customer_id,
+						  uint64_t now_us);
 	/* Called once per batch of triggers about to be published, before the
 	 * first may_publish(): bring the consent state up to date with what
 	 * was committed (a withdrawal made a moment ago). May be NULL. */

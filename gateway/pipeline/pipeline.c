@@ -103,6 +103,7 @@ static bool make_event(struct pipeline *p, const struct presence_device *d,
 		.customer_ref = snap_customer_ref(p->snap, c),
 		.zone = p->cfg.zone,
 		.rssi_filtered = d->rssi_filtered,
+		.rssi_peak = d->rssi_peak > d->rssi_filtered ? d->rssi_peak : d->rssi_filtered,
 		.proximity_m = presence_distance_m(d->rssi_filtered, d->power_1m,
 						   p->cfg.path_loss_exponent),
 		.rssi_known = d->rssi_known,
@@ -271,6 +272,16 @@ bool pipeline_trigger_allowed(const struct pipeline *p, int64_t customer_id, int
 	if (ci < 0 || !(p->has_ident[ci / 8] & (1u << (ci % 8))))
 		return false;
 	return consent_gate_trigger_allowed(&p->snap->customers[ci], now_s);
+}
+
+bool pipeline_visit_allowed(const struct pipeline *p, int64_t customer_id, int64_t now_s)
+{
+	int64_t ci;
+
+	if (!p->snap)
+		return false;
+	ci = pipeline_find_customer(p->snap, customer_id);
+	return ci >= 0 && consent_gate_presence(&p->snap->customers[ci], now_s);
 }
 
 void pipeline_set_snapshot(struct pipeline *p, struct snapshot *s)

@@ -39,6 +39,7 @@ struct visit_event {
 	const char *customer_ref;  /* the CRM's opaque id, from the snapshot's strings */
 	const char *zone;
 	float rssi_filtered;       /* dBm */
+	float rssi_peak;           /* dBm, the highest level of the visit so far */
 	float proximity_m;         /* estimate from the frame's calibrated power */
 	bool rssi_known;           /* false: the controller never reported an RSSI for
 	                            * this visit, so rssi and proximity say nothing */
@@ -119,6 +120,9 @@ const struct pipeline_stats *pipeline_get_stats(const struct pipeline *p);
  * and one bit of a per-snapshot table. false without a snapshot.
  */
 bool pipeline_trigger_allowed(const struct pipeline *p, int64_t customer_id, int64_t now_s);
+
+/* The same for a queued visit: enrolled, with presence consent at now_s. */
+bool pipeline_visit_allowed(const struct pipeline *p, int64_t customer_id, int64_t now_s);
 
 /* ---- several gateways of one site ([site] enabled; docs/site.md) ---- */
 

@@ -279,8 +279,11 @@ static void check_exit(struct presence *t, struct presence_device *d, uint64_t n
 	if (!d->in_visit)
 		return;
 	lv = ring_level(d, t->cfg.exit_below_s, rel_ds(d, d->visit_started_us), now_us);
-	if (!isnan(lv.median))
+	if (!isnan(lv.median)) {
 		d->rssi_filtered = lv.median;
+		if (lv.median > d->rssi_peak)
+			d->rssi_peak = lv.median;
+	}
 	now = rel_ds(d, now_us);
 	if (isnan(lv.median) || lv.readings < t->cfg.enter_confirmations ||
 	    (now - lv.oldest_ds) * 2u < t->cfg.exit_below_s * 10u ||
@@ -337,6 +340,7 @@ static void check_enter(struct presence *t, struct presence_device *d, uint64_t 
 	if (t->gate)
 		since = ts_us;
 	d->in_visit = true;
+	d->rssi_peak = lv.median;
 	d->visit_started_us = since;
 	d->marks_fired = 0;
 	d->thr_next_s = 0;

@@ -66,6 +66,7 @@ struct presence_device {
 	uint32_t eid_time_base;
 	float rssi_filtered;       /* median of the readings of the last enter_window_s */
 	float power_1m;            /* calibrated RSSI at 1 m of the last frame */
+	float rssi_peak;           /* highest rssi_filtered of the visit */
 	bool in_visit;
 	bool rssi_known;           /* at least one sighting carried a real RSSI */
 	uint32_t thr_next_s;       /* smallest dwell not yet checked against thresholds */

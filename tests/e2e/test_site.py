@@ -12,6 +12,7 @@ What a user sees:
   gateways see them enter;
 - takeover: when the gateway that holds a shopper is killed, another one
   that hears them opens their visit;
+- closed visits reach the backend on each gateway's visit topic;
 - nothing about a shopper without presence consent, nor about one who never
   enrolled, appears on any site topic (or any topic at all)."""
 import json
@@ -93,6 +94,7 @@ try:
                         presence={"enter_window_s": "3", "exit_below_s": "3",
                                   "absence_timeout_s": "3", "enter_rssi_dbm": "-78",
                                   "exit_rssi_dbm": "-86"},
+                        visits={"publish": "yes"},
                         site={"enabled": "yes", "margin_db": "6", "hold_s": "2",
                               "peer_timeout_s": "4", "summary_ms": "500"})
         gws[gw] = e2e.Gateway(s.tmp, conf, source=sims[gw].spec, name="beacongw-" + gw)
@@ -155,6 +157,14 @@ try:
     blobs = {"%s %s" % (m.topic, i): m.payload for i, m in enumerate(s.sub.received())}
     check(not e2e.leaks(needles, blobs), "nothing of the canaries on any topic: %s"
           % e2e.leaks(needles, blobs))
+    # Closed visits reach the backend on each gateway's visit topic.
+    pub = [json.loads(p) for _, p in s.sub.messages("visit")]
+    for v in pub:
+        e2e.validate(v, "visit", "visit %s" % v)
+    closed = sorted((gw, ref, z) for gw in ("g1", "g2") for ref, z, a, b in rows[gw] if b)
+    check(sorted((v["gateway"], v["customer_ref"], v["zone"]) for v in pub
+                 if v["gateway"] in ("g1", "g2")) == closed,
+          "the visit topic carries the closed visits of g1 and g2: %s" % pub)
     presence = s.sub.messages("presence")
     check(len(presence) > 0, "the gateways published presence summaries")
     for topic, payload in presence[:50]:
