@@ -48,6 +48,7 @@ struct site_zone {
 	int32_t *map;
 	uint32_t cap, count, map_mask;
 	uint32_t hint;           /* where the search for a free slot starts */
+	uint64_t started_us;     /* first time seen: alone only after a peer timeout */
 	struct peer peers[SITE_PEERS_MAX];
 	struct site_zone_stats stats;
 };
@@ -166,6 +167,13 @@ void site_zone_forget(struct site_zone *z, int64_t customer_id)
 		remove_entry(z, en);
 }
 
+/* Time starts with the first call that carries one. */
+static void clock_seen(struct site_zone *z, uint64_t now_us)
+{
+	if (!z->started_us)
+		z->started_us = now_us;
+}
+
 static uint64_t timeout_us(const struct site_zone *z)
 {
 	return (uint64_t)z->cfg.site_peer_timeout_s * US_PER_S;
@@ -192,6 +200,7 @@ int site_zone_peer_begin(struct site_zone *z, const char *gateway, uint64_t now_
 {
 	int free_slot = -1;
 
+	clock_seen(z, now_us);
 	if (!strcmp(gateway, z->cfg.gateway))
 		return -1;
 	z->stats.peer_msgs++;
@@ -243,6 +252,7 @@ void site_zone_local(struct site_zone *z, int64_t customer_id, float level, uint
 {
 	struct entry *en;
 
+	clock_seen(z, now_us);
 	if (isnan(level))
 		return;
 	en = get(z, customer_id);
@@ -270,7 +280,10 @@ static bool decide(struct site_zone *z, struct entry *en, uint64_t now_us)
 	uint64_t hold = (uint64_t)z->cfg.site_hold_s * US_PER_S;
 	bool self_ok = en->local_us && now_us < en->local_us + LOCAL_FRESH_US &&
 		       !isnan(en->local_level);
-	bool any_peer = false, peer_claim = false, conflict = false, alone = true;
+	/* Just started, a gateway cannot know it is alone: its peers' first
+	 * summaries may be on their way. */
+	bool alone = now_us >= z->started_us + timeout_us(z);
+	bool any_peer = false, peer_claim = false, conflict = false;
 	float best_other = -INFINITY;
 	int best_k = -1;
 
@@ -362,6 +375,7 @@ bool site_zone_holds(const struct site_zone *z, int64_t customer_id)
 void site_zone_decide(struct site_zone *z, uint64_t now_us,
 		      void (*release)(void *ctx, int64_t customer_id), void *ctx)
 {
+	clock_seen(z, now_us);
 	for (uint32_t i = 0; i < z->cap; i++) {
 		struct entry *en = &z->e[i];
 		bool heard = false;

@@ -12,7 +12,8 @@
  *    at all; then it lets go (its open visit ends with EXIT);
  *  - a gateway takes a shopper only while no peer claims them, and only once
  *    it has been the strongest for hold_s (at once when no peer of the site
- *    is alive: a gateway alone behaves as it always did). A handover
+ *    has been heard for peer_timeout_s since it started: a gateway alone
+ *    behaves as it always did). A handover
  *    therefore leaves a short gap (about one summary), never an overlap;
  *  - two claims at once (both took a free shopper within one summary): the
  *    claimant whose published level is lower lets go, ties go to the
