@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """A store with three gateways on one broker ([site] enabled): g1 and g2
-both cover the entrance (two doors), g3 the checkout. Each gateway hears the
-same shoppers through its own controller (one beaconsim per gateway, each
-playing the shoppers' distances to that gateway).
+both cover the entrance (two doors), g3 the checkout. One beaconsim drives
+the three controllers (-l GATEWAY=unix:PATH each): every gateway hears the
+same shoppers walking the floor plan from where it stands.
 
 What a user sees:
 - one zone per shopper at a time: the visits recorded by the three
@@ -25,30 +25,30 @@ from e2e import check, finish
 UUID = "e2e05173-0000-4000-8000-000000000001"
 SPEED = 2
 
-# Distances (m) from each gateway over scenario time. alice walks door 1 ->
-# door 2 -> checkout -> door 1; carol stays at the checkout, which door 2
-# also hears; erin (presence not consented) and zoe (not enrolled) wander
-# past every gateway.
+# The floor plan (metres): door 1 and door 2 both cover the entrance, the
+# checkout is further in. alice walks door 1 -> door 2 -> checkout -> door 1;
+# carol stands between the checkout and door 2 (nearer the checkout, still
+# well heard at door 2); erin (presence not consented) and zoe (not
+# enrolled) stand in the middle of the store the whole time.
+GATEWAYS = (("g1", "0,0", "entrance"), ("g2", "10,0", "entrance"), ("g3", "5,12", "checkout"))
 PATHS = {
-    "g1": {"alice": "1s:20 4s:1.5 30s:1.5 38s:20 90s:20 98s:1.5 140s:1.5 150s:20",
-           "carol": "1s:30 150s:30",
-           "erin": "1s:2 150s:2", "zoe": "1s:2 150s:2"},
-    "g2": {"alice": "1s:20 30s:20 38s:1.5 60s:1.5 68s:20 150s:20",
-           "carol": "1s:6 150s:6",
-           "erin": "1s:2 150s:2", "zoe": "1s:2 150s:2"},
-    "g3": {"alice": "1s:30 60s:30 68s:1.5 90s:1.5 98s:30 150s:30",
-           "carol": "1s:1.5 150s:1.5",
-           "erin": "1s:2 150s:2", "zoe": "1s:2 150s:2"},
+    "alice": "1s:-15,0 4s:0,1 30s:0,1 38s:10,1 60s:10,1 68s:5,11 90s:5,11 98s:0,1 "
+             "140s:0,1 150s:-15,0",
+    "carol": "1s:8,7 150s:8,7",
+    "erin": "1s:5,5 150s:5,5",
+    "zoe": "1s:5,5 150s:5,5",
 }
 MINOR = {"alice": 1, "carol": 3, "erin": 5, "zoe": 99}
-ZONES = {"g1": "entrance", "g2": "entrance", "g3": "checkout"}
+ZONES = {g: z for g, _, z in GATEWAYS}
 KILL_AT = 110 / SPEED   # g3 dies while carol stands at the checkout
 
 
-def scenario(gw):
-    lines = ["seed %d" % (17 + int(gw[1])), "duration 160s", "noise 2", ""]
-    for who, path in PATHS[gw].items():
-        lines += ["tag %s" % who, "    ibeacon %s:1:%d" % (UUID, MINOR[who]),
+def scenario():
+    lines = ["seed 17", "duration 160s", "noise 2", ""]
+    lines += ["gateway %s %s %s" % g for g in GATEWAYS] + [""]
+    for who, path in PATHS.items():
+        lines += ["tag %s" % who, "    customer cust-%s" % who,
+                  "    ibeacon %s:1:%d" % (UUID, MINOR[who]),
                   "    interval 200ms", "    txpower -59", "    path " + path, ""]
     return "\n".join(lines)
 
@@ -77,17 +77,23 @@ def visits(db):
 
 s = e2e.Store("site")
 try:
-    gws, sims, dbs = {}, {}, {}
+    gws, dbs = {}, {}
     for gw in ("g1", "g2", "g3"):
         dbs[gw] = s.tmp(gw + ".db")
         setup_db(s, dbs[gw])
+    scn = s.tmp("site.scn")
+    with open(scn, "w") as f:
+        f.write(scenario())
+    # One beaconsim, one H4 controller per gateway.
+    sim = e2e.Sim(s.tmp, scn, speed=SPEED, once=True)
+    socks = {gw: s.tmp("%s.sock" % gw) for gw in ZONES}
+    sim.cmd = [e2e.BEACONSIM, "-s", scn, "--speed", str(SPEED), "--once",
+               "--truth", s.tmp("truth.jsonl")]
+    for gw, path in socks.items():
+        sim.cmd += ["-l", "%s=unix:%s" % (gw, path)]
+    sim.sock = socks["g3"]
+    s.procs.append(sim)
     for gw in ("g1", "g2", "g3"):
-        scn = s.tmp(gw + ".scn")
-        with open(scn, "w") as f:
-            f.write(scenario(gw))
-        sims[gw] = e2e.Sim(s.tmp, scn, speed=SPEED, once=True)
-        sims[gw].log = s.tmp("beaconsim-%s.log" % gw)
-        s.procs.append(sims[gw])
         conf = s.config(name=gw + ".conf",
                         gateway={"site": "s1", "id": gw, "zone": ZONES[gw]},
                         storage={"db": dbs[gw]},
@@ -97,9 +103,11 @@ try:
                         visits={"publish": "yes"},
                         site={"enabled": "yes", "margin_db": "6", "hold_s": "2",
                               "peer_timeout_s": "4", "summary_ms": "500"})
-        gws[gw] = e2e.Gateway(s.tmp, conf, source=sims[gw].spec, name="beacongw-" + gw)
-    for gw in ("g1", "g2", "g3"):
-        sims[gw].start()
+        gws[gw] = e2e.Gateway(s.tmp, conf, source="h4:unix:" + socks[gw],
+                              name="beacongw-" + gw)
+    sim.start()
+    if not e2e.wait_for(lambda: all(os.path.exists(p) for p in socks.values()), 10):
+        e2e.fail("beaconsim did not listen for the three gateways")
     t0 = time.time()
     for gw in ("g1", "g2", "g3"):
         s.procs.insert(0, gws[gw])
@@ -136,6 +144,9 @@ try:
                                            for x, _, a, b in r if x == "cust-alice")]
     check(alice_gws[:3] == ["g1", "g2", "g3"], "alice is seen at door 1, door 2, then the "
           "checkout: %s" % alice_gws)
+    truth = [json.loads(x) for x in open(s.tmp("truth.jsonl"))]
+    check({t["zone"] for t in truth if t["customer"] == "cust-carol"} == {"checkout"},
+          "beaconsim --truth puts carol at the checkout")
 
     # Takeover: carol's visit moves to g2 after g3 died.
     check(any(x == "cust-carol" and a >= killed_at for x, _, a, _ in rows["g2"]),
