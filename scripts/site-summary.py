@@ -70,7 +70,7 @@ def main(argv):
     out = {"customers": {}}
     total = hit = 0
     extra_changes = true_visits = 0
-    overlaps = 0
+    overlaps = multi = 0
     for ref, seconds in sorted(truth.items()):
         vs = sorted(visits.get(ref, []))
         for (a1, b1, z1, g1), (a2, b2, z2, g2) in zip(vs, vs[1:]):
@@ -81,9 +81,10 @@ def main(argv):
             continue
         got = []
         for t, z in inside:
-            at = [v[2] for v in vs if v[0] <= t < v[1]]
-            got.append(at[0] if at else None)
-        n_hit = sum(1 for (t, z), g in zip(inside, got) if g == z)
+            got.append({v[2] for v in vs if v[0] <= t < v[1]})
+        # Assigned its true zone: that zone and no other at that second.
+        n_hit = sum(1 for (t, z), g in zip(inside, got) if g == {z})
+        multi += sum(1 for g in got if len(g) > 1)
         total += len(inside)
         hit += n_hit
 
@@ -109,6 +110,7 @@ def main(argv):
     out["beyond_caps"] = sum(n - 1 for n in by_pair.values() if n > 1)
     out["overlaps"] = overlaps
     out["in_true_zone"] = round(hit / total, 3) if total else None
+    out["in_several_zones"] = round(multi / total, 3) if total else None
     out["extra_zone_changes_per_visit"] = round(extra_changes / true_visits, 2) \
         if true_visits else None
     span = (t_last - t_first) if t_first is not None and t_last > t_first else 0
@@ -127,7 +129,9 @@ def main(argv):
                   "does not have" % ("", 100 * c["in_true_zone"], c["extra_zone_changes"]))
     print("moments in two zones at once: %d" % overlaps)
     if out["in_true_zone"] is not None:
-        print("assigned the true zone: %.1f %% of shopper-seconds" % (100 * out["in_true_zone"]))
+        print("assigned the true zone (and no other): %.1f %% of shopper-seconds; in two "
+              "zones or more: %.1f %%" % (100 * out["in_true_zone"],
+                                          100 * out["in_several_zones"]))
     print("triggers: %d, beyond caps and cooldowns: %d" % (out["triggers"], out["beyond_caps"]))
     for gw, tr in out["site_traffic"].items():
         print("site traffic of %s: %s msg/s, %s B/s" % (gw, tr["msgs_per_s"], tr["bytes_per_s"]))

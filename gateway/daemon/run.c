@@ -724,6 +724,17 @@ void run_stop(struct run *r, int timeout_ms)
 	run_flush(r, 0);
 	say_before_consent(r);
 	publisher_stop(r->pub, timeout_ms);
+	if (r->site) {
+		const struct pipeline_site_stats *ss = pipeline_site_get_stats(r->pl);
+		const struct site_link_stats *ls = site_link_get_stats(r->site);
+
+		log_info("site: %" PRIu64 " shoppers taken (%" PRIu64 " from a silent peer), %"
+			 PRIu64 " let go (%" PRIu64 " simultaneous claims), %" PRIu64
+			 " peer summaries, %" PRIu64 " peer triggers counted (%" PRIu64
+			 " duplicates), %" PRIu64 " summaries sent (%" PRIu64 " bytes)",
+			 ss->claims, ss->takeovers, ss->releases, ss->conflicts, ss->peer_summaries,
+			 ss->peer_triggers, ss->peer_duplicates, ls->sent, ls->sent_bytes);
+	}
 	log_info("run ended: %" PRIu64 " reports, %" PRIu64 " visit rows, %" PRIu64
 		 " triggers queued, %" PRIu64 " sightings before consent",
 		 pipeline_get_stats(r->pl)->reports, outbox_get_stats(r->ob)->visits_written,
