@@ -29,11 +29,12 @@
  * ([consent] max_bytes + 4 KiB): about 60 bytes per customer. */
 #define SUMMARY_MAX 120
 
-static bool gate(void *ctx, const struct presence_device *d, float level, uint64_t ts_us)
+static bool gate(void *ctx, const struct presence_device *d, float level, uint64_t ts_us,
+		 uint64_t *not_before_us)
 {
 	struct pipeline *p = ctx;
 
-	return site_zone_gate(p->sz, d->customer_id, level, ts_us);
+	return site_zone_gate(p->sz, d->customer_id, level, ts_us, not_before_us);
 }
 
 int pipeline_site_init(struct pipeline *p)

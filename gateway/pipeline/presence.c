@@ -320,7 +320,7 @@ static bool may_enter(const struct presence *t, const struct presence_device *d,
 static void check_enter(struct presence *t, struct presence_device *d, uint64_t ts_us)
 {
 	struct level lv;
-	uint64_t since;
+	uint64_t since, not_before = 0;
 
 	/* In a visit the exit check keeps the level (rssi_filtered) current. */
 	if (d->in_visit || !may_enter(t, d, ts_us))
@@ -332,13 +332,13 @@ static void check_enter(struct presence *t, struct presence_device *d, uint64_t 
 	if (d->in_visit || lv.readings < t->cfg.enter_confirmations ||
 	    lv.median < (float)t->cfg.enter_rssi)
 		return;
-	if (t->gate && !t->gate(t->gate_ctx, d, lv.median, ts_us))
+	if (t->gate && !t->gate(t->gate_ctx, d, lv.median, ts_us, &not_before))
 		return;
 	since = d->first_seen_us + (uint64_t)lv.oldest_ds * US_PER_DS;
-	/* A visit granted by the site starts when it is granted: the shopper
-	 * was in another gateway's zone before. */
-	if (t->gate)
-		since = ts_us;
+	/* A visit granted by the site after a handover starts when it was
+	 * granted: the shopper was in another gateway's zone before. */
+	if (not_before > since)
+		since = not_before;
 	d->in_visit = true;
 	d->rssi_peak = lv.median;
 	d->visit_started_us = since;

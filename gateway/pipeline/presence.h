@@ -90,9 +90,10 @@ typedef void (*presence_threshold_fn)(void *ctx, const struct presence_device *d
 
 /* May a visit of d open now (level: the median that qualified it)? Asked
  * just before ENTER; NULL = always. A refusal is asked again at the next
- * sighting. */
+ * sighting. *not_before_us (0 = no bound) is the earliest start the visit
+ * may be given: when the shopper was in another gateway's zone before. */
 typedef bool (*presence_gate_fn)(void *ctx, const struct presence_device *d, float level,
-				 uint64_t ts_us);
+				 uint64_t ts_us, uint64_t *not_before_us);
 
 struct presence *presence_new(const struct pipeline_config *cfg, presence_emit_fn emit, void *ctx);
 void presence_free(struct presence *t);

@@ -29,6 +29,8 @@ struct entry {
 	uint64_t beaten_since_us; /* a peer margin_db stronger since, 0 = not */
 	float local_level;
 	float pub_level;         /* the level in our last summary */
+	uint64_t claimed_us;     /* when this gateway took the shopper */
+	bool contested;          /* ... with a peer of the site alive */
 	bool claim;
 	bool peer_claimed;       /* a peer held them at our last decision */
 	uint8_t peers;           /* bit k: peer[k] holds a view */
@@ -344,6 +346,8 @@ static bool decide(struct site_zone *z, struct entry *en, uint64_t now_us)
 		en->best_since_us = now_us;
 	if (!peer_claim && (alone || now_us - en->best_since_us >= hold)) {
 		en->claim = true;
+		en->claimed_us = now_us;
+		en->contested = !alone;
 		en->beaten_since_us = 0;
 		z->stats.claims++;
 		if (en->peer_claimed)
@@ -353,15 +357,20 @@ static bool decide(struct site_zone *z, struct entry *en, uint64_t now_us)
 	return false;
 }
 
-bool site_zone_gate(struct site_zone *z, int64_t customer_id, float level, uint64_t now_us)
+bool site_zone_gate(struct site_zone *z, int64_t customer_id, float level, uint64_t now_us,
+		    uint64_t *since_us)
 {
 	struct entry *en;
 
+	if (since_us)
+		*since_us = 0;
 	site_zone_local(z, customer_id, level, now_us);
 	en = find(z, customer_id);
 	if (!en)
 		return false;
 	decide(z, en, now_us);
+	if (en->claim && en->contested && since_us)
+		*since_us = en->claimed_us;
 	return en->claim;
 }
 

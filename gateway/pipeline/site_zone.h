@@ -43,7 +43,8 @@ struct site_zone;
 
 struct site_zone_stats {
 	uint64_t claims, releases;   /* shoppers taken / let go by this gateway */
-	uint64_t takeovers;          /* taken while a peer held them before it went silent */
+	uint64_t takeovers;          /* taken from a peer that held them at the decision
+	                              * before (a handover, or the peer went silent) */
 	uint64_t conflicts;          /* let go because a peer claimed at the same time */
 	uint64_t peer_msgs;          /* summaries received */
 	uint64_t peers_dropped;      /* summaries of a peer beyond SITE_PEERS_MAX, ignored */
@@ -67,8 +68,12 @@ void site_zone_peer_level(struct site_zone *z, int peer, int64_t customer_id, fl
 void site_zone_local(struct site_zone *z, int64_t customer_id, float level, uint64_t now_us);
 
 /* May the presence tracker open a visit for this customer now? Takes the
- * current local level, decides for this customer at once. */
-bool site_zone_gate(struct site_zone *z, int64_t customer_id, float level, uint64_t now_us);
+ * current local level, decides for this customer at once. *since_us: when
+ * this gateway took the shopper if a peer of the site was alive then (the
+ * visit starts no earlier), else 0 (alone: the visit starts as it always
+ * did). NULL allowed. */
+bool site_zone_gate(struct site_zone *z, int64_t customer_id, float level, uint64_t now_us,
+		    uint64_t *since_us);
 
 /* Does this gateway hold the customer? */
 bool site_zone_holds(const struct site_zone *z, int64_t customer_id);

@@ -86,10 +86,15 @@ static void test_alone_as_before(void **state)
 	(void)state;
 	gw_init(&a, "g1");
 	/* Just started: it cannot know yet that it is alone. */
-	assert_false(site_zone_gate(a.z, ID, -60.0f, 1 * S));
+	assert_false(site_zone_gate(a.z, ID, -60.0f, 1 * S, NULL));
 	/* No peer heard for a peer timeout: the first qualifying sighting
 	 * opens the visit. */
-	assert_true(site_zone_gate(a.z, ID, -60.0f, 10 * S));
+	{
+		uint64_t since = 1;
+
+		assert_true(site_zone_gate(a.z, ID, -60.0f, 10 * S, &since));
+		assert_int_equal(since, 0);  /* alone: the visit starts as it always did */
+	}
 	assert_true(site_zone_holds(a.z, ID));
 	/* Not heard any more: let go. */
 	site_zone_decide(a.z, 20 * S, on_release, &a);
@@ -129,6 +134,13 @@ static void test_strongest_with_hysteresis(void **state)
 	assert_false(site_zone_holds(a.z, ID));
 	assert_true(site_zone_holds(b.z, ID));
 	assert_int_equal(a.releases, 1);
+	{
+		uint64_t since = 0;
+
+		/* After a handover the visit at g2 starts when g2 took over. */
+		assert_true(site_zone_gate(b.z, ID, -60.0f, t, &since));
+		assert_true(since > 100 * S && since < t);
+	}
 	site_zone_free(a.z);
 	site_zone_free(b.z);
 }
@@ -170,8 +182,8 @@ static void test_simultaneous_claims_settle(void **state)
 	 * the shopper alone. */
 	site_zone_decide(a.z, 1, on_release, &a);
 	site_zone_decide(b.z, 1, on_release, &b);
-	assert_true(site_zone_gate(a.z, ID, -65.0f, t));
-	assert_true(site_zone_gate(b.z, ID, -62.0f, t));
+	assert_true(site_zone_gate(a.z, ID, -65.0f, t, NULL));
+	assert_true(site_zone_gate(b.z, ID, -62.0f, t, NULL));
 	/* Their summaries cross: both compare the same published levels. */
 	{
 		int64_t id;
@@ -204,7 +216,7 @@ static void test_own_name_and_forget(void **state)
 	(void)state;
 	gw_init(&a, "g1");
 	assert_int_equal(site_zone_peer_begin(a.z, "g1", S), -1);
-	assert_true(site_zone_gate(a.z, ID, -60.0f, 10 * S));
+	assert_true(site_zone_gate(a.z, ID, -60.0f, 10 * S, NULL));
 	site_zone_forget(a.z, ID);
 	assert_false(site_zone_holds(a.z, ID));
 	assert_int_equal(site_zone_get_stats(a.z, 10 * S)->tracked, 0);
