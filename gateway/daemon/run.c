@@ -440,10 +440,18 @@ static void on_site_presence(void *ctx, const char *gateway, const void *payload
 static void on_site_trigger(void *ctx, const char *gateway, const void *payload, size_t len)
 {
 	struct run *r = ctx;
+	struct pipeline_peer_trigger t;
+	int rc = pipeline_site_trigger(r->pl, gateway, payload, len, &t);
 
-	if (pipeline_site_trigger(r->pl, gateway, payload, len) < 0)
+	if (rc < 0)
 		log_limited(LOG_PRIO_WARNING, "site trigger",
 			    "site: a trigger of gateway %s does not parse; not counted", gateway);
+	/* In the trigger log too: caps and cooldowns count it after a restart. */
+	else if (rc > 0 && outbox_log_trigger(r->ob, t.id, t.customer_id, t.campaign_id,
+					      t.at_s) < 0)
+		log_limited(LOG_PRIO_ERR, "site trigger log",
+			    "site: cannot keep a peer's trigger for after a restart (out of "
+			    "memory)");
 }
 
 static void on_pub_message(void *ctx, const char *topic, const void *payload, size_t len)

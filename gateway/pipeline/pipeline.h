@@ -150,7 +150,17 @@ char *pipeline_site_summary(struct pipeline *p, uint64_t now_us);
  * presence consent in its snapshot, are ignored. */
 int pipeline_site_peer(struct pipeline *p, const char *gateway, const void *json, size_t len,
 		       uint64_t now_us);
-int pipeline_site_trigger(struct pipeline *p, const char *gateway, const void *json, size_t len);
+/* A peer's trigger counted toward caps (pipeline_site_trigger() returned 1). */
+struct pipeline_peer_trigger {
+	char id[64];
+	int64_t customer_id;
+	int64_t campaign_id;       /* 0: a campaign this gateway does not have */
+	int64_t at_s;
+};
+/* 1 when counted (*out filled, for the trigger log), 0 when not (own,
+ * duplicate, unknown customer), -1 when it does not parse. */
+int pipeline_site_trigger(struct pipeline *p, const char *gateway, const void *json, size_t len,
+			  struct pipeline_peer_trigger *out);
 
 /* The broker connection came or went: without it the site counts as split. */
 void pipeline_site_broker(struct pipeline *p, bool connected);

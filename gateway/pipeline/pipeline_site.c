@@ -255,11 +255,13 @@ static bool seen_before(struct pipeline *p, const char *id)
 	return false;
 }
 
-int pipeline_site_trigger(struct pipeline *p, const char *gateway, const void *json, size_t len)
+int pipeline_site_trigger(struct pipeline *p, const char *gateway, const void *json, size_t len,
+			  struct pipeline_peer_trigger *out)
 {
 	cJSON *root;
 	const cJSON *id, *ref, *camp, *ts;
 	int64_t ci, at, camp_id = 0;
+	int counted = 0;
 
 	if (!p->sz || !strcmp(gateway, p->cfg.gateway))
 		return 0;
@@ -287,9 +289,16 @@ int pipeline_site_trigger(struct pipeline *p, const char *gateway, const void *j
 				camp_id = p->snap->campaigns[i].id;
 		campaign_rules_note(p->rules, p->snap->customers[ci].id, camp_id, at);
 		p->site.peer_triggers++;
+		if (out) {
+			snprintf(out->id, sizeof(out->id), "%s", id->valuestring);
+			out->customer_id = p->snap->customers[ci].id;
+			out->campaign_id = camp_id;
+			out->at_s = at;
+		}
+		counted = 1;
 	}
 	cJSON_Delete(root);
-	return 0;
+	return counted;
 }
 
 const struct pipeline_site_stats *pipeline_site_get_stats(struct pipeline *p)

@@ -9,7 +9,7 @@ What a user sees:
   gateways for one shopper never overlap;
 - site-wide caps: a campaign with --daily-cap 1 entered on every gateway
   sends one trigger per customer for the whole store, however many
-  gateways see them enter;
+  gateways see them enter, and every gateway's trigger log holds it;
 - takeover: when the gateway that holds a shopper is killed, another one
   that hears them opens their visit;
 - closed visits reach the backend on each gateway's visit topic;
@@ -159,6 +159,15 @@ try:
     welcome = [g for g in got if g[:2] == ("cust-alice", "welcome")]
     check(len(welcome) == 1, "one welcome for alice across the site: %s" % welcome)
     check(("cust-alice", "till", "g3") in got, "alice's till trigger at g3: %s" % got)
+    # Each gateway keeps its peers' triggers in its trigger log, so a cap
+    # still counts them after a restart.
+    wid = [t["id"] for t in trig if (t["customer_ref"], t["campaign"]) == ("cust-alice", "welcome")]
+    for gw in ("g1", "g2"):
+        ids = [r[0] for r in e2e.query(dbs[gw], "SELECT l.trigger_id FROM trigger_log l JOIN "
+                                       "campaigns c ON c.id = l.campaign_id JOIN customers u "
+                                       "ON u.id = l.customer_id WHERE c.name = 'welcome' AND "
+                                       "u.customer_ref = 'cust-alice'")]
+        check(ids == wid, "%s's trigger log holds alice's one welcome %s: %s" % (gw, wid, ids))
 
     # Nothing about erin (no presence consent) or zoe (not enrolled) anywhere.
     needles = {"erin ref": {b"cust-erin"}}
