@@ -35,11 +35,6 @@
 #define EDDYSTONE_0M_TO_1M 41
 
 
-static int64_t to_s(uint64_t us)
-{
-	return (int64_t)(us / 1000000u);
-}
-
 /* ------------------------------------------------------------------ callbacks */
 
 static void fire_trigger(void *ctx, uint32_t campaign, uint32_t channels)

@@ -46,6 +46,12 @@ struct pipeline {
 	bool broker_up;
 };
 
+/* Event times are µs since the epoch; consent is judged in seconds. */
+static inline int64_t to_s(uint64_t us)
+{
+	return (int64_t)(us / 1000000u);
+}
+
 /* Index into p->snap->customers of customer id, -1 if absent. */
 int64_t pipeline_find_customer(const struct snapshot *s, int64_t id);
 

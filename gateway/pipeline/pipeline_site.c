@@ -126,7 +126,7 @@ static void add_entries(struct pipeline *p, cJSON *arr, uint64_t now_us, bool he
 		cJSON *o;
 
 		if (!site_zone_summary_entry(p->sz, i, now_us, &id, &level, &claim) ||
-		    claim != held || !(c = consented(p, id, (int64_t)(now_us / 1000000u))))
+		    claim != held || !(c = consented(p, id, to_s(now_us))))
 			continue;
 		o = cJSON_CreateObject();
 		if (!o)
@@ -207,7 +207,7 @@ int pipeline_site_peer(struct pipeline *p, const char *gateway, const void *json
 		}
 		ci = ref_index_find(p->refs, p->snap, ref->valuestring);
 		if (ci < 0 || !consent_gate_presence(&p->snap->customers[ci],
-						     (int64_t)(now_us / 1000000u))) {
+						     to_s(now_us))) {
 			p->site.peer_ignored++;
 			continue;
 		}
