@@ -20,6 +20,12 @@ def show(topic, doc):
         print("  TRIGGER  %-7s %-10s campaign=%-11s dwell=%3ss %s  channels=%s"
               % (doc.get("event"), doc.get("customer_ref"), doc.get("campaign"),
                  doc.get("dwell_s"), where, ",".join(doc.get("channels", []))))
+    elif kind == "visit":
+        print("  VISIT    %-10s zone=%-9s gateway=%-9s dwell=%3ss peak=%s dBm"
+              % (doc.get("customer_ref"), doc.get("zone"), doc.get("gateway"),
+                 doc.get("dwell_s"), doc.get("peak_rssi")))
+    elif kind == "presence":
+        return
     elif kind == "footfall":
         print("  FOOTFALL zone=%s: %s anonymous devices in %ss"
               % (doc.get("zone"), doc.get("count"), doc.get("period_s")))

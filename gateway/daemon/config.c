@@ -167,6 +167,39 @@ static const struct config_key keys[] = {
 	  NULL, "16384", "Customer/campaign pairs whose cooldown and daily cap are kept in "
 	  "memory.", 0 },
 
+	/* [visits] */
+	{ "visits", "publish", CFG_BOOL, F(visits.publish), NOLIM, NULL, "no",
+	  "Publish each closed visit of a presence-consented customer to "
+	  "PREFIX/SITE/ID/visit through the durable outbox (QoS 1), for the CRM.", 0 },
+
+	/* [site] */
+	{ "site", "enabled", CFG_BOOL, F(pipeline.site_enabled), NOLIM, NULL, "no",
+	  "Share presence with the other gateways of the same [gateway] site over the broker, "
+	  "so that a shopper is in one zone at a time and caps hold across the site. Off: this "
+	  "gateway decides alone.", 0 },
+	{ "site", "margin_db", CFG_REAL, F(pipeline.site_margin_db), 0, 40, NULL, "6",
+	  "A gateway takes a shopper over from the one that holds them only when it hears them "
+	  "this many dB stronger ...", 0 },
+	{ "site", "hold_s", CFG_UINT, F(pipeline.site_hold_s), 0, 3600, NULL, "3",
+	  "... for this many seconds without a break (also how long a gateway must be the "
+	  "strongest before it takes a shopper nobody holds, when peers hear them too).", 0 },
+	{ "site", "peer_timeout_s", CFG_UINT, F(pipeline.site_peer_timeout_s), 2, 3600, NULL,
+	  "10", "A peer not heard from for this long holds nobody: the others take its shoppers "
+	  "over.", 0 },
+	{ "site", "summary_ms", CFG_UINT, F(pipeline.site_summary_ms), 200, 60000, NULL, "1000",
+	  "How often this gateway publishes what it hears of consented shoppers to its peers "
+	  "(at most peer_timeout_s / 2).", 0 },
+
+	/* [campaigns] */
+	{ "campaigns", "contact_max", CFG_UINT, F(pipeline.contact_max), 0, 32, NULL, "0",
+	  "Triggers one customer may get from all campaigns together within contact_period_s, "
+	  "counted across the site (0 = no limit).", 0 },
+	{ "campaigns", "contact_period_s", CFG_UINT, F(pipeline.contact_period_s), 60, 604800,
+	  NULL, "3600", "The period of contact_max, in seconds (a sliding window).", 0 },
+	{ "campaigns", "quiet_hours", CFG_STRING, F(pipeline.quiet_hours), NOLIM, NULL, "",
+	  "HH:MM-HH:MM (local time, may wrap past midnight): no trigger of any campaign in this "
+	  "window; visits go on. Empty = none.", 0 },
+
 	/* [footfall] */
 	{ "footfall", "period_s", CFG_UINT, F(pipeline.footfall_period_s), 60, 86400, NULL, "900",
 	  "Length of an anonymous footfall period (the hashing key rotates each period).", 0 },

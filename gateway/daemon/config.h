@@ -55,6 +55,9 @@ struct config {
 	} storage;
 	struct delivery_config delivery;  /* [mqtt], [outbox], [consent] */
 	struct {
+		bool publish;                 /* closed visits to .../visit through the outbox */
+	} visits;
+	struct {
 		char textfile[CONFIG_PATH_MAX];  /* empty = no metrics */
 		uint32_t interval_s;
 	} metrics;

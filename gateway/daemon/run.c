@@ -18,6 +18,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+
 #include "bgw_clock.h"
 #include "bgw_exit.h"
 #include "bgw_util.h"
@@ -32,11 +34,14 @@
 #include "pipeline_config.h"
 #include "publisher.h"
 #include "scanner.h"
+#include "site_link.h"
 #include "snapshot.h"
 #include "status.h"
 #include "store.h"
 #include "store_beacons.h"
 #include "store_visits.h"
+#include "trigger_json.h"
+#include "visit_json.h"
 
 #define TICK_MS 1000
 #define PURGE_FIRST_MS 60000
@@ -52,6 +57,9 @@ struct run {
 	struct outbox *ob;
 	struct consent_update *cu;
 	struct publisher *pub;
+	struct site_link *site;    /* [site] enabled: the peers' topics */
+	char visit_topic[600];     /* [visits] publish: where closed visits go */
+	uint64_t visits_queued;
 	int pub_fd;
 	unsigned pub_fd_epoch;
 	uint64_t data_version;
@@ -250,6 +258,26 @@ static void consent_refresh(void *ctx)
  * waits for another process's lock, nothing is lost while the database is
  * locked or full, and a trigger-log row exists exactly when its outbox row
  * does. */
+/* A closed visit for the backend, through the outbox like a trigger: the
+ * publisher checks the presence consent again just before it leaves, and a
+ * withdrawal deletes the queued row (store_outbox_drop_tx). */
+static void queue_visit(struct run *r, const struct visit_event *ev)
+{
+	const struct snapshot *s = pipeline_get_snapshot(r->pl);
+	char id[40], *json;
+
+	if (!trigger_uuid7(ev->ts_us, id))
+		return;
+	json = visit_json_build(ev, r->cfg.pipeline.site, r->cfg.pipeline.gateway,
+			       s ? snap_consent_policy(s, &ev->customer->consent[SNAP_PRESENCE]) : "",
+			       id);
+	if (!json || outbox_enqueue(r->ob, id, r->visit_topic, json, ev->customer->id, 0) < 0)
+		log_limited(LOG_PRIO_ERR, "visit queue", "cannot queue a visit (out of memory)");
+	else
+		r->visits_queued++;
+	cJSON_free(json);
+}
+
 static void on_visit(void *ctx, const struct visit_event *ev)
 {
 	struct run *r = ctx;
@@ -269,6 +297,8 @@ static void on_visit(void *ctx, const struct visit_event *ev)
 
 	snprintf(v.zone, sizeof(v.zone), "%s", ev->zone);
 	outbox_visit(r->ob, &v);
+	if (ev->kind == VISIT_EXIT && r->cfg.visits.publish)
+		queue_visit(r, ev);
 	/* Customer references are the CRM's opaque ids of consented customers. */
 	log_info("visit %s: customer %s, zone %s, dwell %u s",
 		 ev->kind == VISIT_ENTER ? "enter" : ev->kind == VISIT_DWELL ? "dwell" : "exit",
@@ -367,6 +397,16 @@ static enum publish_verdict may_publish(void *ctx, int64_t customer_id, uint64_t
 	return ok ? PUBLISH_OK : PUBLISH_DROP;
 }
 
+static enum publish_verdict may_publish_visit(void *ctx, int64_t customer_id, uint64_t now_us)
+{
+	struct run *r = ctx;
+
+	if (r->consent_failed || !pipeline_get_snapshot(r->pl))
+		return PUBLISH_HOLD;
+	return pipeline_visit_allowed(r->pl, customer_id, bgw_us_to_s(now_us))
+		       ? PUBLISH_OK : PUBLISH_DROP;
+}
+
 /* The daemon's part of the counters (the publisher filled its own). */
 static void fill_counters(void *ctx, struct gateway_counters *c)
 {
@@ -431,6 +471,69 @@ static int before_wait(struct loop *l, void *ctx)
 		loop_set_interest(l, r->pub_fd,
 				  LOOP_READ | (publisher_wants_write(r->pub) ? LOOP_WRITE : 0));
 	return publisher_timeout_ms(r->pub);
+}
+
+/* ---- the site: peers' summaries and triggers (docs/site.md) ---- */
+
+static void on_site_presence(void *ctx, const char *gateway, const void *payload, size_t len)
+{
+	struct run *r = ctx;
+
+	if (!r->consent_failed &&
+	    pipeline_site_peer(r->pl, gateway, payload, len, bgw_wall_us()) < 0)
+		log_limited(LOG_PRIO_WARNING, "site presence",
+			    "site: a presence summary of gateway %s does not parse; dropped",
+			    gateway);
+}
+
+static void on_site_trigger(void *ctx, const char *gateway, const void *payload, size_t len)
+{
+	struct run *r = ctx;
+	struct pipeline_peer_trigger t;
+	int rc = pipeline_site_trigger(r->pl, gateway, payload, len, &t);
+
+	if (rc < 0)
+		log_limited(LOG_PRIO_WARNING, "site trigger",
+			    "site: a trigger of gateway %s does not parse; not counted", gateway);
+	/* In the trigger log too: caps and cooldowns count it after a restart. */
+	else if (rc > 0 && outbox_log_trigger(r->ob, t.id, t.customer_id, t.campaign_id,
+					      t.at_s) < 0)
+		log_limited(LOG_PRIO_ERR, "site trigger log",
+			    "site: cannot keep a peer's trigger for after a restart (out of "
+			    "memory)");
+}
+
+static void on_pub_message(void *ctx, const char *topic, const void *payload, size_t len)
+{
+	struct run *r = ctx;
+
+	if (r->site)
+		site_link_message(r->site, topic, payload, len);
+}
+
+static void on_pub_link(void *ctx, bool up)
+{
+	struct run *r = ctx;
+
+	pipeline_site_broker(r->pl, up);
+}
+
+/* What this gateway hears, for its peers. While the consent state cannot
+ * be trusted nothing person-level leaves, summaries included. */
+static void on_site_summary(struct loop *l, int id, void *ctx)
+{
+	struct run *r = ctx;
+	uint32_t expiry = (3u * r->cfg.pipeline.site_summary_ms + 999u) / 1000u;
+	char *json;
+
+	(void)l;
+	(void)id;
+	if (r->consent_failed)
+		return;
+	json = pipeline_site_summary(r->pl, bgw_wall_us());
+	if (json)
+		site_link_publish_presence(r->site, json, expiry);
+	free(json);
 }
 
 /* ---- timers ---- */
@@ -549,11 +652,30 @@ struct run *run_new(struct loop *l, const struct config *cfg, bool replay, char 
 	}
 	bcb = (struct publisher_callbacks){ .ctx = r, .counters = fill_counters,
 					    .may_publish = may_publish,
-					    .consent_refresh = consent_refresh };
+					    .may_publish_visit = may_publish_visit,
+					    .consent_refresh = consent_refresh,
+					    .message = on_pub_message, .link = on_pub_link };
 	r->pub = publisher_new(&cfg->delivery, r->ob, r->cu, &bcb, err, errlen);
 	if (!r->pub) {
 		*status = BGW_EXIT_CONFIG;
 		goto fail;
+	}
+	if (cfg->visits.publish &&
+	    delivery_topic(&cfg->delivery, "visit", r->visit_topic, sizeof(r->visit_topic))) {
+		snprintf(err, errlen, "[mqtt] topic_prefix, site and id make the visit topic too long");
+		*status = BGW_EXIT_CONFIG;
+		goto fail;
+	}
+	if (cfg->pipeline.site_enabled) {
+		const struct site_link_callbacks scb = { .ctx = r, .presence = on_site_presence,
+							 .trigger = on_site_trigger };
+
+		r->site = site_link_new(&cfg->delivery, r->pub, &scb, err, errlen);
+		if (!r->site) {
+			*status = BGW_EXIT_CONFIG;
+			goto fail;
+		}
+		pipeline_site_broker(r->pl, false);
 	}
 	/* Last: the outbox's own connection commits while it opens, which moves
 	 * data_version; loading before that would load everything twice at start,
@@ -562,6 +684,9 @@ struct run *run_new(struct loop *l, const struct config *cfg, bool replay, char 
 	load_snapshot(r);
 	loop_set_before_wait(l, before_wait, r);
 	loop_timer_add(l, cfg->storage.poll_ms, cfg->storage.poll_ms, on_poll, r);
+	if (r->site && !replay)
+		loop_timer_add(l, cfg->pipeline.site_summary_ms, cfg->pipeline.site_summary_ms,
+			       on_site_summary, r);
 	if (!replay) {
 		loop_timer_add(l, TICK_MS, TICK_MS, on_tick, r);
 		loop_timer_add(l, PURGE_FIRST_MS, PURGE_EVERY_MS, on_purge, r);
@@ -580,6 +705,7 @@ void run_free(struct run *r)
 		loop_set_before_wait(r->loop, NULL, NULL);
 	if (r->pub_fd >= 0)
 		loop_del_fd(r->loop, r->pub_fd);
+	site_link_free(r->site);
 	publisher_free(r->pub);
 	consent_update_free(r->cu);
 	outbox_close(r->ob);
@@ -655,6 +781,17 @@ void run_stop(struct run *r, int timeout_ms)
 	run_flush(r, 0);
 	say_before_consent(r);
 	publisher_stop(r->pub, timeout_ms);
+	if (r->site) {
+		const struct pipeline_site_stats *ss = pipeline_site_get_stats(r->pl);
+		const struct site_link_stats *ls = site_link_get_stats(r->site);
+
+		log_info("site: %" PRIu64 " shoppers taken (%" PRIu64 " from a silent peer), %"
+			 PRIu64 " let go (%" PRIu64 " simultaneous claims), %" PRIu64
+			 " peer summaries, %" PRIu64 " peer triggers counted (%" PRIu64
+			 " duplicates), %" PRIu64 " summaries sent (%" PRIu64 " bytes)",
+			 ss->claims, ss->takeovers, ss->releases, ss->conflicts, ss->peer_summaries,
+			 ss->peer_triggers, ss->peer_duplicates, ls->sent, ls->sent_bytes);
+	}
 	log_info("run ended: %" PRIu64 " reports, %" PRIu64 " visit rows, %" PRIu64
 		 " triggers queued, %" PRIu64 " sightings before consent",
 		 pipeline_get_stats(r->pl)->reports, outbox_get_stats(r->ob)->visits_written,

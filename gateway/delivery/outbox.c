@@ -32,6 +32,7 @@ struct pending {
 	int64_t created_us;
 	int64_t campaign_id;         /* > 0: write the trigger_log row too */
 	int64_t at_s;
+	/* topic and payload NULL: a peer's trigger, only its trigger_log row. */
 };
 
 struct outbox {
@@ -196,6 +197,34 @@ int outbox_enqueue_aux(struct outbox *ob, const char *leaf, const char *topic,
 	return outbox_enqueue_logged(ob, id, topic, payload, 0, now, 0, 0);
 }
 
+int outbox_log_trigger(struct outbox *ob, const char *trigger_id, int64_t customer_id,
+		       int64_t campaign_id, int64_t at_s)
+{
+	struct pending p = { 0 };
+
+	if (campaign_id <= 0 || customer_id <= 0)
+		return 0;
+	if (ob->n_pend >= ob->pending_max)
+		drop_oldest_pending(ob);
+	if (ob->n_pend == ob->cap_pend) {
+		size_t cap = ob->cap_pend ? ob->cap_pend * 2 : 16;
+		struct pending *np = realloc(ob->pend, cap * sizeof(*np));
+
+		if (!np)
+			return -1;
+		ob->pend = np;
+		ob->cap_pend = cap;
+	}
+	p.trigger_id = strdup(trigger_id);
+	if (!p.trigger_id)
+		return -1;
+	p.customer_id = customer_id;
+	p.campaign_id = campaign_id;
+	p.at_s = at_s;
+	ob->pend[ob->n_pend++] = p;
+	return 0;
+}
+
 int outbox_visit(struct outbox *ob, const struct store_visit *v)
 {
 	if (ob->n_visits >= ob->pending_max) {
@@ -262,11 +291,12 @@ static int insert_pending(struct outbox *ob, int *inserted, uint64_t *gone, uint
 
 	for (i = 0; i < ob->n_pend; i++) {
 		struct pending *p = &ob->pend[i];
-		int rc = store_outbox_insert(ob->db, p->trigger_id, p->created_us, p->topic,
+		int rc = !p->topic ? STORE_OK :
+			 store_outbox_insert(ob->db, p->trigger_id, p->created_us, p->topic,
 					     p->payload, p->customer_id, err);
 
 		if (rc == STORE_OK)
-			(*inserted)++;
+			*inserted += p->topic != NULL;
 		else if (rc == STORE_ENOENT)
 			(*gone)++;  /* customer forgotten meanwhile: the trigger must go too */
 		else if (rc == STORE_ENDED)

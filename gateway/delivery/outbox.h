@@ -114,6 +114,15 @@ int outbox_enqueue_logged(struct outbox *ob, const char *trigger_id, const char 
 int outbox_enqueue_aux(struct outbox *ob, const char *leaf, const char *topic,
 		       const char *payload);
 
+/*
+ * A trigger another gateway of the site sent (its own outbox has the
+ * message): only its trigger_log row, in the next group commit, so that
+ * cooldowns and daily caps still count it after a restart. A duplicate
+ * trigger_id is ignored. Returns 0, or -1 on allocation failure.
+ */
+int outbox_log_trigger(struct outbox *ob, const char *trigger_id, int64_t customer_id,
+		       int64_t campaign_id, int64_t at_s);
+
 /* Queue one visit change (copied) for the next commit. Returns 0 (the oldest
  * waiting change may have been dropped to make room). */
 int outbox_visit(struct outbox *ob, const struct store_visit *v);

@@ -52,6 +52,8 @@ struct publisher {
 
 	char t_trigger[TOPIC_MAX], t_status[TOPIC_MAX], t_consent[TOPIC_MAX], t_sync[TOPIC_MAX];
 	uint64_t published, rejected, aux_dropped;
+	char extra[PUBLISHER_EXTRA_SUBS][TOPIC_MAX];  /* publisher_subscribe() */
+	int n_extra;
 
 	/* Consent sync after a connect (see link_up). */
 	bool synced;
@@ -223,7 +225,11 @@ static void link_up(void *ctx)
 		broker_link_subscribe(p->link, p->t_sync);
 		sync_start(p);
 	}
+	for (int i = 0; i < p->n_extra; i++)
+		broker_link_subscribe(p->link, p->extra[i]);
 	publisher_publish_status(p);
+	if (p->cb.link)
+		p->cb.link(p->cb.ctx, true);
 }
 
 /* The window is forgotten; publishing restarts from the oldest
@@ -236,6 +242,8 @@ static void link_down(void *ctx)
 	p->synced = false;
 	p->nonce[0] = '\0';
 	outbox_rewind(p->ob);
+	if (p->cb.link)
+		p->cb.link(p->cb.ctx, false);
 }
 
 static void link_published(void *ctx, int mid, int reason)
@@ -282,6 +290,8 @@ static void link_message(void *ctx, const char *topic, const void *payload, size
 	}
 	else if (p->cu && !strcmp(topic, p->t_sync))
 		sync_message(p, payload, len);
+	else if (p->cb.message)
+		p->cb.message(p->cb.ctx, topic, payload, len);
 }
 
 /* ---- publishing ---- */
@@ -303,6 +313,14 @@ static char *late_payload(const struct outbox_msg *m, uint64_t queued_s)
 	return s;
 }
 
+/* Rows on a .../visit topic carry visits (the store drops them the same way). */
+static bool is_visit_topic(const char *topic)
+{
+	size_t n = strlen(topic);
+
+	return n >= 6 && !strcmp(topic + n - 6, "/visit");
+}
+
 /* The last look at a trigger before it leaves: the consent in force now. */
 static enum publish_verdict consent_verdict(struct publisher *p, const struct outbox_msg *m,
 					    int64_t now, bool *refreshed)
@@ -314,8 +332,11 @@ static enum publish_verdict consent_verdict(struct publisher *p, const struct ou
 	if (!*refreshed && p->cb.consent_refresh)
 		p->cb.consent_refresh(p->cb.ctx);
 	*refreshed = true;
-	v = p->cb.may_publish(p->cb.ctx, m->customer_id, (uint64_t)now, m->payload,
-			      m->payload_len);
+	if (p->cb.may_publish_visit && is_visit_topic(m->topic))
+		v = p->cb.may_publish_visit(p->cb.ctx, m->customer_id, (uint64_t)now);
+	else
+		v = p->cb.may_publish(p->cb.ctx, m->customer_id, (uint64_t)now, m->payload,
+				      m->payload_len);
 	if (v == PUBLISH_DROP) {
 		outbox_drop_consent(p->ob, m->id);
 		/* No identifier in the log: whose consent ended is the store's audit. */
@@ -407,6 +428,27 @@ int publisher_publish_durable(struct publisher *p, const char *leaf, const char 
 
 	if (delivery_topic(&p->cfg, leaf, topic, sizeof(topic)) ||
 	    outbox_enqueue_aux(p->ob, leaf, topic, json)) {
+		p->aux_dropped++;
+		return -1;
+	}
+	return 0;
+}
+
+int publisher_subscribe(struct publisher *p, const char *topic)
+{
+	if (p->n_extra >= PUBLISHER_EXTRA_SUBS || strlen(topic) >= TOPIC_MAX)
+		return -1;
+	snprintf(p->extra[p->n_extra++], TOPIC_MAX, "%s", topic);
+	if (broker_link_connected(p->link))
+		broker_link_subscribe(p->link, topic);
+	return 0;
+}
+
+int publisher_publish_topic(struct publisher *p, const char *topic, const char *json,
+			    uint32_t expiry_s)
+{
+	if (!broker_link_up(p->link) ||
+	    broker_link_publish(p->link, NULL, topic, json, strlen(json), false, expiry_s)) {
 		p->aux_dropped++;
 		return -1;
 	}

@@ -61,6 +61,10 @@ struct publisher_callbacks {
 	 */
 	enum publish_verdict (*may_publish)(void *ctx, int64_t customer_id, uint64_t now_us,
 					    const char *payload, size_t len);
+	/* The same for a queued visit (a row on a .../visit topic), which
+	 * needs presence consent only. NULL: may_publish decides. */
+	enum publish_verdict (*may_publish_visit)(void *ctx, int64_t customer_id,
+						  uint64_t now_us);
 	/* Called once per batch of triggers about to be published, before the
 	 * first may_publish(): bring the consent state up to date with what
 	 * was committed (a withdrawal made a moment ago). May be NULL. */
@@ -68,6 +72,10 @@ struct publisher_callbacks {
 	/* Add the daemon's part (source, pipeline, its last error) to the
 	 * counters of a status message; the delivery part is already there. */
 	void (*counters)(void *ctx, struct gateway_counters *c);
+	/* A message on a topic subscribed with publisher_subscribe(). May be NULL. */
+	void (*message)(void *ctx, const char *topic, const void *payload, size_t len);
+	/* The session came up (true) or went down (false). May be NULL. */
+	void (*link)(void *ctx, bool up);
 };
 
 struct publisher_stats {
@@ -129,6 +137,18 @@ int publisher_publish_aux(struct publisher *p, const char *leaf, const char *jso
  * not retained. Returns 0, or -1 if it could not be queued (aux_dropped).
  */
 int publisher_publish_durable(struct publisher *p, const char *leaf, const char *json);
+
+/*
+ * Subscribe (QoS 1) to topic filter now and after every reconnect; its
+ * messages go to callbacks.message. At most PUBLISHER_EXTRA_SUBS. 0 or -1.
+ */
+#define PUBLISHER_EXTRA_SUBS 4
+int publisher_subscribe(struct publisher *p, const char *topic);
+
+/* Like publisher_publish_aux() on any topic: not durable, dropped (and
+ * counted) while offline. */
+int publisher_publish_topic(struct publisher *p, const char *topic, const char *json,
+			    uint32_t expiry_s);
 
 /* Publish the status now (also done on connect and every status_interval). */
 int publisher_publish_status(struct publisher *p);

@@ -8,18 +8,35 @@
 #include "consent_gate.h"
 
 #define WAYS 8
+/* Upper bound of [campaigns] contact_max: the times kept per customer. */
+#define CONTACT_MAX CAMPAIGN_CONTACT_MAX
 
 struct cap_state {
 	int64_t customer_id, campaign_id;
 	int64_t last_at;        /* unix seconds of the newest trigger, 0 = slot free */
 	int32_t day;            /* local day of last_at: year * 1000 + day of year */
 	uint32_t count;         /* triggers on that day */
+	uint32_t split_epoch;   /* fired during this split of the site (see campaign.h) */
+};
+
+/* Contact pressure: a customer's newest trigger times, any campaign. */
+struct contact_state {
+	int64_t customer_id;
+	int64_t last_at;        /* 0 = slot free */
+	uint8_t head, len;
+	uint32_t at[CONTACT_MAX];
 };
 
 struct campaign_rules {
 	struct pipeline_config cfg;
 	struct cap_state *st;
 	uint32_t set_mask;
+	struct contact_state *ct;   /* NULL without contact_max */
+	uint32_t ct_mask;
+	int32_t quiet_from, quiet_until;
+	bool split;
+	uint32_t epoch;
+	struct campaign_stats stats;
 };
 
 static int32_t local_day(int64_t t)
@@ -63,6 +80,19 @@ struct campaign_rules *campaign_rules_new(const struct pipeline_config *cfg)
 		free(r);
 		return NULL;
 	}
+	if (cfg->contact_max) {
+		for (sets = 1; sets * WAYS < cfg->max_tracked && sets < (1u << 20); sets <<= 1)
+			;
+		r->ct_mask = sets - 1;
+		r->ct = calloc((size_t)sets * WAYS, sizeof(*r->ct));
+		if (!r->ct) {
+			campaign_rules_free(r);
+			return NULL;
+		}
+	}
+	if (!pipeline_quiet_hours(cfg->quiet_hours, &r->quiet_from, &r->quiet_until))
+		r->quiet_from = r->quiet_until = -1;
+	r->epoch = 1;
 	return r;
 }
 
@@ -71,7 +101,88 @@ void campaign_rules_free(struct campaign_rules *r)
 	if (!r)
 		return;
 	free(r->st);
+	free(r->ct);
 	free(r);
+}
+
+/* The contact record of a customer; with create, a slot for it (the one
+ * triggered longest ago in a full set goes). */
+static struct contact_state *contact_get(struct campaign_rules *r, int64_t cust, bool create)
+{
+	struct contact_state *set, *victim;
+
+	if (!r->ct)
+		return NULL;
+	set = &r->ct[(size_t)((((uint64_t)cust * 0x9E3779B97F4A7C15ull) >> 32) & r->ct_mask) * WAYS];
+	victim = &set[0];
+	for (int w = 0; w < WAYS; w++) {
+		if (set[w].last_at && set[w].customer_id == cust)
+			return &set[w];
+		if (set[w].last_at < victim->last_at)
+			victim = &set[w];
+	}
+	if (!create)
+		return NULL;
+	memset(victim, 0, sizeof(*victim));
+	victim->customer_id = cust;
+	return victim;
+}
+
+/* Triggers of the customer within the contact period before now_s. */
+static uint32_t contact_count(struct campaign_rules *r, int64_t cust, int64_t now_s)
+{
+	const struct contact_state *c = contact_get(r, cust, false);
+	uint32_t n = 0;
+
+	for (uint8_t k = 0; c && k < c->len; k++) {
+		int64_t at = c->at[(c->head + CONTACT_MAX - k) % CONTACT_MAX];
+
+		if (at > now_s - (int64_t)r->cfg.contact_period_s && at <= now_s)
+			n++;
+	}
+	return n;
+}
+
+static void contact_note(struct campaign_rules *r, int64_t cust, int64_t at_s)
+{
+	struct contact_state *c = contact_get(r, cust, true);
+
+	if (!c)
+		return;
+	if (c->len)
+		c->head = (uint8_t)((c->head + 1) % CONTACT_MAX);
+	if (c->len < CONTACT_MAX)
+		c->len++;
+	c->at[c->head] = (uint32_t)(at_s > 0 ? at_s : 1);
+	if (at_s > c->last_at)
+		c->last_at = at_s > 0 ? at_s : 1;
+}
+
+static bool in_window(int32_t from, int32_t until, int64_t now_s)
+{
+	time_t tt = (time_t)now_s;
+	struct tm tm;
+	int32_t m;
+
+	if (from < 0 || until < 0 || from == until)
+		return false;
+	localtime_r(&tt, &tm);
+	m = tm.tm_hour * 60 + tm.tm_min;
+	if (from < until)
+		return m >= from && m < until;
+	return m >= from || m < until;
+}
+
+bool campaign_quiet(const struct campaign_rules *r, int64_t now_s)
+{
+	return in_window(r->quiet_from, r->quiet_until, now_s);
+}
+
+void campaign_rules_set_split(struct campaign_rules *r, bool split)
+{
+	if (split && !r->split)
+		r->epoch++;
+	r->split = split;
 }
 
 /* The state of (customer, campaign); with create, a slot for it (evicting
@@ -119,6 +230,26 @@ void campaign_rules_seed(struct campaign_rules *r, const struct snapshot *s)
 		if (h->last_at > st->last_at)
 			st->last_at = h->last_at;
 	}
+}
+
+void campaign_rules_note(struct campaign_rules *r, int64_t customer_id, int64_t campaign_id,
+			 int64_t at_s)
+{
+	struct cap_state *st = campaign_id > 0 ? state_get(r, customer_id, campaign_id, true) : NULL;
+	int32_t day = local_day(at_s);
+
+	if (st) {
+		if (st->last_at && st->day == day) {
+			st->count++;
+		} else if (!st->last_at || day > st->day) {
+			st->day = day;
+			st->count = 1;
+		}
+		if (at_s > st->last_at)
+			st->last_at = at_s > 0 ? at_s : 1;
+	}
+	contact_note(r, customer_id, at_s);
+	r->stats.peer_triggers++;
 }
 
 static bool in_segment(const struct snapshot *s, const struct snap_customer *c, int32_t seg)
@@ -181,6 +312,22 @@ uint32_t campaign_rules_match(struct campaign_rules *r, const struct snapshot *s
 			continue;
 		if (st && c->daily_cap && st->day == today && st->count >= c->daily_cap)
 			continue;
+		/* Split site: peers' triggers may be missing from the counts, so
+		 * each capped campaign fires at most once per customer on this side
+		 * until the site is whole again. */
+		if (r->split && st && (c->cooldown_s || c->daily_cap) && st->split_epoch == r->epoch) {
+			r->stats.split_held++;
+			continue;
+		}
+		if (campaign_quiet(r, ev->now_s)) {
+			r->stats.quiet_held++;
+			continue;
+		}
+		if (r->cfg.contact_max &&
+		    contact_count(r, cust->id, ev->now_s) >= r->cfg.contact_max) {
+			r->stats.contact_held++;
+			continue;
+		}
 		if (!st)
 			st = state_get(r, cust->id, c->id, true);
 		if (st->day != today) {
@@ -189,10 +336,17 @@ uint32_t campaign_rules_match(struct campaign_rules *r, const struct snapshot *s
 		}
 		st->count++;
 		st->last_at = ev->now_s > 0 ? ev->now_s : 1;
+		st->split_epoch = r->split ? r->epoch : 0;
+		contact_note(r, cust->id, ev->now_s);
 		fired++;
 		fire(ctx, i, channels);
 	}
 	return fired;
+}
+
+const struct campaign_stats *campaign_rules_get_stats(const struct campaign_rules *r)
+{
+	return &r->stats;
 }
 
 uint32_t campaign_dwell_thresholds(const struct snapshot *s, const char *zone, uint32_t *out,

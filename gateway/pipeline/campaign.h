@@ -29,6 +29,16 @@
 
 struct campaign_rules;
 
+/* Upper bound of [campaigns] contact_max. */
+#define CAMPAIGN_CONTACT_MAX 32
+
+struct campaign_stats {
+	uint64_t peer_triggers;    /* peers' triggers counted (site) */
+	uint64_t split_held;       /* held back: the site is split (see below) */
+	uint64_t quiet_held;       /* held back: quiet hours */
+	uint64_t contact_held;     /* held back: the customer's contact_max reached */
+};
+
 /* What the rules need to know about one visit event. */
 struct campaign_event {
 	uint32_t customer;       /* index into s->customers */
@@ -51,6 +61,30 @@ void campaign_rules_seed(struct campaign_rules *r, const struct snapshot *s);
 /* Returns the number of campaigns fired. */
 uint32_t campaign_rules_match(struct campaign_rules *r, const struct snapshot *s,
 			      const struct campaign_event *ev, campaign_fire_fn fire, void *ctx);
+
+/*
+ * A trigger of a peer gateway of the site (its trigger topic), counted
+ * toward cooldowns, daily caps and the contact limit as if it were ours.
+ * campaign_id <= 0: a campaign this gateway does not know (the contact
+ * limit still counts it).
+ */
+void campaign_rules_note(struct campaign_rules *r, int64_t customer_id, int64_t campaign_id,
+			 int64_t at_s);
+
+/*
+ * The site is split: a peer that was alive went silent, or the broker is
+ * out of reach, so peers' triggers may be missing from the counts. While
+ * split, each campaign with a cooldown or a daily cap fires at most once
+ * per customer on this gateway (on top of the normal rules); that bounds
+ * what a partition costs to one extra trigger per side, campaign and
+ * customer (docs/site.md).
+ */
+void campaign_rules_set_split(struct campaign_rules *r, bool split);
+
+/* Is now_s within [campaigns] quiet_hours? */
+bool campaign_quiet(const struct campaign_rules *r, int64_t now_s);
+
+const struct campaign_stats *campaign_rules_get_stats(const struct campaign_rules *r);
 
 /* The distinct min_dwell of the dwell campaigns of zone, ascending, into
  * out[max]; returns how many (at most max). */

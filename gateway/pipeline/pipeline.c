@@ -26,46 +26,16 @@
 #include "irk_async.h"
 #include "pipeline_config.h"
 #include "pl_aes.h"
+#include "pipeline_priv.h"
 #include "presence.h"
+#include "ref_index.h"
+#include "site_zone.h"
 #include "trigger_json.h"
 
 #define FRAMES_MAX 8
-/* Distinct dwell-campaign thresholds per zone; beyond this the longest are
- * not watched. */
-#define DWELL_THRESHOLDS_MAX 256
 /* Eddystone calibrates at 0 m; the spec's rule of thumb is 41 dB lost by 1 m. */
 #define EDDYSTONE_0M_TO_1M 41
 
-struct pipeline {
-	struct pipeline_config cfg;
-	struct pipeline_callbacks cb;
-	struct pipeline_stats stats;
-	struct snapshot *snap;
-	struct id_index *idx;
-	struct irk_resolver *irk;
-	struct irk_async *irk_async; /* NULL: IRK searches inline (irk_threads = 0) */
-	struct pl_aes *aes;
-	struct footfall *ff;
-	struct presence *pr;
-	struct campaign_rules *rules;
-	struct beacon_health *bh;
-	struct beacon_fleet *fleet;   /* registered store beacons */
-	/* Address -> customer index of the EID tag last heard from it: an eTLM
-	 * frame carries no identity and is paired through its address. */
-	struct addr_cache *eid_addrs;
-	/* Bit i: snapshot customer i has at least one identifier (a trigger
-	 * of a customer whose identifiers were all removed must not go out). */
-	uint8_t *has_ident;
-	uint64_t now_us;
-	uint32_t dwell_thresholds[DWELL_THRESHOLDS_MAX]; /* the presence tracker watches these */
-	/* The event being handed to campaign rules (valid during presence callbacks). */
-	const struct visit_event *cur_event;
-};
-
-static int64_t to_s(uint64_t us)
-{
-	return (int64_t)(us / 1000000u);
-}
 
 /* ------------------------------------------------------------------ callbacks */
 
@@ -130,6 +100,7 @@ static bool make_event(struct pipeline *p, const struct presence_device *d,
 		.customer_ref = snap_customer_ref(p->snap, c),
 		.zone = p->cfg.zone,
 		.rssi_filtered = d->rssi_filtered,
+		.rssi_peak = d->rssi_peak > d->rssi_filtered ? d->rssi_peak : d->rssi_filtered,
 		.proximity_m = presence_distance_m(d->rssi_filtered, d->power_1m,
 						   p->cfg.path_loss_exponent),
 		.rssi_known = d->rssi_known,
@@ -231,7 +202,8 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg,
 			irk_async_set_resolver(p->irk_async, p->irk);
 	}
 	if (!p->aes || !p->ff || !p->pr || !p->rules || !p->bh || !p->fleet || !p->idx || !p->irk ||
-	    !p->eid_addrs || (cfg->irk_threads && !p->irk_async)) {
+	    !p->eid_addrs || (cfg->irk_threads && !p->irk_async) ||
+	    pipeline_site_init(p) < 0) {
 		pipeline_free(p);
 		return NULL;
 	}
@@ -243,6 +215,7 @@ void pipeline_free(struct pipeline *p)
 	if (!p)
 		return;
 	irk_async_free(p->irk_async); /* first: its workers read the resolver */
+	pipeline_site_free(p);
 	presence_free(p->pr);
 	footfall_free(p->ff);
 	campaign_rules_free(p->rules);
@@ -258,7 +231,7 @@ void pipeline_free(struct pipeline *p)
 	free(p);
 }
 
-static int64_t find_customer(const struct snapshot *s, int64_t id)
+int64_t pipeline_find_customer(const struct snapshot *s, int64_t id)
 {
 	uint32_t lo = 0, hi = s->n_customers;
 	int64_t guess;
@@ -303,7 +276,7 @@ bool pipeline_trigger_allowed(const struct pipeline *p, int64_t customer_id, int
 
 	if (!p->snap || !p->has_ident)
 		return false;
-	ci = find_customer(p->snap, customer_id);
+	ci = pipeline_find_customer(p->snap, customer_id);
 	if (ci < 0 || !(p->has_ident[ci / 8] & (1u << (ci % 8))))
 		return false;
 	return consent_gate_trigger_allowed(&p->snap->customers[ci], now_s);
@@ -317,7 +290,7 @@ bool pipeline_trigger_channels_allowed(const struct pipeline *p, int64_t custome
 
 	if (!pipeline_trigger_allowed(p, customer_id, now_s))
 		return false;
-	ci = find_customer(p->snap, customer_id);
+	ci = pipeline_find_customer(p->snap, customer_id);
 	c = &p->snap->customers[ci];
 	for (size_t i = 0; i < n; i++) {
 		uint32_t k;
@@ -330,6 +303,16 @@ bool pipeline_trigger_channels_allowed(const struct pipeline *p, int64_t custome
 			return false;
 	}
 	return true;
+}
+
+bool pipeline_visit_allowed(const struct pipeline *p, int64_t customer_id, int64_t now_s)
+{
+	int64_t ci;
+
+	if (!p->snap)
+		return false;
+	ci = pipeline_find_customer(p->snap, customer_id);
+	return ci >= 0 && consent_gate_presence(&p->snap->customers[ci], now_s);
 }
 
 void pipeline_set_snapshot(struct pipeline *p, struct snapshot *s)
@@ -366,9 +349,11 @@ void pipeline_set_snapshot(struct pipeline *p, struct snapshot *s)
 
 		if (!d)
 			continue;
-		ci = s ? find_customer(s, d->customer_id) : -1;
+		ci = s ? pipeline_find_customer(s, d->customer_id) : -1;
 		if (ci < 0) {
 			presence_forget(p->pr, d->customer_id);
+			if (p->sz)
+				site_zone_forget(p->sz, d->customer_id);
 			continue;
 		}
 		d->customer = (uint32_t)ci;
@@ -389,6 +374,7 @@ void pipeline_set_snapshot(struct pipeline *p, struct snapshot *s)
 	if (p->snap)
 		snapshot_free(p->snap);
 	p->snap = s;
+	pipeline_site_snapshot(p);
 	p->stats.snapshots++;
 	p->stats.tracked_devices = presence_count(p->pr);
 }
@@ -661,6 +647,8 @@ static void report_now(struct pipeline *p, const struct adv_report *r)
 		if (c->consent[SNAP_PRESENCE].granted && now_s < (int64_t)c->consent[SNAP_PRESENCE].from)
 			p->stats.before_consent++;
 		presence_forget(p->pr, c->id);
+		if (p->sz)
+			site_zone_forget(p->sz, c->id);
 		p->stats.tracked_devices = presence_count(p->pr);
 		s.anon[0] = ANON_ENROLLED;
 		memcpy(s.anon + 1, &c->id, sizeof(c->id));
@@ -690,8 +678,11 @@ static void drop_unconsented(struct pipeline *p, int64_t now_s)
 		struct presence_device *d = presence_slot(p->pr, i);
 
 		if (d && (d->customer >= p->snap->n_customers ||
-			  !consent_gate_presence(&p->snap->customers[d->customer], now_s)))
+			  !consent_gate_presence(&p->snap->customers[d->customer], now_s))) {
+			if (p->sz)
+				site_zone_forget(p->sz, d->customer_id);
 			presence_forget(p->pr, d->customer_id);
+		}
 	}
 }
 
@@ -722,6 +713,7 @@ void pipeline_tick(struct pipeline *p, uint64_t now_us)
 		irk_async_drain(p->irk_async);
 	advance(p, now_us);
 	drop_unconsented(p, to_s(now_us));
+	pipeline_site_tick(p, now_us);
 	presence_tick(p->pr, now_us);
 	footfall_tick(p->ff, now_us);
 	beacon_fleet_tick(p->fleet, now_us);

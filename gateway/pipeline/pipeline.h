@@ -39,6 +39,7 @@ struct visit_event {
 	const char *customer_ref;  /* the CRM's opaque id, from the snapshot's strings */
 	const char *zone;
 	float rssi_filtered;       /* dBm */
+	float rssi_peak;           /* dBm, the highest level of the visit so far */
 	float proximity_m;         /* estimate from the frame's calibrated power */
 	bool rssi_known;           /* false: the controller never reported an RSSI for
 	                            * this visit, so rssi and proximity say nothing */
@@ -137,6 +138,55 @@ struct store_beacon;
 struct beacon_fleet;
 int pipeline_set_store_beacons(struct pipeline *p, const struct store_beacon *v, size_t n);
 const struct beacon_fleet *pipeline_beacon_fleet(const struct pipeline *p);
+
+/* The same for a queued visit: enrolled, with presence consent at now_s. */
+bool pipeline_visit_allowed(const struct pipeline *p, int64_t customer_id, int64_t now_s);
+
+/* ---- several gateways of one site ([site] enabled; docs/site.md) ---- */
+
+struct pipeline_site_stats {
+	uint64_t summaries;        /* summaries built for the peers */
+	uint64_t peer_summaries;   /* peers' summaries taken */
+	uint64_t peer_customers;   /* customer entries in them taken */
+	uint64_t peer_ignored;     /* ... ignored: not enrolled here, or no presence consent here */
+	uint64_t peer_bad;         /* peers' messages that did not parse (dropped, counted) */
+	uint64_t peer_triggers;    /* peers' triggers counted toward caps */
+	uint64_t peer_duplicates;  /* ... seen before (at-least-once delivery) */
+	uint64_t claims, releases, takeovers, conflicts;
+	uint32_t peers_alive;
+	bool split;                /* a peer went silent or the broker is away */
+};
+
+/* What this gateway hears of presence-consented shoppers now, as the JSON
+ * summary for its peers (docs/schema/site-presence.schema.json); free with
+ * free(). NULL when the site is off or out of memory. */
+char *pipeline_site_summary(struct pipeline *p, uint64_t now_us);
+
+/* A peer's summary / a peer's trigger (its own topic, gateway from the
+ * topic). 0, or -1 for a message that does not parse (counted). Peers'
+ * entries for customers this gateway does not know, or who have no
+ * presence consent in its snapshot, are ignored. */
+int pipeline_site_peer(struct pipeline *p, const char *gateway, const void *json, size_t len,
+		       uint64_t now_us);
+/* A peer's trigger counted toward caps (pipeline_site_trigger() returned 1). */
+struct pipeline_peer_trigger {
+	char id[64];
+	int64_t customer_id;
+	int64_t campaign_id;       /* 0: a campaign this gateway does not have */
+	int64_t at_s;
+};
+/* 1 when counted (*out filled, for the trigger log), 0 when not (own,
+ * duplicate, unknown customer), -1 when it does not parse. */
+int pipeline_site_trigger(struct pipeline *p, const char *gateway, const void *json, size_t len,
+			  struct pipeline_peer_trigger *out);
+
+/* The broker connection came or went: without it the site counts as split. */
+void pipeline_site_broker(struct pipeline *p, bool connected);
+
+/* Does this gateway hold the customer (always true with the site off)? */
+bool pipeline_site_holds(const struct pipeline *p, int64_t customer_id);
+
+const struct pipeline_site_stats *pipeline_site_get_stats(struct pipeline *p);
 
 /* The snapshot in use (NULL before the first one). */
 const struct snapshot *pipeline_get_snapshot(const struct pipeline *p);

@@ -1,6 +1,7 @@
 /* pipeline_config.c - defaults and sanity checks of the data path's tunables. */
 #include "pipeline_config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "irk_async.h"
@@ -36,12 +37,40 @@ void pipeline_config_defaults(struct pipeline_config *cfg)
 	cfg->beacon_missing_after_s = 900;
 	cfg->beacon_low_battery_mv = 2500;
 	cfg->max_campaign_state = 16384;
+	cfg->site_margin_db = 6.0f;
+	cfg->site_hold_s = 3;
+	cfg->site_peer_timeout_s = 10;
+	cfg->site_summary_ms = 1000;
+	cfg->contact_period_s = 3600;
+}
+
+bool pipeline_quiet_hours(const char *s, int32_t *from_min, int32_t *until_min)
+{
+	unsigned h1, m1, h2, m2;
+	char tail;
+
+	*from_min = *until_min = -1;
+	if (!s[0])
+		return true;
+	if (sscanf(s, "%2u:%2u-%2u:%2u%c", &h1, &m1, &h2, &m2, &tail) != 4 || h1 > 23 ||
+	    h2 > 24 || m1 > 59 || m2 > 59 || (h2 == 24 && m2))
+		return false;
+	*from_min = (int32_t)(h1 * 60 + m1);
+	*until_min = (int32_t)(h2 * 60 + m2);
+	return true;
 }
 
 const char *pipeline_config_check(const struct pipeline_config *cfg)
 {
+	int32_t qf, qu;
+
 	if (!cfg->site[0] || !cfg->gateway[0] || !cfg->zone[0])
 		return "site, gateway id and zone must not be empty";
+	if (!pipeline_quiet_hours(cfg->quiet_hours, &qf, &qu))
+		return "[campaigns] quiet_hours must be HH:MM-HH:MM";
+	if (cfg->site_enabled && (uint64_t)cfg->site_summary_ms * 2u >
+					 (uint64_t)cfg->site_peer_timeout_s * 1000u)
+		return "[site] summary_ms must be at most half of peer_timeout_s";
 	if (!(cfg->rssi_alpha_up > 0.0f && cfg->rssi_alpha_up <= 1.0f) ||
 	    !(cfg->rssi_alpha_down > 0.0f && cfg->rssi_alpha_down <= 1.0f))
 		return "RSSI filter alphas must be in (0, 1]";

@@ -7,6 +7,7 @@
 #ifndef BGW_PIPELINE_CONFIG_H
 #define BGW_PIPELINE_CONFIG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define PIPELINE_NAME_MAX 64        /* site, gateway id, zone */
@@ -58,7 +59,23 @@ struct pipeline_config {
 
 	/* Campaign cooldown / daily-cap state kept in memory. */
 	uint32_t max_campaign_state;
+
+	/* Several gateways of one site (site_zone.h): off = the gateway decides alone. */
+	bool site_enabled;
+	float site_margin_db;             /* a challenger must beat the owner by this ... */
+	uint32_t site_hold_s;             /* ... for this long to take a shopper over */
+	uint32_t site_peer_timeout_s;     /* a peer silent this long holds nobody */
+	uint32_t site_summary_ms;         /* how often this gateway tells its peers what it hears */
+
+	/* Contact pressure, site-wide (campaign.h). */
+	uint32_t contact_max;             /* triggers per customer per contact_period_s; 0 = no limit */
+	uint32_t contact_period_s;
+	char quiet_hours[16];             /* HH:MM-HH:MM local time without triggers; "" = none */
 };
+
+/* Quiet hours "HH:MM-HH:MM" into minutes of the day; false if malformed.
+ * "" gives -1, -1 (none). */
+bool pipeline_quiet_hours(const char *s, int32_t *from_min, int32_t *until_min);
 
 void pipeline_config_defaults(struct pipeline_config *cfg);
 

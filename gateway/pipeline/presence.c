@@ -14,6 +14,8 @@ struct presence {
 	presence_emit_fn emit;
 	void *ctx;
 	presence_threshold_fn on_threshold;
+	presence_gate_fn gate;
+	void *gate_ctx;
 	const uint32_t *thresholds;   /* ascending dwell seconds (the caller's array) */
 	uint32_t n_thresholds;
 	struct presence_device *devs;
@@ -294,8 +296,11 @@ static void check_exit(struct presence *t, struct presence_device *d, uint64_t n
 		d->lvl_oldest_ds = lv.oldest_ds;
 		d->lvl_now_ds = now;
 	}
-	if (!isnan(lv.median))
+	if (!isnan(lv.median)) {
 		d->rssi_filtered = lv.median;
+		if (lv.median > d->rssi_peak)
+			d->rssi_peak = lv.median;
+	}
 	if (isnan(lv.median) || lv.readings < t->cfg.enter_confirmations ||
 	    (now - lv.oldest_ds) * 2u < t->cfg.exit_below_s * 10u ||
 	    lv.median >= (float)t->cfg.exit_rssi)
@@ -331,7 +336,7 @@ static bool may_enter(const struct presence *t, const struct presence_device *d,
 static void check_enter(struct presence *t, struct presence_device *d, uint64_t ts_us)
 {
 	struct level lv;
-	uint64_t since;
+	uint64_t since, not_before = 0;
 
 	/* In a visit the exit check keeps the level (rssi_filtered) current. */
 	if (d->in_visit || !may_enter(t, d, ts_us))
@@ -343,8 +348,15 @@ static void check_enter(struct presence *t, struct presence_device *d, uint64_t 
 	if (d->in_visit || lv.readings < t->cfg.enter_confirmations ||
 	    lv.median < (float)t->cfg.enter_rssi)
 		return;
+	if (t->gate && !t->gate(t->gate_ctx, d, lv.median, ts_us, &not_before))
+		return;
 	since = d->first_seen_us + (uint64_t)lv.oldest_ds * US_PER_DS;
+	/* A visit granted by the site after a handover starts when it was
+	 * granted: the shopper was in another gateway's zone before. */
+	if (not_before > since)
+		since = not_before;
 	d->in_visit = true;
+	d->rssi_peak = lv.median;
 	d->visit_started_us = since;
 	d->lvl_valid = false; /* the exit window starts at the visit */
 	d->marks_fired = 0;
@@ -442,6 +454,23 @@ void presence_flush(struct presence *t, uint64_t now_us)
 			end_visit(t, &t->devs[i], now_us, t->devs[i].last_seen_us);
 		remove_slot(t, i);
 	}
+}
+
+void presence_set_gate(struct presence *t, presence_gate_fn gate, void *ctx)
+{
+	t->gate = gate;
+	t->gate_ctx = ctx;
+}
+
+void presence_end_visit(struct presence *t, struct presence_device *d, uint64_t now_us)
+{
+	if (d->in_visit)
+		end_visit(t, d, now_us, now_us);
+}
+
+float presence_level(const struct presence *t, const struct presence_device *d, uint64_t now_us)
+{
+	return ring_level(d, t->cfg.enter_window_s, 0, now_us).median;
 }
 
 uint32_t presence_capacity(const struct presence *t)

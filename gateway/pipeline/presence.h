@@ -73,6 +73,7 @@ struct presence_device {
 	uint32_t lvl_oldest_ds, lvl_now_ds;
 	uint16_t lvl_readings;
 	bool lvl_valid;
+	float rssi_peak;           /* highest rssi_filtered of the visit */
 	bool in_visit;
 	bool rssi_known;           /* at least one sighting carried a real RSSI */
 	uint32_t thr_next_s;       /* smallest dwell not yet checked against thresholds */
@@ -94,6 +95,13 @@ typedef void (*presence_emit_fn)(void *ctx, const struct presence_device *d,
 typedef void (*presence_threshold_fn)(void *ctx, const struct presence_device *d,
 				      uint64_t ts_us, uint32_t dwell_s, uint32_t threshold_s);
 
+/* May a visit of d open now (level: the median that qualified it)? Asked
+ * just before ENTER; NULL = always. A refusal is asked again at the next
+ * sighting. *not_before_us (0 = no bound) is the earliest start the visit
+ * may be given: when the shopper was in another gateway's zone before. */
+typedef bool (*presence_gate_fn)(void *ctx, const struct presence_device *d, float level,
+				 uint64_t ts_us, uint64_t *not_before_us);
+
 struct presence *presence_new(const struct pipeline_config *cfg, presence_emit_fn emit, void *ctx);
 void presence_free(struct presence *t);
 
@@ -102,6 +110,16 @@ void presence_free(struct presence *t);
  * a visit has already passed when the set changes is not called for it. */
 void presence_set_thresholds(struct presence *t, const uint32_t *threshold_s, uint32_t n,
 			     presence_threshold_fn fn);
+
+/* Gate the opening of visits (several gateways of one site: site_zone.h). */
+void presence_set_gate(struct presence *t, presence_gate_fn gate, void *ctx);
+
+/* End d's open visit now with EXIT (another gateway took the shopper). */
+void presence_end_visit(struct presence *t, struct presence_device *d, uint64_t now_us);
+
+/* The median level of d's readings of the last enter_window_s, NAN if none:
+ * what this gateway hears of the device now. */
+float presence_level(const struct presence *t, const struct presence_device *d, uint64_t now_us);
 
 /* A sighting of a consented customer. Returns the device (NULL only when
  * max_tracked is 0); it may emit ENTER / DWELL. */

@@ -86,7 +86,7 @@ static bool is_global_keyword(const char *kw)
 {
 	static const char *const globals[] = {
 		"seed", "duration", "start-time", "path-loss", "noise", "sensitivity",
-		"gateway-height", "controller", "controller-address",
+		"gateway-height", "controller", "controller-address", "gateway",
 	};
 
 	for (size_t i = 0; i < BGW_ARRAY_SIZE(globals); i++)
@@ -150,6 +150,30 @@ static int global_stmt(struct parser *p, int argc, char **argv)
 			return -1;
 		if (scn_lex_double(argv[1], 0.0, 100.0, &s->gateway_height_m))
 			return reject(p, "bad gateway-height '%s' (0 to 100 m)", argv[1]);
+	} else if (!strcmp(kw, "gateway")) {
+		struct scn_gateway *g;
+		char *comma;
+
+		if (argc != 3 && argc != 4)
+			return reject(p, "wrong number of values, expected: gateway NAME X,Y [ZONE]");
+		if (s->n_gateways == SCN_GATEWAYS_MAX)
+			return reject(p, "more than %d gateways", SCN_GATEWAYS_MAX);
+		if (strlen(argv[1]) >= SCN_NAME_MAX || (argc == 4 && strlen(argv[3]) >= SCN_NAME_MAX))
+			return reject(p, "gateway or zone name too long (at most %d bytes)",
+				      SCN_NAME_MAX - 1);
+		if (scenario_gateway(s, argv[1]) >= 0)
+			return reject(p, "gateway '%s' is placed twice", argv[1]);
+		g = &s->gateways[s->n_gateways];
+		comma = strchr(argv[2], ',');
+		if (!comma)
+			return reject(p, "bad gateway position '%s' (X,Y in metres)", argv[2]);
+		*comma = 0;
+		if (scn_lex_double(argv[2], -10000, 10000, &g->x) ||
+		    scn_lex_double(comma + 1, -10000, 10000, &g->y))
+			return reject(p, "bad gateway position '%s,%s' (metres)", argv[2], comma + 1);
+		snprintf(g->name, sizeof(g->name), "%s", argv[1]);
+		snprintf(g->zone, sizeof(g->zone), "%s", argc == 4 ? argv[3] : argv[1]);
+		s->n_gateways++;
 	} else if (!strcmp(kw, "controller")) {
 		if (need_args(p, argc, 2, "controller extended|legacy-only"))
 			return -1;
@@ -256,7 +280,7 @@ static int waypoint(struct parser *p, struct scn_tag *t, char *w)
 	if (!colon)
 		return reject(p, "bad waypoint '%s' (TIME:DISTANCE or TIME:X,Y)", w);
 	*colon = 0;
-	struct scn_waypoint wp;
+	struct scn_waypoint wp = { 0 };
 
 	if (scn_lex_duration(w, &wp.t_us))
 		return reject(p, "bad waypoint time '%s'", w);
@@ -270,6 +294,9 @@ static int waypoint(struct parser *p, struct scn_tag *t, char *w)
 		    scn_lex_double(comma + 1, -10000, 10000, &y))
 			return reject(p, "bad waypoint position '%s,%s' (metres)", pos, comma + 1);
 		wp.dist_m = hypot(x, y);
+		wp.x = x;
+		wp.y = y;
+		wp.xy = true;
 	} else if (scn_lex_double(pos, 0, 10000, &wp.dist_m)) {
 		return reject(p, "bad waypoint distance '%s' (0 to 10000 m)", pos);
 	}
@@ -372,6 +399,13 @@ static int tag_stmt(struct parser *p, int argc, char **argv)
 		for (int i = 1; i < argc; i++)
 			if (waypoint(p, t, argv[i]))
 				return -1;
+	} else if (!strcmp(kw, "customer")) {
+		if (need_args(p, argc, 2, "customer REF"))
+			return -1;
+		if (strlen(argv[1]) >= sizeof(t->customer))
+			return reject(p, "customer ref too long (at most %zu bytes)",
+				      sizeof(t->customer) - 1);
+		snprintf(t->customer, sizeof(t->customer), "%s", argv[1]);
 	} else if (!strcmp(kw, "distance")) {
 		/* A fixed beacon: in range for the whole scenario. */
 		double d;
@@ -382,8 +416,8 @@ static int tag_stmt(struct parser *p, int argc, char **argv)
 			return reject(p, "bad distance '%s' (0 to 10000 m)", argv[1]);
 		if (t->n_path)
 			return reject(p, "tag '%s' already has a path", t->name);
-		t->path[0] = (struct scn_waypoint){ 0, d };
-		t->path[1] = (struct scn_waypoint){ SCN_MAX_DURATION_US, d };
+		t->path[0] = (struct scn_waypoint){ .t_us = 0, .dist_m = d };
+		t->path[1] = (struct scn_waypoint){ .t_us = SCN_MAX_DURATION_US, .dist_m = d };
 		t->n_path = 2;
 	} else if (is_global_keyword(kw)) {
 		return reject(p, "global setting '%s' must come before the first tag or crowd", kw);
@@ -653,6 +687,7 @@ int scenario_parse(const char *text, size_t len, struct scenario *out, struct sc
 	memset(out, 0, sizeof(*out));
 	memset(err, 0, sizeof(*err));
 	out->path_loss_n = 2.0;
+	out->active_gateway = -1;
 	out->noise_sigma_db = 4.0;
 	out->sensitivity_dbm = -100;
 	while (pos < len) {
@@ -690,6 +725,60 @@ int scenario_parse(const char *text, size_t len, struct scenario *out, struct sc
 bad:
 	scenario_free(out);
 	return -1;
+}
+
+int scenario_gateway(const struct scenario *s, const char *name)
+{
+	for (size_t i = 0; i < s->n_gateways; i++)
+		if (!strcmp(s->gateways[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+bool scenario_tag_position(const struct scn_tag *t, uint64_t t_us, double *x, double *y)
+{
+	if (t->n_path == 0 || t_us < t->path[0].t_us || t_us > t->path[t->n_path - 1].t_us)
+		return false;
+	for (size_t i = 0; i < t->n_path; i++)
+		if (!t->path[i].xy)
+			return false;
+	for (size_t i = 1; i < t->n_path; i++) {
+		const struct scn_waypoint *a = &t->path[i - 1], *b = &t->path[i];
+
+		if (t_us <= b->t_us) {
+			double f = (double)(t_us - a->t_us) / (double)(b->t_us - a->t_us);
+
+			*x = a->x + f * (b->x - a->x);
+			*y = a->y + f * (b->y - a->y);
+			return true;
+		}
+	}
+	*x = t->path[t->n_path - 1].x;
+	*y = t->path[t->n_path - 1].y;
+	return true;
+}
+
+double scenario_tag_distance(const struct scenario *s, const struct scn_tag *t, uint64_t t_us)
+{
+	const struct scn_gateway *g;
+	double x, y;
+
+	if (s->active_gateway < 0 || (size_t)s->active_gateway >= s->n_gateways ||
+	    !scenario_tag_position(t, t_us, &x, &y)) {
+		if (t->n_path == 0 || t_us < t->path[0].t_us || t_us > t->path[t->n_path - 1].t_us)
+			return -1.0;
+		for (size_t i = 1; i < t->n_path; i++) {
+			const struct scn_waypoint *a = &t->path[i - 1], *b = &t->path[i];
+
+			if (t_us <= b->t_us)
+				return a->dist_m + (double)(t_us - a->t_us) /
+							   (double)(b->t_us - a->t_us) *
+							   (b->dist_m - a->dist_m);
+		}
+		return t->path[t->n_path - 1].dist_m;
+	}
+	g = &s->gateways[s->active_gateway];
+	return hypot(x - g->x, y - g->y);
 }
 
 int scenario_load(const char *path, struct scenario *out, struct scn_error *err)

@@ -35,7 +35,17 @@ enum scn_id_type {
 
 struct scn_waypoint {
 	uint64_t t_us;
-	double dist_m;
+	double dist_m;           /* from the origin */
+	double x, y;             /* xy: a position on the floor plan (metres) */
+	bool xy;
+};
+
+/* A gateway of a store with several (scenario line "gateway NAME X,Y [ZONE]"). */
+#define SCN_GATEWAYS_MAX 16
+struct scn_gateway {
+	char name[SCN_NAME_MAX];
+	char zone[SCN_NAME_MAX];
+	double x, y;
 };
 
 struct scn_tag {
@@ -76,6 +86,7 @@ struct scn_tag {
 	uint16_t ext_len;        /* > 0: extended (non-legacy) PDU of this payload length */
 	size_t n_path;
 	struct scn_waypoint path[SCN_PATH_MAX];
+	char customer[64];       /* enrolled customer_ref for --truth ("" = the tag's name) */
 };
 
 struct scn_crowd {
@@ -124,6 +135,10 @@ struct scenario {
 	bool has_controller_addr;
 	uint8_t controller_addr[6];
 
+	struct scn_gateway gateways[SCN_GATEWAYS_MAX];
+	size_t n_gateways;
+	int active_gateway;      /* whose antenna the world is heard from; -1 = the origin */
+
 	struct scn_tag *tags;
 	size_t n_tags;
 	struct scn_crowd *crowds;
@@ -140,6 +155,18 @@ struct scn_error {
 /* Parse a scenario from memory. On error returns -1, fills *err and leaves
  * *out empty (nothing to free). Never reads outside [text, text + len). */
 int scenario_parse(const char *text, size_t len, struct scenario *out, struct scn_error *err);
+
+/* The gateway called name, -1 if none. */
+int scenario_gateway(const struct scenario *s, const char *name);
+
+/* Where tag t is at t_us: position (false when it is not in the store, or
+ * its path has plain distances rather than X,Y positions). */
+bool scenario_tag_position(const struct scn_tag *t, uint64_t t_us, double *x, double *y);
+
+/* Distance of tag t from the active gateway at t_us (from the origin when
+ * there is none or the path has plain distances); negative when the tag is
+ * not in the store. */
+double scenario_tag_distance(const struct scenario *s, const struct scn_tag *t, uint64_t t_us);
 
 /* Read and parse a file; errors about the file itself have line 0. */
 int scenario_load(const char *path, struct scenario *out, struct scn_error *err);

@@ -400,7 +400,8 @@ uint64_t sim_world_peek(const struct sim_world *w)
 
 /* Where the top device is at t: distance, or negative when not in the
  * store; *gone when it will never be back. */
-static double device_distance(const struct dev *d, uint64_t t, uint64_t *resume_us, bool *gone)
+static double device_distance(const struct sim_world *w, const struct dev *d, uint64_t t,
+			      uint64_t *resume_us, bool *gone)
 {
 	*gone = false;
 	*resume_us = 0;
@@ -411,7 +412,7 @@ static double device_distance(const struct dev *d, uint64_t t, uint64_t *resume_
 		}
 		return d->dist_m;
 	}
-	double dist = sim_world_path_distance(d->tag, t);
+	double dist = scenario_tag_distance(w->s, d->tag, t);
 
 	if (dist < 0) {
 		if (t > d->tag->path[d->tag->n_path - 1].t_us)
@@ -431,7 +432,7 @@ static bool advertise(struct sim_world *w, struct sim_adv *a, uint64_t *t_out)
 	uint64_t t = d->next_us;
 	uint64_t resume;
 	bool gone;
-	double dist = device_distance(d, t, &resume, &gone);
+	double dist = device_distance(w, d, t, &resume, &gone);
 
 	*t_out = t;
 	if (gone) {

@@ -260,6 +260,41 @@ static void test_visits_and_log_in_group_commit(void **state)
 	outbox_close(ob);
 }
 
+/* A peer's trigger: a trigger_log row only, never an outbox row; twice is once. */
+static void test_peer_trigger_log_only(void **state)
+{
+	struct fx *f = *state;
+	char err[STORE_ERRLEN];
+	struct outbox *ob;
+	sqlite3 *other;
+	int64_t cust;
+
+	assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(other,
+				      "INSERT INTO customers(customer_ref, created_at, audit_salt) "
+				      "VALUES ('C1', 1, zeroblob(16));"
+				      "INSERT INTO zones(name) VALUES ('entrance');"
+				      "INSERT INTO campaigns(name, zone_id, event, created_at) "
+				      "VALUES ('k', 1, 'enter', 1);",
+				      NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(other);
+	cust = count_sql(f->path, "SELECT id FROM customers");
+	ob = outbox_open(f->path, &f->cfg, err);
+	assert_non_null(ob);
+	assert_int_equal(outbox_log_trigger(ob, "peer-1", cust, 1, 200), 0);
+	assert_int_equal(outbox_log_trigger(ob, "peer-1", cust, 1, 200), 0);
+	assert_int_equal(outbox_log_trigger(ob, "peer-2", cust, 0, 200), 0); /* unknown campaign */
+	assert_true(outbox_dirty(ob));
+	assert_int_equal(outbox_flush(ob), 0);     /* no outbox row inserted */
+	assert_null(outbox_last_error(ob));
+	assert_int_equal(count_sql(f->path, "SELECT count(*) FROM trigger_log WHERE "
+				   "trigger_id = 'peer-1' AND at = 200"), 1);
+	assert_int_equal(count_sql(f->path, "SELECT count(*) FROM trigger_log"), 1);
+	assert_int_equal(count_sql(f->path, "SELECT count(*) FROM outbox"), 0);
+	assert_int_equal(outbox_get_stats(ob)->queued, 0);
+	outbox_close(ob);
+}
+
 static void test_missing_db(void **state)
 {
 	struct fx *f = *state;
@@ -278,6 +313,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_expiry_and_duplicates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_locked_database_keeps_pending, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_db, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_peer_trigger_log_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_visits_and_log_in_group_commit, setup,
 						teardown),
 	};

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -246,6 +247,116 @@ static void test_history_seeds_state(void **state)
 	done(&t);
 }
 
+/* Site-wide state: a peer's trigger counts as ours (cap, cooldown). */
+static void test_peer_triggers_count(void **state)
+{
+	struct rules t = { .b = base() };
+
+	(void)state;
+	add_hello(t.b, 0, 1);
+	sb_campaign(t.b, 2, "second", "entrance", SNAP_EVENT_ENTER)->cooldown_s = 600;
+	build(&t);
+	reset();
+	/* door-2 gave alice "hello" (cap 1) and "second" (cooldown 600 s). */
+	campaign_rules_note(t.r, 100, 1, MORNING);
+	campaign_rules_note(t.r, 100, 2, MORNING);
+	enter(&t, 0, MORNING + 60);
+	assert_int_equal(fired[0], 0);
+	assert_int_equal(fired[1], 0);
+	enter(&t, 0, MORNING + 700);
+	assert_int_equal(fired[0], 0);     /* the daily cap holds all day */
+	assert_int_equal(fired[1], 1);     /* the cooldown is over */
+	enter(&t, 1, MORNING + 60);        /* bob had nothing from the peer */
+	assert_int_equal(fired[0], 1);
+	assert_int_equal(campaign_rules_get_stats(t.r)->peer_triggers, 2);
+	done(&t);
+}
+
+/*
+ * The partition bound (docs/site.md): two gateways that cannot see each
+ * other's triggers. Each side fires a capped campaign at most once per
+ * customer while split, however often the customer walks in on either
+ * side: `before` triggers counted by both before the split end at
+ * before + 2 at most, one more than the cap allows when before = cap - 1.
+ */
+static int split_total(uint32_t before, uint32_t cap, uint64_t *held)
+{
+	struct rules a = { .b = base() }, b = { .b = base() };
+
+	add_hello(a.b, 0, cap);
+	add_hello(b.b, 0, cap);
+	build(&a);
+	build(&b);
+	for (uint32_t i = 0; i < before; i++) {
+		campaign_rules_note(a.r, 100, 1, MORNING + i);
+		campaign_rules_note(b.r, 100, 1, MORNING + i);
+	}
+	campaign_rules_set_split(a.r, true);
+	campaign_rules_set_split(b.r, true);
+	reset();
+	for (int i = 0; i < 10; i++) {
+		enter(&a, 0, MORNING + 100 + 10 * i);
+		enter(&b, 0, MORNING + 105 + 10 * i);
+	}
+	*held = campaign_rules_get_stats(a.r)->split_held + campaign_rules_get_stats(b.r)->split_held;
+	/* Whole again: each learns the other's trigger and the cap holds. */
+	campaign_rules_set_split(a.r, false);
+	campaign_rules_note(a.r, 100, 1, MORNING + 105);
+	if (before + 2 >= cap) {
+		int was = fired[0];
+
+		enter(&a, 0, MORNING + 500);
+		assert_int_equal(fired[0], was);
+	}
+	done(&a);
+	done(&b);
+	return (int)before + fired[0];
+}
+
+static void test_split_site_costs_one_extra(void **state)
+{
+	uint64_t held;
+
+	(void)state;
+	assert_int_equal(split_total(1, 3, &held), 3);   /* within the cap: one per side */
+	assert_true(held > 0);
+	assert_int_equal(split_total(2, 3, &held), 4);   /* the worst case: one extra */
+	assert_int_equal(split_total(0, 1, &held), 2);   /* cap 1: one extra */
+}
+
+static void test_contact_pressure_and_quiet_hours(void **state)
+{
+	struct rules t = { .b = base() };
+	struct pipeline_config cfg;
+
+	(void)state;
+	for (int i = 0; i < 5; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "c%d", i);
+		sb_campaign(t.b, 10 + i, name, "entrance", SNAP_EVENT_ENTER);
+	}
+	t.s = sb_build(t.b, 1);
+	pipeline_config_defaults(&cfg);
+	cfg.contact_max = 2;
+	cfg.contact_period_s = 3600;
+	snprintf(cfg.quiet_hours, sizeof(cfg.quiet_hours), "21:00-07:00");
+	t.r = campaign_rules_new(&cfg);
+	reset();
+	/* Five campaigns match, two may reach alice within the hour. */
+	assert_int_equal(enter(&t, 0, MORNING), 2);
+	assert_int_equal(enter(&t, 0, MORNING + 1800), 0);
+	/* A peer's trigger counts too: after the hour, one left. */
+	campaign_rules_note(t.r, 100, 0, MORNING + 3500);
+	assert_int_equal(enter(&t, 0, MORNING + 3700), 1);
+	assert_true(campaign_rules_get_stats(t.r)->contact_held > 0);
+	/* 22:00 local (21:00Z): quiet hours, nothing at all. */
+	assert_true(campaign_quiet(t.r, MORNING + 12 * 3600));
+	assert_int_equal(enter(&t, 1, MORNING + 12 * 3600), 0);
+	assert_false(campaign_quiet(t.r, MORNING));
+	done(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -254,6 +365,9 @@ int main(void)
 		cmocka_unit_test(test_window_and_hours),
 		cmocka_unit_test(test_cooldown_and_daily_cap),
 		cmocka_unit_test(test_history_seeds_state),
+		cmocka_unit_test(test_peer_triggers_count),
+		cmocka_unit_test(test_split_site_costs_one_extra),
+		cmocka_unit_test(test_contact_pressure_and_quiet_hours),
 	};
 
 	/* POSIX rule for Europe/Berlin, so the test does not need tzdata. */

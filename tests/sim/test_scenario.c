@@ -2,6 +2,7 @@
  * test_scenario.c - the scenario parser: a complete good file, and bad
  * files whose errors must name the right line.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -330,6 +331,42 @@ static void test_leading_zero_is_decimal(void **state)
 	scenario_free(&s);
 }
 
+/* A store with several gateways: positions, zones, distances from the
+ * gateway being played, and the mistakes a user can make. */
+static void test_gateways(void **state)
+{
+	struct scenario s;
+	struct scn_error e;
+	double x, y;
+
+	(void)state;
+	assert_int_equal(parse("gateway door 0,0 entrance\ngateway till 10,0\n"
+			       "tag a\n  customer crm-a\n  ibeacon "
+			       "e2e0a11c-0000-4000-8000-000000000001:1:1\n"
+			       "  path 0s:0,0 10s:10,0\n", &s, &e), 0);
+	assert_int_equal(s.n_gateways, 2);
+	assert_string_equal(s.gateways[0].zone, "entrance");
+	assert_string_equal(s.gateways[1].zone, "till");
+	assert_string_equal(s.tags[0].customer, "crm-a");
+	assert_int_equal(scenario_gateway(&s, "till"), 1);
+	assert_int_equal(scenario_gateway(&s, "nope"), -1);
+	assert_true(scenario_tag_position(&s.tags[0], 2500000, &x, &y));
+	assert_true(fabs(x - 2.5) < 1e-9 && fabs(y) < 1e-9);
+	s.active_gateway = 1;
+	assert_true(fabs(scenario_tag_distance(&s, &s.tags[0], 2500000) - 7.5) < 1e-9);
+	s.active_gateway = 0;
+	assert_true(fabs(scenario_tag_distance(&s, &s.tags[0], 2500000) - 2.5) < 1e-9);
+	assert_true(scenario_tag_distance(&s, &s.tags[0], 11000000) < 0);
+	scenario_free(&s);
+
+	assert_int_equal(parse("gateway door 0\n", &s, &e), -1);
+	assert_non_null(strstr(e.msg, "X,Y"));
+	assert_int_equal(parse("gateway door 0,0\ngateway door 1,1\n", &s, &e), -1);
+	assert_non_null(strstr(e.msg, "twice"));
+	assert_int_equal(parse("gateway door x,0\n", &s, &e), -1);
+	assert_int_equal(e.line, 1);
+}
+
 static void test_load_missing_file(void **state)
 {
 	struct scenario s;
@@ -349,6 +386,7 @@ int main(void)
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_long_and_nul_lines),
 		cmocka_unit_test(test_leading_zero_is_decimal),
+		cmocka_unit_test(test_gateways),
 		cmocka_unit_test(test_load_missing_file),
 	};
 

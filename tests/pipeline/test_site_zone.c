@@ -1,0 +1,237 @@
+/* test_site_zone.c - zone arbitration between two gateways of a site:
+ * strongest with margin and hold, never two holders at once, takeover when
+ * the holder goes silent, simultaneous claims settled, a gateway alone as
+ * before. The two gateways exchange summaries as the broker would. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "site_zone.h"
+
+#define S 1000000ull
+#define ID 42
+
+struct gw {
+	struct site_zone *z;
+	const char *name;
+	int releases;
+};
+
+static void on_release(void *ctx, int64_t id)
+{
+	struct gw *g = ctx;
+
+	(void)id;
+	g->releases++;
+}
+
+static void gw_init(struct gw *g, const char *name)
+{
+	struct pipeline_config cfg;
+
+	pipeline_config_defaults(&cfg);
+	snprintf(cfg.gateway, sizeof(cfg.gateway), "%s", name);
+	cfg.site_enabled = true;
+	cfg.site_margin_db = 6;
+	cfg.site_hold_s = 3;
+	cfg.site_peer_timeout_s = 5;
+	cfg.max_tracked = 16;
+	g->z = site_zone_new(&cfg);
+	g->name = name;
+	g->releases = 0;
+	assert_non_null(g->z);
+}
+
+/* from's summary reaches to. */
+static void deliver(struct gw *from, struct gw *to, uint64_t t)
+{
+	int peer = site_zone_peer_begin(to->z, from->name, t);
+
+	for (uint32_t i = 0; i < site_zone_capacity(from->z); i++) {
+		int64_t id;
+		float level;
+		bool claim;
+
+		if (site_zone_summary_entry(from->z, i, t, &id, &level, &claim))
+			site_zone_peer_level(to->z, peer, id, level, claim, t);
+	}
+}
+
+/* One second of the site: each hears the shopper (NAN: not at all),
+ * decides, and (if alive) tells the other. */
+static void second(struct gw *a, float la, bool a_alive, struct gw *b, float lb, uint64_t t)
+{
+	if (a_alive)
+		site_zone_local(a->z, ID, la, t);
+	site_zone_local(b->z, ID, lb, t);
+	if (a_alive)
+		site_zone_decide(a->z, t, on_release, a);
+	site_zone_decide(b->z, t, on_release, b);
+	if (a_alive)
+		deliver(a, b, t);
+	deliver(b, a, t);
+	assert_false(a_alive && site_zone_holds(a->z, ID) && site_zone_holds(b->z, ID));
+}
+
+static void test_alone_as_before(void **state)
+{
+	struct gw a;
+
+	(void)state;
+	gw_init(&a, "g1");
+	/* Just started: it cannot know yet that it is alone. */
+	assert_false(site_zone_gate(a.z, ID, -60.0f, 1 * S, NULL));
+	/* No peer heard for a peer timeout: the first qualifying sighting
+	 * opens the visit. */
+	{
+		uint64_t since = 1;
+
+		assert_true(site_zone_gate(a.z, ID, -60.0f, 10 * S, &since));
+		assert_int_equal(since, 0);  /* alone: the visit starts as it always did */
+	}
+	assert_true(site_zone_holds(a.z, ID));
+	/* Not heard any more: let go. */
+	site_zone_decide(a.z, 20 * S, on_release, &a);
+	assert_false(site_zone_holds(a.z, ID));
+	assert_int_equal(a.releases, 1);
+	site_zone_free(a.z);
+}
+
+static void test_strongest_with_hysteresis(void **state)
+{
+	struct gw a, b;
+	uint64_t t = 100 * S;
+	int i;
+
+	(void)state;
+	gw_init(&a, "g1");
+	gw_init(&b, "g2");
+	/* Both alive (heartbeats), shopper at g1. */
+	for (i = 0; i < 6; i++, t += S)
+		second(&a, -60, true, &b, -72, t);
+	assert_true(site_zone_holds(a.z, ID));
+	assert_false(site_zone_holds(b.z, ID));
+	/* g2 a little stronger, within the margin: nothing moves. */
+	for (i = 0; i < 10; i++, t += S)
+		second(&a, -64, true, &b, -61, t);
+	assert_true(site_zone_holds(a.z, ID));
+	/* A short burst beyond the margin, shorter than the hold: nothing. */
+	second(&a, -75, true, &b, -60, t);
+	t += S;
+	for (i = 0; i < 3; i++, t += S)
+		second(&a, -64, true, &b, -61, t);
+	assert_true(site_zone_holds(a.z, ID));
+	assert_int_equal(a.releases, 0);
+	/* The shopper walks to g2 for good: g1 lets go, then g2 takes over. */
+	for (i = 0; i < 8; i++, t += S)
+		second(&a, -78, true, &b, -60, t);
+	assert_false(site_zone_holds(a.z, ID));
+	assert_true(site_zone_holds(b.z, ID));
+	assert_int_equal(a.releases, 1);
+	{
+		uint64_t since = 0;
+
+		/* After a handover the visit at g2 starts when g2 took over. */
+		assert_true(site_zone_gate(b.z, ID, -60.0f, t, &since));
+		assert_true(since > 100 * S && since < t);
+	}
+	site_zone_free(a.z);
+	site_zone_free(b.z);
+}
+
+static void test_takeover_when_holder_dies(void **state)
+{
+	struct gw a, b;
+	uint64_t t = 100 * S, died;
+	int i;
+
+	(void)state;
+	gw_init(&a, "g1");
+	gw_init(&b, "g2");
+	for (i = 0; i < 6; i++, t += S)
+		second(&a, -60, true, &b, -70, t);
+	assert_true(site_zone_holds(a.z, ID));
+	died = t;
+	for (i = 0; i < 4; i++, t += S)
+		second(&a, NAN, false, &b, -70, t);
+	assert_false(site_zone_holds(b.z, ID));   /* g1 not yet timed out (5 s) */
+	for (i = 0; i < 6 && !site_zone_holds(b.z, ID); i++, t += S)
+		second(&a, NAN, false, &b, -70, t);
+	assert_true(site_zone_holds(b.z, ID));
+	assert_true(t - died <= 10 * S);
+	assert_true(site_zone_peer_lost(b.z, t));
+	site_zone_free(a.z);
+	site_zone_free(b.z);
+}
+
+static void test_simultaneous_claims_settle(void **state)
+{
+	struct gw a, b;
+	uint64_t t = 100 * S;
+
+	(void)state;
+	gw_init(&a, "g1");
+	gw_init(&b, "g2");
+	/* Neither has heard the other (a network split at start): each takes
+	 * the shopper alone. */
+	site_zone_decide(a.z, 1, on_release, &a);
+	site_zone_decide(b.z, 1, on_release, &b);
+	assert_true(site_zone_gate(a.z, ID, -65.0f, t, NULL));
+	assert_true(site_zone_gate(b.z, ID, -62.0f, t, NULL));
+	/* Their summaries cross: both compare the same published levels. */
+	{
+		int64_t id;
+		float l;
+		bool c;
+
+		for (uint32_t i = 0; i < site_zone_capacity(a.z); i++)
+			site_zone_summary_entry(a.z, i, t, &id, &l, &c);
+		for (uint32_t i = 0; i < site_zone_capacity(b.z); i++)
+			site_zone_summary_entry(b.z, i, t, &id, &l, &c);
+	}
+	deliver(&a, &b, t);
+	deliver(&b, &a, t);
+	t += S / 2;
+	site_zone_local(a.z, ID, -65.0f, t);
+	site_zone_local(b.z, ID, -62.0f, t);
+	site_zone_decide(a.z, t, on_release, &a);
+	site_zone_decide(b.z, t, on_release, &b);
+	assert_false(site_zone_holds(a.z, ID));
+	assert_true(site_zone_holds(b.z, ID));
+	assert_int_equal(site_zone_get_stats(a.z, t)->conflicts, 1);
+	site_zone_free(a.z);
+	site_zone_free(b.z);
+}
+
+static void test_own_name_and_forget(void **state)
+{
+	struct gw a;
+
+	(void)state;
+	gw_init(&a, "g1");
+	assert_int_equal(site_zone_peer_begin(a.z, "g1", S), -1);
+	assert_true(site_zone_gate(a.z, ID, -60.0f, 10 * S, NULL));
+	site_zone_forget(a.z, ID);
+	assert_false(site_zone_holds(a.z, ID));
+	assert_int_equal(site_zone_get_stats(a.z, 10 * S)->tracked, 0);
+	site_zone_free(a.z);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_alone_as_before),
+		cmocka_unit_test(test_strongest_with_hysteresis),
+		cmocka_unit_test(test_takeover_when_holder_dies),
+		cmocka_unit_test(test_simultaneous_claims_settle),
+		cmocka_unit_test(test_own_name_and_forget),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
