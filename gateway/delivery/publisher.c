@@ -147,7 +147,7 @@ static void sync_message(struct publisher *p, const void *payload, size_t len)
 
 static void sync_tick(struct publisher *p)
 {
-	if (p->synced || !broker_link_up(p->link) || publisher_now_us() < p->sync_deadline_us)
+	if (!p->cu || p->synced || !broker_link_up(p->link) || publisher_now_us() < p->sync_deadline_us)
 		return;
 	p->sync_timeouts++;
 	log_limited(LOG_PRIO_WARNING, "consent sync timeout",
@@ -221,6 +221,8 @@ static void link_up(void *ctx)
 		broker_link_subscribe(p->link, p->t_sync);
 		sync_start(p);
 	}
+	if (p->cb.connected)
+		p->cb.connected(p->cb.ctx);
 	publisher_publish_status(p);
 }
 
@@ -234,6 +236,8 @@ static void link_down(void *ctx)
 	p->synced = false;
 	p->nonce[0] = '\0';
 	outbox_rewind(p->ob);
+	if (p->cb.disconnected)
+		p->cb.disconnected(p->cb.ctx);
 }
 
 static void link_published(void *ctx, int mid, int reason)
@@ -278,6 +282,21 @@ static void link_message(void *ctx, const char *topic, const void *payload, size
 	}
 	else if (p->cu && !strcmp(topic, p->t_sync))
 		sync_message(p, payload, len);
+	else if (p->cb.message)
+		p->cb.message(p->cb.ctx, topic, payload, len);
+}
+
+void publisher_subscribe(struct publisher *p, const char *topic)
+{
+	broker_link_subscribe(p->link, topic);
+}
+
+int publisher_publish_raw(struct publisher *p, const char *topic, const char *payload,
+			  size_t len)
+{
+	if (!broker_link_up(p->link))
+		return -1;
+	return broker_link_publish(p->link, NULL, topic, payload, len, false, 0) ? -1 : 0;
 }
 
 /* ---- publishing ---- */

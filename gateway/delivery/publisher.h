@@ -66,6 +66,12 @@ struct publisher_callbacks {
 	/* Add the daemon's part (source, pipeline, its last error) to the
 	 * counters of a status message; the delivery part is already there. */
 	void (*counters)(void *ctx, struct gateway_counters *c);
+	/* The session came up / went down, and a message on a topic the
+	 * publisher does not handle itself (true if the callee took it): for
+	 * the fleet follower (consent_head.h). May be NULL. */
+	void (*connected)(void *ctx);
+	void (*disconnected)(void *ctx);
+	bool (*message)(void *ctx, const char *topic, const void *payload, size_t len);
 };
 
 struct publisher_stats {
@@ -119,6 +125,12 @@ void publisher_get_stats(const struct publisher *p, struct publisher_stats *out)
  * Returns 0, or -1 if not connected (counted in aux_dropped).
  */
 int publisher_publish_aux(struct publisher *p, const char *leaf, const char *json);
+
+/* For the connected() callback's owner: subscribe (QoS 1), and publish one
+ * QoS 1 message, not retained, not queued offline (0, or -1). */
+void publisher_subscribe(struct publisher *p, const char *topic);
+int publisher_publish_raw(struct publisher *p, const char *topic, const char *payload,
+			  size_t len);
 
 /* Publish the status now (also done on connect and every status_interval). */
 int publisher_publish_status(struct publisher *p);
