@@ -147,7 +147,8 @@ static void sync_message(struct publisher *p, const void *payload, size_t len)
 
 static void sync_tick(struct publisher *p)
 {
-	if (!p->cu || p->synced || !broker_link_up(p->link) || publisher_now_us() < p->sync_deadline_us)
+	if (!p->cu || p->synced || !broker_link_up(p->link) ||
+	    publisher_now_us() < p->sync_deadline_us)
 		return;
 	p->sync_timeouts++;
 	log_limited(LOG_PRIO_WARNING, "consent sync timeout",
