@@ -188,7 +188,10 @@ static void request_snapshot(struct consent_follow *cf, const char *why)
 
 /* ---- where we stand against the head ---- */
 
-static void evaluate(struct consent_follow *cf)
+/* from_head: a head just came. A change that takes the gateway past the
+ * last head seen only waits for the next head; a head behind what the
+ * gateway holds is one it cannot match. */
+static void evaluate(struct consent_follow *cf, bool from_head)
 {
 	if (!cf->key[0]) {
 		snprintf(cf->reason, sizeof(cf->reason), "no snapshot from the hub yet");
@@ -213,6 +216,11 @@ static void evaluate(struct consent_follow *cf)
 			cf->behind_since_us = bgw_mono_us();
 		if (bgw_mono_us() - cf->behind_since_us >= BEHIND_GRACE_US)
 			request_snapshot(cf, cf->reason);
+		return;
+	}
+	if (!from_head && !strcmp(cf->head.key, cf->key) && cf->head.seq < cf->seq) {
+		snprintf(cf->reason, sizeof(cf->reason), "waiting for the hub's head at seq %" PRId64,
+			 cf->seq);
 		return;
 	}
 	snprintf(cf->reason, sizeof(cf->reason), "cannot match the hub's head (key %s seq %" PRId64
@@ -297,7 +305,7 @@ static void on_head(struct consent_follow *cf, const struct fleet_header *h)
 			cf->head_seen = h->issued_at;
 		store_busy_timeout(cf->db, STORE_DEFAULT_BUSY_MS);
 	}
-	evaluate(cf);
+	evaluate(cf, true);
 }
 
 static void on_change(struct consent_follow *cf, const struct fleet_header *h, cJSON *p)
@@ -353,7 +361,7 @@ static void on_change(struct consent_follow *cf, const struct fleet_header *h, c
 	log_info("consent: fleet change seq %" PRId64 " applied", h->seq);
 	if (forgot && store_forget_cleanup(cf->db, err) != STORE_OK)
 		log_notice("consent: erasure committed; file clean-up postponed: %s", err);
-	evaluate(cf);
+	evaluate(cf, false);
 }
 
 static void on_chunk(struct consent_follow *cf, const struct fleet_header *h, cJSON *p)
@@ -391,7 +399,7 @@ static void on_chunk(struct consent_follow *cf, const struct fleet_header *h, cJ
 	cf->st.applied++;   /* the daemon reloads what the pipeline uses */
 	cf->need_snapshot = false;
 	log_notice("consent: hub snapshot at seq %" PRId64 " (key %s) applied", sh.seq, sh.key);
-	evaluate(cf);
+	evaluate(cf, false);
 }
 
 bool consent_follow_message(struct consent_follow *cf, const char *topic, const void *msg,
@@ -465,5 +473,5 @@ void consent_follow_tick(struct consent_follow *cf)
 	if (cf->need_snapshot)
 		request_snapshot(cf, cf->reason);
 	else if (cf->behind_since_us || !cf->key[0])
-		evaluate(cf);
+		evaluate(cf, false);
 }
