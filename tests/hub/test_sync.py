@@ -13,7 +13,9 @@ triggers for both; a withdrawal at head office stops cust-a's triggers
 once the gateway reports the change applied, cust-b's go on; beaconctl
 --json fleet shows the gateway current at the hub's sequence; a replayed
 change, a tampered one, one signed by an untrusted key and one for
-another fleet are refused and counted and change nothing."""
+another fleet are refused and counted and change nothing; a withdrawal
+committed while the head-office broker (and so the bridge) is down waits
+in the hub's outbox and reaches the gateway once the broker is back."""
 import time
 
 import fleet
@@ -84,6 +86,23 @@ try:
                          "u.id = c.customer_id WHERE u.customer_ref = 'cust-a' AND "
                          "c.purpose = 'retargeting' AND c.withdrawn_at IS NULL")[0][0] == 0,
           "cust-a's retargeting stays withdrawn on the gateway")
+
+    # Head-office broker outage (the bridge is down too): a withdrawal
+    # committed meanwhile waits in the hub's outbox and arrives afterwards.
+    fl.hq.stop()
+    fl.hq_ctl("consent", "withdraw", "cust-b", "retargeting")
+    if not fleet.wait_for(lambda: fl.hub_seq() > seq1, 10):
+        fail("the hub did not sign the withdrawal during the outage")
+    seq2 = fl.hub_seq()
+    time.sleep(3)
+    check(fl.status("g1").get("consent_seq") == seq1,
+          "during the outage g1 still holds seq %d" % seq1)
+    fl.hq.start()
+    if not g.wait_current(60, seq2):
+        fail("g1 did not get the change made during the outage:\n%s\n%s" %
+             (g.text()[-2000:], fl.hub.text()[-2000:]))
+    check(fleet.wait_for(lambda: fl.fleet().get("s1/g1", {}).get("consent_seq") == seq2, 20),
+          "beaconctl fleet shows g1 at seq %d after the outage" % seq2)
     check(g.stop() == 0, "beacongw stopped cleanly")
 finally:
     fl.close()
