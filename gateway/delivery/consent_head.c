@@ -372,9 +372,12 @@ static void on_chunk(struct consent_follow *cf, const struct fleet_header *h, cJ
 	bool complete;
 	int rc;
 
-	if (h->issued_at < cf->since) {
+	/* Older than the state held, or the very snapshot already applied
+	 * (served again to a gateway that asked twice). */
+	if (h->issued_at < cf->since ||
+	    (h->issued_at == cf->since && !strcmp(h->key, cf->key) && h->seq <= cf->seq)) {
 		cJSON_Delete(p);
-		reject(cf, FLEET_REPLAYED, "snapshot", "older than the state held");
+		reject(cf, FLEET_REPLAYED, "snapshot", "not newer than the state held");
 		return;
 	}
 	v = snapshot_rx_chunk(cf->rx, h, p, &complete, err, sizeof(err));

@@ -33,6 +33,7 @@ struct hub_auth {
 	const char *fleet;
 	char seq_kv[48];          /* kv hub.seq.<fpr>: the last sequence signed */
 	int64_t signed_seq;
+	bool busy;                /* the last attempt met a locked database: try again */
 };
 
 /* ---- hub_log.c ---- */

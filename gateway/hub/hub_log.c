@@ -143,6 +143,7 @@ static int sign_batch(struct hub_auth *a, char *err, size_t errlen)
 	store_busy_timeout(a->db, 50);
 	rc = store_begin(a->db, serr);
 	store_busy_timeout(a->db, STORE_DEFAULT_BUSY_MS);
+	a->busy = rc == STORE_EBUSY;
 	if (rc == STORE_EBUSY) {
 		free(e);
 		return 0;
@@ -212,9 +213,12 @@ static int sign_batch(struct hub_auth *a, char *err, size_t errlen)
 	sqlite3_finalize(sel);
 	sqlite3_finalize(ins);
 	free(e);
-	if (store_commit(a->db, serr) != STORE_OK) {
+	if ((rc = store_commit(a->db, serr)) != STORE_OK) {
 		store_rollback(a->db);
 		a->signed_seq = start_seq;
+		a->busy = rc == STORE_EBUSY;
+		if (a->busy)
+			return 0;
 		snprintf(err, errlen, "%s", serr);
 		return -1;
 	}
@@ -228,6 +232,8 @@ fail:
 	free(e);
 	store_rollback(a->db);
 	a->signed_seq = start_seq;
+	/* Whatever went wrong, the rows are still there: try again next poll. */
+	a->busy = true;
 	return -1;
 }
 

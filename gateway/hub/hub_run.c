@@ -318,8 +318,9 @@ static void on_poll(struct loop *l, int id, void *ctx)
 
 	(void)l;
 	(void)id;
-	/* Another connection committed (beaconctl): sign what it changed. */
-	if (dv != h->data_version) {
+	/* Another connection committed (beaconctl): sign what it changed; or
+	 * the last attempt could not, and the rows still wait. */
+	if (dv != h->data_version || h->auth.busy) {
 		h->data_version = dv;
 		if (hub_log_sign_pending(&h->auth, err, sizeof(err)) < 0)
 			log_limited(LOG_PRIO_ERR, "hub sign", "hub: cannot sign changes: %s "

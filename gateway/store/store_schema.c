@@ -232,26 +232,29 @@ static const char schema_v4[] =
  * hub deletes the rows once it signed their change. fleet_outbox holds the
  * signed messages until the broker acknowledged them, fleet_gateways what
  * each gateway last said in its retained status (beaconctl fleet).
- * On a gateway's database the WHEN clause keeps the triggers idle.
+ * On a gateway's database the WHEN clause keeps the triggers idle. IF NOT
+ * EXISTS: v3 rebuilds identifiers (and drops its triggers), so running the
+ * steps again from an older user_version must be possible.
  */
 #define FLEET_GATE " WHEN EXISTS (SELECT 1 FROM kv WHERE key = 'fleet.authority') "
 #define FLEET_TRIGGER(table, op, tag, kind, cid, name)                                       \
-	"CREATE TRIGGER fleet_" table "_" tag " AFTER " op " ON " table FLEET_GATE           \
+	"CREATE TRIGGER IF NOT EXISTS fleet_" table "_" tag " AFTER " op " ON " table        \
+	FLEET_GATE                                                                            \
 	"BEGIN INSERT INTO fleet_changes (kind, customer_id, name) VALUES ('" kind "', "     \
 	cid ", " name "); END;"
 
 static const char schema_v5[] =
-	"CREATE TABLE fleet_changes ("
+	"CREATE TABLE IF NOT EXISTS fleet_changes ("
 	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	"  kind TEXT NOT NULL CHECK (kind IN ('customer','campaign')),"
 	"  customer_id INTEGER,"
 	"  name TEXT);"
-	"CREATE TABLE fleet_outbox ("
+	"CREATE TABLE IF NOT EXISTS fleet_outbox ("
 	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	"  key TEXT NOT NULL,"
 	"  seq INTEGER NOT NULL,"
 	"  msg TEXT NOT NULL);"
-	"CREATE TABLE fleet_gateways ("
+	"CREATE TABLE IF NOT EXISTS fleet_gateways ("
 	"  gateway TEXT PRIMARY KEY,"
 	"  consent_seq INTEGER,"
 	"  current INTEGER NOT NULL DEFAULT 0,"
