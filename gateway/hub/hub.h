@@ -41,6 +41,9 @@ struct hub_auth {
  * the sequence. 0 or -1 + err. */
 int hub_auth_open(struct hub_auth *a, const struct hub_config *cfg, char *err, size_t errlen);
 void hub_auth_close(struct hub_auth *a);
+/* --check-config: the key loads, the database opens read-only and is not
+ * another fleet's authority. Changes nothing. 0 or -1 + err. */
+int hub_auth_check(const struct hub_config *cfg, char *err, size_t errlen);
 /* Signs every committed change not yet signed into fleet_outbox (batches, one
  * transaction each). Returns how many messages were made, 0 if none or the
  * database is busy (tried again at the next poll), -1 on an error. */

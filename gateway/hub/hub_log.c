@@ -70,6 +70,32 @@ int hub_auth_open(struct hub_auth *a, const struct hub_config *cfg, char *err, s
 	return a->reader ? 0 : -1;
 }
 
+int hub_auth_check(const struct hub_config *cfg, char *err, size_t errlen)
+{
+	char serr[STORE_ERRLEN], v[80], kerr[300];
+	EVP_PKEY *key = consent_key_load_private(cfg->signing_key, kerr, sizeof(kerr));
+	sqlite3 *db = NULL;
+	int rc = -1;
+
+	if (!key) {
+		snprintf(err, errlen, "[authority] signing_key: %s", kerr);
+		return -1;
+	}
+	EVP_PKEY_free(key);
+	if (store_open(cfg->db, STORE_OPEN_READONLY, &db, serr) != STORE_OK) {
+		snprintf(err, errlen, "[authority] db: %s", serr);
+		return -1;
+	}
+	if (store_kv_get(db, "fleet.authority", v, sizeof(v), serr) == STORE_OK &&
+	    strcmp(v, cfg->fleet))
+		snprintf(err, errlen, "[authority] db is the authority of fleet \"%s\", not \"%s\"",
+			 v, cfg->fleet);
+	else
+		rc = 0;
+	store_close(db);
+	return rc;
+}
+
 void hub_auth_close(struct hub_auth *a)
 {
 	fleet_reader_free(a->reader);

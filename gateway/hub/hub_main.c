@@ -11,6 +11,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "bgw_exit.h"
+#include "hub.h"
 #include "hub_config.h"
 #include "hub_run.h"
 #include "log.h"
@@ -94,6 +95,15 @@ int main(int argc, char **argv)
 		free(cfg);
 		return BGW_EXIT_CONFIG;
 	}
+	if (check) {
+		rc = hub_auth_check(cfg, err, sizeof(err)) ? BGW_EXIT_CONFIG : BGW_EXIT_OK;
+		if (rc)
+			fprintf(stderr, "beaconhub: %s\n", err);
+		else
+			printf("beaconhub: configuration ok\n");
+		free(cfg);
+		return rc;
+	}
 	l = loop_new();
 	if (!l || loop_add_signals(l, signals, 3, on_signal, NULL) < 0) {
 		fprintf(stderr, "beaconhub: cannot set up the event loop\n");
@@ -103,11 +113,6 @@ int main(int argc, char **argv)
 	h = hub_run_new(l, cfg, err, sizeof(err), &rc);
 	if (!h) {
 		log_err("beaconhub: %s", err);
-		goto out;
-	}
-	if (check) {
-		printf("beaconhub: configuration ok\n");
-		rc = BGW_EXIT_OK;
 		goto out;
 	}
 	sd_notify(0, "READY=1");
