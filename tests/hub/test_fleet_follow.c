@@ -32,6 +32,7 @@ struct fx {
 	char fpr[CONSENT_FPR_LEN + 1], evil_fpr[CONSENT_FPR_LEN + 1];
 	struct consent_follow *cf;
 	int requests;
+	char last_request[160];
 };
 
 static void io_subscribe(void *ctx, const char *topic)
@@ -44,9 +45,8 @@ static int io_publish(void *ctx, const char *topic, const char *payload, size_t 
 {
 	struct fx *f = ctx;
 
-	(void)payload;
-	(void)len;
 	assert_string_equal(topic, "beacongw/v1/s1/g1/consent/request");
+	snprintf(f->last_request, sizeof(f->last_request), "%.*s", (int)len, payload);
 	f->requests++;
 	return 0;
 }
@@ -296,6 +296,29 @@ static void test_stale_head(void **state)
 	assert_true(current(f));
 }
 
+static void test_snapshot_resumes(void **state)
+{
+	struct fx *f = *state;
+
+	assert_string_equal(f->last_request, "{\"snap\":\"\",\"from\":0}");
+	chunk(f, "s7", 0, 3, 4, now() - 5, CUST("C1", ""));
+	chunk(f, "s7", 1, 3, 4, now() - 5, CUST("C2", ""));
+	/* The connection drops before the last chunk: the gateway asks for the
+	 * rest of the same snapshot, and nothing is applied before it is in. */
+	consent_follow_disconnected(f->cf);
+	consent_follow_connected(f->cf);
+	assert_string_equal(f->last_request, "{\"snap\":\"s7\",\"from\":2}");
+	assert_int_equal(count(f, "SELECT count(*) FROM customers"), 0);
+	chunk(f, "s7", 1, 3, 4, now() - 5, CUST("C2", ""));   /* a resend: ignored */
+	chunk(f, "s7", 2, 3, 4, now() - 5, CUST("C3", ""));
+	assert_int_equal(count(f, "SELECT count(*) FROM customers"), 3);
+	assert_int_equal(consent_follow_seq(f->cf), 4);
+	/* A chunk that disagrees with its snapshot's other chunks is refused. */
+	chunk(f, "s8", 0, 2, 9, now(), CUST("C1", ""));
+	chunk(f, "s8", 1, 3, 9, now(), CUST("C2", ""));
+	assert_int_equal(rejected(f, FLEET_MALFORMED), 1);
+}
+
 static void test_snapshot_replaces(void **state)
 {
 	struct fx *f = *state;
@@ -318,6 +341,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_changes_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_head, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_replaces, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_resumes, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
