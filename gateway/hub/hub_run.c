@@ -60,6 +60,9 @@ struct hub_run {
 	bool head_due;
 	uint64_t next_head_us;
 
+	/* Refused input, counted (and in the hub's status). */
+	uint64_t bad_statuses, bad_requests, requests_served, snapshots_built;
+
 	struct hub_snapshot *snap;
 	struct request req[REQUESTS_MAX];
 	size_t n_req;
@@ -116,6 +119,30 @@ static void pump(struct hub_run *h)
 	sqlite3_finalize(st);
 }
 
+/* The hub's own retained status on <prefix>/consent/hub (its last will
+ * there says "offline"): for monitoring head office. */
+static void publish_status(struct hub_run *h)
+{
+	cJSON *o = cJSON_CreateObject(), *c;
+	char *s;
+
+	cJSON_AddBoolToObject(o, "online", true);
+	cJSON_AddStringToObject(o, "fleet", h->auth.fleet);
+	cJSON_AddStringToObject(o, "key", h->auth.fpr);
+	cJSON_AddNumberToObject(o, "seq", (double)h->auth.signed_seq);
+	cJSON_AddNumberToObject(o, "acked_seq", (double)h->acked_seq);
+	c = cJSON_AddObjectToObject(o, "counts");
+	cJSON_AddNumberToObject(c, "bad_statuses", (double)h->bad_statuses);
+	cJSON_AddNumberToObject(c, "bad_requests", (double)h->bad_requests);
+	cJSON_AddNumberToObject(c, "snapshots_built", (double)h->snapshots_built);
+	cJSON_AddNumberToObject(c, "snapshots_served", (double)h->requests_served);
+	s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (s)
+		broker_link_publish(h->link, NULL, h->t_will, s, strlen(s), true, 0);
+	free(s);
+}
+
 static void publish_head(struct hub_run *h)
 {
 	char err[256], *env;
@@ -131,6 +158,7 @@ static void publish_head(struct hub_run *h)
 		log_err("hub: cannot sign the head: %s", err);
 		return;
 	}
+	publish_status(h);
 	if (broker_link_publish(h->link, NULL, h->t_head, env, strlen(env), true, 0) == 0) {
 		h->head_due = false;
 		h->next_head_us = bgw_mono_us() +
@@ -182,12 +210,14 @@ static void serve_requests(struct hub_run *h)
 			log_err("hub: cannot build a snapshot: %s", err);
 			return;
 		}
+		h->snapshots_built++;
 		log_info("hub: snapshot %s built: seq %" PRId64 ", %" PRIu64 " item(s), %zu "
 			 "chunk(s), %zu bytes", h->snap->id, h->snap->seq, h->snap->items,
 			 h->snap->n, h->snap->bytes);
 	}
 	for (size_t i = 0; i < h->n_req; i++)
 		serve(h, &h->req[i]);
+	h->requests_served += h->n_req;
 	h->n_req = 0;
 }
 
@@ -200,7 +230,12 @@ static void on_request(struct hub_run *h, const char *topic, const void *payload
 	struct request *r;
 
 	/* <prefix>/<site>/<gw>/consent/request -> .../consent/snapshot */
-	if (tl < 8 || tl >= TOPIC_MAX || strcmp(topic + tl - 8, "/request")) {
+	if (tl < 8 || tl >= TOPIC_MAX || strcmp(topic + tl - 8, "/request") ||
+	    !cJSON_IsObject(o)) {
+		h->bad_requests++;
+		log_limited(LOG_PRIO_WARNING, "hub bad request",
+			    "hub: a snapshot request that is not a JSON object was ignored "
+			    "(%" PRIu64 " so far)", h->bad_requests);
 		cJSON_Delete(o);
 		return;
 	}
@@ -289,8 +324,16 @@ static void link_message(void *ctx, const char *topic, const void *payload, size
 	char err[256];
 
 	if (tl > 7 && !strcmp(topic + tl - 7, "/status")) {
-		if (len && hub_fleet_record(h->auth.db, payload, len, err, sizeof(err)) < 0)
+		int rc = len ? hub_fleet_record(h->auth.db, payload, len, err, sizeof(err)) : 0;
+
+		if (rc < 0)
 			log_limited(LOG_PRIO_WARNING, "hub status", "hub: %s", err);
+		if (rc > 0) {
+			h->bad_statuses++;
+			log_limited(LOG_PRIO_WARNING, "hub bad status",
+				    "hub: a status without site, gateway or ts was ignored "
+				    "(%" PRIu64 " so far)", h->bad_statuses);
+		}
 	} else if (tl > 8 && !strcmp(topic + tl - 8, "/request")) {
 		on_request(h, topic, payload, len);
 	}

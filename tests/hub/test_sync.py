@@ -87,6 +87,18 @@ try:
                          "c.purpose = 'retargeting' AND c.withdrawn_at IS NULL")[0][0] == 0,
           "cust-a's retargeting stays withdrawn on the gateway")
 
+    # The hub refuses and counts junk on the topics it reads.
+    fleet.publish(fl.hq.port, PREFIX + "/s9/gx/status", "not json")
+    fleet.publish(fl.hq.port, PREFIX + "/s9/gx/consent/request", "[1,2]")
+
+    def hub_counts():
+        st = [p for t, p in fl.hq_sub.messages() if t == PREFIX + "/consent/hub"]
+        return fleet.json.loads(st[-1]).get("counts", {}) if st else {}
+    check(fleet.wait_for(lambda: hub_counts().get("bad_statuses", 0) >= 1 and
+                         hub_counts().get("bad_requests", 0) >= 1, 10),
+          "the hub counted the bad status and the bad request: %s" % hub_counts())
+    check(set(fl.fleet()) == {"s1/g1"}, "the bad status recorded no gateway")
+
     # Head-office broker outage (the bridge is down too): a withdrawal
     # committed meanwhile waits in the hub's outbox and arrives afterwards.
     fl.hq.stop()
