@@ -20,7 +20,9 @@ struct snapshot_rx {
 	struct fleet_header h;
 	char id[40];
 	uint32_t chunks, have;
-	cJSON **items;            /* per chunk: its "items" array, NULL while missing */
+	/* Per chunk: its "items" array as compact JSON text (a parsed tree
+	 * takes several times the memory), NULL while missing. */
+	char **items;
 };
 
 struct snapshot_rx *snapshot_rx_new(void)
@@ -31,7 +33,7 @@ struct snapshot_rx *snapshot_rx_new(void)
 void snapshot_rx_clear(struct snapshot_rx *sx)
 {
 	for (uint32_t i = 0; sx->items && i < sx->chunks; i++)
-		cJSON_Delete(sx->items[i]);
+		cJSON_free(sx->items[i]);
 	free(sx->items);
 	memset(sx, 0, sizeof(*sx));
 }
@@ -107,12 +109,16 @@ enum fleet_verdict snapshot_rx_chunk(struct snapshot_rx *sx, const struct fleet_
 		return FLEET_MALFORMED;
 	}
 	cJSON_Delete(payload);
-	if (sx->items[i]) {
-		cJSON_Delete(items);   /* a resend: already have it */
-	} else {
-		sx->items[i] = items;
+	if (!sx->items[i]) {
+		sx->items[i] = cJSON_PrintUnformatted(items);
+		if (!sx->items[i]) {
+			snprintf(err, errlen, "out of memory");
+			cJSON_Delete(items);
+			return FLEET_FAILED;
+		}
 		sx->have++;
 	}
+	cJSON_Delete(items);   /* kept as text; a resend is dropped */
 	*complete = sx->have == sx->chunks;
 	return FLEET_OK;
 }
@@ -200,9 +206,15 @@ int snapshot_rx_apply(struct snapshot_rx *sx, sqlite3 *db, const char *actor, ch
 				      -1, &seen, NULL) != SQLITE_OK)
 		rc = exec(db, "SELECT RAISE(FAIL, 'cannot prepare')", err);
 	for (uint32_t i = 0; !rc && i < sx->chunks; i++) {
+		cJSON *arr = cJSON_Parse(sx->items[i]);
 		const cJSON *item;
 
-		cJSON_ArrayForEach(item, sx->items[i]) {
+		if (!arr) {
+			rc = STORE_ENOMEM;
+			snprintf(err, STORE_ERRLEN, "out of memory");
+			break;
+		}
+		cJSON_ArrayForEach(item, arr) {
 			if (remember(seen, item) != SQLITE_OK) {
 				rc = STORE_EINVAL;
 				snprintf(err, STORE_ERRLEN, "snapshot item without a ref or name");
@@ -212,6 +224,7 @@ int snapshot_rx_apply(struct snapshot_rx *sx, sqlite3 *db, const char *actor, ch
 			if (rc)
 				break;
 		}
+		cJSON_Delete(arr);
 	}
 	sqlite3_finalize(seen);
 	if (!rc)

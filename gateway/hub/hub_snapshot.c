@@ -26,42 +26,66 @@ void hub_snapshot_free(struct hub_snapshot *s)
 	free(s);
 }
 
+/* Items are kept as compact JSON text, comma-joined per chunk: a parsed
+ * tree of the whole state would take several times the memory. */
+struct part {
+	char *text;
+	size_t len, cap;
+};
+
 struct builder {
-	cJSON **parts;       /* items arrays, one per chunk */
-	size_t n, cap, used; /* used: bytes in the last part */
+	struct part *parts;
+	size_t n, cap;
 	size_t chunk_bytes;
 	uint64_t items;
 };
+
+static int append(struct part *p, const char *s, size_t n)
+{
+	if (p->len + n + 2 > p->cap) {
+		size_t cap = (p->len + n + 2) * 2;
+		char *t = realloc(p->text, cap);
+
+		if (!t)
+			return -1;
+		p->text = t;
+		p->cap = cap;
+	}
+	if (p->len)
+		p->text[p->len++] = ',';
+	memcpy(p->text + p->len, s, n);
+	p->len += n;
+	p->text[p->len] = '\0';
+	return 0;
+}
 
 static int add_item(struct builder *b, cJSON *item)
 {
 	char *text = cJSON_PrintUnformatted(item);
 	size_t len = text ? strlen(text) : 0;
+	int rc = -1;
 
-	cJSON_free(text);
-	if (!text) {
-		cJSON_Delete(item);
+	cJSON_Delete(item);
+	if (!text)
 		return -1;
-	}
-	if (!b->n || (b->used && b->used + len + 1 > b->chunk_bytes)) {
+	if (!b->n || (b->parts[b->n - 1].len && b->parts[b->n - 1].len + len + 1 > b->chunk_bytes)) {
 		if (b->n == b->cap) {
 			size_t cap = b->cap ? b->cap * 2 : 64;
-			cJSON **np = realloc(b->parts, cap * sizeof(*np));
+			struct part *np = realloc(b->parts, cap * sizeof(*np));
 
-			if (!np) {
-				cJSON_Delete(item);
-				return -1;
-			}
+			if (!np)
+				goto out;
 			b->parts = np;
 			b->cap = cap;
 		}
-		b->parts[b->n++] = cJSON_CreateArray();
-		b->used = 0;
+		b->parts[b->n++] = (struct part){ 0 };
 	}
-	cJSON_AddItemToArray(b->parts[b->n - 1], item);
-	b->used += len + 1;
-	b->items++;
-	return 0;
+	rc = append(&b->parts[b->n - 1], text, len);
+	if (!rc)
+		b->items++;
+out:
+	cJSON_free(text);
+	return rc;
 }
 
 static int read_all(struct hub_auth *a, struct builder *b, char *err, size_t errlen)
@@ -85,10 +109,13 @@ static int read_all(struct hub_auth *a, struct builder *b, char *err, size_t err
 			item = fleet_reader_campaign(a->reader,
 						     (const char *)sqlite3_column_text(st, 1),
 						     &gone, err, errlen);
-		if (!item || add_item(b, item)) {
+		if (!item) {
 			sqlite3_finalize(st);
-			if (item)
-				snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		if (add_item(b, item)) {
+			sqlite3_finalize(st);
+			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
 	}
@@ -98,9 +125,13 @@ static int read_all(struct hub_auth *a, struct builder *b, char *err, size_t err
 		return -1;
 	}
 	/* An empty authority is a state too: one chunk without items. */
-	if (!b->n && add_item(b, cJSON_CreateObject()) == 0) {
-		cJSON_DeleteItemFromArray(b->parts[0], 0);
-		b->items = 0;
+	if (!b->n) {
+		b->parts = calloc(1, sizeof(*b->parts));
+		if (!b->parts) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		b->n = b->cap = 1;
 	}
 	return 0;
 }
@@ -139,13 +170,25 @@ struct hub_snapshot *hub_snapshot_build(struct hub_auth *a, int64_t seq, size_t 
 		goto out;
 	}
 	for (size_t i = 0; i < b.n; i++) {
-		cJSON *p = cJSON_CreateObject();
+		size_t len = b.parts[i].len + 128;
+		char *text = malloc(len);
+		cJSON *p;
 
-		cJSON_AddStringToObject(p, "snap", s->id);
-		cJSON_AddNumberToObject(p, "chunk", (double)i);
-		cJSON_AddNumberToObject(p, "chunks", (double)b.n);
-		cJSON_AddItemToObject(p, "items", b.parts[i]);
-		b.parts[i] = NULL;
+		if (!text) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+		snprintf(text, len, "{\"snap\":\"%s\",\"chunk\":%zu,\"chunks\":%zu,\"items\":[%s]}",
+			 s->id, i, b.n, b.parts[i].text ? b.parts[i].text : "");
+		/* Each chunk's text goes as soon as it is signed. */
+		free(b.parts[i].text);
+		b.parts[i] = (struct part){ 0 };
+		p = cJSON_Parse(text);
+		free(text);
+		if (!p) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
 		s->chunks[i] = fleet_msg_sign(a->key, a->fpr, a->fleet, FLEET_SNAPSHOT, seq, now, p,
 					      err, errlen);
 		cJSON_Delete(p);
@@ -158,7 +201,7 @@ struct hub_snapshot *hub_snapshot_build(struct hub_auth *a, int64_t seq, size_t 
 	rc = 0;
 out:
 	for (size_t i = 0; i < b.n; i++)
-		cJSON_Delete(b.parts[i]);
+		free(b.parts[i].text);
 	free(b.parts);
 	if (rc) {
 		hub_snapshot_free(s);
