@@ -147,9 +147,8 @@ static int load_snapshot(struct run *r)
 {
 	struct snapshot *snap = NULL;
 	char err[256];
-	int rc;
-
 	const char *why;
+	int rc;
 
 	/* A gateway that cannot show it is current with its hub acts on nobody. */
 	if (r->cf && !consent_follow_current(r->cf, &why)) {
@@ -212,7 +211,6 @@ static void poll_store(struct run *r)
 static void on_poll(struct loop *l, int id, void *ctx)
 {
 	struct run *r = ctx;
-
 	const char *why;
 
 	(void)l;
