@@ -148,6 +148,9 @@ size_t metrics_format(const struct metrics_sample *s, char *buf, size_t n)
 	COUNTER("triggers_dropped_consent",
 		"Queued triggers deleted unpublished because the person's consent ended.",
 		s->triggers_dropped_consent);
+	COUNTER("visits_dropped_consent",
+		"Visit changes not recorded because the person's presence consent ended first.",
+		s->visits_dropped_consent);
 	GAUGE("outbox_depth", "Triggers waiting for delivery.", s->outbox_depth);
 	COUNTER("consent_updates_applied", "Signed consent updates applied.",
 		s->consent_applied);

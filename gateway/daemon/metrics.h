@@ -44,6 +44,7 @@ struct metrics_sample {
 	/* triggers and delivery */
 	uint64_t triggers, triggers_queued, triggers_sent, triggers_dropped;
 	uint64_t triggers_dropped_consent;
+	uint64_t visits_dropped_consent;
 	uint64_t outbox_depth;
 	uint64_t consent_applied, consent_rejected;
 	uint64_t mqtt_reconnects;

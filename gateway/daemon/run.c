@@ -10,6 +10,7 @@
  */
 #include "run.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 
 #include "bgw_clock.h"
 #include "bgw_exit.h"
+#include "bgw_util.h"
 #include "config_audit.h"
 #include "consent_head.h"
 #include "consent_update.h"
@@ -112,6 +114,7 @@ static const char *load_failure_kind(int rc)
 	case FLEET_NOT_CURRENT: return "not current";
 	case STORE_EINVAL: return "limit";
 	case STORE_ENOMEM: return "out of memory";
+	case STORE_ENDED: return "consent ended";
 	case STORE_ESCHEMA: return "unknown schema";
 	case STORE_EBUSY: return "locked";
 	case STORE_ECORRUPT: return "damaged";
@@ -292,7 +295,7 @@ static void on_footfall(void *ctx, const char *json)
 {
 	struct run *r = ctx;
 
-	publisher_publish_aux(r->pub, "footfall", json);
+	publisher_publish_durable(r->pub, "footfall", json);
 }
 
 static void on_beacon_health(void *ctx, const char *json)
@@ -327,9 +330,14 @@ static const char *own_error(const struct run *r)
  * in the snapshot the pipeline uses (no SQL). A consent state that could
  * not be loaded is not trusted: the trigger waits until a load succeeds.
  */
-static enum publish_verdict may_publish(void *ctx, int64_t customer_id, uint64_t now_us)
+static enum publish_verdict may_publish(void *ctx, int64_t customer_id, uint64_t now_us,
+				       const char *payload, size_t len)
 {
 	struct run *r = ctx;
+	const char *names[SNAP_MAX_CHANNELS];
+	cJSON *doc, *ch, *it;
+	size_t n = 0;
+	bool ok, bad = false;
 
 	if (r->consent_failed || !pipeline_get_snapshot(r->pl))
 		return PUBLISH_HOLD;
@@ -337,8 +345,24 @@ static enum publish_verdict may_publish(void *ctx, int64_t customer_id, uint64_t
 	 * changes the broker kept for us come first. */
 	if (r->cf && !consent_follow_synced(r->cf))
 		return PUBLISH_HOLD;
-	return pipeline_trigger_allowed(r->pl, customer_id, bgw_us_to_s(now_us))
-		       ? PUBLISH_OK : PUBLISH_DROP;
+	/* The channels the trigger was decided for: parsed once per trigger
+	 * at publication (triggers are rare), never per report. Our own
+	 * payload; one we cannot read is not published. */
+	doc = cJSON_ParseWithLength(payload, len);
+	ch = cJSON_GetObjectItemCaseSensitive(doc, "channels");
+	if (!cJSON_IsArray(ch))
+		bad = true;
+	cJSON_ArrayForEach(it, ch) {
+		if (!cJSON_IsString(it) || n == BGW_ARRAY_SIZE(names)) {
+			bad = true;
+			break;
+		}
+		names[n++] = it->valuestring;
+	}
+	ok = !bad && pipeline_trigger_channels_allowed(r->pl, customer_id,
+							bgw_us_to_s(now_us), names, n);
+	cJSON_Delete(doc);
+	return ok ? PUBLISH_OK : PUBLISH_DROP;
 }
 
 /* The daemon's part of the counters (the publisher filled its own). */
@@ -728,6 +752,7 @@ void run_metrics(const struct run *r, struct metrics_sample *m)
 	m->triggers_sent = c.triggers_sent;
 	m->triggers_dropped = c.triggers_dropped;
 	m->triggers_dropped_consent = c.triggers_dropped_consent;
+	m->visits_dropped_consent = c.visits_dropped_consent;
 	m->outbox_depth = c.outbox_depth;
 	m->consent_applied = c.consent_applied;
 	m->consent_rejected = c.consent_rejected;

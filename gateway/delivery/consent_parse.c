@@ -325,6 +325,11 @@ int consent_change_parse(const uint8_t *payload, size_t n, struct consent_change
 		    get_int(o, "expires", false, 0, &c->expires, err, errlen) ||
 		    get_text(o, "policy", false, c->policy, sizeof(c->policy), err, errlen))
 			goto out;
+		/* As beaconctl consent grant: triggers go only to accepted channels. */
+		if (!strcmp(c->purpose, "retargeting") && !c->channels[0]) {
+			snprintf(err, errlen, "a retargeting grant needs at least one channel");
+			goto out;
+		}
 		break;
 	case CONSENT_OP_WITHDRAW:
 		if (get_text(o, "ref", true, c->ref, sizeof(c->ref), err, errlen) ||

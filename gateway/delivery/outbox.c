@@ -21,6 +21,9 @@
  * gateway's memory on a Pi. */
 #define OUTBOX_CACHE_KIB 512
 
+/* Row ids of aggregates start with this; trigger ids are UUIDs. */
+#define AUX_PREFIX "aux:"
+
 struct pending {
 	char *trigger_id;
 	char *topic;
@@ -149,7 +152,8 @@ int outbox_enqueue_logged(struct outbox *ob, const char *trigger_id, const char 
 {
 	struct pending p = { 0 };
 
-	ob->st.queued++;
+	if (strncmp(trigger_id, AUX_PREFIX, strlen(AUX_PREFIX)))
+		ob->st.queued++;
 	if (ob->n_pend >= ob->pending_max)
 		drop_oldest_pending(ob);
 	if (ob->n_pend == ob->cap_pend) {
@@ -178,6 +182,18 @@ nomem:
 	ob->st.dropped_full++;
 	log_err( "outbox: out of memory, trigger dropped");
 	return -1;
+}
+
+int outbox_enqueue_aux(struct outbox *ob, const char *leaf, const char *topic,
+		       const char *payload)
+{
+	static uint64_t serial;
+	int64_t now = (int64_t)bgw_wall_us();
+	char id[96];
+
+	ob->st.aux_queued++;
+	snprintf(id, sizeof(id), AUX_PREFIX "%.32s:%" PRId64 ":%" PRIu64, leaf, now, ++serial);
+	return outbox_enqueue_logged(ob, id, topic, payload, 0, now, 0, 0);
 }
 
 int outbox_visit(struct outbox *ob, const struct store_visit *v)
@@ -222,14 +238,16 @@ bool outbox_dirty(const struct outbox *ob)
 }
 
 /* Apply the visit changes in order; -1 on an error that must abort the commit. */
-static int write_visits(struct outbox *ob, uint64_t *written, char *err)
+static int write_visits(struct outbox *ob, uint64_t *written, uint64_t *refused, char *err)
 {
 	for (size_t i = 0; i < ob->n_visits; i++) {
 		int rc = store_visit_write(ob->db, &ob->visits[i], err);
 
 		if (rc == STORE_OK)
 			(*written)++;
-		else if (rc != STORE_ENOENT)  /* ENOENT: customer forgotten meanwhile */
+		else if (rc == STORE_ENDED || rc == STORE_ENOENT)  /* consent ended, or forgotten */
+			(*refused)++;
+		else
 			return -1;
 	}
 	return 0;
@@ -237,7 +255,8 @@ static int write_visits(struct outbox *ob, uint64_t *written, char *err)
 
 /* Insert the pending triggers, each with its trigger_log row; -1 on an
  * error that must abort the commit. */
-static int insert_pending(struct outbox *ob, int *inserted, uint64_t *gone, char *err)
+static int insert_pending(struct outbox *ob, int *inserted, uint64_t *gone, uint64_t *ended,
+			  char *err)
 {
 	size_t i;
 
@@ -250,11 +269,14 @@ static int insert_pending(struct outbox *ob, int *inserted, uint64_t *gone, char
 			(*inserted)++;
 		else if (rc == STORE_ENOENT)
 			(*gone)++;  /* customer forgotten meanwhile: the trigger must go too */
+		else if (rc == STORE_ENDED)
+			(*ended)++; /* consent ended meanwhile: not recorded, not published */
 		else if (rc == STORE_EEXIST)
 			;           /* same trigger id already queued: keep the first */
 		else
 			return -1;
-		if (rc == STORE_ENOENT || p->campaign_id <= 0 || p->customer_id <= 0)
+		if (rc == STORE_ENOENT || rc == STORE_ENDED || p->campaign_id <= 0 ||
+		    p->customer_id <= 0)
 			continue;
 		rc = store_trigger_log_insert(ob->db, p->trigger_id, p->customer_id,
 					      p->campaign_id, p->at_s, err);
@@ -277,7 +299,7 @@ static int delete_acked(struct outbox *ob, char *err)
 
 int outbox_flush(struct outbox *ob)
 {
-	uint64_t t0, gone = 0, visits = 0;
+	uint64_t t0, gone = 0, ended = 0, visits = 0, refused = 0;
 	int64_t trimmed = 0, n;
 	int inserted = 0, rc;
 	char why[STORE_ERRLEN];
@@ -298,7 +320,7 @@ int outbox_flush(struct outbox *ob)
 		goto report;
 	/* Each step leaves the cause in why[] before the rollback: on
 	 * SQLITE_FULL / IOERR SQLite has already rolled back by itself. */
-	if (write_visits(ob, &visits, why) || insert_pending(ob, &inserted, &gone, why) ||
+	if (write_visits(ob, &visits, &refused, why) || insert_pending(ob, &inserted, &gone, &ended, why) ||
 	    delete_acked(ob, why) ||
 	    store_outbox_trim(ob->db, ob->max_rows, &trimmed, why) != STORE_OK ||
 	    (rc = store_batch_commit(ob->db, why)) != STORE_OK) {
@@ -320,6 +342,8 @@ int outbox_flush(struct outbox *ob)
 	ob->n_visits = 0;
 	ob->st.visits_pending = 0;
 	ob->st.visits_written += visits;
+	ob->st.visits_dropped_consent += refused;
+	ob->st.dropped_consent += ended;
 	ob->n_acked = 0;
 	ob->failing = false;
 	if (ob->visits_drop_logged)
@@ -399,9 +423,15 @@ int outbox_next(struct outbox *ob, int64_t now_us, uint32_t expiry_s, struct out
 			continue;
 		}
 		if (expiry_s && now_us - row.created_us >= (int64_t)expiry_s * 1000000) {
+			bool aux = !strncmp(row.trigger_id, AUX_PREFIX, strlen(AUX_PREFIX));
+
 			if (push_acked(ob, row.id) == 0) {
-				ob->st.dropped_expired++;
-				ob->expired_unlogged++;
+				if (aux) {
+					ob->st.aux_expired++;
+				} else {
+					ob->st.dropped_expired++;
+					ob->expired_unlogged++;
+				}
 			}
 			store_outbox_row_clear(&row);
 			continue;
@@ -415,6 +445,7 @@ int outbox_next(struct outbox *ob, int64_t now_us, uint32_t expiry_s, struct out
 		m->topic = row.topic;
 		m->payload = row.payload;
 		m->payload_len = strlen(row.payload);
+		m->aux = !strncmp(row.trigger_id, AUX_PREFIX, strlen(AUX_PREFIX));
 		return 1;
 	}
 }
@@ -425,6 +456,13 @@ void outbox_acked(struct outbox *ob, int64_t id)
 	if (push_acked(ob, id))
 		log_err( "outbox: out of memory; row %" PRId64 " will be sent again",
 			     id);
+}
+
+void outbox_aux_acked(struct outbox *ob, int64_t id)
+{
+	ob->st.aux_sent++;
+	if (push_acked(ob, id))
+		log_err("outbox: out of memory; row %" PRId64 " will be sent again", id);
 }
 
 void outbox_discard(struct outbox *ob, int64_t id)

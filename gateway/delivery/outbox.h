@@ -59,6 +59,11 @@ struct outbox_stats {
 	uint64_t visits_written;  /* visit rows inserted / updated */
 	uint64_t visits_pending;  /* visit changes in memory, waiting for the next commit */
 	uint64_t visits_dropped;  /* oldest visit changes dropped to stay bounded */
+	uint64_t visits_dropped_consent; /* not recorded: the person's presence consent ended
+	                                  * (or they were forgotten) before the commit */
+	uint64_t aux_queued;      /* footfall messages accepted by outbox_enqueue_aux */
+	uint64_t aux_sent;        /* ... acknowledged by the broker */
+	uint64_t aux_expired;     /* ... older than the message expiry when their turn came */
 };
 
 /* One committed row, handed to the publisher. Strings stay valid until the
@@ -71,6 +76,7 @@ struct outbox_msg {
 	const char *topic;
 	const char *payload;
 	size_t payload_len;
+	bool aux;                 /* an aggregate (footfall), not a trigger */
 };
 
 /*
@@ -99,6 +105,15 @@ int outbox_enqueue_logged(struct outbox *ob, const char *trigger_id, const char 
 			  const char *payload, int64_t customer_id, int64_t created_us,
 			  int64_t campaign_id, int64_t at_s);
 
+/*
+ * Queue an anonymous aggregate (footfall) for the broker, durably and in
+ * order with the triggers. leaf names it in its row id ("aux:LEAF:..."); it
+ * has no customer, so no consent check applies, and it is counted apart from
+ * the triggers (aux_queued, aux_sent, aux_expired). Returns as outbox_enqueue.
+ */
+int outbox_enqueue_aux(struct outbox *ob, const char *leaf, const char *topic,
+		       const char *payload);
+
 /* Queue one visit change (copied) for the next commit. Returns 0 (the oldest
  * waiting change may have been dropped to make room). */
 int outbox_visit(struct outbox *ob, const struct store_visit *v);
@@ -121,6 +136,9 @@ int outbox_next(struct outbox *ob, int64_t now_us, uint32_t expiry_s, struct out
 
 /* The broker acknowledged row id: delete it at the next flush. */
 void outbox_acked(struct outbox *ob, int64_t id);
+
+/* The same for an aggregate row (outbox_msg.aux). */
+void outbox_aux_acked(struct outbox *ob, int64_t id);
 
 /* Delete row id at the next flush without counting it as sent (the broker
  * refused it for good; the caller logged why). */

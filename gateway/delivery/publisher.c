@@ -31,6 +31,7 @@
 struct inflight {
 	int64_t id;
 	int mid;
+	bool aux;                    /* a footfall row, counted apart from triggers */
 };
 
 struct publisher {
@@ -83,6 +84,7 @@ void publisher_counters(const struct publisher *p, struct gateway_counters *c)
 			      os->dropped_consent + p->rejected;
 	c->triggers_dropped_consent = os->dropped_consent;
 	c->outbox_depth = os->depth + os->pending;
+	c->visits_dropped_consent = os->visits_dropped_consent;
 	if (p->cu) {
 		const struct consent_update_stats *cs = consent_update_get_stats(p->cu);
 
@@ -264,6 +266,8 @@ static void link_published(void *ctx, int mid, int reason)
 			broker_link_abort(p->link, BROKER_FAIL_BUSY, "broker busy: %s",
 					  mosquitto_reason_string(reason));
 			return;
+		} else if (p->win[i].aux) {
+			outbox_aux_acked(p->ob, p->win[i].id);
 		} else {
 			outbox_acked(p->ob, p->win[i].id);
 		}
@@ -330,7 +334,8 @@ static enum publish_verdict consent_verdict(struct publisher *p, const struct ou
 	if (!*refreshed && p->cb.consent_refresh)
 		p->cb.consent_refresh(p->cb.ctx);
 	*refreshed = true;
-	v = p->cb.may_publish(p->cb.ctx, m->customer_id, (uint64_t)now);
+	v = p->cb.may_publish(p->cb.ctx, m->customer_id, (uint64_t)now, m->payload,
+			      m->payload_len);
 	if (v == PUBLISH_DROP) {
 		outbox_drop_consent(p->ob, m->id);
 		/* No identifier in the log: whose consent ended is the store's audit. */
@@ -393,9 +398,11 @@ static void pump(struct publisher *p)
 			broker_link_check(p->link, rc);
 			return;
 		}
-		p->published++;
+		if (!m.aux)
+			p->published++;
 		p->win[p->n_win].id = m.id;
 		p->win[p->n_win].mid = mid;
+		p->win[p->n_win].aux = m.aux;
 		p->n_win++;
 	}
 }
@@ -408,6 +415,18 @@ int publisher_publish_aux(struct publisher *p, const char *leaf, const char *jso
 	    delivery_topic(&p->cfg, leaf, topic, sizeof(topic)) ||
 	    broker_link_publish(p->link, NULL, topic, json, strlen(json), false,
 				p->cfg.message_expiry_s)) {
+		p->aux_dropped++;
+		return -1;
+	}
+	return 0;
+}
+
+int publisher_publish_durable(struct publisher *p, const char *leaf, const char *json)
+{
+	char topic[TOPIC_MAX];
+
+	if (delivery_topic(&p->cfg, leaf, topic, sizeof(topic)) ||
+	    outbox_enqueue_aux(p->ob, leaf, topic, json)) {
 		p->aux_dropped++;
 		return -1;
 	}
@@ -584,26 +603,51 @@ const char *publisher_trigger_topic(const struct publisher *p)
 	return p->t_trigger;
 }
 
-static bool drained(struct publisher *p)
+/* Nothing of ours left to hand over: every committed row published and
+ * acknowledged (or the session is gone, or consent does not let them go). */
+static bool outbox_drained(struct publisher *p)
+{
+	struct outbox_msg m;
+	int rc;
+
+	if (!broker_link_connected(p->link))
+		return true;
+	if (p->n_win || broker_link_wants_write(p->link))
+		return false;
+	if (p->held || !consent_settled(p))
+		return true;
+	rc = outbox_next(p->ob, (int64_t)bgw_wall_us(), p->cfg.message_expiry_s, &m);
+	if (rc > 0)
+		outbox_putback(p->ob, &m);
+	return rc <= 0;
+}
+
+static bool stop_drained(struct publisher *p)
 {
 	return !broker_link_connected(p->link) ||
 	       (p->n_win == 0 && p->stop_acked && !broker_link_wants_write(p->link));
 }
 
 /* Shutdown only: run our own small poll loop until done or out of time. */
-static void run_until(struct publisher *p, uint64_t deadline)
+static void run_until(struct publisher *p, bool (*done)(struct publisher *), uint64_t deadline)
 {
-	while (!drained(p) && publisher_now_us() < deadline) {
+	pump(p);
+	while (!done(p) && publisher_now_us() < deadline) {
 		int rc = broker_link_poll(p->link, 50);
 
 		if (rc < 0)
 			break;
-		if (rc > 0)
-			pump(p);
 		outbox_flush(p->ob);
+		pump(p);
 	}
 }
 
+/*
+ * The offline status goes out last: a subscriber that sees "offline" has
+ * already received every trigger and footfall message the gateway had
+ * committed (or, out of time, knows the rest waits in the outbox for the
+ * next start).
+ */
 void publisher_stop(struct publisher *p, int timeout_ms)
 {
 	uint64_t deadline = publisher_now_us() +
@@ -612,6 +656,7 @@ void publisher_stop(struct publisher *p, int timeout_ms)
 
 	outbox_flush(p->ob);
 	if (broker_link_connected(p->link)) {
+		run_until(p, outbox_drained, deadline);
 		p->stop_acked = true;
 		s = build_status(p, false, "shutdown");
 		if (s) {
@@ -620,7 +665,7 @@ void publisher_stop(struct publisher *p, int timeout_ms)
 				p->stop_acked = false;
 			free(s);
 		}
-		run_until(p, deadline);
+		run_until(p, stop_drained, deadline);
 	}
 	outbox_flush(p->ob);
 	broker_link_close(p->link);

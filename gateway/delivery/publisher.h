@@ -55,10 +55,12 @@ struct publisher_callbacks {
 	/*
 	 * Asked for every trigger of a person (customer_id > 0) just before it
 	 * is handed to libmosquitto, with the wall clock (µs): the gateway's
-	 * current consent, not the one it was queued under. Must be O(1)-ish
-	 * and run no SQL. NULL: everything may be published.
+	 * current consent, not the one it was queued under, including the
+	 * channels the payload names (a channel withdrawn since counts). Must
+	 * run no SQL. NULL: everything may be published.
 	 */
-	enum publish_verdict (*may_publish)(void *ctx, int64_t customer_id, uint64_t now_us);
+	enum publish_verdict (*may_publish)(void *ctx, int64_t customer_id, uint64_t now_us,
+					    const char *payload, size_t len);
 	/* Called once per batch of triggers about to be published, before the
 	 * first may_publish(): bring the consent state up to date with what
 	 * was committed (a withdrawal made a moment ago). May be NULL. */
@@ -120,8 +122,8 @@ void publisher_counters(const struct publisher *p, struct gateway_counters *c);
 void publisher_get_stats(const struct publisher *p, struct publisher_stats *out);
 
 /*
- * Not durable, not queued offline: footfall aggregates and beacon health
- * (leaf "footfall" / "beacons"), QoS 1, not retained, with message expiry.
+ * Not durable, not queued offline: beacon health (leaf "beacons"), a state
+ * that the next report replaces. QoS 1, not retained, with message expiry.
  * Returns 0, or -1 if not connected (counted in aux_dropped).
  */
 int publisher_publish_aux(struct publisher *p, const char *leaf, const char *json);
@@ -132,12 +134,21 @@ void publisher_subscribe(struct publisher *p, const char *topic);
 int publisher_publish_raw(struct publisher *p, const char *topic, const char *payload,
 			  size_t len);
 
+/*
+ * Durable, like the triggers: footfall aggregates (leaf "footfall") go
+ * through the outbox, so a broker outage delays them instead of losing them
+ * (bounded by outbox_max and the message expiry, as triggers are). QoS 1,
+ * not retained. Returns 0, or -1 if it could not be queued (aux_dropped).
+ */
+int publisher_publish_durable(struct publisher *p, const char *leaf, const char *json);
+
 /* Publish the status now (also done on connect and every status_interval). */
 int publisher_publish_status(struct publisher *p);
 
 /*
- * Graceful stop: commit the outbox, publish the retained offline status,
- * wait up to timeout_ms for it and the in-flight triggers to be acknowledged,
+ * Graceful stop: commit the outbox, hand over and wait for what it holds,
+ * then publish the retained offline status (so it arrives after the last
+ * trigger) and wait for its acknowledgement, all within timeout_ms;
  * disconnect. Blocks (only meant for shutdown). Unsent triggers stay in the
  * outbox for the next start.
  */

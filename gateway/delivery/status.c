@@ -43,7 +43,16 @@ char *status_json(const struct delivery_config *cfg, bool online, const char *re
 	cJSON_AddStringToObject(o, "site", cfg->site);
 	cJSON_AddStringToObject(o, "gateway", cfg->gateway);
 	cJSON_AddStringToObject(o, "version", BGW_VERSION);
-	add_time(o, "ts");
+	if (c) {
+		add_time(o, "ts");
+	} else {
+		/* The last will: set at connect, published by the broker whenever
+		 * the connection dies. Its build time is not the time of the loss,
+		 * so it says when the lost connection began instead; the loss is
+		 * when the will arrives. */
+		cJSON_AddNullToObject(o, "ts");
+		add_time(o, "connected_at");
+	}
 	if (reason)
 		cJSON_AddStringToObject(o, "reason", reason);
 	cJSON_AddNumberToObject(o, "uptime_s", (double)uptime_s);
@@ -81,6 +90,8 @@ char *status_json(const struct delivery_config *cfg, bool online, const char *re
 		cJSON_AddNumberToObject(counts, "triggers_dropped_consent",
 					(double)c->triggers_dropped_consent);
 		cJSON_AddNumberToObject(counts, "outbox_depth", (double)c->outbox_depth);
+		cJSON_AddNumberToObject(counts, "visits_dropped_consent",
+					(double)c->visits_dropped_consent);
 		cJSON_AddNumberToObject(counts, "consent_updates_applied",
 					(double)c->consent_applied);
 		cJSON_AddNumberToObject(counts, "consent_updates_rejected",

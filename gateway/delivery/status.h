@@ -37,6 +37,8 @@ struct gateway_counters {
 	                             * broker refusal */
 	uint64_t triggers_dropped_consent; /* ... of those: consent ended before publication */
 	uint64_t outbox_depth;      /* committed and still waiting in memory */
+	uint64_t visits_dropped_consent; /* visit changes not recorded: presence consent ended
+	                                  * between the sighting and the commit */
 	/* "ok", or "failed" while the consent state cannot be loaded: then
 	 * nobody's visits or triggers are processed, and consent_reason says
 	 * why. NULL = not reported. */
@@ -63,7 +65,8 @@ struct gateway_counters {
 /*
  * Build the status JSON (caller frees with free()). online=false is the
  * graceful-stop document; reason says why ("shutdown", "connection lost").
- * c NULL: the document without counts (the last will). NULL on allocation
+ * c NULL: the last will, without counts; its "ts" is null and "connected_at"
+ * says when the connection began (the broker sends it later). NULL on allocation
  * failure.
  */
 char *status_json(const struct delivery_config *cfg, bool online, const char *reason,

@@ -295,6 +295,29 @@ bool pipeline_trigger_allowed(const struct pipeline *p, int64_t customer_id, int
 	return consent_gate_trigger_allowed(&p->snap->customers[ci], now_s);
 }
 
+bool pipeline_trigger_channels_allowed(const struct pipeline *p, int64_t customer_id,
+				       int64_t now_s, const char *const *names, size_t n)
+{
+	const struct snap_customer *c;
+	int64_t ci;
+
+	if (!pipeline_trigger_allowed(p, customer_id, now_s))
+		return false;
+	ci = find_customer(p->snap, customer_id);
+	c = &p->snap->customers[ci];
+	for (size_t i = 0; i < n; i++) {
+		uint32_t k;
+
+		for (k = 0; k < p->snap->n_channels; k++)
+			if (!strcmp(p->snap->channels[k], names[i]))
+				break;
+		if (k == p->snap->n_channels ||
+		    !(c->consent[SNAP_RETARGETING].channels & (1u << k)))
+			return false;
+	}
+	return true;
+}
+
 void pipeline_set_snapshot(struct pipeline *p, struct snapshot *s)
 {
 	int64_t now_s = p->now_us ? to_s(p->now_us) : (int64_t)time(NULL);

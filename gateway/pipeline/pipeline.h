@@ -120,6 +120,14 @@ const struct pipeline_stats *pipeline_get_stats(const struct pipeline *p);
  */
 bool pipeline_trigger_allowed(const struct pipeline *p, int64_t customer_id, int64_t now_s);
 
+/*
+ * The same, and every channel in names[0..n) is still among the channels
+ * the person's retargeting consent grants (a trigger decided for "sms" must
+ * not leave after the person narrowed the grant to "email").
+ */
+bool pipeline_trigger_channels_allowed(const struct pipeline *p, int64_t customer_id,
+				       int64_t now_s, const char *const *names, size_t n);
+
 /* The snapshot in use (NULL before the first one). */
 const struct snapshot *pipeline_get_snapshot(const struct pipeline *p);
 

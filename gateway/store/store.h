@@ -53,6 +53,7 @@ enum store_rc {
 	STORE_ESCHEMA = -7,     /* schema newer than this binary, or not initialised */
 	STORE_EIO = -8,         /* cannot open, disk full, other I/O failure */
 	STORE_ENOMEM = -9,
+	STORE_ENDED = -10,      /* the person's consent for the purpose ended: nothing written */
 };
 
 /* store_open flags */
@@ -280,15 +281,39 @@ int store_audit_list(sqlite3 *db, int64_t since, const char *ref, struct cJSON *
 int store_export(sqlite3 *db, const char *ref, struct cJSON **out, char *err);
 
 /* ---- CSV import (streaming, caller holds the transaction) ---- */
+enum store_import_mode {
+	/* Every row is a new customer; a ref already in the store is an error. */
+	STORE_IMPORT_CREATE = 0,
+	/* New refs are added; a listed customer gets what its row adds or
+	 * changes (identifiers, consents, segments); nothing is removed and
+	 * customers the file does not list are left alone. */
+	STORE_IMPORT_UPDATE,
+	/* The store is made equal to the file: as UPDATE, and a listed
+	 * customer also loses the consents, identifiers and segments its row no
+	 * longer names (an identifier the file gives to another customer moves);
+	 * a customer the file does not list has every consent withdrawn but is
+	 * kept, with identifiers, segments and audit history (forget erases). */
+	STORE_IMPORT_SYNC,
+};
 struct store_import_stats {
-	uint64_t rows, identifiers, consents, segments;
+	uint64_t rows;         /* data rows read */
+	uint64_t identifiers, consents, segments;  /* added / granted / joined */
+	uint64_t added;        /* customers created */
+	uint64_t changed;      /* customers already there that the import changed */
+	uint64_t unchanged;    /* customers listed whose data already matched */
+	uint64_t withdrawn;    /* consents withdrawn (a customer may have two) */
+	uint64_t identifiers_removed, segments_removed;
 	uint64_t line;         /* the line being read (for errors) */
 };
 /* Progress callback: called every few thousand rows with bytes read so far. */
 typedef void (*store_import_progress_fn)(void *ctx, uint64_t rows, uint64_t bytes);
+/* Every change that ends a consent (withdrawal, identifier removal) goes
+ * through store_consent_withdraw_tx() / store_identifier_remove_tx(): the
+ * same audit rows and the same outbox purge as beaconctl. */
 int store_import_csv_tx(sqlite3 *db, const char *actor, FILE *in, const char *policy,
-			store_import_progress_fn progress, void *progress_ctx,
-			struct store_import_stats *st, char *err);
+			enum store_import_mode mode, store_import_progress_fn progress,
+			void *progress_ctx, struct store_import_stats *st, char *err);
+const char *store_import_mode_name(enum store_import_mode mode);
 
 /* One parsed CSV row (fields point into the line buffer, which is modified). */
 #define STORE_CSV_FIELDS 4

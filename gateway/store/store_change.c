@@ -374,6 +374,11 @@ int store_consent_grant_tx(sqlite3 *db, const char *actor, const char *ref,
 				      err);
 	if (rc)
 		return rc;
+	/* Triggers go only to channels the customer accepted: a retargeting
+	 * grant without one could never send any, whoever records it. */
+	if (g->purpose == STORE_RETARGETING && !channels[0])
+		return store_errf(err, STORE_EINVAL, "retargeting consent needs at least one "
+				  "channel: without one no trigger could ever be sent");
 	if (strlen(source) > STORE_REF_MAX || strlen(policy) > STORE_POLICY_LEN_MAX)
 		return store_errf(err, STORE_EINVAL, "consent source (max %d) or policy version "
 				  "(max %d characters) too long", STORE_REF_MAX,

@@ -97,5 +97,10 @@ int store_csv_consent_parse(char *item, struct store_grant *g, char *chbuf, size
 	if (store_purpose_parse(item, &g->purpose))
 		return store_errf(err, STORE_EINVAL,
 				  "unknown consent purpose '%.32s' (use presence or retargeting)", item);
+	/* As beaconctl consent grant: triggers go only to accepted channels. */
+	if (g->purpose == STORE_RETARGETING && !chbuf[0])
+		return store_errf(err, STORE_EINVAL, "retargeting consent needs at least one "
+				  "channel (retargeting@CHANNEL): without one no trigger could "
+				  "ever be sent");
 	return STORE_OK;
 }

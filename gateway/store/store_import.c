@@ -4,6 +4,10 @@
  * prepared statements and writes one audit row per imported customer (what
  * arrived, identifiers as salted fingerprints). Any bad row stops the import
  * with its line number; the caller then rolls back, so nothing is kept.
+ *
+ * In the default mode every row is a new customer. With --update and --sync
+ * (enum store_import_mode) a row whose customer exists is handed to
+ * store_import_merge.c; new customers still take the fast path here.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +26,7 @@ struct import_row {
 	int64_t cid;
 	cJSON *audit;
 	struct store_import_stats *st;
+	struct import_merge *merge;  /* NULL in the default mode */
 	uint8_t salt[16];
 	/* Statements held for the whole import: the per-row cost is what matters. */
 	sqlite3_stmt *customer, *identifier, *consent, *segment_new, *segment_id, *member, *audit_row;
@@ -96,7 +101,8 @@ static int insert_customer(struct import_row *r, const char *ref, char *err)
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc == SQLITE_CONSTRAINT)
-		return store_errf(err, STORE_EEXIST, "customer '%s' already exists", ref);
+		return store_errf(err, STORE_EEXIST, "customer '%s' already exists (import "
+				  "--update or --sync applies a file to existing customers)", ref);
 	if (rc != SQLITE_DONE)
 		return store_sqlite_err(r->db, rc, "import", err);
 	r->cid = sqlite3_last_insert_rowid(r->db);
@@ -128,6 +134,13 @@ static int insert_identifier(struct import_row *r, const char *text, char *err)
 	sqlite3_bind_int64(st, 7, r->now);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
+	if (rc == SQLITE_CONSTRAINT && r->merge) {
+		/* --sync moves it from its holder; --update says whose it is not. */
+		if ((rc = store_import_merge_release(r->merge, r->cid, &id, err)))
+			return rc;
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+	}
 	if (rc == SQLITE_CONSTRAINT)
 		return store_errf(err, STORE_EEXIST, "%s identifier is already enrolled",
 				  store_id_type_name(id.type));
@@ -262,7 +275,17 @@ static int import_row(struct import_row *r, char *line, char *err)
 
 	if (rc)
 		return rc;
+	if (r->merge) {
+		int64_t cid;
+
+		if ((rc = store_import_merge_lookup(r->merge, row.field[0], &cid, err)))
+			return rc;
+		if (cid)
+			return store_import_merge_row(r->merge, row.field[0], cid, &row, err);
+	}
 	if ((rc = insert_customer(r, row.field[0], err)))
+		return rc;
+	if (r->merge && (rc = store_import_merge_added(r->merge, r->cid, err)))
 		return rc;
 	r->audit = cJSON_CreateObject();
 	cJSON_AddNumberToObject(r->audit, "created_at", (double)r->now);
@@ -298,9 +321,16 @@ static void chomp(char *s, ssize_t *len)
 		s[--*len] = '\0';
 }
 
+const char *store_import_mode_name(enum store_import_mode mode)
+{
+	return mode == STORE_IMPORT_SYNC     ? "sync"
+	       : mode == STORE_IMPORT_UPDATE ? "update"
+					     : "create";
+}
+
 int store_import_csv_tx(sqlite3 *db, const char *actor, FILE *in, const char *policy,
-			store_import_progress_fn progress, void *progress_ctx,
-			struct store_import_stats *st, char *err)
+			enum store_import_mode mode, store_import_progress_fn progress,
+			void *progress_ctx, struct store_import_stats *st, char *err)
 {
 	char rowerr[STORE_ERRLEN];
 	struct import_row r = { .db = db, .actor = actor && *actor ? actor : "unknown",
@@ -314,8 +344,14 @@ int store_import_csv_tx(sqlite3 *db, const char *actor, FILE *in, const char *po
 	memset(st, 0, sizeof(*st));
 	if (strlen(r.policy) > 31)
 		return store_errf(err, STORE_EINVAL, "policy version longer than 31 characters");
+	/* The merge's temporary table first: creating it after prepare_all()
+	 * would make SQLite prepare every statement again. */
+	if (mode != STORE_IMPORT_CREATE &&
+	    (rc = store_import_merge_open(db, r.actor, r.policy, mode, r.now, st, &r.merge, err)))
+		return rc;
 	if ((rc = prepare_all(&r, err))) {
 		finalize_all(&r);
+		store_import_merge_close(r.merge);
 		return rc;
 	}
 	while ((len = getline(&line, &cap, in)) >= 0) {
@@ -362,18 +398,32 @@ int store_import_csv_tx(sqlite3 *db, const char *actor, FILE *in, const char *po
 		rc = store_errf(err, STORE_EINVAL, "empty file (no header line)");
 	free(line);
 	finalize_all(&r);
+	if (!r.merge)
+		st->added = st->rows;
+	else if (!rc)
+		rc = store_import_merge_finish(r.merge, err);
+	store_import_merge_close(r.merge);
+	r.merge = NULL;
 	if (!rc && progress)
 		progress(progress_ctx, st->rows, bytes);
 	/* Once for the whole file: what the daemon's snapshot can hold. */
 	if (!rc)
 		rc = store_limits_check_tx(db, NULL, NULL, err);
 	if (!rc) {
-		char after[160];
+		char after[400];
 
 		snprintf(after, sizeof(after),
-			 "{\"rows\":%llu,\"identifiers\":%llu,\"consents\":%llu,\"segments\":%llu}",
-			 (unsigned long long)st->rows, (unsigned long long)st->identifiers,
-			 (unsigned long long)st->consents, (unsigned long long)st->segments);
+			 "{\"mode\":\"%s\",\"rows\":%llu,\"identifiers\":%llu,\"consents\":%llu,"
+			 "\"segments\":%llu,\"added\":%llu,\"changed\":%llu,\"unchanged\":%llu,"
+			 "\"withdrawn\":%llu,\"identifiers_removed\":%llu,"
+			 "\"segments_removed\":%llu}",
+			 store_import_mode_name(mode), (unsigned long long)st->rows,
+			 (unsigned long long)st->identifiers, (unsigned long long)st->consents,
+			 (unsigned long long)st->segments, (unsigned long long)st->added,
+			 (unsigned long long)st->changed, (unsigned long long)st->unchanged,
+			 (unsigned long long)st->withdrawn,
+			 (unsigned long long)st->identifiers_removed,
+			 (unsigned long long)st->segments_removed);
 		rc = store_audit_append(db, actor, "import", "import", 0, NULL, after, err);
 	}
 	return rc;

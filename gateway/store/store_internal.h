@@ -12,6 +12,25 @@
  * (a scan of the connection's statements) never hands out another module's. */
 #define SQL(text) "/*store*/ " text
 
+/*
+ * SQL condition: the person C's current grant for PURPOSE (a string literal)
+ * is in force as committed now: not withdrawn, granted at or before T (the
+ * event: a pipeline acting on a snapshot older than a withdrawal and a new
+ * grant must not slip the gap's events in under the new grant), not expired
+ * at T, and C has an identifier left. The daemon's batch writes (outbox rows, visit changes)
+ * carry it, so that a change ending consent committed by another process
+ * after the pipeline decided, but before the batch commits, wins: nothing
+ * of the person is recorded after it. C and T are SQL expressions.
+ */
+#define STORE_SQL_IN_FORCE(PURPOSE, C, T) STORE_SQL_IN_FORCE_SPAN(PURPOSE, C, T, T)
+/* The same for something that lasted from G to T (a visit): the grant came
+ * at or before G, and had not expired at T. */
+#define STORE_SQL_IN_FORCE_SPAN(PURPOSE, C, G, T)                                              \
+	"EXISTS (SELECT 1 FROM consents k WHERE k.id = (SELECT max(id) FROM consents "         \
+	"WHERE customer_id = " C " AND purpose = '" PURPOSE "') AND k.withdrawn_at IS NULL "   \
+	"AND k.granted_at <= " G " AND (k.expires_at IS NULL OR k.expires_at > " T ")) AND "   \
+	"EXISTS (SELECT 1 FROM identifiers WHERE customer_id = " C ")"
+
 int store_errf(char *err, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Maps a SQLite result code to enum store_rc with a readable message. */
 int store_sqlite_err(sqlite3 *db, int sqlite_rc, const char *what, char *err);
@@ -41,5 +60,29 @@ int store_ref_check(const char *ref, char *err);
 /* Deletes a customer (cascading to all their rows) with an audit row "action". */
 int store_customer_delete_tx(sqlite3 *db, const char *actor, const char *action,
 			     const char *ref, char *err);
+
+/* Import --update / --sync (store_import_merge.c), inside the import's
+ * transaction. A customer the file lists is looked up first: cid 0 means new
+ * (the import inserts it, then calls _added); otherwise _row brings it up to
+ * its row through the store's own changes. */
+struct import_merge;
+int store_import_merge_open(sqlite3 *db, const char *actor, const char *policy,
+			    enum store_import_mode mode, int64_t now,
+			    struct store_import_stats *st, struct import_merge **out, char *err);
+/* *cid = the customer of ref or 0; a ref listed twice is STORE_EEXIST. */
+int store_import_merge_lookup(struct import_merge *m, const char *ref, int64_t *cid,
+			      char *err);
+int store_import_merge_added(struct import_merge *m, int64_t cid, char *err);
+int store_import_merge_row(struct import_merge *m, const char *ref, int64_t cid,
+			   struct store_csv_row *row, char *err);
+/* An identifier a new customer's row names is enrolled to someone else:
+ * with --sync it moves (removed from the holder, who is not listed yet),
+ * otherwise STORE_EEXIST. STORE_OK means: insert it again. */
+int store_import_merge_release(struct import_merge *m, int64_t cid,
+			       const struct store_identifier *id, char *err);
+/* After the last row: --sync withdraws the consents of everyone the file did
+ * not list; the customer counts are filled in. */
+int store_import_merge_finish(struct import_merge *m, char *err);
+void store_import_merge_close(struct import_merge *m);
 
 #endif

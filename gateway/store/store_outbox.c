@@ -8,8 +8,14 @@
 #include "store_internal.h"
 #include "store_outbox.h"
 
+/* A row of a person only under the consent committed now: presence for a
+ * visit message, presence and retargeting for a trigger (store_internal.h),
+ * expiry judged at the time it was queued. */
 #define SQL_OUTBOX_INSERT SQL("INSERT INTO outbox(trigger_id, created_us, topic, payload, " \
-			      "customer_id) VALUES(?1, ?2, ?3, ?4, ?5)")
+			      "customer_id) SELECT ?1, ?2, ?3, ?4, ?5 WHERE ?5 IS NULL OR (" \
+			      STORE_SQL_IN_FORCE("presence", "?5", "?2 / 1000000") " AND (?3 LIKE " \
+			      "'%/visit' OR " STORE_SQL_IN_FORCE("retargeting", "?5", \
+			      "?2 / 1000000") "))")
 #define SQL_OUTBOX_DELETE SQL("DELETE FROM outbox WHERE id = ?1")
 #define SQL_OUTBOX_NEXT SQL("SELECT id, created_us, trigger_id, topic, payload, " \
 			    "coalesce(customer_id, 0) FROM outbox " \
@@ -100,6 +106,9 @@ int store_outbox_insert(sqlite3 *db, const char *trigger_id, int64_t created_us,
 	else
 		sqlite3_bind_null(st, 5);
 	rc = step_once(db, st);
+	if (rc == SQLITE_DONE && sqlite3_changes(db) == 0)
+		return store_errf(err, STORE_ENDED, "the consent of customer %lld ended",
+				  (long long)customer_id);
 	if (rc == SQLITE_DONE)
 		return STORE_OK;
 	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)

@@ -4,8 +4,12 @@
 #include "store_internal.h"
 #include "store_visits.h"
 
+/* Recorded only under the presence consent committed now (store_internal.h):
+ * a withdrawal committed after the pipeline queued the change wins. */
+#define PRESENCE_IN_FORCE(C, G, T) STORE_SQL_IN_FORCE_SPAN("presence", C, G, T)
+
 #define SQL_VISIT_INSERT SQL("INSERT INTO visits(customer_id, zone, entered_at, max_rssi) " \
-			     "VALUES (?1, ?2, ?3, ?4)")
+			     "SELECT ?1, ?2, ?3, ?4 WHERE " PRESENCE_IN_FORCE("?1", "?3", "?3"))
 /* Dwell changes bind exited_at NULL: only the exit closes the row. By
  * customer: left to itself the planner may take the entered_at index, and
  * the visits of a busy second (every open visit at a shutdown) would each
@@ -13,7 +17,7 @@
 #define SQL_VISIT_UPDATE SQL("UPDATE visits INDEXED BY visits_customer SET exited_at = ?1, " \
 			     "dwell_s = ?2, max_rssi = max(coalesce(max_rssi, -127), ?3) " \
 			     "WHERE customer_id = ?4 AND zone = ?5 AND entered_at = ?6 AND " \
-			     "exited_at IS NULL")
+			     "exited_at IS NULL AND " PRESENCE_IN_FORCE("?4", "?6", "?6 + ?2"))
 
 int store_visits_prepare(sqlite3 *db, char *err)
 {
@@ -49,6 +53,9 @@ int store_visit_write(sqlite3 *db, const struct store_visit *v, char err[STORE_E
 	if (rc != SQLITE_DONE)
 		rc = sqlite3_extended_errcode(db);
 	sqlite3_reset(st);
+	if (rc == SQLITE_DONE && sqlite3_changes(db) == 0)
+		return store_errf(err, STORE_ENDED, "presence consent of customer %lld no longer "
+				  "in force (or its visit was not recorded)", (long long)v->customer_id);
 	if (rc == SQLITE_DONE)
 		return STORE_OK;
 	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)

@@ -24,7 +24,13 @@ struct store_visit {
 	int rssi;                 /* insert: max_rssi; update: raises max_rssi */
 };
 
-/* Apply one change. STORE_ENOENT if the customer was deleted meanwhile. */
+/*
+ * Apply one change, if the person's presence consent is still in force as
+ * committed now (current grant not withdrawn, not expired at the event, an
+ * identifier left). STORE_ENDED, with nothing written, if it is not or if
+ * an update finds no open visit (its enter was refused); STORE_ENOENT if
+ * the customer was deleted meanwhile.
+ */
 int store_visit_write(sqlite3 *db, const struct store_visit *v, char err[STORE_ERRLEN]);
 
 /*

@@ -240,17 +240,25 @@ int main(int argc, char **argv)
 				publisher_on_writable(pub);
 		}
 		publisher_tick(pub);
-		/* --aux LEAF=JSON: one footfall/beacons message once connected. */
-		if (aux && publisher_connected(pub)) {
+		/* --aux LEAF=JSON: one message; footfall is durable (queued at
+		 * once, connected or not), beacons only once connected. */
+		if (aux) {
 			char leaf[32];
 			const char *eq = strchr(aux, '=');
 
-			if (eq && (size_t)(eq - aux) < sizeof(leaf)) {
+			if (!eq || (size_t)(eq - aux) >= sizeof(leaf)) {
+				aux = NULL;
+			} else {
 				memcpy(leaf, aux, (size_t)(eq - aux));
 				leaf[eq - aux] = '\0';
-				publisher_publish_aux(pub, leaf, eq + 1);
+				if (!strcmp(leaf, "footfall")) {
+					publisher_publish_durable(pub, leaf, eq + 1);
+					aux = NULL;
+				} else if (publisher_connected(pub)) {
+					publisher_publish_aux(pub, leaf, eq + 1);
+					aux = NULL;
+				}
 			}
-			aux = NULL;
 		}
 		os = outbox_get_stats(ob);
 		if (os->committed + os->dropped_gone != last_committed) {
@@ -277,12 +285,14 @@ int main(int argc, char **argv)
 		       ",\"connect_failures\":%" PRIu64 ",\"commits\":%" PRIu64
 		       ",\"commit_us_max\":%" PRIu64 ",\"commit_us_total\":%" PRIu64
 		       ",\"consent_applied\":%" PRIu64 ",\"consent_rejected\":%" PRIu64
+		       ",\"aux_queued\":%" PRIu64 ",\"aux_sent\":%" PRIu64
 		       ",\"last_error\":\"%s\"}\n",
 		       os->queued, os->committed, os->sent, os->dropped_full, os->dropped_expired,
 		       os->dropped_gone, os->depth, ps->connects, ps->connect_failures, os->commits,
 		       os->commit_us_max, os->commit_us_total,
 		       cu ? consent_update_get_stats(cu)->applied : 0,
 		       cu ? consent_update_get_stats(cu)->rejected : 0,
+		       os->aux_queued, os->aux_sent,
 		       json_safe(publisher_last_error(pub)));
 	}
 	rc = 0;

@@ -23,6 +23,10 @@ def main():
         broker = run.start_broker(persistence=True)
         sub = run.subscribe([h.PREFIX + "/+/+/trigger"], client_id="restart-sub",
                             persistent=True)
+        ff_sub = run.subscribe([h.PREFIX + "/+/+/footfall"], client_id="restart-ff",
+                               persistent=True)
+        footfall = ('{"schema":1,"site":"s1","gateway":"gw1","zone":"entrance",'
+                    '"period_start":"2026-01-01T10:00:00Z","period_s":900,"count":17}')
         drv = None
         try:
             drv = subprocess.Popen(h.driver_cmd(tmp("gw.db"), broker.port, "--count", str(COUNT),
@@ -30,7 +34,13 @@ def main():
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             time.sleep(1.5)
             broker.stop()
-            time.sleep(2.5)           # triggers keep coming; they wait in the outbox
+            # Footfall made during the outage waits in the outbox with the triggers.
+            rc, out_ff, err_ff = h.run_driver(tmp("gw.db"), broker.port, "--count", "0",
+                                              "--seconds", "1", "--aux",
+                                              "footfall=" + footfall, timeout=30)
+            h.need(rc == 0, "footfall driver exit %d: %s" % (rc, err_ff))
+            h.need(h.driver_stats(out_ff)["aux_queued"] == 1, "footfall not queued: " + out_ff)
+            time.sleep(1.0)           # triggers keep coming; they wait in the outbox
             broker.start()
             out, err = drv.communicate(timeout=120)
             h.need(drv.returncode == 0, "driver exit %d: %s" % (drv.returncode, err))
@@ -47,6 +57,9 @@ def main():
                 ids = {m.payload for m in sub.received()}
                 return len(ids) >= COUNT
             h.need(h.wait_for(complete, 20), "not every trigger reached the subscriber")
+            h.need(h.wait_for(lambda: ff_sub.received(), 20),
+                   "footfall made during the broker outage was lost")
+            h.validate(ff_sub.received()[0].payload, "footfall.schema.json")
             n = h.check_in_order(sub.received(), tag, COUNT)
             for m in sub.received():
                 h.validate(m.payload, "trigger.schema.json")

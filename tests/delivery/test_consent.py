@@ -133,7 +133,11 @@ def main():
                     ("duplicate", b'{"seq": 2, "op": "forget", "ref": "C-43", "ref": "C-42"}'),
                     ("seq 2^53", b'{"seq": 9007199254740992, "op": "forget", "ref": "C-42"}'),
                     ("seq jump", b'{"seq": 4294967298, "op": "forget", "ref": "C-42"}'),
-                    ("control", b'{"seq": 2, "op": "forget", "ref": "C-42\\n"}')):
+                    ("control", b'{"seq": 2, "op": "forget", "ref": "C-42\\n"}'),
+                    # a retargeting grant no trigger could use, as beaconctl
+                    # consent grant refuses it (it would create C-43, too)
+                    ("no channel", b'{"seq": 2, "op": "grant", "ref": "C-43", '
+                                   b'"purpose": "retargeting"}')):
                 bad.append((name, envelope(text, sign(tmp, priv, text))))
             # Unauthenticated text with control characters must not reach the
             # log as it came.
@@ -170,6 +174,8 @@ def main():
                               "ON u.id = c.customer_id WHERE u.customer_ref='C-42' AND "
                               "c.purpose='retargeting' ORDER BY c.id DESC LIMIT 1").fetchone()
             h.need(row and row[0], "retargeting consent not withdrawn")
+            h.need(con.execute("SELECT count(*) FROM customers WHERE customer_ref='C-43'")
+                   .fetchone()[0] == 0, "a refused grant created its customer")
             actors = {r[0] for r in con.execute("SELECT actor FROM audit")}
             con.close()
             h.need(any(a.startswith("mqtt:") and len(a) == 21 for a in actors),
@@ -187,6 +193,14 @@ def main():
                 send(r.stdout.strip())
                 wait_log("applied (", 3, "update signed by beaconctl")
                 h.need(kv_seq(db) == 6, "beaconctl-signed update not applied")
+                # ... which refuses to sign what the gateway would reject
+                with open(g, "w") as f:
+                    f.write('{"seq": 7, "op": "grant", "ref": "C-42", '
+                            '"purpose": "retargeting"}\n')
+                r = subprocess.run([ctl, "sign", "--key", priv, g], capture_output=True,
+                                   text=True)
+                h.need(r.returncode == 65 and "channel" in r.stderr,
+                       "beaconctl sign signed a channel-less retargeting grant: %s" % r.stderr)
             else:
                 print("NOTE: beaconctl sign not built; skipped that part")
             with open(tmp("driver.err")) as f:

@@ -122,7 +122,7 @@ static void test_withdraw_purges_outbox(void **state)
 	char sql[300];
 
 	assert_int_equal(send(f, f->key, "{\"seq\":7,\"op\":\"grant\",\"ref\":\"C2\","
-					 "\"purpose\":\"retargeting\"}"),
+					 "\"purpose\":\"retargeting\",\"channels\":[\"push\"]}"),
 			 CONSENT_APPLIED);
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO outbox(trigger_id, created_us, topic, payload, customer_id) "
@@ -145,6 +145,34 @@ static void test_withdraw_purges_outbox(void **state)
 			 CONSENT_APPLIED);
 	assert_int_equal(count(f, "SELECT count(*) FROM customers WHERE customer_ref='C2'"), 0);
 	assert_int_equal(count(f, "SELECT value FROM kv WHERE key='consent.last_seq'"), 10);
+}
+
+/* A retargeting grant without a channel could never send a trigger: refused
+ * as beaconctl consent grant refuses it, counted, and nothing changes (not
+ * even the customer it would have created, nor the sequence). */
+static void test_retargeting_without_channel(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(send(f, f->key, "{\"seq\":1,\"op\":\"grant\",\"ref\":\"C4\","
+					 "\"purpose\":\"retargeting\"}"),
+			 CONSENT_MALFORMED);
+	assert_int_equal(send(f, f->key, "{\"seq\":2,\"op\":\"grant\",\"ref\":\"C4\","
+					 "\"purpose\":\"retargeting\",\"channels\":[]}"),
+			 CONSENT_MALFORMED);
+	assert_int_equal(consent_update_get_stats(f->cu)->rejected, 2);
+	assert_int_equal(consent_update_get_stats(f->cu)->by_result[CONSENT_MALFORMED], 2);
+	assert_int_equal(count(f, "SELECT count(*) FROM customers"), 0);
+	assert_int_equal(count(f, "SELECT count(*) FROM audit"), 0);
+	assert_int_equal(count(f, "SELECT count(*) FROM kv WHERE key='consent.last_seq'"), 0);
+	/* presence needs none; retargeting with one is applied */
+	assert_int_equal(send(f, f->key, "{\"seq\":3,\"op\":\"grant\",\"ref\":\"C4\","
+					 "\"purpose\":\"presence\"}"),
+			 CONSENT_APPLIED);
+	assert_int_equal(send(f, f->key, "{\"seq\":4,\"op\":\"grant\",\"ref\":\"C4\","
+					 "\"purpose\":\"retargeting\",\"channels\":[\"push\"]}"),
+			 CONSENT_APPLIED);
+	assert_int_equal(count(f, "SELECT count(*) FROM consents"), 2);
 }
 
 static void test_locked_database_retried(void **state)
@@ -179,6 +207,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_apply_and_reject, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_withdraw_purges_outbox, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retargeting_without_channel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_locked_database_retried, setup, teardown),
 	};
 

@@ -206,6 +206,13 @@ static void test_visits_and_log_in_group_commit(void **state)
 	assert_int_equal(sqlite3_exec(other,
 				      "INSERT INTO customers(customer_ref, created_at, audit_salt) "
 				      "VALUES ('C1', 1, zeroblob(16));"
+				      /* visits are recorded only under presence consent */
+				      "INSERT INTO identifiers(customer_id, type, value, created_at) "
+				      "VALUES (1, 'ibeacon', 'x', 1);"
+				      "INSERT INTO consents(customer_id, purpose, granted_at, source) "
+				      "VALUES (1, 'presence', 1, 'test');"
+				      "INSERT INTO consents(customer_id, purpose, channels, granted_at, "
+				      "source) VALUES (1, 'retargeting', 'push', 1, 'test');"
 				      "INSERT INTO zones(name) VALUES ('entrance');"
 				      "INSERT INTO campaigns(name, zone_id, event, created_at) "
 				      "VALUES ('k', 1, 'enter', 1);",

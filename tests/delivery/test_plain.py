@@ -27,6 +27,8 @@ def main():
         tag = [ln.split()[1] for ln in out.splitlines() if ln.startswith("run ")][0]
         st = h.driver_stats(out)
         h.need(st["sent"] == 50 and st["depth"] == 0, "stats: %s" % st)
+        h.need(st["aux_queued"] == 1 and st["aux_sent"] == 1,
+               "footfall not counted apart from the triggers: %s" % st)
 
         h.need(h.wait_for(lambda: len(sub.received("trigger")) >= 50, 10),
                "only %d triggers arrived" % len(sub.received("trigger")))
@@ -53,6 +55,11 @@ def main():
         h.need(statuses[0]["online"] is True, "first status not online")
         h.need(statuses[-1]["online"] is False and statuses[-1]["reason"] == "shutdown",
                "last status %s" % statuses[-1])
+        # "offline" is the last word: nothing the gateway had queued follows it.
+        order = [m.topic.rsplit("/", 1)[1] for m in sub.received()]
+        h.need(max(i for i, leaf in enumerate(order) if leaf != "status") <
+               max(i for i, leaf in enumerate(order) if leaf == "status"),
+               "the offline status arrived before the last trigger/footfall: %s" % order[-5:])
         late = h.Subscriber(broker.port, [h.PREFIX + "/s1/gw1/status"], client_id="late-reader")
         h.need(h.wait_for(lambda: late.received(), 5), "status is not retained")
         h.need(late.received()[0].retain, "status is not retained")
@@ -71,7 +78,12 @@ def main():
         h.need(h.wait_for(lambda: json.loads(sub.received("status")[-1].payload)
                           .get("reason") == "connection lost", 10),
                "no last will after kill -9")
-        h.validate(sub.received("status")[-1].payload, "status.schema.json")
+        will = h.validate(sub.received("status")[-1].payload, "status.schema.json")
+        # The will is built at connect and sent by the broker later: it must not
+        # pass the connect time off as the time of the loss.
+        h.need(will["ts"] is None and "connected_at" in will,
+               "last will carries ts %r, connected_at %r" % (will["ts"],
+                                                            will.get("connected_at")))
         print("ok: 50 triggers in order, status online/offline/last will, schemas valid")
 
 

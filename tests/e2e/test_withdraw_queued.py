@@ -10,7 +10,13 @@ daemon is using. At once, the outbox holds no row of cust-a or cust-b and
 still holds cust-c's. The broker comes back: the subscriber (a persistent
 session, so it misses nothing of the outage) receives cust-c's trigger and
 none of cust-a or cust-b, and the outbox ends empty. The audit rows of the
-two changes say how many queued triggers they dropped."""
+two changes say how many queued triggers they dropped.
+
+cust-d's trigger was decided for the channels push and sms; while it waits,
+cust-d narrows the grant to push alone (`consent grant ... --channel push`,
+not a withdrawal, so nothing leaves the outbox then). The publisher's last
+look at the channels drops it: a trigger never leaves for a channel the
+person no longer allows."""
 import json
 import os
 import time
@@ -20,7 +26,7 @@ from e2e import (Broker, Gateway, Sim, Subscriber, TempDir, add_consented, check
                  finish, query, say, wait_for, write_config)
 
 UUID = "e2e0c1c1-0000-4000-8000-0000000000%02x"
-CUSTOMERS = (("cust-a", 0xa), ("cust-b", 0xb), ("cust-c", 0xc))
+CUSTOMERS = (("cust-a", 0xa), ("cust-b", 0xb), ("cust-c", 0xc), ("cust-d", 0xd))
 
 
 def scenario():
@@ -48,6 +54,8 @@ try:
     ctl(db, "init")
     for ref, n in CUSTOMERS:
         add_consented(db, ref, "ibeacon", "%s:1:1" % (UUID % n))
+    ctl(db, "consent", "grant", "cust-d", "retargeting", "--channel", "push",
+        "--channel", "sms")
     ctl(db, "campaign", "add", "hello", "--zone", "entrance", "--event", "enter",
         "--cooldown", "0")
     broker.stop()        # the subscriber's session and queue persist
@@ -58,13 +66,14 @@ try:
     gw = Gateway(tmp, conf, source=sim.spec).start()
     if not gw.ready(30):
         fail("beacongw did not get ready:\n" + gw.text()[-2000:])
-    if not wait_for(lambda: set(queued(db)) == {"cust-a", "cust-b", "cust-c"}, 30):
+    if not wait_for(lambda: set(queued(db)) == {"cust-a", "cust-b", "cust-c", "cust-d"}, 30):
         fail("the enter triggers did not wait in the outbox: %s\n%s"
              % (queued(db), gw.text()[-2000:]))
     say("queued while the broker is down:", queued(db))
 
     ctl(db, "consent", "withdraw", "cust-a", "retargeting")
     ctl(db, "identifier", "remove", "ibeacon", "%s:1:1" % (UUID % 0xb))
+    ctl(db, "consent", "grant", "cust-d", "retargeting", "--channel", "push")
     left = queued(db)
     check("cust-a" not in left, "the withdrawal took cust-a's trigger out of the outbox")
     check("cust-b" not in left, "the identifier removal took cust-b's trigger out of the outbox")
@@ -88,6 +97,11 @@ try:
     check(gw.stop() == 0, "beacongw stopped cleanly")
     check(not got("cust-a"), "no trigger of cust-a reached the subscriber: %s" % got("cust-a"))
     check(not got("cust-b"), "no trigger of cust-b reached the subscriber: %s" % got("cust-b"))
+    check(not got("cust-d"), "no trigger of cust-d for the withdrawn channel sms: %s"
+          % got("cust-d"))
+    status = json.loads([m for m in sub.received("status")][-1].payload)
+    check(status["counts"]["triggers_dropped_consent"] >= 1,
+          "the status counts the dropped trigger: %s" % status["counts"])
     check(not queued(db), "no row of anyone is left in the outbox: %s" % queued(db))
 finally:
     if gw:

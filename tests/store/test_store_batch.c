@@ -19,6 +19,10 @@
 #include "store_outbox.h"
 #include "store_visits.h"
 
+/* created_us of a trigger queued after the grant (at unix second 1) */
+#define T1 10000000
+#define IBEACON "f7826da6-4fa2-4e98-8024-bc5b71e0893e:1:2"
+
 struct fixture {
 	char dir[64];
 	char path[96];
@@ -32,6 +36,12 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct store_campaign c = { .name = "welcome", .zone = "entrance", .hours_from = -1,
 				    .hours_until = -1, .enabled = true, .channels = "" };
+	/* Granted at unix second 1: the rows below are dated from then on. */
+	const struct store_grant presence = { .purpose = STORE_PRESENCE, .channels = "",
+					      .granted_at = 1 };
+	const struct store_grant retargeting = { .purpose = STORE_RETARGETING,
+						 .channels = "push", .granted_at = 1 };
+	struct store_identifier id;
 	char err[STORE_ERRLEN];
 	sqlite3 *admin;
 
@@ -42,6 +52,10 @@ static int setup(void **state)
 	if (store_open(f->path, STORE_OPEN_CREATE, &admin, err) != STORE_OK ||
 	    store_customer_add(admin, "test", "c-1", err) != STORE_OK ||
 	    store_customer_id(admin, "c-1", &f->customer, err) != STORE_OK ||
+	    store_identifier_parse(STORE_ID_IBEACON, IBEACON, &id, err) != STORE_OK ||
+	    store_identifier_add(admin, "test", "c-1", &id, err) != STORE_OK ||
+	    store_consent_grant(admin, "test", "c-1", &presence, err) != STORE_OK ||
+	    store_consent_grant(admin, "test", "c-1", &retargeting, err) != STORE_OK ||
 	    store_campaign_add(admin, "test", &c, err) != STORE_OK) {
 		fprintf(stderr, "%s\n", err);
 		return -1;
@@ -102,14 +116,15 @@ static void test_outbox_rows(void **state)
 	int64_t n = -1, dropped = -1, last;
 
 	assert_int_equal(store_batch_begin(f->db, err), STORE_OK);
-	assert_int_equal(store_outbox_insert(f->db, "t1", 10, "a/trigger", "{\"n\":1}",
+	assert_int_equal(store_outbox_insert(f->db, "t1", T1, "a/trigger", "{\"n\":1}",
 					     f->customer, err), STORE_OK);
 	assert_int_equal(store_outbox_insert(f->db, "t2", 20, "a/trigger", "{\"n\":2}", 0, err),
 			 STORE_OK);
 	assert_int_equal(store_outbox_insert(f->db, "t1", 30, "a/trigger", "{}", 0, err),
 			 STORE_EEXIST);
+	/* No such customer: no consent either, nothing written. */
 	assert_int_equal(store_outbox_insert(f->db, "t3", 30, "a/trigger", "{}", 4242, err),
-			 STORE_ENOENT);
+			 STORE_ENDED);
 	assert_int_equal(store_outbox_insert(f->db, "t4", 40, "a/trigger", "{\"n\":4}", 0, err),
 			 STORE_OK);
 	assert_int_equal(store_batch_commit(f->db, err), STORE_OK);
@@ -120,7 +135,7 @@ static void test_outbox_rows(void **state)
 	assert_int_equal(store_outbox_next(f->db, 0, &row, err), 1);
 	assert_string_equal(row.trigger_id, "t1");
 	assert_string_equal(row.payload, "{\"n\":1}");
-	assert_int_equal(row.created_us, 10);
+	assert_int_equal(row.created_us, T1);
 	last = row.id;
 	store_outbox_row_clear(&row);
 	assert_int_equal(store_outbox_next(f->db, last, &row, err), 1);
@@ -151,8 +166,8 @@ static void test_outbox_delete_customer(void **state)
 	char err[STORE_ERRLEN];
 	int64_t n = -1;
 
-	assert_int_equal(store_outbox_insert(f->db, "a", 1, "t", "{}", f->customer, err), STORE_OK);
-	assert_int_equal(store_outbox_insert(f->db, "b", 2, "t", "{}", f->customer, err), STORE_OK);
+	assert_int_equal(store_outbox_insert(f->db, "a", T1, "t", "{}", f->customer, err), STORE_OK);
+	assert_int_equal(store_outbox_insert(f->db, "b", T1 + 1, "t", "{}", f->customer, err), STORE_OK);
 	assert_int_equal(store_outbox_insert(f->db, "c", 3, "t", "{}", 0, err), STORE_OK);
 	assert_int_equal(store_outbox_delete_customer(f->db, f->customer, &n, err), STORE_OK);
 	assert_int_equal(n, 2);
@@ -194,7 +209,47 @@ static void test_visits(void **state)
 	/* A visit of a customer forgotten meanwhile. */
 	v.enter = true;
 	v.customer_id = 4242;
-	assert_int_equal(store_visit_write(f->db, &v, err), STORE_ENOENT);
+	assert_int_equal(store_visit_write(f->db, &v, err), STORE_ENDED);
+
+	/* Withdrawn by another process between the queueing and the commit:
+	 * neither a new visit nor the open one's exit is recorded after it. */
+	{
+		sqlite3 *admin;
+
+		assert_int_equal(store_open(f->path, 0, &admin, err), STORE_OK);
+		assert_int_equal(store_consent_withdraw(admin, "test", "c-1",
+							STORE_PRESENCE, err), STORE_OK);
+		store_close(admin);
+	}
+	v.customer_id = f->customer;
+	v.zone[0] = 'x';
+	assert_int_equal(store_visit_write(f->db, &v, err), STORE_ENDED);
+	memcpy(v.zone, "entrance", sizeof("entrance"));
+	v.enter = false;
+	v.exited_at = 200;
+	v.dwell_s = 100;
+	assert_int_equal(store_visit_write(f->db, &v, err), STORE_ENDED);
+	/* Nor a trigger: presence ended, retargeting alone is not enough. */
+	assert_int_equal(store_outbox_insert(f->db, "late", 1000000, "a/trigger", "{}",
+					     f->customer, err), STORE_ENDED);
+	assert_int_equal(pragma(f->db, "SELECT count(*) FROM visits"), 1);
+	assert_int_equal(pragma(f->db, "SELECT count(*) FROM visits WHERE exited_at IS NULL"), 1);
+	/* Granted again now: what happened in the gap (a pipeline still on the
+	 * old snapshot saw it) is not recorded under the new grant. */
+	{
+		const struct store_grant again = { .purpose = STORE_PRESENCE, .channels = "" };
+		sqlite3 *admin;
+
+		assert_int_equal(store_open(f->path, 0, &admin, err), STORE_OK);
+		assert_int_equal(store_consent_grant(admin, "test", "c-1", &again, err), STORE_OK);
+		store_close(admin);
+	}
+	v.enter = true;
+	v.entered_at = 150;
+	assert_int_equal(store_visit_write(f->db, &v, err), STORE_ENDED);
+	v.entered_at = 100;
+	v.enter = false;
+	assert_int_equal(store_visit_write(f->db, &v, err), STORE_ENDED);
 
 	/* A run that ended without closing: closed at its last dwell. */
 	assert_int_equal(store_visits_close_stale(f->db, &closed, err), STORE_OK);

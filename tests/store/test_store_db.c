@@ -456,6 +456,11 @@ static void loader_limits(void **state)
 	char ch[33 * 6 + 1] = "", err[STORE_ERRLEN];
 
 	assert_int_equal(store_customer_add(f->db, "t", "c1", err), STORE_OK);
+	/* Whoever records it (CLI, import, a signed update): a retargeting grant
+	 * without a channel could never send a trigger. */
+	g.channels = "";
+	assert_int_equal(store_consent_grant(f->db, "t", "c1", &g, err), STORE_EINVAL);
+	assert_non_null(strstr(err, "at least one channel"));
 	for (int i = 1; i <= 33; i++)
 		snprintf(ch + strlen(ch), sizeof(ch) - strlen(ch), "%sc%02d", i > 1 ? "," : "", i);
 	g.channels = ch;

@@ -1,0 +1,360 @@
+/*
+ * CSV import modes against a real SQLite file: --update brings listed
+ * customers up to the file and touches nobody else, --sync makes the store
+ * equal to the file (withdrawals through the store's own path, queued outbox
+ * rows deleted in the same transaction), a bad row anywhere leaves the store
+ * exactly as it was, and the counts say what happened.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "store.h"
+
+#define HEADER "customer_ref,identifiers,consents,segments\n"
+#define U "f7826da6-4fa2-4e98-8024-bc5b71e0893e"
+
+struct fixture {
+	char dir[64];
+	char path[96];
+	sqlite3 *db;
+	struct store_import_stats st;
+	char err[STORE_ERRLEN];
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char err[STORE_ERRLEN];
+
+	strcpy(f->dir, "/tmp/bgw-import-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
+	if (store_open(f->path, STORE_OPEN_CREATE, &f->db, err) != STORE_OK) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+
+	store_close(f->db);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+/* One import in its own transaction, as beaconctl runs it. */
+static int import(struct fixture *f, enum store_import_mode mode, const char *csv)
+{
+	FILE *in = fmemopen((void *)csv, strlen(csv), "r");
+	int rc;
+
+	assert_non_null(in);
+	f->err[0] = '\0';
+	rc = store_begin(f->db, f->err);
+	if (!rc) {
+		rc = store_import_csv_tx(f->db, "test", in, "", mode, NULL, NULL, &f->st, f->err);
+		rc = store_tx_end(f->db, rc, f->err);
+	}
+	fclose(in);
+	return rc;
+}
+
+static int64_t count(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t n = -1;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* Whether ref's newest consent for purpose is in force (not withdrawn). */
+static bool in_force(sqlite3 *db, const char *ref, const char *purpose)
+{
+	char sql[300];
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT k.withdrawn_at IS NULL FROM consents k JOIN customers c "
+		 "ON c.id = k.customer_id WHERE c.customer_ref = '%s' AND k.purpose = '%s' "
+		 "ORDER BY k.id DESC LIMIT 1", ref, purpose);
+	return count(db, sql) == 1;
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	while (n--)
+		h = (h ^ *b++) * 0x100000001b3ull;
+	return h;
+}
+
+/* A hash over every value of every table (and the row and column layout):
+ * "the store did not change". */
+static uint64_t digest(sqlite3 *db)
+{
+	static const char *const tables[] = { "customers", "identifiers", "consents",
+					      "consents_archive", "segments", "customer_segments",
+					      "outbox", "kv", "audit" };
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		char sql[80];
+		sqlite3_stmt *st;
+
+		snprintf(sql, sizeof(sql), "SELECT * FROM %s ORDER BY 1, 2", tables[i]);
+		assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+		h = fnv(h, tables[i], strlen(tables[i]) + 1);
+		while (sqlite3_step(st) == SQLITE_ROW)
+			for (int c = 0; c < sqlite3_column_count(st); c++) {
+				const void *b = sqlite3_column_blob(st, c);
+				int type = sqlite3_column_type(st, c);
+
+				h = fnv(h, &type, sizeof(type));
+				if (b)
+					h = fnv(h, b, (size_t)sqlite3_column_bytes(st, c));
+			}
+		sqlite3_finalize(st);
+	}
+	return h;
+}
+
+static const char base[] = HEADER
+	"A," "ibeacon " U ":1:1,presence;retargeting@push,vip\n"
+	"B," "ibeacon " U ":1:2,presence;retargeting@email,\n"
+	"C,,presence,\n";
+
+static void default_mode_refuses_existing(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(import(f, STORE_IMPORT_CREATE, base), STORE_OK);
+	assert_int_equal(f->st.added, 3);
+	assert_int_equal(import(f, STORE_IMPORT_CREATE, base), STORE_EEXIST);
+	assert_non_null(strstr(f->err, "line 2: customer 'A' already exists"));
+	assert_non_null(strstr(f->err, "--update"));
+	/* The same file again in either mode changes nothing and says so. */
+	assert_int_equal(import(f, STORE_IMPORT_UPDATE, base), STORE_OK);
+	assert_int_equal(f->st.added + f->st.changed + f->st.withdrawn, 0);
+	assert_int_equal(f->st.unchanged, 3);
+	assert_int_equal(import(f, STORE_IMPORT_SYNC, base), STORE_OK);
+	assert_int_equal(f->st.added + f->st.changed + f->st.withdrawn, 0);
+	assert_int_equal(f->st.unchanged, 3);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM consents"), 5);
+}
+
+static void update_adds_and_changes(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(import(f, STORE_IMPORT_CREATE, base), STORE_OK);
+	/* A: new channel and segment, B: presence not listed (update keeps it),
+	 * a second identifier; D: new. C is not in the file. */
+	assert_int_equal(import(f, STORE_IMPORT_UPDATE, HEADER
+				"A,ibeacon " U ":1:1,presence;retargeting@push+email,vip|new\n"
+				"B,ibeacon " U ":1:2|irk 00112233445566778899aabbccddeeff,"
+				"retargeting@email,\n"
+				"D,ibeacon " U ":1:4,presence,\n"),
+			 STORE_OK);
+	assert_int_equal(f->st.added, 1);
+	assert_int_equal(f->st.changed, 2);
+	assert_int_equal(f->st.withdrawn, 0);
+	assert_int_equal(f->st.unchanged, 0);
+	assert_int_equal(f->st.identifiers, 2);     /* B's irk, D's ibeacon */
+	assert_int_equal(f->st.consents, 2);        /* A's retargeting again, D's presence */
+	assert_int_equal(f->st.segments, 1);
+	assert_int_equal(f->st.identifiers_removed + f->st.segments_removed, 0);
+	assert_true(in_force(f->db, "B", "presence"));
+	assert_true(in_force(f->db, "C", "presence"));
+	/* A's retargeting: a second grant entry, the first one kept as history */
+	assert_int_equal(count(f->db, "SELECT count(*) FROM consents k JOIN customers c ON "
+				      "c.id = k.customer_id WHERE c.customer_ref = 'A' AND "
+				      "k.purpose = 'retargeting'"), 2);
+	assert_true(in_force(f->db, "A", "retargeting"));
+	/* every change has its own audit row, made as beaconctl makes it */
+	assert_int_equal(count(f->db, "SELECT count(*) FROM audit WHERE action IN "
+				      "('identifier.add', 'consent.grant', 'segment.add')"), 3);
+	/* update never moves an identifier: the whole file is refused */
+	assert_int_equal(import(f, STORE_IMPORT_UPDATE, HEADER "C,ibeacon " U ":1:1,,\n"),
+			 STORE_EEXIST);
+	assert_non_null(strstr(f->err, "line 2: ibeacon identifier is already enrolled to "
+				       "another customer"));
+}
+
+static void sync_withdraws_and_removes(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(import(f, STORE_IMPORT_CREATE, base), STORE_OK);
+	/* A: retargeting gone, segment gone, identifier replaced by B's old one;
+	 * B: keeps presence only, no identifier; C: absent. */
+	assert_int_equal(import(f, STORE_IMPORT_SYNC, HEADER
+				"A,ibeacon " U ":1:2,presence,\n"
+				"B,,presence,\n"),
+			 STORE_OK);
+	assert_int_equal(f->st.added, 0);
+	assert_int_equal(f->st.changed, 3);
+	assert_int_equal(f->st.unchanged, 0);
+	assert_int_equal(f->st.withdrawn, 3);       /* A and B retargeting, C presence */
+	assert_int_equal(f->st.identifiers_removed, 2);
+	assert_int_equal(f->st.identifiers, 1);
+	assert_int_equal(f->st.segments_removed, 1);
+	assert_false(in_force(f->db, "A", "retargeting"));
+	assert_true(in_force(f->db, "A", "presence"));
+	assert_false(in_force(f->db, "B", "retargeting"));
+	assert_true(in_force(f->db, "B", "presence"));
+	assert_false(in_force(f->db, "C", "presence"));
+	/* withdrawn, not deleted: the customers and their history stay */
+	assert_int_equal(count(f->db, "SELECT count(*) FROM customers"), 3);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM consents"), 5);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM audit WHERE action = "
+				      "'consent.withdraw'"), 3);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM identifiers i JOIN customers c "
+				      "ON c.id = i.customer_id WHERE c.customer_ref = 'A' AND "
+				      "i.value LIKE '%:1:2'"), 1);
+	/* once more: nothing left to do */
+	assert_int_equal(import(f, STORE_IMPORT_SYNC, HEADER
+				"A,ibeacon " U ":1:2,presence,\n"
+				"B,,presence,\n"),
+			 STORE_OK);
+	assert_int_equal(f->st.changed + f->st.withdrawn, 0);
+	assert_int_equal(f->st.unchanged, 2);
+}
+
+static void sync_purges_queued_rows(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(import(f, STORE_IMPORT_CREATE, base), STORE_OK);
+	/* A trigger of A and of B, a visit of C wait in the outbox. */
+	assert_int_equal(sqlite3_exec(f->db,
+				      "INSERT INTO outbox (trigger_id, created_us, topic, payload, "
+				      "customer_id) VALUES "
+				      "('ta', 1, 'p/s/g/trigger', '{}', 1), "
+				      "('tb', 2, 'p/s/g/trigger', '{}', 2), "
+				      "('vc', 3, 'p/s/g/visit', '{}', 3)", NULL, NULL, NULL),
+			 SQLITE_OK);
+	/* A's retargeting ends in the file; B keeps everything; C is absent. */
+	assert_int_equal(import(f, STORE_IMPORT_SYNC, HEADER
+				"A,ibeacon " U ":1:1,presence,vip\n"
+				"B,ibeacon " U ":1:2,presence;retargeting@email,\n"),
+			 STORE_OK);
+	assert_int_equal(f->st.withdrawn, 2);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM outbox"), 1);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM outbox WHERE trigger_id = 'tb'"), 1);
+	/* the withdrawal's audit row says what it dropped */
+	assert_int_equal(count(f->db, "SELECT count(*) FROM audit WHERE action = "
+				      "'consent.withdraw' AND "
+				      "after LIKE '%\"queued_dropped\":1%'"), 2);
+}
+
+#define EIDKEY "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+
+/* Identifiers follow the file: an EID key with new rotation parameters is
+ * enrolled again with them; with --sync a new customer's row takes an
+ * identifier from a customer the file no longer lists. */
+static void identifiers_follow_the_file(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(import(f, STORE_IMPORT_CREATE, HEADER
+				"A,eddystone-eid " EIDKEY ":4:0,presence,\n"
+				"B,ibeacon " U ":2:2,presence,\n"),
+			 STORE_OK);
+	assert_int_equal(import(f, STORE_IMPORT_UPDATE, HEADER
+				"A,eddystone-eid " EIDKEY ":6:100,presence,\n"),
+			 STORE_OK);
+	assert_int_equal(f->st.changed, 1);
+	assert_int_equal(f->st.identifiers_removed, 1);
+	assert_int_equal(f->st.identifiers, 1);
+	assert_int_equal(count(f->db, "SELECT exponent * 1000 + clock_offset FROM identifiers "
+				      "WHERE type = 'eddystone-eid'"), 6100);
+	/* B is not listed; the new customer N takes its iBeacon */
+	assert_int_equal(import(f, STORE_IMPORT_SYNC, HEADER
+				"A,eddystone-eid " EIDKEY ":6:100,presence,\n"
+				"N,ibeacon " U ":2:2,presence,\n"),
+			 STORE_OK);
+	assert_int_equal(f->st.added, 1);
+	assert_int_equal(f->st.changed, 1);
+	assert_int_equal(f->st.unchanged, 1);
+	assert_int_equal(f->st.withdrawn, 1);
+	assert_int_equal(f->st.identifiers_removed, 1);
+	assert_false(in_force(f->db, "B", "presence"));
+	assert_int_equal(count(f->db, "SELECT count(*) FROM identifiers i JOIN customers c ON "
+				      "c.id = i.customer_id WHERE c.customer_ref = 'N'"), 1);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM identifiers"), 2);
+}
+
+static void bad_row_changes_nothing(void **state)
+{
+	static const char *const bad[] = {
+		/* a bad identifier in the middle, after good changes */
+		HEADER "A,,presence;retargeting@sms,new\nB,ibeacon nope,presence,\nC,,,\n",
+		/* a retargeting grant without a channel, as beaconctl refuses it */
+		HEADER "A,,presence;retargeting,\nB,,,\n",
+		/* the same customer twice */
+		HEADER "A,,presence,\nD,,,\nA,,,\n",
+		/* the same purpose twice */
+		HEADER "A,,presence;presence,\n",
+		/* an identifier named for two customers */
+		HEADER "A,ibeacon " U ":1:9,,\nB,ibeacon " U ":1:9,,\n",
+		/* a consent that expired already */
+		HEADER "A,,presence/2001-01-01,\n",
+		/* the last line breaks it, after every withdrawal of --sync was due */
+		HEADER "A,,,\nB,,,\nC,,,\nE,,,a||b\n",
+	};
+	struct fixture *f = *state;
+	uint64_t before;
+
+	assert_int_equal(import(f, STORE_IMPORT_CREATE, base), STORE_OK);
+	assert_int_equal(sqlite3_exec(f->db,
+				      "INSERT INTO outbox (trigger_id, created_us, topic, payload, "
+				      "customer_id) VALUES ('ta', 1, 't', '{}', 1)",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	before = digest(f->db);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		for (int mode = STORE_IMPORT_UPDATE; mode <= STORE_IMPORT_SYNC; mode++) {
+			int rc = import(f, (enum store_import_mode)mode, bad[i]);
+
+			if (rc == STORE_OK)
+				fail_msg("bad file %zu accepted in mode %d", i, mode);
+			assert_non_null(strstr(f->err, "line "));
+			assert_true(digest(f->db) == before);
+		}
+	assert_non_null(strstr(f->err, "line 5:"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(default_mode_refuses_existing, setup, teardown),
+		cmocka_unit_test_setup_teardown(update_adds_and_changes, setup, teardown),
+		cmocka_unit_test_setup_teardown(sync_withdraws_and_removes, setup, teardown),
+		cmocka_unit_test_setup_teardown(sync_purges_queued_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(identifiers_follow_the_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(bad_row_changes_nothing, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
