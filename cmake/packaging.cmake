@@ -87,8 +87,9 @@ whose owner has not opted in are never stored, logged or published: they
 only count in anonymous footfall aggregates.
 
 This package contains the daemon with a hardened systemd unit, beaconctl
-to manage customers, identifiers, consents and campaigns, and beaconsim, a
-virtual HCI controller for testing an installation without radios.]=])
+to manage customers, identifiers, consents and campaigns, beaconsim, a
+virtual HCI controller for testing an installation without radios, and
+beaconhub, the head office's consent authority for a fleet of gateways.]=])
 set(CPACK_PACKAGE_FILE_NAME beacongw_${PROJECT_VERSION}_${BGW_DEB_ARCH})
 set(CPACK_PACKAGING_INSTALL_PREFIX ${CMAKE_INSTALL_PREFIX})
 set(CPACK_STRIP_FILES ON)

@@ -145,10 +145,11 @@ int cmd_beacon(struct ctl *ctl, int argc, char **argv);
 /* cmd_keys.c (signed consent updates; built when the delivery library is) */
 int cmd_keygen(struct ctl *ctl, int argc, char **argv);
 int cmd_sign(struct ctl *ctl, int argc, char **argv);
+int cmd_fleet(struct ctl *ctl, int argc, char **argv);
 
 extern const char cmd_init_help[], cmd_customer_help[], cmd_identifier_help[], cmd_consent_help[],
 	cmd_segment_help[], cmd_campaign_help[], cmd_import_help[], cmd_export_help[],
 	cmd_forget_help[], cmd_audit_help[], cmd_purge_help[], cmd_eid_help[], cmd_uicr_help[], cmd_beacon_help[], cmd_keygen_help[],
-	cmd_sign_help[];
+	cmd_sign_help[], cmd_fleet_help[];
 
 #endif

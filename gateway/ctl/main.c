@@ -27,6 +27,7 @@ static const struct ctl_command commands[] = {
 	{ "beacon", cmd_beacon, cmd_beacon_help },
 	{ "keygen", cmd_keygen, cmd_keygen_help },
 	{ "sign", cmd_sign, cmd_sign_help },
+	{ "fleet", cmd_fleet, cmd_fleet_help },
 };
 
 static void usage(FILE *f)

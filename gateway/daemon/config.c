@@ -133,6 +133,14 @@ static const struct config_key keys[] = {
 	{ "consent", "queue_max", CFG_DELEGATE, 0, 0, NOLIM, NULL, "256",
 	  "Verified consent updates kept in memory, in order, while the database is locked; "
 	  "beyond that the gateway disconnects and the rest wait in the broker (1..65536).", 0 },
+	{ "consent", "fleet", CFG_DELEGATE, 0, 0, NOLIM, NULL, "",
+	  "Fleet id of the beaconhub this gateway follows (docs/fleet.md); empty = single "
+	  "signed updates as before.", 0 },
+	{ "consent", "public_key_next", CFG_DELEGATE, 0, 0, NOLIM, NULL, "",
+	  "A second trusted hub key, during a key rotation.", 0 },
+	{ "consent", "max_staleness_s", CFG_DELEGATE, 0, 0, NOLIM, NULL, "900",
+	  "With a fleet: act on nobody when no valid head from the hub is younger than this "
+	  "(seconds).", 0 },
 
 	/* [presence] */
 	{ "presence", "rssi_alpha_up", CFG_REAL, F(pipeline.rssi_alpha_up), 0.001, 1, NULL, "0.5",

@@ -24,6 +24,7 @@
 #include "bgw_exit.h"
 #include "bgw_util.h"
 #include "config_audit.h"
+#include "consent_head.h"
 #include "consent_update.h"
 #include "log.h"
 #include "loop.h"
@@ -56,6 +57,7 @@ struct run {
 	struct pipeline *pl;
 	struct outbox *ob;
 	struct consent_update *cu;
+	struct consent_follow *cf; /* following a fleet's hub instead of single updates */
 	struct publisher *pub;
 	struct site_link *site;    /* [site] enabled: the peers' topics */
 	char visit_topic[600];     /* [visits] publish: where closed visits go */
@@ -114,9 +116,13 @@ static void audit_snapshot(struct run *r, const struct snapshot *snap, bool firs
 			 al.more);
 }
 
+/* Not a store error: the fleet follower does not vouch for the state. */
+#define FLEET_NOT_CURRENT 1
+
 static const char *load_failure_kind(int rc)
 {
 	switch (rc) {
+	case FLEET_NOT_CURRENT: return "not current";
 	case STORE_EINVAL: return "limit";
 	case STORE_ENOMEM: return "out of memory";
 	case STORE_ENDED: return "consent ended";
@@ -173,8 +179,14 @@ static int load_snapshot(struct run *r)
 {
 	struct snapshot *snap = NULL;
 	char err[256];
+	const char *why;
 	int rc;
 
+	/* A gateway that cannot show it is current with its hub acts on nobody. */
+	if (r->cf && !consent_follow_current(r->cf, &why)) {
+		consent_fail_closed(r, FLEET_NOT_CURRENT, why);
+		return -1;
+	}
 	/* Both read before the load: a change committed meanwhile costs one more
 	 * load at the next poll, never a missed one. */
 	r->data_version = store_data_version(r->db);
@@ -208,7 +220,8 @@ static int load_snapshot(struct run *r)
 /* Reload the snapshot if consent data changed since it was read. */
 static void poll_store(struct run *r)
 {
-	uint64_t applied = r->cu ? consent_update_get_stats(r->cu)->applied : 0;
+	uint64_t applied = r->cu ? consent_update_get_stats(r->cu)->applied :
+			   r->cf ? consent_follow_get_stats(r->cf)->applied : 0;
 	uint64_t dv, gen;
 	char err[STORE_ERRLEN];
 
@@ -231,9 +244,15 @@ static void poll_store(struct run *r)
 static void on_poll(struct loop *l, int id, void *ctx)
 {
 	struct run *r = ctx;
+	const char *why;
 
 	(void)l;
 	(void)id;
+	if (r->cf) {
+		consent_follow_tick(r->cf);
+		if (!r->consent_failed && !consent_follow_current(r->cf, &why))
+			consent_fail_closed(r, FLEET_NOT_CURRENT, why);
+	}
 	if (r->consent_failed)
 		load_snapshot(r);   /* until one succeeds, whatever changed or not */
 	else
@@ -377,6 +396,10 @@ static enum publish_verdict may_publish(void *ctx, int64_t customer_id, uint64_t
 
 	if (r->consent_failed || !pipeline_get_snapshot(r->pl))
 		return PUBLISH_HOLD;
+	/* After a (re)connect, not before the hub's head was matched again: the
+	 * changes the broker kept for us come first. */
+	if (r->cf && !consent_follow_synced(r->cf))
+		return PUBLISH_HOLD;
 	/* The channels the trigger was decided for: parsed once per trigger
 	 * at publication (triggers are rare), never per report. Our own
 	 * payload; one we cannot read is not published. */
@@ -429,6 +452,17 @@ static void fill_counters(void *ctx, struct gateway_counters *c)
 		c->last_error = own;
 	c->consent_state = r->consent_failed ? "failed" : "ok";
 	c->consent_reason = r->consent_failed ? r->consent_reason : NULL;
+	if (r->cf) {
+		const struct consent_follow_stats *fs = consent_follow_get_stats(r->cf);
+		const char *why;
+
+		c->fleet = true;
+		c->consent_seq = consent_follow_seq(r->cf);
+		c->consent_current = consent_follow_current(r->cf, &why) && !r->consent_failed;
+		c->consent_age_s = consent_follow_age_s(r->cf);
+		c->consent_applied = fs->applied;
+		c->consent_rejected = fs->rejected;
+	}
 	if (r->scanner)
 		c->adapter = controller_state_name(scanner_controller_state(r->scanner));
 }
@@ -503,12 +537,17 @@ static void on_site_trigger(void *ctx, const char *gateway, const void *payload,
 			    "memory)");
 }
 
-static void on_pub_message(void *ctx, const char *topic, const void *payload, size_t len)
+/* A message the publisher does not handle itself: the fleet follower's
+ * (head, changes, snapshots), else the site's (peers' summaries, triggers). */
+static bool on_pub_message(void *ctx, const char *topic, const void *payload, size_t len)
 {
 	struct run *r = ctx;
 
+	if (r->cf && consent_follow_message(r->cf, topic, payload, len))
+		return true;
 	if (r->site)
 		site_link_message(r->site, topic, payload, len);
+	return r->site != NULL;
 }
 
 static void on_pub_link(void *ctx, bool up)
@@ -534,6 +573,38 @@ static void on_site_summary(struct loop *l, int id, void *ctx)
 	if (json)
 		site_link_publish_presence(r->site, json, expiry);
 	free(json);
+}
+
+/* ---- the fleet follower's way to the broker ---- */
+
+static void fleet_subscribe(void *ctx, const char *topic)
+{
+	struct run *r = ctx;
+
+	publisher_subscribe_now(r->pub, topic);
+}
+
+static int fleet_publish(void *ctx, const char *topic, const char *payload, size_t len)
+{
+	struct run *r = ctx;
+
+	return publisher_publish_raw(r->pub, topic, payload, len);
+}
+
+static void fleet_connected(void *ctx)
+{
+	struct run *r = ctx;
+
+	if (r->cf)
+		consent_follow_connected(r->cf);
+}
+
+static void fleet_disconnected(void *ctx)
+{
+	struct run *r = ctx;
+
+	if (r->cf)
+		consent_follow_disconnected(r->cf);
 }
 
 /* ---- timers ---- */
@@ -643,7 +714,16 @@ struct run *run_new(struct loop *l, const struct config *cfg, bool replay, char 
 		snprintf(err, errlen, "%s", serr);
 		goto fail;
 	}
-	if (cfg->delivery.consent_pubkey[0]) {
+	if (cfg->delivery.consent_fleet[0]) {
+		const struct consent_follow_io io = { .ctx = r, .subscribe = fleet_subscribe,
+						      .publish = fleet_publish };
+
+		r->cf = consent_follow_new(&cfg->delivery, r->db, &io, err, errlen);
+		if (!r->cf) {
+			*status = BGW_EXIT_CONFIG;
+			goto fail;
+		}
+	} else if (cfg->delivery.consent_pubkey[0]) {
 		r->cu = consent_update_new(&cfg->delivery, r->db, err, errlen);
 		if (!r->cu) {
 			*status = BGW_EXIT_CONFIG;
@@ -654,6 +734,8 @@ struct run *run_new(struct loop *l, const struct config *cfg, bool replay, char 
 					    .may_publish = may_publish,
 					    .may_publish_visit = may_publish_visit,
 					    .consent_refresh = consent_refresh,
+					    .connected = fleet_connected,
+					    .disconnected = fleet_disconnected,
 					    .message = on_pub_message, .link = on_pub_link };
 	r->pub = publisher_new(&cfg->delivery, r->ob, r->cu, &bcb, err, errlen);
 	if (!r->pub) {
@@ -708,6 +790,7 @@ void run_free(struct run *r)
 	site_link_free(r->site);
 	publisher_free(r->pub);
 	consent_update_free(r->cu);
+	consent_follow_free(r->cf);
 	outbox_close(r->ob);
 	pipeline_free(r->pl);
 	if (r->db)

@@ -32,6 +32,7 @@ void delivery_config_defaults(struct delivery_config *c)
 	c->pending_max = 4096;
 	c->consent_max_bytes = 8192;
 	c->consent_queue_max = 256;
+	c->consent_max_staleness_s = 900;
 }
 
 static int set_str(char *dst, size_t n, const char *v, char *err, size_t errlen, const char *key)
@@ -186,6 +187,15 @@ int delivery_config_set(struct delivery_config *c, const char *section, const ch
 				       key);
 		if (!strcmp(key, "queue_max"))
 			return set_u32(&c->consent_queue_max, value, 1, 65536, err, errlen, key);
+		if (!strcmp(key, "fleet"))
+			return set_str(c->consent_fleet, sizeof(c->consent_fleet), value, err,
+				       errlen, key);
+		if (!strcmp(key, "public_key_next"))
+			return set_str(c->consent_pubkey_next, sizeof(c->consent_pubkey_next), value,
+				       err, errlen, key);
+		if (!strcmp(key, "max_staleness_s"))
+			return set_u32(&c->consent_max_staleness_s, value, 10, 604800, err, errlen,
+				       key);
 		return 0;
 	}
 	return 0;

@@ -56,6 +56,11 @@ struct delivery_config {
 	char consent_pubkey[DELIVERY_PATH_MAX];/* public_key = PEM file; empty: updates ignored */
 	uint32_t consent_max_bytes;           /* max_bytes = 8192 */
 	uint32_t consent_queue_max;           /* queue_max = 256 updates waiting for the DB */
+	/* A fleet (docs/fleet.md): follow beaconhub's signed log instead of
+	 * single updates. public_key is then the hub's key. */
+	char consent_fleet[DELIVERY_STR_MAX];  /* fleet = (none) */
+	char consent_pubkey_next[DELIVERY_PATH_MAX]; /* public_key_next: second key (rotation) */
+	uint32_t consent_max_staleness_s;     /* max_staleness_s = 900 */
 };
 
 void delivery_config_defaults(struct delivery_config *c);

@@ -151,7 +151,8 @@ static void sync_message(struct publisher *p, const void *payload, size_t len)
 
 static void sync_tick(struct publisher *p)
 {
-	if (p->synced || !broker_link_up(p->link) || publisher_now_us() < p->sync_deadline_us)
+	if (!p->cu || p->synced || !broker_link_up(p->link) ||
+	    publisher_now_us() < p->sync_deadline_us)
 		return;
 	p->sync_timeouts++;
 	log_limited(LOG_PRIO_WARNING, "consent sync timeout",
@@ -227,6 +228,8 @@ static void link_up(void *ctx)
 	}
 	for (int i = 0; i < p->n_extra; i++)
 		broker_link_subscribe(p->link, p->extra[i]);
+	if (p->cb.connected)
+		p->cb.connected(p->cb.ctx);
 	publisher_publish_status(p);
 	if (p->cb.link)
 		p->cb.link(p->cb.ctx, true);
@@ -244,6 +247,8 @@ static void link_down(void *ctx)
 	outbox_rewind(p->ob);
 	if (p->cb.link)
 		p->cb.link(p->cb.ctx, false);
+	if (p->cb.disconnected)
+		p->cb.disconnected(p->cb.ctx);
 }
 
 static void link_published(void *ctx, int mid, int reason)
@@ -292,6 +297,19 @@ static void link_message(void *ctx, const char *topic, const void *payload, size
 		sync_message(p, payload, len);
 	else if (p->cb.message)
 		p->cb.message(p->cb.ctx, topic, payload, len);
+}
+
+void publisher_subscribe_now(struct publisher *p, const char *topic)
+{
+	broker_link_subscribe(p->link, topic);
+}
+
+int publisher_publish_raw(struct publisher *p, const char *topic, const char *payload,
+			  size_t len)
+{
+	if (!broker_link_up(p->link))
+		return -1;
+	return broker_link_publish(p->link, NULL, topic, payload, len, false, 0) ? -1 : 0;
 }
 
 /* ---- publishing ---- */

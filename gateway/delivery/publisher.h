@@ -72,10 +72,15 @@ struct publisher_callbacks {
 	/* Add the daemon's part (source, pipeline, its last error) to the
 	 * counters of a status message; the delivery part is already there. */
 	void (*counters)(void *ctx, struct gateway_counters *c);
-	/* A message on a topic subscribed with publisher_subscribe(). May be NULL. */
-	void (*message)(void *ctx, const char *topic, const void *payload, size_t len);
-	/* The session came up (true) or went down (false). May be NULL. */
+	/* The session came up / went down (the site counts as split while
+	 * it is down; the fleet follower resubscribes). Each may be NULL. */
 	void (*link)(void *ctx, bool up);
+	void (*connected)(void *ctx);
+	void (*disconnected)(void *ctx);
+	/* A message on a topic the publisher does not handle itself (one
+	 * subscribed with publisher_subscribe() or _now()): true if the callee
+	 * took it. May be NULL. */
+	bool (*message)(void *ctx, const char *topic, const void *payload, size_t len);
 };
 
 struct publisher_stats {
@@ -129,6 +134,13 @@ void publisher_get_stats(const struct publisher *p, struct publisher_stats *out)
  * Returns 0, or -1 if not connected (counted in aux_dropped).
  */
 int publisher_publish_aux(struct publisher *p, const char *leaf, const char *json);
+
+/* For the connected() callback's owner: subscribe (QoS 1) for this session
+ * only, and publish one QoS 1 message, not retained, not queued offline
+ * (0, or -1). */
+void publisher_subscribe_now(struct publisher *p, const char *topic);
+int publisher_publish_raw(struct publisher *p, const char *topic, const char *payload,
+			  size_t len);
 
 /*
  * Durable, like the triggers: footfall aggregates (leaf "footfall") go

@@ -63,6 +63,14 @@ char *status_json(const struct delivery_config *cfg, bool online, const char *re
 			cJSON_AddStringToObject(o, "consent_state", c->consent_state);
 			add_str_or_null(o, "consent_reason", c->consent_reason);
 		}
+		if (c->fleet) {
+			cJSON_AddNumberToObject(o, "consent_seq", (double)c->consent_seq);
+			cJSON_AddBoolToObject(o, "consent_current", online && c->consent_current);
+			if (c->consent_age_s >= 0)
+				cJSON_AddNumberToObject(o, "consent_age_s", (double)c->consent_age_s);
+			else
+				cJSON_AddNullToObject(o, "consent_age_s");
+		}
 		add_str_or_null(o, "mqtt_protocol",
 				protocol == 5 ? "5" : protocol == 4 ? "3.1.1" : NULL);
 		add_str_or_null(o, "consent_sync", online ? c->consent_sync : NULL);

@@ -45,6 +45,12 @@ struct gateway_counters {
 	const char *consent_state;
 	const char *consent_reason;
 	uint64_t consent_applied, consent_rejected;
+	/* Following a fleet's hub (consent_head.h): the sequence held, whether
+	 * it is current, seconds since the matched head was issued (-1: none). */
+	bool fleet;
+	int64_t consent_seq;
+	bool consent_current;
+	int64_t consent_age_s;
 	uint64_t reconnects;
 	/* Consent sync after a connect: "syncing", "applying", "synced"; NULL
 	 * = not connected or no consent updates. */

@@ -29,7 +29,7 @@
 #include <sqlite3.h>
 
 #define STORE_ERRLEN 256
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 /* Oldest schema a read-only open accepts as is: v2 only added the
  * consent_generation triggers and kv row, v3 the audit redaction of forget,
  * which readers do not need. */
@@ -190,6 +190,9 @@ int store_event_parse(const char *s);   /* enter|dwell|exit -> 0..2, -1 otherwis
 const char *store_event_name(int event);
 int store_campaign_add(sqlite3 *db, const char *actor, const struct store_campaign *c, char *err);
 int store_campaign_remove(sqlite3 *db, const char *actor, const char *name, char *err);
+int store_campaign_add_tx(sqlite3 *db, const char *actor, const struct store_campaign *c,
+			  char *err);
+int store_campaign_remove_tx(sqlite3 *db, const char *actor, const char *name, char *err);
 
 /* Erasure: deletes the customer and everything about them, empties the
  * before / after text of their earlier audit rows (action and time stay),

@@ -28,7 +28,7 @@ static int64_t zone_id(sqlite3 *db, const char *zone, char *err)
 	return id;
 }
 
-static int campaign_add_tx(sqlite3 *db, const char *actor, const struct store_campaign *c,
+int store_campaign_add_tx(sqlite3 *db, const char *actor, const struct store_campaign *c,
 			   char *err)
 {
 	char channels[512], subject[80];
@@ -125,10 +125,10 @@ int store_campaign_add(sqlite3 *db, const char *actor, const struct store_campai
 {
 	int rc = store_begin(db, err);
 
-	return rc ? rc : store_tx_end(db, campaign_add_tx(db, actor, c, err), err);
+	return rc ? rc : store_tx_end(db, store_campaign_add_tx(db, actor, c, err), err);
 }
 
-static int campaign_remove_tx(sqlite3 *db, const char *actor, const char *name, char *err)
+int store_campaign_remove_tx(sqlite3 *db, const char *actor, const char *name, char *err)
 {
 	sqlite3_stmt *st;
 	char subject[80];
@@ -152,5 +152,5 @@ int store_campaign_remove(sqlite3 *db, const char *actor, const char *name, char
 {
 	int rc = store_begin(db, err);
 
-	return rc ? rc : store_tx_end(db, campaign_remove_tx(db, actor, name, err), err);
+	return rc ? rc : store_tx_end(db, store_campaign_remove_tx(db, actor, name, err), err);
 }

@@ -238,10 +238,67 @@ static const char schema_v5[] =
 	"  added_at INTEGER NOT NULL,"
 	"  UNIQUE (type, value));";
 
+/*
+ * v6: the fleet's change log. In an authority database (kv 'fleet.authority'
+ * set by beaconhub), every committed change to what a gateway's snapshot is
+ * built from leaves a row naming the customer or campaign it touched, in the
+ * same transaction as the change: a hub killed at any moment finds every
+ * committed change still to be signed. customers rows carry the reference,
+ * so an erasure can still be passed on after the customer row is gone; the
+ * hub deletes the rows once it signed their change. fleet_outbox holds the
+ * signed messages until the broker acknowledged them, fleet_gateways what
+ * each gateway last said in its retained status (beaconctl fleet).
+ * On a gateway's database the WHEN clause keeps the triggers idle. IF NOT
+ * EXISTS: v3 rebuilds identifiers (and drops its triggers), so running the
+ * steps again from an older user_version must be possible.
+ */
+#define FLEET_GATE " WHEN EXISTS (SELECT 1 FROM kv WHERE key = 'fleet.authority') "
+#define FLEET_TRIGGER(table, op, tag, kind, cid, name)                                       \
+	"CREATE TRIGGER IF NOT EXISTS fleet_" table "_" tag " AFTER " op " ON " table        \
+	FLEET_GATE                                                                            \
+	"BEGIN INSERT INTO fleet_changes (kind, customer_id, name) VALUES ('" kind "', "     \
+	cid ", " name "); END;"
+
+static const char schema_v6[] =
+	"CREATE TABLE IF NOT EXISTS fleet_changes ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('customer','campaign')),"
+	"  customer_id INTEGER,"
+	"  name TEXT);"
+	"CREATE TABLE IF NOT EXISTS fleet_outbox ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  key TEXT NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  msg TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS fleet_gateways ("
+	"  gateway TEXT PRIMARY KEY,"
+	"  consent_seq INTEGER,"
+	"  current INTEGER NOT NULL DEFAULT 0,"
+	"  online INTEGER NOT NULL DEFAULT 0,"
+	"  last_seen INTEGER NOT NULL,"
+	"  reason TEXT,"
+	"  key TEXT) WITHOUT ROWID;"
+	FLEET_TRIGGER("customers", "INSERT", "ins", "customer", "NEW.id", "NEW.customer_ref")
+	FLEET_TRIGGER("customers", "UPDATE", "upd", "customer", "NEW.id", "NEW.customer_ref")
+	FLEET_TRIGGER("customers", "DELETE", "del", "customer", "OLD.id", "OLD.customer_ref")
+	FLEET_TRIGGER("identifiers", "INSERT", "ins", "customer", "NEW.customer_id", "NULL")
+	FLEET_TRIGGER("identifiers", "UPDATE", "upd", "customer", "NEW.customer_id", "NULL")
+	FLEET_TRIGGER("identifiers", "DELETE", "del", "customer", "OLD.customer_id", "NULL")
+	FLEET_TRIGGER("consents", "INSERT", "ins", "customer", "NEW.customer_id", "NULL")
+	FLEET_TRIGGER("consents", "UPDATE", "upd", "customer", "NEW.customer_id", "NULL")
+	FLEET_TRIGGER("consents", "DELETE", "del", "customer", "OLD.customer_id", "NULL")
+	FLEET_TRIGGER("customer_segments", "INSERT", "ins", "customer", "NEW.customer_id", "NULL")
+	FLEET_TRIGGER("customer_segments", "DELETE", "del", "customer", "OLD.customer_id", "NULL")
+	FLEET_TRIGGER("campaigns", "INSERT", "ins", "campaign", "NULL", "NEW.name")
+	FLEET_TRIGGER("campaigns", "UPDATE", "upd", "campaign", "NULL", "NEW.name")
+	FLEET_TRIGGER("campaigns", "DELETE", "del", "campaign", "NULL", "OLD.name")
+;
+
 const char *const store_migrations[STORE_SCHEMA_VERSION] = {
 	schema_v1,
 	schema_v2,
 	schema_v3,
 	schema_v4,
 	schema_v5,
+	schema_v6,
 };

@@ -100,6 +100,9 @@ expect -rwxr-xr-x usr/sbin/beacongw
 expect -rwxr-xr-x usr/bin/beaconctl
 expect -rwxr-xr-x usr/bin/beaconsim
 expect -rw-r--r-- lib/systemd/system/beacongw.service
+expect -rwxr-xr-x usr/sbin/beaconhub
+expect -rw-r--r-- lib/systemd/system/beaconhub.service
+expect -rw-r----- etc/beacongw/beaconhub.conf
 expect -rw-r--r-- usr/lib/sysusers.d/beacongw.conf
 expect -rw-r--r-- usr/lib/tmpfiles.d/beacongw.conf
 expect -rw-r--r-- usr/share/doc/beacongw/copyright
@@ -117,7 +120,7 @@ grep -q ' \./usr/local/' "$tmp/contents" && fail "package installs under /usr/lo
 # ---- unpacked into a scratch root
 root=$tmp/root
 dpkg-deb -x "$deb" "$root"
-for bin in usr/sbin/beacongw usr/bin/beaconctl usr/bin/beaconsim; do
+for bin in usr/sbin/beacongw usr/bin/beaconctl usr/bin/beaconsim usr/sbin/beaconhub; do
 	info=$(file -b "$root/$bin")
 	echo "$bin: $info"
 	case $info in *", stripped"*) ;; *) fail "$bin is not stripped" ;; esac
@@ -127,7 +130,8 @@ for bin in usr/sbin/beacongw usr/bin/beaconctl usr/bin/beaconsim; do
 done
 grep -q '^RestartPreventExitStatus=78' "$root/lib/systemd/system/beacongw.service" ||
 	fail "the packaged unit restarts a configuration error (no RestartPreventExitStatus=78)"
-sed -n 's/^Exec[A-Za-z]*=[-@:+!]*\([^ ]*\).*/\1/p' "$root/lib/systemd/system/beacongw.service" |
+sed -n 's/^Exec[A-Za-z]*=[-@:+!]*\([^ ]*\).*/\1/p' "$root/lib/systemd/system/beacongw.service" \
+	"$root/lib/systemd/system/beaconhub.service" |
 	sort -u | while read -r path; do
 	case $path in
 	/usr/*) [ -x "$root$path" ] || echo "FAIL: beacongw.service runs $path, not in the package" ;;

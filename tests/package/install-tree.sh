@@ -42,7 +42,7 @@ echo "installed into DESTDIR (prefix $BGW_PREFIX):"
 mode_of() { stat -c %a "$1"; }
 
 # ---- binaries: one per program built, executable, in bin or sbin
-for prog in beacongw beaconctl beaconsim; do
+for prog in beacongw beaconctl beaconsim beaconhub; do
 	[ -x "$BGW_BUILD_DIR/$prog" ] || { echo "note: $prog not built, not checked"; continue; }
 	found=""
 	for d in "$sbindir" "$bindir"; do
@@ -137,7 +137,8 @@ while read -r f; do
 		"$BGW_PREFIX"/share/beacongw/monitoring/* | \
 		"$BGW_PREFIX"/lib/sysusers.d/beacongw.conf | \
 		"$BGW_PREFIX"/lib/tmpfiles.d/beacongw.conf | \
-		*/lib/systemd/system/beacongw.service | /etc/beacongw/*) ;;
+		*/lib/systemd/system/beacongw.service | */lib/systemd/system/beaconhub.service | \
+		/etc/beacongw/*) ;;
 	*) fail "unexpected file installed: $f" ;;
 	esac
 done <"$tmp/files"

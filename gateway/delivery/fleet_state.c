@@ -1,0 +1,519 @@
+/*
+ * fleet_state.c - one customer's or campaign's state as a JSON object, read
+ * from a store and made true in one (see fleet_state.h).
+ */
+#include "fleet_state.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bgw_util.h"
+#include "store.h"
+
+enum { ST_REF, ST_IDS, ST_CONS, ST_SEGS, ST_CAMP, ST_N };
+
+static const char *const reader_sql[ST_N] = {
+	[ST_REF] = "SELECT customer_ref FROM customers WHERE id = ?",
+	[ST_IDS] = "SELECT type, value, exponent, clock_offset FROM identifiers "
+		   "WHERE customer_id = ? ORDER BY type, value",
+	/* The newest row per purpose is the consent in force (store.h). */
+	[ST_CONS] = "SELECT c.purpose, c.channels, c.granted_at, c.expires_at, c.withdrawn_at, "
+		    "c.source, c.policy_version FROM consents c WHERE c.customer_id = ?1 AND "
+		    "c.id = (SELECT max(id) FROM consents WHERE customer_id = ?1 AND "
+		    "purpose = c.purpose) ORDER BY c.purpose",
+	[ST_SEGS] = "SELECT s.name FROM customer_segments cs JOIN segments s "
+		    "ON s.id = cs.segment_id WHERE cs.customer_id = ? ORDER BY s.name",
+	[ST_CAMP] = "SELECT c.name, z.name, c.event, s.name, c.min_dwell_s, c.cooldown_s, "
+		    "c.daily_cap, c.channels, c.valid_from, c.valid_until, c.hours_from, "
+		    "c.hours_until, c.enabled FROM campaigns c JOIN zones z ON z.id = c.zone_id "
+		    "LEFT JOIN segments s ON s.id = c.segment_id WHERE c.name = ?",
+};
+
+struct fleet_reader {
+	sqlite3 *db;
+	sqlite3_stmt *st[ST_N];
+};
+
+struct fleet_reader *fleet_reader_new(sqlite3 *db, char *err, size_t errlen)
+{
+	struct fleet_reader *fr = calloc(1, sizeof(*fr));
+
+	if (!fr) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	fr->db = db;
+	for (int i = 0; i < ST_N; i++) {
+		if (sqlite3_prepare_v3(db, reader_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+				       &fr->st[i], NULL) != SQLITE_OK) {
+			snprintf(err, errlen, "cannot read the store: %s", sqlite3_errmsg(db));
+			fleet_reader_free(fr);
+			return NULL;
+		}
+	}
+	return fr;
+}
+
+void fleet_reader_free(struct fleet_reader *fr)
+{
+	if (!fr)
+		return;
+	for (int i = 0; i < ST_N; i++)
+		sqlite3_finalize(fr->st[i]);
+	free(fr);
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t ? (const char *)t : "";
+}
+
+static int read_failed(struct fleet_reader *fr, int rc, char *err, size_t errlen)
+{
+	if (rc == SQLITE_DONE)
+		return 0;
+	snprintf(err, errlen, "cannot read the store: %s", sqlite3_errmsg(fr->db));
+	return -1;
+}
+
+static int add_identifiers(struct fleet_reader *fr, cJSON *c, int64_t id, char *err,
+			   size_t errlen)
+{
+	sqlite3_stmt *st = fr->st[ST_IDS];
+	cJSON *a = cJSON_AddArrayToObject(c, "identifiers");
+	char buf[160];
+	int rc;
+
+	sqlite3_bind_int64(st, 1, id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!strcmp(col_text(st, 0), "eddystone-eid"))
+			snprintf(buf, sizeof(buf), "%s %s:%d:%lld", col_text(st, 0),
+				 col_text(st, 1), sqlite3_column_int(st, 2),
+				 (long long)sqlite3_column_int64(st, 3));
+		else
+			snprintf(buf, sizeof(buf), "%s %s", col_text(st, 0), col_text(st, 1));
+		cJSON_AddItemToArray(a, cJSON_CreateString(buf));
+	}
+	sqlite3_reset(st);
+	return read_failed(fr, rc, err, errlen);
+}
+
+static int add_consents(struct fleet_reader *fr, cJSON *c, int64_t id, char *err,
+			size_t errlen)
+{
+	sqlite3_stmt *st = fr->st[ST_CONS];
+	cJSON *a = cJSON_AddArrayToObject(c, "consents");
+	int rc;
+
+	sqlite3_bind_int64(st, 1, id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		cJSON *o;
+
+		/* A withdrawn consent is not sent: its absence is the withdrawal. */
+		if (sqlite3_column_type(st, 4) != SQLITE_NULL)
+			continue;
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "purpose", col_text(st, 0));
+		cJSON_AddStringToObject(o, "channels", col_text(st, 1));
+		cJSON_AddNumberToObject(o, "granted_at", (double)sqlite3_column_int64(st, 2));
+		cJSON_AddNumberToObject(o, "expires_at", (double)sqlite3_column_int64(st, 3));
+		cJSON_AddStringToObject(o, "policy", col_text(st, 6));
+		cJSON_AddStringToObject(o, "source", col_text(st, 5));
+		cJSON_AddItemToArray(a, o);
+	}
+	sqlite3_reset(st);
+	return read_failed(fr, rc, err, errlen);
+}
+
+static int add_segments(struct fleet_reader *fr, cJSON *c, int64_t id, char *err,
+			size_t errlen)
+{
+	sqlite3_stmt *st = fr->st[ST_SEGS];
+	cJSON *a = cJSON_AddArrayToObject(c, "segments");
+	int rc;
+
+	sqlite3_bind_int64(st, 1, id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		cJSON_AddItemToArray(a, cJSON_CreateString(col_text(st, 0)));
+	sqlite3_reset(st);
+	return read_failed(fr, rc, err, errlen);
+}
+
+cJSON *fleet_reader_customer(struct fleet_reader *fr, int64_t customer_id, bool *gone,
+			     char *err, size_t errlen)
+{
+	sqlite3_stmt *st = fr->st[ST_REF];
+	cJSON *item, *c;
+	int rc;
+
+	*gone = false;
+	sqlite3_bind_int64(st, 1, customer_id);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		*gone = rc == SQLITE_DONE;
+		read_failed(fr, *gone ? SQLITE_ERROR : rc, err, errlen);
+		return NULL;
+	}
+	item = cJSON_CreateObject();
+	c = cJSON_AddObjectToObject(item, "customer");
+	cJSON_AddStringToObject(c, "ref", col_text(st, 0));
+	sqlite3_reset(st);
+	if (add_identifiers(fr, c, customer_id, err, errlen) ||
+	    add_consents(fr, c, customer_id, err, errlen) ||
+	    add_segments(fr, c, customer_id, err, errlen)) {
+		cJSON_Delete(item);
+		return NULL;
+	}
+	return item;
+}
+
+static void add_opt_int(cJSON *o, const char *name, sqlite3_stmt *st, int col, double none)
+{
+	cJSON_AddNumberToObject(o, name, sqlite3_column_type(st, col) == SQLITE_NULL ?
+				none : (double)sqlite3_column_int64(st, col));
+}
+
+cJSON *fleet_reader_campaign(struct fleet_reader *fr, const char *name, bool *gone, char *err,
+			     size_t errlen)
+{
+	sqlite3_stmt *st = fr->st[ST_CAMP];
+	cJSON *item, *c;
+	int rc;
+
+	*gone = false;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		*gone = rc == SQLITE_DONE;
+		read_failed(fr, *gone ? SQLITE_ERROR : rc, err, errlen);
+		return NULL;
+	}
+	item = cJSON_CreateObject();
+	c = cJSON_AddObjectToObject(item, "campaign");
+	cJSON_AddStringToObject(c, "name", col_text(st, 0));
+	cJSON_AddStringToObject(c, "zone", col_text(st, 1));
+	cJSON_AddStringToObject(c, "event", col_text(st, 2));
+	if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+		cJSON_AddStringToObject(c, "segment", col_text(st, 3));
+	add_opt_int(c, "min_dwell_s", st, 4, 0);
+	add_opt_int(c, "cooldown_s", st, 5, 0);
+	add_opt_int(c, "daily_cap", st, 6, 0);
+	cJSON_AddStringToObject(c, "channels", col_text(st, 7));
+	add_opt_int(c, "valid_from", st, 8, 0);
+	add_opt_int(c, "valid_until", st, 9, 0);
+	add_opt_int(c, "hours_from", st, 10, -1);
+	add_opt_int(c, "hours_until", st, 11, -1);
+	cJSON_AddBoolToObject(c, "enabled", sqlite3_column_int(st, 12) != 0);
+	sqlite3_reset(st);
+	return item;
+}
+
+cJSON *fleet_state_gone(const char *kind, const char *key_name, const char *key)
+{
+	cJSON *item = cJSON_CreateObject();
+	cJSON *c = cJSON_AddObjectToObject(item, kind);
+
+	cJSON_AddStringToObject(c, key_name, key);
+	cJSON_AddBoolToObject(c, "gone", true);
+	return item;
+}
+
+/* ---- applying ---- */
+
+static int bad(char *err, const char *what)
+{
+	snprintf(err, STORE_ERRLEN, "state: %.240s", what);
+	return STORE_EINVAL;
+}
+
+static const char *str_of(const cJSON *o, const char *name)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	return cJSON_IsString(it) ? it->valuestring : NULL;
+}
+
+static int64_t int_of(const cJSON *o, const char *name, int64_t dflt)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	return cJSON_IsNumber(it) ? (int64_t)it->valuedouble : dflt;
+}
+
+static int step_done(sqlite3 *db, sqlite3_stmt *st, int rc, char *err)
+{
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		return STORE_OK;
+	snprintf(err, STORE_ERRLEN, "state: %s", sqlite3_errmsg(db));
+	return STORE_EIO;
+}
+
+static int sync_identifiers(sqlite3 *db, const char *actor, const char *ref, int64_t cid,
+			    const cJSON *want, char *err)
+{
+	struct store_identifier id;
+	sqlite3_stmt *st;
+	const cJSON *it;
+	char have[64][160];
+	size_t n_have = 0;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT type, value, exponent, clock_offset FROM identifiers "
+			       "WHERE customer_id = ?", -1, &st, NULL) != SQLITE_OK)
+		return step_done(db, NULL, SQLITE_ERROR, err);
+	sqlite3_bind_int64(st, 1, cid);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n_have < BGW_ARRAY_SIZE(have)) {
+		const char *type = (const char *)sqlite3_column_text(st, 0);
+		const char *value = (const char *)sqlite3_column_text(st, 1);
+
+		if (!strcmp(type, "eddystone-eid"))
+			snprintf(have[n_have++], sizeof(have[0]), "%s %s:%d:%lld", type, value,
+				 sqlite3_column_int(st, 2),
+				 (long long)sqlite3_column_int64(st, 3));
+		else
+			snprintf(have[n_have++], sizeof(have[0]), "%s %s", type, value);
+	}
+	if ((rc = step_done(db, st, rc == SQLITE_ROW ? SQLITE_DONE : rc, err)))
+		return rc;
+	/* Out with what the authority no longer lists... */
+	for (size_t i = 0; i < n_have; i++) {
+		bool keep = false;
+
+		cJSON_ArrayForEach(it, want)
+			if (cJSON_IsString(it) && !strcmp(it->valuestring, have[i]))
+				keep = true;
+		if (keep)
+			continue;
+		if ((rc = store_identifier_parse_pair(have[i], &id, err)) ||
+		    (rc = store_identifier_remove_tx(db, actor, &id, err)))
+			return rc;
+	}
+	/* ... in with what it adds; an identifier that moved from another
+	 * customer leaves them first. */
+	cJSON_ArrayForEach(it, want) {
+		bool had = false;
+
+		if (!cJSON_IsString(it))
+			return bad(err, "identifiers must be strings");
+		for (size_t i = 0; i < n_have; i++)
+			if (!strcmp(it->valuestring, have[i]))
+				had = true;
+		if (had)
+			continue;
+		if ((rc = store_identifier_parse_pair(it->valuestring, &id, err)))
+			return rc;
+		rc = store_identifier_remove_tx(db, actor, &id, err);
+		if (rc && rc != STORE_ENOENT)
+			return rc;
+		if ((rc = store_identifier_add_tx(db, actor, ref, &id, err)))
+			return rc;
+	}
+	return STORE_OK;
+}
+
+static const cJSON *wanted_consent(const cJSON *want, const char *purpose)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, want) {
+		const char *p = str_of(it, "purpose");
+
+		if (p && !strcmp(p, purpose))
+			return it;
+	}
+	return NULL;
+}
+
+static int sync_consent(sqlite3 *db, const char *actor, const char *ref, int64_t cid,
+			enum store_purpose purpose, const cJSON *w, char *err)
+{
+	sqlite3_stmt *st;
+	bool have = false, in_force = false, same = false;
+	struct store_grant g = { 0 };
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT channels, granted_at, expires_at, withdrawn_at, "
+			       "policy_version FROM consents WHERE customer_id = ? AND "
+			       "purpose = ? ORDER BY id DESC LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+		return step_done(db, NULL, SQLITE_ERROR, err);
+	sqlite3_bind_int64(st, 1, cid);
+	sqlite3_bind_text(st, 2, store_purpose_name(purpose), -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		have = true;
+		in_force = sqlite3_column_type(st, 3) == SQLITE_NULL;
+		same = w && in_force &&
+		       !strcmp((const char *)sqlite3_column_text(st, 0),
+			       str_of(w, "channels") ? str_of(w, "channels") : "") &&
+		       sqlite3_column_int64(st, 1) == int_of(w, "granted_at", 0) &&
+		       sqlite3_column_int64(st, 2) == int_of(w, "expires_at", 0) &&
+		       !strcmp((const char *)sqlite3_column_text(st, 4),
+			       str_of(w, "policy") ? str_of(w, "policy") : "");
+		rc = SQLITE_DONE;
+	}
+	if ((rc = step_done(db, st, rc, err)))
+		return rc;
+	if (!w) {
+		/* The store's withdrawal also empties the outbox of what it ends. */
+		return have && in_force ? store_consent_withdraw_tx(db, actor, ref, purpose, err)
+					: STORE_OK;
+	}
+	if (same)
+		return STORE_OK;
+	g.purpose = purpose;
+	g.channels = str_of(w, "channels") ? str_of(w, "channels") : "";
+	g.granted_at = int_of(w, "granted_at", 0);
+	g.expires_at = int_of(w, "expires_at", 0);
+	g.source = str_of(w, "source");
+	g.policy = str_of(w, "policy");
+	if (g.granted_at <= 0)
+		return bad(err, "a consent needs granted_at");
+	return store_consent_grant_tx(db, actor, ref, &g, err);
+}
+
+static int sync_segments(sqlite3 *db, const char *actor, const char *ref, int64_t cid,
+			 const cJSON *want, char *err)
+{
+	sqlite3_stmt *st;
+	const cJSON *it;
+	char have[64][STORE_REF_MAX + 1];
+	size_t n_have = 0;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT s.name FROM customer_segments cs JOIN segments s "
+			       "ON s.id = cs.segment_id WHERE cs.customer_id = ?", -1, &st,
+			       NULL) != SQLITE_OK)
+		return step_done(db, NULL, SQLITE_ERROR, err);
+	sqlite3_bind_int64(st, 1, cid);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n_have < BGW_ARRAY_SIZE(have))
+		snprintf(have[n_have++], sizeof(have[0]), "%s",
+			 (const char *)sqlite3_column_text(st, 0));
+	if ((rc = step_done(db, st, rc == SQLITE_ROW ? SQLITE_DONE : rc, err)))
+		return rc;
+	for (size_t i = 0; i < n_have; i++) {
+		bool keep = false;
+
+		cJSON_ArrayForEach(it, want)
+			if (cJSON_IsString(it) && !strcmp(it->valuestring, have[i]))
+				keep = true;
+		if (!keep && (rc = store_segment_remove_tx(db, actor, ref, have[i], err)))
+			return rc;
+	}
+	cJSON_ArrayForEach(it, want) {
+		bool had = false;
+
+		if (!cJSON_IsString(it))
+			return bad(err, "segments must be strings");
+		for (size_t i = 0; i < n_have; i++)
+			if (!strcmp(it->valuestring, have[i]))
+				had = true;
+		if (!had && (rc = store_segment_add_tx(db, actor, ref, it->valuestring, err)))
+			return rc;
+	}
+	return STORE_OK;
+}
+
+static int apply_customer(sqlite3 *db, const char *actor, const cJSON *c, bool *forgot,
+			  char *err)
+{
+	const char *ref = str_of(c, "ref");
+	const cJSON *ids, *cons, *segs;
+	int64_t cid;
+	int rc;
+
+	if (!ref || !ref[0])
+		return bad(err, "customer without ref");
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "gone"))) {
+		rc = store_forget_tx(db, actor, ref, err);
+		if (rc == STORE_OK)
+			*forgot = true;
+		return rc == STORE_ENOENT ? STORE_OK : rc;
+	}
+	ids = cJSON_GetObjectItemCaseSensitive(c, "identifiers");
+	cons = cJSON_GetObjectItemCaseSensitive(c, "consents");
+	segs = cJSON_GetObjectItemCaseSensitive(c, "segments");
+	if (!cJSON_IsArray(ids) || !cJSON_IsArray(cons) || !cJSON_IsArray(segs))
+		return bad(err, "customer needs identifiers, consents and segments arrays");
+	rc = store_customer_id(db, ref, &cid, err);
+	if (rc == STORE_ENOENT)
+		rc = store_customer_add_tx(db, actor, ref, &cid, err);
+	if (rc)
+		return rc;
+	if ((rc = sync_identifiers(db, actor, ref, cid, ids, err)) ||
+	    (rc = sync_consent(db, actor, ref, cid, STORE_PRESENCE,
+			       wanted_consent(cons, "presence"), err)) ||
+	    (rc = sync_consent(db, actor, ref, cid, STORE_RETARGETING,
+			       wanted_consent(cons, "retargeting"), err)))
+		return rc;
+	return sync_segments(db, actor, ref, cid, segs, err);
+}
+
+static int apply_campaign(sqlite3 *db, const char *actor, const cJSON *c, char *err)
+{
+	const char *name = str_of(c, "name");
+	struct store_campaign k = { 0 };
+	struct fleet_reader *fr;
+	cJSON *have, *want;
+	bool gone, same;
+	char rerr[STORE_ERRLEN];
+	int rc;
+
+	if (!name || !name[0])
+		return bad(err, "campaign without name");
+	fr = fleet_reader_new(db, rerr, sizeof(rerr));
+	if (!fr)
+		return bad(err, rerr);
+	have = fleet_reader_campaign(fr, name, &gone, rerr, sizeof(rerr));
+	fleet_reader_free(fr);
+	if (!have && !gone)
+		return bad(err, rerr);
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "gone"))) {
+		cJSON_Delete(have);
+		return gone ? STORE_OK : store_campaign_remove_tx(db, actor, name, err);
+	}
+	want = cJSON_CreateObject();
+	cJSON_AddItemReferenceToObject(want, "campaign", (cJSON *)c);
+	same = have && cJSON_Compare(have, want, true);
+	cJSON_Delete(have);
+	cJSON_Delete(want);
+	if (same)
+		return STORE_OK;
+	k.name = name;
+	k.zone = str_of(c, "zone");
+	k.segment = str_of(c, "segment");
+	k.event = str_of(c, "event") ? store_event_parse(str_of(c, "event")) : -1;
+	k.min_dwell_s = (uint32_t)int_of(c, "min_dwell_s", 0);
+	k.cooldown_s = (uint32_t)int_of(c, "cooldown_s", 0);
+	k.daily_cap = (uint32_t)int_of(c, "daily_cap", 0);
+	k.channels = str_of(c, "channels");
+	k.valid_from = int_of(c, "valid_from", 0);
+	k.valid_until = int_of(c, "valid_until", 0);
+	k.hours_from = (int32_t)int_of(c, "hours_from", -1);
+	k.hours_until = (int32_t)int_of(c, "hours_until", -1);
+	k.enabled = !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(c, "enabled"));
+	if (!k.zone)
+		return bad(err, "campaign without zone");
+	if (!gone && (rc = store_campaign_remove_tx(db, actor, name, err)))
+		return rc;
+	return store_campaign_add_tx(db, actor, &k, err);
+}
+
+int fleet_state_apply_tx(sqlite3 *db, const char *actor, const cJSON *item, bool *forgot,
+			 char *err)
+{
+	const cJSON *c;
+
+	if (!cJSON_IsObject(item))
+		return bad(err, "not an object");
+	if ((c = cJSON_GetObjectItemCaseSensitive(item, "customer")) && cJSON_IsObject(c))
+		return apply_customer(db, actor, c, forgot, err);
+	if ((c = cJSON_GetObjectItemCaseSensitive(item, "campaign")) && cJSON_IsObject(c))
+		return apply_campaign(db, actor, c, err);
+	return bad(err, "neither a customer nor a campaign");
+}

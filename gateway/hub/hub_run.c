@@ -1,0 +1,506 @@
+/*
+ * hub_run.c - beaconhub's runtime (hub_run.h).
+ *
+ * Order on the wire: signed changes leave fleet_outbox in sequence, at most
+ * WINDOW unacknowledged, each row deleted on its PUBACK; after a reconnect
+ * publishing restarts at the oldest row (a gateway refuses the repeats as
+ * replays). The retained head names the highest sequence the broker has
+ * acknowledged in order, so a gateway that sees the head has normally been
+ * sent every change up to it. It is published whenever that moves and
+ * every head_interval_s, so gateways can tell a quiet hub from a dead one.
+ */
+#include "hub_run.h"
+
+#include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bgw_clock.h"
+#include "bgw_exit.h"
+#include "broker_link.h"
+#include "fleet_msg.h"
+#include "hub.h"
+#include "hub_fleet.h"
+#include "hub_snapshot.h"
+#include "log.h"
+#include "loop.h"
+#include "store.h"
+
+#define WINDOW 32
+#define TOPIC_MAX 600
+#define REQUESTS_MAX 256
+/* A snapshot is served again to whoever asks within this time, if nothing
+ * changed since; then it is dropped (its memory with it). */
+#define SNAPSHOT_KEEP_US (60u * BGW_US_PER_S)
+#define SNAPSHOT_EXPIRY_S 600
+
+struct request {
+	char topic[TOPIC_MAX];
+	char snap[24];
+	uint32_t from;
+};
+
+struct hub_run {
+	struct loop *loop;
+	struct hub_config cfg;
+	struct hub_auth auth;
+	struct broker_link *link;
+	int fd;
+	unsigned fd_epoch;
+	char t_change[TOPIC_MAX], t_head[TOPIC_MAX], t_will[TOPIC_MAX];
+	char t_status[TOPIC_MAX], t_request[TOPIC_MAX];
+
+	struct { int64_t id, seq; int mid; } win[WINDOW];
+	int n_win;
+	int64_t next_id;          /* publish rows with id >= this */
+	int64_t acked_seq;        /* every change up to this is acknowledged */
+	int64_t last_pub_seq;     /* the newest change handed to the broker */
+	bool head_due;
+	uint64_t next_head_us;
+
+	/* Refused input, counted (and in the hub's status). */
+	uint64_t bad_statuses, bad_requests, requests_served, snapshots_built;
+
+	struct hub_snapshot *snap;
+	struct request req[REQUESTS_MAX];
+	size_t n_req;
+	uint64_t data_version;
+};
+
+/* ---- the outbox ---- */
+
+static int64_t outbox_first_seq(struct hub_run *h, bool *empty)
+{
+	sqlite3_stmt *st;
+	int64_t seq = 0;
+
+	*empty = true;
+	if (sqlite3_prepare_v2(h->auth.db, "SELECT min(seq) FROM fleet_outbox WHERE key = ?",
+			       -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(st, 1, h->auth.fpr, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		seq = sqlite3_column_int64(st, 0);
+		*empty = false;
+	}
+	sqlite3_finalize(st);
+	return seq;
+}
+
+static void pump(struct hub_run *h)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!broker_link_up(h->link) || h->n_win >= WINDOW)
+		return;
+	if (sqlite3_prepare_v2(h->auth.db, "SELECT id, seq, msg FROM fleet_outbox WHERE id >= ? "
+			       "AND key = ? ORDER BY id LIMIT ?", -1, &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_int64(st, 1, h->next_id);
+	sqlite3_bind_text(st, 2, h->auth.fpr, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, WINDOW - h->n_win);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && broker_link_up(h->link)) {
+		const char *msg = (const char *)sqlite3_column_text(st, 2);
+		int mid = 0;
+
+		/* No expiry: a gateway's session keeps them while it is away. */
+		if (broker_link_publish(h->link, &mid, h->t_change, msg, strlen(msg), false, 0))
+			break;
+		h->win[h->n_win].id = sqlite3_column_int64(st, 0);
+		h->win[h->n_win].seq = sqlite3_column_int64(st, 1);
+		h->win[h->n_win].mid = mid;
+		h->n_win++;
+		h->next_id = sqlite3_column_int64(st, 0) + 1;
+		h->last_pub_seq = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+}
+
+/* The hub's own retained status on <prefix>/consent/hub (its last will
+ * there says "offline"): for monitoring head office. */
+static void publish_status(struct hub_run *h)
+{
+	cJSON *o = cJSON_CreateObject(), *c;
+	char *s;
+
+	cJSON_AddBoolToObject(o, "online", true);
+	cJSON_AddStringToObject(o, "fleet", h->auth.fleet);
+	cJSON_AddStringToObject(o, "key", h->auth.fpr);
+	cJSON_AddNumberToObject(o, "seq", (double)h->auth.signed_seq);
+	cJSON_AddNumberToObject(o, "acked_seq", (double)h->acked_seq);
+	c = cJSON_AddObjectToObject(o, "counts");
+	cJSON_AddNumberToObject(c, "bad_statuses", (double)h->bad_statuses);
+	cJSON_AddNumberToObject(c, "bad_requests", (double)h->bad_requests);
+	cJSON_AddNumberToObject(c, "snapshots_built", (double)h->snapshots_built);
+	cJSON_AddNumberToObject(c, "snapshots_served", (double)h->requests_served);
+	s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (s)
+		broker_link_publish(h->link, NULL, h->t_will, s, strlen(s), true, 0);
+	free(s);
+}
+
+static void publish_head(struct hub_run *h)
+{
+	char err[256], *env;
+	cJSON *p;
+
+	if (!broker_link_up(h->link))
+		return;
+	p = cJSON_CreateObject();
+	env = fleet_msg_sign(h->auth.key, h->auth.fpr, h->auth.fleet, FLEET_HEAD, h->acked_seq,
+			     hub_now_s(), p, err, sizeof(err));
+	cJSON_Delete(p);
+	if (!env) {
+		log_err("hub: cannot sign the head: %s", err);
+		return;
+	}
+	publish_status(h);
+	if (broker_link_publish(h->link, NULL, h->t_head, env, strlen(env), true, 0) == 0) {
+		h->head_due = false;
+		h->next_head_us = bgw_mono_us() +
+				  (uint64_t)h->cfg.head_interval_s * BGW_US_PER_S;
+		log_debug("hub: head seq %" PRId64 " published", h->acked_seq);
+	}
+	free(env);
+}
+
+/* ---- snapshots ---- */
+
+static bool all_published(struct hub_run *h)
+{
+	bool empty;
+
+	outbox_first_seq(h, &empty);
+	return empty && h->n_win == 0 && h->acked_seq == h->auth.signed_seq;
+}
+
+static void serve(struct hub_run *h, const struct request *r)
+{
+	uint32_t from = r->snap[0] && !strcmp(r->snap, h->snap->id) ? r->from : 0;
+
+	for (size_t i = from; i < h->snap->n && broker_link_up(h->link); i++)
+		if (broker_link_publish(h->link, NULL, r->topic, h->snap->chunks[i],
+					strlen(h->snap->chunks[i]), false, SNAPSHOT_EXPIRY_S))
+			break;
+	log_info("hub: snapshot %s (seq %" PRId64 ", %zu chunk(s)) sent to %s from chunk %" PRIu32,
+		 h->snap->id, h->snap->seq, h->snap->n, r->topic, from);
+}
+
+/* Requests wait until every signed change is published: a snapshot then
+ * holds exactly the state at the sequence the head names. */
+static void serve_requests(struct hub_run *h)
+{
+	char err[256];
+
+	if (!h->n_req || !broker_link_up(h->link) || !all_published(h))
+		return;
+	if (h->snap && (h->snap->seq != h->acked_seq || strcmp(h->snap->key, h->auth.fpr) ||
+			bgw_mono_us() - h->snap->built_us > SNAPSHOT_KEEP_US)) {
+		hub_snapshot_free(h->snap);
+		h->snap = NULL;
+	}
+	if (!h->snap) {
+		h->snap = hub_snapshot_build(&h->auth, h->acked_seq, h->cfg.chunk_bytes, err,
+					     sizeof(err));
+		if (!h->snap) {
+			log_err("hub: cannot build a snapshot: %s", err);
+			return;
+		}
+		h->snapshots_built++;
+		log_info("hub: snapshot %s built: seq %" PRId64 ", %" PRIu64 " item(s), %zu "
+			 "chunk(s), %zu bytes", h->snap->id, h->snap->seq, h->snap->items,
+			 h->snap->n, h->snap->bytes);
+	}
+	for (size_t i = 0; i < h->n_req; i++)
+		serve(h, &h->req[i]);
+	h->requests_served += h->n_req;
+	h->n_req = 0;
+}
+
+static void on_request(struct hub_run *h, const char *topic, const void *payload, size_t len)
+{
+	cJSON *o = cJSON_ParseWithLength(payload, len);
+	const cJSON *snap = cJSON_GetObjectItemCaseSensitive(o, "snap");
+	const cJSON *from = cJSON_GetObjectItemCaseSensitive(o, "from");
+	size_t tl = strlen(topic), i;
+	struct request *r;
+
+	/* <prefix>/<site>/<gw>/consent/request -> .../consent/snapshot */
+	if (tl < 8 || tl >= TOPIC_MAX || strcmp(topic + tl - 8, "/request") ||
+	    !cJSON_IsObject(o)) {
+		h->bad_requests++;
+		log_limited(LOG_PRIO_WARNING, "hub bad request",
+			    "hub: a snapshot request that is not a JSON object was ignored "
+			    "(%" PRIu64 " so far)", h->bad_requests);
+		cJSON_Delete(o);
+		return;
+	}
+	for (i = 0; i < h->n_req; i++)
+		if (!strncmp(h->req[i].topic, topic, tl - 8))
+			break;   /* asked twice before being served: once is enough */
+	if (i == h->n_req) {
+		if (h->n_req == REQUESTS_MAX) {
+			log_limited(LOG_PRIO_WARNING, "hub requests",
+				    "hub: too many snapshot requests at once; one dropped "
+				    "(the gateway asks again)");
+			cJSON_Delete(o);
+			return;
+		}
+		h->n_req++;
+	}
+	r = &h->req[i];
+	snprintf(r->topic, sizeof(r->topic), "%.*s/snapshot", (int)(tl - 8), topic);
+	r->snap[0] = '\0';
+	r->from = 0;
+	if (cJSON_IsString(snap) && strlen(snap->valuestring) < sizeof(r->snap))
+		snprintf(r->snap, sizeof(r->snap), "%s", snap->valuestring);
+	if (cJSON_IsNumber(from) && from->valuedouble >= 0 && from->valuedouble < 1 << 20)
+		r->from = (uint32_t)from->valuedouble;
+	cJSON_Delete(o);
+	serve_requests(h);
+}
+
+/* ---- link callbacks ---- */
+
+static void link_up(void *ctx)
+{
+	struct hub_run *h = ctx;
+	char b[272];
+
+	log_info("hub: connected to %s", broker_link_name(h->link, b, sizeof(b)));
+	broker_link_subscribe(h->link, h->t_status);
+	broker_link_subscribe(h->link, h->t_request);
+	h->head_due = true;
+	pump(h);
+}
+
+static void link_down(void *ctx)
+{
+	struct hub_run *h = ctx;
+
+	h->n_win = 0;
+	h->next_id = 0;
+}
+
+static void link_published(void *ctx, int mid, int reason)
+{
+	struct hub_run *h = ctx;
+	char del[80];
+	int64_t upto;
+
+	for (int i = 0; i < h->n_win; i++) {
+		if (h->win[i].mid != mid)
+			continue;
+		if (reason >= 128) {
+			/* Refused: start over from this row after a pause. */
+			broker_link_abort(h->link, BROKER_FAIL_BUSY, "broker refused a change");
+			return;
+		}
+		snprintf(del, sizeof(del), "DELETE FROM fleet_outbox WHERE id = %" PRId64,
+			 h->win[i].id);
+		if (sqlite3_exec(h->auth.db, del, NULL, NULL, NULL) != SQLITE_OK)
+			log_limited(LOG_PRIO_WARNING, "hub outbox", "hub: outbox: %s (the change "
+				    "is sent again later)", sqlite3_errmsg(h->auth.db));
+		memmove(&h->win[i], &h->win[i + 1], (size_t)(h->n_win - i - 1) * sizeof(h->win[0]));
+		h->n_win--;
+		/* In order: up to the oldest change still unacknowledged. */
+		upto = h->n_win ? h->win[0].seq - 1 : h->last_pub_seq;
+		if (upto > h->acked_seq) {
+			h->acked_seq = upto;
+			h->head_due = true;
+		}
+		return;
+	}
+}
+
+static void link_message(void *ctx, const char *topic, const void *payload, size_t len)
+{
+	struct hub_run *h = ctx;
+	size_t tl = strlen(topic);
+	char err[256];
+
+	if (tl > 7 && !strcmp(topic + tl - 7, "/status")) {
+		int rc = len ? hub_fleet_record(h->auth.db, payload, len, err, sizeof(err)) : 0;
+
+		if (rc < 0)
+			log_limited(LOG_PRIO_WARNING, "hub status", "hub: %s", err);
+		if (rc > 0) {
+			h->bad_statuses++;
+			log_limited(LOG_PRIO_WARNING, "hub bad status",
+				    "hub: a status without site, gateway or ts was ignored "
+				    "(%" PRIu64 " so far)", h->bad_statuses);
+		}
+	} else if (tl > 8 && !strcmp(topic + tl - 8, "/request")) {
+		on_request(h, topic, payload, len);
+	}
+}
+
+/* ---- the loop ---- */
+
+static void on_fd(struct loop *l, int fd, uint32_t events, void *ctx)
+{
+	struct hub_run *h = ctx;
+
+	(void)l;
+	(void)fd;
+	if (events & LOOP_READ)
+		broker_link_on_readable(h->link);
+	if (events & LOOP_WRITE)
+		broker_link_on_writable(h->link);
+}
+
+static void on_poll(struct loop *l, int id, void *ctx)
+{
+	struct hub_run *h = ctx;
+	uint64_t dv = store_data_version(h->auth.db);
+	char err[256];
+
+	(void)l;
+	(void)id;
+	/* Another connection committed (beaconctl): sign what it changed; or
+	 * the last attempt could not, and the rows still wait. */
+	if (dv != h->data_version || h->auth.busy) {
+		h->data_version = dv;
+		if (hub_log_sign_pending(&h->auth, err, sizeof(err)) < 0)
+			log_limited(LOG_PRIO_ERR, "hub sign", "hub: cannot sign changes: %s "
+				    "(retrying)", err);
+		pump(h);
+	}
+}
+
+static int before_wait(struct loop *l, void *ctx)
+{
+	struct hub_run *h = ctx;
+	uint64_t now;
+	int fd, ms;
+
+	broker_link_tick(h->link);
+	if (broker_link_up(h->link)) {
+		pump(h);
+		now = bgw_mono_us();
+		if ((h->head_due && h->n_win == 0) || now >= h->next_head_us)
+			publish_head(h);
+		serve_requests(h);
+	}
+	fd = broker_link_fd(h->link);
+	if (fd != h->fd || broker_link_fd_epoch(h->link) != h->fd_epoch) {
+		if (h->fd >= 0)
+			loop_del_fd(l, h->fd);
+		h->fd = -1;
+		h->fd_epoch = broker_link_fd_epoch(h->link);
+		if (fd >= 0 && loop_add_fd(l, fd, LOOP_READ, on_fd, h) == 0)
+			h->fd = fd;
+	}
+	if (h->fd >= 0)
+		loop_set_interest(l, h->fd,
+				  LOOP_READ | (broker_link_wants_write(h->link) ? LOOP_WRITE : 0));
+	ms = broker_link_timeout_ms(h->link);
+	if (broker_link_up(h->link)) {
+		now = bgw_mono_us();
+		int head_ms = now >= h->next_head_us ? 0 :
+			      (int)((h->next_head_us - now) / 1000 + 1);
+
+		if (head_ms < ms || ms < 0)
+			ms = head_ms;
+	}
+	return ms;
+}
+
+/* Rows signed under another key (before a rotation) are not sent: the
+ * gateways resynchronise from a snapshot signed with the new key. */
+static void drop_other_keys(struct hub_run *h)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(h->auth.db, "DELETE FROM fleet_outbox WHERE key <> ?", -1, &st,
+			       NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_text(st, 1, h->auth.fpr, -1, SQLITE_STATIC);
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (sqlite3_changes(h->auth.db))
+		log_notice("hub: %d queued change(s) of an earlier signing key dropped",
+			   sqlite3_changes(h->auth.db));
+}
+
+struct hub_run *hub_run_new(struct loop *l, const struct hub_config *cfg, char *err,
+			    size_t errlen, int *status)
+{
+	const struct broker_link_callbacks cb = {
+		.up = link_up, .down = link_down, .published = link_published,
+		.message = link_message,
+	};
+	struct broker_link_callbacks own = cb;
+	struct hub_run *h = calloc(1, sizeof(*h));
+	const char *prefix = cfg->mqtt.topic_prefix;
+	bool empty;
+	int64_t first;
+
+	*status = BGW_EXIT_CONFIG;
+	if (!h) {
+		snprintf(err, errlen, "out of memory");
+		*status = BGW_EXIT_UNAVAILABLE;
+		return NULL;
+	}
+	h->loop = l;
+	h->cfg = *cfg;
+	h->fd = -1;
+	if (hub_auth_open(&h->auth, &h->cfg, err, errlen)) {
+		*status = BGW_EXIT_UNAVAILABLE;
+		goto fail;
+	}
+	snprintf(h->t_change, sizeof(h->t_change), "%.500s/consent", prefix);
+	snprintf(h->t_head, sizeof(h->t_head), "%.500s/consent/head", prefix);
+	snprintf(h->t_will, sizeof(h->t_will), "%.500s/consent/hub", prefix);
+	snprintf(h->t_status, sizeof(h->t_status), "%.500s/+/+/status", prefix);
+	snprintf(h->t_request, sizeof(h->t_request), "%.500s/+/+/consent/request", prefix);
+	drop_other_keys(h);
+	/* Sign what was committed while the hub was down, before anything else. */
+	if (hub_log_sign_pending(&h->auth, err, errlen) < 0)
+		goto fail;
+	first = outbox_first_seq(h, &empty);
+	h->acked_seq = empty ? h->auth.signed_seq : first - 1;
+	h->data_version = store_data_version(h->auth.db);
+	own.ctx = h;
+	h->link = broker_link_new(&h->cfg.mqtt, h->t_will, &own, err, errlen);
+	if (!h->link)
+		goto fail;
+	h->head_due = true;
+	loop_set_before_wait(l, before_wait, h);
+	loop_timer_add(l, cfg->poll_ms, cfg->poll_ms, on_poll, h);
+	log_info("hub: fleet %s, key %s, seq %" PRId64 " (%" PRId64 " waiting to be sent)",
+		 cfg->fleet, h->auth.fpr, h->auth.signed_seq, h->auth.signed_seq - h->acked_seq);
+	return h;
+fail:
+	hub_run_free(h);
+	return NULL;
+}
+
+void hub_run_stop(struct hub_run *h, int timeout_ms)
+{
+	uint64_t deadline = bgw_mono_us() + (uint64_t)timeout_ms * 1000u;
+
+	/* Let the window drain; the rest is sent at the next start. */
+	while (broker_link_connected(h->link) && h->n_win && bgw_mono_us() < deadline)
+		if (broker_link_poll(h->link, 50) < 0)
+			break;
+	broker_link_close(h->link);
+}
+
+void hub_run_free(struct hub_run *h)
+{
+	if (!h)
+		return;
+	if (h->loop)
+		loop_set_before_wait(h->loop, NULL, NULL);
+	if (h->fd >= 0)
+		loop_del_fd(h->loop, h->fd);
+	broker_link_free(h->link);
+	hub_snapshot_free(h->snap);
+	hub_auth_close(&h->auth);
+	free(h);
+}
