@@ -14,7 +14,8 @@ round draws, from one seeded random generator:
   MQTT (withdraw, grant);
 - sometimes a fault: the broker stopped for a while (changes made while it
   is away), another process holding the database write lock while signed
-  updates arrive, or beacongw killed with SIGKILL and started again.
+  updates arrive, or beacongw killed with SIGKILL and started again (once
+  the signed updates sent are applied: see the comment at the kill).
 
 The model: for each customer, the intervals during which a trigger (or a
 visit) of theirs must not exist, from the moment a change that ended the
@@ -460,6 +461,17 @@ class Chaos:
                 return "%s ended at %.3f" % (w, iv[0])
         return None
 
+    def blocked_span(self, ref, t0, t1, what):
+        """Why nothing of ref may exist anywhere in [t0, t1] (one interval
+        covering it all), or None."""
+        whats = ("presence", "ident", "exists") + (("retargeting",) if what == "trigger"
+                                                   else ())
+        for w in whats:
+            iv = self.model.in_ended(ref, w, t0)
+            if iv and (iv[1] is None or t1 < iv[1] - EPS):
+                return "%s ended at %.3f" % (w, iv[0])
+        return None
+
     def check(self):
         trigs = self.rec.triggers()
         self.counts["triggers"] = len(trigs)
@@ -505,8 +517,8 @@ class Chaos:
                 # only if all of that second lies in an ended interval.
                 if at is None:
                     continue
-                why = self.blocked(ref, at, "visit")
-                if why and self.blocked(ref, at + 0.999, "visit"):
+                why = self.blocked_span(ref, at, at + 0.999, "visit")
+                if why:
                     self.violation("visit of %s %s at %d: %s" % (ref, what, at, why))
 
     # ---- the run ----
@@ -533,6 +545,13 @@ class Chaos:
                 self.kinds["fault: database locked"] = \
                     self.kinds.get("fault: database locked", 0) + 1
             elif r < 0.37:
+                # Signed updates first: libmosquitto acknowledges a QoS 1
+                # message as it reads it, so a kill between that and the
+                # commit loses the update; this standalone channel then logs
+                # a sequence gap and goes on. A fleet gateway (beaconhub)
+                # fails closed on the gap and takes a snapshot instead
+                # (tests/hub). docs/faults.md says so.
+                self.settle_mqtt()
                 self.fault_kill()
                 self.counts["faults"] += 1
                 self.kinds["fault: kill -9"] = self.kinds.get("fault: kill -9", 0) + 1
