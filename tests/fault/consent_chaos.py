@@ -325,6 +325,7 @@ class Chaos:
                 f.write("%s,ibeacon %s,presence;retargeting@push,\n"
                         % (ref, ident_of(int(ref.split("-")[1]))))
             t = time.time()
+            self.note("re-enrolling %s by import" % ref)
             self.ctl("import", path)
             for what in ("presence", "retargeting", "ident", "exists"):
                 self.model.restore(ref, what, t)
@@ -371,11 +372,13 @@ class Chaos:
         interval starts when the database shows it."""
         for seq, ref, purpose in self.pending_mqtt:
             self.wait_applied(seq)
+            self.note("seq %d applied: %s %s withdrawn" % (seq, ref, purpose))
             self.model.end(ref, purpose, time.time())
             if ref in self.enrolled:
                 self.enrolled[ref][purpose] = False
         for seq, ref, purpose, t in self.pending_grants:
             self.wait_applied(seq)
+            self.note("seq %d applied: %s %s granted" % (seq, ref, purpose))
             self.model.restore(ref, purpose, t)
             if ref in self.enrolled:
                 self.enrolled[ref][purpose] = True
@@ -442,8 +445,14 @@ class Chaos:
         self.seen.add(what)
         self.violations.append("round %d: %s" % (self.counts["rounds"], what))
         b.say("VIOLATION", self.violations[-1])
-        for line in self.log[-12:]:
-            b.say("    recent:", line)
+        ref = what.split(" of ")[1].split()[0] if " of " in what else None
+        mine = [ln for ln in self.log if ref and ref in ln] if ref else []
+        for line in mine[-15:] or self.log[-12:]:
+            b.say("    history:", line)
+        for (r, w), ivs in sorted(self.model.ended.items()):
+            if r == ref:
+                b.say("    model: %s %s" % (w, ["%.3f-%s" % (s0, "%.3f" % e if e else "open")
+                                               for s0, e, _ in ivs][-4:]))
 
     def note(self, what):
         """The action log: the last lines are shown with a violation."""
