@@ -95,19 +95,29 @@ static int purge_tx(sqlite3 *db, const char *actor, int days, int64_t now,
 		return rc;
 	r->trigger_log = sqlite3_changes(db);
 
+	/* Expired rows leave the data path, and with an expired current row
+	 * (the newest of its customer and purpose) go the older rows it had
+	 * superseded: left behind, the newest of them would become "current"
+	 * again and bring back a grant the person had replaced, most often a
+	 * grant without an expiry by one with. */
 	st = store_stmt(db, SQL("INSERT INTO consents_archive (id, customer_id, purpose, channels, "
 				"granted_at, expires_at, withdrawn_at, source, policy_version, "
 				"archived_at) SELECT id, customer_id, purpose, channels, granted_at, "
 				"expires_at, withdrawn_at, source, policy_version, ?1 FROM consents "
-				"WHERE expires_at IS NOT NULL AND expires_at <= ?1"), err);
+				"WHERE (expires_at IS NOT NULL AND expires_at <= ?1) OR EXISTS ("
+				"SELECT 1 FROM consents cur WHERE cur.customer_id = consents.customer_id "
+				"AND cur.purpose = consents.purpose AND cur.id > consents.id AND "
+				"cur.expires_at IS NOT NULL AND cur.expires_at <= ?1 AND cur.id = ("
+				"SELECT max(id) FROM consents m WHERE m.customer_id = consents.customer_id "
+				"AND m.purpose = consents.purpose))"), err);
 	if (!st)
 		return STORE_EIO;
 	sqlite3_bind_int64(st, 1, now);
 	if ((rc = store_exec_stmt(db, st, "purge", err)))
 		return rc;
 	r->consents_archived = sqlite3_changes(db);
-	st = store_stmt(db, SQL("DELETE FROM consents WHERE expires_at IS NOT NULL AND "
-				"expires_at <= ?"), err);
+	st = store_stmt(db, SQL("DELETE FROM consents WHERE id IN (SELECT id FROM "
+				"consents_archive WHERE archived_at = ?)"), err);
 	if (!st)
 		return STORE_EIO;
 	sqlite3_bind_int64(st, 1, now);

@@ -225,6 +225,20 @@ static void purge_retention(void **state)
 	assert_int_equal(count(f->db, "SELECT count(*) FROM consents_archive"), 1);
 	assert_int_equal(count(f->db, "SELECT count(*) FROM consents"), 1);
 	assert_int_equal(store_purge(f->db, "t", 0, now, &r, err), STORE_EINVAL);
+
+	/* A grant without expiry replaced by one with an expiry, now passed:
+	 * purging must not bring the older grant back as the current one. */
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO consents (customer_id, purpose, channels, granted_at, source) VALUES "
+		 "(1, 'retargeting', 'push', 2, 'cli');"
+		 "INSERT INTO consents (customer_id, purpose, channels, granted_at, expires_at, "
+		 "source) VALUES (1, 'retargeting', 'push', 3, %lld, 'cli')", (long long)(now - 5));
+	assert_int_equal(sqlite3_exec(f->db, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(store_purge(f->db, "t", 30, now, &r, err), STORE_OK);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM consents WHERE purpose = 'retargeting' "
+			       "AND expires_at IS NULL AND granted_at = 2"), 0);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM consents_archive WHERE granted_at = 2"),
+			 1);
 }
 
 /* The snapshot keeps times in 32 bits: what falls outside 1970..2106 keeps
