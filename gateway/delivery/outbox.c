@@ -147,6 +147,23 @@ int outbox_enqueue(struct outbox *ob, const char *trigger_id, const char *topic,
 				     0);
 }
 
+/* Room for one more pending row: the oldest goes past pending_max. */
+static int pending_room(struct outbox *ob)
+{
+	if (ob->n_pend >= ob->pending_max)
+		drop_oldest_pending(ob);
+	if (ob->n_pend == ob->cap_pend) {
+		size_t cap = ob->cap_pend ? ob->cap_pend * 2 : 16;
+		struct pending *np = realloc(ob->pend, cap * sizeof(*np));
+
+		if (!np)
+			return -1;
+		ob->pend = np;
+		ob->cap_pend = cap;
+	}
+	return 0;
+}
+
 int outbox_enqueue_logged(struct outbox *ob, const char *trigger_id, const char *topic,
 			  const char *payload, int64_t customer_id, int64_t created_us,
 			  int64_t campaign_id, int64_t at_s)
@@ -155,17 +172,8 @@ int outbox_enqueue_logged(struct outbox *ob, const char *trigger_id, const char 
 
 	if (strncmp(trigger_id, AUX_PREFIX, strlen(AUX_PREFIX)))
 		ob->st.queued++;
-	if (ob->n_pend >= ob->pending_max)
-		drop_oldest_pending(ob);
-	if (ob->n_pend == ob->cap_pend) {
-		size_t cap = ob->cap_pend ? ob->cap_pend * 2 : 16;
-		struct pending *np = realloc(ob->pend, cap * sizeof(*np));
-
-		if (!np)
-			goto nomem;
-		ob->pend = np;
-		ob->cap_pend = cap;
-	}
+	if (pending_room(ob))
+		goto nomem;
 	p.trigger_id = strdup(trigger_id);
 	p.topic = strdup(topic);
 	p.payload = strdup(payload);
@@ -204,17 +212,8 @@ int outbox_log_trigger(struct outbox *ob, const char *trigger_id, int64_t custom
 
 	if (campaign_id <= 0 || customer_id <= 0)
 		return 0;
-	if (ob->n_pend >= ob->pending_max)
-		drop_oldest_pending(ob);
-	if (ob->n_pend == ob->cap_pend) {
-		size_t cap = ob->cap_pend ? ob->cap_pend * 2 : 16;
-		struct pending *np = realloc(ob->pend, cap * sizeof(*np));
-
-		if (!np)
-			return -1;
-		ob->pend = np;
-		ob->cap_pend = cap;
-	}
+	if (pending_room(ob))
+		return -1;
 	p.trigger_id = strdup(trigger_id);
 	if (!p.trigger_id)
 		return -1;
