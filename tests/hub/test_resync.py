@@ -81,7 +81,9 @@ try:
     check(not_current_seen(fl, t_restart),
           "g1 said it was not current, and why, before it caught up")
     check("asking the hub for a snapshot" in g.text(), "g1 asked for a snapshot by itself")
-    check(fleet_current(fl, seq1), "beaconctl fleet shows g1 current at seq %d" % seq1)
+    # The hub learns it from g1's next retained status: wait for that one.
+    check(fleet.wait_for(lambda: fleet_current(fl, seq1), 20),
+          "beaconctl fleet shows g1 current at seq %d" % seq1)
     time.sleep(8)
     trig = fl.triggers("g1")
     a_late = [t for t in trig if t["customer_ref"] == "cust-a" and
