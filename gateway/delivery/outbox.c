@@ -50,6 +50,7 @@ struct outbox {
 	size_t n_acked, cap_acked;
 
 	int64_t cursor;              /* highest id handed out since the last rewind */
+	uint64_t aux_serial;         /* makes aggregate row ids unique within a microsecond */
 	struct store_outbox_row cur; /* the row last returned by outbox_next */
 
 	uint64_t expired_unlogged;
@@ -196,12 +197,12 @@ nomem:
 int outbox_enqueue_aux(struct outbox *ob, const char *leaf, const char *topic,
 		       const char *payload)
 {
-	static uint64_t serial;
 	int64_t now = (int64_t)bgw_wall_us();
 	char id[96];
 
 	ob->st.aux_queued++;
-	snprintf(id, sizeof(id), AUX_PREFIX "%.32s:%" PRId64 ":%" PRIu64, leaf, now, ++serial);
+	snprintf(id, sizeof(id), AUX_PREFIX "%.32s:%" PRId64 ":%" PRIu64, leaf, now,
+		 ++ob->aux_serial);
 	return outbox_enqueue_logged(ob, id, topic, payload, 0, now, 0, 0);
 }
 
