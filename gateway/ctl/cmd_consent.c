@@ -1,4 +1,5 @@
-/* cmd_consent.c - beaconctl consent grant|withdraw|list. */
+/* cmd_consent.c - beaconctl consent grant|withdraw|list|seq. */
+#include <inttypes.h>
 #include <string.h>
 #include <time.h>
 
@@ -11,12 +12,17 @@ const char cmd_consent_help[] =
 	"                               [--policy V] [--source S]\n"
 	"       beaconctl consent withdraw REF PURPOSE\n"
 	"       beaconctl consent list [REF]\n"
+	"       beaconctl consent seq [--set N]\n"
 	"PURPOSE: presence (visits may be recorded) | retargeting (triggers may be sent)\n"
 	"C: a channel the customer accepts (push, email, display, ...), repeatable;\n"
 	"   retargeting needs at least one (a trigger goes only to accepted channels).\n"
 	"TIME: YYYY-MM-DD[THH:MM[:SS]][Z] (local time unless Z), @UNIXSECONDS, +N[smhd] or -N[smhd]\n"
 	"(N seconds, minutes, hours or days after or before now).\n"
-	"Every grant is kept as history; the newest entry per purpose is the one in force.\n";
+	"Every grant is kept as history; the newest entry per purpose is the one in force.\n"
+	"seq: the signed-update sequence: the last update applied, the highest received and\n"
+	"whether some are missing (the gateway then acts on nobody until they are re-sent).\n"
+	"--set N says this database holds the full state as of update N (after re-importing\n"
+	"it, e.g. import --sync); the next update applied is N + 1. It never goes backwards.\n";
 
 static int purpose_arg(const char *s, enum store_purpose *p)
 {
@@ -130,10 +136,72 @@ static int list(struct ctl *ctl, int argc, char **argv)
 	return ctl_print_rows(ctl, rc, rows, err, cols, BGW_ARRAY_SIZE(cols));
 }
 
+static int seq_show(const struct ctl *ctl)
+{
+	char err[STORE_ERRLEN];
+	int64_t last, seen;
+	int rc = store_consent_seq_get(ctl->db, &last, &seen, err);
+	bool behind = seen > last;
+	cJSON *o;
+
+	if (rc)
+		return ctl_store_fail(rc, err);
+	if (ctl->json) {
+		o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "last_applied", (double)last);
+		cJSON_AddNumberToObject(o, "highest_received", (double)(behind ? seen : last));
+		cJSON_AddBoolToObject(o, "current", !behind);
+		ctl_print_json(o);
+		cJSON_Delete(o);
+	} else if (behind) {
+		printf("last applied update: %" PRId64 "; received up to %" PRId64 ": BEHIND, "
+		       "re-send from %" PRId64 " (no visits, no triggers meanwhile)\n",
+		       last, seen, last + 1);
+	} else {
+		printf("last applied update: %" PRId64 "; none missing\n", last);
+	}
+	return BGW_EXIT_OK;
+}
+
+static int seq(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "set", required_argument, NULL, 's' },
+		CTL_OPTIONS_END,
+	};
+	struct ctl_args a = { .opts = opts, .shortopts = "hs:", .min = 0, .max = 0 };
+	unsigned long long n = 0;
+	bool set = false;
+	char err[STORE_ERRLEN], text[24];
+	int c, rc;
+
+	while ((c = ctl_option(ctl, argc, argv, &a)) > 0) {
+		/* The range a signed update's seq has (docs/backend.md). */
+		if (!ctl_parse_uint(optarg, 9007199254740991ull, &n))
+			return ctl_usage(ctl, "--set takes a sequence number 0..2^53-1, not '%.32s'",
+					 optarg);
+		set = true;
+	}
+	if (c < 0)
+		return a.code;
+	if (!set) {
+		if ((rc = ctl_open(ctl, STORE_OPEN_READONLY)))
+			return rc;
+		return seq_show(ctl);
+	}
+	if ((rc = ctl_open(ctl, 0)))
+		return rc;
+	rc = store_consent_seq_set(ctl->db, ctl->actor, (int64_t)n, err);
+	snprintf(text, sizeof(text), "%llu", n);
+	return ctl_done(ctl, rc, err, ctl_fields("last_applied", text, NULL),
+			"consent update sequence set: %s is the last applied; the next is %llu", text,
+			n + 1);
+}
+
 int cmd_consent(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct ctl_sub subs[] = {
-		{ "grant", grant }, { "withdraw", withdraw }, { "list", list },
+		{ "grant", grant }, { "withdraw", withdraw }, { "list", list }, { "seq", seq },
 	};
 
 	return ctl_dispatch(ctl, argc, argv, subs, BGW_ARRAY_SIZE(subs));

@@ -116,7 +116,8 @@ static void audit_snapshot(struct run *r, const struct snapshot *snap, bool firs
 			 al.more);
 }
 
-/* Not a store error: the fleet follower does not vouch for the state. */
+/* Not a store error: the consent authority (the fleet's hub, or the
+ * backend's signed updates) does not vouch for the state we hold. */
 #define FLEET_NOT_CURRENT 1
 
 static const char *load_failure_kind(int rc)
@@ -175,6 +176,24 @@ static void load_store_beacons(struct run *r)
 	free(v);
 }
 
+/*
+ * Does the gateway hold everything its consent authority sent? A fleet
+ * gateway asks its follower (snapshot, changes up to a fresh head); one on
+ * the signed-update channel is behind after a sequence gap until the
+ * missing updates are re-sent (re-read from the database while behind, as
+ * beaconctl consent seq --set may settle it from another process).
+ */
+static bool authority_current(struct run *r, const char **why)
+{
+	if (r->cf)
+		return consent_follow_current(r->cf, why);
+	if (r->cu && !consent_update_current(r->cu, why)) {
+		consent_update_reload(r->cu);
+		return consent_update_current(r->cu, why);
+	}
+	return true;
+}
+
 static int load_snapshot(struct run *r)
 {
 	struct snapshot *snap = NULL;
@@ -182,8 +201,9 @@ static int load_snapshot(struct run *r)
 	const char *why;
 	int rc;
 
-	/* A gateway that cannot show it is current with its hub acts on nobody. */
-	if (r->cf && !consent_follow_current(r->cf, &why)) {
+	/* A gateway that cannot show it is current with its authority acts on
+	 * nobody. */
+	if (!authority_current(r, &why)) {
 		consent_fail_closed(r, FLEET_NOT_CURRENT, why);
 		return -1;
 	}
@@ -248,11 +268,10 @@ static void on_poll(struct loop *l, int id, void *ctx)
 
 	(void)l;
 	(void)id;
-	if (r->cf) {
+	if (r->cf)
 		consent_follow_tick(r->cf);
-		if (!r->consent_failed && !consent_follow_current(r->cf, &why))
-			consent_fail_closed(r, FLEET_NOT_CURRENT, why);
-	}
+	if (!r->consent_failed && !authority_current(r, &why))
+		consent_fail_closed(r, FLEET_NOT_CURRENT, why);
 	if (r->consent_failed)
 		load_snapshot(r);   /* until one succeeds, whatever changed or not */
 	else
@@ -265,7 +284,10 @@ static void on_poll(struct loop *l, int id, void *ctx)
 static void consent_refresh(void *ctx)
 {
 	struct run *r = ctx;
+	const char *why;
 
+	if (!r->consent_failed && !authority_current(r, &why))
+		consent_fail_closed(r, FLEET_NOT_CURRENT, why);
 	if (!r->consent_failed)
 		poll_store(r);
 }
@@ -456,12 +478,20 @@ static void fill_counters(void *ctx, struct gateway_counters *c)
 		const struct consent_follow_stats *fs = consent_follow_get_stats(r->cf);
 		const char *why;
 
-		c->fleet = true;
+		c->authority = true;
 		c->consent_seq = consent_follow_seq(r->cf);
 		c->consent_current = consent_follow_current(r->cf, &why) && !r->consent_failed;
 		c->consent_age_s = consent_follow_age_s(r->cf);
 		c->consent_applied = fs->applied;
 		c->consent_rejected = fs->rejected;
+	} else if (r->cu) {
+		const char *why;
+
+		/* The signed-update channel has no head: no age to tell. */
+		c->authority = true;
+		c->consent_seq = consent_update_get_stats(r->cu)->last_seq;
+		c->consent_current = consent_update_current(r->cu, &why) && !r->consent_failed;
+		c->consent_age_s = -1;
 	}
 	if (r->scanner)
 		c->adapter = controller_state_name(scanner_controller_state(r->scanner));

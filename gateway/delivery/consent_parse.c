@@ -23,6 +23,7 @@ const char *consent_result_name(enum consent_result r)
 		[CONSENT_BAD_SIGNATURE] = "bad signature",
 		[CONSENT_REPLAYED] = "replayed or out of order",
 		[CONSENT_FAILED] = "not applicable",
+		[CONSENT_GAP] = "gap",
 	};
 
 	return (unsigned)r < CONSENT_RESULTS ? names[r] : "?";

@@ -15,7 +15,6 @@
 #include "store.h"
 #include "store_outbox.h"
 
-#define KV_LAST_SEQ "consent.last_seq"
 
 struct consent_update {
 	sqlite3 *db;
@@ -33,28 +32,18 @@ struct consent_update {
 	size_t n_wait, cap_wait;
 	bool busy;                 /* set by the last attempt: database locked */
 	bool lost;                 /* a verified update could not be kept (no memory) */
+	char why[200];             /* consent_update_current()'s reason */
 };
 
-static int load_last_seq(sqlite3 *db, int64_t *seq, char *err, size_t errlen)
+/* The last applied and the highest seen sequence (store_consent_seq.c). */
+static int load_seqs(sqlite3 *db, int64_t *last, int64_t *seen, char *err, size_t errlen)
 {
-	char v[32], serr[STORE_ERRLEN];
-	char *end;
-	int rc = store_kv_get(db, KV_LAST_SEQ, v, sizeof(v), serr);
+	char serr[STORE_ERRLEN];
 
-	*seq = 0;
-	if (rc == STORE_ENOENT)
+	if (store_consent_seq_get(db, last, seen, serr) == STORE_OK)
 		return 0;
-	if (rc != STORE_OK) {
-		snprintf(err, errlen, "consent: cannot read the last sequence: %s", serr);
-		return -1;
-	}
-	*seq = strtoll(v, &end, 10);
-	if (*end || *seq < 0) {
-		snprintf(err, errlen, "consent: kv %s holds \"%s\", not a sequence", KV_LAST_SEQ,
-			 v);
-		return -1;
-	}
-	return 0;
+	snprintf(err, errlen, "consent: cannot read the update sequence: %.120s", serr);
+	return -1;
 }
 
 struct consent_update *consent_update_new(const struct delivery_config *cfg, sqlite3 *db,
@@ -80,10 +69,15 @@ struct consent_update *consent_update_new(const struct delivery_config *cfg, sql
 		goto fail;
 	}
 	snprintf(cu->actor, sizeof(cu->actor), "mqtt:%s", cu->fpr);
-	if (load_last_seq(db, &cu->st.last_seq, err, errlen))
+	if (load_seqs(db, &cu->st.last_seq, &cu->st.seen_seq, err, errlen))
 		goto fail;
 	log_info( "consent: accepting updates signed by key %s after seq %" PRId64,
 		     cu->fpr, cu->st.last_seq);
+	if (cu->st.seen_seq > cu->st.last_seq)
+		log_err("consent: behind: update seq %" PRId64 " was received but %" PRId64
+			" is the last applied; acting on nobody until the backend re-sends "
+			"from seq %" PRId64, cu->st.seen_seq, cu->st.last_seq,
+			cu->st.last_seq + 1);
 	return cu;
 fail:
 	consent_update_free(cu);
@@ -117,6 +111,37 @@ bool consent_update_lost(const struct consent_update *cu)
 const struct consent_update_stats *consent_update_get_stats(const struct consent_update *cu)
 {
 	return &cu->st;
+}
+
+bool consent_update_current(const struct consent_update *cu, const char **why)
+{
+	struct consent_update *w = (struct consent_update *)cu;  /* the reason buffer only */
+
+	if (cu->lost) {
+		*why = "a verified update was lost (out of memory); restart the gateway and "
+		       "re-send from consent_seq + 1";
+		return false;
+	}
+	if (cu->st.seen_seq <= cu->st.last_seq)
+		return true;
+	snprintf(w->why, sizeof(w->why), "missed updates: seq %" PRId64 " received, %" PRId64
+		 " applied; re-send from seq %" PRId64, cu->st.seen_seq, cu->st.last_seq,
+		 cu->st.last_seq + 1);
+	*why = w->why;
+	return false;
+}
+
+void consent_update_reload(struct consent_update *cu)
+{
+	int64_t last, seen;
+	char err[300];
+
+	if (load_seqs(cu->db, &last, &seen, err, sizeof(err))) {
+		log_limited(LOG_PRIO_WARNING, "consent seq", "%s", err);
+		return;
+	}
+	cu->st.last_seq = last;
+	cu->st.seen_seq = seen;
 }
 
 /* Make sure ref exists (grants and identifiers may introduce a customer). */
@@ -251,13 +276,54 @@ static enum consent_result verify(struct consent_update *cu, const void *msg, si
 	return CONSENT_APPLIED;
 }
 
+/*
+ * A verified update beyond last + 1, inside apply()'s transaction: updates
+ * were missed. It is not applied (applying it out of order could re-grant
+ * what a missing one withdrew); the highest sequence seen is committed
+ * instead, so a restart still knows the gateway is behind.
+ */
+static enum consent_result behind(struct consent_update *cu, const struct consent_change *c,
+				  int64_t last)
+{
+	char why[200], serr[STORE_ERRLEN], seqtxt[24];
+	int64_t seen;
+	int rc;
+
+	if (load_seqs(cu->db, &(int64_t){ 0 }, &seen, why, sizeof(why))) {
+		store_rollback(cu->db);
+		return reject(cu, CONSENT_FAILED, c->seq, why);
+	}
+	if (c->seq > seen)
+		seen = c->seq;
+	snprintf(seqtxt, sizeof(seqtxt), "%" PRId64, seen);
+	rc = store_kv_set(cu->db, STORE_KV_CONSENT_SEEN_SEQ, seqtxt, serr);
+	if (rc == STORE_OK)
+		rc = store_commit(cu->db, serr);
+	if (rc != STORE_OK) {
+		store_rollback(cu->db);
+		if (rc == STORE_EBUSY) {
+			cu->busy = true;
+			return CONSENT_FAILED;
+		}
+		return reject(cu, CONSENT_FAILED, c->seq, serr);
+	}
+	if (cu->st.seen_seq <= cu->st.last_seq)
+		log_err("consent: behind: updates after seq %" PRId64 " are missing; acting on "
+			"nobody until the backend re-sends from seq %" PRId64, last, last + 1);
+	cu->st.last_seq = last;
+	cu->st.seen_seq = seen;
+	snprintf(why, sizeof(why), "updates %" PRId64 "..%" PRId64 " missing; re-send from seq %"
+		 PRId64, last + 1, c->seq - 1, last + 1);
+	return reject(cu, CONSENT_GAP, c->seq, why);
+}
+
 /* Apply one verified update; CONSENT_FAILED with cu->busy set if the
  * database is locked (nothing counted: it will be tried again). */
 static enum consent_result apply(struct consent_update *cu, const struct consent_change *cp)
 {
 	char why[300], serr[STORE_ERRLEN], seqtxt[24];
 	const struct consent_change c = *cp;
-	int64_t last;
+	int64_t last, seen;
 	bool noop, forgot;
 	int rc;
 
@@ -273,7 +339,7 @@ static enum consent_result apply(struct consent_update *cu, const struct consent
 	if (rc != STORE_OK)
 		return reject(cu, CONSENT_FAILED, c.seq, serr);
 	/* Re-read inside the transaction: beaconctl or a second daemon may share it. */
-	if (load_last_seq(cu->db, &last, why, sizeof(why))) {
+	if (load_seqs(cu->db, &last, &seen, why, sizeof(why))) {
 		store_rollback(cu->db);
 		return reject(cu, CONSENT_FAILED, c.seq, why);
 	}
@@ -288,10 +354,12 @@ static enum consent_result apply(struct consent_update *cu, const struct consent
 			 "applied update (%" PRId64 ")", CONSENT_SEQ_STEP_MAX, last);
 		return reject(cu, CONSENT_MALFORMED, c.seq, why);
 	}
+	if (c.seq != last + 1)
+		return behind(cu, &c, last);
 	rc = apply_tx(cu, &c, &noop, serr);
 	snprintf(seqtxt, sizeof(seqtxt), "%" PRId64, c.seq);
 	if (rc == STORE_OK)
-		rc = store_kv_set(cu->db, KV_LAST_SEQ, seqtxt, serr);
+		rc = store_kv_set(cu->db, STORE_KV_CONSENT_LAST_SEQ, seqtxt, serr);
 	if (rc == STORE_OK)
 		rc = store_commit(cu->db, serr);
 	if (rc != STORE_OK) {
@@ -302,11 +370,10 @@ static enum consent_result apply(struct consent_update *cu, const struct consent
 		}
 		return reject(cu, CONSENT_FAILED, c.seq, serr);
 	}
-	if (c.seq != last + 1)
-		log_notice( "consent: sequence gap: %" PRId64 " follows %" PRId64
-					 " (updates missed while offline?)",
-			     c.seq, last);
 	cu->st.last_seq = c.seq;
+	if (cu->st.seen_seq > last && c.seq >= cu->st.seen_seq)
+		log_notice("consent: caught up with the missed updates at seq %" PRId64 "; acting "
+			   "on people again", c.seq);
 	cu->st.applied++;
 	cu->st.by_result[CONSENT_APPLIED]++;
 	log_info( "consent: update seq %" PRId64 " applied (%s%s%s)%s", c.seq,

@@ -13,12 +13,18 @@
  *    "value": "UUID:MAJOR:MINOR"}
  *   {"seq": 46, "op": "identifier_remove", "type": "ibeacon", "value": "..."}
  *
- * Order: seq must be strictly greater than the last applied one (kept in the
- * kv table as consent.last_seq, updated in the same transaction). Gaps are
- * accepted and logged: a gateway that was offline longer than its broker
- * session keeps working instead of refusing every later update (the backend
- * re-sends the full state with beaconctl import in that case). Anything with
- * seq <= last is a replay (or reordering) and is rejected.
+ * Order: updates are applied strictly in sequence, each exactly one beyond
+ * the last applied (kept in the kv table as consent.last_seq, updated in the
+ * same transaction). Anything with seq <= last is a replay (or reordering)
+ * and is rejected. An update further ahead means updates were missed (a
+ * session lost while offline, or a kill between libmosquitto's PUBACK and
+ * our commit): it is not applied, the highest sequence seen is kept in kv
+ * (consent.seen_seq, so it survives a restart) and the gateway is *behind*:
+ * it acts on nobody (consent_update_current() is false, the daemon's
+ * fail-closed path) until the backend has re-sent every update from
+ * last + 1 (it reads consent_seq from the gateway's retained status), or an
+ * operator sets the sequence a full re-import stands for (beaconctl consent
+ * seq --set N). Nothing is skipped silently.
  *
  * A valid update is applied in ONE transaction with an audit row whose actor
  * is "mqtt:<key fingerprint>". Through the same store functions as beaconctl,
@@ -46,6 +52,7 @@ enum consent_result {
 	CONSENT_BAD_SIGNATURE,/* signature does not verify with our public key */
 	CONSENT_REPLAYED,     /* seq <= last applied */
 	CONSENT_FAILED,       /* valid, but the store refused it (locked, bad value...) */
+	CONSENT_GAP,          /* valid, but updates before it are missing: not applied */
 	CONSENT_RESULTS
 };
 
@@ -87,6 +94,7 @@ struct consent_update_stats {
 	uint64_t rejected;                 /* sum of the reasons below */
 	uint64_t by_result[CONSENT_RESULTS];
 	int64_t last_seq;
+	int64_t seen_seq;                  /* highest verified seq received (0: none ahead) */
 };
 
 /*
@@ -125,6 +133,18 @@ bool consent_update_full(const struct consent_update *cu);
 /* A verified update could not be kept (out of memory): the consent state
  * is incomplete, no trigger may be published until a restart. */
 bool consent_update_lost(const struct consent_update *cu);
+
+/*
+ * Has every update the gateway knows of been applied? False while behind
+ * (a gap, see above) or after a lost update; *why then says what is missing
+ * and how to recover. The daemon acts on nobody while this is false.
+ */
+bool consent_update_current(const struct consent_update *cu, const char **why);
+
+/* Re-read the last applied and highest seen sequence from the database
+ * (another process, beaconctl consent seq --set, may have moved them).
+ * Called while behind, at every poll. */
+void consent_update_reload(struct consent_update *cu);
 
 const struct consent_update_stats *consent_update_get_stats(const struct consent_update *cu);
 const char *consent_result_name(enum consent_result r);

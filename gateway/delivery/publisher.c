@@ -166,8 +166,10 @@ static void sync_tick(struct publisher *p)
  * not while verified consent updates wait for the database. */
 static bool consent_settled(const struct publisher *p)
 {
+	const char *why;
+
 	return !p->cu || (p->synced && consent_update_waiting(p->cu) == 0 &&
-			  !consent_update_lost(p->cu));
+			  consent_update_current(p->cu, &why));
 }
 
 /*
@@ -200,10 +202,14 @@ static void consent_backpressure(struct publisher *p)
 
 const char *publisher_sync_state(const struct publisher *p)
 {
+	const char *why;
+
 	if (!p->cu || !broker_link_connected(p->link))
 		return NULL;
 	if (consent_update_lost(p->cu))
 		return "lost";
+	if (!consent_update_current(p->cu, &why))
+		return "behind";
 	if (!p->synced)
 		return "syncing";
 	return consent_update_waiting(p->cu) ? "applying" : "synced";
@@ -290,7 +296,13 @@ static void link_message(void *ctx, const char *topic, const void *payload, size
 	struct publisher *p = ctx;
 
 	if (p->cu && !strcmp(topic, p->t_consent)) {
-		consent_update_handle(p->cu, payload, len);
+		/* A gap stops the daemon acting on people now, not at its next
+		 * poll (consent_refresh runs its fail-closed check). */
+		if (consent_update_handle(p->cu, payload, len) == CONSENT_GAP) {
+			if (p->cb.consent_refresh)
+				p->cb.consent_refresh(p->cb.ctx);
+			publisher_publish_status(p);
+		}
 		consent_backpressure(p);
 	}
 	else if (p->cu && !strcmp(topic, p->t_sync))

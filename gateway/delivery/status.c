@@ -63,7 +63,7 @@ char *status_json(const struct delivery_config *cfg, bool online, const char *re
 			cJSON_AddStringToObject(o, "consent_state", c->consent_state);
 			add_str_or_null(o, "consent_reason", c->consent_reason);
 		}
-		if (c->fleet) {
+		if (c->authority) {
 			cJSON_AddNumberToObject(o, "consent_seq", (double)c->consent_seq);
 			cJSON_AddBoolToObject(o, "consent_current", online && c->consent_current);
 			if (c->consent_age_s >= 0)

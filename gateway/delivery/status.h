@@ -45,9 +45,11 @@ struct gateway_counters {
 	const char *consent_state;
 	const char *consent_reason;
 	uint64_t consent_applied, consent_rejected;
-	/* Following a fleet's hub (consent_head.h): the sequence held, whether
-	 * it is current, seconds since the matched head was issued (-1: none). */
-	bool fleet;
+	/* Following a consent authority, a fleet's hub (consent_head.h) or a
+	 * backend's signed updates (consent_update.h): the sequence held,
+	 * whether it is current (no gap, a fresh head), seconds since the
+	 * matched head was issued (-1: none, or no head on that channel). */
+	bool authority;
 	int64_t consent_seq;
 	bool consent_current;
 	int64_t consent_age_s;

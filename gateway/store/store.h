@@ -260,6 +260,16 @@ int store_limits_check_tx(sqlite3 *db, const char *channels_csv, const char *pol
 int store_kv_get(sqlite3 *db, const char *key, char *value, size_t n, char *err);
 int store_kv_set(sqlite3 *db, const char *key, const char *value, char *err);
 
+/* The signed-update sequence (store_consent_seq.c): the last update applied
+ * and the highest verified one received; seen > last means updates were
+ * missed and the daemon acts on nobody until they are re-sent. */
+#define STORE_KV_CONSENT_LAST_SEQ "consent.last_seq"
+#define STORE_KV_CONSENT_SEEN_SEQ "consent.seen_seq"
+int store_consent_seq_get(sqlite3 *db, int64_t *last, int64_t *seen, char *err);
+/* Declares the full state in this database to be that of update seq (after
+ * a full re-import): last = seq, audited. Refuses to go backwards. */
+int store_consent_seq_set(sqlite3 *db, const char *actor, int64_t seq, char *err);
+
 /* ---- queries ---- */
 /* customers.id of ref, STORE_ENOENT if none. */
 int store_customer_id(sqlite3 *db, const char *ref, int64_t *id, char *err);

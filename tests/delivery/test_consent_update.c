@@ -121,7 +121,7 @@ static void test_withdraw_purges_outbox(void **state)
 	struct fx *f = *state;
 	char sql[300];
 
-	assert_int_equal(send(f, f->key, "{\"seq\":7,\"op\":\"grant\",\"ref\":\"C2\","
+	assert_int_equal(send(f, f->key, "{\"seq\":1,\"op\":\"grant\",\"ref\":\"C2\","
 					 "\"purpose\":\"retargeting\",\"channels\":[\"push\"]}"),
 			 CONSENT_APPLIED);
 	snprintf(sql, sizeof(sql),
@@ -132,19 +132,19 @@ static void test_withdraw_purges_outbox(void **state)
 					     "payload) VALUES('x2', 1, 't', '{}')",
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
-	assert_int_equal(send(f, f->key, "{\"seq\":8,\"op\":\"withdraw\",\"ref\":\"C2\","
+	assert_int_equal(send(f, f->key, "{\"seq\":2,\"op\":\"withdraw\",\"ref\":\"C2\","
 					 "\"purpose\":\"retargeting\"}"),
 			 CONSENT_APPLIED);
 	/* The customer's queued trigger is gone, the other one stays. */
 	assert_int_equal(count(f, "SELECT count(*) FROM outbox"), 1);
 	assert_int_equal(count(f, "SELECT count(*) FROM outbox WHERE trigger_id='x2'"), 1);
 	/* Forget of an unknown customer: nothing to do, but the sequence moves on. */
-	assert_int_equal(send(f, f->key, "{\"seq\":9,\"op\":\"forget\",\"ref\":\"nobody\"}"),
+	assert_int_equal(send(f, f->key, "{\"seq\":3,\"op\":\"forget\",\"ref\":\"nobody\"}"),
 			 CONSENT_APPLIED);
-	assert_int_equal(send(f, f->key, "{\"seq\":10,\"op\":\"forget\",\"ref\":\"C2\"}"),
+	assert_int_equal(send(f, f->key, "{\"seq\":4,\"op\":\"forget\",\"ref\":\"C2\"}"),
 			 CONSENT_APPLIED);
 	assert_int_equal(count(f, "SELECT count(*) FROM customers WHERE customer_ref='C2'"), 0);
-	assert_int_equal(count(f, "SELECT value FROM kv WHERE key='consent.last_seq'"), 10);
+	assert_int_equal(count(f, "SELECT value FROM kv WHERE key='consent.last_seq'"), 4);
 }
 
 /* A retargeting grant without a channel could never send a trigger: refused
@@ -166,10 +166,10 @@ static void test_retargeting_without_channel(void **state)
 	assert_int_equal(count(f, "SELECT count(*) FROM audit"), 0);
 	assert_int_equal(count(f, "SELECT count(*) FROM kv WHERE key='consent.last_seq'"), 0);
 	/* presence needs none; retargeting with one is applied */
-	assert_int_equal(send(f, f->key, "{\"seq\":3,\"op\":\"grant\",\"ref\":\"C4\","
+	assert_int_equal(send(f, f->key, "{\"seq\":1,\"op\":\"grant\",\"ref\":\"C4\","
 					 "\"purpose\":\"presence\"}"),
 			 CONSENT_APPLIED);
-	assert_int_equal(send(f, f->key, "{\"seq\":4,\"op\":\"grant\",\"ref\":\"C4\","
+	assert_int_equal(send(f, f->key, "{\"seq\":2,\"op\":\"grant\",\"ref\":\"C4\","
 					 "\"purpose\":\"retargeting\",\"channels\":[\"push\"]}"),
 			 CONSENT_APPLIED);
 	assert_int_equal(count(f, "SELECT count(*) FROM consents"), 2);
@@ -202,6 +202,64 @@ static void test_locked_database_retried(void **state)
 	assert_int_equal(count(f, "SELECT value FROM kv WHERE key='consent.last_seq'"), 3);
 }
 
+/*
+ * A gap (updates missed: a session lost, a kill between PUBACK and commit)
+ * is never skipped: the update beyond it is not applied, the gateway is
+ * behind, also after a restart, until the missing ones are re-sent in order
+ * or an operator declares a full re-import with store_consent_seq_set().
+ */
+static void test_gap_fails_closed(void **state)
+{
+	struct fx *f = *state;
+	struct delivery_config cfg;
+	char err[512];
+	const char *why = NULL;
+
+	assert_int_equal(send(f, f->key, "{\"seq\":1,\"op\":\"grant\",\"ref\":\"C5\","
+					 "\"purpose\":\"presence\"}"),
+			 CONSENT_APPLIED);
+	assert_true(consent_update_current(f->cu, &why));
+	/* Seq 2 was lost; 3 (a withdrawal) arrives. */
+	assert_int_equal(send(f, f->key, "{\"seq\":3,\"op\":\"withdraw\",\"ref\":\"C5\","
+					 "\"purpose\":\"presence\"}"),
+			 CONSENT_GAP);
+	assert_false(consent_update_current(f->cu, &why));
+	assert_non_null(strstr(why, "re-send from seq 2"));
+	assert_int_equal(consent_update_get_stats(f->cu)->by_result[CONSENT_GAP], 1);
+	assert_int_equal(count(f, "SELECT value FROM kv WHERE key='consent.last_seq'"), 1);
+	assert_int_equal(count(f, "SELECT value FROM kv WHERE key='consent.seen_seq'"), 3);
+	assert_int_equal(count(f, "SELECT count(*) FROM consents WHERE withdrawn_at IS NOT NULL"),
+			 0);
+	/* A restart still knows. */
+	consent_update_free(f->cu);
+	delivery_config_defaults(&cfg);
+	snprintf(cfg.consent_pubkey, sizeof(cfg.consent_pubkey), "%s", f->pub_path);
+	f->cu = consent_update_new(&cfg, f->db, err, sizeof(err));
+	assert_non_null(f->cu);
+	assert_false(consent_update_current(f->cu, &why));
+	/* The backend re-sends from 2: behind until 3 is in again. */
+	assert_int_equal(send(f, f->key, "{\"seq\":2,\"op\":\"grant\",\"ref\":\"C6\","
+					 "\"purpose\":\"presence\"}"),
+			 CONSENT_APPLIED);
+	assert_false(consent_update_current(f->cu, &why));
+	assert_int_equal(send(f, f->key, "{\"seq\":3,\"op\":\"withdraw\",\"ref\":\"C5\","
+					 "\"purpose\":\"presence\"}"),
+			 CONSENT_APPLIED);
+	assert_true(consent_update_current(f->cu, &why));
+	assert_int_equal(count(f, "SELECT count(*) FROM consents WHERE withdrawn_at IS NOT NULL"),
+			 1);
+	/* Another gap, settled by an operator's full re-import as of update 9. */
+	assert_int_equal(send(f, f->key, "{\"seq\":9,\"op\":\"forget\",\"ref\":\"C6\"}"),
+			 CONSENT_GAP);
+	assert_false(consent_update_current(f->cu, &why));
+	assert_int_equal(store_consent_seq_set(f->db, "test", 2, err), STORE_EINVAL);
+	assert_int_equal(store_consent_seq_set(f->db, "test", 9, err), STORE_OK);
+	consent_update_reload(f->cu);
+	assert_true(consent_update_current(f->cu, &why));
+	assert_int_equal(send(f, f->key, "{\"seq\":9,\"op\":\"forget\",\"ref\":\"C6\"}"),
+			 CONSENT_REPLAYED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -209,6 +267,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_withdraw_purges_outbox, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retargeting_without_channel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_locked_database_retried, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gap_fails_closed, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,8 +14,12 @@ round draws, from one seeded random generator:
   MQTT (withdraw, grant);
 - sometimes a fault: the broker stopped for a while (changes made while it
   is away), another process holding the database write lock while signed
-  updates arrive, or beacongw killed with SIGKILL and started again (once
-  the signed updates sent are applied: see the comment at the kill).
+  updates arrive, or beacongw killed with SIGKILL and started again, also
+  while signed updates are in flight (one acknowledged by libmosquitto but
+  not yet committed is lost to the gateway: it notices the gap at the next
+  one, or the backend notices its consent_seq lagging; either way the
+  backend re-sends, as docs/backend.md tells backends to, and the gateway
+  acts on nobody while it is behind).
 
 The model: for each customer, the intervals during which a trigger (or a
 visit) of theirs must not exist, from the moment a change that ended the
@@ -148,6 +152,13 @@ class Model:
         if self.now_ended.get((ref, what)):
             self.ended[(ref, what)][-1][1] = t
             self.now_ended[(ref, what)] = False
+        else:
+            # Two grants on the way (a signed one, then one by beaconctl):
+            # the interval ends with the one that started first, whichever
+            # the test learnt of first.
+            ivs = self.ended.get((ref, what))
+            if ivs and ivs[-1][1] is not None and ivs[-1][0] < t < ivs[-1][1]:
+                ivs[-1][1] = t
 
     def in_ended(self, ref, what, t):
         for s, e, _ in self.ended.get((ref, what), []):
@@ -179,6 +190,10 @@ class Chaos:
         self.counts = {"rounds": 0, "changes": 0, "faults": 0, "triggers": 0, "visits": 0}
         self.kinds = {}
         self.seq = 0
+        self.sent_at = 0.0
+        self.sent = {}                # seq -> signed envelope (the backend's history)
+        self.resent = 0
+        self.last_resend = 0.0
         self.enrolled = {}            # ref -> {"ident": bool, "presence": bool, "retargeting": bool}
         self.gw = self.sim = None
         self.backend = None
@@ -208,8 +223,34 @@ class Chaos:
         self.backend = mqtt.Client(client_id="chaos-backend-%d" % os.getpid(),
                                    protocol=mqtt.MQTTv5)
         self.backend.reconnect_delay_set(0.05, 0.2)
+        self.backend.on_connect = lambda c, u, f, rc, p=None: c.subscribe(
+            b.PREFIX + "/+/+/status", qos=1)
+        self.backend.on_message = self._backend_status
         self.backend.connect("127.0.0.1", self.broker.port)
         self.backend.loop_start()
+
+    def _backend_status(self, c, u, m):
+        """What docs/backend.md asks of a backend: read the gateway's
+        retained status and re-send, in order, every update after its
+        consent_seq when it is behind (consent_current false: a gap) or
+        lags behind the latest sent for a while (the last one was lost)."""
+        try:
+            st = json.loads(m.payload)
+        except ValueError:
+            return
+        if not st.get("online") or "consent_seq" not in st:
+            return
+        have = int(st["consent_seq"])
+        now = time.time()
+        if have >= self.seq or now - self.last_resend < 2.0:
+            return
+        if st.get("consent_current") is not False and now - self.sent_at < 3.0:
+            return                     # probably still on its way
+        self.last_resend = now
+        for seq in range(have + 1, self.seq + 1):
+            if seq in self.sent:
+                c.publish(b.PREFIX + "/consent", self.sent[seq], qos=1)
+                self.resent += 1
 
     def start_epoch(self):
         """A fresh beaconsim run (its walks last CYCLES cycles) and a gateway."""
@@ -253,7 +294,10 @@ class Chaos:
             b.fail("beaconctl sign: %s" % r.stderr)
         if not b.wait_for(self.backend.is_connected, 20, step=0.05):
             b.fail("the test's backend client could not reconnect to the broker")
-        self.backend.publish(b.PREFIX + "/consent", r.stdout.strip(), qos=1).wait_for_publish(10)
+        self.sent[self.seq] = r.stdout.strip()
+        self.sent_at = time.time()
+        self.backend.publish(b.PREFIX + "/consent", self.sent[self.seq],
+                             qos=1).wait_for_publish(10)
         return self.seq
 
     def applied_seq(self):
@@ -442,6 +486,39 @@ class Chaos:
         self.gw.close()
         self.start_gateway()
 
+    def fault_kill_in_flight(self):
+        """Signed updates acknowledged by libmosquitto but not committed
+        (they wait for a database another process holds) when beacongw is
+        killed: lost to the gateway, which must not act past them; the
+        backend re-sends them."""
+        mark = len(self.gw.text())
+        lock = sqlite3.connect(self.db, timeout=10, isolation_level=None)
+        lock.execute("BEGIN IMMEDIATE")
+        self.note("database locked")
+        try:
+            for _ in range(self.rng.randint(1, 2)):
+                ref = ref_of(self.rng.randrange(N_CUSTOMERS))
+                if ref not in self.enrolled:
+                    continue
+                purpose = self.rng.choice(["presence", "retargeting"])
+                if self.enrolled[ref][purpose] and not self.pending_for(ref, purpose):
+                    self.withdraw(ref, purpose, "mqtt")
+                else:
+                    self.grant(ref, purpose, "mqtt")
+                self.counts["changes"] += 1
+                self.kinds["mqtt (in flight at kill)"] = \
+                    self.kinds.get("mqtt (in flight at kill)", 0) + 1
+            b.wait_for(lambda: "updates wait in order" in self.gw.log_since(mark), 5,
+                       step=0.02)
+            self.note("beacongw killed (SIGKILL) with updates in flight")
+            self.gw.kill9()
+            self.gw.close()
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+            self.note("database unlocked")
+        self.start_gateway()
+
     # ---- checks ----
     def violation(self, what):
         # Each round checks everything again: report a finding once.
@@ -559,16 +636,19 @@ class Chaos:
                 self.kinds["fault: database locked"] = \
                     self.kinds.get("fault: database locked", 0) + 1
             elif r < 0.37:
-                # Signed updates first: libmosquitto acknowledges a QoS 1
-                # message as it reads it, so a kill between that and the
-                # commit loses the update; this standalone channel then logs
-                # a sequence gap and goes on. A fleet gateway (beaconhub)
-                # fails closed on the gap and takes a snapshot instead
-                # (tests/hub). docs/faults.md says so.
-                self.settle_mqtt()
-                self.fault_kill()
+                # Signed updates may be in flight: libmosquitto acknowledges
+                # a QoS 1 message as it reads it, so a kill before the
+                # commit loses it to the gateway; the backend's re-sending
+                # (_backend_status) brings it back, and settle_mqtt() below
+                # waits for every update to be applied.
+                if self.rng.random() < 0.5:
+                    self.fault_kill()
+                    kind = "fault: kill -9"
+                else:
+                    self.fault_kill_in_flight()
+                    kind = "fault: kill -9, updates in flight"
                 self.counts["faults"] += 1
-                self.kinds["fault: kill -9"] = self.kinds.get("fault: kill -9", 0) + 1
+                self.kinds[kind] = self.kinds.get(kind, 0) + 1
             self.settle_mqtt()
             time.sleep(self.rng.uniform(0.2, 1.0))   # let triggers come
             self.counts["rounds"] = n + 1
@@ -608,12 +688,13 @@ def main():
         c.run()
     finally:
         c.close()
-    summary = dict(c.counts, seed=args.seed, violations=len(c.violations),
+    summary = dict(c.counts, seed=args.seed, resent=c.resent, violations=len(c.violations),
                    seconds=round(time.time() - t0, 1), kinds=c.kinds)
     b.say("consent chaos: seed %d, %d rounds, %d changes, %d faults, %d triggers, %d visits, "
           "%d violations" % (args.seed, c.counts["rounds"], c.counts["changes"],
                              c.counts["faults"], c.counts["triggers"], c.counts["visits"],
                              len(c.violations)))
+    b.say("  updates re-sent by the backend: %d" % c.resent)
     b.say("  by kind: " + ", ".join("%s %d" % kv for kv in sorted(c.kinds.items())))
     if args.json:
         with open(args.json, "w") as f:
