@@ -290,6 +290,19 @@ size_t metrics_format(const struct metrics_sample *s, char *buf, size_t n)
 	COUNTER("visits_exited", "Visits ended.", s->visits_exited);
 	COUNTER("dwell_events", "Dwell marks reached during visits.", s->dwell_events);
 	GAUGE("tracked_devices", "Consented devices tracked now.", s->tracked_devices);
+	COUNTER("irk_lookups", "Reports from resolvable private addresses looked up.",
+		s->irk_lookups);
+	COUNTER("irk_cache_hits", "RPA look-ups answered by the result cache (no search).",
+		s->irk_cache_hits);
+	COUNTER("irk_resolved", "RPA look-ups that found an enrolled IRK.", s->irk_resolved);
+	COUNTER("irk_worker_searches", "IRK searches run by the worker threads (irk_threads).",
+		s->irk_worker_searches);
+	COUNTER("irk_parked", "Reports that waited for a worker's IRK search.", s->irk_parked);
+	COUNTER("irk_inline_searches",
+		"IRK searches run on the event loop because every worker slot was busy.",
+		s->irk_inline_searches);
+	GAUGE("irk_cache_entries", "Entries the RPA result cache has grown to (bounded by "
+	      "[identity] irk_cache_size).", s->irk_cache_capacity);
 
 	COUNTER("triggers", "Triggers produced by the campaign rules.", s->triggers);
 	COUNTER("triggers_queued", "Triggers accepted by the outbox.", s->triggers_queued);

@@ -43,6 +43,10 @@ struct metrics_sample {
 	uint64_t reports, decoded, consented;
 	uint64_t visits_entered, visits_exited, dwell_events;
 	uint64_t tracked_devices;
+	/* resolvable private addresses (as in the status "counts") */
+	uint64_t irk_lookups, irk_cache_hits, irk_resolved;
+	uint64_t irk_worker_searches, irk_parked, irk_inline_searches;
+	uint64_t irk_cache_capacity;
 	/* triggers and delivery */
 	uint64_t triggers, triggers_queued, triggers_sent, triggers_dropped;
 	uint64_t triggers_dropped_consent;

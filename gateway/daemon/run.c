@@ -470,6 +470,13 @@ static void fill_counters(void *ctx, struct gateway_counters *c)
 	c->tracked_devices = ps->tracked_devices;
 	c->store_namespace_ids = r->audit.store_namespace_ids;
 	c->before_consent = ps->before_consent;
+	c->irk_lookups = ps->irk_lookups;
+	c->irk_cache_hits = ps->irk_cache_hits;
+	c->irk_resolved = ps->irk_resolved;
+	c->irk_worker_searches = ps->irk_async_searches;
+	c->irk_parked = ps->irk_parked;
+	c->irk_inline_searches = ps->irk_inline_searches;
+	c->irk_cache_capacity = ps->irk_cache_capacity;
 	if (own)
 		c->last_error = own;
 	c->consent_state = r->consent_failed ? "failed" : "ok";
@@ -940,6 +947,13 @@ void run_metrics(const struct run *r, struct metrics_sample *m)
 	m->visits_exited = c.visits_exited;
 	m->dwell_events = c.dwell_events;
 	m->tracked_devices = c.tracked_devices;
+	m->irk_lookups = c.irk_lookups;
+	m->irk_cache_hits = c.irk_cache_hits;
+	m->irk_resolved = c.irk_resolved;
+	m->irk_worker_searches = c.irk_worker_searches;
+	m->irk_parked = c.irk_parked;
+	m->irk_inline_searches = c.irk_inline_searches;
+	m->irk_cache_capacity = c.irk_cache_capacity;
 	m->triggers = c.triggers;
 	m->triggers_queued = c.triggers_queued;
 	m->triggers_sent = c.triggers_sent;

@@ -99,6 +99,15 @@ char *status_json(const struct delivery_config *cfg, bool online, const char *re
 		cJSON_AddNumberToObject(counts, "reconnects", (double)c->reconnects);
 		cJSON_AddNumberToObject(counts, "consent_sync_timeouts",
 					(double)c->consent_sync_timeouts);
+		cJSON_AddNumberToObject(counts, "irk_lookups", (double)c->irk_lookups);
+		cJSON_AddNumberToObject(counts, "irk_cache_hits", (double)c->irk_cache_hits);
+		cJSON_AddNumberToObject(counts, "irk_resolved", (double)c->irk_resolved);
+		cJSON_AddNumberToObject(counts, "irk_worker_searches",
+					(double)c->irk_worker_searches);
+		cJSON_AddNumberToObject(counts, "irk_parked", (double)c->irk_parked);
+		cJSON_AddNumberToObject(counts, "irk_inline_searches",
+					(double)c->irk_inline_searches);
+		cJSON_AddNumberToObject(counts, "irk_cache_capacity", (double)c->irk_cache_capacity);
 	}
 	add_str_or_null(o, "last_error", c ? c->last_error : NULL);
 	s = cJSON_PrintUnformatted(o);

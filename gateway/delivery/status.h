@@ -31,6 +31,14 @@ struct gateway_counters {
 	uint64_t tracked_devices;
 	uint64_t store_namespace_ids; /* customer identifiers inside a store beacon namespace */
 	uint64_t before_consent;   /* sightings of enrolled customers before their consent began */
+	/* Resolvable private addresses (issue 20, docs/capacity.md): reports
+	 * of RPAs looked up, answered by the result cache, resolved to an
+	 * enrolled IRK; with irk_threads, searches done by the workers,
+	 * reports that waited for one, searches done inline (all slots busy);
+	 * and the size the result cache has grown to. */
+	uint64_t irk_lookups, irk_cache_hits, irk_resolved;
+	uint64_t irk_worker_searches, irk_parked, irk_inline_searches;
+	uint64_t irk_cache_capacity;
 	/* the delivery part */
 	uint64_t triggers_queued, triggers_sent;
 	uint64_t triggers_dropped;  /* outbox bound, expiry, forgotten customer, consent ended,

@@ -695,6 +695,7 @@ static void sync_stats(struct pipeline *p)
 	p->stats.footfall_suppressed = footfall_suppressed(p->ff);
 	p->stats.irk_lookups = is->lookups;
 	p->stats.irk_cache_hits = is->cache_hits;
+	p->stats.irk_cache_capacity = is->cache_capacity;
 	if (p->irk_async) {
 		const struct irk_async_stats *as = irk_async_get_stats(p->irk_async);
 

@@ -84,6 +84,7 @@ struct pipeline_stats {
 	uint64_t beacon_health;    /* health messages emitted */
 	uint64_t etlm_decrypted, etlm_failed;
 	uint64_t irk_lookups, irk_cache_hits, irk_resolved;
+	uint32_t irk_cache_capacity;  /* entries the result cache has grown to */
 	/* With irk_threads: searches handed to workers, reports that waited
 	 * for one, and searches done inline because every slot was busy. */
 	uint64_t irk_async_searches, irk_parked, irk_inline_searches;

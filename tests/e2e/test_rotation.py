@@ -72,6 +72,20 @@ try:
     for ref, n, dwell in rows:
         check(n == 1 and 200 <= dwell <= 260, "%s: one visit of about 230 s, got %d visit(s), "
               "longest %s s" % (ref, n, dwell))
+    # What an operator sizing the store reads (docs/capacity.md): every report
+    # of the phone's RPAs was looked up, each new address searched once and
+    # resolved, the rest answered by the result cache.
+    counts = (s.sub.last_status() or {}).get("counts", {})
+    e2e.say("status irk counts:", {k: v for k, v in counts.items() if k.startswith("irk_")})
+    check(counts.get("irk_resolved", 0) >= len(rpas),
+          "each of the phone's %d addresses resolved (irk_resolved %s)"
+          % (len(rpas), counts.get("irk_resolved")))
+    searched = counts.get("irk_lookups", 0) - counts.get("irk_cache_hits", 0)
+    check(counts.get("irk_lookups", 0) >= counts.get("irk_resolved", 0) and
+          len(rpas) <= searched < counts.get("irk_cache_hits", 0),
+          "each new address searched, the repeats answered by the cache: %d searched, %s"
+          % (searched, {k: v for k, v in counts.items() if k.startswith("irk_")}))
+    check(counts.get("irk_cache_capacity", 0) > 0, "the cache's size is reported")
 finally:
     s.close()
 finish()
