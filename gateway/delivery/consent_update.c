@@ -277,6 +277,32 @@ static enum consent_result verify(struct consent_update *cu, const void *msg, si
 }
 
 /*
+ * The end of apply()'s transaction: if the change went in (rc), record
+ * key = value and commit. A locked database sets cu->busy (tried again
+ * later, nothing counted); any other failure rolls back and is rejected.
+ * CONSENT_APPLIED when committed.
+ */
+static enum consent_result commit_seq(struct consent_update *cu, int rc, const char *key,
+				      int64_t value, int64_t seq, char *serr)
+{
+	char text[24];
+
+	snprintf(text, sizeof(text), "%" PRId64, value);
+	if (rc == STORE_OK)
+		rc = store_kv_set(cu->db, key, text, serr);
+	if (rc == STORE_OK)
+		rc = store_commit(cu->db, serr);
+	if (rc == STORE_OK)
+		return CONSENT_APPLIED;
+	store_rollback(cu->db);
+	if (rc == STORE_EBUSY) {
+		cu->busy = true;
+		return CONSENT_FAILED;
+	}
+	return reject(cu, CONSENT_FAILED, seq, serr);
+}
+
+/*
  * A verified update beyond last + 1, inside apply()'s transaction: updates
  * were missed. It is not applied (applying it out of order could re-grant
  * what a missing one withdrew); the highest sequence seen is committed
@@ -285,9 +311,9 @@ static enum consent_result verify(struct consent_update *cu, const void *msg, si
 static enum consent_result behind(struct consent_update *cu, const struct consent_change *c,
 				  int64_t last)
 {
-	char why[200], serr[STORE_ERRLEN], seqtxt[24];
+	char why[200], serr[STORE_ERRLEN];
+	enum consent_result r;
 	int64_t seen;
-	int rc;
 
 	if (load_seqs(cu->db, &(int64_t){ 0 }, &seen, why, sizeof(why))) {
 		store_rollback(cu->db);
@@ -295,18 +321,9 @@ static enum consent_result behind(struct consent_update *cu, const struct consen
 	}
 	if (c->seq > seen)
 		seen = c->seq;
-	snprintf(seqtxt, sizeof(seqtxt), "%" PRId64, seen);
-	rc = store_kv_set(cu->db, STORE_KV_CONSENT_SEEN_SEQ, seqtxt, serr);
-	if (rc == STORE_OK)
-		rc = store_commit(cu->db, serr);
-	if (rc != STORE_OK) {
-		store_rollback(cu->db);
-		if (rc == STORE_EBUSY) {
-			cu->busy = true;
-			return CONSENT_FAILED;
-		}
-		return reject(cu, CONSENT_FAILED, c->seq, serr);
-	}
+	r = commit_seq(cu, STORE_OK, STORE_KV_CONSENT_SEEN_SEQ, seen, c->seq, serr);
+	if (r != CONSENT_APPLIED)
+		return r;
 	if (cu->st.seen_seq <= cu->st.last_seq)
 		log_err("consent: behind: updates after seq %" PRId64 " are missing; acting on "
 			"nobody until the backend re-sends from seq %" PRId64, last, last + 1);
@@ -321,8 +338,9 @@ static enum consent_result behind(struct consent_update *cu, const struct consen
  * database is locked (nothing counted: it will be tried again). */
 static enum consent_result apply(struct consent_update *cu, const struct consent_change *cp)
 {
-	char why[300], serr[STORE_ERRLEN], seqtxt[24];
+	char why[300], serr[STORE_ERRLEN];
 	const struct consent_change c = *cp;
+	enum consent_result r;
 	int64_t last, seen;
 	bool noop, forgot;
 	int rc;
@@ -357,19 +375,9 @@ static enum consent_result apply(struct consent_update *cu, const struct consent
 	if (c.seq != last + 1)
 		return behind(cu, &c, last);
 	rc = apply_tx(cu, &c, &noop, serr);
-	snprintf(seqtxt, sizeof(seqtxt), "%" PRId64, c.seq);
-	if (rc == STORE_OK)
-		rc = store_kv_set(cu->db, STORE_KV_CONSENT_LAST_SEQ, seqtxt, serr);
-	if (rc == STORE_OK)
-		rc = store_commit(cu->db, serr);
-	if (rc != STORE_OK) {
-		store_rollback(cu->db);
-		if (rc == STORE_EBUSY) {
-			cu->busy = true;
-			return CONSENT_FAILED;
-		}
-		return reject(cu, CONSENT_FAILED, c.seq, serr);
-	}
+	r = commit_seq(cu, rc, STORE_KV_CONSENT_LAST_SEQ, c.seq, c.seq, serr);
+	if (r != CONSENT_APPLIED)
+		return r;
 	cu->st.last_seq = c.seq;
 	if (cu->st.seen_seq > last && c.seq >= cu->st.seen_seq)
 		log_notice("consent: caught up with the missed updates at seq %" PRId64 "; acting "

@@ -458,22 +458,27 @@ class Chaos:
         self.barriers.append(time.time())
         b.wait_for(self.rec.connected, 10, step=0.05)
 
+    def mqtt_changes(self, most, kind):
+        """One to `most` signed updates (withdraw what is granted, grant
+        what is not), counted under kind."""
+        for _ in range(self.rng.randint(1, most)):
+            ref = ref_of(self.rng.randrange(N_CUSTOMERS))
+            if ref not in self.enrolled:
+                continue
+            purpose = self.rng.choice(["presence", "retargeting"])
+            if self.enrolled[ref][purpose] and not self.pending_for(ref, purpose):
+                self.withdraw(ref, purpose, "mqtt")
+            else:
+                self.grant(ref, purpose, "mqtt")
+            self.counts["changes"] += 1
+            self.kinds[kind] = self.kinds.get(kind, 0) + 1
+
     def fault_lock(self):
         lock = sqlite3.connect(self.db, timeout=10, isolation_level=None)
         lock.execute("BEGIN IMMEDIATE")
         self.note("database locked")
         try:
-            for _ in range(self.rng.randint(1, 3)):
-                ref = ref_of(self.rng.randrange(N_CUSTOMERS))
-                if ref not in self.enrolled:
-                    continue
-                purpose = self.rng.choice(["presence", "retargeting"])
-                if self.enrolled[ref][purpose] and not self.pending_for(ref, purpose):
-                    self.withdraw(ref, purpose, "mqtt")
-                else:
-                    self.grant(ref, purpose, "mqtt")
-                self.counts["changes"] += 1
-                self.kinds["mqtt (db locked)"] = self.kinds.get("mqtt (db locked)", 0) + 1
+            self.mqtt_changes(3, "mqtt (db locked)")
             time.sleep(self.rng.uniform(0.3, 1.5))
         finally:
             lock.execute("ROLLBACK")
@@ -496,18 +501,7 @@ class Chaos:
         lock.execute("BEGIN IMMEDIATE")
         self.note("database locked")
         try:
-            for _ in range(self.rng.randint(1, 2)):
-                ref = ref_of(self.rng.randrange(N_CUSTOMERS))
-                if ref not in self.enrolled:
-                    continue
-                purpose = self.rng.choice(["presence", "retargeting"])
-                if self.enrolled[ref][purpose] and not self.pending_for(ref, purpose):
-                    self.withdraw(ref, purpose, "mqtt")
-                else:
-                    self.grant(ref, purpose, "mqtt")
-                self.counts["changes"] += 1
-                self.kinds["mqtt (in flight at kill)"] = \
-                    self.kinds.get("mqtt (in flight at kill)", 0) + 1
+            self.mqtt_changes(2, "mqtt (in flight at kill)")
             b.wait_for(lambda: "updates wait in order" in self.gw.log_since(mark), 5,
                        step=0.02)
             self.note("beacongw killed (SIGKILL) with updates in flight")
