@@ -342,7 +342,10 @@ void pipeline_set_snapshot(struct pipeline *p, struct snapshot *s)
 		return;
 	}
 	/* Open visits follow the customer id into the new snapshot; customers
-	 * who are gone (removed, erased) are forgotten without an event. */
+	 * who are gone (removed, erased) or have no identifier left are
+	 * forgotten without an event. (A visit kept across an identifier's
+	 * removal would end later with an exit dated inside the gap, or go on
+	 * after the identifier is added again as if nothing had happened.) */
 	for (uint32_t i = 0; i < presence_capacity(p->pr); i++) {
 		struct presence_device *d = presence_slot(p->pr, i);
 		int64_t ci;
@@ -350,7 +353,7 @@ void pipeline_set_snapshot(struct pipeline *p, struct snapshot *s)
 		if (!d)
 			continue;
 		ci = s ? pipeline_find_customer(s, d->customer_id) : -1;
-		if (ci < 0) {
+		if (ci < 0 || !(has_ident[ci / 8] & (1u << (ci % 8)))) {
 			presence_forget(p->pr, d->customer_id);
 			if (p->sz)
 				site_zone_forget(p->sz, d->customer_id);

@@ -221,6 +221,41 @@ static void test_swap_drops_removed_customers(void **state)
 	sb_free(b2);
 }
 
+/* beaconctl identifier remove, then add again: the visit open before the
+ * removal ends with it, without an exit; the person seen after the add
+ * starts a new one. Nothing is dated inside the gap. */
+static void test_swap_drops_customers_without_identifier(void **state)
+{
+	struct pipeline_config cfg = config();
+	struct harness h;
+	struct snap_builder *b = store_db(), *bare = sb_new();
+	struct bf_frame fa = frame_ibeacon(UUID_ALICE, 7, 1);
+	uint32_t a;
+
+	(void)state;
+	harness_init(&h, &cfg);
+	pipeline_set_snapshot(h.p, sb_build(b, 1));
+	harness_walk(&h, T0, T0 + 10, ADDR_ALICE, -58, &fa);
+	assert_int_equal(h.visits[VISIT_ENTER], 1);
+	/* alice as she is, without her identifier */
+	sb_channel(bare, "push");
+	a = sb_customer(bare, 1, "alice-0001");
+	sb_consent(bare, a, SNAP_PRESENCE, 1, 0, 0, 0, "privacy-2026-01");
+	sb_consent(bare, a, SNAP_RETARGETING, 1, 0, 0, 0x1, "privacy-2026-01");
+	pipeline_set_snapshot(h.p, sb_build(bare, 2));
+	assert_int_equal(pipeline_get_stats(h.p)->tracked_devices, 0);
+	harness_walk(&h, T0 + 10, T0 + 40, ADDR_ALICE, -58, &fa);
+	assert_int_equal(h.visits[VISIT_EXIT], 0);
+	/* the identifier is back: a new visit, the old one never exits */
+	pipeline_set_snapshot(h.p, sb_build(b, 3));
+	harness_walk(&h, T0 + 40, T0 + 50, ADDR_ALICE, -58, &fa);
+	assert_int_equal(h.visits[VISIT_ENTER], 2);
+	assert_int_equal(h.visits[VISIT_EXIT], 0);
+	harness_fini(&h);
+	sb_free(b);
+	sb_free(bare);
+}
+
 static void test_eid_tag_across_rotations_with_etlm(void **state)
 {
 	struct pipeline_config cfg = config();
@@ -453,6 +488,7 @@ int main(void)
 		cmocka_unit_test(test_no_rssi_controller),
 		cmocka_unit_test(test_withdrawal_and_expiry_at_event_time),
 		cmocka_unit_test(test_swap_drops_removed_customers),
+		cmocka_unit_test(test_swap_drops_customers_without_identifier),
 		cmocka_unit_test(test_eid_tag_across_rotations_with_etlm),
 		cmocka_unit_test(test_rpa_phone),
 		cmocka_unit_test(test_fixed_beacon_health),
