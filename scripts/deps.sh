@@ -9,10 +9,12 @@ BGW_BUILD_DEPS="build-essential cmake pkg-config \
 BGW_FUZZ_DEPS="clang libclang-rt-14-dev llvm"
 BGW_RUN_DEPS="mosquitto mosquitto-clients sqlite3 openssl python3 python3-paho-mqtt \
  python3-jsonschema"
+# prometheus (promtool, and the dashboard picture's queries) and
+# python3-matplotlib draw scripts/render-dashboard's picture in its test.
 BGW_TEST_DEPS="bluez bluez-test-tools tshark valgrind gcc-arm-none-eabi \
  libnewlib-arm-none-eabi binutils-arm-none-eabi qemu-system-arm qemu-system-x86 \
  busybox-static kmod xz-utils cpio file man-db groff-base lintian dpkg-dev \
- systemd iproute2 procps psmisc gnuplot-nox time prometheus"
+ systemd iproute2 procps psmisc gnuplot-nox time prometheus python3-matplotlib"
 
 bgw_install() {
   missing=""

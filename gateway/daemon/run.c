@@ -382,6 +382,17 @@ static void on_beacon_health(void *ctx, const char *json)
 	publisher_publish_aux(r->pub, "beacons", json);
 }
 
+/* A store beacon went low on battery, missing, or back to ok: an alert that
+ * must survive a broker outage, so it goes through the outbox as footfall
+ * does. Rare (a change, not a sighting), so the copy it makes is no cost to
+ * the hot path. */
+static void on_beacon_change(void *ctx, const char *json)
+{
+	struct run *r = ctx;
+
+	publisher_publish_durable(r->pub, "beacons", json);
+}
+
 /* ---- publisher ---- */
 
 /* The daemon's own last error for the status document and the metrics:
@@ -740,7 +751,8 @@ struct run *run_new(struct loop *l, const struct config *cfg, bool replay, char 
 	close_stale_visits(r);
 	pcb = (struct pipeline_callbacks){ .ctx = r, .visit = on_visit, .trigger = on_trigger,
 					   .footfall = on_footfall,
-					   .beacon_health = on_beacon_health };
+					   .beacon_health = on_beacon_health,
+					   .beacon_change = on_beacon_change };
 	r->pl = pipeline_new(&cfg->pipeline, &pcb);
 	if (!r->pl) {
 		snprintf(err, errlen, "out of memory");

@@ -61,7 +61,7 @@ struct outbox_stats {
 	uint64_t visits_dropped;  /* oldest visit changes dropped to stay bounded */
 	uint64_t visits_dropped_consent; /* not recorded: the person's presence consent ended
 	                                  * (or they were forgotten) before the commit */
-	uint64_t aux_queued;      /* footfall messages accepted by outbox_enqueue_aux */
+	uint64_t aux_queued;      /* footfall, beacon alerts accepted by outbox_enqueue_aux */
 	uint64_t aux_sent;        /* ... acknowledged by the broker */
 	uint64_t aux_expired;     /* ... older than the message expiry when their turn came */
 };
@@ -76,7 +76,7 @@ struct outbox_msg {
 	const char *topic;
 	const char *payload;
 	size_t payload_len;
-	bool aux;                 /* an aggregate (footfall), not a trigger */
+	bool aux;                 /* footfall or a beacon alert, not a trigger */
 };
 
 /*
@@ -106,10 +106,10 @@ int outbox_enqueue_logged(struct outbox *ob, const char *trigger_id, const char 
 			  int64_t campaign_id, int64_t at_s);
 
 /*
- * Queue an anonymous aggregate (footfall) for the broker, durably and in
- * order with the triggers. leaf names it in its row id ("aux:LEAF:..."); it
- * has no customer, so no consent check applies, and it is counted apart from
- * the triggers (aux_queued, aux_sent, aux_expired). Returns as outbox_enqueue.
+ * Queue a message without a customer (a footfall aggregate, a store beacon's
+ * status change) for the broker, durably and in order with the triggers.
+ * leaf names it in its row id ("aux:LEAF:..."); it has no customer, so no
+ * consent check applies, and it is counted apart from the triggers (aux_queued, aux_sent, aux_expired). Returns as outbox_enqueue.
  */
 int outbox_enqueue_aux(struct outbox *ob, const char *leaf, const char *topic,
 		       const char *payload);

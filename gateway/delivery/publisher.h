@@ -89,7 +89,7 @@ struct publisher_stats {
 	uint64_t disconnects;        /* established connections lost */
 	uint64_t published;          /* trigger PUBLISH packets handed to libmosquitto */
 	uint64_t rejected;           /* triggers the broker refused (PUBACK reason >= 128) */
-	uint64_t aux_dropped;        /* footfall/beacons messages dropped while offline */
+	uint64_t aux_dropped;        /* footfall/beacons messages dropped (offline or queue full) */
 	int protocol;                /* 5, 4 (3.1.1) or 0 while disconnected */
 };
 
@@ -129,8 +129,8 @@ void publisher_counters(const struct publisher *p, struct gateway_counters *c);
 void publisher_get_stats(const struct publisher *p, struct publisher_stats *out);
 
 /*
- * Not durable, not queued offline: beacon health (leaf "beacons"), a state
- * that the next report replaces. QoS 1, not retained, with message expiry.
+ * Not durable, not queued offline: periodic beacon readings (leaf "beacons"),
+ * a state that the next report replaces. QoS 1, not retained, with message expiry.
  * Returns 0, or -1 if not connected (counted in aux_dropped).
  */
 int publisher_publish_aux(struct publisher *p, const char *leaf, const char *json);
@@ -143,8 +143,8 @@ int publisher_publish_raw(struct publisher *p, const char *topic, const char *pa
 			  size_t len);
 
 /*
- * Durable, like the triggers: footfall aggregates (leaf "footfall") go
- * through the outbox, so a broker outage delays them instead of losing them
+ * Durable, like the triggers: footfall aggregates (leaf "footfall") and store
+ * beacons' status changes (leaf "beacons") go through the outbox, so a broker outage delays them instead of losing them
  * (bounded by outbox_max and the message expiry, as triggers are). QoS 1,
  * not retained. Returns 0, or -1 if it could not be queued (aux_dropped).
  */

@@ -26,7 +26,7 @@ struct beacon_fleet {
 	struct pipeline_config cfg;
 	char site[2 * PIPELINE_NAME_MAX], gateway[2 * PIPELINE_NAME_MAX],
 		zone[2 * PIPELINE_NAME_MAX];
-	beacon_health_emit_fn emit;
+	beacon_health_emit_fn emit, change;
 	void *ctx;
 	struct fleet_beacon *tab;
 	size_t n;
@@ -45,7 +45,8 @@ const char *beacon_fleet_status_name(enum beacon_fleet_status s)
 }
 
 struct beacon_fleet *beacon_fleet_new(const struct pipeline_config *cfg,
-				      beacon_health_emit_fn emit, void *ctx)
+				      beacon_health_emit_fn emit, beacon_health_emit_fn change,
+				      void *ctx)
 {
 	struct beacon_fleet *f = calloc(1, sizeof(*f));
 
@@ -53,6 +54,7 @@ struct beacon_fleet *beacon_fleet_new(const struct pipeline_config *cfg,
 		return NULL;
 	f->cfg = *cfg;
 	f->emit = emit;
+	f->change = change ? change : emit;
 	f->ctx = ctx;
 	pl_json_escape(f->site, sizeof(f->site), cfg->site);
 	pl_json_escape(f->gateway, sizeof(f->gateway), cfg->gateway);
@@ -113,13 +115,16 @@ static enum beacon_fleet_status status_at(const struct beacon_fleet *f,
 	return BEACON_OK;
 }
 
-static void publish(struct beacon_fleet *f, struct fleet_beacon *b, uint64_t now_us)
+static void publish(struct beacon_fleet *f, struct fleet_beacon *b, uint64_t now_us,
+		    bool changed)
 {
 	char json[2048], ts[40], seen[48] = "null", batt[16] = "null", temp[16] = "null";
 	char name[2 * STORE_BEACON_NAME_MAX], place[2 * STORE_BEACON_PLACE_MAX];
 	char value[2 * STORE_BEACON_VALUE_MAX], addr[40] = "";
+	/* A change is an alert (durable in the daemon), the rest a reading. */
+	beacon_health_emit_fn out = changed ? f->change : f->emit;
 
-	if (!f->emit)
+	if (!out)
 		return;
 	b->last_pub_us = now_us;
 	pl_json_time(ts, sizeof(ts), now_us);
@@ -146,7 +151,7 @@ static void publish(struct beacon_fleet *f, struct fleet_beacon *b, uint64_t now
 		 ts, f->site, f->gateway, f->zone, name, place,
 		 store_beacon_type_name(b->def.type), value, beacon_fleet_status_name(b->status),
 		 seen, batt, temp, addr);
-	f->emit(f->ctx, json);
+	out(f->ctx, json);
 }
 
 /* Re-evaluate one beacon; a message when its status changed or one is due. */
@@ -160,7 +165,7 @@ static void update(struct beacon_fleet *f, struct fleet_beacon *b, uint64_t now_
 	if (s == BEACON_UNSEEN)
 		return;
 	if (changed || (heard && (!b->last_pub_us || now_us >= b->last_pub_us + interval)))
-		publish(f, b, now_us);
+		publish(f, b, now_us, changed);
 }
 
 static void heard(struct beacon_fleet *f, struct fleet_beacon *b, const uint8_t addr[6],

@@ -15,7 +15,9 @@
  * changes, keeping each beacon's readings by name.
  *
  * Messages (kind "store" on the beacons topic): at once when a status
- * changes, else at most one per beacon per health_interval_s.
+ * changes, through `change` (the alert the backend must not miss: the daemon
+ * queues it durably), else at most one per beacon per health_interval_s,
+ * through `emit` (a reading the next one replaces).
  */
 #ifndef BGW_BEACON_FLEET_H
 #define BGW_BEACON_FLEET_H
@@ -40,8 +42,10 @@ enum beacon_fleet_status {
 
 const char *beacon_fleet_status_name(enum beacon_fleet_status s);
 
+/* change NULL: status changes go to emit too. */
 struct beacon_fleet *beacon_fleet_new(const struct pipeline_config *cfg,
-				      beacon_health_emit_fn emit, void *ctx);
+				      beacon_health_emit_fn emit, beacon_health_emit_fn change,
+				      void *ctx);
 void beacon_fleet_free(struct beacon_fleet *f);
 
 /* Replace the registered beacons (readings kept for names that stay). -1 on

@@ -172,6 +172,18 @@ static void on_health(void *ctx, const char *json)
 		p->cb.beacon_health(p->cb.ctx, json);
 }
 
+static void on_beacon_change(void *ctx, const char *json)
+{
+	struct pipeline *p = ctx;
+
+	if (!p->cb.beacon_change) {
+		on_health(ctx, json);
+		return;
+	}
+	p->stats.beacon_health++;
+	p->cb.beacon_change(p->cb.ctx, json);
+}
+
 /* ------------------------------------------------------------------ life cycle */
 
 static void replay_report(void *ctx, const struct adv_report *r);
@@ -192,7 +204,7 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg,
 	p->pr = presence_new(cfg, on_presence, p);
 	p->rules = campaign_rules_new(cfg);
 	p->bh = beacon_health_new(cfg, on_health, p);
-	p->fleet = beacon_fleet_new(cfg, on_health, p);
+	p->fleet = beacon_fleet_new(cfg, on_health, on_beacon_change, p);
 	p->idx = id_index_new(NULL, cfg->eid_tolerance, 0, aes128_openssl);
 	p->irk = irk_resolver_new(NULL, cfg->irk_cache_size);
 	p->eid_addrs = addr_cache_new(cfg->max_tracked);

@@ -63,6 +63,9 @@ struct pipeline_callbacks {
 	void (*footfall)(void *ctx, const char *json);
 	/* Health of a fixed store beacon (Eddystone-TLM), rate-limited per beacon. */
 	void (*beacon_health)(void *ctx, const char *json);
+	/* A registered store beacon's status changed (ok, low battery, missing):
+	 * an alert, unlike the periodic readings above. NULL: beacon_health. */
+	void (*beacon_change)(void *ctx, const char *json);
 };
 
 struct pipeline_stats {

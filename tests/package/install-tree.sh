@@ -116,6 +116,8 @@ done
 
 # ---- Debian documentation
 [ -f "$dest$docdir/copyright" ] || fail "copyright not installed in $docdir"
+# operations.md shows the dashboard picture by a relative link.
+[ -f "$dest$docdir/img/dashboard.png" ] || fail "img/dashboard.png (operations.md's picture) not installed in $docdir"
 
 # ---- the operator's monitoring files
 for f in beacongw-alerts.yml beacongw-dashboard.json; do
