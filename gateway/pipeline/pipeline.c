@@ -10,8 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <cjson/cJSON.h>
-
 #include "addr_cache.h"
 #include "aes_openssl.h"
 #include "beacon_frame.h"
@@ -75,7 +73,7 @@ static void fire_trigger(void *ctx, uint32_t campaign, uint32_t channels)
 	p->stats.triggers++;
 	if (p->cb.trigger)
 		p->cb.trigger(p->cb.ctx, &t);
-	cJSON_free(json);
+	free(json);
 }
 
 /* The visit event of d, or false when its customer may not be seen now

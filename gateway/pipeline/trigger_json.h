@@ -1,6 +1,5 @@
 /*
  * trigger_json.h - the trigger payload (docs/schema/trigger.schema.json).
- * Triggers are rare (cooldowns, caps), so cJSON's allocations are fine here.
  */
 #ifndef BGW_TRIGGER_JSON_H
 #define BGW_TRIGGER_JSON_H
@@ -33,7 +32,8 @@ struct trigger_fields {
  * indexes append-mostly. false when no randomness is available. */
 bool trigger_uuid7(uint64_t ts_us, char out[37]);
 
-/* The JSON payload (cJSON-allocated: free with cJSON_free), NULL on failure. */
+/* The JSON payload, byte for byte what cJSON_PrintUnformatted gives for the
+ * same fields (malloc'd: free with free()), NULL on failure. */
 char *trigger_json_build(const struct trigger_fields *f, const char *id);
 
 const char *trigger_event_name(enum visit_event_kind k);
