@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <float.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -231,4 +232,173 @@ char *trigger_json_build(const struct trigger_fields *f, const char *id)
 	*w.p++ = '}';
 	*w.p = '\0';
 	return out;
+}
+
+/* ------------------------------------------------------ reading channels */
+
+struct jr {
+	const char *p, *end;
+};
+
+/* A string at r->p: its contents unescaped into out (when out is given, at
+ * most cap bytes with the NUL). false for what the fast reader leaves to a
+ * full parser: \u escapes, raw control bytes, NUL, a cut document. */
+static bool jr_str(struct jr *r, char *out, size_t cap, size_t *n)
+{
+	size_t o = 0;
+
+	if (r->p == r->end || *r->p != '"')
+		return false;
+	for (r->p++; r->p < r->end; r->p++) {
+		unsigned char c = (unsigned char)*r->p;
+
+		if (c == '"') {
+			r->p++;
+			if (out) {
+				if (o >= cap)
+					return false;
+				out[o] = '\0';
+			}
+			*n = o;
+			return true;
+		}
+		if (c < 0x20)
+			return false;
+		if (c == '\\') {
+			if (++r->p == r->end)
+				return false;
+			switch (*r->p) {
+			case '"':  c = '"'; break;
+			case '\\': c = '\\'; break;
+			case '/':  c = '/'; break;
+			case 'b':  c = '\b'; break;
+			case 'f':  c = '\f'; break;
+			case 'n':  c = '\n'; break;
+			case 'r':  c = '\r'; break;
+			case 't':  c = '\t'; break;
+			default:   return false;
+			}
+		}
+		if (out) {
+			if (o + 1 >= cap)
+				return false;
+			out[o] = (char)c;
+		}
+		o++;
+	}
+	return false;
+}
+
+static bool jr_digits(struct jr *r)
+{
+	const char *s = r->p;
+
+	while (r->p < r->end && *r->p >= '0' && *r->p <= '9')
+		r->p++;
+	return r->p > s;
+}
+
+/* A number in strict JSON form (which any JSON parser reads alike). */
+static bool jr_num(struct jr *r)
+{
+	if (r->p < r->end && *r->p == '-')
+		r->p++;
+	if (r->p < r->end && *r->p == '0')
+		r->p++;
+	else if (r->p == r->end || *r->p < '1' || *r->p > '9' || !jr_digits(r))
+		return false;
+	if (r->p < r->end && *r->p == '.' && (r->p++, !jr_digits(r)))
+		return false;
+	if (r->p < r->end && (*r->p == 'e' || *r->p == 'E')) {
+		r->p++;
+		if (r->p < r->end && (*r->p == '+' || *r->p == '-'))
+			r->p++;
+		if (!jr_digits(r))
+			return false;
+	}
+	return true;
+}
+
+static bool jr_lit(struct jr *r, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	if ((size_t)(r->end - r->p) < n || memcmp(r->p, lit, n) != 0)
+		return false;
+	r->p += n;
+	return true;
+}
+
+static bool jr_next(struct jr *r, char c)
+{
+	if (r->p == r->end || *r->p != c)
+		return false;
+	r->p++;
+	return true;
+}
+
+/* An array of strings; when names is given, they are kept. */
+static bool jr_strings(struct jr *r, const char **names, size_t max, size_t *count, char *buf,
+		       size_t buf_len)
+{
+	size_t used = 0, n;
+
+	*count = 0;
+	if (!jr_next(r, '['))
+		return false;
+	if (jr_next(r, ']'))
+		return true;
+	do {
+		if (names && *count == max)
+			return false;
+		if (!jr_str(r, names ? buf + used : NULL, buf_len - used, &n))
+			return false;
+		if (names)
+			names[*count] = buf + used;
+		used += n + 1;
+		(*count)++;
+	} while (jr_next(r, ','));
+	return jr_next(r, ']');
+}
+
+int trigger_json_channels(const char *doc, size_t len, const char **names, size_t max,
+			  char *buf, size_t buf_len)
+{
+	struct jr r = { doc, doc + len };
+	int found = -1;
+
+	if (!jr_next(&r, '{'))
+		return -1;
+	if (jr_next(&r, '}'))
+		return -1;
+	do {
+		const char *key = r.p + 1;
+		size_t klen, count;
+		bool plain, ok;
+
+		if (!jr_str(&r, NULL, 0, &klen))
+			return -1;
+		plain = r.p - key == (ptrdiff_t)klen + 1;  /* no escapes in the key */
+		if (!jr_next(&r, ':'))
+			return -1;
+		if (plain && klen == 8 && memcmp(key, "channels", 8) == 0) {
+			if (found >= 0 || !jr_strings(&r, names, max, &count, buf, buf_len))
+				return -1;
+			found = (int)count;
+			continue;
+		}
+		switch (r.p < r.end ? *r.p : '\0') {
+		case '"':  ok = jr_str(&r, NULL, 0, &count); break;
+		case '[':  ok = jr_strings(&r, NULL, 0, &count, NULL, 0); break;
+		case 'n':  ok = jr_lit(&r, "null"); break;
+		case 't':  ok = jr_lit(&r, "true"); break;
+		case 'f':  ok = jr_lit(&r, "false"); break;
+		default:   ok = jr_num(&r); break;
+		}
+		if (!ok)
+			return -1;
+	} while (jr_next(&r, ','));
+	if (!jr_next(&r, '}') || r.p != r.end)
+		return -1;
+	return found;
 }

@@ -3,6 +3,8 @@
  * tests hold it to the bytes cJSON_PrintUnformatted gives for the same
  * fields (what subscribers got before), over escapes, UTF-8, null RSSI,
  * large campaign ids and many random readings, and check the UUIDv7 ids.
+ * The publisher's quick reading of a document's channels must agree with
+ * cJSON's wherever it gives an answer, on whole and on damaged documents.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -173,6 +175,104 @@ static void test_uuid7(void **state)
 	}
 }
 
+#define MAXCH 8
+
+/* The channels as the publisher read them with cJSON: count, or -1 when the
+ * document does not have a readable array of at most MAXCH strings. */
+static int cjson_channels(const char *doc, size_t len, char names[MAXCH][64])
+{
+	cJSON *d = cJSON_ParseWithLength(doc, len), *ch, *it;
+	int n = 0;
+
+	ch = cJSON_GetObjectItemCaseSensitive(d, "channels");
+	if (!cJSON_IsArray(ch))
+		n = -1;
+	cJSON_ArrayForEach(it, ch) {
+		if (!cJSON_IsString(it) || n == MAXCH || strlen(it->valuestring) >= 64) {
+			n = -1;
+			break;
+		}
+		strcpy(names[n++], it->valuestring);
+	}
+	cJSON_Delete(d);
+	return n;
+}
+
+/* Where the quick reader answers, cJSON must give the same names. */
+static int agree(const char *doc, size_t len)
+{
+	const char *names[MAXCH];
+	char buf[256], want[MAXCH][64];
+	int n = trigger_json_channels(doc, len, names, MAXCH, buf, sizeof(buf));
+
+	if (n >= 0) {
+		assert_int_equal(cjson_channels(doc, len, want), n);
+		for (int i = 0; i < n; i++)
+			assert_string_equal(names[i], want[i]);
+	}
+	return n;
+}
+
+static void test_channels_read(void **state)
+{
+	static const char *const odd[] = { "push", "a\"b", "tab\t", "", "caf\xc3\xa9", "x/y" };
+	struct trigger_fields f = sample();
+	const char *names[MAXCH];
+	char buf[256];
+	char *doc;
+
+	(void)state;
+	for (uint32_t n = 0; n <= 6; n++) {
+		f.n_channels = n;
+		for (uint32_t i = 0; i < n; i++)
+			f.channels[i] = odd[(i + n) % 6];
+		f.rssi_known = n % 2;
+		doc = trigger_json_build(&f, "01890a5d-ac96-774b-bcce-b302099a8057");
+		assert_int_equal(agree(doc, strlen(doc)), (int)n);
+		free(doc);
+	}
+	/* Shapes left to the full parser. */
+	assert_int_equal(trigger_json_channels("{\"channels\": []}", 16, names, MAXCH, buf,
+					       sizeof(buf)), -1);
+	assert_int_equal(trigger_json_channels("{\"a\":1}", 7, names, MAXCH, buf, sizeof(buf)),
+			 -1);
+	assert_int_equal(trigger_json_channels("{\"channels\":[\"\\u0041\"]}", 22, names,
+					       MAXCH, buf, sizeof(buf)), -1);
+	assert_int_equal(trigger_json_channels("{\"channels\":[],\"channels\":[]}", 29, names,
+					       MAXCH, buf, sizeof(buf)), -1);
+	assert_int_equal(trigger_json_channels("{\"channels\":[\"a\",\"b\"]}", 22, names, 1,
+					       buf, sizeof(buf)), -1);
+	assert_int_equal(trigger_json_channels("{\"channels\":[\"a\"]}", 18, names, MAXCH, buf,
+					       sizeof(buf)), 1);
+	assert_string_equal(names[0], "a");
+}
+
+/* Every cut and every single-byte change of a document: whatever the quick
+ * reader answers, cJSON answers the same. */
+static void test_channels_damaged(void **state)
+{
+	static const char bytes[] = "{}[]\",:\\ab0-.eE+nulltrfs \t\x01\xc3";
+	struct trigger_fields f = sample();
+	char *doc = trigger_json_build(&f, "id-1");
+	size_t len = strlen(doc);
+	char *copy = malloc(len + 1);
+	int answered = 0;
+
+	(void)state;
+	for (size_t cut = 0; cut <= len; cut++)
+		answered += agree(doc, cut) >= 0;
+	assert_int_equal(answered, 1);  /* only the whole document */
+	for (size_t i = 0; i < len; i++) {
+		for (size_t b = 0; b < sizeof(bytes) - 1; b++) {
+			memcpy(copy, doc, len + 1);
+			copy[i] = bytes[b];
+			agree(copy, len);
+		}
+	}
+	free(copy);
+	free(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -181,6 +281,8 @@ int main(void)
 		cmocka_unit_test(test_random_readings),
 		cmocka_unit_test(test_missing_field_fails),
 		cmocka_unit_test(test_uuid7),
+		cmocka_unit_test(test_channels_read),
+		cmocka_unit_test(test_channels_damaged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
