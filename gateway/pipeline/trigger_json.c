@@ -158,9 +158,29 @@ static void jw_num(struct jw *w, double d)
 		*w->p++ = tmp[i] == ',' ? '.' : tmp[i];  /* a locale's decimal comma */
 }
 
-static double round_to(double v, double step)
+/* v rounded to a step of 1/scale (0.1 or 0.01), printed as cJSON prints
+ * round(v / step) * step. When that double is the one nearest to k/scale
+ * (nearly always), "%1.15g" gives k/scale's own digits, and they read back
+ * exactly: written directly. Anything else goes the printf way. */
+static void jw_rounded(struct jw *w, double v, double step, unsigned scale)
 {
-	return round(v / step) * step;
+	double k = round(v / step), d = k * step;
+	uint64_t a, frac;
+
+	if (!(fabs(k) < 1e9) || d == trunc(d) || k / scale != d) {
+		jw_num(w, d);
+		return;
+	}
+	a = (uint64_t)fabs(k);
+	if (k < 0)
+		*w->p++ = '-';
+	jw_uint(w, a / scale);
+	*w->p++ = '.';
+	frac = a % scale;   /* not 0: d is not whole */
+	for (unsigned unit = scale / 10; frac; unit /= 10) {
+		*w->p++ = (char)('0' + frac / unit);
+		frac %= unit;
+	}
 }
 
 char *trigger_json_build(const struct trigger_fields *f, const char *id)
@@ -213,12 +233,12 @@ char *trigger_json_build(const struct trigger_fields *f, const char *id)
 	jw_num(&w, f->dwell_s);
 	JW_LIT(&w, ",\"rssi\":");
 	if (f->rssi_known)
-		jw_num(&w, round_to(f->rssi, 0.1));
+		jw_rounded(&w, f->rssi, 0.1, 10);
 	else
 		JW_LIT(&w, "null");
 	JW_LIT(&w, ",\"proximity_m\":");
 	if (f->rssi_known)
-		jw_num(&w, round_to(f->proximity_m, 0.01));
+		jw_rounded(&w, f->proximity_m, 0.01, 100);
 	else
 		JW_LIT(&w, "null");
 	JW_LIT(&w, ",\"channels\":[");

@@ -11,8 +11,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include <cjson/cJSON.h>
@@ -175,6 +177,46 @@ static void test_uuid7(void **state)
 	}
 }
 
+/* The timestamp as gmtime_r and strftime gave it. */
+static void time_ref(char out[64], uint64_t ts_us)
+{
+	time_t t = (time_t)(ts_us / 1000000u);
+	struct tm tm;
+	char base[40];
+
+	gmtime_r(&t, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, 64, "%s.%03uZ", base, (unsigned)(ts_us % 1000000u / 1000u));
+}
+
+static void test_time(void **state)
+{
+	static const uint64_t days[] = { 0, 59, 60, 365, 10956, 11016, 11017, 11382, 20454,
+					 47541, 47542, 2932896, 2932897 };
+	char got[64], want[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(days) / sizeof(days[0]); i++) {
+		for (uint64_t s = 0; s < 2; s++) {
+			uint64_t ts = (days[i] * 86400u + s * 86399u) * 1000000u + 999999u;
+
+			pl_json_time(got, sizeof(got), ts);
+			time_ref(want, ts);
+			assert_string_equal(got, want);
+		}
+	}
+	srand(11);
+	for (int i = 0; i < 200000; i++) {
+		uint64_t ts = ((uint64_t)rand() << 31 | (uint64_t)rand()) % 300000000000000000ull;
+
+		pl_json_time(got, sizeof(got), ts);
+		time_ref(want, ts);
+		assert_string_equal(got, want);
+	}
+	pl_json_time(got, 11, 1773133200123456ull);
+	assert_string_equal(got, "2026-03-10");
+}
+
 #define MAXCH 8
 
 /* The channels as the publisher read them with cJSON: count, or -1 when the
@@ -281,6 +323,7 @@ int main(void)
 		cmocka_unit_test(test_random_readings),
 		cmocka_unit_test(test_missing_field_fails),
 		cmocka_unit_test(test_uuid7),
+		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_channels_read),
 		cmocka_unit_test(test_channels_damaged),
 	};
