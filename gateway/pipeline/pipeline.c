@@ -672,7 +672,10 @@ static void report_now(struct pipeline *p, const struct adv_report *r)
 /* Consent lapsed since the last sighting (expiry, withdrawal): forget now. */
 static void drop_unconsented(struct pipeline *p, int64_t now_s)
 {
-	for (uint32_t i = 0; p->snap && i < presence_capacity(p->pr); i++) {
+	uint32_t cap = presence_capacity(p->pr);
+
+	for (uint32_t i = presence_next(p->pr, 0); p->snap && i < cap;
+	     i = presence_next(p->pr, i + 1)) {
 		struct presence_device *d = presence_slot(p->pr, i);
 
 		if (d && (d->customer >= p->snap->n_customers ||
