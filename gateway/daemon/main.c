@@ -55,6 +55,7 @@ struct app {
 	uint64_t start_time_s;
 	int status;                 /* exit status once the loop ends */
 	bool stopping;
+	bool capture_clock;  /* a replay: time comes from the capture, per packet */
 	uint64_t drain_deadline_ms;
 	uint64_t dump_lines;
 	char line[REPORT_JSON_MAX];
@@ -311,7 +312,7 @@ static void on_clock(void *ctx, uint64_t ts_us)
 {
 	struct app *a = ctx;
 
-	if (a->run && scanner_is_finite(a->scanner))
+	if (a->capture_clock)
 		run_clock(a->run, ts_us);
 }
 
@@ -531,6 +532,7 @@ static int run(struct app *a)
 		log_err("out of memory");
 		return BGW_EXIT_UNAVAILABLE;
 	}
+	a->capture_clock = a->run && scanner_is_finite(a->scanner);
 	if (a->run)
 		run_set_scanner(a->run, a->scanner);
 	rc = scanner_start(a->scanner, err, sizeof(err));
