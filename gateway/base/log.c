@@ -57,23 +57,42 @@ void log_set_stream(FILE *f) { g_log.out = f; }
 void log_set_journal(bool journal) { g_log.journal = journal; }
 void log_set_clock(uint64_t (*now_ms)(void)) { g_log.now_ms = now_ms ? now_ms : bgw_mono_ms; }
 
-/* One write per line so concurrent writers to the journal stream never interleave. */
+/* Appends s to line[*n], keeping one byte for the newline: what does not
+ * fit is cut, as snprintf cut it. */
+static void put(char *line, size_t cap, size_t *n, const char *s)
+{
+	size_t k = strlen(s);
+
+	if (k > cap - 1 - *n)
+		k = cap - 1 - *n;
+	memcpy(line + *n, s, k);
+	*n += k;
+}
+
+/* One write per line so concurrent writers to the journal stream never
+ * interleave. The line is put together without printf: each visit and
+ * trigger logs one, and printf's format parsing was half their cost. */
 static void emit(enum log_prio prio, const char *text)
 {
 	char line[LOG_LINE_MAX + 32];
-	size_t n;
+	size_t n = 0;
 	FILE *out = g_log.out ? g_log.out : stderr;
 
-	if (g_log.journal)
-		snprintf(line, sizeof(line), "<%d>%s", (int)prio, text);
-	else
-		snprintf(line, sizeof(line), "%s: %s: %s",
-			 g_log.program ? g_log.program : LOG_DEFAULT_PROGRAM, prio_name(prio), text);
+	if (g_log.journal) {
+		char tag[] = { '<', (char)('0' + ((unsigned)prio & 7)), '>', '\0' };
+
+		put(line, sizeof(line), &n, tag);
+	} else {
+		put(line, sizeof(line), &n, g_log.program ? g_log.program : LOG_DEFAULT_PROGRAM);
+		put(line, sizeof(line), &n, ": ");
+		put(line, sizeof(line), &n, prio_name(prio));
+		put(line, sizeof(line), &n, ": ");
+	}
+	put(line, sizeof(line), &n, text);
 	/* A message never spans lines: a newline inside would forge a new entry. */
-	for (char *p = line; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
-	n = strlen(line);
+	for (size_t i = 0; i < n; i++)
+		if (line[i] == '\n' || line[i] == '\r')
+			line[i] = ' ';
 	line[n] = '\n';
 	fwrite(line, 1, n + 1, out);
 	fflush(out);

@@ -423,9 +423,11 @@ static enum publish_verdict may_publish(void *ctx, int64_t customer_id, uint64_t
 {
 	struct run *r = ctx;
 	const char *names[SNAP_MAX_CHANNELS];
+	char buf[SNAP_MAX_CHANNELS * SNAP_REF_MAX];
 	cJSON *doc, *ch, *it;
 	size_t n = 0;
 	bool ok, bad = false;
+	int fast;
 
 	if (r->consent_failed || !pipeline_get_snapshot(r->pl))
 		return PUBLISH_HOLD;
@@ -433,9 +435,16 @@ static enum publish_verdict may_publish(void *ctx, int64_t customer_id, uint64_t
 	 * changes the broker kept for us come first. */
 	if (r->cf && !consent_follow_synced(r->cf))
 		return PUBLISH_HOLD;
-	/* The channels the trigger was decided for: parsed once per trigger
-	 * at publication (triggers are rare), never per report. Our own
-	 * payload; one we cannot read is not published. */
+	/* The channels the trigger was decided for: read once per trigger
+	 * at publication, never per report. Our own payload, read in place;
+	 * any other shape goes through cJSON, and one we cannot read is not
+	 * published. */
+	fast = trigger_json_channels(payload, len, names, BGW_ARRAY_SIZE(names), buf,
+				     sizeof(buf));
+	if (fast >= 0)
+		return pipeline_trigger_channels_allowed(r->pl, customer_id, bgw_us_to_s(now_us),
+							 names, (size_t)fast)
+			       ? PUBLISH_OK : PUBLISH_DROP;
 	doc = cJSON_ParseWithLength(payload, len);
 	ch = cJSON_GetObjectItemCaseSensitive(doc, "channels");
 	if (!cJSON_IsArray(ch))

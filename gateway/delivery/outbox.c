@@ -50,6 +50,11 @@ struct outbox {
 	size_t n_acked, cap_acked;
 
 	int64_t cursor;              /* highest id handed out since the last rewind */
+	/* Nothing after the cursor: the last read found no row, and since then
+	 * this outbox committed none and the cursor did not move back. Only
+	 * this process adds rows, so the next read can be skipped: each pump
+	 * ends with one, and a read transaction costs ~6,000 instructions. */
+	bool drained;
 	uint64_t aux_serial;         /* makes aggregate row ids unique within a microsecond */
 	struct store_outbox_row cur; /* the row last returned by outbox_next */
 
@@ -365,6 +370,8 @@ int outbox_flush(struct outbox *ob)
 	if (ob->st.commit_us_last > ob->st.commit_us_max)
 		ob->st.commit_us_max = ob->st.commit_us_last;
 	ob->st.committed += (uint64_t)inserted;
+	if (inserted)
+		ob->drained = false;
 	for (i = 0; i < ob->n_pend; i++)
 		pending_free(&ob->pend[i]);
 	ob->n_pend = 0;
@@ -441,10 +448,14 @@ static int push_acked(struct outbox *ob, int64_t id)
 
 int outbox_next(struct outbox *ob, int64_t now_us, uint32_t expiry_s, struct outbox_msg *m)
 {
+	if (ob->drained)
+		return 0;
 	for (;;) {
 		struct store_outbox_row row;
 		int rc = store_outbox_next(ob->db, ob->cursor, &row, NULL);
 
+		if (rc == 0)
+			ob->drained = true;
 		if (rc <= 0)
 			return rc == 0 ? 0 : -1;
 		ob->cursor = row.id;
@@ -514,13 +525,16 @@ void outbox_putback(struct outbox *ob, const struct outbox_msg *m)
 {
 	/* Rows come in id order and everything below m->id was handed out
 	 * already: resuming after m->id - 1 returns m next. */
-	if (ob->cursor >= m->id)
+	if (ob->cursor >= m->id) {
 		ob->cursor = m->id - 1;
+		ob->drained = false;
+	}
 }
 
 void outbox_rewind(struct outbox *ob)
 {
 	ob->cursor = 0;
+	ob->drained = false;
 }
 
 const struct outbox_stats *outbox_get_stats(const struct outbox *ob)

@@ -140,6 +140,8 @@ bool outbox_dirty(const struct outbox *ob);
  * Next committed row after the cursor, in id order, skipping rows already
  * acknowledged. Rows queued longer than expiry_s (0 = never) are dropped as
  * expired instead. Returns 1 with *m filled, 0 if none, -1 on a DB error.
+ * Only this outbox adds rows: after a read that found none, the next ones
+ * return 0 without reading until it commits rows or the cursor moves back.
  */
 int outbox_next(struct outbox *ob, int64_t now_us, uint32_t expiry_s, struct outbox_msg *m);
 

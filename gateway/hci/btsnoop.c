@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "h4.h"
 
@@ -62,17 +63,54 @@ static int reader_error(struct btsnoop_reader *r, int err, const char *detail)
 }
 
 /*
- * Get exactly n bytes at the read position. Returns a pointer to them, or
- * NULL with *got set to how many there were (0 = clean end).
+ * A file is read a block at a time and parsed where it lies: one fread per
+ * ~2,000 advertising reports and no copy of each record, instead of two
+ * freads (header, body) and a copy per record. Only the unread tail of a
+ * block moves to the front before the next block is appended. A pipe or a
+ * terminal is read no further than the record needs, so that a live stream
+ * is not held back until a whole block has arrived.
  */
-static const uint8_t *take(struct btsnoop_reader *r, uint8_t *dst, size_t n, size_t *got)
+static const uint8_t *take_file(struct btsnoop_reader *r, size_t n, size_t *got)
+{
+	size_t avail = r->blk_end - r->blk_pos;
+
+	if (avail < n) {
+		if (r->blk_pos) {
+			memmove(r->buf, r->buf + r->blk_pos, avail);
+			r->blk_pos = 0;
+			r->blk_end = avail;
+		}
+		r->blk_end += fread(r->buf + avail, 1,
+				    r->stream ? n - avail : sizeof(r->buf) - avail, r->f);
+		avail = r->blk_end;
+		if (avail < n) {
+			r->pos += avail;
+			r->blk_pos = r->blk_end;
+			*got = avail;
+			return NULL;
+		}
+	}
+	r->blk_pos += n;
+	r->pos += n;
+	*got = n;
+	return r->buf + r->blk_pos - n;
+}
+
+/*
+ * Get exactly n bytes (n <= BTSNOOP_MAX_RECORD) at the read position.
+ * Returns a pointer to them, valid until the next call, or NULL with *got
+ * set to how many there were (0 = clean end).
+ */
+static inline const uint8_t *take(struct btsnoop_reader *r, size_t n, size_t *got)
 {
 	if (r->f) {
-		size_t k = n ? fread(dst, 1, n, r->f) : 0;
-
-		r->pos += k;
-		*got = k;
-		return k == n ? dst : NULL;
+		if (r->blk_end - r->blk_pos >= n) {
+			r->blk_pos += n;
+			r->pos += n;
+			*got = n;
+			return r->buf + r->blk_pos - n;
+		}
+		return take_file(r, n, got);
 	}
 	if (r->mem_len - r->pos < n) {
 		*got = r->mem_len - r->pos;
@@ -86,13 +124,12 @@ static const uint8_t *take(struct btsnoop_reader *r, uint8_t *dst, size_t n, siz
 
 static int read_header(struct btsnoop_reader *r)
 {
-	uint8_t tmp[BTSNOOP_HEADER_LEN];
 	const uint8_t *h;
 	uint32_t version;
 	char detail[64];
 	size_t got;
 
-	h = take(r, tmp, sizeof(tmp), &got);
+	h = take(r, BTSNOOP_HEADER_LEN, &got);
 	if (!h) {
 		if (r->f && ferror(r->f))
 			return reader_error(r, BTSNOOP_E_IO, strerror(errno));
@@ -100,7 +137,7 @@ static int read_header(struct btsnoop_reader *r)
 		if (got == 0)
 			return reader_error(r, BTSNOOP_E_TRUNCATED, "empty file");
 		if (got < sizeof(btsnoop_magic) &&
-		    memcmp(r->f ? tmp : r->mem, btsnoop_magic, got) != 0)
+		    memcmp(r->f ? r->buf : r->mem, btsnoop_magic, got) != 0)
 			return reader_error(r, BTSNOOP_E_MAGIC, NULL);
 		snprintf(detail, sizeof(detail), "header has %zu of 16 bytes", got);
 		return reader_error(r, BTSNOOP_E_TRUNCATED, detail);
@@ -123,8 +160,13 @@ static int read_header(struct btsnoop_reader *r)
 
 int btsnoop_reader_open_file(struct btsnoop_reader *r, FILE *f)
 {
+	struct stat st;
+	int fd = fileno(f);
+
 	memset(r, 0, offsetof(struct btsnoop_reader, buf));
 	r->f = f;
+	/* A stream without a descriptor (fmemopen) has all its bytes at hand. */
+	r->stream = fd >= 0 && fstat(fd, &st) == 0 && !S_ISREG(st.st_mode);
 	return read_header(r);
 }
 
@@ -160,7 +202,6 @@ static bool monitor_packet(uint16_t op, uint8_t *type, bool *received)
 
 int btsnoop_reader_next(struct btsnoop_reader *r, struct btsnoop_record *rec)
 {
-	uint8_t hdr_tmp[BTSNOOP_RECORD_HEADER_LEN];
 	char detail[96];
 
 	if (r->error)
@@ -171,7 +212,7 @@ int btsnoop_reader_next(struct btsnoop_reader *r, struct btsnoop_record *rec)
 		uint32_t orig, incl, flags;
 		uint64_t ts;
 
-		h = take(r, hdr_tmp, sizeof(hdr_tmp), &got);
+		h = take(r, BTSNOOP_RECORD_HEADER_LEN, &got);
 		if (!h) {
 			if (r->f && ferror(r->f))
 				return reader_error(r, BTSNOOP_E_IO, strerror(errno));
@@ -193,7 +234,7 @@ int btsnoop_reader_next(struct btsnoop_reader *r, struct btsnoop_record *rec)
 				 ", original %" PRIu32, r->records + 1, start, incl, orig);
 			return reader_error(r, BTSNOOP_E_LENGTH, detail);
 		}
-		body = take(r, r->buf, incl, &got);
+		body = take(r, incl, &got);
 		if (!body) {
 			if (r->f && ferror(r->f))
 				return reader_error(r, BTSNOOP_E_IO, strerror(errno));

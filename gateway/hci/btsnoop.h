@@ -76,19 +76,26 @@ struct btsnoop_record {
 	size_t len;
 };
 
-/* About 64 KiB (it holds the largest record): make it static or allocate it
- * once, rather than putting it on a small stack. */
+/* A file is read in blocks of up to this size; records are handed out from
+ * the block where they lie. It holds two of the largest records, so a record
+ * cut by a block's end always fits once the next block is appended. */
+#define BTSNOOP_READ_BLOCK (2 * BTSNOOP_MAX_RECORD)
+
+/* About 128 KiB (the read block): make it static or allocate it once,
+ * rather than putting it on a small stack. */
 struct btsnoop_reader {
 	FILE *f;                 /* or NULL for a memory buffer: */
 	const uint8_t *mem;
 	size_t mem_len;
 	size_t pos;              /* bytes consumed so far */
+	size_t blk_pos, blk_end; /* file: unread bytes are buf[blk_pos, blk_end) */
+	bool stream;             /* file: a pipe or terminal, read only what is needed */
 	uint32_t datalink;
 	uint64_t records;        /* records read (packets and skipped) */
 	uint64_t skipped;        /* records without an HCI packet */
 	int error;               /* 0, or the enum btsnoop_error that ended reading */
 	char msg[128];           /* what went wrong, one line */
-	uint8_t buf[BTSNOOP_MAX_RECORD];
+	uint8_t buf[BTSNOOP_READ_BLOCK];
 };
 
 /* Start reading; both read and check the file header. 0 or an error. */

@@ -10,8 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <cjson/cJSON.h>
-
 #include "addr_cache.h"
 #include "aes_openssl.h"
 #include "beacon_frame.h"
@@ -75,7 +73,7 @@ static void fire_trigger(void *ctx, uint32_t campaign, uint32_t channels)
 	p->stats.triggers++;
 	if (p->cb.trigger)
 		p->cb.trigger(p->cb.ctx, &t);
-	cJSON_free(json);
+	free(json);
 }
 
 /* The visit event of d, or false when its customer may not be seen now
@@ -689,7 +687,10 @@ static void report_now(struct pipeline *p, const struct adv_report *r)
 /* Consent lapsed since the last sighting (expiry, withdrawal): forget now. */
 static void drop_unconsented(struct pipeline *p, int64_t now_s)
 {
-	for (uint32_t i = 0; p->snap && i < presence_capacity(p->pr); i++) {
+	uint32_t cap = presence_capacity(p->pr);
+
+	for (uint32_t i = presence_next(p->pr, 0); p->snap && i < cap;
+	     i = presence_next(p->pr, i + 1)) {
 		struct presence_device *d = presence_slot(p->pr, i);
 
 		if (d && (d->customer >= p->snap->n_customers ||

@@ -424,15 +424,23 @@ struct presence_device *presence_sighting(struct presence *t, int64_t customer_i
 	return d;
 }
 
+uint32_t presence_next(const struct presence *t, uint32_t i)
+{
+	const bool *u;
+
+	if (i >= t->cap)
+		return t->cap;
+	u = memchr(t->used + i, true, t->cap - i);
+	return u ? (uint32_t)(u - t->used) : t->cap;
+}
+
 void presence_tick(struct presence *t, uint64_t now_us)
 {
 	uint64_t absence_us = (uint64_t)t->cfg.absence_timeout_s * US_PER_S;
 
-	for (uint32_t i = 0; i < t->cap; i++) {
+	for (uint32_t i = presence_next(t, 0); i < t->cap; i = presence_next(t, i + 1)) {
 		struct presence_device *d = &t->devs[i];
 
-		if (!t->used[i])
-			continue;
 		if (now_us >= d->last_seen_us + absence_us) {
 			if (d->in_visit)
 				end_visit(t, d, now_us, d->last_seen_us);
@@ -447,9 +455,7 @@ void presence_tick(struct presence *t, uint64_t now_us)
 
 void presence_flush(struct presence *t, uint64_t now_us)
 {
-	for (uint32_t i = 0; i < t->cap; i++) {
-		if (!t->used[i])
-			continue;
+	for (uint32_t i = presence_next(t, 0); i < t->cap; i = presence_next(t, i + 1)) {
 		if (t->devs[i].in_visit)
 			end_visit(t, &t->devs[i], now_us, t->devs[i].last_seen_us);
 		remove_slot(t, i);

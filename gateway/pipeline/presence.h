@@ -141,6 +141,9 @@ struct presence_device *presence_find(struct presence *t, int64_t customer_id);
 /* Iterate: devices live in slots 0..capacity-1; NULL for a free slot. */
 uint32_t presence_capacity(const struct presence *t);
 struct presence_device *presence_slot(struct presence *t, uint32_t i);
+/* The first used slot at or after i, or the capacity: skips a sparsely used
+ * table's free slots many at a time (a tick visits every device). */
+uint32_t presence_next(const struct presence *t, uint32_t i);
 
 uint32_t presence_count(const struct presence *t);
 uint64_t presence_evicted(const struct presence *t);

@@ -1,6 +1,5 @@
 /*
  * trigger_json.h - the trigger payload (docs/schema/trigger.schema.json).
- * Triggers are rare (cooldowns, caps), so cJSON's allocations are fine here.
  */
 #ifndef BGW_TRIGGER_JSON_H
 #define BGW_TRIGGER_JSON_H
@@ -33,9 +32,24 @@ struct trigger_fields {
  * indexes append-mostly. false when no randomness is available. */
 bool trigger_uuid7(uint64_t ts_us, char out[37]);
 
-/* The JSON payload (cJSON-allocated: free with cJSON_free), NULL on failure. */
+/* The JSON payload, byte for byte what cJSON_PrintUnformatted gives for the
+ * same fields (malloc'd: free with free()), NULL on failure. */
 char *trigger_json_build(const struct trigger_fields *f, const char *id);
 
 const char *trigger_event_name(enum visit_event_kind k);
+
+/*
+ * The "channels" of a trigger document as trigger_json_build writes it,
+ * read without building a cJSON tree (the publisher re-checks them before
+ * each publication). The names are copied, NUL-terminated, into buf and
+ * pointed to from names[]. Returns their number, or -1 for anything this
+ * reader does not take on itself: a document of another shape (whitespace,
+ * nested objects, \u escapes, odd numbers, bytes after the end), no or a
+ * repeated "channels", an item that is not a plain string, more than max
+ * names or a full buf. A -1 is no verdict: the caller reads such a document
+ * with a full JSON parser.
+ */
+int trigger_json_channels(const char *doc, size_t len, const char **names, size_t max,
+			  char *buf, size_t buf_len);
 
 #endif

@@ -22,7 +22,7 @@
 
 struct replay {
 	FILE *f;
-	struct btsnoop_reader reader;  /* big (64 KiB record buffer): heap, not stack */
+	struct btsnoop_reader reader;  /* big (128 KiB read block): heap, not stack */
 	struct btsnoop_record next;    /* read ahead, not yet delivered */
 	bool have_next;
 	bool done;

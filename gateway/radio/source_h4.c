@@ -28,6 +28,7 @@ struct h4_link {
 	struct source *s;
 	struct h4_decoder dec;
 	uint64_t garbage_before;  /* skipped on earlier connections (the decoder restarts) */
+	uint64_t read_us;         /* when the bytes being decoded were read */
 };
 
 static const struct {
@@ -46,7 +47,7 @@ static void on_packet(void *ctx, uint8_t type, const uint8_t *pkt, size_t len)
 {
 	struct h4_link *l = ctx;
 
-	l->s->cb.packet(l->s->cb.ctx, type, pkt, len, source_wall_us());
+	l->s->cb.packet(l->s->cb.ctx, type, pkt, len, l->read_us);
 }
 
 static int open_unix(const char *path, char *err, size_t errlen)
@@ -252,6 +253,9 @@ static int h4_read(struct source *s, uint64_t now_ms)
 		ssize_t n = read(l->fd, buf, sizeof(buf));
 
 		if (n > 0) {
+			/* One clock read per read(): the packets it completes arrived
+			 * together, and a busy UART delivers dozens of reports in one. */
+			l->read_us = source_wall_us();
 			h4_decoder_feed(&l->dec, buf, (size_t)n);
 			if (l->fd < 0)
 				break;

@@ -102,6 +102,41 @@ static void test_order_ack_rewind(void **state)
 	outbox_close(ob);
 }
 
+/* The read that finds nothing is not repeated until something can be there
+ * again: a commit of new rows, a putback, a rewind. */
+static void test_drained_until_new_rows(void **state)
+{
+	struct fx *f = *state;
+	char err[STORE_ERRLEN];
+	struct outbox *ob = outbox_open(f->path, &f->cfg, err);
+	struct outbox_msg m, last;
+
+	assert_non_null(ob);
+	enq(ob, 1, 0);
+	assert_int_equal(outbox_flush(ob), 1);
+	assert_int_equal(outbox_next(ob, 0, 0, &m), 1);
+	last = m;
+	assert_int_equal(outbox_next(ob, 0, 0, &m), 0);
+	assert_int_equal(outbox_next(ob, 0, 0, &m), 0);
+	outbox_putback(ob, &last);
+	assert_int_equal(outbox_next(ob, 0, 0, &m), 1);
+	assert_string_equal(m.payload, "{\"n\":1}");
+	assert_int_equal(outbox_next(ob, 0, 0, &m), 0);
+	enq(ob, 2, 0);
+	enq(ob, 3, 0);
+	assert_int_equal(outbox_next(ob, 0, 0, &m), 0);  /* not committed yet */
+	assert_int_equal(outbox_flush(ob), 2);
+	assert_int_equal(outbox_next(ob, 0, 0, &m), 1);
+	assert_string_equal(m.payload, "{\"n\":2}");
+	assert_int_equal(outbox_next(ob, 0, 0, &m), 1);
+	assert_string_equal(m.payload, "{\"n\":3}");
+	assert_int_equal(outbox_next(ob, 0, 0, &m), 0);
+	outbox_rewind(ob);
+	assert_int_equal(outbox_next(ob, 0, 0, &m), 1);
+	assert_string_equal(m.payload, "{\"n\":1}");
+	outbox_close(ob);
+}
+
 static void test_bound_drops_oldest(void **state)
 {
 	struct fx *f = *state;
@@ -309,6 +344,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_order_ack_rewind, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drained_until_new_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bound_drops_oldest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_and_duplicates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_locked_database_keeps_pending, setup, teardown),

@@ -1,6 +1,8 @@
 /*
  * test_btsnoop.c - btsnoop write/read round trips for both datalinks (file
  * and memory readers) and the reader's validation of damaged files.
+ * A long capture checks the file reader's blocks: records cut by a block's
+ * end, the largest records, a pipe, and a file cut inside its last record.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "btsnoop.h"
@@ -225,6 +228,89 @@ static void test_skips_and_truncated_records(void **state)
 	free(buf);
 }
 
+#define LONG_RECS 5000
+
+/* Record i of the long capture: an ACL packet of a length that walks
+ * across block ends, now and then the largest there is. */
+static size_t long_len(size_t i)
+{
+	return i % 997 == 500 ? 4 + 65535 : 4 + (i * 37) % 301;
+}
+
+static void long_fill(uint8_t *p, size_t i, size_t len)
+{
+	bgw_put_le16(p, (uint16_t)(0x0040 | (i & 0x0f00)));
+	bgw_put_le16(p + 2, (uint16_t)(len - 4));
+	for (size_t k = 4; k < len; k++)
+		p[k] = (uint8_t)(i * 7 + k);
+}
+
+static void long_check(FILE *f, size_t nrecs, int want_end)
+{
+	static struct btsnoop_reader rd;
+	static uint8_t want[4 + 65535];
+	struct btsnoop_record r;
+
+	assert_int_equal(btsnoop_reader_open_file(&rd, f), 0);
+	for (size_t i = 0; i < nrecs; i++) {
+		size_t len = long_len(i);
+
+		assert_int_equal(btsnoop_reader_next(&rd, &r), 1);
+		assert_int_equal(r.h4_type, H4_ACL);
+		assert_int_equal(r.ts_us, 1772359200000000ULL + i);
+		assert_int_equal(r.len, len);
+		long_fill(want, i, len);
+		assert_memory_equal(r.data, want, len);
+	}
+	assert_int_equal(btsnoop_reader_next(&rd, &r), want_end);
+}
+
+static void test_long_file_and_pipe(void **state)
+{
+	static uint8_t pkt[4 + 65535];
+	const char *tmp = getenv("TMPDIR");
+	char path[512], cmd[600];
+	struct btsnoop_writer w;
+	FILE *f;
+	long size;
+	int fd;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/test_btsnoop-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w+b");
+	assert_non_null(f);
+	assert_int_equal(btsnoop_writer_open(&w, f, BTSNOOP_DATALINK_H4), 0);
+	for (size_t i = 0; i < LONG_RECS; i++) {
+		struct btsnoop_record r = { .ts_us = 1772359200000000ULL + i, .h4_type = H4_ACL,
+					    .received = true, .data = pkt, .len = long_len(i) };
+
+		long_fill(pkt, i, r.len);
+		assert_int_equal(btsnoop_writer_write(&w, &r), 0);
+	}
+	assert_int_equal(fflush(f), 0);
+	size = ftell(f);
+
+	rewind(f);
+	long_check(f, LONG_RECS, 0);
+	fclose(f);
+
+	snprintf(cmd, sizeof(cmd), "cat '%s'", path);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	long_check(f, LONG_RECS, 0);
+	assert_int_equal(pclose(f), 0);
+
+	/* Cut inside the last record: every whole record, then the error. */
+	assert_int_equal(truncate(path, size - 1), 0);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	long_check(f, LONG_RECS - 1, BTSNOOP_E_TRUNCATED);
+	fclose(f);
+	unlink(path);
+}
+
 static void test_writer_rejects(void **state)
 {
 	struct btsnoop_writer w;
@@ -251,6 +337,7 @@ int main(void)
 		cmocka_unit_test(test_wire_format),
 		cmocka_unit_test(test_damaged_files),
 		cmocka_unit_test(test_skips_and_truncated_records),
+		cmocka_unit_test(test_long_file_and_pipe),
 		cmocka_unit_test(test_writer_rejects),
 	};
 
