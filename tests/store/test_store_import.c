@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include <cjson/cJSON.h>
+
 #include "store.h"
 
 #define HEADER "customer_ref,identifiers,consents,segments\n"
@@ -345,6 +347,71 @@ static void bad_row_changes_nothing(void **state)
 	assert_non_null(strstr(f->err, "line 5:"));
 }
 
+/* What an import leaves in the log: one 'customer.import' entry per new
+ * customer with what arrived (fingerprints, not identifiers), in the log's
+ * id order with the rows around it; forget empties it and keeps the entry. */
+static void audit_entry_per_customer(void **state)
+{
+	struct fixture *f = *state;
+	cJSON *log, *e, *after;
+	bool cleanup_ok;
+
+	assert_int_equal(store_customer_add(f->db, "test", "FIRST", f->err), STORE_OK);
+	assert_int_equal(import(f, STORE_IMPORT_CREATE, HEADER
+				"A,ibeacon " U ":1:1|irk 00112233445566778899aabbccddeeff,"
+				"presence;retargeting@push+email/2099-01-01,vip|new\n"
+				"B,,presence,\n"),
+			 STORE_OK);
+	assert_int_equal(store_audit_list(f->db, 0, NULL, &log, f->err), STORE_OK);
+	assert_int_equal(cJSON_GetArraySize(log), 4);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(log, i), "id")->valuedouble,
+				 i + 1);
+	e = cJSON_GetArrayItem(log, 1);
+	assert_string_equal(cJSON_GetObjectItem(e, "action")->valuestring, "customer.import");
+	assert_string_equal(cJSON_GetObjectItem(e, "actor")->valuestring, "test");
+	assert_string_equal(cJSON_GetObjectItem(e, "subject")->valuestring, "customer:2");
+	assert_string_equal(cJSON_GetObjectItem(e, "customer_ref")->valuestring, "A");
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(e, "before")));
+	after = cJSON_GetObjectItem(e, "after");
+	{
+		char *text = cJSON_PrintUnformatted(after);
+		const char *fp;
+		cJSON *ids = cJSON_GetObjectItem(after, "identifiers");
+		cJSON *k = cJSON_GetArrayItem(cJSON_GetObjectItem(after, "consents"), 1);
+
+		assert_int_equal(cJSON_GetArraySize(ids), 2);
+		assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(ids, 1), "type")
+					    ->valuestring, "irk");
+		fp = cJSON_GetObjectItem(cJSON_GetArrayItem(ids, 1), "fingerprint")->valuestring;
+		assert_int_equal(strlen(fp), 8);
+		assert_int_equal(strspn(fp, "0123456789abcdef"), 8);
+		assert_string_equal(cJSON_GetObjectItem(k, "channels")->valuestring, "push,email");
+		assert_true(cJSON_GetObjectItem(k, "expires_at")->valuedouble > 4e9);
+		assert_null(strstr(text, "00112233"));
+		assert_non_null(strstr(text, "\"segments\":[\"vip\",\"new\"]"));
+		assert_non_null(strstr(text, "{\"created_at\":"));
+		cJSON_free(text);
+	}
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(log, 3), "action")->valuestring,
+			    "import");
+	cJSON_Delete(log);
+
+	assert_int_equal(store_forget(f->db, "test", "A", &cleanup_ok, f->err), STORE_OK);
+	assert_int_equal(store_audit_list(f->db, 0, NULL, &log, f->err), STORE_OK);
+	e = cJSON_GetArrayItem(log, 1);
+	assert_string_equal(cJSON_GetObjectItem(e, "action")->valuestring, "customer.import");
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(e, "after")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(e, "customer_ref")));
+	cJSON_Delete(log);
+	/* append-only for everyone else */
+	assert_int_not_equal(sqlite3_exec(f->db, "UPDATE audit_import SET detail = NULL", NULL,
+					  NULL, NULL), SQLITE_OK);
+	assert_int_not_equal(sqlite3_exec(f->db, "DELETE FROM audit_import", NULL, NULL, NULL),
+			     SQLITE_OK);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM audit_import WHERE detail IS NULL"), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -354,6 +421,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(sync_purges_queued_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(identifiers_follow_the_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_row_changes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(audit_entry_per_customer, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
