@@ -57,6 +57,9 @@ void snapshot_free(struct snapshot *s)
 
 static struct snapshot *snapshot_with_keys(uint32_t n, int eid)
 {
+	static const struct snap_consent presence_only[SNAP_PURPOSES] = {
+		[SNAP_PRESENCE] = { .granted = true },
+	};
 	size_t size = sizeof(struct snapshot) + (size_t)n * sizeof(struct snap_customer) +
 		      (size_t)n * sizeof(struct snap_identifier);
 	struct snapshot *s = calloc(1, size);
@@ -75,7 +78,7 @@ static struct snapshot *snapshot_with_keys(uint32_t n, int eid)
 		struct snap_identifier *id = &s->identifiers[i];
 
 		c->id = (int64_t)i + 1;
-		c->consent[SNAP_PRESENCE].granted = true;
+		c->consent = presence_only;
 		id->type = eid ? SNAP_ID_EDDYSTONE_EID : SNAP_ID_IRK;
 		id->customer = i;
 		bench_key(i, id->value);

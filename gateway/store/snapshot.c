@@ -27,6 +27,9 @@ struct loader {
 	uint32_t policy_cap;    /* distinct policy versions in the table */
 	uint32_t strings_used;  /* bytes of snapshot.strings filled so far */
 	uint32_t clock_cap;     /* EID keys counted: room in snapshot.clock_offsets */
+	uint32_t *set_slots;    /* temporary: open-addressing set of consent pairs, index + 1 */
+	uint32_t set_mask;
+	uint32_t set_cap;       /* room in snapshot.consent_sets */
 	int rc;                 /* the first failure (enum store_rc) */
 };
 
@@ -258,6 +261,7 @@ static int load_customers(struct loader *l)
 		uint32_t len = (uint32_t)sqlite3_column_bytes(st, 1);
 
 		c->id = sqlite3_column_int64(st, 0);
+		c->consent = l->s->consent_sets[0];
 		if (len >= l->s->n_strings_bytes - l->strings_used)
 			break; /* cannot: counted inside the same read transaction */
 		c->ref = l->strings_used;
@@ -270,15 +274,47 @@ static int load_customers(struct loader *l)
 	return 0;
 }
 
+/* The set equal to pair, added when new. Pairs are compared as bytes: the
+ * caller zeroes them whole, padding included. Past the temporary table's
+ * reach (more distinct pairs than it was sized for) pairs are appended
+ * without looking: still correct, only less shared. */
+static const struct snap_consent *set_intern(struct loader *l,
+					     const struct snap_consent pair[SNAP_PURPOSES])
+{
+	struct snapshot *s = l->s;
+	const size_t n = sizeof(s->consent_sets[0]);
+	const uint8_t *b = (const uint8_t *)pair;
+	uint32_t h = 2166136261u, i = 0;
+	bool full = s->n_consent_sets >= (l->set_mask + 1) / 2;
+
+	for (size_t k = 0; k < n; k++)
+		h = (h ^ b[k]) * 16777619u;
+	for (i = h & l->set_mask; l->set_slots[i]; i = (i + 1) & l->set_mask)
+		if (!memcmp(s->consent_sets[l->set_slots[i] - 1], pair, n))
+			return s->consent_sets[l->set_slots[i] - 1];
+	if (s->n_consent_sets == l->set_cap)
+		return s->consent_sets[0]; /* cannot: one set per customer at most */
+	memcpy(s->consent_sets[s->n_consent_sets], pair, n);
+	if (!full)
+		l->set_slots[i] = s->n_consent_sets + 1;
+	return s->consent_sets[s->n_consent_sets++];
+}
+
 static int load_consents(struct loader *l)
 {
-	/* In id order the newest row of each purpose is applied last: "current". */
+	/* Per customer and purpose in id order: the newest row of each purpose
+	 * is applied last ("current"); the index consents_customer gives this
+	 * order, and a customer's pair is complete when the next one starts. */
 	sqlite3_stmt *st = prep(l, "SELECT customer_id, purpose, channels, granted_at, expires_at, "
-				   "withdrawn_at, policy_version FROM consents ORDER BY id");
+				   "withdrawn_at, policy_version FROM consents "
+				   "ORDER BY customer_id, purpose, id");
+	struct snap_consent pair[SNAP_PURPOSES];
+	int64_t cur = -1;
 	int rc = 0;
 
 	if (!st)
 		return -1;
+	memset(pair, 0, sizeof(pair));
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
 		int64_t ci = customer_index(l->s, sqlite3_column_int64(st, 0));
 		const char *p = (const char *)sqlite3_column_text(st, 1);
@@ -286,7 +322,13 @@ static int load_consents(struct loader *l)
 
 		if (ci < 0 || !p)
 			continue;
-		c = &l->s->customers[ci].consent[p[0] == 'r' ? SNAP_RETARGETING : SNAP_PRESENCE];
+		if (ci != cur) {
+			if (cur >= 0)
+				l->s->customers[cur].consent = set_intern(l, pair);
+			memset(pair, 0, sizeof(pair));
+			cur = ci;
+		}
+		c = &pair[p[0] == 'r' ? SNAP_RETARGETING : SNAP_PRESENCE];
 		memset(c, 0, sizeof(*c));
 		c->granted = true;
 		c->from = snap_time32(sqlite3_column_int64(st, 3));
@@ -295,6 +337,8 @@ static int load_consents(struct loader *l)
 		c->policy = policy_intern(l, sqlite3_column_text(st, 6));
 		rc = channel_mask(l, (const char *)sqlite3_column_text(st, 2), &c->channels);
 	}
+	if (rc == 0 && cur >= 0)
+		l->s->customers[cur].consent = set_intern(l, pair);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -529,8 +573,8 @@ static int load_all(struct loader *l, struct snapshot **out)
 	int64_t now = store_now(), day_start = local_day_start(now), since, max_cd;
 	int64_t nc, ni, ns, ncs, nk, nh, np, nb, ne;
 	size_t off = 0, o_snap, o_cust, o_ids, o_camp, o_seg, o_chan, o_cs, o_hist, o_pol, o_str,
-	       o_clk;
-	uint32_t slots = 16;
+	       o_clk, o_sets;
+	uint32_t slots = 16, set_slots = 16;
 	char *base;
 
 	max_cd = count(l, "SELECT coalesce(max(cooldown_s), 0) FROM campaigns WHERE enabled", -1);
@@ -569,15 +613,25 @@ static int load_all(struct loader *l, struct snapshot **out)
 	o_pol = take(&off, (size_t)np, SNAP_POLICY_MAX);
 	o_str = take(&off, (size_t)nb, 1);
 	o_clk = take(&off, (size_t)ne, sizeof(int64_t));
+	/* Room for a pair per customer, last: the pages of what distinct pairs
+	 * do not use are never touched (the big block is its own mapping). */
+	o_sets = take(&off, (size_t)nc + 1, sizeof(l->s->consent_sets[0]));
 
 	while (slots < 2 * (uint64_t)np)
 		slots <<= 1;
+	/* Sharing needs a set of the pairs seen; its size is bounded (256 KiB) so
+	 * that a store of distinct pairs does not pay twice. */
+	while (set_slots < 2 * (uint64_t)(nc + 1) && set_slots < (1u << 16))
+		set_slots <<= 1;
 	base = block_alloc(off);
 	l->segment_ids = calloc((size_t)ns + 1, sizeof(int64_t));
 	l->policy_slots = calloc(slots, sizeof(uint32_t));
 	l->policy_mask = slots - 1;
 	l->policy_cap = (uint32_t)np;
-	if (!base || !l->segment_ids || !l->policy_slots) {
+	l->set_slots = calloc(set_slots, sizeof(uint32_t));
+	l->set_mask = set_slots - 1;
+	l->set_cap = (uint32_t)nc + 1;
+	if (!base || !l->segment_ids || !l->policy_slots || !l->set_slots) {
 		block_free(base);
 		return load_refused(l, STORE_ENOMEM, "out of memory");
 	}
@@ -593,6 +647,8 @@ static int load_all(struct loader *l, struct snapshot **out)
 	l->s->strings = base + o_str;
 	l->s->n_strings_bytes = (uint32_t)nb;
 	l->s->clock_offsets = (int64_t *)(base + o_clk);
+	l->s->consent_sets = (struct snap_consent (*)[SNAP_PURPOSES])(base + o_sets);
+	l->s->n_consent_sets = 1; /* set 0: nothing granted (the block is zeroed) */
 	l->clock_cap = (uint32_t)ne;
 	l->s->n_customers = (uint32_t)nc;
 	l->s->n_identifiers = (uint32_t)ni;
@@ -676,6 +732,7 @@ int store_snapshot_load(sqlite3 *db, struct snapshot **out, char *err, size_t n)
 	sqlite3_db_release_memory(db);
 	free(l.segment_ids);
 	free(l.policy_slots);
+	free(l.set_slots);
 	if (rc < 0 && !l.rc && err && n)
 		snprintf(err, n, "snapshot: cannot read the store");
 	return rc < 0 ? (l.rc ? l.rc : STORE_EIO) : 0;
@@ -696,6 +753,8 @@ struct snapshot *snapshot_empty(void)
 	s = (struct snapshot *)(base + o_snap);
 	rest = base + o_rest;   /* zeroed; every count is 0, no array is read */
 	s->customers = (struct snap_customer *)rest;
+	s->consent_sets = (struct snap_consent (*)[SNAP_PURPOSES])rest;
+	s->n_consent_sets = 1;
 	s->identifiers = (struct snap_identifier *)rest;
 	s->campaigns = (struct snap_campaign *)rest;
 	s->segments = (char (*)[SNAP_REF_MAX])rest;

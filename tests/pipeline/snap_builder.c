@@ -14,6 +14,7 @@
 
 struct snap_builder {
 	struct snap_customer cust[SB_MAX_CUST];
+	struct snap_consent consent[SB_MAX_CUST][SNAP_PURPOSES];
 	uint32_t cust_seg[SB_MAX_CUST][SB_SEG_PER_CUST];
 	uint32_t n_cust_seg[SB_MAX_CUST];
 	uint32_t n_cust;
@@ -57,6 +58,7 @@ uint32_t sb_customer(struct snap_builder *b, int64_t id, const char *ref)
 	if (b->n_cust >= SB_MAX_CUST || (b->n_cust && b->cust[b->n_cust - 1].id >= id))
 		abort();
 	memset(c, 0, sizeof(*c));
+	memset(b->consent[b->n_cust], 0, sizeof(b->consent[b->n_cust]));
 	memset(b->policy[b->n_cust], 0, sizeof(b->policy[b->n_cust]));
 	b->n_cust_seg[b->n_cust] = 0;
 	c->id = id;
@@ -67,7 +69,7 @@ uint32_t sb_customer(struct snap_builder *b, int64_t id, const char *ref)
 void sb_consent(struct snap_builder *b, uint32_t cust, enum snap_purpose p, int64_t granted_at,
 		int64_t expires_at, int64_t withdrawn_at, uint32_t channels, const char *policy)
 {
-	struct snap_consent *c = &b->cust[cust].consent[p];
+	struct snap_consent *c = &b->consent[cust][p];
 
 	c->granted = true;
 	c->from = snap_time32(granted_at);
@@ -211,7 +213,8 @@ struct snapshot *sb_build(const struct snap_builder *b, uint64_t data_version)
 	       SZ(sizeof(struct snap_campaign) * b->n_camp) + SZ(SNAP_REF_MAX * b->n_seg) +
 	       SZ(SNAP_REF_MAX * b->n_chan) + SZ(sizeof(uint32_t) * n_cs) +
 	       SZ(sizeof(struct snap_trigger_history) * b->n_hist) + SZ(SNAP_POLICY_MAX * n_pol) +
-	       SZ(n_str) + SZ(sizeof(int64_t) * b->n_ids);
+	       SZ(n_str) + SZ(sizeof(int64_t) * b->n_ids) +
+	       SZ(sizeof(struct snap_consent) * SNAP_PURPOSES * (b->n_cust + 1));
 #undef SZ
 	block = calloc(1, size);
 	if (!block)
@@ -238,6 +241,12 @@ struct snapshot *sb_build(const struct snap_builder *b, uint64_t data_version)
 	s->strings = carve(&p, n_str);
 	s->n_strings_bytes = n_str;
 	s->clock_offsets = carve(&p, sizeof(int64_t) * b->n_ids);
+	/* One pair per customer after the empty set 0: the store's loader
+	 * shares equal ones, nothing here may depend on either. */
+	s->consent_sets = carve(&p, sizeof(struct snap_consent) * SNAP_PURPOSES * (b->n_cust + 1));
+	s->n_consent_sets = b->n_cust + 1;
+	memcpy(s->consent_sets + 1, b->consent, sizeof(struct snap_consent) * SNAP_PURPOSES *
+						       b->n_cust);
 	memcpy(s->policies, pol, SNAP_POLICY_MAX * n_pol);
 	memcpy(s->customers, b->cust, sizeof(struct snap_customer) * b->n_cust);
 	memcpy(s->identifiers, b->ids, sizeof(struct snap_identifier) * b->n_ids);
@@ -251,8 +260,9 @@ struct snapshot *sb_build(const struct snap_builder *b, uint64_t data_version)
 		s->customers[i].ref = n_str;
 		memcpy(s->strings + n_str, b->ref[i], strlen(b->ref[i]) + 1);
 		n_str += (uint32_t)strlen(b->ref[i]) + 1;
+		s->customers[i].consent = s->consent_sets[i + 1];
 		for (int k = 0; k < SNAP_PURPOSES; k++)
-			s->customers[i].consent[k].policy =
+			s->consent_sets[i + 1][k].policy =
 				b->policy[i][k][0]
 					? (uint16_t)(1 + policy_find(s->policies, n_pol,
 								     b->policy[i][k]))

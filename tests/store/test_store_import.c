@@ -18,6 +18,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "snapshot.h"
 #include "store.h"
 
 #define HEADER "customer_ref,identifiers,consents,segments\n"
@@ -412,6 +413,47 @@ static void audit_entry_per_customer(void **state)
 	assert_int_equal(count(f->db, "SELECT count(*) FROM audit_import WHERE detail IS NULL"), 1);
 }
 
+/* Customers enrolled together share their consent pair in the snapshot;
+ * each still reads its own current grants. */
+static void snapshot_shares_consents(void **state)
+{
+	struct fixture *f = *state;
+	struct snapshot *s;
+	char err[STORE_ERRLEN];
+
+	assert_int_equal(import(f, STORE_IMPORT_CREATE, HEADER
+				"A,ibeacon " U ":1:1,presence;retargeting@push,\n"
+				"B,ibeacon " U ":1:2,presence;retargeting@push,\n"
+				"C,ibeacon " U ":1:3,presence,\n"
+				"D,ibeacon " U ":1:4,,\n"
+				"A2,ibeacon " U ":1:6,presence;retargeting@push,\n"),
+			 STORE_OK);
+	assert_int_equal(store_consent_withdraw(f->db, "test", "B", STORE_RETARGETING, f->err),
+			 STORE_OK);
+	assert_int_equal(store_snapshot_load(f->db, &s, err, sizeof(err)), 0);
+	assert_int_equal(s->n_customers, 5);
+	assert_ptr_equal(s->customers[0].consent, s->customers[4].consent);
+	assert_true(s->customers[0].consent[SNAP_RETARGETING].granted);
+	assert_int_equal(s->customers[0].consent[SNAP_RETARGETING].until, 0);
+	assert_true(s->customers[1].consent[SNAP_RETARGETING].until != 0);
+	assert_true(s->customers[2].consent[SNAP_PRESENCE].granted);
+	assert_false(s->customers[2].consent[SNAP_RETARGETING].granted);
+	assert_false(s->customers[3].consent[SNAP_PRESENCE].granted);
+	assert_ptr_equal(s->customers[3].consent, s->consent_sets[0]);
+	/* none, A's and A2's, B's (withdrawn), C's */
+	assert_int_equal(s->n_consent_sets, 4);
+	snapshot_free(s);
+	assert_int_equal(import(f, STORE_IMPORT_CREATE, HEADER
+				"E,ibeacon " U ":1:5,presence;retargeting@push,\n"),
+			 STORE_OK);
+	assert_int_equal(store_snapshot_load(f->db, &s, err, sizeof(err)), 0);
+	/* E's grants are newer than A's: a pair of its own */
+	assert_int_equal(s->n_consent_sets,
+			 4 + (s->customers[5].consent != s->customers[0].consent));
+	assert_true(s->customers[5].consent[SNAP_RETARGETING].granted);
+	snapshot_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -422,6 +464,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(identifiers_follow_the_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_row_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(audit_entry_per_customer, setup, teardown),
+		cmocka_unit_test_setup_teardown(snapshot_shares_consents, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
