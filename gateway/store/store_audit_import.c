@@ -13,9 +13,13 @@
  *   'I' type fingerprint[4]           (enum store_id_type, 4 bytes of hex)
  *   'C' purpose flags len channels [expires_at: 8 bytes LE if flags & 1]
  *   'S' len name
- * Lengths are LEB128 varints. Ids come from sqlite_sequence, so that rows of
- * the audit table written during the same import (an --update's changes,
- * the summary row) keep one increasing sequence with them.
+ * Lengths are LEB128 varints. Ids come from the audit table's own
+ * AUTOINCREMENT sequence (sqlite_sequence), so that rows of the audit table
+ * written during the same import (an --update's changes, the summary row)
+ * keep one increasing order with them. Writing the sequence back for every
+ * customer cost a 1 M-row import several times its system time, so the ids
+ * are counted here and written back (store_audit_import_sync()) only before
+ * anything else appends to the log.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -126,8 +130,7 @@ int store_audit_detail_segment(struct store_audit_detail *d, const char *name)
 	return d->failed ? -1 : 0;
 }
 
-int store_audit_import_begin(sqlite3 *db, const char *actor, int64_t at, int64_t *bulk,
-			     char *err)
+static int bulk_begin(sqlite3 *db, struct store_audit_import *ai, char *err)
 {
 	sqlite3_stmt *st = store_stmt(db, SQL("INSERT INTO audit_bulk (at, actor) VALUES (?, ?)"),
 				      err);
@@ -135,47 +138,73 @@ int store_audit_import_begin(sqlite3 *db, const char *actor, int64_t at, int64_t
 
 	if (!st)
 		return STORE_EIO;
-	sqlite3_bind_int64(st, 1, at);
-	sqlite3_bind_text(st, 2, actor && *actor ? actor : "unknown", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 1, ai->at);
+	sqlite3_bind_text(st, 2, ai->actor && *ai->actor ? ai->actor : "unknown", -1,
+			  SQLITE_STATIC);
 	if ((rc = store_exec_stmt(db, st, "audit", err)))
 		return rc;
-	*bulk = sqlite3_last_insert_rowid(db);
+	ai->bulk = sqlite3_last_insert_rowid(db);
 	return STORE_OK;
 }
 
-int store_audit_import_row(sqlite3 *db, int64_t bulk, int64_t customer_id,
+/* The next id the audit's AUTOINCREMENT would hand out. */
+static int seq_read(sqlite3 *db, struct store_audit_import *ai, char *err)
+{
+	sqlite3_stmt *st = store_stmt(db, SQL("SELECT seq FROM sqlite_sequence "
+					      "WHERE name = 'audit'"), err);
+	int rc;
+
+	if (!st)
+		return STORE_EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		ai->next = sqlite3_column_int64(st, 0) + 1;
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return store_errf(err, STORE_ESCHEMA, "no audit sequence (schema older than v7?)");
+	return rc == SQLITE_ROW ? STORE_OK : store_sqlite_err(db, rc, "audit", err);
+}
+
+int store_audit_import_sync(sqlite3 *db, struct store_audit_import *ai, char *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!ai->next)
+		return STORE_OK;
+	st = store_stmt(db, SQL("UPDATE sqlite_sequence SET seq = ? WHERE name = 'audit'"), err);
+	if (!st)
+		return STORE_EIO;
+	sqlite3_bind_int64(st, 1, ai->next - 1);
+	rc = store_exec_stmt(db, st, "audit", err);
+	ai->next = 0; /* whoever writes next moves the sequence: read it again */
+	return rc;
+}
+
+int store_audit_import_row(sqlite3 *db, struct store_audit_import *ai, int64_t customer_id,
 			   const struct store_audit_detail *d, char *err)
 {
 	sqlite3_stmt *st;
-	int64_t id;
 	int rc;
 
 	if (d->failed)
 		return store_errf(err, STORE_ENOMEM, "out of memory");
-	/* The next id of the audit's AUTOINCREMENT sequence, taken for this row. */
-	st = store_stmt(db, SQL("UPDATE sqlite_sequence SET seq = seq + 1 "
-				"WHERE name = 'audit' RETURNING seq"), err);
-	if (!st)
-		return STORE_EIO;
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return rc == SQLITE_DONE ? store_errf(err, STORE_ESCHEMA,
-						      "no audit sequence (schema older than v7?)")
-					 : store_sqlite_err(db, rc, "audit", err);
-	}
-	id = sqlite3_column_int64(st, 0);
-	sqlite3_step(st);
-	sqlite3_reset(st);
+	if (!ai->bulk && (rc = bulk_begin(db, ai, err)))
+		return rc;
+	if (!ai->next && (rc = seq_read(db, ai, err)))
+		return rc;
 	st = store_stmt(db, SQL("INSERT INTO audit_import (customer_id, id, bulk, detail) "
 				"VALUES (?, ?, ?, ?)"), err);
 	if (!st)
 		return STORE_EIO;
 	sqlite3_bind_int64(st, 1, customer_id);
-	sqlite3_bind_int64(st, 2, id);
-	sqlite3_bind_int64(st, 3, bulk);
+	sqlite3_bind_int64(st, 2, ai->next);
+	sqlite3_bind_int64(st, 3, ai->bulk);
 	sqlite3_bind_blob(st, 4, d->buf, (int)d->len, SQLITE_STATIC);
-	return store_exec_stmt(db, st, "audit", err);
+	if ((rc = store_exec_stmt(db, st, "audit", err)))
+		return rc;
+	ai->next++;
+	return STORE_OK;
 }
 
 struct reader {

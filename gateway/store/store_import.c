@@ -25,7 +25,7 @@ struct import_row {
 	const char *actor, *policy;
 	int64_t now;
 	int64_t cid;
-	int64_t bulk;                   /* audit_bulk row of this import */
+	struct store_audit_import ai;     /* this import's audit entries */
 	struct store_audit_detail audit;  /* what the current row brought */
 	struct store_import_stats *st;
 	struct import_merge *merge;  /* NULL in the default mode */
@@ -133,7 +133,8 @@ static int insert_identifier(struct import_row *r, const char *text, char *err)
 	sqlite3_reset(st);
 	if (rc == SQLITE_CONSTRAINT && r->merge) {
 		/* --sync moves it from its holder; --update says whose it is not. */
-		if ((rc = store_import_merge_release(r->merge, r->cid, &id, err)))
+		if ((rc = store_audit_import_sync(r->db, &r->ai, err)) ||
+		    (rc = store_import_merge_release(r->merge, r->cid, &id, err)))
 			return rc;
 		rc = sqlite3_step(st);
 		sqlite3_reset(st);
@@ -270,8 +271,11 @@ static int import_row(struct import_row *r, char *line, char *err)
 
 		if ((rc = store_import_merge_lookup(r->merge, row.field[0], &cid, err)))
 			return rc;
-		if (cid)
+		if (cid) {
+			if ((rc = store_audit_import_sync(r->db, &r->ai, err)))
+				return rc;
 			return store_import_merge_row(r->merge, row.field[0], cid, &row, err);
+		}
 	}
 	if ((rc = insert_customer(r, row.field[0], err)))
 		return rc;
@@ -285,9 +289,7 @@ static int import_row(struct import_row *r, char *line, char *err)
 		rc = each_item(r, row.field[3], '|', segment_item, err);
 	if (rc)
 		return rc;
-	if (!r->bulk && (rc = store_audit_import_begin(r->db, r->actor, r->now, &r->bulk, err)))
-		return rc;
-	return store_audit_import_row(r->db, r->bulk, r->cid, &r->audit, err);
+	return store_audit_import_row(r->db, &r->ai, r->cid, &r->audit, err);
 }
 
 static void chomp(char *s, ssize_t *len)
@@ -316,6 +318,8 @@ int store_import_csv_tx(sqlite3 *db, const char *actor, FILE *in, const char *po
 	uint64_t bytes = 0;
 	int rc = STORE_OK;
 
+	r.ai.actor = r.actor;
+	r.ai.at = r.now;
 	memset(st, 0, sizeof(*st));
 	if (strlen(r.policy) > 31)
 		return store_errf(err, STORE_EINVAL, "policy version longer than 31 characters");
@@ -374,6 +378,9 @@ int store_import_csv_tx(sqlite3 *db, const char *actor, FILE *in, const char *po
 	free(line);
 	store_audit_detail_free(&r.audit);
 	finalize_all(&r);
+	/* What follows may append to the log: the withdrawals of --sync, the summary. */
+	if (!rc)
+		rc = store_audit_import_sync(db, &r.ai, err);
 	if (!r.merge)
 		st->added = st->rows;
 	else if (!rc)

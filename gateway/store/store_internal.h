@@ -103,11 +103,19 @@ int store_audit_detail_identifier(struct store_audit_detail *d, enum store_id_ty
 int store_audit_detail_consent(struct store_audit_detail *d, enum store_purpose purpose,
 			       const char *channels, int64_t expires_at);
 int store_audit_detail_segment(struct store_audit_detail *d, const char *name);
-/* One audit_bulk row per import: its time and actor stand for all its rows. */
-int store_audit_import_begin(sqlite3 *db, const char *actor, int64_t at, int64_t *bulk,
-			     char *err);
-int store_audit_import_row(sqlite3 *db, int64_t bulk, int64_t customer_id,
+/* One import's entries: one audit_bulk row (its time and actor stand for all
+ * of them, written with the first entry) and ids counted from the audit's
+ * sequence. Anything else that appends to the audit log inside the import
+ * must be preceded by store_audit_import_sync(), and so must the commit. */
+struct store_audit_import {
+	const char *actor;
+	int64_t at;
+	int64_t bulk;     /* audit_bulk row, 0 before the first entry */
+	int64_t next;     /* next audit id to hand out, 0: read it from sqlite_sequence */
+};
+int store_audit_import_row(sqlite3 *db, struct store_audit_import *ai, int64_t customer_id,
 			   const struct store_audit_detail *d, char *err);
+int store_audit_import_sync(sqlite3 *db, struct store_audit_import *ai, char *err);
 /* The 'after' document of the entry (a JSON null if the detail is unreadable). */
 cJSON *store_audit_detail_json(const void *detail, size_t n, int64_t created_at);
 
