@@ -304,10 +304,22 @@ static const struct section export_sections[] = {
 				 "ORDER BY t.at"), trigger_row },
 	{ "pending_triggers", SQL("SELECT trigger_id, created_us, topic, payload, attempts "
 				  "FROM outbox WHERE customer_id = ? ORDER BY id"), outbox_row },
+};
+
+/* The export's last section. A read-only open leaves an older schema as it
+ * is (store_open()): before v7 there are no compact import entries. */
+static const struct section audit_section[] = {
 	{ "audit", SQL("SELECT id, at, actor, action, subject, before, after, NULL FROM audit "
 		       "WHERE customer_id = ?1 UNION ALL " AUDIT_IMPORT_SELECT
 		       "WHERE i.customer_id = ?1 ORDER BY 1"), audit_row },
+	{ "audit", SQL("SELECT id, at, actor, action, subject, before, after, NULL FROM audit "
+		       "WHERE customer_id = ?1 ORDER BY id"), audit_row },
 };
+
+static bool compact_audit(sqlite3 *db)
+{
+	return store_schema_version(db) >= 7;
+}
 
 static int customer_doc(sqlite3 *db, const char *ref, bool full, cJSON **out, char *err)
 {
@@ -337,6 +349,9 @@ static int customer_doc(sqlite3 *db, const char *ref, bool full, cJSON **out, ch
 	if (!rc && full)
 		rc = customer_sections(db, cid, export_sections,
 				       BGW_ARRAY_SIZE(export_sections), doc, err);
+	if (!rc && full)
+		rc = customer_sections(db, cid, &audit_section[compact_audit(db) ? 0 : 1], 1, doc,
+				       err);
 	if (rc) {
 		cJSON_Delete(doc);
 		return rc;
@@ -447,16 +462,23 @@ int store_audit_list(sqlite3 *db, int64_t since, const char *ref, cJSON **out, c
 	if (ref && (rc = store_customer_lookup(db, ref, &cid, err)))
 		return rc;
 	/* The log itself holds no refs; they are joined in while the customer exists. */
-	st = store_stmt(db, SQL("SELECT x.id, x.at, x.actor, x.action, x.subject, x.before, x.after, "
-				"x.detail, c.customer_ref FROM ("
-				"SELECT id, at, actor, action, subject, before, after, NULL AS detail, "
-				"customer_id AS cid FROM audit WHERE at >= ?1 AND "
-				"(?2 = 0 OR customer_id = ?2) UNION ALL "
-				"SELECT i.id, b.at, b.actor, 'customer.import', "
-				"'customer:' || i.customer_id, NULL, NULL, i.detail, i.customer_id "
-				"FROM audit_import i JOIN audit_bulk b ON b.id = i.bulk "
-				"WHERE b.at >= ?1 AND (?2 = 0 OR i.customer_id = ?2)) x "
-				"LEFT JOIN customers c ON c.id = x.cid ORDER BY x.id"), err);
+	st = compact_audit(db)
+		     ? store_stmt(db, SQL("SELECT x.id, x.at, x.actor, x.action, x.subject, "
+					  "x.before, x.after, x.detail, c.customer_ref FROM ("
+					  "SELECT id, at, actor, action, subject, before, after, "
+					  "NULL AS detail, customer_id AS cid FROM audit WHERE "
+					  "at >= ?1 AND (?2 = 0 OR customer_id = ?2) UNION ALL "
+					  "SELECT i.id, b.at, b.actor, 'customer.import', "
+					  "'customer:' || i.customer_id, NULL, NULL, i.detail, "
+					  "i.customer_id FROM audit_import i JOIN audit_bulk b "
+					  "ON b.id = i.bulk WHERE b.at >= ?1 AND "
+					  "(?2 = 0 OR i.customer_id = ?2)) x "
+					  "LEFT JOIN customers c ON c.id = x.cid ORDER BY x.id"), err)
+		     : store_stmt(db, SQL("SELECT a.id, a.at, a.actor, a.action, a.subject, "
+					  "a.before, a.after, NULL, c.customer_ref FROM audit a "
+					  "LEFT JOIN customers c ON c.id = a.customer_id "
+					  "WHERE a.at >= ?1 AND (?2 = 0 OR a.customer_id = ?2) "
+					  "ORDER BY a.id"), err);
 	if (!st)
 		return STORE_EIO;
 	sqlite3_bind_int64(st, 1, since);

@@ -454,6 +454,30 @@ static void snapshot_shares_consents(void **state)
 	snapshot_free(s);
 }
 
+/* A read-only open leaves an older schema as it is: the log of a database
+ * from before the compact import entries (v6) still lists and exports. */
+static void audit_of_older_schema(void **state)
+{
+	struct fixture *f = *state;
+	sqlite3 *ro;
+	cJSON *log, *doc;
+
+	assert_int_equal(store_customer_add(f->db, "test", "OLD", f->err), STORE_OK);
+	assert_int_equal(sqlite3_exec(f->db, "DROP TABLE audit_import; DROP TABLE audit_bulk; "
+					     "PRAGMA user_version = 6", NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(store_open(f->path, STORE_OPEN_READONLY, &ro, f->err), STORE_OK);
+	assert_int_equal(store_audit_list(ro, 0, NULL, &log, f->err), STORE_OK);
+	assert_int_equal(cJSON_GetArraySize(log), 1);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(log, 0), "customer_ref")
+				    ->valuestring, "OLD");
+	cJSON_Delete(log);
+	assert_int_equal(store_export(ro, "OLD", &doc, f->err), STORE_OK);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "audit")), 1);
+	cJSON_Delete(doc);
+	store_close(ro);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -465,6 +489,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(bad_row_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(audit_entry_per_customer, setup, teardown),
 		cmocka_unit_test_setup_teardown(snapshot_shares_consents, setup, teardown),
+		cmocka_unit_test_setup_teardown(audit_of_older_schema, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
