@@ -57,8 +57,11 @@ void snapshot_free(struct snapshot *s)
 
 static struct snapshot *snapshot_with_keys(uint32_t n, int eid)
 {
+	static const struct snap_consent presence_only[SNAP_PURPOSES] = {
+		[SNAP_PRESENCE] = { .granted = true },
+	};
 	size_t size = sizeof(struct snapshot) + (size_t)n * sizeof(struct snap_customer) +
-		      (size_t)n * sizeof(struct snap_identifier);
+		      (size_t)n * sizeof(struct snap_identifier) + (size_t)n * 20;
 	struct snapshot *s = calloc(1, size);
 
 	if (!s) {
@@ -70,15 +73,19 @@ static struct snapshot *snapshot_with_keys(uint32_t n, int eid)
 	s->n_identifiers = n;
 	s->customers = (struct snap_customer *)(s + 1);
 	s->identifiers = (struct snap_identifier *)(s->customers + n);
+	/* Each key, then (EID) the index of its clock offset: 0, none kept. */
+	s->id_bytes = (uint8_t *)(s->identifiers + n);
+	s->n_id_bytes = 20 * n;
 	for (uint32_t i = 0; i < n; i++) {
 		struct snap_customer *c = &s->customers[i];
 		struct snap_identifier *id = &s->identifiers[i];
 
 		c->id = (int64_t)i + 1;
-		c->consent[SNAP_PRESENCE].granted = true;
+		c->consent = presence_only;
 		id->type = eid ? SNAP_ID_EDDYSTONE_EID : SNAP_ID_IRK;
 		id->customer = i;
-		bench_key(i, id->value);
+		id->data = 20 * i;
+		bench_key(i, s->id_bytes + id->data);
 		id->exponent = EID_EXPONENT;
 	}
 	return s;

@@ -30,6 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 	"SELECT (SELECT count(*) FROM customers) + (SELECT count(*) FROM identifiers) + " \
 	"(SELECT count(*) FROM consents) + (SELECT count(*) FROM segments) + "            \
 	"(SELECT count(*) FROM customer_segments) + (SELECT count(*) FROM audit) + "      \
+	"(SELECT count(*) FROM audit_import) + (SELECT count(*) FROM audit_bulk) + "      \
 	"(SELECT count(*) FROM kv) + (SELECT count(*) FROM outbox) + "                    \
 	"(SELECT count(*) FROM consents WHERE withdrawn_at IS NOT NULL)"
 

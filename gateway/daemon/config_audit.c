@@ -43,15 +43,18 @@ static uint32_t audit_store_namespaces(const struct pipeline_config *pc,
 
 	for (uint32_t i = 0; i < s->n_identifiers; i++) {
 		const struct snap_identifier *id = &s->identifiers[i];
+		uint8_t buf[SNAP_ID_BYTES_MAX];
+		const uint8_t *v;
 		char ns[21], inst[13];
 
 		if (id->type != SNAP_ID_EDDYSTONE_UID)
 			continue;
+		v = snap_identifier_bytes(s, id, buf);
 		for (unsigned k = 0; k < pc->n_store_namespaces; k++) {
-			if (memcmp(id->value, pc->store_namespaces[k], 10) != 0)
+			if (memcmp(v, pc->store_namespaces[k], 10) != 0)
 				continue;
-			bgw_hex_encode(id->value, 10, ns);
-			bgw_hex_encode(id->value + 10, 6, inst);
+			bgw_hex_encode(v, 10, ns);
+			bgw_hex_encode(v + 10, 6, inst);
 			say(sink, "customer %s: eddystone-uid %s:%s is inside the store beacon "
 				  "namespace %s ([beacons] store_namespaces): its frames are taken "
 				  "for a store beacon, so this customer never gets a visit; give the "

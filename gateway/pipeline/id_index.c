@@ -64,21 +64,17 @@ static uint32_t table_size(uint64_t n)
 	return c;
 }
 
-static size_t static_len(uint8_t type)
-{
-	return type == SNAP_ID_IBEACON ? 20 : type == SNAP_ID_ALTBEACON ? 22 : 16;
-}
-
 static void static_insert(struct id_index *x, uint32_t ident)
 {
 	const struct snap_identifier *id = &x->snap->identifiers[ident];
-	size_t n = static_len(id->type);
-	uint32_t i = hash_bytes(id->type, id->value, n) & x->st_mask;
+	uint8_t buf[SNAP_ID_BYTES_MAX];
+	const uint8_t *v = snap_identifier_bytes(x->snap, id, buf);
+	uint32_t i = hash_bytes(id->type, v, snap_id_len(id->type)) & x->st_mask;
 
 	while (x->st[i] != FREE_SLOT) {
 		const struct snap_identifier *o = &x->snap->identifiers[x->st[i] - 1];
 
-		if (o->type == id->type && !memcmp(o->value, id->value, n))
+		if (snap_identifier_is(x->snap, o, id->type, v))
 			return; /* duplicate identifier: the first enrolment wins */
 		i = (i + 1) & x->st_mask;
 	}
@@ -87,13 +83,12 @@ static void static_insert(struct id_index *x, uint32_t ident)
 
 static int64_t static_find(const struct id_index *x, uint8_t type, const uint8_t *v)
 {
-	size_t n = static_len(type);
-	uint32_t i = hash_bytes(type, v, n) & x->st_mask;
+	uint32_t i = hash_bytes(type, v, snap_id_len(type)) & x->st_mask;
 
 	while (x->st[i] != FREE_SLOT) {
 		const struct snap_identifier *o = &x->snap->identifiers[x->st[i] - 1];
 
-		if (o->type == type && !memcmp(o->value, v, n))
+		if (snap_identifier_is(x->snap, o, type, v))
 			return x->st[i] - 1;
 		i = (i + 1) & x->st_mask;
 	}
@@ -176,6 +171,8 @@ static uint32_t key_roll(struct id_index *x, uint32_t ki, int64_t now_s)
 	int64_t t = now_s - clock_offset;      /* tag's seconds counter */
 	int64_t cur = t >> key->k;             /* arithmetic shift: floor for negative t too */
 	uint32_t computed = 0;
+	uint8_t buf[SNAP_ID_BYTES_MAX];
+	const uint8_t *eid_key = snap_identifier_bytes(x->snap, id, buf);
 
 	for (int64_t q = cur - x->tolerance; q <= cur + x->tolerance; q++) {
 		uint32_t w = (uint32_t)(((q % x->window) + x->window) % x->window);
@@ -187,7 +184,7 @@ static uint32_t key_roll(struct id_index *x, uint32_t ki, int64_t now_s)
 				continue;
 			eid_remove(x, slot);
 		}
-		eid_compute(x->aes, id->value, key->k, tb, x->eids[slot]);
+		eid_compute(x->aes, eid_key, key->k, tb, x->eids[slot]);
 		eid_insert(x, slot);
 		computed++;
 	}

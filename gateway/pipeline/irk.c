@@ -75,7 +75,9 @@ struct irk_resolver *irk_resolver_new(const struct snapshot *s, uint32_t cache_m
 		if (s->identifiers[i].type != SNAP_ID_IRK ||
 		    s->identifiers[i].customer >= s->n_customers)
 			continue;
-		memcpy(r->keys[r->n_keys].irk, s->identifiers[i].value, 16);
+		uint8_t buf[SNAP_ID_BYTES_MAX];
+
+		memcpy(r->keys[r->n_keys].irk, snap_identifier_bytes(s, &s->identifiers[i], buf), 16);
 		r->keys[r->n_keys++].ident = i;
 	}
 	r->stats.cache_capacity = addr_cache_capacity(r->cache);

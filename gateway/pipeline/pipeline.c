@@ -529,6 +529,7 @@ static bool pair_etlm(struct pipeline *p, const struct adv_report *r,
 {
 	struct presence_device *d = known;
 	const struct snap_identifier *id;
+	uint8_t key[SNAP_ID_BYTES_MAX];
 	struct bf_eddystone_tlm tlm;
 	int64_t now_s = to_s(r->ts_us);
 	uint32_t ci;
@@ -542,7 +543,8 @@ static bool pair_etlm(struct pipeline *p, const struct adv_report *r,
 	if (!consent_gate_presence(&p->snap->customers[d->customer], now_s))
 		return false;
 	id = &p->snap->identifiers[d->eid_ident];
-	if (!etlm_decrypt(p->aes, id->value, d->eid_time_base, e, &tlm)) {
+	if (!etlm_decrypt(p->aes, snap_identifier_bytes(p->snap, id, key), d->eid_time_base, e,
+			  &tlm)) {
 		p->stats.etlm_failed++;
 		return true; /* still the tag's frame: not for footfall */
 	}

@@ -27,6 +27,12 @@ struct loader {
 	uint32_t policy_cap;    /* distinct policy versions in the table */
 	uint32_t strings_used;  /* bytes of snapshot.strings filled so far */
 	uint32_t clock_cap;     /* EID keys counted: room in snapshot.clock_offsets */
+	uint32_t *set_slots;    /* temporary: open-addressing set of consent pairs, index + 1 */
+	uint32_t set_mask;
+	uint32_t set_cap;       /* room in snapshot.consent_sets */
+	uint32_t uuid_slots[4096]; /* distinct iBeacon UUIDs seen, index + 1 */
+	uint32_t uuid_cap;      /* room in snapshot.uuids */
+	uint32_t bytes_cap;     /* room in snapshot.id_bytes */
 	int rc;                 /* the first failure (enum store_rc) */
 };
 
@@ -258,6 +264,7 @@ static int load_customers(struct loader *l)
 		uint32_t len = (uint32_t)sqlite3_column_bytes(st, 1);
 
 		c->id = sqlite3_column_int64(st, 0);
+		c->consent = l->s->consent_sets[0];
 		if (len >= l->s->n_strings_bytes - l->strings_used)
 			break; /* cannot: counted inside the same read transaction */
 		c->ref = l->strings_used;
@@ -270,15 +277,47 @@ static int load_customers(struct loader *l)
 	return 0;
 }
 
+/* The set equal to pair, added when new. Pairs are compared as bytes: the
+ * caller zeroes them whole, padding included. Past the temporary table's
+ * reach (more distinct pairs than it was sized for) pairs are appended
+ * without looking: still correct, only less shared. */
+static const struct snap_consent *set_intern(struct loader *l,
+					     const struct snap_consent pair[SNAP_PURPOSES])
+{
+	struct snapshot *s = l->s;
+	const size_t n = sizeof(s->consent_sets[0]);
+	const uint8_t *b = (const uint8_t *)pair;
+	uint32_t h = 2166136261u, i = 0;
+	bool full = s->n_consent_sets >= (l->set_mask + 1) / 2;
+
+	for (size_t k = 0; k < n; k++)
+		h = (h ^ b[k]) * 16777619u;
+	for (i = h & l->set_mask; l->set_slots[i]; i = (i + 1) & l->set_mask)
+		if (!memcmp(s->consent_sets[l->set_slots[i] - 1], pair, n))
+			return s->consent_sets[l->set_slots[i] - 1];
+	if (s->n_consent_sets == l->set_cap)
+		return s->consent_sets[0]; /* cannot: one set per customer at most */
+	memcpy(s->consent_sets[s->n_consent_sets], pair, n);
+	if (!full)
+		l->set_slots[i] = s->n_consent_sets + 1;
+	return s->consent_sets[s->n_consent_sets++];
+}
+
 static int load_consents(struct loader *l)
 {
-	/* In id order the newest row of each purpose is applied last: "current". */
+	/* Per customer and purpose in id order: the newest row of each purpose
+	 * is applied last ("current"); the index consents_customer gives this
+	 * order, and a customer's pair is complete when the next one starts. */
 	sqlite3_stmt *st = prep(l, "SELECT customer_id, purpose, channels, granted_at, expires_at, "
-				   "withdrawn_at, policy_version FROM consents ORDER BY id");
+				   "withdrawn_at, policy_version FROM consents "
+				   "ORDER BY customer_id, purpose, id");
+	struct snap_consent pair[SNAP_PURPOSES];
+	int64_t cur = -1;
 	int rc = 0;
 
 	if (!st)
 		return -1;
+	memset(pair, 0, sizeof(pair));
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
 		int64_t ci = customer_index(l->s, sqlite3_column_int64(st, 0));
 		const char *p = (const char *)sqlite3_column_text(st, 1);
@@ -286,7 +325,13 @@ static int load_consents(struct loader *l)
 
 		if (ci < 0 || !p)
 			continue;
-		c = &l->s->customers[ci].consent[p[0] == 'r' ? SNAP_RETARGETING : SNAP_PRESENCE];
+		if (ci != cur) {
+			if (cur >= 0)
+				l->s->customers[cur].consent = set_intern(l, pair);
+			memset(pair, 0, sizeof(pair));
+			cur = ci;
+		}
+		c = &pair[p[0] == 'r' ? SNAP_RETARGETING : SNAP_PRESENCE];
 		memset(c, 0, sizeof(*c));
 		c->granted = true;
 		c->from = snap_time32(sqlite3_column_int64(st, 3));
@@ -295,6 +340,8 @@ static int load_consents(struct loader *l)
 		c->policy = policy_intern(l, sqlite3_column_text(st, 6));
 		rc = channel_mask(l, (const char *)sqlite3_column_text(st, 2), &c->channels);
 	}
+	if (rc == 0 && cur >= 0)
+		l->s->customers[cur].consent = set_intern(l, pair);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -337,6 +384,44 @@ static int load_segments(struct loader *l)
 	return 0;
 }
 
+/* 1 + the index of uuid in s->uuids, added when new; 0 when the table is
+ * full (the identifier then keeps all its bytes in id_bytes). */
+static uint16_t uuid_intern(struct loader *l, const uint8_t uuid[16])
+{
+	struct snapshot *s = l->s;
+	const uint32_t mask = BGW_ARRAY_SIZE(l->uuid_slots) - 1;
+	uint32_t h = 2166136261u, i;
+
+	for (int k = 0; k < 16; k++)
+		h = (h ^ uuid[k]) * 16777619u;
+	for (i = h & mask; l->uuid_slots[i]; i = (i + 1) & mask)
+		if (!memcmp(s->uuids[l->uuid_slots[i] - 1], uuid, 16))
+			return (uint16_t)l->uuid_slots[i];
+	if (s->n_uuids == l->uuid_cap || s->n_uuids >= (mask + 1) / 2)
+		return 0;
+	memcpy(s->uuids[s->n_uuids], uuid, 16);
+	l->uuid_slots[i] = ++s->n_uuids;
+	return (uint16_t)s->n_uuids;
+}
+
+/* Stores the identifier's n bytes: a shared UUID for an iBeacon, else in id_bytes. */
+static int id_store(struct loader *l, struct snap_identifier *id, const uint8_t *v, size_t n)
+{
+	struct snapshot *s = l->s;
+
+	if (id->type == SNAP_ID_IBEACON && (id->uuid = uuid_intern(l, v))) {
+		id->data = (uint32_t)v[16] << 24 | (uint32_t)v[17] << 16 | (uint32_t)v[18] << 8 |
+			   v[19];
+		return 0;
+	}
+	if (n > l->bytes_cap - s->n_id_bytes)
+		return -1; /* cannot: counted in the same transaction */
+	id->data = s->n_id_bytes;
+	memcpy(s->id_bytes + s->n_id_bytes, v, n);
+	s->n_id_bytes += (uint32_t)n;
+	return 0;
+}
+
 static int load_identifiers(struct loader *l)
 {
 	sqlite3_stmt *st = prep(l, "SELECT customer_id, type, value, key, exponent, clock_offset "
@@ -350,6 +435,7 @@ static int load_identifiers(struct loader *l)
 		const char *type = (const char *)sqlite3_column_text(st, 1);
 		struct snap_identifier *id = &l->s->identifiers[i];
 		enum store_id_type t = type ? store_id_type_parse(type) : 0;
+		uint8_t v8[SNAP_ID_BYTES_MAX];
 
 		if (ci < 0 || !t)
 			continue;
@@ -360,18 +446,22 @@ static int load_identifiers(struct loader *l)
 			struct store_identifier parsed;
 
 			/* AltBeacons are few: the full parser is fast enough. */
-			if (t == STORE_ID_ALTBEACON || !canonical_bytes(t, v, id->value)) {
+			if (t == STORE_ID_ALTBEACON || !canonical_bytes(t, v, v8)) {
 				if (!v || store_identifier_parse(t, v, &parsed, NULL) != STORE_OK)
 					continue;
-				memcpy(id->value, parsed.bytes, parsed.n_bytes);
+				memcpy(v8, parsed.bytes, parsed.n_bytes);
 			}
 			id->type = t == STORE_ID_IBEACON	 ? SNAP_ID_IBEACON :
 				   t == STORE_ID_ALTBEACON ? SNAP_ID_ALTBEACON :
 							     SNAP_ID_EDDYSTONE_UID;
+			if (id_store(l, id, v8, snap_id_len(id->type)))
+				continue;
 		} else {
+			size_t n = 16;
+
 			if (sqlite3_column_bytes(st, 3) != 16)
 				continue;
-			memcpy(id->value, sqlite3_column_blob(st, 3), 16);
+			memcpy(v8, sqlite3_column_blob(st, 3), 16);
 			id->type = t == STORE_ID_IRK ? SNAP_ID_IRK : SNAP_ID_EDDYSTONE_EID;
 			if (t == STORE_ID_EDDYSTONE_EID) {
 				uint32_t k = l->s->n_clock_offsets;
@@ -379,9 +469,14 @@ static int load_identifiers(struct loader *l)
 				if (k == l->clock_cap)
 					continue; /* cannot: counted in the same transaction */
 				id->exponent = (uint8_t)sqlite3_column_int(st, 4);
+				memcpy(v8 + 16, &k, sizeof(k));
+				n = 20;
+				if (id_store(l, id, v8, n))
+					continue;
 				l->s->clock_offsets[k] = sqlite3_column_int64(st, 5);
-				memcpy(id->value + 16, &k, sizeof(k));
 				l->s->n_clock_offsets = k + 1;
+			} else if (id_store(l, id, v8, n)) {
+				continue;
 			}
 		}
 		i++;
@@ -529,8 +624,8 @@ static int load_all(struct loader *l, struct snapshot **out)
 	int64_t now = store_now(), day_start = local_day_start(now), since, max_cd;
 	int64_t nc, ni, ns, ncs, nk, nh, np, nb, ne;
 	size_t off = 0, o_snap, o_cust, o_ids, o_camp, o_seg, o_chan, o_cs, o_hist, o_pol, o_str,
-	       o_clk;
-	uint32_t slots = 16;
+	       o_clk, o_sets, o_uuid, o_bytes;
+	uint32_t slots = 16, set_slots = 16;
 	char *base;
 
 	max_cd = count(l, "SELECT coalesce(max(cooldown_s), 0) FROM campaigns WHERE enabled", -1);
@@ -551,7 +646,7 @@ static int load_all(struct loader *l, struct snapshot **out)
 	if (max_cd < 0 || nc < 0 || ni < 0 || ns < 0 || ncs < 0 || nk < 0 || nh < 0 || np < 0 ||
 	    nb < 0 || ne < 0)
 		return -1;
-	if (nc > UINT32_MAX / 2 || ni > UINT32_MAX / 2 || ncs > UINT32_MAX / 2 ||
+	if (nc > UINT32_MAX / 2 || ni > UINT32_MAX / SNAP_ID_BYTES_MAX || ncs > UINT32_MAX / 2 ||
 	    nb > UINT32_MAX / 2 || ne > UINT32_MAX / 2)
 		return load_refused(l, STORE_EINVAL, "too many rows");
 	if (np > STORE_POLICIES_MAX)
@@ -569,15 +664,28 @@ static int load_all(struct loader *l, struct snapshot **out)
 	o_pol = take(&off, (size_t)np, SNAP_POLICY_MAX);
 	o_str = take(&off, (size_t)nb, 1);
 	o_clk = take(&off, (size_t)ne, sizeof(int64_t));
+	/* Room for a pair per customer, last: the pages of what distinct pairs
+	 * do not use are never touched (the big block is its own mapping). */
+	o_uuid = take(&off, (size_t)(ni < 2048 ? ni : 2048), 16);
+	/* Worst case, untouched where iBeacons share their UUID: */
+	o_bytes = take(&off, (size_t)ni, SNAP_ID_BYTES_MAX);
+	o_sets = take(&off, (size_t)nc + 1, sizeof(l->s->consent_sets[0]));
 
 	while (slots < 2 * (uint64_t)np)
 		slots <<= 1;
+	/* Sharing needs a set of the pairs seen; its size is bounded (256 KiB) so
+	 * that a store of distinct pairs does not pay twice. */
+	while (set_slots < 2 * (uint64_t)(nc + 1) && set_slots < (1u << 16))
+		set_slots <<= 1;
 	base = block_alloc(off);
 	l->segment_ids = calloc((size_t)ns + 1, sizeof(int64_t));
 	l->policy_slots = calloc(slots, sizeof(uint32_t));
 	l->policy_mask = slots - 1;
 	l->policy_cap = (uint32_t)np;
-	if (!base || !l->segment_ids || !l->policy_slots) {
+	l->set_slots = calloc(set_slots, sizeof(uint32_t));
+	l->set_mask = set_slots - 1;
+	l->set_cap = (uint32_t)nc + 1;
+	if (!base || !l->segment_ids || !l->policy_slots || !l->set_slots) {
 		block_free(base);
 		return load_refused(l, STORE_ENOMEM, "out of memory");
 	}
@@ -593,6 +701,12 @@ static int load_all(struct loader *l, struct snapshot **out)
 	l->s->strings = base + o_str;
 	l->s->n_strings_bytes = (uint32_t)nb;
 	l->s->clock_offsets = (int64_t *)(base + o_clk);
+	l->s->consent_sets = (struct snap_consent (*)[SNAP_PURPOSES])(base + o_sets);
+	l->s->uuids = (uint8_t (*)[16])(base + o_uuid);
+	l->uuid_cap = (uint32_t)(ni < 2048 ? ni : 2048);
+	l->s->id_bytes = (uint8_t *)(base + o_bytes);
+	l->bytes_cap = (uint32_t)((size_t)ni * SNAP_ID_BYTES_MAX);
+	l->s->n_consent_sets = 1; /* set 0: nothing granted (the block is zeroed) */
 	l->clock_cap = (uint32_t)ne;
 	l->s->n_customers = (uint32_t)nc;
 	l->s->n_identifiers = (uint32_t)ni;
@@ -676,6 +790,7 @@ int store_snapshot_load(sqlite3 *db, struct snapshot **out, char *err, size_t n)
 	sqlite3_db_release_memory(db);
 	free(l.segment_ids);
 	free(l.policy_slots);
+	free(l.set_slots);
 	if (rc < 0 && !l.rc && err && n)
 		snprintf(err, n, "snapshot: cannot read the store");
 	return rc < 0 ? (l.rc ? l.rc : STORE_EIO) : 0;
@@ -696,6 +811,10 @@ struct snapshot *snapshot_empty(void)
 	s = (struct snapshot *)(base + o_snap);
 	rest = base + o_rest;   /* zeroed; every count is 0, no array is read */
 	s->customers = (struct snap_customer *)rest;
+	s->consent_sets = (struct snap_consent (*)[SNAP_PURPOSES])rest;
+	s->n_consent_sets = 1;
+	s->uuids = (uint8_t (*)[16])rest;
+	s->id_bytes = (uint8_t *)rest;
 	s->identifiers = (struct snap_identifier *)rest;
 	s->campaigns = (struct snap_campaign *)rest;
 	s->segments = (char (*)[SNAP_REF_MAX])rest;

@@ -10,7 +10,7 @@
  * (snap_customer_ref(), snap_consent_policy()). Sizes matter: a Pi-class
  * gateway holds 100 k customers or more, and during a reload the old and the
  * new snapshot are alive at once. Records have no inner padding and share
- * what repeats (policy versions, channel and segment names).
+ * what repeats (consent pairs, policy versions, channel and segment names).
  */
 #ifndef BGW_SNAPSHOT_H
 #define BGW_SNAPSHOT_H
@@ -39,16 +39,20 @@ enum snap_id_type {
  * memory, and during a reload the old and the new snapshot are alive at once.
  * Times are unsigned 32-bit unix seconds (good until 2106; the loader clamps,
  * see snap_time32()). */
+#define SNAP_ID_BYTES_MAX 22
+
+/* An identifier's bytes (snap_identifier_bytes()): an iBeacon's UUID is
+ * shared -- a store's tags carry one or a few -- so it is kept once in
+ * snapshot.uuids and the record holds major and minor; every other value
+ * (UID 16 bytes, AltBeacon 22, IRK 16, an EID key 16 followed by the index
+ * of its clock offset in snapshot.clock_offsets, a uint32 in host order) and
+ * an iBeacon whose UUID did not fit the table sit in snapshot.id_bytes. */
 struct snap_identifier {
 	uint32_t customer;         /* index into snapshot.customers */
 	uint8_t type;              /* enum snap_id_type */
 	uint8_t exponent;          /* EID rotation exponent 0..15 */
-	/* iBeacon / UID / AltBeacon bytes, or the 16-byte key. The 22 bytes of
-	 * an AltBeacon fill what was padding after 20. An EID key is followed by
-	 * the index of its clock offset in snapshot.clock_offsets (a uint32 in
-	 * host order): only one identifier in several is an EID key, so the
-	 * 8-byte offset lives beside them (snap_clock_offset()). */
-	uint8_t value[22];
+	uint16_t uuid;             /* iBeacon: 1 + index into snapshot.uuids; 0: in id_bytes */
+	uint32_t data;             /* uuid set: major << 16 | minor; else offset in id_bytes */
 };
 
 /* A grant is in force over [from, until): granted_at, and the earlier of its
@@ -62,9 +66,14 @@ struct snap_consent {
 	bool granted;              /* a grant exists (possibly withdrawn or expired) */
 };
 
+/* A customer's consents (consent[SNAP_PRESENCE], consent[SNAP_RETARGETING])
+ * point at a pair in snapshot.consent_sets: customers enrolled together
+ * (one CSV import, one sync) hold equal pairs, so the snapshot keeps each
+ * distinct pair once -- 8 bytes per customer instead of 32. A customer
+ * without any consent points at set 0 (nothing granted). */
 struct snap_customer {
 	int64_t id;                /* customers.id in SQLite */
-	struct snap_consent consent[SNAP_PURPOSES];
+	const struct snap_consent *consent; /* [SNAP_PURPOSES], shared, never NULL */
 	/* Its segments: snapshot.customer_segments from here up to the next
 	 * customer's first_segment (snap_customer_segments()). */
 	uint32_t first_segment;
@@ -100,8 +109,9 @@ struct snap_trigger_history {
 struct snapshot {
 	uint64_t data_version;     /* what the store was at when this was read */
 	uint32_t n_customers, n_identifiers, n_campaigns, n_segments, n_channels, n_history;
-	uint32_t n_customer_segments, n_policies;
+	uint32_t n_customer_segments, n_policies, n_consent_sets;
 	struct snap_customer *customers;        /* sorted by id */
+	struct snap_consent (*consent_sets)[SNAP_PURPOSES]; /* distinct pairs; 0: none granted */
 	struct snap_identifier *identifiers;
 	struct snap_campaign *campaigns;
 	char (*segments)[SNAP_REF_MAX];
@@ -112,6 +122,9 @@ struct snapshot {
 	char *strings;                          /* customer refs, each NUL-terminated */
 	int64_t *clock_offsets;                 /* EID keys: tag counter = unix time - offset */
 	uint32_t n_strings_bytes, n_clock_offsets;
+	uint8_t (*uuids)[16];                   /* distinct iBeacon UUIDs */
+	uint8_t *id_bytes;                      /* other identifier values, see snap_identifier */
+	uint32_t n_uuids, n_id_bytes;
 };
 
 /* Unix seconds -> the snapshot's 32-bit times. Before 1970 clamps to 0 and
@@ -154,12 +167,55 @@ static inline uint32_t snap_customer_segments(const struct snapshot *s, uint32_t
 	return end > first ? end - first : 0;
 }
 
+/* How many bytes make the identifier: what a frame carries (iBeacon UUID,
+ * major, minor; UID namespace, instance; AltBeacon company, beacon id) or
+ * the key. */
+static inline size_t snap_id_len(uint8_t type)
+{
+	return type == SNAP_ID_IBEACON ? 20 : type == SNAP_ID_ALTBEACON ? 22 : 16;
+}
+
+/* The identifier's bytes: inside the snapshot, or assembled in buf (an
+ * iBeacon with a shared UUID). */
+static inline const uint8_t *snap_identifier_bytes(const struct snapshot *s,
+						   const struct snap_identifier *id,
+						   uint8_t buf[SNAP_ID_BYTES_MAX])
+{
+	if (!id->uuid && id->data < s->n_id_bytes)
+		return s->id_bytes + id->data;
+	memset(buf, 0, SNAP_ID_BYTES_MAX);
+	if (!id->uuid)
+		return buf;
+	if (id->uuid <= s->n_uuids)
+		memcpy(buf, s->uuids[id->uuid - 1], 16);
+	buf[16] = (uint8_t)(id->data >> 24);
+	buf[17] = (uint8_t)(id->data >> 16);
+	buf[18] = (uint8_t)(id->data >> 8);
+	buf[19] = (uint8_t)id->data;
+	return buf;
+}
+
+/* Is the identifier of type `type` with bytes v (snap_id_len(type) of them)? */
+static inline bool snap_identifier_is(const struct snapshot *s, const struct snap_identifier *id,
+				      uint8_t type, const uint8_t *v)
+{
+	if (id->type != type)
+		return false;
+	if (id->uuid)
+		return id->uuid <= s->n_uuids && !memcmp(s->uuids[id->uuid - 1], v, 16) &&
+		       id->data == ((uint32_t)v[16] << 24 | (uint32_t)v[17] << 16 |
+				    (uint32_t)v[18] << 8 | v[19]);
+	return id->data < s->n_id_bytes && !memcmp(s->id_bytes + id->data, v, snap_id_len(type));
+}
+
 static inline int64_t snap_clock_offset(const struct snapshot *s,
 					const struct snap_identifier *id)
 {
 	uint32_t i;
 
-	memcpy(&i, id->value + 16, sizeof(i));
+	if (id->uuid || id->data + 20 > s->n_id_bytes)
+		return 0;
+	memcpy(&i, s->id_bytes + id->data + 16, sizeof(i));
 	return i < s->n_clock_offsets ? s->clock_offsets[i] : 0;
 }
 

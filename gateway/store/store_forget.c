@@ -33,6 +33,14 @@ int store_forget_tx(sqlite3 *db, const char *actor, const char *ref, char *err)
 		return STORE_EIO;
 	sqlite3_bind_int64(st, 1, cid);
 	sqlite3_bind_int64(st, 2, tomb);
+	if ((rc = store_exec_stmt(db, st, "forget", err)))
+		return rc;
+	/* The same for their compact import entry (schema v7). */
+	st = store_stmt(db, SQL("UPDATE audit_import SET detail = NULL WHERE customer_id = ? "
+				"AND detail IS NOT NULL"), err);
+	if (!st)
+		return STORE_EIO;
+	sqlite3_bind_int64(st, 1, cid);
 	return store_exec_stmt(db, st, "forget", err);
 }
 

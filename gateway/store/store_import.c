@@ -1,8 +1,9 @@
 /*
  * store_import.c - streaming CSV import inside the caller's transaction.
  * Reads one line at a time (memory stays constant), inserts through cached
- * prepared statements and writes one audit row per imported customer (what
- * arrived, identifiers as salted fingerprints). Any bad row stops the import
+ * prepared statements and writes one compact audit entry per imported
+ * customer (what arrived, identifiers as salted fingerprints; see
+ * store_audit_import.c) under one audit_bulk row for the whole file. Any bad row stops the import
  * with its line number; the caller then rolls back, so nothing is kept.
  *
  * In the default mode every row is a new customer. With --update and --sync
@@ -24,12 +25,13 @@ struct import_row {
 	const char *actor, *policy;
 	int64_t now;
 	int64_t cid;
-	cJSON *audit;
+	struct store_audit_import ai;     /* this import's audit entries */
+	struct store_audit_detail audit;  /* what the current row brought */
 	struct store_import_stats *st;
 	struct import_merge *merge;  /* NULL in the default mode */
 	uint8_t salt[16];
 	/* Statements held for the whole import: the per-row cost is what matters. */
-	sqlite3_stmt *customer, *identifier, *consent, *segment_new, *segment_id, *member, *audit_row;
+	sqlite3_stmt *customer, *identifier, *consent, *segment_new, *segment_id, *member;
 	/* Segment name -> id for the few distinct segments a file names. */
 	struct {
 		char name[STORE_REF_MAX + 1];
@@ -51,8 +53,6 @@ static const char sql_segment_new[] =
 static const char sql_segment_id[] = "SELECT id FROM segments WHERE name = ?";
 static const char sql_member[] = "INSERT INTO customer_segments (customer_id, segment_id) "
 				 "VALUES (?, ?)";
-static const char sql_audit[] = "INSERT INTO audit (at, actor, action, subject, customer_id, "
-				"before, after) VALUES (?,?,'customer.import',?,?,NULL,?)";
 
 static int prepare_all(struct import_row *r, char *err)
 {
@@ -63,7 +63,6 @@ static int prepare_all(struct import_row *r, char *err)
 		{ &r->customer, sql_customer }, { &r->identifier, sql_identifier },
 		{ &r->consent, sql_consent },	{ &r->segment_new, sql_segment_new },
 		{ &r->segment_id, sql_segment_id }, { &r->member, sql_member },
-		{ &r->audit_row, sql_audit },
 	};
 
 	for (size_t i = 0; i < BGW_ARRAY_SIZE(all); i++) {
@@ -84,7 +83,6 @@ static void finalize_all(struct import_row *r)
 	sqlite3_finalize(r->segment_new);
 	sqlite3_finalize(r->segment_id);
 	sqlite3_finalize(r->member);
-	sqlite3_finalize(r->audit_row);
 }
 
 static int insert_customer(struct import_row *r, const char *ref, char *err)
@@ -116,7 +114,6 @@ static int insert_identifier(struct import_row *r, const char *text, char *err)
 	sqlite3_stmt *st;
 	char fp[9];
 	int rc = store_identifier_parse_pair(text, &id, err);
-	cJSON *o;
 
 	if (rc)
 		return rc;
@@ -136,7 +133,8 @@ static int insert_identifier(struct import_row *r, const char *text, char *err)
 	sqlite3_reset(st);
 	if (rc == SQLITE_CONSTRAINT && r->merge) {
 		/* --sync moves it from its holder; --update says whose it is not. */
-		if ((rc = store_import_merge_release(r->merge, r->cid, &id, err)))
+		if ((rc = store_audit_import_sync(r->db, &r->ai, err)) ||
+		    (rc = store_import_merge_release(r->merge, r->cid, &id, err)))
 			return rc;
 		rc = sqlite3_step(st);
 		sqlite3_reset(st);
@@ -147,10 +145,8 @@ static int insert_identifier(struct import_row *r, const char *text, char *err)
 	if (rc != SQLITE_DONE)
 		return store_sqlite_err(r->db, rc, "import", err);
 	store_salted_fingerprint(r->salt, &id, fp);
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "type", store_id_type_name(id.type));
-	cJSON_AddStringToObject(o, "fingerprint", fp);
-	cJSON_AddItemToArray(cJSON_GetObjectItem(r->audit, "identifiers"), o);
+	if (store_audit_detail_identifier(&r->audit, id.type, fp))
+		return store_errf(err, STORE_ENOMEM, "out of memory");
 	r->st->identifiers++;
 	return STORE_OK;
 }
@@ -161,7 +157,6 @@ static int insert_consent(struct import_row *r, char *item, char *err)
 	char channels[512];
 	sqlite3_stmt *st;
 	int rc = store_csv_consent_parse(item, &g, channels, sizeof(channels), err);
-	cJSON *o;
 
 	if (rc)
 		return rc;
@@ -178,12 +173,8 @@ static int insert_consent(struct import_row *r, char *item, char *err)
 	sqlite3_bind_text(st, 7, r->policy, -1, SQLITE_STATIC);
 	if ((rc = store_exec_stmt(r->db, st, "import", err)))
 		return rc;
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "purpose", store_purpose_name(g.purpose));
-	cJSON_AddStringToObject(o, "channels", channels);
-	if (g.expires_at)
-		cJSON_AddNumberToObject(o, "expires_at", (double)g.expires_at);
-	cJSON_AddItemToArray(cJSON_GetObjectItem(r->audit, "consents"), o);
+	if (store_audit_detail_consent(&r->audit, g.purpose, channels, g.expires_at))
+		return store_errf(err, STORE_ENOMEM, "out of memory");
 	r->st->consents++;
 	return STORE_OK;
 }
@@ -228,7 +219,8 @@ static int insert_segment(struct import_row *r, const char *name, char *err)
 		return store_errf(err, STORE_EEXIST, "segment '%s' listed twice", name);
 	if (rc != SQLITE_DONE)
 		return store_sqlite_err(r->db, rc, "import", err);
-	cJSON_AddItemToArray(cJSON_GetObjectItem(r->audit, "segments"), cJSON_CreateString(name));
+	if (store_audit_detail_segment(&r->audit, name))
+		return store_errf(err, STORE_ENOMEM, "out of memory");
 	r->st->segments++;
 	return STORE_OK;
 }
@@ -270,7 +262,6 @@ static int segment_item(struct import_row *r, char *s, char *err)
 static int import_row(struct import_row *r, char *line, char *err)
 {
 	struct store_csv_row row;
-	char subject[40], *a;
 	int rc = store_csv_split(line, &row, err);
 
 	if (rc)
@@ -280,39 +271,25 @@ static int import_row(struct import_row *r, char *line, char *err)
 
 		if ((rc = store_import_merge_lookup(r->merge, row.field[0], &cid, err)))
 			return rc;
-		if (cid)
+		if (cid) {
+			if ((rc = store_audit_import_sync(r->db, &r->ai, err)))
+				return rc;
 			return store_import_merge_row(r->merge, row.field[0], cid, &row, err);
+		}
 	}
 	if ((rc = insert_customer(r, row.field[0], err)))
 		return rc;
 	if (r->merge && (rc = store_import_merge_added(r->merge, r->cid, err)))
 		return rc;
-	r->audit = cJSON_CreateObject();
-	cJSON_AddNumberToObject(r->audit, "created_at", (double)r->now);
-	cJSON_AddArrayToObject(r->audit, "identifiers");
-	cJSON_AddArrayToObject(r->audit, "consents");
-	cJSON_AddArrayToObject(r->audit, "segments");
+	store_audit_detail_reset(&r->audit);
 	rc = each_item(r, row.field[1], '|', identifier_item, err);
 	if (!rc)
 		rc = each_item(r, row.field[2], ';', insert_consent, err);
 	if (!rc)
 		rc = each_item(r, row.field[3], '|', segment_item, err);
-	if (rc) {
-		cJSON_Delete(r->audit);
+	if (rc)
 		return rc;
-	}
-	a = cJSON_PrintUnformatted(r->audit);
-	cJSON_Delete(r->audit);
-	snprintf(subject, sizeof(subject), "customer:%lld", (long long)r->cid);
-	sqlite3_bind_int64(r->audit_row, 1, r->now);
-	sqlite3_bind_text(r->audit_row, 2, r->actor, -1, SQLITE_STATIC);
-	sqlite3_bind_text(r->audit_row, 3, subject, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(r->audit_row, 4, r->cid);
-	sqlite3_bind_text(r->audit_row, 5, a, -1, SQLITE_STATIC);
-	rc = a ? store_exec_stmt(r->db, r->audit_row, "import", err)
-	       : store_errf(err, STORE_ENOMEM, "out of memory");
-	cJSON_free(a);
-	return rc;
+	return store_audit_import_row(r->db, &r->ai, r->cid, &r->audit, err);
 }
 
 static void chomp(char *s, ssize_t *len)
@@ -341,6 +318,8 @@ int store_import_csv_tx(sqlite3 *db, const char *actor, FILE *in, const char *po
 	uint64_t bytes = 0;
 	int rc = STORE_OK;
 
+	r.ai.actor = r.actor;
+	r.ai.at = r.now;
 	memset(st, 0, sizeof(*st));
 	if (strlen(r.policy) > 31)
 		return store_errf(err, STORE_EINVAL, "policy version longer than 31 characters");
@@ -397,7 +376,11 @@ int store_import_csv_tx(sqlite3 *db, const char *actor, FILE *in, const char *po
 	if (!rc && st->line == 0)
 		rc = store_errf(err, STORE_EINVAL, "empty file (no header line)");
 	free(line);
+	store_audit_detail_free(&r.audit);
 	finalize_all(&r);
+	/* What follows may append to the log: the withdrawals of --sync, the summary. */
+	if (!rc)
+		rc = store_audit_import_sync(db, &r.ai, err);
 	if (!r.merge)
 		st->added = st->rows;
 	else if (!rc)

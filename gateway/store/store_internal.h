@@ -6,6 +6,8 @@
 
 #include <stdarg.h>
 
+#include <cjson/cJSON.h>
+
 #include "store.h"
 
 /* Every statement the store prepares starts with this tag, so that the cache
@@ -84,5 +86,37 @@ int store_import_merge_release(struct import_merge *m, int64_t cid,
  * not list; the customer counts are filled in. */
 int store_import_merge_finish(struct import_merge *m, char *err);
 void store_import_merge_close(struct import_merge *m);
+
+/* The compact audit entry of an imported customer (store_audit_import.c).
+ * A detail is built per customer (reset, then one call per item in the
+ * order they arrive) and written with _row; allocation failures stick in
+ * 'failed' and are reported there. */
+struct store_audit_detail {
+	uint8_t *buf;
+	size_t len, cap;
+	bool failed;
+};
+void store_audit_detail_reset(struct store_audit_detail *d);
+void store_audit_detail_free(struct store_audit_detail *d);
+int store_audit_detail_identifier(struct store_audit_detail *d, enum store_id_type type,
+				  const char fingerprint[9]);
+int store_audit_detail_consent(struct store_audit_detail *d, enum store_purpose purpose,
+			       const char *channels, int64_t expires_at);
+int store_audit_detail_segment(struct store_audit_detail *d, const char *name);
+/* One import's entries: one audit_bulk row (its time and actor stand for all
+ * of them, written with the first entry) and ids counted from the audit's
+ * sequence. Anything else that appends to the audit log inside the import
+ * must be preceded by store_audit_import_sync(), and so must the commit. */
+struct store_audit_import {
+	const char *actor;
+	int64_t at;
+	int64_t bulk;     /* audit_bulk row, 0 before the first entry */
+	int64_t next;     /* next audit id to hand out, 0: read it from sqlite_sequence */
+};
+int store_audit_import_row(sqlite3 *db, struct store_audit_import *ai, int64_t customer_id,
+			   const struct store_audit_detail *d, char *err);
+int store_audit_import_sync(sqlite3 *db, struct store_audit_import *ai, char *err);
+/* The 'after' document of the entry (a JSON null if the detail is unreadable). */
+cJSON *store_audit_detail_json(const void *detail, size_t n, int64_t created_at);
 
 #endif

@@ -222,11 +222,24 @@ static cJSON *outbox_row(sqlite3_stmt *st)
 	return o;
 }
 
+/*
+ * Columns: id, at, actor, action, subject, before, after, detail and, in the
+ * listing, customer_ref. detail is the compact entry of an imported customer
+ * (store_audit_import.c), rendered as the 'after' document it stands for.
+ */
 static cJSON *audit_row(sqlite3_stmt *st)
 {
 	cJSON *o = cJSON_CreateObject();
 	const char *b = (const char *)sqlite3_column_text(st, 5);
 	const char *a = (const char *)sqlite3_column_text(st, 6);
+	cJSON *after = NULL;
+
+	if (sqlite3_column_type(st, 7) == SQLITE_BLOB)
+		after = store_audit_detail_json(sqlite3_column_blob(st, 7),
+						(size_t)sqlite3_column_bytes(st, 7),
+						sqlite3_column_int64(st, 1));
+	else if (a)
+		after = cJSON_Parse(a);
 
 	add_int(o, "id", st, 0);
 	add_time(o, "at", st, 1);
@@ -234,11 +247,16 @@ static cJSON *audit_row(sqlite3_stmt *st)
 	add_text(o, "action", st, 3);
 	add_text(o, "subject", st, 4);
 	cJSON_AddItemToObject(o, "before", b ? cJSON_Parse(b) : cJSON_CreateNull());
-	cJSON_AddItemToObject(o, "after", a ? cJSON_Parse(a) : cJSON_CreateNull());
-	if (sqlite3_column_count(st) > 7)
-		add_text(o, "customer_ref", st, 7);
+	cJSON_AddItemToObject(o, "after", after ? after : cJSON_CreateNull());
+	if (sqlite3_column_count(st) > 8)
+		add_text(o, "customer_ref", st, 8);
 	return o;
 }
+
+/* The compact entries of imported customers, in the audit's columns. */
+#define AUDIT_IMPORT_SELECT                                                          \
+	"SELECT i.id, b.at, b.actor, 'customer.import', 'customer:' || i.customer_id, " \
+	"NULL, NULL, i.detail FROM audit_import i JOIN audit_bulk b ON b.id = i.bulk "
 
 struct section {
 	const char *name, *sql;
@@ -286,9 +304,22 @@ static const struct section export_sections[] = {
 				 "ORDER BY t.at"), trigger_row },
 	{ "pending_triggers", SQL("SELECT trigger_id, created_us, topic, payload, attempts "
 				  "FROM outbox WHERE customer_id = ? ORDER BY id"), outbox_row },
-	{ "audit", SQL("SELECT id, at, actor, action, subject, before, after FROM audit "
-		       "WHERE customer_id = ? ORDER BY id"), audit_row },
 };
+
+/* The export's last section. A read-only open leaves an older schema as it
+ * is (store_open()): before v7 there are no compact import entries. */
+static const struct section audit_section[] = {
+	{ "audit", SQL("SELECT id, at, actor, action, subject, before, after, NULL FROM audit "
+		       "WHERE customer_id = ?1 UNION ALL " AUDIT_IMPORT_SELECT
+		       "WHERE i.customer_id = ?1 ORDER BY 1"), audit_row },
+	{ "audit", SQL("SELECT id, at, actor, action, subject, before, after, NULL FROM audit "
+		       "WHERE customer_id = ?1 ORDER BY id"), audit_row },
+};
+
+static bool compact_audit(sqlite3 *db)
+{
+	return store_schema_version(db) >= 7;
+}
 
 static int customer_doc(sqlite3 *db, const char *ref, bool full, cJSON **out, char *err)
 {
@@ -318,6 +349,9 @@ static int customer_doc(sqlite3 *db, const char *ref, bool full, cJSON **out, ch
 	if (!rc && full)
 		rc = customer_sections(db, cid, export_sections,
 				       BGW_ARRAY_SIZE(export_sections), doc, err);
+	if (!rc && full)
+		rc = customer_sections(db, cid, &audit_section[compact_audit(db) ? 0 : 1], 1, doc,
+				       err);
 	if (rc) {
 		cJSON_Delete(doc);
 		return rc;
@@ -428,10 +462,23 @@ int store_audit_list(sqlite3 *db, int64_t since, const char *ref, cJSON **out, c
 	if (ref && (rc = store_customer_lookup(db, ref, &cid, err)))
 		return rc;
 	/* The log itself holds no refs; they are joined in while the customer exists. */
-	st = store_stmt(db, SQL("SELECT a.id, a.at, a.actor, a.action, a.subject, a.before, "
-				"a.after, c.customer_ref FROM audit a LEFT JOIN customers c "
-				"ON c.id = a.customer_id WHERE a.at >= ?1 AND "
-				"(?2 = 0 OR a.customer_id = ?2) ORDER BY a.id"), err);
+	st = compact_audit(db)
+		     ? store_stmt(db, SQL("SELECT x.id, x.at, x.actor, x.action, x.subject, "
+					  "x.before, x.after, x.detail, c.customer_ref FROM ("
+					  "SELECT id, at, actor, action, subject, before, after, "
+					  "NULL AS detail, customer_id AS cid FROM audit WHERE "
+					  "at >= ?1 AND (?2 = 0 OR customer_id = ?2) UNION ALL "
+					  "SELECT i.id, b.at, b.actor, 'customer.import', "
+					  "'customer:' || i.customer_id, NULL, NULL, i.detail, "
+					  "i.customer_id FROM audit_import i JOIN audit_bulk b "
+					  "ON b.id = i.bulk WHERE b.at >= ?1 AND "
+					  "(?2 = 0 OR i.customer_id = ?2)) x "
+					  "LEFT JOIN customers c ON c.id = x.cid ORDER BY x.id"), err)
+		     : store_stmt(db, SQL("SELECT a.id, a.at, a.actor, a.action, a.subject, "
+					  "a.before, a.after, NULL, c.customer_ref FROM audit a "
+					  "LEFT JOIN customers c ON c.id = a.customer_id "
+					  "WHERE a.at >= ?1 AND (?2 = 0 OR a.customer_id = ?2) "
+					  "ORDER BY a.id"), err);
 	if (!st)
 		return STORE_EIO;
 	sqlite3_bind_int64(st, 1, since);

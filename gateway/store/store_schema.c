@@ -294,6 +294,48 @@ static const char schema_v6[] =
 	FLEET_TRIGGER("campaigns", "DELETE", "del", "campaign", "NULL", "OLD.name")
 ;
 
+/*
+ * v7: a compact audit for bulk imports. A CSV import used to leave one audit
+ * row per customer with its actor, action, subject and a JSON document
+ * repeating every key name: ~290 of the ~740 bytes a customer took. Now an
+ * import leaves one audit_bulk row (time, actor) and per new customer one
+ * audit_import row keyed by the customer id (ids are never reused, a
+ * customer is created once) holding its place in the audit's id sequence and
+ * what arrived in a few bytes (store_audit_import.c); beaconctl audit and
+ * the export render it as the same 'customer.import' entry as before.
+ * Earlier rows stay as they are (append-only). The same rule as v4: once
+ * the customer is gone, detail may become NULL, nothing else changes.
+ * audit_at goes: the listing reads the whole log in id order anyway.
+ * sqlite_sequence gets its 'audit' row now, so that the import can draw ids
+ * from it before the audit table ever had a row. IF NOT EXISTS: the steps
+ * may run again from an older user_version (see v6).
+ */
+static const char schema_v7[] =
+	"CREATE TABLE IF NOT EXISTS audit_bulk ("
+	"  id INTEGER PRIMARY KEY,"
+	"  at INTEGER NOT NULL,"
+	"  actor TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS audit_import ("
+	"  customer_id INTEGER PRIMARY KEY,"
+	"  id INTEGER NOT NULL,"
+	"  bulk INTEGER NOT NULL REFERENCES audit_bulk(id),"
+	"  detail BLOB);"
+	"CREATE TRIGGER IF NOT EXISTS audit_bulk_no_update BEFORE UPDATE ON audit_bulk "
+	"  BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;"
+	"CREATE TRIGGER IF NOT EXISTS audit_bulk_no_delete BEFORE DELETE ON audit_bulk "
+	"  BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;"
+	"CREATE TRIGGER IF NOT EXISTS audit_import_no_update BEFORE UPDATE ON audit_import WHEN NOT ("
+	"  NEW.customer_id = OLD.customer_id AND NEW.id = OLD.id AND NEW.bulk = OLD.bulk AND"
+	"  NEW.detail IS NULL AND"
+	"  NOT EXISTS (SELECT 1 FROM customers WHERE id = OLD.customer_id)) "
+	"BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;"
+	"CREATE TRIGGER IF NOT EXISTS audit_import_no_delete BEFORE DELETE ON audit_import "
+	"  BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;"
+	"INSERT INTO sqlite_sequence (name, seq) SELECT 'audit', "
+	"  coalesce((SELECT max(id) FROM audit), 0) "
+	"  WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'audit');"
+	"DROP INDEX IF EXISTS audit_at;";
+
 const char *const store_migrations[STORE_SCHEMA_VERSION] = {
 	schema_v1,
 	schema_v2,
@@ -301,4 +343,5 @@ const char *const store_migrations[STORE_SCHEMA_VERSION] = {
 	schema_v4,
 	schema_v5,
 	schema_v6,
+	schema_v7,
 };

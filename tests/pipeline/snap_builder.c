@@ -14,11 +14,13 @@
 
 struct snap_builder {
 	struct snap_customer cust[SB_MAX_CUST];
+	struct snap_consent consent[SB_MAX_CUST][SNAP_PURPOSES];
 	uint32_t cust_seg[SB_MAX_CUST][SB_SEG_PER_CUST];
 	uint32_t n_cust_seg[SB_MAX_CUST];
 	uint32_t n_cust;
 	char ref[SB_MAX_CUST][SNAP_REF_MAX];
 	struct snap_identifier ids[SB_MAX_IDS];
+	uint8_t id_bytes[SB_MAX_IDS][SNAP_ID_BYTES_MAX]; /* each identifier's value or key */
 	int64_t clock_offset[SB_MAX_IDS];  /* EID keys */
 	uint32_t n_ids;
 	struct snap_campaign camp[SB_MAX_CAMP];
@@ -57,6 +59,7 @@ uint32_t sb_customer(struct snap_builder *b, int64_t id, const char *ref)
 	if (b->n_cust >= SB_MAX_CUST || (b->n_cust && b->cust[b->n_cust - 1].id >= id))
 		abort();
 	memset(c, 0, sizeof(*c));
+	memset(b->consent[b->n_cust], 0, sizeof(b->consent[b->n_cust]));
 	memset(b->policy[b->n_cust], 0, sizeof(b->policy[b->n_cust]));
 	b->n_cust_seg[b->n_cust] = 0;
 	c->id = id;
@@ -67,7 +70,7 @@ uint32_t sb_customer(struct snap_builder *b, int64_t id, const char *ref)
 void sb_consent(struct snap_builder *b, uint32_t cust, enum snap_purpose p, int64_t granted_at,
 		int64_t expires_at, int64_t withdrawn_at, uint32_t channels, const char *policy)
 {
-	struct snap_consent *c = &b->cust[cust].consent[p];
+	struct snap_consent *c = &b->consent[cust][p];
 
 	c->granted = true;
 	c->from = snap_time32(granted_at);
@@ -95,51 +98,51 @@ void sb_customer_segment(struct snap_builder *b, uint32_t cust, uint32_t seg)
 	b->cust_seg[cust][b->n_cust_seg[cust]++] = seg;
 }
 
-static struct snap_identifier *add_id(struct snap_builder *b, uint32_t cust, enum snap_id_type t)
+/* The new identifier's bytes (its record is filled in by sb_build()). */
+static uint8_t *add_id(struct snap_builder *b, uint32_t cust, enum snap_id_type t)
 {
 	struct snap_identifier *id = &b->ids[b->n_ids++];
 
 	if (b->n_ids > SB_MAX_IDS)
 		abort();
 	memset(id, 0, sizeof(*id));
+	memset(b->id_bytes[b->n_ids - 1], 0, SNAP_ID_BYTES_MAX);
 	id->type = t;
 	id->customer = cust;
-	return id;
+	return b->id_bytes[b->n_ids - 1];
 }
 
 void sb_ibeacon(struct snap_builder *b, uint32_t cust, const uint8_t uuid[16], uint16_t major,
 		uint16_t minor)
 {
-	struct snap_identifier *id = add_id(b, cust, SNAP_ID_IBEACON);
+	uint8_t *v = add_id(b, cust, SNAP_ID_IBEACON);
 
-	memcpy(id->value, uuid, 16);
-	id->value[16] = (uint8_t)(major >> 8);
-	id->value[17] = (uint8_t)major;
-	id->value[18] = (uint8_t)(minor >> 8);
-	id->value[19] = (uint8_t)minor;
+	memcpy(v, uuid, 16);
+	v[16] = (uint8_t)(major >> 8);
+	v[17] = (uint8_t)major;
+	v[18] = (uint8_t)(minor >> 8);
+	v[19] = (uint8_t)minor;
 }
 
 void sb_uid(struct snap_builder *b, uint32_t cust, const uint8_t ns[10], const uint8_t inst[6])
 {
-	struct snap_identifier *id = add_id(b, cust, SNAP_ID_EDDYSTONE_UID);
+	uint8_t *v = add_id(b, cust, SNAP_ID_EDDYSTONE_UID);
 
-	memcpy(id->value, ns, 10);
-	memcpy(id->value + 10, inst, 6);
+	memcpy(v, ns, 10);
+	memcpy(v + 10, inst, 6);
 }
 
 void sb_eid(struct snap_builder *b, uint32_t cust, const uint8_t key[16], uint8_t k,
 	    int64_t clock_offset)
 {
-	struct snap_identifier *id = add_id(b, cust, SNAP_ID_EDDYSTONE_EID);
-
-	memcpy(id->value, key, 16);
-	id->exponent = k;
+	memcpy(add_id(b, cust, SNAP_ID_EDDYSTONE_EID), key, 16);
+	b->ids[b->n_ids - 1].exponent = k;
 	b->clock_offset[b->n_ids - 1] = clock_offset;
 }
 
 void sb_irk(struct snap_builder *b, uint32_t cust, const uint8_t irk[16])
 {
-	memcpy(add_id(b, cust, SNAP_ID_IRK)->value, irk, 16);
+	memcpy(add_id(b, cust, SNAP_ID_IRK), irk, 16);
 }
 
 struct snap_campaign *sb_campaign(struct snap_builder *b, int64_t id, const char *name,
@@ -211,7 +214,9 @@ struct snapshot *sb_build(const struct snap_builder *b, uint64_t data_version)
 	       SZ(sizeof(struct snap_campaign) * b->n_camp) + SZ(SNAP_REF_MAX * b->n_seg) +
 	       SZ(SNAP_REF_MAX * b->n_chan) + SZ(sizeof(uint32_t) * n_cs) +
 	       SZ(sizeof(struct snap_trigger_history) * b->n_hist) + SZ(SNAP_POLICY_MAX * n_pol) +
-	       SZ(n_str) + SZ(sizeof(int64_t) * b->n_ids);
+	       SZ(n_str) + SZ(sizeof(int64_t) * b->n_ids) +
+	       SZ(sizeof(struct snap_consent) * SNAP_PURPOSES * (b->n_cust + 1)) +
+	       SZ((size_t)SNAP_ID_BYTES_MAX * b->n_ids);
 #undef SZ
 	block = calloc(1, size);
 	if (!block)
@@ -238,6 +243,17 @@ struct snapshot *sb_build(const struct snap_builder *b, uint64_t data_version)
 	s->strings = carve(&p, n_str);
 	s->n_strings_bytes = n_str;
 	s->clock_offsets = carve(&p, sizeof(int64_t) * b->n_ids);
+	/* One pair per customer after the empty set 0: the store's loader
+	 * shares equal ones, nothing here may depend on either. */
+	s->consent_sets = carve(&p, sizeof(struct snap_consent) * SNAP_PURPOSES * (b->n_cust + 1));
+	s->n_consent_sets = b->n_cust + 1;
+	/* Every identifier's bytes in id_bytes, none shared: the store's loader
+	 * shares iBeacon UUIDs, nothing here may depend on either. */
+	s->id_bytes = carve(&p, (size_t)SNAP_ID_BYTES_MAX * b->n_ids);
+	s->n_id_bytes = SNAP_ID_BYTES_MAX * b->n_ids;
+	memcpy(s->id_bytes, b->id_bytes, (size_t)SNAP_ID_BYTES_MAX * b->n_ids);
+	memcpy(s->consent_sets + 1, b->consent, sizeof(struct snap_consent) * SNAP_PURPOSES *
+						       b->n_cust);
 	memcpy(s->policies, pol, SNAP_POLICY_MAX * n_pol);
 	memcpy(s->customers, b->cust, sizeof(struct snap_customer) * b->n_cust);
 	memcpy(s->identifiers, b->ids, sizeof(struct snap_identifier) * b->n_ids);
@@ -251,8 +267,9 @@ struct snapshot *sb_build(const struct snap_builder *b, uint64_t data_version)
 		s->customers[i].ref = n_str;
 		memcpy(s->strings + n_str, b->ref[i], strlen(b->ref[i]) + 1);
 		n_str += (uint32_t)strlen(b->ref[i]) + 1;
+		s->customers[i].consent = s->consent_sets[i + 1];
 		for (int k = 0; k < SNAP_PURPOSES; k++)
-			s->customers[i].consent[k].policy =
+			s->consent_sets[i + 1][k].policy =
 				b->policy[i][k][0]
 					? (uint16_t)(1 + policy_find(s->policies, n_pol,
 								     b->policy[i][k]))
@@ -262,10 +279,12 @@ struct snapshot *sb_build(const struct snap_builder *b, uint64_t data_version)
 	}
 	/* EID keys find their clock offset beside the identifiers, as the store lays them out. */
 	for (uint32_t i = 0; i < b->n_ids; i++) {
+		s->identifiers[i].data = SNAP_ID_BYTES_MAX * i;
 		if (s->identifiers[i].type != SNAP_ID_EDDYSTONE_EID)
 			continue;
 		s->clock_offsets[s->n_clock_offsets] = b->clock_offset[i];
-		memcpy(s->identifiers[i].value + 16, &s->n_clock_offsets, sizeof(uint32_t));
+		memcpy(s->id_bytes + SNAP_ID_BYTES_MAX * i + 16, &s->n_clock_offsets,
+		       sizeof(uint32_t));
 		s->n_clock_offsets++;
 	}
 	return s;

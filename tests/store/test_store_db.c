@@ -302,13 +302,21 @@ static void snapshot_contents(void **state)
 	assert_int_equal(s->n_identifiers, 2);
 	assert_int_equal(s->identifiers[0].type, SNAP_ID_IBEACON);
 	assert_int_equal(s->identifiers[0].customer, 1);
-	assert_int_equal(s->identifiers[0].value[0], 0xf7);
-	assert_int_equal(s->identifiers[0].value[17], 7);
-	assert_int_equal(s->identifiers[0].value[19], 9);
+	{
+		uint8_t buf[SNAP_ID_BYTES_MAX];
+		const uint8_t *v = snap_identifier_bytes(s, &s->identifiers[0], buf);
+
+		assert_int_equal(v[0], 0xf7);
+		assert_int_equal(v[17], 7);
+		assert_int_equal(v[19], 9);
+		/* the UUID is kept once for all the iBeacons that carry it */
+		assert_int_equal(s->n_uuids, 1);
+		v = snap_identifier_bytes(s, &s->identifiers[1], buf);
+		assert_int_equal(v[15], 0x0f);
+	}
 	assert_int_equal(s->identifiers[1].type, SNAP_ID_EDDYSTONE_EID);
 	assert_int_equal(s->identifiers[1].exponent, 4);
 	assert_int_equal(snap_clock_offset(s, &s->identifiers[1]), -7);
-	assert_int_equal(s->identifiers[1].value[15], 0x0f);
 	assert_true(snap_consent_active(&s->customers[1].consent[SNAP_RETARGETING], time(NULL)));
 	assert_false(s->customers[1].consent[SNAP_PRESENCE].granted);
 	assert_string_equal(snap_consent_policy(s, &s->customers[1].consent[SNAP_RETARGETING]),

@@ -16,6 +16,9 @@
 
 #include <cmocka.h>
 
+#include <cjson/cJSON.h>
+
+#include "snapshot.h"
 #include "store.h"
 
 #define HEADER "customer_ref,identifiers,consents,segments\n"
@@ -345,6 +348,136 @@ static void bad_row_changes_nothing(void **state)
 	assert_non_null(strstr(f->err, "line 5:"));
 }
 
+/* What an import leaves in the log: one 'customer.import' entry per new
+ * customer with what arrived (fingerprints, not identifiers), in the log's
+ * id order with the rows around it; forget empties it and keeps the entry. */
+static void audit_entry_per_customer(void **state)
+{
+	struct fixture *f = *state;
+	cJSON *log, *e, *after;
+	bool cleanup_ok;
+
+	assert_int_equal(store_customer_add(f->db, "test", "FIRST", f->err), STORE_OK);
+	assert_int_equal(import(f, STORE_IMPORT_CREATE, HEADER
+				"A,ibeacon " U ":1:1|irk 00112233445566778899aabbccddeeff,"
+				"presence;retargeting@push+email/2099-01-01,vip|new\n"
+				"B,,presence,\n"),
+			 STORE_OK);
+	assert_int_equal(store_audit_list(f->db, 0, NULL, &log, f->err), STORE_OK);
+	assert_int_equal(cJSON_GetArraySize(log), 4);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(log, i), "id")->valuedouble,
+				 i + 1);
+	e = cJSON_GetArrayItem(log, 1);
+	assert_string_equal(cJSON_GetObjectItem(e, "action")->valuestring, "customer.import");
+	assert_string_equal(cJSON_GetObjectItem(e, "actor")->valuestring, "test");
+	assert_string_equal(cJSON_GetObjectItem(e, "subject")->valuestring, "customer:2");
+	assert_string_equal(cJSON_GetObjectItem(e, "customer_ref")->valuestring, "A");
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(e, "before")));
+	after = cJSON_GetObjectItem(e, "after");
+	{
+		char *text = cJSON_PrintUnformatted(after);
+		const char *fp;
+		cJSON *ids = cJSON_GetObjectItem(after, "identifiers");
+		cJSON *k = cJSON_GetArrayItem(cJSON_GetObjectItem(after, "consents"), 1);
+
+		assert_int_equal(cJSON_GetArraySize(ids), 2);
+		assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(ids, 1), "type")
+					    ->valuestring, "irk");
+		fp = cJSON_GetObjectItem(cJSON_GetArrayItem(ids, 1), "fingerprint")->valuestring;
+		assert_int_equal(strlen(fp), 8);
+		assert_int_equal(strspn(fp, "0123456789abcdef"), 8);
+		assert_string_equal(cJSON_GetObjectItem(k, "channels")->valuestring, "push,email");
+		assert_true(cJSON_GetObjectItem(k, "expires_at")->valuedouble > 4e9);
+		assert_null(strstr(text, "00112233"));
+		assert_non_null(strstr(text, "\"segments\":[\"vip\",\"new\"]"));
+		assert_non_null(strstr(text, "{\"created_at\":"));
+		cJSON_free(text);
+	}
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(log, 3), "action")->valuestring,
+			    "import");
+	cJSON_Delete(log);
+
+	assert_int_equal(store_forget(f->db, "test", "A", &cleanup_ok, f->err), STORE_OK);
+	assert_int_equal(store_audit_list(f->db, 0, NULL, &log, f->err), STORE_OK);
+	e = cJSON_GetArrayItem(log, 1);
+	assert_string_equal(cJSON_GetObjectItem(e, "action")->valuestring, "customer.import");
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(e, "after")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(e, "customer_ref")));
+	cJSON_Delete(log);
+	/* append-only for everyone else */
+	assert_int_not_equal(sqlite3_exec(f->db, "UPDATE audit_import SET detail = NULL", NULL,
+					  NULL, NULL), SQLITE_OK);
+	assert_int_not_equal(sqlite3_exec(f->db, "DELETE FROM audit_import", NULL, NULL, NULL),
+			     SQLITE_OK);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM audit_import WHERE detail IS NULL"), 1);
+}
+
+/* Customers enrolled together share their consent pair in the snapshot;
+ * each still reads its own current grants. */
+static void snapshot_shares_consents(void **state)
+{
+	struct fixture *f = *state;
+	struct snapshot *s;
+	char err[STORE_ERRLEN];
+
+	assert_int_equal(import(f, STORE_IMPORT_CREATE, HEADER
+				"A,ibeacon " U ":1:1,presence;retargeting@push,\n"
+				"B,ibeacon " U ":1:2,presence;retargeting@push,\n"
+				"C,ibeacon " U ":1:3,presence,\n"
+				"D,ibeacon " U ":1:4,,\n"
+				"A2,ibeacon " U ":1:6,presence;retargeting@push,\n"),
+			 STORE_OK);
+	assert_int_equal(store_consent_withdraw(f->db, "test", "B", STORE_RETARGETING, f->err),
+			 STORE_OK);
+	assert_int_equal(store_snapshot_load(f->db, &s, err, sizeof(err)), 0);
+	assert_int_equal(s->n_customers, 5);
+	assert_ptr_equal(s->customers[0].consent, s->customers[4].consent);
+	assert_true(s->customers[0].consent[SNAP_RETARGETING].granted);
+	assert_int_equal(s->customers[0].consent[SNAP_RETARGETING].until, 0);
+	assert_true(s->customers[1].consent[SNAP_RETARGETING].until != 0);
+	assert_true(s->customers[2].consent[SNAP_PRESENCE].granted);
+	assert_false(s->customers[2].consent[SNAP_RETARGETING].granted);
+	assert_false(s->customers[3].consent[SNAP_PRESENCE].granted);
+	assert_ptr_equal(s->customers[3].consent, s->consent_sets[0]);
+	/* none, A's and A2's, B's (withdrawn), C's */
+	assert_int_equal(s->n_consent_sets, 4);
+	snapshot_free(s);
+	assert_int_equal(import(f, STORE_IMPORT_CREATE, HEADER
+				"E,ibeacon " U ":1:5,presence;retargeting@push,\n"),
+			 STORE_OK);
+	assert_int_equal(store_snapshot_load(f->db, &s, err, sizeof(err)), 0);
+	/* E's grants are newer than A's: a pair of its own */
+	assert_int_equal(s->n_consent_sets,
+			 4 + (s->customers[5].consent != s->customers[0].consent));
+	assert_true(s->customers[5].consent[SNAP_RETARGETING].granted);
+	snapshot_free(s);
+}
+
+/* A read-only open leaves an older schema as it is: the log of a database
+ * from before the compact import entries (v6) still lists and exports. */
+static void audit_of_older_schema(void **state)
+{
+	struct fixture *f = *state;
+	sqlite3 *ro;
+	cJSON *log, *doc;
+
+	assert_int_equal(store_customer_add(f->db, "test", "OLD", f->err), STORE_OK);
+	assert_int_equal(sqlite3_exec(f->db, "DROP TABLE audit_import; DROP TABLE audit_bulk; "
+					     "PRAGMA user_version = 6", NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(store_open(f->path, STORE_OPEN_READONLY, &ro, f->err), STORE_OK);
+	assert_int_equal(store_audit_list(ro, 0, NULL, &log, f->err), STORE_OK);
+	assert_int_equal(cJSON_GetArraySize(log), 1);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(log, 0), "customer_ref")
+				    ->valuestring, "OLD");
+	cJSON_Delete(log);
+	assert_int_equal(store_export(ro, "OLD", &doc, f->err), STORE_OK);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "audit")), 1);
+	cJSON_Delete(doc);
+	store_close(ro);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -354,6 +487,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(sync_purges_queued_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(identifiers_follow_the_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_row_changes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(audit_entry_per_customer, setup, teardown),
+		cmocka_unit_test_setup_teardown(snapshot_shares_consents, setup, teardown),
+		cmocka_unit_test_setup_teardown(audit_of_older_schema, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
