@@ -60,6 +60,7 @@ struct run {
 	struct consent_follow *cf; /* following a fleet's hub instead of single updates */
 	struct publisher *pub;
 	struct site_link *site;    /* [site] enabled: the peers' topics */
+	uint64_t site_sent_us;     /* when the last summary left (wall clock) */
 	char visit_topic[600];     /* [visits] publish: where closed visits go */
 	uint64_t visits_queued;
 	int pub_fd;
@@ -563,13 +564,17 @@ static void on_site_summary(struct loop *l, int id, void *ctx)
 {
 	struct run *r = ctx;
 	uint32_t expiry = (3u * r->cfg.pipeline.site_summary_ms + 999u) / 1000u;
+	uint64_t now = bgw_wall_us();
 	char *json;
 
 	(void)l;
-	(void)id;
+	/* The periodic one right after one sent at once (id < 0) says nothing new. */
+	if (id >= 0 && now < r->site_sent_us + r->cfg.pipeline.site_summary_ms * 500ull)
+		return;
 	if (r->consent_failed)
 		return;
-	json = pipeline_site_summary(r->pl, bgw_wall_us());
+	r->site_sent_us = now;
+	json = pipeline_site_summary(r->pl, now);
 	if (json)
 		site_link_publish_presence(r->site, json, expiry);
 	free(json);
@@ -616,6 +621,10 @@ static void on_tick(struct loop *l, int id, void *ctx)
 	(void)l;
 	(void)id;
 	pipeline_tick(r->pl, bgw_wall_us());
+	/* A shopper taken or let go: tell the peers now, not at the next
+	 * summary (an old holder's visit runs until it reads the claim). */
+	if (r->site && pipeline_site_summary_due(r->pl))
+		on_site_summary(l, -1, r);
 }
 
 static void on_purge(struct loop *l, int id, void *ctx)
