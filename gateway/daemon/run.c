@@ -431,6 +431,30 @@ static enum publish_verdict may_publish_visit(void *ctx, int64_t customer_id, ui
 		       ? PUBLISH_OK : PUBLISH_DROP;
 }
 
+/* The site's counters: the pipeline's arbitration and the site link's traffic. */
+static void site_counters(const struct run *r, struct site_counters *s)
+{
+	const struct pipeline_site_stats *ps = pipeline_site_get_stats(r->pl);
+	const struct site_link_stats *ls = site_link_get_stats(r->site);
+
+	s->peers_alive = ps->peers_alive;
+	s->split = ps->split;
+	s->summaries_sent = ls->sent;
+	s->summaries_received = ps->peer_summaries;
+	s->summaries_rejected = ps->peer_summaries_bad + ps->peer_summaries_dropped;
+	s->entries_rejected = ps->peer_entries_bad;
+	s->entries_ignored = ps->peer_ignored;
+	s->claims = ps->claims;
+	s->releases = ps->releases;
+	s->handovers = ps->handovers;
+	s->handed_over = ps->handed_over;
+	s->takeovers = ps->takeovers;
+	s->conflicts = ps->conflicts;
+	s->peer_triggers_applied = ps->peer_triggers;
+	s->peer_triggers_duplicate = ps->peer_duplicates;
+	s->peer_triggers_rejected = ps->peer_triggers_bad;
+}
+
 /* The daemon's part of the counters (the publisher filled its own). */
 static void fill_counters(void *ctx, struct gateway_counters *c)
 {
@@ -466,6 +490,9 @@ static void fill_counters(void *ctx, struct gateway_counters *c)
 	}
 	if (r->scanner)
 		c->adapter = controller_state_name(scanner_controller_state(r->scanner));
+	if (r->site)
+		site_counters(r, &c->site_counts);
+	c->site = r->site != NULL;
 }
 
 void run_set_scanner(struct run *r, const struct scanner *s)
@@ -936,6 +963,8 @@ void run_metrics(const struct run *r, struct metrics_sample *m)
 	m->consent_failed = r->consent_failed;
 	m->consent_failed_kind = r->consent_failed ? r->consent_reason : NULL;
 	m->consent_load_failures = r->consent_load_failures;
+	m->site_enabled = c.site;
+	m->site_counts = c.site_counts;
 }
 
 int run_check_db(const struct config *cfg, const struct audit_sink *sink,
