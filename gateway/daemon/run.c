@@ -537,6 +537,8 @@ static int before_wait(struct loop *l, void *ctx)
 
 /* ---- the site: peers' summaries and triggers (docs/site.md) ---- */
 
+static void on_site_summary(struct loop *l, int id, void *ctx);
+
 static void on_site_presence(void *ctx, const char *gateway, const void *payload, size_t len)
 {
 	struct run *r = ctx;
@@ -546,6 +548,9 @@ static void on_site_presence(void *ctx, const char *gateway, const void *payload
 		log_limited(LOG_PRIO_WARNING, "site presence",
 			    "site: a presence summary of gateway %s does not parse; dropped",
 			    gateway);
+	/* A shopper taken over on this summary: the old holder hears it now. */
+	if (pipeline_site_summary_due(r->pl))
+		on_site_summary(NULL, -1, r);
 }
 
 static void on_site_trigger(void *ctx, const char *gateway, const void *payload, size_t len)

@@ -318,10 +318,9 @@ int pipeline_site_peer(struct pipeline *p, const char *gateway, const void *json
 		};
 		site_zone_peer_level(p->sz, peer, p->snap->customers[ci].id, &v, now_us);
 		p->site.peer_customers++;
-		/* Taken from us: our visit ends where theirs began, now rather
-		 * than at the next tick. */
-		if (v.from_me)
-			site_zone_decide_one(p->sz, p->snap->customers[ci].id, now_us, &act);
+		/* Handovers are decided on the holder's summary as it arrives
+		 * (site_zone.h); and taken from us, our visit ends now. */
+		site_zone_decide_one(p->sz, p->snap->customers[ci].id, now_us, &act);
 	}
 	cJSON_Delete(root);
 	return 0;

@@ -11,6 +11,9 @@
 #define US_PER_S 1000000u
 /* A local level older than this (two ticks) is no longer "heard now". */
 #define LOCAL_FRESH_US (2u * US_PER_S)
+/* A handover is decided on the holder's summary within this long of its
+ * arrival (the same call, in practice). */
+#define HANDOVER_FRESH_US 100000u
 /* A peer silent for this long is forgotten: the site is no longer split,
  * that gateway is gone (removed, or dead for good). */
 #define PEER_FORGET_US (3600ull * US_PER_S)
@@ -440,7 +443,15 @@ static void decide(struct site_zone *z, struct entry *en, uint64_t now_us,
 				if (!en->lead_since_us)
 					en->lead_since_us = at;
 				en->lead_last_us = at;
-				if (at - en->lead_since_us >= hold)
+				/* Only on the holder's summary as it arrives: a holder
+				 * that let go since (its visit ended by the presence
+				 * rules) says so in its next summary, and the shopper
+				 * is then taken free, after that end. And only at a
+				 * level a visit could open at: a shopper walking out
+				 * past us is not taken over on the way. */
+				if (at - en->lead_since_us >= hold &&
+				    now_us < en->peer[holder].heard_us + HANDOVER_FRESH_US &&
+				    en->local_level >= (float)z->cfg.enter_rssi)
 					take(z, en, crossed(en, hold), holder, true, act);
 			}
 		} else {

@@ -16,8 +16,9 @@
  *    summary that shows it margin_db above the holder (and above every
  *    other peer); it lasts while the challenger stays the stronger and
  *    shows the margin again within hold_s. Once the lead is hold_s old and
- *    at the margin, the challenger takes the shopper over at once: its
- *    claim names the holder and starts where its level rose above the
+ *    at the margin, the challenger takes the shopper over on that summary
+ *    of the holder as it arrives (site_zone_decide_one()): its claim names
+ *    the holder and starts where its level rose above the
  *    holder's (where the nearest gateway changed; at most hold_s before
  *    the lead began), and its visit opens from that moment, without
  *    waiting for its own enter window. The holder, reading that claim,
@@ -126,7 +127,8 @@ void site_zone_decide(struct site_zone *z, uint64_t now_us, const struct site_zo
  * it no longer holds them (no action). */
 void site_zone_let_go(struct site_zone *z, int64_t customer_id);
 
-/* The same for one customer (a peer's claim just came in). */
+/* The same for one customer, as an entry of a peer's summary comes in:
+ * handovers are decided there, and a claim taken from us ends our visit. */
 void site_zone_decide_one(struct site_zone *z, int64_t customer_id, uint64_t now_us,
 			  const struct site_zone_actions *act);
 

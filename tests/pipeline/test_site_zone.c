@@ -83,6 +83,7 @@ static void gw_init(struct gw *g, const char *name)
 /* from's summary reaches to. */
 static void deliver(struct gw *from, struct gw *to, uint64_t t)
 {
+	const struct site_zone_actions act = { .release = on_release, .take = on_take, .ctx = to };
 	int peer = site_zone_peer_begin(to->z, from->name, t);
 
 	for (uint32_t i = 0; i < site_zone_capacity(from->z); i++) {
@@ -95,6 +96,8 @@ static void deliver(struct gw *from, struct gw *to, uint64_t t)
 					     .since_us = e.since_us,
 					     .from_me = e.from && !strcmp(e.from, to->name) };
 		site_zone_peer_level(to->z, peer, e.customer_id, &v, t);
+		/* As the pipeline does: handovers are decided on arrival. */
+		site_zone_decide_one(to->z, e.customer_id, t, &act);
 	}
 }
 
