@@ -291,12 +291,15 @@ int pipeline_site_peer(struct pipeline *p, const char *gateway, const void *json
 		const cJSON *rssi = cJSON_GetObjectItemCaseSensitive(it, "rssi");
 		const cJSON *holds = cJSON_GetObjectItemCaseSensitive(it, "holds");
 		const cJSON *from = cJSON_GetObjectItemCaseSensitive(it, "from");
+		const cJSON *since = cJSON_GetObjectItemCaseSensitive(it, "since");
 		struct site_zone_view v;
 		const struct presence_device *d;
 		int64_t ci;
 
+		/* since and from are optional (older peers), but not wrong. */
 		if (!cJSON_IsString(ref) || !cJSON_IsNumber(rssi) || !cJSON_IsBool(holds) ||
-		    !isfinite(rssi->valuedouble)) {
+		    !isfinite(rssi->valuedouble) || (from && !cJSON_IsString(from)) ||
+		    (since && !parse_since(since))) {
 			p->site.peer_bad++;
 			p->site.peer_entries_bad++;
 			continue;
@@ -313,7 +316,7 @@ int pipeline_site_peer(struct pipeline *p, const char *gateway, const void *json
 			.at_us = at_us,
 			.local_at = d ? level_now(p, d, at_us) : NAN,
 			.claim = cJSON_IsTrue(holds),
-			.since_us = parse_since(cJSON_GetObjectItemCaseSensitive(it, "since")),
+			.since_us = parse_since(since),
 			.from_me = cJSON_IsString(from) && !strcmp(from->valuestring, p->cfg.gateway),
 		};
 		site_zone_peer_level(p->sz, peer, p->snap->customers[ci].id, &v, now_us);
