@@ -187,10 +187,12 @@ static const struct config_key keys[] = {
 	  "gateway decides alone.", 0 },
 	{ "site", "margin_db", CFG_REAL, F(pipeline.site_margin_db), 0, 40, NULL, "6",
 	  "A gateway takes a shopper over from the one that holds them only when it hears them "
-	  "this many dB stronger ...", 0 },
-	{ "site", "hold_s", CFG_UINT, F(pipeline.site_hold_s), 0, 3600, NULL, "3",
-	  "... for this many seconds without a break (also how long a gateway must be the "
-	  "strongest before it takes a shopper nobody holds, when peers hear them too).", 0 },
+	  "this many dB stronger (the mean of the last 2 s against the holder's, at the same "
+	  "moment) ...", 0 },
+	{ "site", "hold_s", CFG_UINT, F(pipeline.site_hold_s), 0, 3600, NULL, "2",
+	  "... again and again over this many seconds, staying the stronger (also how long a "
+	  "gateway must be the strongest before it takes a shopper nobody holds, when peers "
+	  "hear them too). The new zone's visit starts where the levels crossed.", 0 },
 	{ "site", "peer_timeout_s", CFG_UINT, F(pipeline.site_peer_timeout_s), 2, 3600, NULL,
 	  "10", "A peer not heard from for this long holds nobody: the others take its shoppers "
 	  "over.", 0 },

@@ -242,6 +242,48 @@ static void fleet(struct out *o, const struct metrics_sample *s)
 #define COUNTER(name, help, v) metric(o, "beacongw_" name "_total", "counter", help, v)
 #define GAUGE(name, help, v) metric(o, "beacongw_" name, "gauge", help, v)
 
+/* Several gateways of one site (docs/site.md): only with [site] enabled. */
+static void site(struct out *o, const struct metrics_sample *s)
+{
+	const struct site_counters *c = &s->site_counts;
+
+	if (!s->site_enabled)
+		return;
+	GAUGE("site_peers_alive", "Gateways of the site heard within [site] peer_timeout_s.",
+	      c->peers_alive);
+	GAUGE("site_split", "1 while a peer is silent or the broker is away (caps tighten).",
+	      c->split);
+	COUNTER("site_summaries_sent", "Presence summaries published for the peers.",
+		c->summaries_sent);
+	COUNTER("site_summaries_received", "Peers' presence summaries taken.",
+		c->summaries_received);
+	COUNTER("site_summaries_rejected",
+		"Peers' presence summaries dropped: did not parse, or a peer beyond the bound.",
+		c->summaries_rejected);
+	COUNTER("site_entries_rejected", "Customer entries of peers' summaries that did not parse.",
+		c->entries_rejected);
+	COUNTER("site_entries_ignored",
+		"Entries of peers' summaries about customers unknown or without presence consent here.",
+		c->entries_ignored);
+	COUNTER("site_claims", "Shoppers this gateway took.", c->claims);
+	COUNTER("site_releases", "Shoppers this gateway let go.", c->releases);
+	COUNTER("site_handovers", "Shoppers taken from a holder this gateway beat.",
+		c->handovers);
+	COUNTER("site_handed_over", "Shoppers let go to a peer that beat this gateway.",
+		c->handed_over);
+	COUNTER("site_takeovers", "Shoppers taken after their holder went silent or let go.",
+		c->takeovers);
+	COUNTER("site_conflicts", "Shoppers let go because a peer claimed them at the same time.",
+		c->conflicts);
+	COUNTER("site_peer_triggers_applied", "Peers' triggers counted toward caps and cooldowns.",
+		c->peer_triggers_applied);
+	COUNTER("site_peer_triggers_duplicate",
+		"Peers' triggers received again (at-least-once delivery), counted once.",
+		c->peer_triggers_duplicate);
+	COUNTER("site_peer_triggers_rejected", "Peers' triggers that did not parse (not counted).",
+		c->peer_triggers_rejected);
+}
+
 size_t metrics_format(const struct metrics_sample *s, char *buf, size_t n)
 {
 	struct out out = { .buf = buf, .cap = n }, *o = &out;
@@ -334,6 +376,7 @@ size_t metrics_format(const struct metrics_sample *s, char *buf, size_t n)
 	consent_state(o, s);
 	operators(o, s);
 	fleet(o, s);
+	site(o, s);
 	COUNTER("consent_load_failures",
 		"Consent state loads that failed (the daemon acts on nobody until one succeeds).",
 		s->consent_load_failures);

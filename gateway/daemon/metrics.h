@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "status.h"
+
 struct loop;
 struct ops_stats;
 struct beacon_fleet;
@@ -66,6 +68,9 @@ struct metrics_sample {
 	 * triggers per campaign, enrolment and consent, the store's beacons */
 	const struct ops_stats *ops;
 	const struct beacon_fleet *fleet;
+	/* [site] enabled: the beacongw_site_* families (as the status's counts.site) */
+	bool site_enabled;
+	struct site_counters site_counts;
 };
 
 /*

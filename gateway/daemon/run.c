@@ -60,6 +60,7 @@ struct run {
 	struct consent_follow *cf; /* following a fleet's hub instead of single updates */
 	struct publisher *pub;
 	struct site_link *site;    /* [site] enabled: the peers' topics */
+	uint64_t site_sent_us;     /* when the last summary left (wall clock) */
 	char visit_topic[600];     /* [visits] publish: where closed visits go */
 	uint64_t visits_queued;
 	int pub_fd;
@@ -472,6 +473,30 @@ static enum publish_verdict may_publish_visit(void *ctx, int64_t customer_id, ui
 		       ? PUBLISH_OK : PUBLISH_DROP;
 }
 
+/* The site's counters: the pipeline's arbitration and the site link's traffic. */
+static void site_counters(const struct run *r, struct site_counters *s)
+{
+	const struct pipeline_site_stats *ps = pipeline_site_get_stats(r->pl);
+	const struct site_link_stats *ls = site_link_get_stats(r->site);
+
+	s->peers_alive = ps->peers_alive;
+	s->split = ps->split;
+	s->summaries_sent = ls->sent;
+	s->summaries_received = ps->peer_summaries;
+	s->summaries_rejected = ps->peer_summaries_bad + ps->peer_summaries_dropped;
+	s->entries_rejected = ps->peer_entries_bad;
+	s->entries_ignored = ps->peer_ignored;
+	s->claims = ps->claims;
+	s->releases = ps->releases;
+	s->handovers = ps->handovers;
+	s->handed_over = ps->handed_over;
+	s->takeovers = ps->takeovers;
+	s->conflicts = ps->conflicts;
+	s->peer_triggers_applied = ps->peer_triggers;
+	s->peer_triggers_duplicate = ps->peer_duplicates;
+	s->peer_triggers_rejected = ps->peer_triggers_bad;
+}
+
 /* The daemon's part of the counters (the publisher filled its own). */
 static void fill_counters(void *ctx, struct gateway_counters *c)
 {
@@ -522,6 +547,9 @@ static void fill_counters(void *ctx, struct gateway_counters *c)
 	}
 	if (r->scanner)
 		c->adapter = controller_state_name(scanner_controller_state(r->scanner));
+	if (r->site)
+		site_counters(r, &c->site_counts);
+	c->site = r->site != NULL;
 }
 
 void run_set_scanner(struct run *r, const struct scanner *s)
@@ -566,6 +594,8 @@ static int before_wait(struct loop *l, void *ctx)
 
 /* ---- the site: peers' summaries and triggers (docs/site.md) ---- */
 
+static void on_site_summary(struct loop *l, int id, void *ctx);
+
 static void on_site_presence(void *ctx, const char *gateway, const void *payload, size_t len)
 {
 	struct run *r = ctx;
@@ -575,6 +605,9 @@ static void on_site_presence(void *ctx, const char *gateway, const void *payload
 		log_limited(LOG_PRIO_WARNING, "site presence",
 			    "site: a presence summary of gateway %s does not parse; dropped",
 			    gateway);
+	/* A shopper taken over on this summary: the old holder hears it now. */
+	if (pipeline_site_summary_due(r->pl))
+		on_site_summary(NULL, -1, r);
 }
 
 static void on_site_trigger(void *ctx, const char *gateway, const void *payload, size_t len)
@@ -620,13 +653,17 @@ static void on_site_summary(struct loop *l, int id, void *ctx)
 {
 	struct run *r = ctx;
 	uint32_t expiry = (3u * r->cfg.pipeline.site_summary_ms + 999u) / 1000u;
+	uint64_t now = bgw_wall_us();
 	char *json;
 
 	(void)l;
-	(void)id;
+	/* The periodic one right after one sent at once (id < 0) says nothing new. */
+	if (id >= 0 && now < r->site_sent_us + r->cfg.pipeline.site_summary_ms * 500ull)
+		return;
 	if (r->consent_failed)
 		return;
-	json = pipeline_site_summary(r->pl, bgw_wall_us());
+	r->site_sent_us = now;
+	json = pipeline_site_summary(r->pl, now);
 	if (json)
 		site_link_publish_presence(r->site, json, expiry);
 	free(json);
@@ -673,6 +710,10 @@ static void on_tick(struct loop *l, int id, void *ctx)
 	(void)l;
 	(void)id;
 	pipeline_tick(r->pl, bgw_wall_us());
+	/* A shopper taken or let go: tell the peers now, not at the next
+	 * summary (an old holder's visit runs until it reads the claim). */
+	if (r->site && pipeline_site_summary_due(r->pl))
+		on_site_summary(l, -1, r);
 }
 
 static void on_purge(struct loop *l, int id, void *ctx)
@@ -992,6 +1033,8 @@ void run_metrics(const struct run *r, struct metrics_sample *m)
 	m->consent_failed = r->consent_failed;
 	m->consent_failed_kind = r->consent_failed ? r->consent_reason : NULL;
 	m->consent_load_failures = r->consent_load_failures;
+	m->site_enabled = c.site;
+	m->site_counts = c.site_counts;
 }
 
 int run_check_db(const struct config *cfg, const struct audit_sink *sink,

@@ -29,6 +29,32 @@ static void add_str_or_null(cJSON *o, const char *name, const char *s)
 		cJSON_AddNullToObject(o, name);
 }
 
+/* counts.site: the top-level "site" is the site's name. */
+static void add_site(cJSON *counts, const struct site_counters *s)
+{
+	cJSON *o = cJSON_AddObjectToObject(counts, "site");
+
+	if (!o)
+		return;
+	cJSON_AddNumberToObject(o, "peers_alive", s->peers_alive);
+	cJSON_AddBoolToObject(o, "split", s->split);
+	cJSON_AddNumberToObject(o, "summaries_sent", (double)s->summaries_sent);
+	cJSON_AddNumberToObject(o, "summaries_received", (double)s->summaries_received);
+	cJSON_AddNumberToObject(o, "summaries_rejected", (double)s->summaries_rejected);
+	cJSON_AddNumberToObject(o, "entries_rejected", (double)s->entries_rejected);
+	cJSON_AddNumberToObject(o, "entries_ignored", (double)s->entries_ignored);
+	cJSON_AddNumberToObject(o, "claims", (double)s->claims);
+	cJSON_AddNumberToObject(o, "releases", (double)s->releases);
+	cJSON_AddNumberToObject(o, "handovers", (double)s->handovers);
+	cJSON_AddNumberToObject(o, "handed_over", (double)s->handed_over);
+	cJSON_AddNumberToObject(o, "takeovers", (double)s->takeovers);
+	cJSON_AddNumberToObject(o, "conflicts", (double)s->conflicts);
+	cJSON_AddNumberToObject(o, "peer_triggers_applied", (double)s->peer_triggers_applied);
+	cJSON_AddNumberToObject(o, "peer_triggers_duplicate",
+				(double)s->peer_triggers_duplicate);
+	cJSON_AddNumberToObject(o, "peer_triggers_rejected", (double)s->peer_triggers_rejected);
+}
+
 char *status_json(const struct delivery_config *cfg, bool online, const char *reason,
 		  uint64_t uptime_s, const struct gateway_counters *c)
 {
@@ -108,6 +134,8 @@ char *status_json(const struct delivery_config *cfg, bool online, const char *re
 		cJSON_AddNumberToObject(counts, "irk_inline_searches",
 					(double)c->irk_inline_searches);
 		cJSON_AddNumberToObject(counts, "irk_cache_capacity", (double)c->irk_cache_capacity);
+		if (c->site)
+			add_site(counts, &c->site_counts);
 	}
 	add_str_or_null(o, "last_error", c ? c->last_error : NULL);
 	s = cJSON_PrintUnformatted(o);

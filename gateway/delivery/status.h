@@ -66,6 +66,22 @@ struct gateway_counters {
 	 * = not connected or no consent updates. */
 	const char *consent_sync;
 	uint64_t consent_sync_timeouts;
+	/* [site] enabled (docs/site.md): the status document's counts.site. */
+	bool site;
+	struct site_counters {
+		uint32_t peers_alive;       /* peers heard within peer_timeout_s */
+		bool split;                 /* a peer went silent or the broker is away */
+		uint64_t summaries_sent, summaries_received;
+		uint64_t summaries_rejected; /* did not parse, or a peer beyond the bound */
+		uint64_t entries_rejected;  /* customer entries of summaries that did not parse */
+		uint64_t entries_ignored;   /* ... of customers unknown or without presence consent here */
+		uint64_t claims, releases;  /* shoppers taken / let go by this gateway */
+		uint64_t handovers;         /* taken from a holder this gateway beat */
+		uint64_t handed_over;       /* let go to a peer that beat this gateway */
+		uint64_t takeovers;         /* taken from a peer that went silent or let go */
+		uint64_t conflicts;         /* let go: a peer claimed at the same time */
+		uint64_t peer_triggers_applied, peer_triggers_duplicate, peer_triggers_rejected;
+	} site_counts;
 	int protocol;               /* 5 or 4 (3.1.1), 0 = not connected */
 	bool connected;
 	/* The daemon's last error, else the database's, else the broker's; NULL = none. */

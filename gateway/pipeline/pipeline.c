@@ -125,6 +125,8 @@ static void on_presence(void *ctx, const struct presence_device *d, enum visit_e
 	struct visit_event ev;
 
 	(void)mark;
+	if (kind == VISIT_EXIT)
+		pipeline_site_visit_ended(p, d->customer_id);
 	if (!make_event(p, d, kind, ts_us, dwell_s, &ev))
 		return;
 	if (kind == VISIT_ENTER)

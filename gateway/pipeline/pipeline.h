@@ -154,9 +154,15 @@ struct pipeline_site_stats {
 	uint64_t peer_customers;   /* customer entries in them taken */
 	uint64_t peer_ignored;     /* ... ignored: not enrolled here, or no presence consent here */
 	uint64_t peer_bad;         /* peers' messages that did not parse (dropped, counted) */
+	uint64_t peer_summaries_bad;   /* ... of those: summaries (no customers array) */
+	uint64_t peer_entries_bad;     /* summary entries that did not parse (skipped) */
+	uint64_t peer_summaries_dropped; /* summaries of a peer beyond SITE_PEERS_MAX */
 	uint64_t peer_triggers;    /* peers' triggers counted toward caps */
 	uint64_t peer_duplicates;  /* ... seen before (at-least-once delivery) */
+	uint64_t peer_triggers_bad;    /* peers' triggers that did not parse (not counted) */
 	uint64_t claims, releases, takeovers, conflicts;
+	uint64_t handovers;        /* taken from a holder this gateway beat */
+	uint64_t handed_over;      /* let go to a peer that beat this gateway */
 	uint32_t peers_alive;
 	bool split;                /* a peer went silent or the broker is away */
 };
@@ -183,6 +189,11 @@ struct pipeline_peer_trigger {
  * duplicate, unknown customer), -1 when it does not parse. */
 int pipeline_site_trigger(struct pipeline *p, const char *gateway, const void *json, size_t len,
 			  struct pipeline_peer_trigger *out);
+
+/* Did this gateway take or let go a shopper since the last call? Then its
+ * next summary is due at once: the old holder's visit runs until it reads
+ * the claim, and a peer about to take a shopper over must know it is free. */
+bool pipeline_site_summary_due(struct pipeline *p);
 
 /* The broker connection came or went: without it the site counts as split. */
 void pipeline_site_broker(struct pipeline *p, bool connected);

@@ -38,7 +38,7 @@ void pipeline_config_defaults(struct pipeline_config *cfg)
 	cfg->beacon_low_battery_mv = 2500;
 	cfg->max_campaign_state = 16384;
 	cfg->site_margin_db = 6.0f;
-	cfg->site_hold_s = 3;
+	cfg->site_hold_s = 2;
 	cfg->site_peer_timeout_s = 10;
 	cfg->site_summary_ms = 1000;
 	cfg->contact_period_s = 3600;

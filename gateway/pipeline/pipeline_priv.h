@@ -45,6 +45,7 @@ struct pipeline {
 	uint64_t seen_ids[PIPELINE_SEEN_IDS]; /* hashes of peers' trigger ids lately counted */
 	uint32_t seen_next;
 	struct pipeline_site_stats site;
+	bool site_summary_due;     /* a shopper taken or let go: see pipeline_site_summary_due() */
 	bool broker_up;
 };
 
@@ -61,6 +62,8 @@ int64_t pipeline_find_customer(const struct snapshot *s, int64_t id);
 int pipeline_site_init(struct pipeline *p);
 void pipeline_site_snapshot(struct pipeline *p);
 void pipeline_site_tick(struct pipeline *p, uint64_t now_us);
+/* A visit ended (any cause): this gateway no longer holds the shopper. */
+void pipeline_site_visit_ended(struct pipeline *p, int64_t customer_id);
 void pipeline_site_free(struct pipeline *p);
 
 #endif

@@ -29,12 +29,22 @@
  * ([consent] max_bytes + 4 KiB): about 60 bytes per customer. */
 #define SUMMARY_MAX 120
 
+/* The arbitration level: quicker than the presence median that qualified
+ * the visit (site_zone.h). */
+static float level_now(const struct pipeline *p, const struct presence_device *d,
+		       uint64_t now_us)
+{
+	return presence_level_recent(p->pr, d, SITE_LEVEL_WINDOW_S, now_us);
+}
+
 static bool gate(void *ctx, const struct presence_device *d, float level, uint64_t ts_us,
 		 uint64_t *not_before_us)
 {
 	struct pipeline *p = ctx;
 
-	return site_zone_gate(p->sz, d->customer_id, level, ts_us, not_before_us);
+	(void)level;
+	return site_zone_gate(p->sz, d->customer_id, level_now(p, d, ts_us), ts_us,
+			      not_before_us);
 }
 
 int pipeline_site_init(struct pipeline *p)
@@ -71,27 +81,53 @@ void pipeline_site_snapshot(struct pipeline *p)
 	p->refs = x;
 }
 
-static void release(void *ctx, int64_t customer_id)
+static void release(void *ctx, int64_t customer_id, uint64_t at_us)
 {
 	struct pipeline *p = ctx;
 	struct presence_device *d = presence_find(p->pr, customer_id);
 
+	p->site_summary_due = true;
 	if (d)
-		presence_end_visit(p->pr, d, p->now_us);
+		presence_end_visit(p->pr, d, at_us);
 }
 
-void pipeline_site_tick(struct pipeline *p, uint64_t now_us)
+static void take(void *ctx, int64_t customer_id, uint64_t since_us)
 {
-	if (!p->sz)
-		return;
+	struct pipeline *p = ctx;
+	struct presence_device *d = presence_find(p->pr, customer_id);
+
+	p->site_summary_due = true;
+	if (d)
+		presence_open_visit(p->pr, d, since_us, p->now_us);
+}
+
+bool pipeline_site_summary_due(struct pipeline *p)
+{
+	bool due = p->site_summary_due;
+
+	p->site_summary_due = false;
+	return due;
+}
+
+/* What this gateway hears of everyone now. */
+static void hear_all(struct pipeline *p, uint64_t now_us)
+{
 	for (uint32_t i = 0; i < presence_capacity(p->pr); i++) {
 		struct presence_device *d = presence_slot(p->pr, i);
 
 		if (d && d->rssi_known)
-			site_zone_local(p->sz, d->customer_id, presence_level(p->pr, d, now_us),
-					now_us);
+			site_zone_local(p->sz, d->customer_id, level_now(p, d, now_us), now_us);
 	}
-	site_zone_decide(p->sz, now_us, release, p);
+}
+
+void pipeline_site_tick(struct pipeline *p, uint64_t now_us)
+{
+	const struct site_zone_actions act = { .release = release, .take = take, .ctx = p };
+
+	if (!p->sz)
+		return;
+	hear_all(p, now_us);
+	site_zone_decide(p->sz, now_us, &act);
 	p->site.split = !p->broker_up || site_zone_peer_lost(p->sz, now_us);
 	campaign_rules_set_split(p->rules, p->site.split);
 }
@@ -99,6 +135,14 @@ void pipeline_site_tick(struct pipeline *p, uint64_t now_us)
 void pipeline_site_broker(struct pipeline *p, bool connected)
 {
 	p->broker_up = connected;
+}
+
+void pipeline_site_visit_ended(struct pipeline *p, int64_t customer_id)
+{
+	if (p->sz && site_zone_holds(p->sz, customer_id)) {
+		site_zone_let_go(p->sz, customer_id);
+		p->site_summary_due = true;
+	}
 }
 
 bool pipeline_site_holds(const struct pipeline *p, int64_t customer_id)
@@ -120,20 +164,25 @@ static void add_entries(struct pipeline *p, cJSON *arr, uint64_t now_us, bool he
 {
 	for (uint32_t i = 0; *n < SUMMARY_MAX && i < site_zone_capacity(p->sz); i++) {
 		const struct snap_customer *c;
-		int64_t id;
-		float level;
-		bool claim;
+		struct site_zone_summary e;
+		char since[40];
 		cJSON *o;
 
-		if (!site_zone_summary_entry(p->sz, i, now_us, &id, &level, &claim) ||
-		    claim != held || !(c = consented(p, id, to_s(now_us))))
+		if (!site_zone_summary_entry(p->sz, i, now_us, &e) || e.claim != held ||
+		    !(c = consented(p, e.customer_id, to_s(now_us))))
 			continue;
 		o = cJSON_CreateObject();
 		if (!o)
 			return;
 		cJSON_AddStringToObject(o, "ref", snap_customer_ref(p->snap, c));
-		cJSON_AddNumberToObject(o, "rssi", round((double)level * 10.0) / 10.0);
-		cJSON_AddBoolToObject(o, "holds", claim);
+		cJSON_AddNumberToObject(o, "rssi", round((double)e.level * 10.0) / 10.0);
+		cJSON_AddBoolToObject(o, "holds", e.claim);
+		if (e.claim && e.since_us) {
+			pl_json_time(since, sizeof(since), e.since_us);
+			cJSON_AddStringToObject(o, "since", since);
+		}
+		if (e.claim && e.from)
+			cJSON_AddStringToObject(o, "from", e.from);
 		cJSON_AddItemToArray(arr, o);
 		(*n)++;
 	}
@@ -147,6 +196,9 @@ char *pipeline_site_summary(struct pipeline *p, uint64_t now_us)
 
 	if (!p->sz)
 		return NULL;
+	/* The levels of the summary's time: peers compare theirs over the
+	 * same window (pipeline_site_peer()). */
+	hear_all(p, now_us);
 	root = cJSON_CreateObject();
 	if (!root)
 		return NULL;
@@ -173,10 +225,44 @@ char *pipeline_site_summary(struct pipeline *p, uint64_t now_us)
 	return copy;
 }
 
+/* "2026-11-22T20:40:12.345Z" -> Unix seconds (and the milliseconds), -1 if
+ * malformed. */
+static int64_t parse_ts_ms(const char *s, int *ms_out)
+{
+	struct tm tm = { 0 };
+	int ms = 0;
+
+	if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+			 &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7 || ms < 0 || ms > 999)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	if (ms_out)
+		*ms_out = ms;
+	return (int64_t)timegm(&tm);
+}
+
+static int64_t parse_ts(const char *s)
+{
+	return parse_ts_ms(s, NULL);
+}
+
+/* A claim's start in microseconds, 0 when absent or malformed (the claim
+ * then starts when it is heard). */
+static uint64_t parse_since(const cJSON *v)
+{
+	int ms = 0;
+	int64_t s = cJSON_IsString(v) ? parse_ts_ms(v->valuestring, &ms) : -1;
+
+	return s > 0 ? (uint64_t)s * 1000000u + (uint64_t)ms * 1000u : 0;
+}
+
 int pipeline_site_peer(struct pipeline *p, const char *gateway, const void *json, size_t len,
 		       uint64_t now_us)
 {
+	const struct site_zone_actions act = { .release = release, .take = take, .ctx = p };
 	cJSON *root, *arr, *it;
+	uint64_t at_us;
 	int peer;
 
 	if (!p->sz)
@@ -186,8 +272,14 @@ int pipeline_site_peer(struct pipeline *p, const char *gateway, const void *json
 	if (!cJSON_IsArray(arr)) {
 		cJSON_Delete(root);
 		p->site.peer_bad++;
+		p->site.peer_summaries_bad++;
 		return -1;
 	}
+	/* What the peer heard is compared with what we heard over the same
+	 * window: its summary's time (now if it has none). */
+	at_us = parse_since(cJSON_GetObjectItemCaseSensitive(root, "ts"));
+	if (!at_us || at_us > now_us)
+		at_us = now_us;
 	peer = site_zone_peer_begin(p->sz, gateway, now_us);
 	if (peer < 0) {
 		cJSON_Delete(root);
@@ -198,11 +290,18 @@ int pipeline_site_peer(struct pipeline *p, const char *gateway, const void *json
 		const cJSON *ref = cJSON_GetObjectItemCaseSensitive(it, "ref");
 		const cJSON *rssi = cJSON_GetObjectItemCaseSensitive(it, "rssi");
 		const cJSON *holds = cJSON_GetObjectItemCaseSensitive(it, "holds");
+		const cJSON *from = cJSON_GetObjectItemCaseSensitive(it, "from");
+		const cJSON *since = cJSON_GetObjectItemCaseSensitive(it, "since");
+		struct site_zone_view v;
+		const struct presence_device *d;
 		int64_t ci;
 
+		/* since and from are optional (older peers), but not wrong. */
 		if (!cJSON_IsString(ref) || !cJSON_IsNumber(rssi) || !cJSON_IsBool(holds) ||
-		    !isfinite(rssi->valuedouble)) {
+		    !isfinite(rssi->valuedouble) || (from && !cJSON_IsString(from)) ||
+		    (since && !parse_since(since))) {
 			p->site.peer_bad++;
+			p->site.peer_entries_bad++;
 			continue;
 		}
 		ci = ref_index_find(p->refs, p->snap, ref->valuestring);
@@ -211,26 +310,23 @@ int pipeline_site_peer(struct pipeline *p, const char *gateway, const void *json
 			p->site.peer_ignored++;
 			continue;
 		}
-		site_zone_peer_level(p->sz, peer, p->snap->customers[ci].id,
-				     (float)rssi->valuedouble, cJSON_IsTrue(holds), now_us);
+		d = presence_find(p->pr, p->snap->customers[ci].id);
+		v = (struct site_zone_view){
+			.level = (float)rssi->valuedouble,
+			.at_us = at_us,
+			.local_at = d ? level_now(p, d, at_us) : NAN,
+			.claim = cJSON_IsTrue(holds),
+			.since_us = parse_since(since),
+			.from_me = cJSON_IsString(from) && !strcmp(from->valuestring, p->cfg.gateway),
+		};
+		site_zone_peer_level(p->sz, peer, p->snap->customers[ci].id, &v, now_us);
 		p->site.peer_customers++;
+		/* Handovers are decided on the holder's summary as it arrives
+		 * (site_zone.h); and taken from us, our visit ends now. */
+		site_zone_decide_one(p->sz, p->snap->customers[ci].id, now_us, &act);
 	}
 	cJSON_Delete(root);
 	return 0;
-}
-
-/* "2026-11-22T20:40:12.345Z" -> Unix seconds, -1 if malformed. */
-static int64_t parse_ts(const char *s)
-{
-	struct tm tm = { 0 };
-	int ms = 0;
-
-	if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-			 &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7)
-		return -1;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	return (int64_t)timegm(&tm);
 }
 
 static uint64_t id_hash(const char *s)
@@ -274,6 +370,7 @@ int pipeline_site_trigger(struct pipeline *p, const char *gateway, const void *j
 	if (!cJSON_IsString(id) || !cJSON_IsString(ref) || !cJSON_IsString(camp) || at < 0) {
 		cJSON_Delete(root);
 		p->site.peer_bad++;
+		p->site.peer_triggers_bad++;
 		return -1;
 	}
 	if (seen_before(p, id->valuestring)) {
@@ -310,6 +407,9 @@ const struct pipeline_site_stats *pipeline_site_get_stats(struct pipeline *p)
 		p->site.releases = z->releases;
 		p->site.takeovers = z->takeovers;
 		p->site.conflicts = z->conflicts;
+		p->site.handovers = z->handovers;
+		p->site.handed_over = z->handed_over;
+		p->site.peer_summaries_dropped = z->peers_dropped;
 		p->site.peers_alive = z->peers_alive;
 	}
 	return &p->site;

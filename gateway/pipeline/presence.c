@@ -468,10 +468,54 @@ void presence_set_gate(struct presence *t, presence_gate_fn gate, void *ctx)
 	t->gate_ctx = ctx;
 }
 
-void presence_end_visit(struct presence *t, struct presence_device *d, uint64_t now_us)
+void presence_end_visit(struct presence *t, struct presence_device *d, uint64_t at_us)
 {
 	if (d->in_visit)
-		end_visit(t, d, now_us, now_us);
+		end_visit(t, d, at_us, at_us);
+}
+
+void presence_open_visit(struct presence *t, struct presence_device *d, uint64_t since_us,
+			 uint64_t now_us)
+{
+	struct level lv;
+
+	if (d->in_visit)
+		return;
+	if (since_us > now_us)
+		since_us = now_us;
+	lv = ring_level(d, t->cfg.enter_window_s, 0, now_us);
+	if (!isnan(lv.median))
+		d->rssi_filtered = lv.median;
+	d->in_visit = true;
+	d->rssi_peak = d->rssi_filtered;
+	d->visit_started_us = since_us;
+	d->lvl_valid = false; /* the exit window starts at the visit */
+	d->marks_fired = 0;
+	d->thr_next_s = 0;
+	t->emit(t->ctx, d, VISIT_ENTER, now_us, (uint32_t)((now_us - since_us) / US_PER_S), -1);
+}
+
+float presence_level_recent(const struct presence *t, const struct presence_device *d,
+			    uint32_t window_s, uint64_t end_us)
+{
+	uint32_t end = rel_ds(d, end_us), window = window_s * 10u, n = 0;
+	int32_t sum = 0;
+
+	(void)t;
+	if (end_us < d->first_seen_us)
+		return NAN;
+	for (uint32_t k = 0; k < d->ring_len; k++) {
+		const struct presence_bin *b =
+			&d->ring[(d->ring_head + PRESENCE_RING - k) % PRESENCE_RING];
+
+		if (b->start_ds > end)
+			continue; /* newer than the window */
+		if (b->start_ds + window < end)
+			break;
+		sum += b->sum;
+		n += b->n;
+	}
+	return n ? (float)sum / (float)n : NAN;
 }
 
 float presence_level(const struct presence *t, const struct presence_device *d, uint64_t now_us)

@@ -114,12 +114,25 @@ void presence_set_thresholds(struct presence *t, const uint32_t *threshold_s, ui
 /* Gate the opening of visits (several gateways of one site: site_zone.h). */
 void presence_set_gate(struct presence *t, presence_gate_fn gate, void *ctx);
 
-/* End d's open visit now with EXIT (another gateway took the shopper). */
-void presence_end_visit(struct presence *t, struct presence_device *d, uint64_t now_us);
+/* End d's open visit with EXIT at at_us (another gateway took the shopper:
+ * at_us is when its visit starts, at most now). */
+void presence_end_visit(struct presence *t, struct presence_device *d, uint64_t at_us);
+
+/* Open a visit of d now (ENTER), starting at since_us: the site gave this
+ * gateway the shopper (site_zone.h), its own enter window is not asked. */
+void presence_open_visit(struct presence *t, struct presence_device *d, uint64_t since_us,
+			 uint64_t now_us);
 
 /* The median level of d's readings of the last enter_window_s, NAN if none:
  * what this gateway hears of the device now. */
 float presence_level(const struct presence *t, const struct presence_device *d, uint64_t now_us);
+
+/* The mean of d's readings of the window_s seconds up to end_us (in dB),
+ * NAN if none: quicker to follow a walking shopper than the median, for the
+ * site's arbitration (whose margin and hold time absorb the noise). end_us
+ * in the past compares with what a peer heard then. */
+float presence_level_recent(const struct presence *t, const struct presence_device *d,
+			    uint32_t window_s, uint64_t end_us);
 
 /* A sighting of a consented customer. Returns the device (NULL only when
  * max_tracked is 0); it may emit ENTER / DWELL. */

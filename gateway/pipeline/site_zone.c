@@ -11,6 +11,9 @@
 #define US_PER_S 1000000u
 /* A local level older than this (two ticks) is no longer "heard now". */
 #define LOCAL_FRESH_US (2u * US_PER_S)
+/* A handover is decided on the holder's summary within this long of its
+ * arrival (the same call, in practice). */
+#define HANDOVER_FRESH_US 100000u
 /* A peer silent for this long is forgotten: the site is no longer split,
  * that gateway is gone (removed, or dead for good). */
 #define PEER_FORGET_US (3600ull * US_PER_S)
@@ -19,20 +22,28 @@ struct peer_view {
 	float level;
 	uint32_t seq;            /* the peer's summary number it came with */
 	uint64_t heard_us;
+	uint64_t since_us;       /* its claim starts */
+	uint64_t at_us;          /* its summary's time */
+	float local_at;          /* our level over the same window, NAN = unknown */
 	bool claim;
+	bool from_me;            /* its claim is a handover from this gateway */
 };
 
 struct entry {
 	int64_t customer_id;
 	uint64_t local_us;       /* when local_level was last set, 0 = never */
-	uint64_t best_since_us;  /* this gateway the strongest since, 0 = not */
-	uint64_t beaten_since_us; /* a peer margin_db stronger since, 0 = not */
+	uint64_t best_since_us;  /* free: this gateway the strongest since, 0 = not */
+	uint64_t lead_since_us;  /* held by a peer: our lead over it began, 0 = none */
+	uint64_t lead_last_us;   /* ... last seen margin_db above it */
+	uint64_t above_since_us; /* ... above it (any margin) since, 0 = not */
+	uint64_t free_since_us;  /* no peer claims them since, 0 = one does */
 	float local_level;
 	float pub_level;         /* the level in our last summary */
-	uint64_t claimed_us;     /* when this gateway took the shopper */
-	bool contested;          /* ... with a peer of the site alive */
+	uint64_t since_us;       /* our claim starts (the visit no earlier) */
+	bool contested;          /* ... taken with a peer of the site alive */
 	bool claim;
 	bool peer_claimed;       /* a peer held them at our last decision */
+	int8_t from;             /* handover: the peer we took them from, -1 = none */
 	uint8_t peers;           /* bit k: peer[k] holds a view */
 	struct peer_view peer[SITE_PEERS_MAX];
 };
@@ -132,6 +143,7 @@ static struct entry *get(struct site_zone *z, int64_t id)
 		z->e[s].customer_id = id;
 		z->e[s].local_level = NAN;
 		z->e[s].pub_level = NAN;
+		z->e[s].from = -1;
 		z->map[pos] = (int32_t)s;
 		z->count++;
 		return &z->e[s];
@@ -226,8 +238,11 @@ int site_zone_peer_begin(struct site_zone *z, const char *gateway, uint64_t now_
 	}
 	/* A slot once used may still hold views in entries: they belong to
 	 * the old peer, so drop them. */
-	for (uint32_t i = 0; i < z->cap; i++)
+	for (uint32_t i = 0; i < z->cap; i++) {
 		z->e[i].peers &= (uint8_t)~(1u << free_slot);
+		if (z->e[i].from == free_slot)
+			z->e[i].from = -1;
+	}
 	snprintf(z->peers[free_slot].name, sizeof(z->peers[free_slot].name), "%s", gateway);
 	z->peers[free_slot].heard_us = now_us;
 	z->peers[free_slot].seq = 1;
@@ -235,19 +250,24 @@ int site_zone_peer_begin(struct site_zone *z, const char *gateway, uint64_t now_
 	return free_slot;
 }
 
-void site_zone_peer_level(struct site_zone *z, int peer, int64_t customer_id, float level,
-			  bool claim, uint64_t now_us)
+void site_zone_peer_level(struct site_zone *z, int peer, int64_t customer_id,
+			  const struct site_zone_view *v, uint64_t now_us)
 {
 	struct entry *en;
 
-	if (peer < 0 || peer >= SITE_PEERS_MAX || !z->peers[peer].heard_us || isnan(level))
+	if (peer < 0 || peer >= SITE_PEERS_MAX || !z->peers[peer].heard_us || isnan(v->level))
 		return;
 	en = get(z, customer_id);
 	if (!en)
 		return;
 	en->peers |= (uint8_t)(1u << peer);
-	en->peer[peer] = (struct peer_view){ .level = level, .seq = z->peers[peer].seq,
-					     .heard_us = now_us, .claim = claim };
+	/* A claim without its start (an older peer): it starts when heard. */
+	en->peer[peer] = (struct peer_view){ .level = v->level, .seq = z->peers[peer].seq,
+					     .heard_us = now_us, .claim = v->claim,
+					     .since_us = v->since_us ? v->since_us : now_us,
+					     .at_us = v->at_us && v->at_us <= now_us ? v->at_us : now_us,
+					     .local_at = v->local_at,
+					     .from_me = v->claim && v->from_me };
 }
 
 void site_zone_local(struct site_zone *z, int64_t customer_id, float level, uint64_t now_us)
@@ -264,20 +284,95 @@ void site_zone_local(struct site_zone *z, int64_t customer_id, float level, uint
 	en->local_us = now_us;
 }
 
-/* Does peer k's claim win against ours? Both sides compare the same two
- * published levels. */
+/* Both of us claim: does peer k's claim stand and ours not? A handover
+ * stands against the claim it replaced (the old holder has not read it
+ * yet); other claims compare the same two published levels on both sides. */
 static bool peer_wins(const struct site_zone *z, const struct entry *en, int k)
 {
+	const struct peer_view *v = &en->peer[k];
 	float mine = isnan(en->pub_level) ? en->local_level : en->pub_level;
 
+	if (v->from_me && v->since_us >= en->since_us)
+		return true;
+	if (en->from == k && en->since_us >= v->since_us)
+		return false;
 	/* Levels travel with one decimal: closer than that is a tie. */
-	if (fabsf(en->peer[k].level - mine) >= 0.05f)
-		return en->peer[k].level > mine;
+	if (fabsf(v->level - mine) >= 0.05f)
+		return v->level > mine;
 	return strcmp(z->peers[k].name, z->cfg.gateway) < 0;
 }
 
-/* The decision for one customer; true when this gateway let them go. */
-static bool decide(struct site_zone *z, struct entry *en, uint64_t now_us)
+/* Our level against peer k's by margin_db: over the same window when we
+ * know ours then (a walking shopper's levels change between a peer's
+ * summary and our decision), else our level now. Ties to the smaller name. */
+static bool above(const struct site_zone *z, const struct entry *en, int k, float margin)
+{
+	const struct peer_view *v = &en->peer[k];
+	float mine = isnan(v->local_at) ? en->local_level : v->local_at;
+
+	if (mine != v->level + margin)
+		return mine > v->level + margin;
+	return strcmp(z->cfg.gateway, z->peers[k].name) < 0;
+}
+
+/* When a confirmed lead's shopper changed zone: where our level rose above
+ * the holder's (the nearest gateway changed there), at most hold_s before
+ * the lead itself began (a long stretch as the slightly stronger one is
+ * not the move). */
+static uint64_t crossed(const struct entry *en, uint64_t hold)
+{
+	uint64_t earliest = en->lead_since_us > hold ? en->lead_since_us - hold : 0;
+
+	if (!en->above_since_us || en->above_since_us > en->lead_since_us)
+		return en->lead_since_us;
+	return en->above_since_us > earliest ? en->above_since_us : earliest;
+}
+
+static void take(struct site_zone *z, struct entry *en, uint64_t since_us, int from,
+		 bool contested, const struct site_zone_actions *act)
+{
+	en->claim = true;
+	en->since_us = since_us;
+	en->from = (int8_t)from;
+	en->contested = contested;
+	en->best_since_us = 0;
+	en->lead_since_us = 0;
+	en->above_since_us = 0;
+	z->stats.claims++;
+	if (from >= 0)
+		z->stats.handovers++;
+	else if (en->peer_claimed)
+		z->stats.takeovers++;
+	if (contested && act && act->take)
+		act->take(act->ctx, en->customer_id, since_us);
+}
+
+static void let_go(struct site_zone *z, struct entry *en, uint64_t at_us,
+		   const struct site_zone_actions *act)
+{
+	z->stats.releases++;
+	en->claim = false;
+	en->from = -1;
+	en->best_since_us = 0;
+	en->lead_since_us = 0;
+	en->above_since_us = 0;
+	if (act && act->release)
+		act->release(act->ctx, en->customer_id, at_us);
+}
+
+void site_zone_let_go(struct site_zone *z, int64_t customer_id)
+{
+	struct entry *en = find(z, customer_id);
+
+	if (en && en->claim) {
+		en->peer_claimed = false;
+		let_go(z, en, 0, NULL);
+	}
+}
+
+/* The decision for one customer (act: what to do about a change, may be NULL). */
+static void decide(struct site_zone *z, struct entry *en, uint64_t now_us,
+		   const struct site_zone_actions *act)
 {
 	uint64_t hold = (uint64_t)z->cfg.site_hold_s * US_PER_S;
 	bool self_ok = en->local_us && now_us < en->local_us + LOCAL_FRESH_US &&
@@ -285,76 +380,109 @@ static bool decide(struct site_zone *z, struct entry *en, uint64_t now_us)
 	/* Just started, a gateway cannot know it is alone: its peers' first
 	 * summaries may be on their way. */
 	bool alone = now_us >= z->started_us + timeout_us(z);
-	bool any_peer = false, peer_claim = false, conflict = false;
-	float best_other = -INFINITY;
-	int best_k = -1;
+	bool strongest = true;
+	int holder = -1, winner = -1;
 
 	for (int k = 0; k < SITE_PEERS_MAX; k++) {
+		const struct peer_view *v = &en->peer[k];
+
 		if (peer_alive(z, k, now_us))
 			alone = false;
 		if (!view_fresh(z, en, k, now_us))
 			continue;
-		any_peer = true;
-		if (en->peer[k].claim) {
-			peer_claim = true;
-			if (en->claim && peer_wins(z, en, k))
-				conflict = true;
-		}
-		if (en->peer[k].level > best_other ||
-		    (en->peer[k].level == best_other && best_k >= 0 &&
-		     strcmp(z->peers[k].name, z->peers[best_k].name) < 0)) {
-			best_other = en->peer[k].level;
-			best_k = k;
+		if (v->claim) {
+			if (holder < 0 || v->level > en->peer[holder].level)
+				holder = k;
+			if (en->claim && winner < 0 && peer_wins(z, en, k))
+				winner = k;
+		} else if (self_ok && !above(z, en, k, 0.0f)) {
+			strongest = false;
 		}
 	}
 
 	if (en->claim) {
-		bool release = !self_ok || conflict;
+		uint64_t at = now_us;
 
-		if (self_ok && any_peer && best_other >= en->local_level + z->cfg.site_margin_db) {
-			if (!en->beaten_since_us)
-				en->beaten_since_us = now_us;
-			if (now_us - en->beaten_since_us >= hold)
-				release = true;
-		} else {
-			en->beaten_since_us = 0;
+		if (winner >= 0) {
+			const struct peer_view *v = &en->peer[winner];
+
+			if (v->from_me) {
+				/* Our visit ends where theirs starts. */
+				z->stats.handed_over++;
+				at = v->since_us < now_us ? v->since_us : now_us;
+				if (at < en->since_us)
+					at = en->since_us;
+			} else {
+				z->stats.conflicts++;
+			}
+		} else if (self_ok) {
+			return;
 		}
-		if (!release)
-			return false;
-		if (conflict)
-			z->stats.conflicts++;
-		z->stats.releases++;
-		en->claim = false;
-		en->beaten_since_us = 0;
-		en->best_since_us = 0;
-		return true;
+		en->peer_claimed = holder >= 0;
+		let_go(z, en, at, act);
+		return;
 	}
 
+	if (holder >= 0) {
+		en->free_since_us = 0;
+		en->best_since_us = 0;
+		/* Challenge the holder: a lead begins with its summary that
+		 * shows us margin_db above it and lasts while we stay the
+		 * strongest and margin_db above again within hold_s (one noisy
+		 * summary does not end it, nor does it stretch it back). Once it
+		 * is hold_s old and margin_db again, we take the shopper over. */
+		if (self_ok && strongest && above(z, en, holder, 0.0f)) {
+			uint64_t at = en->peer[holder].at_us;
+			bool margin = above(z, en, holder, z->cfg.site_margin_db);
+
+			if (!en->above_since_us)
+				en->above_since_us = at;
+			if (en->lead_since_us && at > en->lead_last_us + hold)
+				en->lead_since_us = 0;
+			if (margin) {
+				if (!en->lead_since_us)
+					en->lead_since_us = at;
+				en->lead_last_us = at;
+				/* Only on the holder's summary as it arrives: a holder
+				 * that let go since (its visit ended by the presence
+				 * rules) says so in its next summary, and the shopper
+				 * is then taken free, after that end. And only at a
+				 * level a visit could open at: a shopper walking out
+				 * past us is not taken over on the way. */
+				if (at - en->lead_since_us >= hold &&
+				    now_us < en->peer[holder].heard_us + HANDOVER_FRESH_US &&
+				    en->local_level >= (float)z->cfg.enter_rssi)
+					take(z, en, crossed(en, hold), holder, true, act);
+			}
+		} else {
+			en->lead_since_us = 0;
+			en->above_since_us = 0;
+		}
+		en->peer_claimed = true;
+		return;
+	}
+
+	en->lead_since_us = 0;
+	en->above_since_us = 0;
+	if (!en->free_since_us)
+		en->free_since_us = now_us;
 	if (!self_ok) {
 		en->best_since_us = 0;
-		en->peer_claimed = peer_claim;
-		return false;
-	}
-	if (any_peer && (best_other > en->local_level ||
-			 (best_other == en->local_level &&
-			  strcmp(z->peers[best_k].name, z->cfg.gateway) < 0))) {
+	} else if (alone) {
+		take(z, en, now_us, -1, false, act);
+	} else if (strongest && en->local_level >= (float)z->cfg.enter_rssi) {
+		if (!en->best_since_us)
+			en->best_since_us = now_us;
+		/* Free since a peer let go: our visit starts no earlier. */
+		if (now_us - en->best_since_us >= hold)
+			take(z, en,
+			     en->best_since_us > en->free_since_us ? en->best_since_us
+								    : en->free_since_us,
+			     -1, true, act);
+	} else {
 		en->best_since_us = 0;
-		en->peer_claimed = peer_claim;
-		return false;
 	}
-	if (!en->best_since_us)
-		en->best_since_us = now_us;
-	if (!peer_claim && (alone || now_us - en->best_since_us >= hold)) {
-		en->claim = true;
-		en->claimed_us = now_us;
-		en->contested = !alone;
-		en->beaten_since_us = 0;
-		z->stats.claims++;
-		if (en->peer_claimed)
-			z->stats.takeovers++;
-	}
-	en->peer_claimed = peer_claim;
-	return false;
+	en->peer_claimed = false;
 }
 
 bool site_zone_gate(struct site_zone *z, int64_t customer_id, float level, uint64_t now_us,
@@ -368,10 +496,20 @@ bool site_zone_gate(struct site_zone *z, int64_t customer_id, float level, uint6
 	en = find(z, customer_id);
 	if (!en)
 		return false;
-	decide(z, en, now_us);
+	/* No actions: the presence tracker opens the visit itself. */
+	decide(z, en, now_us, NULL);
 	if (en->claim && en->contested && since_us)
-		*since_us = en->claimed_us;
+		*since_us = en->since_us;
 	return en->claim;
+}
+
+void site_zone_decide_one(struct site_zone *z, int64_t customer_id, uint64_t now_us,
+			  const struct site_zone_actions *act)
+{
+	struct entry *en = find(z, customer_id);
+
+	if (en)
+		decide(z, en, now_us, act);
 }
 
 bool site_zone_holds(const struct site_zone *z, int64_t customer_id)
@@ -381,8 +519,7 @@ bool site_zone_holds(const struct site_zone *z, int64_t customer_id)
 	return en && en->claim;
 }
 
-void site_zone_decide(struct site_zone *z, uint64_t now_us,
-		      void (*release)(void *ctx, int64_t customer_id), void *ctx)
+void site_zone_decide(struct site_zone *z, uint64_t now_us, const struct site_zone_actions *act)
 {
 	clock_seen(z, now_us);
 	for (uint32_t i = 0; i < z->cap; i++) {
@@ -391,10 +528,9 @@ void site_zone_decide(struct site_zone *z, uint64_t now_us,
 
 		if (en->customer_id < 0)
 			continue;
-		if (decide(z, en, now_us) && release)
-			release(ctx, en->customer_id);
+		decide(z, en, now_us, act);
 		if (en->customer_id < 0)
-			continue; /* the release callback forgot it */
+			continue; /* an action forgot it */
 		heard = en->claim || (en->local_us && now_us < en->local_us + timeout_us(z));
 		for (int k = 0; !heard && k < SITE_PEERS_MAX; k++)
 			heard = view_fresh(z, en, k, now_us);
@@ -429,7 +565,7 @@ uint32_t site_zone_capacity(const struct site_zone *z)
 }
 
 bool site_zone_summary_entry(struct site_zone *z, uint32_t i, uint64_t now_us,
-			     int64_t *customer_id, float *level, bool *claim)
+			     struct site_zone_summary *out)
 {
 	struct entry *en = i < z->cap ? &z->e[i] : NULL;
 
@@ -438,9 +574,11 @@ bool site_zone_summary_entry(struct site_zone *z, uint32_t i, uint64_t now_us,
 		return false;
 	/* One decimal is all the summary carries: compare what peers see. */
 	en->pub_level = roundf(en->local_level * 10.0f) / 10.0f;
-	*customer_id = en->customer_id;
-	*level = en->pub_level;
-	*claim = en->claim;
+	out->customer_id = en->customer_id;
+	out->level = en->pub_level;
+	out->claim = en->claim;
+	out->since_us = en->claim ? en->since_us : 0;
+	out->from = en->claim && en->from >= 0 ? z->peers[en->from].name : NULL;
 	return true;
 }
 

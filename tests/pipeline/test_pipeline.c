@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 #include <cmocka.h>
@@ -480,6 +481,77 @@ static void test_dwell_campaign_own_threshold(void **state)
 	harness_fini(&h);
 }
 
+/* A peer's summary of alice at time t_s (the peer names the holder). */
+static void peer_says(struct harness *h, uint64_t t_s, float rssi, const char *extra)
+{
+	char ts[32], json[512];
+	time_t t = (time_t)t_s;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+	snprintf(json, sizeof(json),
+		 "{\"schema\":1,\"site\":\"store-7\",\"gateway\":\"gw-2\",\"zone\":\"sofas\","
+		 "\"ts\":\"%s\",\"customers\":[{\"ref\":\"alice-0001\",\"rssi\":%.1f,"
+		 "\"holds\":true%s}]}", ts, (double)rssi, extra);
+	assert_int_equal(pipeline_site_peer(h->p, "gw-2", json, strlen(json), S(t_s)), 0);
+}
+
+/*
+ * Two gateways of a site, gw-2 played by its summaries: while gw-2 holds
+ * alice and hears her better, gw-1 opens no visit; when she walks to gw-1
+ * it takes her over (its summary names gw-2 and when the move happened),
+ * the visit opening from that decision. Bad since/from are counted and
+ * the entry is dropped.
+ */
+static void test_site_handover(void **state)
+{
+	struct pipeline_config cfg = config();
+	struct harness h;
+	struct snap_builder *b = store_db();
+	struct bf_frame fa = frame_ibeacon(UUID_ALICE, 7, 1);
+	uint64_t t;
+	char *sum;
+
+	(void)state;
+	cfg.site_enabled = true;
+	cfg.site_margin_db = 6;
+	cfg.site_hold_s = 2;
+	harness_init(&h, &cfg);
+	pipeline_set_snapshot(h.p, sb_build(b, 1));
+	for (t = T0; t < T0 + 8; t++) {
+		harness_report(&h, S(t), ADDR_ALICE, ADV_ADDR_RANDOM, -68, &fa);
+		harness_report(&h, S(t) + 500000, ADDR_ALICE, ADV_ADDR_RANDOM, -68, &fa);
+		peer_says(&h, t, -60, ",\"since\":\"2026-03-10T09:00:00.000Z\"");
+		pipeline_tick(h.p, S(t) + 600000);
+	}
+	assert_int_equal(h.visits[VISIT_ENTER], 0);
+	assert_false(pipeline_site_holds(h.p, 1));
+	for (; t < T0 + 16 && !pipeline_site_holds(h.p, 1); t++) {
+		harness_report(&h, S(t), ADDR_ALICE, ADV_ADDR_RANDOM, -58, &fa);
+		harness_report(&h, S(t) + 500000, ADDR_ALICE, ADV_ADDR_RANDOM, -58, &fa);
+		peer_says(&h, t, -75, "");
+		pipeline_tick(h.p, S(t) + 600000);
+	}
+	assert_true(pipeline_site_holds(h.p, 1));
+	assert_int_equal(h.visits[VISIT_ENTER], 1);
+	assert_int_equal(pipeline_site_get_stats(h.p)->handovers, 1);
+	sum = pipeline_site_summary(h.p, S(t));
+	assert_non_null(sum);
+	assert_non_null(strstr(sum, "\"holds\":true"));
+	assert_non_null(strstr(sum, "\"from\":\"gw-2\""));
+	assert_non_null(strstr(sum, "\"since\":\"2026-03-10T09:00:"));
+	free(sum);
+
+	/* Malformed since / from: the entry is dropped and counted. */
+	peer_says(&h, t, -50, ",\"since\":\"yesterday\"");
+	peer_says(&h, t, -50, ",\"from\":5");
+	assert_int_equal(pipeline_site_get_stats(h.p)->peer_entries_bad, 2);
+	assert_true(pipeline_site_holds(h.p, 1));
+	harness_fini(&h);
+	sb_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -492,6 +564,7 @@ int main(void)
 		cmocka_unit_test(test_eid_tag_across_rotations_with_etlm),
 		cmocka_unit_test(test_rpa_phone),
 		cmocka_unit_test(test_fixed_beacon_health),
+		cmocka_unit_test(test_site_handover),
 	};
 
 	setenv("TZ", "UTC0", 1);

@@ -1,7 +1,8 @@
 /* test_site_zone.c - zone arbitration between two gateways of a site:
- * strongest with margin and hold, never two holders at once, takeover when
- * the holder goes silent, simultaneous claims settled, a gateway alone as
- * before. The two gateways exchange summaries as the broker would. */
+ * strongest with margin and hold, a handover whose visits meet (never
+ * overlap), takeover when the holder goes silent, simultaneous claims
+ * settled, a gateway alone as before. The two gateways exchange summaries
+ * as the broker would. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,15 +21,43 @@
 struct gw {
 	struct site_zone *z;
 	const char *name;
-	int releases;
+	struct gw *other;
+	int releases, takes;
+	bool open;               /* a visit opened by the actions is open */
+	uint64_t since, ended;   /* its start; when the last one ended */
 };
 
-static void on_release(void *ctx, int64_t id)
+/* A visit ends: never after the other gateway's visit began. */
+static void on_release(void *ctx, int64_t id, uint64_t at_us)
 {
 	struct gw *g = ctx;
 
 	(void)id;
 	g->releases++;
+	if (g->open && g->other && g->other->open)
+		assert_true(at_us <= g->other->since);
+	g->open = false;
+	g->ended = at_us;
+}
+
+/* A visit opens: never before the other gateway's visit ended. */
+static void on_take(void *ctx, int64_t id, uint64_t since_us)
+{
+	struct gw *g = ctx;
+
+	(void)id;
+	g->takes++;
+	if (g->other && !g->other->open)
+		assert_true(since_us >= g->other->ended);
+	g->open = true;
+	g->since = since_us;
+}
+
+static void decide(struct gw *g, uint64_t t)
+{
+	const struct site_zone_actions act = { .release = on_release, .take = on_take, .ctx = g };
+
+	site_zone_decide(g->z, t, &act);
 }
 
 static void gw_init(struct gw *g, const char *name)
@@ -44,39 +73,50 @@ static void gw_init(struct gw *g, const char *name)
 	cfg.max_tracked = 16;
 	g->z = site_zone_new(&cfg);
 	g->name = name;
-	g->releases = 0;
+	g->other = NULL;
+	g->releases = g->takes = 0;
+	g->open = false;
+	g->since = g->ended = 0;
 	assert_non_null(g->z);
 }
 
 /* from's summary reaches to. */
 static void deliver(struct gw *from, struct gw *to, uint64_t t)
 {
+	const struct site_zone_actions act = { .release = on_release, .take = on_take, .ctx = to };
 	int peer = site_zone_peer_begin(to->z, from->name, t);
 
 	for (uint32_t i = 0; i < site_zone_capacity(from->z); i++) {
-		int64_t id;
-		float level;
-		bool claim;
+		struct site_zone_summary e;
+		struct site_zone_view v;
 
-		if (site_zone_summary_entry(from->z, i, t, &id, &level, &claim))
-			site_zone_peer_level(to->z, peer, id, level, claim, t);
+		if (!site_zone_summary_entry(from->z, i, t, &e))
+			continue;
+		v = (struct site_zone_view){ .level = e.level, .claim = e.claim, .local_at = NAN,
+					     .since_us = e.since_us,
+					     .from_me = e.from && !strcmp(e.from, to->name) };
+		site_zone_peer_level(to->z, peer, e.customer_id, &v, t);
+		/* As the pipeline does: handovers are decided on arrival. */
+		site_zone_decide_one(to->z, e.customer_id, t, &act);
 	}
 }
 
 /* One second of the site: each hears the shopper (NAN: not at all),
- * decides, and (if alive) tells the other. */
+ * decides, and (if alive) tells the other. A handover's new holder claims
+ * before the old one has read it (one summary): the visits still meet. */
 static void second(struct gw *a, float la, bool a_alive, struct gw *b, float lb, uint64_t t)
 {
+	a->other = b;
+	b->other = a;
 	if (a_alive)
 		site_zone_local(a->z, ID, la, t);
 	site_zone_local(b->z, ID, lb, t);
 	if (a_alive)
-		site_zone_decide(a->z, t, on_release, a);
-	site_zone_decide(b->z, t, on_release, b);
+		decide(a, t);
+	decide(b, t);
 	if (a_alive)
 		deliver(a, b, t);
 	deliver(b, a, t);
-	assert_false(a_alive && site_zone_holds(a->z, ID) && site_zone_holds(b->z, ID));
 }
 
 static void test_alone_as_before(void **state)
@@ -97,7 +137,7 @@ static void test_alone_as_before(void **state)
 	}
 	assert_true(site_zone_holds(a.z, ID));
 	/* Not heard any more: let go. */
-	site_zone_decide(a.z, 20 * S, on_release, &a);
+	decide(&a, 20 * S);
 	assert_false(site_zone_holds(a.z, ID));
 	assert_int_equal(a.releases, 1);
 	site_zone_free(a.z);
@@ -125,22 +165,36 @@ static void test_strongest_with_hysteresis(void **state)
 	second(&a, -75, true, &b, -60, t);
 	t += S;
 	for (i = 0; i < 3; i++, t += S)
-		second(&a, -64, true, &b, -61, t);
+		second(&a, -61, true, &b, -64, t);
 	assert_true(site_zone_holds(a.z, ID));
 	assert_int_equal(a.releases, 0);
-	/* The shopper walks to g2 for good: g1 lets go, then g2 takes over. */
-	for (i = 0; i < 8; i++, t += S)
-		second(&a, -78, true, &b, -60, t);
-	assert_false(site_zone_holds(a.z, ID));
-	assert_true(site_zone_holds(b.z, ID));
-	assert_int_equal(a.releases, 1);
+	/* The shopper walks to g2 for good: g2 becomes the stronger, then
+	 * margin_db stronger, and takes them over after the hold. The move is
+	 * dated where g2 became the stronger (g1's summary that first shows
+	 * it), and g1's visit ends right then. */
 	{
-		uint64_t since = 0;
+		uint64_t crossed = t, since = 0;
 
-		/* After a handover the visit at g2 starts when g2 took over. */
+		second(&a, -63, true, &b, -62, t);
+		t += S;
+		for (i = 0; i < 8; i++, t += S)
+			second(&a, -78, true, &b, -60, t);
+		assert_false(site_zone_holds(a.z, ID));
+		assert_true(site_zone_holds(b.z, ID));
+		assert_int_equal(a.releases, 1);
+		assert_int_equal(b.takes, 1);
+		assert_int_equal(b.since, crossed);
+		assert_int_equal(a.ended, crossed);
 		assert_true(site_zone_gate(b.z, ID, -60.0f, t, &since));
-		assert_true(since > 100 * S && since < t);
+		assert_int_equal(since, crossed);
+		assert_int_equal(site_zone_get_stats(b.z, t)->handovers, 1);
+		assert_int_equal(site_zone_get_stats(a.z, t)->handed_over, 1);
 	}
+	/* And stays there: g1 would need the margin for the hold to get them back. */
+	for (i = 0; i < 10; i++, t += S)
+		second(&a, -64, true, &b, -61, t);
+	assert_true(site_zone_holds(b.z, ID));
+	assert_int_equal(b.releases, 0);
 	site_zone_free(a.z);
 	site_zone_free(b.z);
 }
@@ -180,28 +234,18 @@ static void test_simultaneous_claims_settle(void **state)
 	gw_init(&b, "g2");
 	/* Neither has heard the other (a network split at start): each takes
 	 * the shopper alone. */
-	site_zone_decide(a.z, 1, on_release, &a);
-	site_zone_decide(b.z, 1, on_release, &b);
+	decide(&a, 1);
+	decide(&b, 1);
 	assert_true(site_zone_gate(a.z, ID, -65.0f, t, NULL));
 	assert_true(site_zone_gate(b.z, ID, -62.0f, t, NULL));
 	/* Their summaries cross: both compare the same published levels. */
-	{
-		int64_t id;
-		float l;
-		bool c;
-
-		for (uint32_t i = 0; i < site_zone_capacity(a.z); i++)
-			site_zone_summary_entry(a.z, i, t, &id, &l, &c);
-		for (uint32_t i = 0; i < site_zone_capacity(b.z); i++)
-			site_zone_summary_entry(b.z, i, t, &id, &l, &c);
-	}
 	deliver(&a, &b, t);
 	deliver(&b, &a, t);
 	t += S / 2;
 	site_zone_local(a.z, ID, -65.0f, t);
 	site_zone_local(b.z, ID, -62.0f, t);
-	site_zone_decide(a.z, t, on_release, &a);
-	site_zone_decide(b.z, t, on_release, &b);
+	decide(&a, t);
+	decide(&b, t);
 	assert_false(site_zone_holds(a.z, ID));
 	assert_true(site_zone_holds(b.z, ID));
 	assert_int_equal(site_zone_get_stats(a.z, t)->conflicts, 1);

@@ -55,6 +55,40 @@ static void test_text(void **state)
 	assert_int_equal(buf[n - 1], '\n');
 }
 
+/* The site families only with [site] enabled, under their documented names. */
+static void test_site(void **state)
+{
+	struct metrics_sample s;
+	char buf[16384];
+	size_t n;
+
+	(void)state;
+	sample(&s);
+	n = metrics_format(&s, buf, sizeof(buf));
+	assert_true(n < sizeof(buf));
+	assert_null(strstr(buf, "beacongw_site_"));
+	s.site_enabled = true;
+	s.site_counts.peers_alive = 2;
+	s.site_counts.split = true;
+	s.site_counts.summaries_sent = 11;
+	s.site_counts.summaries_rejected = 1;
+	s.site_counts.handovers = 4;
+	s.site_counts.takeovers = 5;
+	s.site_counts.peer_triggers_applied = 6;
+	n = metrics_format(&s, buf, sizeof(buf));
+	assert_true(n < sizeof(buf));
+	assert_non_null(strstr(buf, "# TYPE beacongw_site_peers_alive gauge\n"
+				    "beacongw_site_peers_alive 2\n"));
+	assert_non_null(strstr(buf, "beacongw_site_split 1\n"));
+	assert_non_null(strstr(buf, "# TYPE beacongw_site_summaries_sent_total counter\n"
+				    "beacongw_site_summaries_sent_total 11\n"));
+	assert_non_null(strstr(buf, "beacongw_site_summaries_received_total 0\n"));
+	assert_non_null(strstr(buf, "beacongw_site_summaries_rejected_total 1\n"));
+	assert_non_null(strstr(buf, "beacongw_site_handovers_total 4\n"));
+	assert_non_null(strstr(buf, "beacongw_site_takeovers_total 5\n"));
+	assert_non_null(strstr(buf, "beacongw_site_peer_triggers_applied_total 6\n"));
+}
+
 static void test_label_escaping(void **state)
 {
 	struct metrics_sample s;
@@ -134,6 +168,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_text),
+		cmocka_unit_test(test_site),
 		cmocka_unit_test(test_label_escaping),
 		cmocka_unit_test(test_small_buffer),
 		cmocka_unit_test(test_write_file),
