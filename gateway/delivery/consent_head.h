@@ -90,9 +90,10 @@ enum fleet_verdict snapshot_rx_chunk(struct snapshot_rx *sx, const struct fleet_
  * still missing. */
 const char *snapshot_rx_id(const struct snapshot_rx *sx, uint32_t *first_missing);
 /* Replace the store's consent state with the complete snapshot in one
- * transaction (kv fleet.* included); the collection is cleared either way.
- * 0, or a negative enum store_rc + err. */
-int snapshot_rx_apply(struct snapshot_rx *sx, sqlite3 *db, const char *actor, char *err);
+ * transaction (kv fleet.* included; campaigns only those for site); the
+ * collection is cleared either way. 0, or a negative enum store_rc + err. */
+int snapshot_rx_apply(struct snapshot_rx *sx, sqlite3 *db, const char *actor, const char *site,
+		      char *err);
 const struct fleet_header *snapshot_rx_header(const struct snapshot_rx *sx);
 void snapshot_rx_clear(struct snapshot_rx *sx);
 

@@ -169,7 +169,7 @@ static int remove_absent(sqlite3 *db, const char *actor, bool *forgot, char *err
 		const char *name = (const char *)sqlite3_column_text(st, 1);
 		cJSON *gone = fleet_state_gone(kind, kind[1] == 'u' ? "ref" : "name", name);
 
-		rc = gone ? fleet_state_apply_tx(db, actor, gone, forgot, err) : STORE_ENOMEM;
+		rc = gone ? fleet_state_apply_tx(db, actor, NULL, gone, forgot, err) : STORE_ENOMEM;
 		cJSON_Delete(gone);
 	}
 	sqlite3_finalize(st);
@@ -187,7 +187,8 @@ static int set_kv(sqlite3 *db, const char *key, int64_t v, const char *s, char *
 	return store_kv_set(db, key, s, err);
 }
 
-int snapshot_rx_apply(struct snapshot_rx *sx, sqlite3 *db, const char *actor, char *err)
+int snapshot_rx_apply(struct snapshot_rx *sx, sqlite3 *db, const char *actor, const char *site,
+		      char *err)
 {
 	sqlite3_stmt *seen = NULL;
 	bool forgot = false;
@@ -220,7 +221,7 @@ int snapshot_rx_apply(struct snapshot_rx *sx, sqlite3 *db, const char *actor, ch
 				snprintf(err, STORE_ERRLEN, "snapshot item without a ref or name");
 				break;
 			}
-			rc = fleet_state_apply_tx(db, actor, item, &forgot, err);
+			rc = fleet_state_apply_tx(db, actor, site, item, &forgot, err);
 			if (rc)
 				break;
 		}

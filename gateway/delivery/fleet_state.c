@@ -26,7 +26,9 @@ static const char *const reader_sql[ST_N] = {
 		    "ON s.id = cs.segment_id WHERE cs.customer_id = ? ORDER BY s.name",
 	[ST_CAMP] = "SELECT c.name, z.name, c.event, s.name, c.min_dwell_s, c.cooldown_s, "
 		    "c.daily_cap, c.channels, c.valid_from, c.valid_until, c.hours_from, "
-		    "c.hours_until, c.enabled FROM campaigns c JOIN zones z ON z.id = c.zone_id "
+		    "c.hours_until, c.enabled, t.sites FROM campaigns c "
+		    "JOIN zones z ON z.id = c.zone_id "
+		    "LEFT JOIN campaign_sites t ON t.campaign_id = c.id "
 		    "LEFT JOIN segments s ON s.id = c.segment_id WHERE c.name = ?",
 };
 
@@ -177,6 +179,23 @@ static void add_opt_int(cJSON *o, const char *name, sqlite3_stmt *st, int col, d
 				none : (double)sqlite3_column_int64(st, col));
 }
 
+/* "sites": [] is every site; the store holds them comma separated. */
+static void add_sites(cJSON *c, const char *csv)
+{
+	cJSON *a = cJSON_AddArrayToObject(c, "sites");
+
+	while (*csv) {
+		const char *e = strchr(csv, ',');
+		size_t n = e ? (size_t)(e - csv) : strlen(csv);
+		char name[STORE_REF_MAX + 1];
+
+		snprintf(name, sizeof(name), "%.*s", (int)(n < STORE_REF_MAX ? n : STORE_REF_MAX),
+			 csv);
+		cJSON_AddItemToArray(a, cJSON_CreateString(name));
+		csv += n + (e ? 1 : 0);
+	}
+}
+
 cJSON *fleet_reader_campaign(struct fleet_reader *fr, const char *name, bool *gone, char *err,
 			     size_t errlen)
 {
@@ -209,6 +228,7 @@ cJSON *fleet_reader_campaign(struct fleet_reader *fr, const char *name, bool *go
 	add_opt_int(c, "hours_from", st, 10, -1);
 	add_opt_int(c, "hours_until", st, 11, -1);
 	cJSON_AddBoolToObject(c, "enabled", sqlite3_column_int(st, 12) != 0);
+	add_sites(c, col_text(st, 13));
 	sqlite3_reset(st);
 	return item;
 }
@@ -454,18 +474,61 @@ static int apply_customer(sqlite3 *db, const char *actor, const cJSON *c, bool *
 	return sync_segments(db, actor, ref, cid, segs, err);
 }
 
-static int apply_campaign(sqlite3 *db, const char *actor, const cJSON *c, char *err)
+/*
+ * "sites" as the store's list into out: "" (every site) when absent or
+ * empty. *mine tells whether site is among them (always, with no site
+ * given: the caller does not filter).
+ */
+static int sites_of(const cJSON *c, const char *site, char *out, size_t n, bool *mine,
+		    char *err)
+{
+	const cJSON *sites = cJSON_GetObjectItemCaseSensitive(c, "sites"), *it;
+	size_t used = 0;
+
+	out[0] = '\0';
+	*mine = true;
+	if (!sites)
+		return STORE_OK;
+	if (!cJSON_IsArray(sites))
+		return bad(err, "campaign sites must be an array");
+	*mine = !site || !site[0] || cJSON_GetArraySize(sites) == 0;
+	cJSON_ArrayForEach(it, sites) {
+		size_t len;
+		int rc;
+
+		if (!cJSON_IsString(it))
+			return bad(err, "campaign sites must be strings");
+		if ((rc = store_name_check("site", it->valuestring, err)))
+			return rc;
+		len = strlen(it->valuestring);
+		if (used + len + 2 > n)
+			return bad(err, "campaign site list too long");
+		if (used)
+			out[used++] = ',';
+		memcpy(out + used, it->valuestring, len + 1);
+		used += len;
+		if (site && !strcmp(site, it->valuestring))
+			*mine = true;
+	}
+	return STORE_OK;
+}
+
+static int apply_campaign(sqlite3 *db, const char *actor, const char *site, const cJSON *c,
+			  char *err)
 {
 	const char *name = str_of(c, "name");
 	struct store_campaign k = { 0 };
 	struct fleet_reader *fr;
 	cJSON *have, *want;
-	bool gone, same;
-	char rerr[STORE_ERRLEN];
+	bool gone, same, mine;
+	char rerr[STORE_ERRLEN], sites[STORE_SITES_MAX];
 	int rc;
 
 	if (!name || !name[0])
 		return bad(err, "campaign without name");
+	/* Checked before anything is read: a bad list is refused on every site. */
+	if ((rc = sites_of(c, site, sites, sizeof(sites), &mine, err)))
+		return rc;
 	fr = fleet_reader_new(db, rerr, sizeof(rerr));
 	if (!fr)
 		return bad(err, rerr);
@@ -473,7 +536,9 @@ static int apply_campaign(sqlite3 *db, const char *actor, const cJSON *c, char *
 	fleet_reader_free(fr);
 	if (!have && !gone)
 		return bad(err, rerr);
-	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "gone"))) {
+	/* A campaign for other sites is, here, a campaign that is gone: one
+	 * retargeted away from this site leaves it. */
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "gone")) || !mine) {
 		cJSON_Delete(have);
 		return gone ? STORE_OK : store_campaign_remove_tx(db, actor, name, err);
 	}
@@ -497,6 +562,7 @@ static int apply_campaign(sqlite3 *db, const char *actor, const cJSON *c, char *
 	k.hours_from = (int32_t)int_of(c, "hours_from", -1);
 	k.hours_until = (int32_t)int_of(c, "hours_until", -1);
 	k.enabled = !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(c, "enabled"));
+	k.sites = sites;
 	if (!k.zone)
 		return bad(err, "campaign without zone");
 	if (!gone && (rc = store_campaign_remove_tx(db, actor, name, err)))
@@ -504,8 +570,8 @@ static int apply_campaign(sqlite3 *db, const char *actor, const cJSON *c, char *
 	return store_campaign_add_tx(db, actor, &k, err);
 }
 
-int fleet_state_apply_tx(sqlite3 *db, const char *actor, const cJSON *item, bool *forgot,
-			 char *err)
+int fleet_state_apply_tx(sqlite3 *db, const char *actor, const char *site, const cJSON *item,
+			 bool *forgot, char *err)
 {
 	const cJSON *c;
 
@@ -514,6 +580,6 @@ int fleet_state_apply_tx(sqlite3 *db, const char *actor, const cJSON *item, bool
 	if ((c = cJSON_GetObjectItemCaseSensitive(item, "customer")) && cJSON_IsObject(c))
 		return apply_customer(db, actor, c, forgot, err);
 	if ((c = cJSON_GetObjectItemCaseSensitive(item, "campaign")) && cJSON_IsObject(c))
-		return apply_campaign(db, actor, c, err);
+		return apply_campaign(db, actor, site, c, err);
 	return bad(err, "neither a customer nor a campaign");
 }
