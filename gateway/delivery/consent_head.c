@@ -102,7 +102,7 @@ struct consent_follow *consent_follow_new(const struct delivery_config *cfg, sql
 {
 	struct consent_follow *cf = calloc(1, sizeof(*cf));
 
-	if (!cf || !(cf->rx = snapshot_rx_new())) {
+	if (!cf || !(cf->rx = snapshot_rx_new(db))) {
 		snprintf(err, errlen, "out of memory");
 		free(cf);
 		return NULL;

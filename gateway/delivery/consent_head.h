@@ -79,7 +79,8 @@ const struct consent_follow_stats *consent_follow_get_stats(const struct consent
 /* ---- snapshots (consent_snapshot_rx.c) ---- */
 struct snapshot_rx;
 struct cJSON;
-struct snapshot_rx *snapshot_rx_new(void);
+/* Chunks are staged in a TEMP table of db (the store connection). */
+struct snapshot_rx *snapshot_rx_new(sqlite3 *db);
 void snapshot_rx_free(struct snapshot_rx *sx);
 /* One verified chunk (payload is taken over). FLEET_OK while collecting or
  * once the whole snapshot is in (then *complete). */

@@ -36,10 +36,20 @@
 #define SNAPSHOT_KEEP_US (60u * BGW_US_PER_S)
 #define SNAPSHOT_EXPIRY_S 600
 
+/* Snapshot chunks handed to the broker and not yet acknowledged, all
+ * transfers together: the broker's pace sets the hub's, and the client
+ * library never queues more than this many chunks. */
+#define SNAP_WINDOW 16
+
+/* A gateway's snapshot request: waiting, or being sent (active). */
 struct request {
 	char topic[TOPIC_MAX];
 	char snap[24];
 	uint32_t from;
+	bool active;
+	size_t next;              /* the next chunk to send */
+	size_t sent_bytes;
+	uint64_t started_us;
 };
 
 struct hub_run {
@@ -66,6 +76,9 @@ struct hub_run {
 	struct hub_snapshot *snap;
 	struct request req[REQUESTS_MAX];
 	size_t n_req;
+	size_t rr;                /* round robin over active transfers */
+	int snap_mids[SNAP_WINDOW];
+	int n_snap_mids;
 	uint64_t data_version;
 };
 
@@ -178,32 +191,40 @@ static bool all_published(struct hub_run *h)
 	return empty && h->n_win == 0 && h->acked_seq == h->auth.signed_seq;
 }
 
-static void serve(struct hub_run *h, const struct request *r)
+static size_t n_active(const struct hub_run *h)
 {
-	uint32_t from = r->snap[0] && !strcmp(r->snap, h->snap->id) ? r->from : 0;
+	size_t n = 0;
 
-	for (size_t i = from; i < h->snap->n && broker_link_up(h->link); i++)
-		if (broker_link_publish(h->link, NULL, r->topic, h->snap->chunks[i],
-					strlen(h->snap->chunks[i]), false, SNAPSHOT_EXPIRY_S))
-			break;
-	log_info("hub: snapshot %s (seq %" PRId64 ", %zu chunk(s)) sent to %s from chunk %" PRIu32,
-		 h->snap->id, h->snap->seq, h->snap->n, r->topic, from);
+	for (size_t i = 0; i < h->n_req; i++)
+		n += h->req[i].active;
+	return n;
 }
 
-/* Requests wait until every signed change is published: a snapshot then
- * holds exactly the state at the sequence the head names. */
-static void serve_requests(struct hub_run *h)
+static void drop_request(struct hub_run *h, size_t i)
 {
-	char err[256];
+	memmove(&h->req[i], &h->req[i + 1], (h->n_req - i - 1) * sizeof(h->req[0]));
+	h->n_req--;
+}
 
-	if (!h->n_req || !broker_link_up(h->link) || !all_published(h))
-		return;
-	if (h->snap && (h->snap->seq != h->acked_seq || strcmp(h->snap->key, h->auth.fpr) ||
-			bgw_mono_us() - h->snap->built_us > SNAPSHOT_KEEP_US)) {
+/* Waiting requests become transfers of the current snapshot, built if
+ * needed. Requests wait until every signed change is published: a snapshot
+ * then holds exactly the state at the sequence the head names. A snapshot
+ * still being sent to someone stays, and only requests it is current for
+ * start meanwhile. */
+static void start_requests(struct hub_run *h)
+{
+	bool fresh, published = all_published(h);
+	char err[256] = "";
+
+	fresh = h->snap && h->snap->seq == h->acked_seq && !strcmp(h->snap->key, h->auth.fpr) &&
+		bgw_mono_us() - h->snap->built_us <= SNAPSHOT_KEEP_US;
+	if (h->snap && !fresh && !n_active(h)) {
 		hub_snapshot_free(h->snap);
 		h->snap = NULL;
 	}
-	if (!h->snap) {
+	if (!h->snap && published) {
+		uint64_t t0 = bgw_mono_us();
+
 		h->snap = hub_snapshot_build(&h->auth, h->acked_seq, h->cfg.chunk_bytes, err,
 					     sizeof(err));
 		if (!h->snap) {
@@ -211,14 +232,77 @@ static void serve_requests(struct hub_run *h)
 			return;
 		}
 		h->snapshots_built++;
+		fresh = true;
 		log_info("hub: snapshot %s built: seq %" PRId64 ", %" PRIu64 " item(s), %zu "
-			 "chunk(s), %zu bytes", h->snap->id, h->snap->seq, h->snap->items,
-			 h->snap->n, h->snap->bytes);
+			 "chunk(s), %" PRIu64 " bytes of items, %.2f s", h->snap->id, h->snap->seq,
+			 h->snap->items, h->snap->n, h->snap->item_bytes,
+			 (double)(bgw_mono_us() - t0) / BGW_US_PER_S);
 	}
-	for (size_t i = 0; i < h->n_req; i++)
-		serve(h, &h->req[i]);
-	h->requests_served += h->n_req;
-	h->n_req = 0;
+	if (!h->snap || !fresh || !published)
+		return;
+	for (size_t i = 0; i < h->n_req; i++) {
+		struct request *r = &h->req[i];
+
+		if (r->active)
+			continue;
+		r->active = true;
+		r->next = r->snap[0] && !strcmp(r->snap, h->snap->id) ? r->from : 0;
+		r->sent_bytes = 0;
+		r->started_us = bgw_mono_us();
+		h->requests_served++;
+	}
+}
+
+/* Chunks of the active transfers, round robin, while the window has room. */
+static void send_chunks(struct hub_run *h)
+{
+	char err[256];
+
+	while (h->n_snap_mids < SNAP_WINDOW && n_active(h) && broker_link_up(h->link)) {
+		struct request *r;
+		const char *chunk;
+		int mid = 0;
+
+		h->rr %= h->n_req;
+		r = &h->req[h->rr];
+		if (!r->active) {
+			h->rr++;
+			continue;
+		}
+		if (r->next < h->snap->n) {
+			err[0] = '\0';
+			chunk = hub_snapshot_chunk(h->snap, &h->auth, r->next, err, sizeof(err));
+			if (!chunk) {
+				log_err("hub: snapshot %s chunk %zu: %s (the gateway asks again)",
+					h->snap->id, r->next, err);
+				drop_request(h, h->rr);
+				continue;
+			}
+			if (broker_link_publish(h->link, &mid, r->topic, chunk, strlen(chunk), false,
+						SNAPSHOT_EXPIRY_S))
+				return;
+			h->snap_mids[h->n_snap_mids++] = mid;
+			r->sent_bytes += strlen(chunk);
+			r->next++;
+		}
+		if (r->next >= h->snap->n) {
+			log_info("hub: snapshot %s (seq %" PRId64 ", %zu chunk(s), %zu bytes) sent to "
+				 "%s in %.2f s", h->snap->id, h->snap->seq, h->snap->n,
+				 r->sent_bytes, r->topic,
+				 (double)(bgw_mono_us() - r->started_us) / BGW_US_PER_S);
+			drop_request(h, h->rr);
+			continue;
+		}
+		h->rr++;
+	}
+}
+
+static void serve_requests(struct hub_run *h)
+{
+	if (!h->n_req || !broker_link_up(h->link))
+		return;
+	start_requests(h);
+	send_chunks(h);
 }
 
 static void on_request(struct hub_run *h, const char *topic, const void *payload, size_t len)
@@ -239,9 +323,11 @@ static void on_request(struct hub_run *h, const char *topic, const void *payload
 		cJSON_Delete(o);
 		return;
 	}
+	/* Asked again (before being served, or resuming what it was sent):
+	 * once is enough, from where it now says. */
 	for (i = 0; i < h->n_req; i++)
-		if (!strncmp(h->req[i].topic, topic, tl - 8))
-			break;   /* asked twice before being served: once is enough */
+		if (!strncmp(h->req[i].topic, topic, tl - 8) && h->req[i].topic[tl - 8] == '/')
+			break;
 	if (i == h->n_req) {
 		if (h->n_req == REQUESTS_MAX) {
 			log_limited(LOG_PRIO_WARNING, "hub requests",
@@ -256,6 +342,7 @@ static void on_request(struct hub_run *h, const char *topic, const void *payload
 	snprintf(r->topic, sizeof(r->topic), "%.*s/snapshot", (int)(tl - 8), topic);
 	r->snap[0] = '\0';
 	r->from = 0;
+	r->active = false;
 	if (cJSON_IsString(snap) && strlen(snap->valuestring) < sizeof(r->snap))
 		snprintf(r->snap, sizeof(r->snap), "%s", snap->valuestring);
 	if (cJSON_IsNumber(from) && from->valuedouble >= 0 && from->valuedouble < 1 << 20)
@@ -284,6 +371,12 @@ static void link_down(void *ctx)
 
 	h->n_win = 0;
 	h->next_id = 0;
+	/* Chunks in flight may be lost: transfers stop, and each gateway asks
+	 * again for what it lacks. */
+	h->n_snap_mids = 0;
+	for (size_t i = h->n_req; i-- > 0;)
+		if (h->req[i].active)
+			drop_request(h, i);
 }
 
 static void link_published(void *ctx, int mid, int reason)
@@ -292,6 +385,12 @@ static void link_published(void *ctx, int mid, int reason)
 	char del[80];
 	int64_t upto;
 
+	for (int i = 0; i < h->n_snap_mids; i++) {
+		if (h->snap_mids[i] != mid)
+			continue;
+		h->snap_mids[i] = h->snap_mids[--h->n_snap_mids];
+		return;   /* before_wait() sends the next chunks */
+	}
 	for (int i = 0; i < h->n_win; i++) {
 		if (h->win[i].mid != mid)
 			continue;
