@@ -72,6 +72,7 @@ struct hub_run {
 
 	/* Refused input, counted (and in the hub's status). */
 	uint64_t bad_statuses, bad_requests, requests_served, snapshots_built;
+	uint64_t reloads, reloads_failed;
 
 	struct hub_snapshot *snap;
 	struct request req[REQUESTS_MAX];
@@ -149,6 +150,8 @@ static void publish_status(struct hub_run *h)
 	cJSON_AddNumberToObject(c, "bad_requests", (double)h->bad_requests);
 	cJSON_AddNumberToObject(c, "snapshots_built", (double)h->snapshots_built);
 	cJSON_AddNumberToObject(c, "snapshots_served", (double)h->requests_served);
+	cJSON_AddNumberToObject(c, "reloads", (double)h->reloads);
+	cJSON_AddNumberToObject(c, "reloads_failed", (double)h->reloads_failed);
 	s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (s)
@@ -577,6 +580,78 @@ struct hub_run *hub_run_new(struct loop *l, const struct hub_config *cfg, char *
 fail:
 	hub_run_free(h);
 	return NULL;
+}
+
+/* The new key's state: its outbox rows only, the window and the snapshot
+ * (signed with the old key, or being sent under it) start over. */
+static void switched_key(struct hub_run *h)
+{
+	bool empty;
+	int64_t first;
+
+	drop_other_keys(h);
+	h->n_win = 0;
+	h->next_id = 0;
+	first = outbox_first_seq(h, &empty);
+	h->acked_seq = empty ? h->auth.signed_seq : first - 1;
+	h->last_pub_seq = h->acked_seq;
+	for (size_t i = h->n_req; i-- > 0;)
+		if (h->req[i].active)
+			drop_request(h, i);
+	hub_snapshot_free(h->snap);
+	h->snap = NULL;
+	h->head_due = true;
+}
+
+int hub_run_reload(struct hub_run *h, const char *path)
+{
+	struct hub_config *c = calloc(1, sizeof(*c));
+	char err[512];
+	int rc;
+
+	if (!c || hub_config_load(path, c, err, sizeof(err))) {
+		h->reloads_failed++;
+		h->head_due = true;   /* with the hub's status and its counts */
+		log_err("hub: SIGHUP: %s; the running configuration stays",
+			c ? err : "out of memory");
+		free(c);
+		return -1;
+	}
+	rc = hub_auth_rekey(&h->auth, c->signing_key, err, sizeof(err));
+	if (rc < 0) {
+		h->reloads_failed++;
+		h->head_due = true;
+		log_err("hub: SIGHUP: %s; the running configuration stays", err);
+		free(c);
+		return -1;
+	}
+	h->reloads++;
+	h->head_due = true;
+	if (rc > 0) {
+		snprintf(h->cfg.signing_key, sizeof(h->cfg.signing_key), "%s", c->signing_key);
+		switched_key(h);
+		log_notice("hub: SIGHUP: signing with key %s from now on, seq %" PRId64
+			   " (gateways take a snapshot signed with it)", h->auth.fpr,
+			   h->auth.signed_seq);
+	}
+	if (c->head_interval_s != h->cfg.head_interval_s) {
+		log_notice("hub: SIGHUP: head_interval_s %" PRIu32 " -> %" PRIu32,
+			   h->cfg.head_interval_s, c->head_interval_s);
+		h->cfg.head_interval_s = c->head_interval_s;
+		h->next_head_us = bgw_mono_us();   /* the next head on the new interval */
+	}
+	if (c->chunk_bytes != h->cfg.chunk_bytes) {
+		log_notice("hub: SIGHUP: snapshot_chunk_bytes %" PRIu32 " -> %" PRIu32
+			   " (from the next snapshot)", h->cfg.chunk_bytes, c->chunk_bytes);
+		h->cfg.chunk_bytes = c->chunk_bytes;
+	}
+	if (strcmp(c->db, h->cfg.db) || strcmp(c->fleet, h->cfg.fleet) ||
+	    c->poll_ms != h->cfg.poll_ms || memcmp(&c->mqtt, &h->cfg.mqtt, sizeof(c->mqtt)))
+		log_notice("hub: SIGHUP: changes to db, fleet, poll_ms or [mqtt] take effect "
+			   "after a restart");
+	log_info("hub: SIGHUP: configuration %s read again", path);
+	free(c);
+	return 0;
 }
 
 void hub_run_stop(struct hub_run *h, int timeout_ms)
