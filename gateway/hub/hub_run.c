@@ -31,8 +31,11 @@
 #define WINDOW 32
 #define TOPIC_MAX 600
 #define REQUESTS_MAX 256
-/* A snapshot is served again to whoever asks within this time, if nothing
- * changed since; then it is dropped (its memory with it). */
+/* A snapshot is served again to whoever asks within this time after its
+ * last chunk went out, if nothing changed since; then it is dropped (its
+ * read transaction with it). Counted from the last use, not the build: a
+ * transfer of a million customers outlasts it, and a gateway resuming one
+ * must find it still there. */
 #define SNAPSHOT_KEEP_US (60u * BGW_US_PER_S)
 #define SNAPSHOT_EXPIRY_S 600
 
@@ -220,7 +223,7 @@ static void start_requests(struct hub_run *h)
 	char err[256] = "";
 
 	fresh = h->snap && h->snap->seq == h->acked_seq && !strcmp(h->snap->key, h->auth.fpr) &&
-		bgw_mono_us() - h->snap->built_us <= SNAPSHOT_KEEP_US;
+		bgw_mono_us() - h->snap->used_us <= SNAPSHOT_KEEP_US;
 	if (h->snap && !fresh && !n_active(h)) {
 		hub_snapshot_free(h->snap);
 		h->snap = NULL;
@@ -285,6 +288,7 @@ static void send_chunks(struct hub_run *h)
 						SNAPSHOT_EXPIRY_S))
 				return;
 			h->snap_mids[h->n_snap_mids++] = mid;
+			h->snap->used_us = bgw_mono_us();
 			r->sent_bytes += strlen(chunk);
 			r->next++;
 		}

@@ -244,7 +244,7 @@ struct hub_snapshot *hub_snapshot_build(struct hub_auth *a, int64_t seq, size_t 
 	snprintf(s->key, sizeof(s->key), "%s", a->fpr);
 	s->seq = seq;
 	s->issued_at = hub_now_s();
-	s->built_us = bgw_mono_us();
+	s->built_us = s->used_us = bgw_mono_us();
 	if (open_src(s, a, chunk_bytes, err, errlen))
 		goto fail;
 	/* An empty authority is a state too: one chunk without items. */

@@ -27,6 +27,7 @@ struct hub_snapshot {
 	int64_t seq;
 	int64_t issued_at;
 	uint64_t built_us;       /* monotonic */
+	uint64_t used_us;        /* monotonic: the last chunk sent */
 	size_t n;                /* chunks */
 	uint64_t items;
 	uint64_t item_bytes;     /* the items' JSON text, before signing */
