@@ -249,13 +249,20 @@ static void start_requests(struct hub_run *h)
 	for (size_t i = 0; i < h->n_req; i++) {
 		struct request *r = &h->req[i];
 
+		bool resume;
+
 		if (r->active)
 			continue;
+		resume = r->snap[0] && !strcmp(r->snap, h->snap->id);
 		r->active = true;
-		r->next = r->snap[0] && !strcmp(r->snap, h->snap->id) ? r->from : 0;
-		r->sent_bytes = 0;
-		r->started_us = bgw_mono_us();
-		h->requests_served++;
+		r->next = resume ? r->from : 0;
+		/* A gateway resumes every so often while a long transfer runs:
+		 * one transfer, counted and timed once. */
+		if (!resume || !r->started_us) {
+			r->sent_bytes = 0;
+			r->started_us = bgw_mono_us();
+			h->requests_served++;
+		}
 	}
 }
 
@@ -343,7 +350,7 @@ static void on_request(struct hub_run *h, const char *topic, const void *payload
 			cJSON_Delete(o);
 			return;
 		}
-		h->n_req++;
+		h->req[h->n_req++] = (struct request){ 0 };
 	}
 	r = &h->req[i];
 	snprintf(r->topic, sizeof(r->topic), "%.*s/snapshot", (int)(tl - 8), topic);
