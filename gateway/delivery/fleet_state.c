@@ -274,8 +274,11 @@ static int step_done(sqlite3 *db, sqlite3_stmt *st, int rc, char *err)
 	return STORE_EIO;
 }
 
+/* fresh: the customer was just added, so holds nothing yet. A first sync
+ * adds every customer: not asking the store what a new one holds saves
+ * four statements per customer, a third of a snapshot's apply. */
 static int sync_identifiers(sqlite3 *db, const char *actor, const char *ref, int64_t cid,
-			    const cJSON *want, char *err)
+			    bool fresh, const cJSON *want, char *err)
 {
 	struct store_identifier id;
 	sqlite3_stmt *st;
@@ -284,6 +287,8 @@ static int sync_identifiers(sqlite3 *db, const char *actor, const char *ref, int
 	size_t n_have = 0;
 	int rc;
 
+	if (fresh)
+		goto add;
 	if (sqlite3_prepare_v2(db, "SELECT type, value, exponent, clock_offset FROM identifiers "
 			       "WHERE customer_id = ?", -1, &st, NULL) != SQLITE_OK)
 		return step_done(db, NULL, SQLITE_ERROR, err);
@@ -316,6 +321,7 @@ static int sync_identifiers(sqlite3 *db, const char *actor, const char *ref, int
 	}
 	/* ... in with what it adds; an identifier that moved from another
 	 * customer leaves them first. */
+add:
 	cJSON_ArrayForEach(it, want) {
 		bool had = false;
 
@@ -351,13 +357,15 @@ static const cJSON *wanted_consent(const cJSON *want, const char *purpose)
 }
 
 static int sync_consent(sqlite3 *db, const char *actor, const char *ref, int64_t cid,
-			enum store_purpose purpose, const cJSON *w, char *err)
+			bool fresh, enum store_purpose purpose, const cJSON *w, char *err)
 {
 	sqlite3_stmt *st;
 	bool have = false, in_force = false, same = false;
 	struct store_grant g = { 0 };
 	int rc;
 
+	if (fresh)
+		goto grant;
 	if (sqlite3_prepare_v2(db, "SELECT channels, granted_at, expires_at, withdrawn_at, "
 			       "policy_version FROM consents WHERE customer_id = ? AND "
 			       "purpose = ? ORDER BY id DESC LIMIT 1", -1, &st, NULL) != SQLITE_OK)
@@ -386,6 +394,9 @@ static int sync_consent(sqlite3 *db, const char *actor, const char *ref, int64_t
 	}
 	if (same)
 		return STORE_OK;
+grant:
+	if (!w)
+		return STORE_OK;
 	g.purpose = purpose;
 	g.channels = str_of(w, "channels") ? str_of(w, "channels") : "";
 	g.granted_at = int_of(w, "granted_at", 0);
@@ -398,7 +409,7 @@ static int sync_consent(sqlite3 *db, const char *actor, const char *ref, int64_t
 }
 
 static int sync_segments(sqlite3 *db, const char *actor, const char *ref, int64_t cid,
-			 const cJSON *want, char *err)
+			 bool fresh, const cJSON *want, char *err)
 {
 	sqlite3_stmt *st;
 	const cJSON *it;
@@ -406,6 +417,8 @@ static int sync_segments(sqlite3 *db, const char *actor, const char *ref, int64_
 	size_t n_have = 0;
 	int rc;
 
+	if (fresh)
+		goto add;
 	if (sqlite3_prepare_v2(db, "SELECT s.name FROM customer_segments cs JOIN segments s "
 			       "ON s.id = cs.segment_id WHERE cs.customer_id = ?", -1, &st,
 			       NULL) != SQLITE_OK)
@@ -425,6 +438,7 @@ static int sync_segments(sqlite3 *db, const char *actor, const char *ref, int64_
 		if (!keep && (rc = store_segment_remove_tx(db, actor, ref, have[i], err)))
 			return rc;
 	}
+add:
 	cJSON_ArrayForEach(it, want) {
 		bool had = false;
 
@@ -444,6 +458,7 @@ static int apply_customer(sqlite3 *db, const char *actor, const cJSON *c, bool *
 {
 	const char *ref = str_of(c, "ref");
 	const cJSON *ids, *cons, *segs;
+	bool fresh = false;
 	int64_t cid;
 	int rc;
 
@@ -461,17 +476,19 @@ static int apply_customer(sqlite3 *db, const char *actor, const cJSON *c, bool *
 	if (!cJSON_IsArray(ids) || !cJSON_IsArray(cons) || !cJSON_IsArray(segs))
 		return bad(err, "customer needs identifiers, consents and segments arrays");
 	rc = store_customer_id(db, ref, &cid, err);
-	if (rc == STORE_ENOENT)
+	if (rc == STORE_ENOENT) {
+		fresh = true;
 		rc = store_customer_add_tx(db, actor, ref, &cid, err);
+	}
 	if (rc)
 		return rc;
-	if ((rc = sync_identifiers(db, actor, ref, cid, ids, err)) ||
-	    (rc = sync_consent(db, actor, ref, cid, STORE_PRESENCE,
+	if ((rc = sync_identifiers(db, actor, ref, cid, fresh, ids, err)) ||
+	    (rc = sync_consent(db, actor, ref, cid, fresh, STORE_PRESENCE,
 			       wanted_consent(cons, "presence"), err)) ||
-	    (rc = sync_consent(db, actor, ref, cid, STORE_RETARGETING,
+	    (rc = sync_consent(db, actor, ref, cid, fresh, STORE_RETARGETING,
 			       wanted_consent(cons, "retargeting"), err)))
 		return rc;
-	return sync_segments(db, actor, ref, cid, segs, err);
+	return sync_segments(db, actor, ref, cid, fresh, segs, err);
 }
 
 /*
