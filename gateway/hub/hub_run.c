@@ -248,7 +248,6 @@ static void start_requests(struct hub_run *h)
 		return;
 	for (size_t i = 0; i < h->n_req; i++) {
 		struct request *r = &h->req[i];
-
 		bool resume;
 
 		if (r->active)
