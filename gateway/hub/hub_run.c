@@ -212,6 +212,24 @@ static void drop_request(struct hub_run *h, size_t i)
 	h->n_req--;
 }
 
+/* A snapshot nobody is being sent that is out of date or past its time is
+ * closed at once, whether or not anyone asks: its read transaction keeps
+ * the authority database's WAL from being checkpointed, and with it the
+ * file clean-up of an erasure (beaconctl forget) at head office. */
+static bool snapshot_fresh(const struct hub_run *h)
+{
+	return h->snap && h->snap->seq == h->acked_seq && !strcmp(h->snap->key, h->auth.fpr) &&
+	       bgw_mono_us() - h->snap->used_us <= SNAPSHOT_KEEP_US;
+}
+
+static void close_stale_snapshot(struct hub_run *h)
+{
+	if (h->snap && !snapshot_fresh(h) && !n_active(h)) {
+		hub_snapshot_free(h->snap);
+		h->snap = NULL;
+	}
+}
+
 /* Waiting requests become transfers of the current snapshot, built if
  * needed. Requests wait until every signed change is published: a snapshot
  * then holds exactly the state at the sequence the head names. A snapshot
@@ -222,12 +240,8 @@ static void start_requests(struct hub_run *h)
 	bool fresh, published = all_published(h);
 	char err[256] = "";
 
-	fresh = h->snap && h->snap->seq == h->acked_seq && !strcmp(h->snap->key, h->auth.fpr) &&
-		bgw_mono_us() - h->snap->used_us <= SNAPSHOT_KEEP_US;
-	if (h->snap && !fresh && !n_active(h)) {
-		hub_snapshot_free(h->snap);
-		h->snap = NULL;
-	}
+	close_stale_snapshot(h);
+	fresh = snapshot_fresh(h);
 	if (!h->snap && published) {
 		uint64_t t0 = bgw_mono_us();
 
@@ -312,6 +326,7 @@ static void send_chunks(struct hub_run *h)
 
 static void serve_requests(struct hub_run *h)
 {
+	close_stale_snapshot(h);
 	if (!h->n_req || !broker_link_up(h->link))
 		return;
 	start_requests(h);
@@ -491,6 +506,7 @@ static int before_wait(struct loop *l, void *ctx)
 	int fd, ms;
 
 	broker_link_tick(h->link);
+	close_stale_snapshot(h);
 	if (broker_link_up(h->link)) {
 		pump(h);
 		now = bgw_mono_us();
