@@ -375,9 +375,13 @@ static void on_chunk(struct consent_follow *cf, const struct fleet_header *h, cJ
 	int rc;
 
 	/* Older than the state held, or the very snapshot already applied
-	 * (served again to a gateway that asked twice). */
+	 * (served again to a gateway that asked twice), or behind a change
+	 * already applied under the same key: a streamed snapshot's chunks and
+	 * the changes signed meanwhile interleave, and applying the snapshot
+	 * after such a change would take the change back. */
 	if (h->issued_at < cf->since ||
-	    (h->issued_at == cf->since && !strcmp(h->key, cf->key) && h->seq <= cf->seq)) {
+	    (!strcmp(h->key, cf->key) &&
+	     (h->seq < cf->seq || (h->issued_at == cf->since && h->seq <= cf->seq)))) {
 		cJSON_Delete(p);
 		reject(cf, FLEET_REPLAYED, "snapshot", "not newer than the state held");
 		return;

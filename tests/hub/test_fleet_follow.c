@@ -372,6 +372,26 @@ static void test_campaign_sites(void **state)
 	assert_int_equal(count(f, "SELECT count(*) FROM campaigns"), 2);
 }
 
+/* A snapshot at seq 3 still being streamed when change 4 arrives (the hub
+ * sends chunks as the broker takes them, changes in between): its last
+ * chunk must not take change 4 back. */
+static void test_snapshot_behind_a_change(void **state)
+{
+	struct fx *f = *state;
+
+	start(f, 3);
+	chunk(f, "s2", 0, 2, 3, now() - 5, CUST("C1", "\"ibeacon e2e0c1c1-0000-4000-8000-"
+					   "00000000000a:1:1\""));
+	send(f, T_CHANGE, f->key, f->fpr, "acme", FLEET_CHANGE, 4, now(),
+	     "{\"item\":{\"customer\":{\"ref\":\"C1\",\"identifiers\":[],\"consents\":[],"
+	     "\"segments\":[]}}}");
+	assert_int_equal(consent_follow_seq(f->cf), 4);
+	chunk(f, "s2", 1, 2, 3, now() - 5, CUST("C2", ""));
+	assert_int_equal(consent_follow_seq(f->cf), 4);
+	assert_int_equal(count(f, "SELECT count(*) FROM identifiers"), 0);
+	assert_true(rejected(f, FLEET_REPLAYED) >= 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -382,6 +402,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_snapshot_replaces, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_resumes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_campaign_sites, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_behind_a_change, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
