@@ -1,4 +1,4 @@
-/* cmd_campaign.c - beaconctl campaign add|list|remove. */
+/* cmd_campaign.c - beaconctl campaign add|list|target|remove. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -10,15 +10,19 @@ const char cmd_campaign_help[] =
 	"Define, list and remove campaigns\n"
 	"Usage: beaconctl campaign add NAME --zone Z --event enter|dwell|exit [--segment S]\n"
 	"           [--min-dwell SEC] [--cooldown SEC] [--daily-cap N] [--channel C]...\n"
-	"           [--from TIME] [--until TIME] [--hours HH:MM-HH:MM]\n"
+	"           [--from TIME] [--until TIME] [--hours HH:MM-HH:MM] [--sites S1,S2]\n"
 	"       beaconctl campaign list\n"
+	"       beaconctl campaign target NAME --sites S1,S2 | --all-sites\n"
 	"       beaconctl campaign remove NAME [--yes]\n"
 	"A campaign triggers for customers with retargeting consent (and, if --channel is\n"
 	"given, consent for one of those channels) in segment S (any customer without\n"
 	"--segment) on entering zone Z, after --min-dwell seconds in it, or on leaving.\n"
 	"--cooldown: seconds between two triggers for the same customer; --daily-cap:\n"
 	"triggers per customer per local day (0 = no limit); --from/--until: validity\n"
-	"window; --hours: local opening hours. On a terminal 'remove' asks first; --yes\n"
+	"window; --hours: local opening hours. --sites: the [gateway] sites the campaign\n"
+	"is for (default every site); in a fleet's authority database the hub sends it\n"
+	"to the gateways of those sites only, and 'target' moves it (gateways of a site\n"
+	"it no longer names remove it). On a terminal 'remove' asks first; --yes\n"
 	"does it without asking (scripts must say so).\n";
 
 static int hours_parse(const char *s, int32_t *from, int32_t *until)
@@ -59,6 +63,7 @@ static int add(struct ctl *ctl, int argc, char **argv)
 		{ "until", required_argument, NULL, 'u' },
 		{ "hours", required_argument, NULL, 'o' },
 		{ "disabled", no_argument, NULL, 'D' },
+		{ "sites", required_argument, NULL, 'S' },
 		CTL_OPTIONS_END,
 	};
 	struct ctl_args a = { .opts = opts, .min = 1, .max = 1 };
@@ -77,6 +82,13 @@ static int add(struct ctl *ctl, int argc, char **argv)
 		case 'c': rc = u32_opt("cooldown", optarg, &cp.cooldown_s); break;
 		case 'd': rc = u32_opt("daily-cap", optarg, &cp.daily_cap); break;
 		case 'D': cp.enabled = false; break;
+		case 'S':
+			if (!optarg[0])
+				return ctl_fail(BGW_EXIT_DATAERR,
+						"--sites needs at least one site (leave it out "
+						"for every site)");
+			cp.sites = optarg;
+			break;
 		case 'C':
 			if (strchr(optarg, ',') ||
 			    strlen(channels) + strlen(optarg) + 2 > sizeof(channels))
@@ -129,6 +141,7 @@ static int list(struct ctl *ctl, int argc, char **argv)
 		{ "daily_cap", "CAP" },	       { "channels", "CHANNELS" },
 		{ "valid_from", "FROM" },      { "valid_until", "UNTIL" },
 		{ "hours", "HOURS" },	       { "enabled", "ENABLED" },
+		{ "sites", "SITES" },
 	};
 	struct ctl_args a = { .db = CTL_DB_READ };
 	char err[STORE_ERRLEN];
@@ -139,6 +152,41 @@ static int list(struct ctl *ctl, int argc, char **argv)
 		return a.code;
 	rc = store_campaign_list(ctl->db, &rows, err);
 	return ctl_print_rows(ctl, rc, rows, err, cols, BGW_ARRAY_SIZE(cols));
+}
+
+static int target(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "sites", required_argument, NULL, 'S' },
+		{ "all-sites", no_argument, NULL, 'A' },
+		CTL_OPTIONS_END,
+	};
+	struct ctl_args a = { .opts = opts, .min = 1, .max = 1 };
+	const char *sites = NULL, *name;
+	char err[STORE_ERRLEN];
+	bool all = false;
+	int c, rc;
+
+	while ((c = ctl_option(ctl, argc, argv, &a)) > 0) {
+		if (c == 'S')
+			sites = optarg;
+		else
+			all = true;
+	}
+	if (c < 0)
+		return a.code;
+	if (!sites == !all)
+		return ctl_usage(ctl, "campaign target: give either --sites S1,S2 or --all-sites");
+	if (sites && !sites[0])
+		return ctl_fail(BGW_EXIT_DATAERR,
+				"--sites needs at least one site (--all-sites for every site)");
+	name = argv[a.at];
+	if ((rc = ctl_open(ctl, 0)))
+		return rc;
+	rc = store_campaign_target(ctl->db, ctl->actor, name, all ? "" : sites, err);
+	return ctl_done(ctl, rc, err, ctl_fields("campaign", name, "sites", all ? "*" : sites,
+						 NULL),
+			"campaign %s is for %s", name, all ? "every site" : sites);
 }
 
 static int removecmd(struct ctl *ctl, int argc, char **argv)
@@ -161,7 +209,7 @@ static int removecmd(struct ctl *ctl, int argc, char **argv)
 int cmd_campaign(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct ctl_sub subs[] = {
-		{ "add", add }, { "list", list }, { "remove", removecmd },
+		{ "add", add }, { "list", list }, { "target", target }, { "remove", removecmd },
 	};
 
 	return ctl_dispatch(ctl, argc, argv, subs, BGW_ARRAY_SIZE(subs));

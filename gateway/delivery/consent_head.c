@@ -32,6 +32,7 @@ struct consent_follow {
 	sqlite3 *db;
 	struct consent_follow_io io;
 	char fleet[DELIVERY_STR_MAX];
+	char site[DELIVERY_STR_MAX];     /* campaigns for other sites are not kept */
 	EVP_PKEY *keys[FLEET_KEYS_MAX];
 	char fprs[FLEET_KEYS_MAX][CONSENT_FPR_LEN + 1];
 	size_t n_keys;
@@ -101,7 +102,7 @@ struct consent_follow *consent_follow_new(const struct delivery_config *cfg, sql
 {
 	struct consent_follow *cf = calloc(1, sizeof(*cf));
 
-	if (!cf || !(cf->rx = snapshot_rx_new())) {
+	if (!cf || !(cf->rx = snapshot_rx_new(db))) {
 		snprintf(err, errlen, "out of memory");
 		free(cf);
 		return NULL;
@@ -109,6 +110,7 @@ struct consent_follow *consent_follow_new(const struct delivery_config *cfg, sql
 	cf->db = db;
 	cf->io = *io;
 	snprintf(cf->fleet, sizeof(cf->fleet), "%s", cfg->consent_fleet);
+	snprintf(cf->site, sizeof(cf->site), "%s", cfg->site);
 	cf->max_bytes = cfg->consent_max_bytes;
 	cf->max_staleness_s = cfg->consent_max_staleness_s;
 	if (load_key(cf, cfg->consent_pubkey, err, errlen) ||
@@ -341,7 +343,7 @@ static void on_change(struct consent_follow *cf, const struct fleet_header *h, c
 	rc = store_begin(cf->db, err);
 	store_busy_timeout(cf->db, STORE_DEFAULT_BUSY_MS);
 	if (!rc) {
-		rc = fleet_state_apply_tx(cf->db, cf->actor, item, &forgot, err);
+		rc = fleet_state_apply_tx(cf->db, cf->actor, cf->site, item, &forgot, err);
 		snprintf(seqtxt, sizeof(seqtxt), "%" PRId64, h->seq);
 		if (!rc)
 			rc = store_kv_set(cf->db, "fleet.seq", seqtxt, err);
@@ -373,9 +375,13 @@ static void on_chunk(struct consent_follow *cf, const struct fleet_header *h, cJ
 	int rc;
 
 	/* Older than the state held, or the very snapshot already applied
-	 * (served again to a gateway that asked twice). */
+	 * (served again to a gateway that asked twice), or behind a change
+	 * already applied under the same key: a streamed snapshot's chunks and
+	 * the changes signed meanwhile interleave, and applying the snapshot
+	 * after such a change would take the change back. */
 	if (h->issued_at < cf->since ||
-	    (h->issued_at == cf->since && !strcmp(h->key, cf->key) && h->seq <= cf->seq)) {
+	    (!strcmp(h->key, cf->key) &&
+	     (h->seq < cf->seq || (h->issued_at == cf->since && h->seq <= cf->seq)))) {
 		cJSON_Delete(p);
 		reject(cf, FLEET_REPLAYED, "snapshot", "not newer than the state held");
 		return;
@@ -388,7 +394,7 @@ static void on_chunk(struct consent_follow *cf, const struct fleet_header *h, cJ
 	if (!complete)
 		return;
 	sh = *snapshot_rx_header(cf->rx);
-	rc = snapshot_rx_apply(cf->rx, cf->db, cf->actor, err);
+	rc = snapshot_rx_apply(cf->rx, cf->db, cf->actor, cf->site, err);
 	snapshot_rx_clear(cf->rx);
 	cf->requested_us = 0;
 	if (rc) {

@@ -79,7 +79,8 @@ const struct consent_follow_stats *consent_follow_get_stats(const struct consent
 /* ---- snapshots (consent_snapshot_rx.c) ---- */
 struct snapshot_rx;
 struct cJSON;
-struct snapshot_rx *snapshot_rx_new(void);
+/* Chunks are staged in a TEMP table of db (the store connection). */
+struct snapshot_rx *snapshot_rx_new(sqlite3 *db);
 void snapshot_rx_free(struct snapshot_rx *sx);
 /* One verified chunk (payload is taken over). FLEET_OK while collecting or
  * once the whole snapshot is in (then *complete). */
@@ -90,9 +91,10 @@ enum fleet_verdict snapshot_rx_chunk(struct snapshot_rx *sx, const struct fleet_
  * still missing. */
 const char *snapshot_rx_id(const struct snapshot_rx *sx, uint32_t *first_missing);
 /* Replace the store's consent state with the complete snapshot in one
- * transaction (kv fleet.* included); the collection is cleared either way.
- * 0, or a negative enum store_rc + err. */
-int snapshot_rx_apply(struct snapshot_rx *sx, sqlite3 *db, const char *actor, char *err);
+ * transaction (kv fleet.* included; campaigns only those for site); the
+ * collection is cleared either way. 0, or a negative enum store_rc + err. */
+int snapshot_rx_apply(struct snapshot_rx *sx, sqlite3 *db, const char *actor, const char *site,
+		      char *err);
 const struct fleet_header *snapshot_rx_header(const struct snapshot_rx *sx);
 void snapshot_rx_clear(struct snapshot_rx *sx);
 

@@ -1,7 +1,13 @@
 /*
  * consent_snapshot_rx.c - collect a hub snapshot chunk by chunk (each one
- * verified by the caller) and, once all are in, make the store equal to it
- * in one transaction: nothing is replaced before the whole snapshot is here.
+ * verified by the caller) into a staging table and, once all are in, make
+ * the store equal to it in one transaction: nothing is replaced before the
+ * whole snapshot is here and verified.
+ *
+ * The staging table is a TEMP table of the daemon's connection: its pages
+ * live in a temporary file beyond SQLite's page cache, so a snapshot of a
+ * million customers costs the gateway one chunk of memory, not the whole
+ * state; it goes with the connection (a restarted gateway asks again).
  */
 #include <cjson/cJSON.h>
 #include <inttypes.h>
@@ -17,25 +23,51 @@
 #define SNAP_CHUNKS_MAX (1u << 20)
 
 struct snapshot_rx {
+	sqlite3 *db;
+	bool staged;                 /* the staging table exists */
 	struct fleet_header h;
 	char id[40];
 	uint32_t chunks, have;
-	/* Per chunk: its "items" array as compact JSON text (a parsed tree
-	 * takes several times the memory), NULL while missing. */
-	char **items;
+	uint8_t *got;                /* a bit per chunk: in the staging table */
 };
 
-struct snapshot_rx *snapshot_rx_new(void)
+static int exec(sqlite3 *db, const char *sql, char *err)
 {
-	return calloc(1, sizeof(struct snapshot_rx));
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK)
+		return STORE_OK;
+	snprintf(err, STORE_ERRLEN, "snapshot: %s", msg ? msg : sqlite3_errmsg(db));
+	sqlite3_free(msg);
+	return STORE_EIO;
+}
+
+struct snapshot_rx *snapshot_rx_new(sqlite3 *db)
+{
+	struct snapshot_rx *sx = calloc(1, sizeof(struct snapshot_rx));
+
+	if (sx)
+		sx->db = db;
+	return sx;
+}
+
+static bool got(const struct snapshot_rx *sx, uint32_t i)
+{
+	return sx->got[i / 8] & (1u << (i % 8));
 }
 
 void snapshot_rx_clear(struct snapshot_rx *sx)
 {
-	for (uint32_t i = 0; sx->items && i < sx->chunks; i++)
-		cJSON_free(sx->items[i]);
-	free(sx->items);
+	sqlite3 *db = sx->db;
+	bool staged = sx->staged;
+	char err[STORE_ERRLEN];
+
+	if (staged && sx->have)
+		exec(db, "DELETE FROM temp.fleet_snapshot_rx", err);
+	free(sx->got);
 	memset(sx, 0, sizeof(*sx));
+	sx->db = db;
+	sx->staged = staged;
 }
 
 void snapshot_rx_free(struct snapshot_rx *sx)
@@ -55,10 +87,43 @@ const char *snapshot_rx_id(const struct snapshot_rx *sx, uint32_t *first_missing
 {
 	uint32_t i = 0;
 
-	while (sx->items && i < sx->chunks && sx->items[i])
+	while (sx->got && i < sx->chunks && got(sx, i))
 		i++;
 	*first_missing = i;
 	return sx->id;
+}
+
+/* One verified chunk's items into the staging table (autocommit: the temp
+ * database only, so a beaconctl holding the store's lock does not stop it). */
+static int stage(struct snapshot_rx *sx, uint32_t i, const char *text, char *err, size_t errlen)
+{
+	char serr[STORE_ERRLEN];
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!sx->staged) {
+		if (exec(sx->db, "CREATE TEMP TABLE IF NOT EXISTS fleet_snapshot_rx ("
+			 "chunk INTEGER PRIMARY KEY, items TEXT NOT NULL);"
+			 "DELETE FROM temp.fleet_snapshot_rx", serr)) {
+			snprintf(err, errlen, "%s", serr);
+			return -1;
+		}
+		sx->staged = true;
+	}
+	if (sqlite3_prepare_v2(sx->db, "INSERT OR REPLACE INTO temp.fleet_snapshot_rx "
+			       "(chunk, items) VALUES (?, ?)", -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "snapshot staging: %s", sqlite3_errmsg(sx->db));
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, i);
+	sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, errlen, "snapshot staging: %s", sqlite3_errmsg(sx->db));
+		return -1;
+	}
+	return 0;
 }
 
 enum fleet_verdict snapshot_rx_chunk(struct snapshot_rx *sx, const struct fleet_header *h,
@@ -91,8 +156,8 @@ enum fleet_verdict snapshot_rx_chunk(struct snapshot_rx *sx, const struct fleet_
 			return FLEET_REPLAYED;
 		}
 		snapshot_rx_clear(sx);
-		sx->items = calloc(chunks, sizeof(*sx->items));
-		if (!sx->items) {
+		sx->got = calloc((chunks + 7) / 8, 1);
+		if (!sx->got) {
 			snprintf(err, errlen, "out of memory for %" PRIu32 " chunks", chunks);
 			cJSON_Delete(items);
 			cJSON_Delete(payload);
@@ -109,29 +174,23 @@ enum fleet_verdict snapshot_rx_chunk(struct snapshot_rx *sx, const struct fleet_
 		return FLEET_MALFORMED;
 	}
 	cJSON_Delete(payload);
-	if (!sx->items[i]) {
-		sx->items[i] = cJSON_PrintUnformatted(items);
-		if (!sx->items[i]) {
+	if (!got(sx, i)) {
+		char *text = cJSON_PrintUnformatted(items);
+		int rc = text ? stage(sx, i, text, err, errlen) : -1;
+
+		if (!text)
 			snprintf(err, errlen, "out of memory");
+		cJSON_free(text);
+		if (rc) {
 			cJSON_Delete(items);
 			return FLEET_FAILED;
 		}
+		sx->got[i / 8] |= (uint8_t)(1u << (i % 8));
 		sx->have++;
 	}
-	cJSON_Delete(items);   /* kept as text; a resend is dropped */
+	cJSON_Delete(items);   /* a resend is dropped */
 	*complete = sx->have == sx->chunks;
 	return FLEET_OK;
-}
-
-static int exec(sqlite3 *db, const char *sql, char *err)
-{
-	char *msg = NULL;
-
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK)
-		return STORE_OK;
-	snprintf(err, STORE_ERRLEN, "snapshot: %s", msg ? msg : sqlite3_errmsg(db));
-	sqlite3_free(msg);
-	return STORE_EIO;
 }
 
 static int remember(sqlite3_stmt *st, const cJSON *item)
@@ -169,7 +228,7 @@ static int remove_absent(sqlite3 *db, const char *actor, bool *forgot, char *err
 		const char *name = (const char *)sqlite3_column_text(st, 1);
 		cJSON *gone = fleet_state_gone(kind, kind[1] == 'u' ? "ref" : "name", name);
 
-		rc = gone ? fleet_state_apply_tx(db, actor, gone, forgot, err) : STORE_ENOMEM;
+		rc = gone ? fleet_state_apply_tx(db, actor, NULL, gone, forgot, err) : STORE_ENOMEM;
 		cJSON_Delete(gone);
 	}
 	sqlite3_finalize(st);
@@ -187,9 +246,10 @@ static int set_kv(sqlite3 *db, const char *key, int64_t v, const char *s, char *
 	return store_kv_set(db, key, s, err);
 }
 
-int snapshot_rx_apply(struct snapshot_rx *sx, sqlite3 *db, const char *actor, char *err)
+int snapshot_rx_apply(struct snapshot_rx *sx, sqlite3 *db, const char *actor, const char *site,
+		      char *err)
 {
-	sqlite3_stmt *seen = NULL;
+	sqlite3_stmt *seen = NULL, *chunk = NULL;
 	bool forgot = false;
 	int rc;
 
@@ -205,10 +265,20 @@ int snapshot_rx_apply(struct snapshot_rx *sx, sqlite3 *db, const char *actor, ch
 	if (!rc && sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO temp.fleet_seen VALUES (?, ?)",
 				      -1, &seen, NULL) != SQLITE_OK)
 		rc = exec(db, "SELECT RAISE(FAIL, 'cannot prepare')", err);
+	if (!rc && sqlite3_prepare_v2(db, "SELECT chunk, items FROM temp.fleet_snapshot_rx "
+				      "ORDER BY chunk", -1, &chunk, NULL) != SQLITE_OK)
+		rc = exec(db, "SELECT RAISE(FAIL, 'cannot read the staged snapshot')", err);
 	for (uint32_t i = 0; !rc && i < sx->chunks; i++) {
-		cJSON *arr = cJSON_Parse(sx->items[i]);
+		cJSON *arr;
 		const cJSON *item;
 
+		/* Every chunk, in order, as verified: anything else is refused. */
+		if (sqlite3_step(chunk) != SQLITE_ROW || sqlite3_column_int64(chunk, 0) != i) {
+			rc = STORE_EIO;
+			snprintf(err, STORE_ERRLEN, "snapshot: chunk %" PRIu32 " is not staged", i);
+			break;
+		}
+		arr = cJSON_Parse((const char *)sqlite3_column_text(chunk, 1));
 		if (!arr) {
 			rc = STORE_ENOMEM;
 			snprintf(err, STORE_ERRLEN, "out of memory");
@@ -220,13 +290,14 @@ int snapshot_rx_apply(struct snapshot_rx *sx, sqlite3 *db, const char *actor, ch
 				snprintf(err, STORE_ERRLEN, "snapshot item without a ref or name");
 				break;
 			}
-			rc = fleet_state_apply_tx(db, actor, item, &forgot, err);
+			rc = fleet_state_apply_tx(db, actor, site, item, &forgot, err);
 			if (rc)
 				break;
 		}
 		cJSON_Delete(arr);
 	}
 	sqlite3_finalize(seen);
+	sqlite3_finalize(chunk);
 	if (!rc)
 		rc = remove_absent(db, actor, &forgot, err);
 	if (!rc && !(rc = set_kv(db, "fleet.key", 0, sx->h.key, err)) &&

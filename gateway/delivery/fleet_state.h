@@ -15,7 +15,8 @@
  *                               "policy": "v3", "source": "cli"}],
  *                 "segments": ["vip"]}}
  *   {"customer": {"ref": "C-1", "gone": true}}
- *   {"campaign": {"name": "welcome", "zone": "entrance", "event": "enter", ...}}
+ *   {"campaign": {"name": "welcome", "zone": "entrance", "event": "enter", ...,
+ *                 "sites": ["s0042", "s0107"]}}          ([] = every site)
  *   {"campaign": {"name": "welcome", "gone": true}}
  *
  * Identifiers include EID and IRK keys: the fleet topics must be as
@@ -49,10 +50,12 @@ cJSON *fleet_state_gone(const char *kind, const char *key_name, const char *key)
 /*
  * Makes the store hold item, inside the caller's transaction, through the
  * store's own changes (audit rows, outbox rows of an ended consent deleted).
- * *forgot tells that an erasure ran (store_forget_cleanup() after commit).
+ * site is the gateway's [gateway] site: a campaign whose "sites" do not name
+ * it is applied as gone (NULL: no filter). *forgot tells that an erasure
+ * ran (store_forget_cleanup() after commit).
  * 0, or a negative enum store_rc with err (STORE_ERRLEN).
  */
-int fleet_state_apply_tx(sqlite3 *db, const char *actor, const cJSON *item, bool *forgot,
-			 char *err);
+int fleet_state_apply_tx(sqlite3 *db, const char *actor, const char *site, const cJSON *item,
+			 bool *forgot, char *err);
 
 #endif

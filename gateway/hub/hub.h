@@ -41,6 +41,10 @@ struct hub_auth {
  * the sequence. 0 or -1 + err. */
 int hub_auth_open(struct hub_auth *a, const struct hub_config *cfg, char *err, size_t errlen);
 void hub_auth_close(struct hub_auth *a);
+/* Sign from now on with the key in signing_key (SIGHUP): its sequence goes
+ * on from what kv holds for it. 0 if it is the key in use, 1 once switched,
+ * -1 + err with nothing changed. */
+int hub_auth_rekey(struct hub_auth *a, const char *signing_key, char *err, size_t errlen);
 /* --check-config: the key loads, the database opens read-only and is not
  * another fleet's authority. Changes nothing. 0 or -1 + err. */
 int hub_auth_check(const struct hub_config *cfg, char *err, size_t errlen);

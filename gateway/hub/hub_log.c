@@ -96,6 +96,37 @@ int hub_auth_check(const struct hub_config *cfg, char *err, size_t errlen)
 	return rc;
 }
 
+int hub_auth_rekey(struct hub_auth *a, const char *signing_key, char *err, size_t errlen)
+{
+	char serr[STORE_ERRLEN], v[32], kerr[300], fpr[CONSENT_FPR_LEN + 1], seq_kv[48];
+	EVP_PKEY *key = consent_key_load_private(signing_key, kerr, sizeof(kerr));
+	int rc;
+
+	if (!key || consent_key_fingerprint(key, fpr)) {
+		snprintf(err, errlen, "[authority] signing_key: %s", key ? "unreadable" : kerr);
+		EVP_PKEY_free(key);
+		return -1;
+	}
+	if (!strcmp(fpr, a->fpr)) {
+		EVP_PKEY_free(key);
+		return 0;
+	}
+	/* Nothing changes unless the database takes the new key. */
+	if (store_kv_set(a->db, "hub.key", fpr, serr)) {
+		snprintf(err, errlen, "[authority] db: %s", serr);
+		EVP_PKEY_free(key);
+		return -1;
+	}
+	snprintf(seq_kv, sizeof(seq_kv), "hub.seq.%s", fpr);
+	rc = store_kv_get(a->db, seq_kv, v, sizeof(v), serr);
+	EVP_PKEY_free(a->key);
+	a->key = key;
+	memcpy(a->fpr, fpr, sizeof(fpr));
+	memcpy(a->seq_kv, seq_kv, sizeof(seq_kv));
+	a->signed_seq = rc == STORE_OK ? strtoll(v, NULL, 10) : 0;
+	return 1;
+}
+
 void hub_auth_close(struct hub_auth *a)
 {
 	fleet_reader_free(a->reader);

@@ -37,11 +37,18 @@ static const char usage[] =
 	"      --version       print the version\n"
 	"  -h, --help          this text\n";
 
+struct hub_signals {
+	struct hub_run *h;
+	const char *path;
+};
+
 static void on_signal(struct loop *l, int signo, void *ctx)
 {
-	(void)ctx;
+	struct hub_signals *hs = ctx;
+
 	if (signo == SIGHUP) {
-		log_notice("hub: SIGHUP: configuration changes take effect after a restart");
+		if (hs->h)
+			hub_run_reload(hs->h, hs->path);
 		return;
 	}
 	log_info("hub: signal %d: stopping", signo);
@@ -62,6 +69,7 @@ int main(int argc, char **argv)
 	const char *path = DEFAULT_CONFIG;
 	struct hub_config *cfg = calloc(1, sizeof(*cfg));
 	struct hub_run *h = NULL;
+	struct hub_signals hs = { 0 };
 	struct loop *l = NULL;
 	bool check = false;
 	char err[512];
@@ -105,7 +113,8 @@ int main(int argc, char **argv)
 		return rc;
 	}
 	l = loop_new();
-	if (!l || loop_add_signals(l, signals, 3, on_signal, NULL) < 0) {
+	hs.path = path;
+	if (!l || loop_add_signals(l, signals, 3, on_signal, &hs) < 0) {
 		fprintf(stderr, "beaconhub: cannot set up the event loop\n");
 		rc = BGW_EXIT_UNAVAILABLE;
 		goto out;
@@ -115,6 +124,7 @@ int main(int argc, char **argv)
 		log_err("beaconhub: %s", err);
 		goto out;
 	}
+	hs.h = h;
 	sd_notify(0, "READY=1");
 	rc = loop_run(l);
 	sd_notify(0, "STOPPING=1");

@@ -31,15 +31,28 @@
 #define WINDOW 32
 #define TOPIC_MAX 600
 #define REQUESTS_MAX 256
-/* A snapshot is served again to whoever asks within this time, if nothing
- * changed since; then it is dropped (its memory with it). */
+/* A snapshot is served again to whoever asks within this time after its
+ * last chunk went out, if nothing changed since; then it is dropped (its
+ * read transaction with it). Counted from the last use, not the build: a
+ * transfer of a million customers outlasts it, and a gateway resuming one
+ * must find it still there. */
 #define SNAPSHOT_KEEP_US (60u * BGW_US_PER_S)
 #define SNAPSHOT_EXPIRY_S 600
 
+/* Snapshot chunks handed to the broker and not yet acknowledged, all
+ * transfers together: the broker's pace sets the hub's, and the client
+ * library never queues more than this many chunks. */
+#define SNAP_WINDOW 16
+
+/* A gateway's snapshot request: waiting, or being sent (active). */
 struct request {
 	char topic[TOPIC_MAX];
 	char snap[24];
 	uint32_t from;
+	bool active;
+	size_t next;              /* the next chunk to send */
+	size_t sent_bytes;
+	uint64_t started_us;
 };
 
 struct hub_run {
@@ -62,10 +75,14 @@ struct hub_run {
 
 	/* Refused input, counted (and in the hub's status). */
 	uint64_t bad_statuses, bad_requests, requests_served, snapshots_built;
+	uint64_t reloads, reloads_failed;
 
 	struct hub_snapshot *snap;
 	struct request req[REQUESTS_MAX];
 	size_t n_req;
+	size_t rr;                /* round robin over active transfers */
+	int snap_mids[SNAP_WINDOW];
+	int n_snap_mids;
 	uint64_t data_version;
 };
 
@@ -136,6 +153,8 @@ static void publish_status(struct hub_run *h)
 	cJSON_AddNumberToObject(c, "bad_requests", (double)h->bad_requests);
 	cJSON_AddNumberToObject(c, "snapshots_built", (double)h->snapshots_built);
 	cJSON_AddNumberToObject(c, "snapshots_served", (double)h->requests_served);
+	cJSON_AddNumberToObject(c, "reloads", (double)h->reloads);
+	cJSON_AddNumberToObject(c, "reloads_failed", (double)h->reloads_failed);
 	s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (s)
@@ -178,32 +197,54 @@ static bool all_published(struct hub_run *h)
 	return empty && h->n_win == 0 && h->acked_seq == h->auth.signed_seq;
 }
 
-static void serve(struct hub_run *h, const struct request *r)
+static size_t n_active(const struct hub_run *h)
 {
-	uint32_t from = r->snap[0] && !strcmp(r->snap, h->snap->id) ? r->from : 0;
+	size_t n = 0;
 
-	for (size_t i = from; i < h->snap->n && broker_link_up(h->link); i++)
-		if (broker_link_publish(h->link, NULL, r->topic, h->snap->chunks[i],
-					strlen(h->snap->chunks[i]), false, SNAPSHOT_EXPIRY_S))
-			break;
-	log_info("hub: snapshot %s (seq %" PRId64 ", %zu chunk(s)) sent to %s from chunk %" PRIu32,
-		 h->snap->id, h->snap->seq, h->snap->n, r->topic, from);
+	for (size_t i = 0; i < h->n_req; i++)
+		n += h->req[i].active;
+	return n;
 }
 
-/* Requests wait until every signed change is published: a snapshot then
- * holds exactly the state at the sequence the head names. */
-static void serve_requests(struct hub_run *h)
+static void drop_request(struct hub_run *h, size_t i)
 {
-	char err[256];
+	memmove(&h->req[i], &h->req[i + 1], (h->n_req - i - 1) * sizeof(h->req[0]));
+	h->n_req--;
+}
 
-	if (!h->n_req || !broker_link_up(h->link) || !all_published(h))
-		return;
-	if (h->snap && (h->snap->seq != h->acked_seq || strcmp(h->snap->key, h->auth.fpr) ||
-			bgw_mono_us() - h->snap->built_us > SNAPSHOT_KEEP_US)) {
+/* A snapshot nobody is being sent that is out of date or past its time is
+ * closed at once, whether or not anyone asks: its read transaction keeps
+ * the authority database's WAL from being checkpointed, and with it the
+ * file clean-up of an erasure (beaconctl forget) at head office. */
+static bool snapshot_fresh(const struct hub_run *h)
+{
+	return h->snap && h->snap->seq == h->acked_seq && !strcmp(h->snap->key, h->auth.fpr) &&
+	       bgw_mono_us() - h->snap->used_us <= SNAPSHOT_KEEP_US;
+}
+
+static void close_stale_snapshot(struct hub_run *h)
+{
+	if (h->snap && !snapshot_fresh(h) && !n_active(h)) {
 		hub_snapshot_free(h->snap);
 		h->snap = NULL;
 	}
-	if (!h->snap) {
+}
+
+/* Waiting requests become transfers of the current snapshot, built if
+ * needed. Requests wait until every signed change is published: a snapshot
+ * then holds exactly the state at the sequence the head names. A snapshot
+ * still being sent to someone stays, and only requests it is current for
+ * start meanwhile. */
+static void start_requests(struct hub_run *h)
+{
+	bool fresh, published = all_published(h);
+	char err[256] = "";
+
+	close_stale_snapshot(h);
+	fresh = snapshot_fresh(h);
+	if (!h->snap && published) {
+		uint64_t t0 = bgw_mono_us();
+
 		h->snap = hub_snapshot_build(&h->auth, h->acked_seq, h->cfg.chunk_bytes, err,
 					     sizeof(err));
 		if (!h->snap) {
@@ -211,14 +252,85 @@ static void serve_requests(struct hub_run *h)
 			return;
 		}
 		h->snapshots_built++;
+		fresh = true;
 		log_info("hub: snapshot %s built: seq %" PRId64 ", %" PRIu64 " item(s), %zu "
-			 "chunk(s), %zu bytes", h->snap->id, h->snap->seq, h->snap->items,
-			 h->snap->n, h->snap->bytes);
+			 "chunk(s), %" PRIu64 " bytes of items, %.2f s", h->snap->id, h->snap->seq,
+			 h->snap->items, h->snap->n, h->snap->item_bytes,
+			 (double)(bgw_mono_us() - t0) / BGW_US_PER_S);
 	}
-	for (size_t i = 0; i < h->n_req; i++)
-		serve(h, &h->req[i]);
-	h->requests_served += h->n_req;
-	h->n_req = 0;
+	if (!h->snap || !fresh || !published)
+		return;
+	for (size_t i = 0; i < h->n_req; i++) {
+		struct request *r = &h->req[i];
+		bool resume;
+
+		if (r->active)
+			continue;
+		resume = r->snap[0] && !strcmp(r->snap, h->snap->id);
+		r->active = true;
+		r->next = resume ? r->from : 0;
+		/* A gateway resumes every so often while a long transfer runs:
+		 * one transfer, counted and timed once. */
+		if (!resume || !r->started_us) {
+			r->sent_bytes = 0;
+			r->started_us = bgw_mono_us();
+			h->requests_served++;
+		}
+	}
+}
+
+/* Chunks of the active transfers, round robin, while the window has room. */
+static void send_chunks(struct hub_run *h)
+{
+	char err[256];
+
+	while (h->n_snap_mids < SNAP_WINDOW && n_active(h) && broker_link_up(h->link)) {
+		struct request *r;
+		const char *chunk;
+		int mid = 0;
+
+		h->rr %= h->n_req;
+		r = &h->req[h->rr];
+		if (!r->active) {
+			h->rr++;
+			continue;
+		}
+		if (r->next < h->snap->n) {
+			err[0] = '\0';
+			chunk = hub_snapshot_chunk(h->snap, &h->auth, r->next, err, sizeof(err));
+			if (!chunk) {
+				log_err("hub: snapshot %s chunk %zu: %s (the gateway asks again)",
+					h->snap->id, r->next, err);
+				drop_request(h, h->rr);
+				continue;
+			}
+			if (broker_link_publish(h->link, &mid, r->topic, chunk, strlen(chunk), false,
+						SNAPSHOT_EXPIRY_S))
+				return;
+			h->snap_mids[h->n_snap_mids++] = mid;
+			h->snap->used_us = bgw_mono_us();
+			r->sent_bytes += strlen(chunk);
+			r->next++;
+		}
+		if (r->next >= h->snap->n) {
+			log_info("hub: snapshot %s (seq %" PRId64 ", %zu chunk(s), %zu bytes) sent to "
+				 "%s in %.2f s", h->snap->id, h->snap->seq, h->snap->n,
+				 r->sent_bytes, r->topic,
+				 (double)(bgw_mono_us() - r->started_us) / BGW_US_PER_S);
+			drop_request(h, h->rr);
+			continue;
+		}
+		h->rr++;
+	}
+}
+
+static void serve_requests(struct hub_run *h)
+{
+	close_stale_snapshot(h);
+	if (!h->n_req || !broker_link_up(h->link))
+		return;
+	start_requests(h);
+	send_chunks(h);
 }
 
 static void on_request(struct hub_run *h, const char *topic, const void *payload, size_t len)
@@ -239,9 +351,11 @@ static void on_request(struct hub_run *h, const char *topic, const void *payload
 		cJSON_Delete(o);
 		return;
 	}
+	/* Asked again (before being served, or resuming what it was sent):
+	 * once is enough, from where it now says. */
 	for (i = 0; i < h->n_req; i++)
-		if (!strncmp(h->req[i].topic, topic, tl - 8))
-			break;   /* asked twice before being served: once is enough */
+		if (!strncmp(h->req[i].topic, topic, tl - 8) && h->req[i].topic[tl - 8] == '/')
+			break;
 	if (i == h->n_req) {
 		if (h->n_req == REQUESTS_MAX) {
 			log_limited(LOG_PRIO_WARNING, "hub requests",
@@ -250,12 +364,13 @@ static void on_request(struct hub_run *h, const char *topic, const void *payload
 			cJSON_Delete(o);
 			return;
 		}
-		h->n_req++;
+		h->req[h->n_req++] = (struct request){ 0 };
 	}
 	r = &h->req[i];
 	snprintf(r->topic, sizeof(r->topic), "%.*s/snapshot", (int)(tl - 8), topic);
 	r->snap[0] = '\0';
 	r->from = 0;
+	r->active = false;
 	if (cJSON_IsString(snap) && strlen(snap->valuestring) < sizeof(r->snap))
 		snprintf(r->snap, sizeof(r->snap), "%s", snap->valuestring);
 	if (cJSON_IsNumber(from) && from->valuedouble >= 0 && from->valuedouble < 1 << 20)
@@ -284,6 +399,12 @@ static void link_down(void *ctx)
 
 	h->n_win = 0;
 	h->next_id = 0;
+	/* Chunks in flight may be lost: transfers stop, and each gateway asks
+	 * again for what it lacks. */
+	h->n_snap_mids = 0;
+	for (size_t i = h->n_req; i-- > 0;)
+		if (h->req[i].active)
+			drop_request(h, i);
 }
 
 static void link_published(void *ctx, int mid, int reason)
@@ -292,6 +413,12 @@ static void link_published(void *ctx, int mid, int reason)
 	char del[80];
 	int64_t upto;
 
+	for (int i = 0; i < h->n_snap_mids; i++) {
+		if (h->snap_mids[i] != mid)
+			continue;
+		h->snap_mids[i] = h->snap_mids[--h->n_snap_mids];
+		return;   /* before_wait() sends the next chunks */
+	}
 	for (int i = 0; i < h->n_win; i++) {
 		if (h->win[i].mid != mid)
 			continue;
@@ -379,6 +506,7 @@ static int before_wait(struct loop *l, void *ctx)
 	int fd, ms;
 
 	broker_link_tick(h->link);
+	close_stale_snapshot(h);
 	if (broker_link_up(h->link)) {
 		pump(h);
 		now = bgw_mono_us();
@@ -478,6 +606,78 @@ struct hub_run *hub_run_new(struct loop *l, const struct hub_config *cfg, char *
 fail:
 	hub_run_free(h);
 	return NULL;
+}
+
+/* The new key's state: its outbox rows only, the window and the snapshot
+ * (signed with the old key, or being sent under it) start over. */
+static void switched_key(struct hub_run *h)
+{
+	bool empty;
+	int64_t first;
+
+	drop_other_keys(h);
+	h->n_win = 0;
+	h->next_id = 0;
+	first = outbox_first_seq(h, &empty);
+	h->acked_seq = empty ? h->auth.signed_seq : first - 1;
+	h->last_pub_seq = h->acked_seq;
+	for (size_t i = h->n_req; i-- > 0;)
+		if (h->req[i].active)
+			drop_request(h, i);
+	hub_snapshot_free(h->snap);
+	h->snap = NULL;
+	h->head_due = true;
+}
+
+int hub_run_reload(struct hub_run *h, const char *path)
+{
+	struct hub_config *c = calloc(1, sizeof(*c));
+	char err[512];
+	int rc;
+
+	if (!c || hub_config_load(path, c, err, sizeof(err))) {
+		h->reloads_failed++;
+		h->head_due = true;   /* with the hub's status and its counts */
+		log_err("hub: SIGHUP: %s; the running configuration stays",
+			c ? err : "out of memory");
+		free(c);
+		return -1;
+	}
+	rc = hub_auth_rekey(&h->auth, c->signing_key, err, sizeof(err));
+	if (rc < 0) {
+		h->reloads_failed++;
+		h->head_due = true;
+		log_err("hub: SIGHUP: %s; the running configuration stays", err);
+		free(c);
+		return -1;
+	}
+	h->reloads++;
+	h->head_due = true;
+	if (rc > 0) {
+		snprintf(h->cfg.signing_key, sizeof(h->cfg.signing_key), "%s", c->signing_key);
+		switched_key(h);
+		log_notice("hub: SIGHUP: signing with key %s from now on, seq %" PRId64
+			   " (gateways take a snapshot signed with it)", h->auth.fpr,
+			   h->auth.signed_seq);
+	}
+	if (c->head_interval_s != h->cfg.head_interval_s) {
+		log_notice("hub: SIGHUP: head_interval_s %" PRIu32 " -> %" PRIu32,
+			   h->cfg.head_interval_s, c->head_interval_s);
+		h->cfg.head_interval_s = c->head_interval_s;
+		h->next_head_us = bgw_mono_us();   /* the next head on the new interval */
+	}
+	if (c->chunk_bytes != h->cfg.chunk_bytes) {
+		log_notice("hub: SIGHUP: snapshot_chunk_bytes %" PRIu32 " -> %" PRIu32
+			   " (from the next snapshot)", h->cfg.chunk_bytes, c->chunk_bytes);
+		h->cfg.chunk_bytes = c->chunk_bytes;
+	}
+	if (strcmp(c->db, h->cfg.db) || strcmp(c->fleet, h->cfg.fleet) ||
+	    c->poll_ms != h->cfg.poll_ms || memcmp(&c->mqtt, &h->cfg.mqtt, sizeof(c->mqtt)))
+		log_notice("hub: SIGHUP: changes to db, fleet, poll_ms or [mqtt] take effect "
+			   "after a restart");
+	log_info("hub: SIGHUP: configuration %s read again", path);
+	free(c);
+	return 0;
 }
 
 void hub_run_stop(struct hub_run *h, int timeout_ms)

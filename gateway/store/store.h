@@ -29,7 +29,7 @@
 #include <sqlite3.h>
 
 #define STORE_ERRLEN 256
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 /* Oldest schema a read-only open accepts as is: v2 only added the
  * consent_generation triggers and kv row, v3 the audit redaction of forget,
  * which readers do not need. */
@@ -185,6 +185,7 @@ struct store_campaign {
 	int64_t valid_from, valid_until;     /* 0 = open */
 	int32_t hours_from, hours_until;     /* minutes of the local day, -1 = always */
 	bool enabled;
+	const char *sites;                   /* comma separated [gateway] sites, NULL/"" = all */
 };
 int store_event_parse(const char *s);   /* enter|dwell|exit -> 0..2, -1 otherwise */
 const char *store_event_name(int event);
@@ -193,6 +194,15 @@ int store_campaign_remove(sqlite3 *db, const char *actor, const char *name, char
 int store_campaign_add_tx(sqlite3 *db, const char *actor, const struct store_campaign *c,
 			  char *err);
 int store_campaign_remove_tx(sqlite3 *db, const char *actor, const char *name, char *err);
+#define STORE_SITES_MAX 4096    /* longest normalised site list, in bytes with its NUL */
+/* Validates and normalises a site list ("s2,s1,s2" -> "s2,s1"; "" = all sites). */
+int store_sites_normalise(const char *in, char *out, size_t n, char *err);
+/* Retargets a campaign to sites ("" = all): in an authority database the
+ * fleet then adds it on the gateways of those sites and removes it elsewhere. */
+int store_campaign_target(sqlite3 *db, const char *actor, const char *name, const char *sites,
+			  char *err);
+int store_campaign_target_tx(sqlite3 *db, const char *actor, const char *name, const char *sites,
+			     char *err);
 
 /* Erasure: deletes the customer and everything about them, empties the
  * before / after text of their earlier audit rows (action and time stay),

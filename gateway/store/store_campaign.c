@@ -1,6 +1,9 @@
 /*
- * store_campaign.c - campaigns (and the zones they name).
+ * store_campaign.c - campaigns (and the zones they name, and the sites they
+ * are for).
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -28,10 +31,83 @@ static int64_t zone_id(sqlite3 *db, const char *zone, char *err)
 	return id;
 }
 
+static bool listed(const char *list, const char *name, size_t len)
+{
+	const char *p = list;
+
+	while (*p) {
+		const char *e = strchr(p, ',');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+
+		if (l == len && !strncmp(p, name, len))
+			return true;
+		p += l + (e ? 1 : 0);
+	}
+	return false;
+}
+
+int store_sites_normalise(const char *in, char *out, size_t n, char *err)
+{
+	char *buf, *save = NULL, *tok;
+	size_t used = 0;
+	int rc = STORE_OK;
+
+	out[0] = '\0';
+	if (!in)
+		return STORE_OK;
+	if (strlen(in) >= STORE_SITES_MAX)
+		return store_errf(err, STORE_EINVAL, "site list too long");
+	if (!(buf = strdup(in)))
+		return store_errf(err, STORE_ENOMEM, "out of memory");
+	/* An empty entry ("s1,,s2") is a typo, not "every site". */
+	if (in[0] == ',' || (in[0] && in[strlen(in) - 1] == ',') || strstr(in, ",,"))
+		rc = store_errf(err, STORE_EINVAL, "site list has an empty entry");
+	for (tok = strtok_r(buf, ",", &save); !rc && tok; tok = strtok_r(NULL, ",", &save)) {
+		size_t len = strlen(tok);
+
+		if ((rc = store_name_check("site", tok, err)))
+			break;
+		if (listed(out, tok, len))
+			continue;
+		if (used + len + 2 > n) {
+			rc = store_errf(err, STORE_EINVAL, "site list too long");
+			break;
+		}
+		if (used)
+			out[used++] = ',';
+		memcpy(out + used, tok, len + 1);
+		used += len;
+	}
+	free(buf);
+	return rc;
+}
+
+/* sites "" is every site: no row. */
+static int set_sites(sqlite3 *db, int64_t campaign_id, const char *sites, char *err)
+{
+	sqlite3_stmt *st;
+
+	if (!sites[0]) {
+		st = store_stmt(db, SQL("DELETE FROM campaign_sites WHERE campaign_id = ?"), err);
+		if (!st)
+			return STORE_EIO;
+		sqlite3_bind_int64(st, 1, campaign_id);
+		return store_exec_stmt(db, st, "campaign sites", err);
+	}
+	st = store_stmt(db, SQL("INSERT INTO campaign_sites (campaign_id, sites) VALUES (?, ?) "
+				"ON CONFLICT (campaign_id) DO UPDATE SET sites = excluded.sites"),
+			err);
+	if (!st)
+		return STORE_EIO;
+	sqlite3_bind_int64(st, 1, campaign_id);
+	sqlite3_bind_text(st, 2, sites, -1, SQLITE_STATIC);
+	return store_exec_stmt(db, st, "campaign sites", err);
+}
+
 int store_campaign_add_tx(sqlite3 *db, const char *actor, const struct store_campaign *c,
 			   char *err)
 {
-	char channels[512], subject[80];
+	char channels[512], subject[80], sites[STORE_SITES_MAX];
 	int64_t zid, seg = 0;
 	sqlite3_stmt *st;
 	int rc;
@@ -42,7 +118,8 @@ int store_campaign_add_tx(sqlite3 *db, const char *actor, const struct store_cam
 	    (rc = store_name_check("zone", c->zone, err)) ||
 	    (c->segment && (rc = store_name_check("segment", c->segment, err))) ||
 	    (rc = store_channels_normalise(c->channels ? c->channels : "", channels,
-					   sizeof(channels), err)))
+					   sizeof(channels), err)) ||
+	    (rc = store_sites_normalise(c->sites, sites, sizeof(sites), err)))
 		return rc;
 	if (c->event < 0 || c->event > 2)
 		return store_errf(err, STORE_EINVAL, "campaign event must be enter, dwell or exit");
@@ -104,6 +181,8 @@ int store_campaign_add_tx(sqlite3 *db, const char *actor, const struct store_cam
 		return store_errf(err, STORE_EEXIST, "campaign '%s' already exists", c->name);
 	if (rc != SQLITE_DONE)
 		return store_sqlite_err(db, rc, "campaign add", err);
+	if (sites[0] && (rc = set_sites(db, sqlite3_last_insert_rowid(db), sites, err)))
+		return rc;
 	after = cJSON_CreateObject();
 	cJSON_AddStringToObject(after, "zone", c->zone);
 	cJSON_AddStringToObject(after, "event", store_event_name(c->event));
@@ -113,6 +192,8 @@ int store_campaign_add_tx(sqlite3 *db, const char *actor, const struct store_cam
 	cJSON_AddNumberToObject(after, "cooldown_s", c->cooldown_s);
 	cJSON_AddNumberToObject(after, "daily_cap", c->daily_cap);
 	cJSON_AddStringToObject(after, "channels", channels);
+	if (sites[0])
+		cJSON_AddStringToObject(after, "sites", sites);
 	a = cJSON_PrintUnformatted(after);
 	cJSON_Delete(after);
 	snprintf(subject, sizeof(subject), "campaign:%s", c->name);
@@ -153,4 +234,70 @@ int store_campaign_remove(sqlite3 *db, const char *actor, const char *name, char
 	int rc = store_begin(db, err);
 
 	return rc ? rc : store_tx_end(db, store_campaign_remove_tx(db, actor, name, err), err);
+}
+
+int store_campaign_target_tx(sqlite3 *db, const char *actor, const char *name, const char *sites,
+			     char *err)
+{
+	char norm[STORE_SITES_MAX], subject[80], *before = NULL;
+	int64_t id = 0;
+	sqlite3_stmt *st;
+	cJSON *b, *a;
+	char *bt, *at;
+	int rc;
+
+	if ((rc = store_name_check("campaign", name, err)) ||
+	    (rc = store_sites_normalise(sites, norm, sizeof(norm), err)))
+		return rc;
+	st = store_stmt(db, SQL("SELECT c.id, coalesce(s.sites, '') FROM campaigns c "
+				"LEFT JOIN campaign_sites s ON s.campaign_id = c.id WHERE c.name = ?"),
+			err);
+	if (!st)
+		return STORE_EIO;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		id = sqlite3_column_int64(st, 0);
+		before = strdup((const char *)sqlite3_column_text(st, 1));
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return store_errf(err, STORE_ENOENT, "no campaign '%s'", name);
+	if (rc != SQLITE_ROW)
+		return store_sqlite_err(db, rc, "campaign target", err);
+	if (!before)
+		return store_errf(err, STORE_ENOMEM, "out of memory");
+	/* Unchanged: no row touched, so no fleet change and no audit row. */
+	if (!strcmp(before, norm)) {
+		free(before);
+		return STORE_OK;
+	}
+	if ((rc = set_sites(db, id, norm, err))) {
+		free(before);
+		return rc;
+	}
+	b = cJSON_CreateObject();
+	a = cJSON_CreateObject();
+	cJSON_AddStringToObject(b, "sites", before[0] ? before : "*");
+	cJSON_AddStringToObject(a, "sites", norm[0] ? norm : "*");
+	free(before);
+	bt = cJSON_PrintUnformatted(b);
+	at = cJSON_PrintUnformatted(a);
+	cJSON_Delete(b);
+	cJSON_Delete(a);
+	snprintf(subject, sizeof(subject), "campaign:%s", name);
+	rc = bt && at ? store_audit_append(db, actor, "campaign.target", subject, 0, bt, at, err) :
+			store_errf(err, STORE_ENOMEM, "out of memory");
+	cJSON_free(bt);
+	cJSON_free(at);
+	return rc;
+}
+
+int store_campaign_target(sqlite3 *db, const char *actor, const char *name, const char *sites,
+			  char *err)
+{
+	int rc = store_begin(db, err);
+
+	return rc ? rc : store_tx_end(db, store_campaign_target_tx(db, actor, name, sites, err),
+				      err);
 }

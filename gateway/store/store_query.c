@@ -428,6 +428,8 @@ static cJSON *campaign_row(sqlite3_stmt *st)
 		cJSON_AddStringToObject(o, "hours", h);
 	}
 	cJSON_AddBoolToObject(o, "enabled", sqlite3_column_int(st, 12));
+	/* [] is every site. */
+	cJSON_AddItemToObject(o, "sites", channels_array((const char *)sqlite3_column_text(st, 13)));
 	return o;
 }
 
@@ -435,9 +437,10 @@ int store_campaign_list(sqlite3 *db, cJSON **out, char *err)
 {
 	sqlite3_stmt *st = store_stmt(db, SQL("SELECT c.name, z.name, c.event, s.name, c.min_dwell_s, "
 					      "c.cooldown_s, c.daily_cap, c.channels, c.valid_from, "
-					      "c.valid_until, c.hours_from, c.hours_until, c.enabled "
-					      "FROM campaigns c JOIN zones z ON z.id = c.zone_id "
+					      "c.valid_until, c.hours_from, c.hours_until, c.enabled, "
+					      "t.sites FROM campaigns c JOIN zones z ON z.id = c.zone_id "
 					      "LEFT JOIN segments s ON s.id = c.segment_id "
+					      "LEFT JOIN campaign_sites t ON t.campaign_id = c.id "
 					      "ORDER BY c.name"), err);
 	int rc;
 

@@ -336,6 +336,28 @@ static const char schema_v7[] =
 	"  WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'audit');"
 	"DROP INDEX IF EXISTS audit_at;";
 
+/*
+ * v8: the sites a campaign is for, as the authority's campaigns carry them
+ * to the fleet: a comma-separated list of [gateway] site names; no row is
+ * every site. A gateway keeps only the campaigns for its own site (the row
+ * is kept there too, so what it holds compares equal to what the hub
+ * signs). A table of its own rather than a column: CREATE ... IF NOT
+ * EXISTS keeps the steps re-runnable, which ALTER TABLE ADD COLUMN is not.
+ * Retargeting leaves the campaign's fleet change like any campaign change
+ * (a row whose campaign is already gone names nothing and is skipped).
+ */
+static const char schema_v8[] =
+	"CREATE TABLE IF NOT EXISTS campaign_sites ("
+	"  campaign_id INTEGER PRIMARY KEY REFERENCES campaigns(id) ON DELETE CASCADE,"
+	"  sites TEXT NOT NULL CHECK (sites <> ''));"
+	FLEET_TRIGGER("campaign_sites", "INSERT", "ins", "campaign", "NULL",
+		      "(SELECT name FROM campaigns WHERE id = NEW.campaign_id)")
+	FLEET_TRIGGER("campaign_sites", "UPDATE", "upd", "campaign", "NULL",
+		      "(SELECT name FROM campaigns WHERE id = NEW.campaign_id)")
+	FLEET_TRIGGER("campaign_sites", "DELETE", "del", "campaign", "NULL",
+		      "(SELECT name FROM campaigns WHERE id = OLD.campaign_id)")
+;
+
 const char *const store_migrations[STORE_SCHEMA_VERSION] = {
 	schema_v1,
 	schema_v2,
@@ -344,4 +366,5 @@ const char *const store_migrations[STORE_SCHEMA_VERSION] = {
 	schema_v5,
 	schema_v6,
 	schema_v7,
+	schema_v8,
 };

@@ -141,15 +141,15 @@ class Fleet:
         follows the hub. Returns a GatewayRun (not started)."""
         return GatewayRun(self, gid, source, sim, pubkeys, sections)
 
-    def status(self, gid):
-        topic = "%s/s1/%s/status" % (PREFIX, gid)
+    def status(self, gid, site="s1"):
+        topic = "%s/%s/%s/status" % (PREFIX, site, gid)
         st = [p for t, p in self.sub.messages("status") if t == topic]
         return json.loads(st[-1]) if st else {}
 
-    def triggers(self, gid=None):
+    def triggers(self, gid=None, site="s1"):
         out = []
         for t, p in self.sub.messages("trigger"):
-            if gid is None or t == "%s/s1/%s/trigger" % (PREFIX, gid):
+            if gid is None or t == "%s/%s/%s/trigger" % (PREFIX, site, gid):
                 out.append(json.loads(p))
         return out
 
@@ -187,6 +187,7 @@ class GatewayRun:
                         "reconnect_max": "1"}}
         for k, v in sections.items():
             sec.setdefault(k, {}).update(v)
+        self.site = sec["gateway"]["site"]
         self.conf = write_config(fl.tmp, self.db, fl.store.port, name="%s.conf" % gid, **sec)
         self.sim = Sim(fl.tmp, CYCLES, speed=4) if sim else None
         self.source = source
@@ -216,7 +217,7 @@ class GatewayRun:
         terminate(self.gw.proc, 10, signal.SIGKILL)
 
     def current(self, seq=None):
-        st = self.fl.status(self.gid)
+        st = self.fl.status(self.gid, self.site)
         return (st.get("online") and st.get("consent_current") is True and
                 (seq is None or st.get("consent_seq") == seq))
 

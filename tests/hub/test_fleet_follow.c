@@ -333,6 +333,65 @@ static void test_snapshot_replaces(void **state)
 	assert_int_equal(rejected(f, FLEET_REPLAYED), 1);
 }
 
+#define CAMP(name, sites) "{\"campaign\":{\"name\":\"" name "\",\"zone\":\"entrance\"," \
+	"\"event\":\"enter\",\"min_dwell_s\":0,\"cooldown_s\":0,\"daily_cap\":0," \
+	"\"channels\":\"\",\"valid_from\":0,\"valid_until\":0,\"hours_from\":-1," \
+	"\"hours_until\":-1,\"enabled\":true,\"sites\":[" sites "]}}"
+
+/* The gateway is s1/g1: it keeps the campaigns for every site and for s1. */
+static void test_campaign_sites(void **state)
+{
+	struct fx *f = *state;
+
+	chunk(f, "s1", 0, 1, 3, now() - 10,
+	      CAMP("hello", "") "," CAMP("door-s2", "\"s2\"") "," CAMP("door-s1", "\"s1\""));
+	head(f, 3, now());
+	assert_true(current(f));
+	assert_int_equal(count(f, "SELECT count(*) FROM campaigns WHERE name IN "
+			 "('hello', 'door-s1')"), 2);
+	assert_int_equal(count(f, "SELECT count(*) FROM campaigns"), 2);
+	/* door-s2 now for both sites: added here, with its sites. */
+	send(f, T_CHANGE, f->key, f->fpr, "acme", FLEET_CHANGE, 4, now(),
+	     "{\"item\":" CAMP("door-s2", "\"s2\",\"s1\"") "}");
+	assert_int_equal(count(f, "SELECT count(*) FROM campaigns c JOIN campaign_sites t ON "
+			 "t.campaign_id = c.id WHERE c.name = 'door-s2' AND t.sites = 's2,s1'"), 1);
+	/* door-s1 retargeted to s2 only: removed here. */
+	send(f, T_CHANGE, f->key, f->fpr, "acme", FLEET_CHANGE, 5, now(),
+	     "{\"item\":" CAMP("door-s1", "\"s2\"") "}");
+	assert_int_equal(count(f, "SELECT count(*) FROM campaigns WHERE name = 'door-s1'"), 0);
+	assert_int_equal(consent_follow_seq(f->cf), 5);
+	/* A site list that is not one (signed all the same) is refused and
+	 * changes nothing. */
+	send(f, T_CHANGE, f->key, f->fpr, "acme", FLEET_CHANGE, 6, now(),
+	     "{\"item\":" CAMP("hello", "\"s 1\"") "}");
+	send(f, T_CHANGE, f->key, f->fpr, "acme", FLEET_CHANGE, 6, now(),
+	     "{\"item\":{\"campaign\":{\"name\":\"hello\",\"zone\":\"entrance\","
+	     "\"event\":\"enter\",\"sites\":\"s1\"}}}");
+	assert_int_equal(rejected(f, FLEET_FAILED), 2);
+	assert_int_equal(consent_follow_seq(f->cf), 5);
+	assert_int_equal(count(f, "SELECT count(*) FROM campaigns"), 2);
+}
+
+/* A snapshot at seq 3 still being streamed when change 4 arrives (the hub
+ * sends chunks as the broker takes them, changes in between): its last
+ * chunk must not take change 4 back. */
+static void test_snapshot_behind_a_change(void **state)
+{
+	struct fx *f = *state;
+
+	start(f, 3);
+	chunk(f, "s2", 0, 2, 3, now() - 5, CUST("C1", "\"ibeacon e2e0c1c1-0000-4000-8000-"
+					   "00000000000a:1:1\""));
+	send(f, T_CHANGE, f->key, f->fpr, "acme", FLEET_CHANGE, 4, now(),
+	     "{\"item\":{\"customer\":{\"ref\":\"C1\",\"identifiers\":[],\"consents\":[],"
+	     "\"segments\":[]}}}");
+	assert_int_equal(consent_follow_seq(f->cf), 4);
+	chunk(f, "s2", 1, 2, 3, now() - 5, CUST("C2", ""));
+	assert_int_equal(consent_follow_seq(f->cf), 4);
+	assert_int_equal(count(f, "SELECT count(*) FROM identifiers"), 0);
+	assert_true(rejected(f, FLEET_REPLAYED) >= 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -342,6 +401,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stale_head, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_replaces, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_resumes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_campaign_sites, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_behind_a_change, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
