@@ -44,7 +44,7 @@ int store_consent_seq_get(sqlite3 *db, int64_t *last, int64_t *seen, char *err)
 int store_consent_seq_set(sqlite3 *db, const char *actor, int64_t seq, char *err)
 {
 	char before[64], after[64], text[24];
-	int64_t last, seen;
+	int64_t last = 0, seen = 0;
 	int rc = store_begin(db, err);
 
 	if (rc)
