@@ -277,6 +277,26 @@ static int step_done(sqlite3 *db, sqlite3_stmt *st, int rc, char *err)
 /* fresh: the customer was just added, so holds nothing yet. A first sync
  * adds every customer: not asking the store what a new one holds saves
  * four statements per customer, a third of a snapshot's apply. */
+/* Is s one of the strings of the JSON array a? */
+static bool json_has_string(const cJSON *a, const char *s)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, a)
+		if (cJSON_IsString(it) && !strcmp(it->valuestring, s))
+			return true;
+	return false;
+}
+
+/* Is s one of the n rows (each stride bytes) of rows? */
+static bool rows_have(const char *rows, size_t stride, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(rows + i * stride, s))
+			return true;
+	return false;
+}
+
 static int sync_identifiers(sqlite3 *db, const char *actor, const char *ref, int64_t cid,
 			    bool fresh, const cJSON *want, char *err)
 {
@@ -308,12 +328,7 @@ static int sync_identifiers(sqlite3 *db, const char *actor, const char *ref, int
 		return rc;
 	/* Out with what the authority no longer lists... */
 	for (size_t i = 0; i < n_have; i++) {
-		bool keep = false;
-
-		cJSON_ArrayForEach(it, want)
-			if (cJSON_IsString(it) && !strcmp(it->valuestring, have[i]))
-				keep = true;
-		if (keep)
+		if (json_has_string(want, have[i]))
 			continue;
 		if ((rc = store_identifier_parse_pair(have[i], &id, err)) ||
 		    (rc = store_identifier_remove_tx(db, actor, &id, err)))
@@ -323,14 +338,9 @@ static int sync_identifiers(sqlite3 *db, const char *actor, const char *ref, int
 	 * customer leaves them first. */
 add:
 	cJSON_ArrayForEach(it, want) {
-		bool had = false;
-
 		if (!cJSON_IsString(it))
 			return bad(err, "identifiers must be strings");
-		for (size_t i = 0; i < n_have; i++)
-			if (!strcmp(it->valuestring, have[i]))
-				had = true;
-		if (had)
+		if (rows_have(have[0], sizeof(have[0]), n_have, it->valuestring))
 			continue;
 		if ((rc = store_identifier_parse_pair(it->valuestring, &id, err)))
 			return rc;
@@ -429,25 +439,16 @@ static int sync_segments(sqlite3 *db, const char *actor, const char *ref, int64_
 			 (const char *)sqlite3_column_text(st, 0));
 	if ((rc = step_done(db, st, rc == SQLITE_ROW ? SQLITE_DONE : rc, err)))
 		return rc;
-	for (size_t i = 0; i < n_have; i++) {
-		bool keep = false;
-
-		cJSON_ArrayForEach(it, want)
-			if (cJSON_IsString(it) && !strcmp(it->valuestring, have[i]))
-				keep = true;
-		if (!keep && (rc = store_segment_remove_tx(db, actor, ref, have[i], err)))
+	for (size_t i = 0; i < n_have; i++)
+		if (!json_has_string(want, have[i]) &&
+		    (rc = store_segment_remove_tx(db, actor, ref, have[i], err)))
 			return rc;
-	}
 add:
 	cJSON_ArrayForEach(it, want) {
-		bool had = false;
-
 		if (!cJSON_IsString(it))
 			return bad(err, "segments must be strings");
-		for (size_t i = 0; i < n_have; i++)
-			if (!strcmp(it->valuestring, have[i]))
-				had = true;
-		if (!had && (rc = store_segment_add_tx(db, actor, ref, it->valuestring, err)))
+		if (!rows_have(have[0], sizeof(have[0]), n_have, it->valuestring) &&
+		    (rc = store_segment_add_tx(db, actor, ref, it->valuestring, err)))
 			return rc;
 	}
 	return STORE_OK;
