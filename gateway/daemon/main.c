@@ -433,6 +433,41 @@ static int check_files(const struct app *a)
 	return config_check_files(&a->cfg, log_problem, NULL) ? BGW_EXIT_CONFIG : 0;
 }
 
+/*
+ * The metrics file is written next to itself and renamed into place, so its
+ * directory must exist and be writable by the service's user. Only a
+ * warning: the daemon runs without metrics, and node_exporter (which makes
+ * the directory) may be installed after the gateway.
+ */
+static uint32_t check_metrics_dir(const struct config *cfg)
+{
+	const char *file = cfg->metrics.textfile;
+	const char *slash = strrchr(file, '/');
+	char dir[CONFIG_PATH_MAX], msg[CONFIG_PATH_MAX + 160];
+	struct stat sb;
+
+	if (!*file)
+		return 0;
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == file)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - file), file);
+	if (stat(dir, &sb) != 0)
+		snprintf(msg, sizeof(msg), "[metrics] textfile: directory %s: %s; no metrics are "
+			 "written until it exists", dir, strerror(errno));
+	else if (!S_ISDIR(sb.st_mode))
+		snprintf(msg, sizeof(msg), "[metrics] textfile: %s is not a directory", dir);
+	else if (access(dir, W_OK | X_OK) != 0)
+		snprintf(msg, sizeof(msg), "[metrics] textfile: directory %s is not writable by this "
+			 "user (%s); run the check as the service's user", dir, strerror(errno));
+	else
+		return 0;
+	print_warning(NULL, msg);
+	return 1;
+}
+
 static int check_config(struct app *a)
 {
 	bool from_file = a->opt.config_given || access(a->opt.config_path, F_OK) == 0;
@@ -459,6 +494,7 @@ static int check_config(struct app *a)
 		print_warning(NULL, msg);
 		extra++;
 	}
+	extra += check_metrics_dir(&a->cfg);
 	/* Findings are warnings: each row is valid, the daemon runs, but that
 	 * part of it can never do what it says. */
 	total = n.store_namespace_ids + n.channelless_consents + n.idle_campaigns + extra;

@@ -108,6 +108,20 @@ p = run_beacongw(["-c", c, "--db", db, "--check-config"])
 for key in ("cafile", "password_file", "public_key"):
     check("%s:%d:" % (c, LINE[key]) in p.stderr, "all problems listed: %s" % key)
 
+# The metrics file's directory: missing is a warning (node_exporter may come
+# later), not a refusal; an existing one is silent.
+for where, warned in ((os.path.join(d, "no-such-dir", "beacongw.prom"), True),
+                      (os.path.join(d, "beacongw.prom"), False)):
+    c = conf("metrics-%d" % warned)
+    with open(c, "a") as f:
+        f.write("\n[metrics]\ntextfile = %s\n" % where)
+    p = run_beacongw(["-c", c, "--db", db, "--check-config"])
+    said = "[metrics] textfile" in p.stdout and "no-such-dir" in p.stdout
+    check(p.returncode == 0 and said == warned and
+          ("warning(s)" in p.stdout) == warned,
+          "metrics textfile %s: exit 0, warned %s (%d: %s%s)" % (where, warned, p.returncode,
+                                                                p.stdout, p.stderr))
+
 # install.md, section 3, as written (comments after values included), with
 # its two files made: the configuration is accepted.
 doc = open(os.path.join(SOURCE, "docs", "install.md")).read()
