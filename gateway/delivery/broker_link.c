@@ -14,6 +14,9 @@
  * (Name resolution still uses getaddrinfo(): configure an address, or a
  * name in /etc/hosts, for a broker that must never stall the loop.)
  *
+ * The probe itself is broker_probe.c; how a client is set up from [mqtt]
+ * (credentials, TLS, the will) is broker_client.c.
+ *
  * Every connection attempt gets a fresh mosquitto object, destroyed on
  * failure: libmosquitto's own queue of unacknowledged messages then never
  * competes with the outbox, which alone decides what is (re)sent and in
@@ -24,23 +27,20 @@
 #include <errno.h>
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
-#include <netdb.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bgw_clock.h"
+#include "broker_client.h"
+#include "broker_probe.h"
 #include "bgw_util.h"
 #include "delivery_config.h"
 #include "log.h"
-#include "status.h"
 
-#define SCHEMA_VERSION "1"
 #define WILL_TOPIC_MAX 600
 
 enum link_state { LINK_IDLE, LINK_PROBING, LINK_CONNECTING, LINK_CONNECTED };
@@ -278,145 +278,38 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
 
 /* ---- set-up ---- */
 
-static int read_password(const struct delivery_config *cfg, char *out, size_t n, char *err,
-			 size_t errlen)
-{
-	FILE *f;
-	struct stat sb;
-	size_t len;
-
-	if (!cfg->password_file[0])
-		return 0;
-	f = fopen(cfg->password_file, "re");
-	if (!f) {
-		snprintf(err, errlen, "[mqtt] password_file %s: %s", cfg->password_file,
-			 strerror(errno));
-		return -1;
-	}
-	if (fstat(fileno(f), &sb) == 0 && (sb.st_mode & 0004))
-		log_warn("mqtt: password_file %s is readable by everyone", cfg->password_file);
-	if (!fgets(out, (int)n, f))
-		out[0] = '\0';
-	fclose(f);
-	len = strcspn(out, "\r\n");
-	if (out[len] == '\0' && len == n - 1) {
-		snprintf(err, errlen, "[mqtt] password_file %s: password too long",
-			 cfg->password_file);
-		return -1;
-	}
-	out[len] = '\0';
-	if (!len) {
-		snprintf(err, errlen, "[mqtt] password_file %s is empty", cfg->password_file);
-		return -1;
-	}
-	return 0;
-}
-
-static int check_readable(const char *what, const char *path, char *err, size_t errlen)
-{
-	if (path[0] && access(path, R_OK) != 0) {
-		snprintf(err, errlen, "[mqtt] %s %s: %s", what, path, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-static mosquitto_property *message_props(const struct broker_link *l, uint32_t expiry_s)
-{
-	mosquitto_property *props = NULL;
-
-	if (l->protocol != MQTT_PROTOCOL_V5)
-		return NULL;
-	if (expiry_s)
-		mosquitto_property_add_int32(&props, MQTT_PROP_MESSAGE_EXPIRY_INTERVAL, expiry_s);
-	mosquitto_property_add_string(&props, MQTT_PROP_CONTENT_TYPE, "application/json");
-	mosquitto_property_add_byte(&props, MQTT_PROP_PAYLOAD_FORMAT_INDICATOR, 1);
-	mosquitto_property_add_string_pair(&props, MQTT_PROP_USER_PROPERTY, "schema",
-					   SCHEMA_VERSION);
-	return props;
-}
-
 static int setup_client(struct broker_link *l)
 {
-	char *will;
-	mosquitto_property *wprops;
 	int rc;
 
-	l->mosq = mosquitto_new(l->client_id, false, l);
+	l->mosq = broker_client_new(&l->cfg, l->client_id, l->protocol, l->password, l->will_topic,
+				    l, &rc);
 	if (!l->mosq)
-		return MOSQ_ERR_NOMEM;
-	mosquitto_int_option(l->mosq, MOSQ_OPT_PROTOCOL_VERSION, l->protocol);
-	mosquitto_int_option(l->mosq, MOSQ_OPT_SEND_MAXIMUM, l->cfg.max_inflight);
-	mosquitto_int_option(l->mosq, MOSQ_OPT_TCP_NODELAY, 1);
+		return rc;
 	mosquitto_log_callback_set(l->mosq, on_log);
 	mosquitto_connect_v5_callback_set(l->mosq, on_connect);
 	mosquitto_disconnect_v5_callback_set(l->mosq, on_disconnect);
 	mosquitto_publish_v5_callback_set(l->mosq, on_publish);
 	mosquitto_message_v5_callback_set(l->mosq, on_message);
-	if (l->cfg.username[0]) {
-		rc = mosquitto_username_pw_set(l->mosq, l->cfg.username,
-					       l->password[0] ? l->password : NULL);
-		if (rc)
-			return rc;
-	}
-	if (delivery_config_tls_enabled(&l->cfg)) {
-		rc = mosquitto_tls_set(l->mosq, l->cfg.cafile[0] ? l->cfg.cafile : NULL,
-				       l->cfg.capath[0] ? l->cfg.capath : NULL,
-				       l->cfg.certfile[0] ? l->cfg.certfile : NULL,
-				       l->cfg.keyfile[0] ? l->cfg.keyfile : NULL, NULL);
-		if (rc)
-			return rc;
-		/* Verify the broker's certificate chain and host name. */
-		rc = mosquitto_tls_opts_set(l->mosq, 1, NULL, NULL);
-		if (rc)
-			return rc;
-		mosquitto_tls_insecure_set(l->mosq, false);
-	}
-	/* Last will: the broker marks us offline if the connection dies. */
-	will = status_json(&l->cfg, false, "connection lost", 0, NULL);
-	if (!will)
-		return MOSQ_ERR_NOMEM;
-	wprops = message_props(l, 0);
-	rc = mosquitto_will_set_v5(l->mosq, l->will_topic, (int)strlen(will), will, 1, true, wprops);
-	free(will);
-	if (rc)
-		mosquitto_property_free_all(&wprops);
-	return rc;
+	return 0;
 }
 
 /* ---- connecting ---- */
 
 static void start_probe(struct broker_link *l)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG };
-	struct addrinfo *ai = NULL, *a;
-	char port[8], b[272];
-	int rc, e = 0;
+	enum broker_failure kind;
+	char why[160], b[272];
 
 	clear_cause(l);
-	snprintf(port, sizeof(port), "%d", delivery_config_port(&l->cfg));
-	rc = getaddrinfo(l->cfg.host, port, &hints, &ai);
-	if (rc) {
-		failed(l, BROKER_FAIL_RESOLVE, "broker %s: cannot resolve: %s",
-		       broker(l, b, sizeof(b)), gai_strerror(rc));
+	kind = broker_probe_start(l->cfg.host, delivery_config_port(&l->cfg), &l->probe_fd, why,
+				  sizeof(why));
+	if (kind == BROKER_FAIL_RESOLVE) {
+		failed(l, kind, "broker %s: cannot resolve: %s", broker(l, b, sizeof(b)), why);
 		return;
 	}
-	/* Addresses that fail at once (e.g. ::1 with the broker on 127.0.0.1 only)
-	 * are skipped; the first pending or connected one is probed. */
-	for (a = ai; a; a = a->ai_next) {
-		l->probe_fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (l->probe_fd >= 0 &&
-		    (connect(l->probe_fd, a->ai_addr, a->ai_addrlen) == 0 || errno == EINPROGRESS))
-			break;
-		e = errno;
-		if (l->probe_fd >= 0)
-			close(l->probe_fd);
-		l->probe_fd = -1;
-	}
-	freeaddrinfo(ai);
-	if (l->probe_fd < 0) {
-		failed(l, BROKER_FAIL_UNREACHABLE, "broker %s unreachable: %s",
-		       broker(l, b, sizeof(b)), strerror(e));
+	if (kind != BROKER_OK) {
+		failed(l, kind, "broker %s unreachable: %s", broker(l, b, sizeof(b)), why);
 		return;
 	}
 	l->fd_epoch++;
@@ -495,18 +388,14 @@ static void start_mqtt(struct broker_link *l)
 
 static void probe_result(struct broker_link *l)
 {
-	int e = 0;
-	socklen_t len = sizeof(e);
-	struct pollfd pfd = { .fd = l->probe_fd, .events = POLLOUT };
+	int r = broker_probe_result(l->probe_fd);
 	char b[272];
 
-	if (poll(&pfd, 1, 0) <= 0)
+	if (r == 0)
 		return;  /* still connecting */
-	if (getsockopt(l->probe_fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
-		e = errno;
-	if (e) {
+	if (r < 0) {
 		failed(l, BROKER_FAIL_UNREACHABLE, "broker %s unreachable: %s",
-		       broker(l, b, sizeof(b)), strerror(e));
+		       broker(l, b, sizeof(b)), strerror(-r));
 		return;
 	}
 	start_mqtt(l);
@@ -543,9 +432,7 @@ struct broker_link *broker_link_new(const struct delivery_config *cfg, const cha
 {
 	struct broker_link *l;
 
-	if (check_readable("cafile", cfg->cafile, err, errlen) ||
-	    check_readable("certfile", cfg->certfile, err, errlen) ||
-	    check_readable("keyfile", cfg->keyfile, err, errlen))
+	if (broker_client_check_files(cfg, err, errlen))
 		return NULL;
 	l = calloc(1, sizeof(*l));
 	if (!l) {
@@ -570,7 +457,7 @@ struct broker_link *broker_link_new(const struct delivery_config *cfg, const cha
 		return NULL;
 	}
 	snprintf(l->will_topic, sizeof(l->will_topic), "%s", will_topic);
-	if (read_password(cfg, l->password, sizeof(l->password), err, errlen)) {
+	if (broker_client_read_password(cfg, l->password, sizeof(l->password), err, errlen)) {
 		broker_link_free(l);
 		return NULL;
 	}
@@ -696,7 +583,7 @@ int broker_link_publish(struct broker_link *l, int *mid, const char *topic, cons
 
 	if (!l->mosq)
 		return MOSQ_ERR_NO_CONN;
-	props = message_props(l, expiry_s);
+	props = broker_client_message_props(l->protocol, expiry_s);
 	rc = mosquitto_publish_v5(l->mosq, mid, topic, (int)len, payload, 1, retain, props);
 	mosquitto_property_free_all(&props);
 	return rc;
