@@ -224,26 +224,22 @@ int store_identifier_add_tx(sqlite3 *db, const char *actor, const char *ref,
 {
 	int64_t cid;
 	int rc = store_customer_lookup(db, ref, &cid, err);
-	bool keyed = id->type == STORE_ID_EDDYSTONE_EID || id->type == STORE_ID_IRK;
 	sqlite3_stmt *st;
 	cJSON *after;
 
 	if (rc)
 		return rc;
-	st = store_stmt(db, SQL("INSERT INTO identifiers (customer_id, type, value, key, exponent, "
-				"clock_offset, created_at) VALUES (?,?,?,?,?,?,?)"), err);
+	st = store_stmt(db, SQL("INSERT INTO identifiers (customer_id, type, value, exponent, "
+				"clock_offset, created_at) VALUES (?,?,?,?,?,?)"), err);
 	if (!st)
 		return STORE_EIO;
 	sqlite3_bind_int64(st, 1, cid);
-	sqlite3_bind_text(st, 2, store_id_type_name(id->type), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, id->value, -1, SQLITE_STATIC);
-	if (keyed)
-		sqlite3_bind_blob(st, 4, id->bytes, 16, SQLITE_STATIC);
+	store_bind_identifier(st, 2, id);
 	if (id->type == STORE_ID_EDDYSTONE_EID) {
-		sqlite3_bind_int(st, 5, id->exponent);
-		sqlite3_bind_int64(st, 6, id->clock_offset);
+		sqlite3_bind_int(st, 4, id->exponent);
+		sqlite3_bind_int64(st, 5, id->clock_offset);
 	}
-	sqlite3_bind_int64(st, 7, store_now());
+	sqlite3_bind_int64(st, 6, store_now());
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc == SQLITE_CONSTRAINT)
@@ -277,8 +273,7 @@ int store_identifier_remove_tx(sqlite3 *db, const char *actor, const struct stor
 
 	if (!st)
 		return STORE_EIO;
-	sqlite3_bind_text(st, 1, store_id_type_name(id->type), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id->value, -1, SQLITE_STATIC);
+	store_bind_identifier(st, 1, id);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(st);

@@ -43,8 +43,8 @@ struct import_row {
 static const char sql_customer[] =
 	"INSERT INTO customers (customer_ref, created_at, audit_salt) VALUES (?, ?, ?)";
 static const char sql_identifier[] =
-	"INSERT INTO identifiers (customer_id, type, value, key, exponent, clock_offset, "
-	"created_at) VALUES (?,?,?,?,?,?,?)";
+	"INSERT INTO identifiers (customer_id, type, value, exponent, clock_offset, created_at) "
+	"VALUES (?,?,?,?,?,?)";
 static const char sql_consent[] =
 	"INSERT INTO consents (customer_id, purpose, channels, granted_at, expires_at, source, "
 	"policy_version) VALUES (?,?,?,?,?,?,?)";
@@ -110,25 +110,25 @@ static int insert_customer(struct import_row *r, const char *ref, char *err)
 static int insert_identifier(struct import_row *r, const char *text, char *err)
 {
 	struct store_identifier id;
-	bool keyed;
 	sqlite3_stmt *st;
 	char fp[9];
 	int rc = store_identifier_parse_pair(text, &id, err);
 
 	if (rc)
 		return rc;
-	keyed = id.type == STORE_ID_EDDYSTONE_EID || id.type == STORE_ID_IRK;
 	st = r->identifier;
 	sqlite3_bind_int64(st, 1, r->cid);
-	sqlite3_bind_text(st, 2, store_id_type_name(id.type), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, id.value, -1, SQLITE_STATIC);
-	if (keyed)
-		sqlite3_bind_blob(st, 4, id.bytes, 16, SQLITE_STATIC);
+	store_bind_identifier(st, 2, &id);
 	if (id.type == STORE_ID_EDDYSTONE_EID) {
-		sqlite3_bind_int(st, 5, id.exponent);
-		sqlite3_bind_int64(st, 6, id.clock_offset);
+		sqlite3_bind_int(st, 4, id.exponent);
+		sqlite3_bind_int64(st, 5, id.clock_offset);
+	} else {
+		/* The statement is reused row after row: an iBeacon after an
+		 * Eddystone-EID must not inherit its K and offset. */
+		sqlite3_bind_null(st, 4);
+		sqlite3_bind_null(st, 5);
 	}
-	sqlite3_bind_int64(st, 7, r->now);
+	sqlite3_bind_int64(st, 6, r->now);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc == SQLITE_CONSTRAINT && r->merge) {

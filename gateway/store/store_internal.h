@@ -119,4 +119,12 @@ int store_audit_import_sync(sqlite3 *db, struct store_audit_import *ai, char *er
 /* The 'after' document of the entry (a JSON null if the detail is unreadable). */
 cJSON *store_audit_detail_json(const void *detail, size_t n, int64_t created_at);
 
+/* Registers bgw_identifier_stored() (store_ident.c) on a connection that
+ * migrates: the v9 step converts the stored text with it. */
+int store_identifier_sql_register(sqlite3 *db);
+/* On a read-only connection to a database of schema version `version`
+ * older than this program's: temporary views that show the tables whose
+ * stored form changed since as they are now (store_compat.c). */
+int store_compat_views(sqlite3 *db, int version, char *err);
+
 #endif

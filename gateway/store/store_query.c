@@ -136,16 +136,17 @@ int store_customer_list(sqlite3 *db, cJSON **out, char *err)
 static cJSON *identifier_row(sqlite3_stmt *st)
 {
 	cJSON *o = cJSON_CreateObject();
-	const char *type = (const char *)sqlite3_column_text(st, 0);
+	struct store_identifier id;
+	bool known = store_column_identifier(st, 0, &id) == STORE_OK;
 
-	cJSON_AddStringToObject(o, "type", type ? type : "?");
+	cJSON_AddStringToObject(o, "type", known ? store_id_type_name(id.type) : "?");
 	if (sqlite3_column_type(st, 2) == SQLITE_BLOB && sqlite3_column_bytes(st, 2) == 16) {
 		char fp[9];
 
 		store_fingerprint(sqlite3_column_blob(st, 2), 16, fp);
 		cJSON_AddStringToObject(o, "key_fingerprint", fp);
-	} else {
-		add_text(o, "value", st, 1);
+	} else if (known) {
+		cJSON_AddStringToObject(o, "value", id.value);
 	}
 	if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
 		add_int(o, "exponent", st, 3);
@@ -498,7 +499,7 @@ int store_eid_key(sqlite3 *db, int64_t customer_id, uint8_t key[16], int *expone
 		  int64_t *clock_offset, char err[STORE_ERRLEN])
 {
 	sqlite3_stmt *st = store_stmt(db, SQL("SELECT key, exponent, clock_offset FROM identifiers "
-					      "WHERE customer_id = ?1 AND type = 'eddystone-eid' "
+					      "WHERE customer_id = ?1 AND type = 3 /* eddystone-eid */ "
 					      "ORDER BY id LIMIT 1"), NULL);
 	int rc;
 

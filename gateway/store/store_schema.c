@@ -358,6 +358,48 @@ static const char schema_v8[] =
 		      "(SELECT name FROM campaigns WHERE id = OLD.campaign_id)")
 ;
 
+/*
+ * v9: identifiers in their binary form. The canonical text was stored
+ * twice (table and the UNIQUE (type, value) index), ~55 bytes each for an
+ * iBeacon, and an Eddystone-EID's or IRK's key twice again (hex and blob).
+ * Now type is enum store_id_type's number and value the bytes the gateway
+ * matches (store_identifier_from_stored() makes the text back); key stays
+ * as a virtual column, so readers of the key and a manual sqlite3 session
+ * see it as before, at no cost. The rows keep their ids; the text is
+ * converted by bgw_identifier_stored() (store_ident.c), which the migration
+ * registers on its connection (SQLite 3.40 has no unhex()). K and offset
+ * are kept for Eddystone-EID rows only: an import used to leave the last
+ * EID's on the other rows of its batch (unused, but bytes). Rebuilding the
+ * table drops its index and triggers: they are made again (v2, v6).
+ */
+static const char schema_v9[] =
+	"CREATE TABLE identifiers_v9 ("
+	"  id INTEGER PRIMARY KEY,"
+	"  customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,"
+	"  type INTEGER NOT NULL CHECK (type BETWEEN 1 AND 5),"
+	"  value BLOB NOT NULL CHECK (length(value) BETWEEN 16 AND 22),"
+	"  exponent INTEGER CHECK (exponent IS NULL OR exponent BETWEEN 0 AND 15),"
+	"  clock_offset INTEGER,"
+	"  created_at INTEGER NOT NULL,"
+	"  key BLOB GENERATED ALWAYS AS (CASE WHEN type IN (3, 4) THEN value END) VIRTUAL,"
+	"  UNIQUE (type, value));"
+	"INSERT INTO identifiers_v9 (id, customer_id, type, value, exponent, clock_offset, "
+	"  created_at) SELECT id, customer_id, CASE type WHEN 'ibeacon' THEN 1 "
+	"  WHEN 'eddystone-uid' THEN 2 WHEN 'eddystone-eid' THEN 3 WHEN 'irk' THEN 4 "
+	"  WHEN 'altbeacon' THEN 5 END, bgw_identifier_stored(type, value), "
+	"  CASE WHEN type = 'eddystone-eid' THEN exponent END, "
+	"  CASE WHEN type = 'eddystone-eid' THEN clock_offset END, created_at "
+	"  FROM identifiers ORDER BY id;"
+	"DROP TABLE identifiers;"
+	"ALTER TABLE identifiers_v9 RENAME TO identifiers;"
+	"CREATE INDEX identifiers_customer ON identifiers(customer_id);"
+	GEN_TRIGGER("identifiers", "UPDATE", "upd")
+	GEN_TRIGGER("identifiers", "DELETE", "del")
+	FLEET_TRIGGER("identifiers", "INSERT", "ins", "customer", "NEW.customer_id", "NULL")
+	FLEET_TRIGGER("identifiers", "UPDATE", "upd", "customer", "NEW.customer_id", "NULL")
+	FLEET_TRIGGER("identifiers", "DELETE", "del", "customer", "OLD.customer_id", "NULL")
+;
+
 const char *const store_migrations[STORE_SCHEMA_VERSION] = {
 	schema_v1,
 	schema_v2,
@@ -367,4 +409,5 @@ const char *const store_migrations[STORE_SCHEMA_VERSION] = {
 	schema_v6,
 	schema_v7,
 	schema_v8,
+	schema_v9,
 };

@@ -243,7 +243,7 @@ static void test_visits_and_log_in_group_commit(void **state)
 				      "VALUES ('C1', 1, zeroblob(16));"
 				      /* visits are recorded only under presence consent */
 				      "INSERT INTO identifiers(customer_id, type, value, created_at) "
-				      "VALUES (1, 'ibeacon', 'x', 1);"
+				      "VALUES (1, 1, zeroblob(20), 1);"
 				      "INSERT INTO consents(customer_id, purpose, granted_at, source) "
 				      "VALUES (1, 'presence', 1, 'test');"
 				      "INSERT INTO consents(customer_id, purpose, channels, granted_at, "
