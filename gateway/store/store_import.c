@@ -167,8 +167,12 @@ static int insert_consent(struct import_row *r, char *item, char *err)
 	sqlite3_bind_text(st, 2, store_purpose_name(g.purpose), -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, channels, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, r->now);
+	/* The statement is reused row after row: a grant without an expiry
+	 * must not inherit the previous grant's. */
 	if (g.expires_at)
 		sqlite3_bind_int64(st, 5, g.expires_at);
+	else
+		sqlite3_bind_null(st, 5);
 	sqlite3_bind_text(st, 6, "import", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 7, r->policy, -1, SQLITE_STATIC);
 	if ((rc = store_exec_stmt(r->db, st, "import", err)))

@@ -166,6 +166,23 @@ static void default_mode_refuses_existing(void **state)
 	assert_int_equal(count(f->db, "SELECT count(*) FROM consents"), 5);
 }
 
+/* Each row's grants are its own: one without an expiry after one with
+ * stays without, an iBeacon after an Eddystone-EID has no K or offset. */
+static void rows_do_not_inherit(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(import(f, STORE_IMPORT_CREATE, HEADER
+				"A,eddystone-eid 00112233445566778899aabbccddeeff:6:100,"
+				"presence/2099-01-01,\n"
+				"B,ibeacon " U ":7:7,presence;retargeting@push,\n"),
+			 STORE_OK);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM consents WHERE expires_at IS NULL"),
+			 2);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM identifiers WHERE exponent IS NULL "
+				      "AND clock_offset IS NULL"), 1);
+}
+
 static void update_adds_and_changes(void **state)
 {
 	struct fixture *f = *state;
@@ -482,6 +499,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(default_mode_refuses_existing, setup, teardown),
+		cmocka_unit_test_setup_teardown(rows_do_not_inherit, setup, teardown),
 		cmocka_unit_test_setup_teardown(update_adds_and_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(sync_withdraws_and_removes, setup, teardown),
 		cmocka_unit_test_setup_teardown(sync_purges_queued_rows, setup, teardown),
