@@ -22,7 +22,7 @@ static const char *const reader_sql[ST_N] = {
 	[ST_CONS] = "SELECT c.purpose, c.channels, c.granted_at, c.expires_at, c.withdrawn_at, "
 		    "c.source, c.policy_version FROM consents c WHERE c.customer_id = ?1 AND "
 		    "c.id = (SELECT max(id) FROM consents WHERE customer_id = ?1 AND "
-		    "purpose = c.purpose) ORDER BY c.purpose",
+		    "purpose = c.purpose) ORDER BY c.purpose", /* presence, retargeting */
 	[ST_SEGS] = "SELECT s.name FROM customer_segments cs JOIN segments s "
 		    "ON s.id = cs.segment_id WHERE cs.customer_id = ? ORDER BY s.name",
 	[ST_CAMP] = "SELECT c.name, z.name, c.event, s.name, c.min_dwell_s, c.cooldown_s, "
@@ -157,7 +157,7 @@ static int add_consents(struct fleet_reader *fr, cJSON *c, int64_t id, char *err
 		if (sqlite3_column_type(st, 4) != SQLITE_NULL)
 			continue;
 		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "purpose", col_text(st, 0));
+		cJSON_AddStringToObject(o, "purpose", store_column_purpose(st, 0));
 		cJSON_AddStringToObject(o, "channels", col_text(st, 1));
 		cJSON_AddNumberToObject(o, "granted_at", (double)sqlite3_column_int64(st, 2));
 		cJSON_AddNumberToObject(o, "expires_at", (double)sqlite3_column_int64(st, 3));
@@ -412,7 +412,7 @@ static int sync_consent(sqlite3 *db, const char *actor, const char *ref, int64_t
 			       "purpose = ? ORDER BY id DESC LIMIT 1", -1, &st, NULL) != SQLITE_OK)
 		return step_done(db, NULL, SQLITE_ERROR, err);
 	sqlite3_bind_int64(st, 1, cid);
-	sqlite3_bind_text(st, 2, store_purpose_name(purpose), -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, (int)purpose);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		have = true;

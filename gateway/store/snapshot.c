@@ -259,8 +259,9 @@ static const struct snap_consent *set_intern(struct loader *l,
 static int load_consents(struct loader *l)
 {
 	/* Per customer and purpose in id order: the newest row of each purpose
-	 * is applied last ("current"); the index consents_customer gives this
-	 * order, and a customer's pair is complete when the next one starts. */
+	 * is applied last ("current"); the table is clustered in this order
+	 * (schema v9), and a customer's pair is complete when the next one
+	 * starts. */
 	sqlite3_stmt *st = prep(l, "SELECT customer_id, purpose, channels, granted_at, expires_at, "
 				   "withdrawn_at, policy_version FROM consents "
 				   "ORDER BY customer_id, purpose, id");
@@ -273,10 +274,11 @@ static int load_consents(struct loader *l)
 	memset(pair, 0, sizeof(pair));
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
 		int64_t ci = customer_index(l->s, sqlite3_column_int64(st, 0));
-		const char *p = (const char *)sqlite3_column_text(st, 1);
+		int p = sqlite3_column_int(st, 1);
 		struct snap_consent *c;
 
-		if (ci < 0 || !p)
+		if (ci < 0 || sqlite3_column_type(st, 1) != SQLITE_INTEGER ||
+		    (p != STORE_PRESENCE && p != STORE_RETARGETING))
 			continue;
 		if (ci != cur) {
 			if (cur >= 0)
@@ -284,7 +286,7 @@ static int load_consents(struct loader *l)
 			memset(pair, 0, sizeof(pair));
 			cur = ci;
 		}
-		c = &pair[p[0] == 'r' ? SNAP_RETARGETING : SNAP_PRESENCE];
+		c = &pair[p == STORE_RETARGETING ? SNAP_RETARGETING : SNAP_PRESENCE];
 		memset(c, 0, sizeof(*c));
 		c->granted = true;
 		c->from = snap_time32(sqlite3_column_int64(st, 3));

@@ -158,9 +158,13 @@ void store_identifier_format(const struct store_identifier *id, char *buf, size_
 void store_fingerprint(const void *data, size_t n, char out[9]);
 
 /* ---- consents ---- */
+/* The numbers are consents.purpose in the database (schema v9): never renumber. */
 enum store_purpose { STORE_PRESENCE = 0, STORE_RETARGETING = 1 };
 int store_purpose_parse(const char *s, enum store_purpose *p);
 const char *store_purpose_name(enum store_purpose p);
+/* The name of the purpose in column col of a row: consents store the
+ * number, consents_archive the name ("?" if neither). */
+const char *store_column_purpose(sqlite3_stmt *st, int col);
 
 struct store_grant {
 	enum store_purpose purpose;

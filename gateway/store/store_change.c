@@ -329,7 +329,7 @@ static cJSON *current_consent(sqlite3 *db, int64_t cid, enum store_purpose p, in
 	if (!st)
 		return NULL;
 	sqlite3_bind_int64(st, 1, cid);
-	sqlite3_bind_text(st, 2, store_purpose_name(p), -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, (int)p);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		o = cJSON_CreateObject();
 		*row = sqlite3_column_int64(st, 0);
@@ -384,14 +384,20 @@ int store_consent_grant_tx(sqlite3 *db, const char *actor, const char *ref,
 	if (rc)
 		return rc;
 	before = current_consent(db, cid, g->purpose, &row, &withdrawn);
+	if ((rc = store_consent_next_id(db, &row, err))) {
+		cJSON_Delete(before);
+		return rc;
+	}
 	st = store_stmt(db, SQL("INSERT INTO consents (customer_id, purpose, channels, granted_at, "
-				"expires_at, source, policy_version) VALUES (?,?,?,?,?,?,?)"), err);
+				"expires_at, source, policy_version, id) VALUES (?,?,?,?,?,?,?,?)"),
+			err);
 	if (!st) {
 		cJSON_Delete(before);
 		return STORE_EIO;
 	}
 	sqlite3_bind_int64(st, 1, cid);
-	sqlite3_bind_text(st, 2, store_purpose_name(g->purpose), -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, (int)g->purpose);
+	sqlite3_bind_int64(st, 8, row);
 	sqlite3_bind_text(st, 3, channels, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, granted);
 	if (g->expires_at)
@@ -432,13 +438,16 @@ int store_consent_withdraw_tx(sqlite3 *db, const char *actor, const char *ref,
 		return store_errf(err, STORE_ENOENT, "customer '%s' has no %s consent to withdraw",
 				  ref, store_purpose_name(p));
 	}
-	st = store_stmt(db, SQL("UPDATE consents SET withdrawn_at = ? WHERE id = ?"), err);
+	st = store_stmt(db, SQL("UPDATE consents SET withdrawn_at = ? WHERE customer_id = ? AND "
+				"purpose = ? AND id = ?"), err);
 	if (!st) {
 		cJSON_Delete(before);
 		return STORE_EIO;
 	}
 	sqlite3_bind_int64(st, 1, store_now());
-	sqlite3_bind_int64(st, 2, row);
+	sqlite3_bind_int64(st, 2, cid);
+	sqlite3_bind_int(st, 3, (int)p);
+	sqlite3_bind_int64(st, 4, row);
 	rc = store_exec_stmt(db, st, "consent withdraw", err);
 	if (rc == STORE_OK)
 		rc = store_outbox_drop_tx(db, cid, p == STORE_RETARGETING ? STORE_QUEUED_TRIGGERS

@@ -22,11 +22,20 @@ static const char identifiers_v8[] =
 	"  CASE WHEN type IN ('eddystone-eid', 'irk') THEN key END AS key "
 	"  FROM main.identifiers";
 
+/* v9 stores a consent's purpose as its number (enum store_purpose). */
+static const char consents_v8[] =
+	"CREATE TEMP VIEW consents AS SELECT customer_id, CASE purpose "
+	"  WHEN 'presence' THEN 0 WHEN 'retargeting' THEN 1 END AS purpose, id, channels, "
+	"  granted_at, expires_at, withdrawn_at, source, policy_version FROM main.consents";
+
 int store_compat_views(sqlite3 *db, int version, char *err)
 {
+	int rc;
+
 	if (version >= 9)
 		return STORE_OK;
 	if (store_identifier_sql_register(db) != SQLITE_OK)
 		return store_sqlite_err(db, sqlite3_errcode(db), "open", err);
-	return store_exec(db, identifiers_v8, "open", err);
+	rc = store_exec(db, identifiers_v8, "open", err);
+	return rc ? rc : store_exec(db, consents_v8, "open", err);
 }

@@ -47,7 +47,7 @@ static const char sql_identifier[] =
 	"VALUES (?,?,?,?,?,?)";
 static const char sql_consent[] =
 	"INSERT INTO consents (customer_id, purpose, channels, granted_at, expires_at, source, "
-	"policy_version) VALUES (?,?,?,?,?,?,?)";
+	"policy_version, id) VALUES (?,?,?,?,?,?,?,?)";
 static const char sql_segment_new[] =
 	"INSERT INTO segments (name) VALUES (?) ON CONFLICT (name) DO NOTHING";
 static const char sql_segment_id[] = "SELECT id FROM segments WHERE name = ?";
@@ -156,15 +156,19 @@ static int insert_consent(struct import_row *r, char *item, char *err)
 	struct store_grant g;
 	char channels[512];
 	sqlite3_stmt *st;
+	int64_t id;
 	int rc = store_csv_consent_parse(item, &g, channels, sizeof(channels), err);
 
 	if (rc)
 		return rc;
 	if (g.expires_at && g.expires_at <= r->now)
 		return store_errf(err, STORE_EINVAL, "consent expiry is in the past");
+	if ((rc = store_consent_next_id(r->db, &id, err)))
+		return rc;
 	st = r->consent;
 	sqlite3_bind_int64(st, 1, r->cid);
-	sqlite3_bind_text(st, 2, store_purpose_name(g.purpose), -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, (int)g.purpose);
+	sqlite3_bind_int64(st, 8, id);
 	sqlite3_bind_text(st, 3, channels, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, r->now);
 	/* The statement is reused row after row: a grant without an expiry

@@ -427,7 +427,7 @@ static int consent_of(struct import_merge *m, int64_t cid, enum store_purpose p,
 
 	memset(c, 0, sizeof(*c));
 	sqlite3_bind_int64(st, 1, cid);
-	sqlite3_bind_text(st, 2, store_purpose_name(p), -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, (int)p);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		const char *ch = (const char *)sqlite3_column_text(st, 0);

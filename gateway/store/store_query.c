@@ -88,12 +88,12 @@ static const char *consent_state(sqlite3_stmt *st, int granted_col, int64_t now)
 }
 
 #define CURRENT_CONSENT(p)                                                                         \
-	"(SELECT granted_at FROM consents WHERE customer_id = c.id AND purpose = '" p "' "        \
-	"ORDER BY id DESC LIMIT 1), "                                                             \
-	"(SELECT expires_at FROM consents WHERE customer_id = c.id AND purpose = '" p "' "        \
-	"ORDER BY id DESC LIMIT 1), "                                                             \
-	"(SELECT withdrawn_at FROM consents WHERE customer_id = c.id AND purpose = '" p "' "      \
-	"ORDER BY id DESC LIMIT 1)"
+	"(SELECT granted_at FROM consents WHERE customer_id = c.id AND purpose = "                \
+	STORE_SQL_PURPOSE(p) " ORDER BY id DESC LIMIT 1), "                                       \
+	"(SELECT expires_at FROM consents WHERE customer_id = c.id AND purpose = "                \
+	STORE_SQL_PURPOSE(p) " ORDER BY id DESC LIMIT 1), "                                       \
+	"(SELECT withdrawn_at FROM consents WHERE customer_id = c.id AND purpose = "              \
+	STORE_SQL_PURPOSE(p) " ORDER BY id DESC LIMIT 1)"
 
 static cJSON *customer_row(sqlite3_stmt *st)
 {
@@ -160,7 +160,7 @@ static cJSON *consent_row(sqlite3_stmt *st)
 {
 	cJSON *o = cJSON_CreateObject();
 
-	add_text(o, "purpose", st, 0);
+	cJSON_AddStringToObject(o, "purpose", store_column_purpose(st, 0));
 	cJSON_AddItemToObject(o, "channels", channels_array((const char *)sqlite3_column_text(st, 1)));
 	add_time(o, "granted_at", st, 2);
 	add_time(o, "expires_at", st, 3);

@@ -287,6 +287,45 @@ const char *store_purpose_name(enum store_purpose p)
 	return p == STORE_RETARGETING ? "retargeting" : "presence";
 }
 
+const char *store_column_purpose(sqlite3_stmt *st, int col)
+{
+	/* consents_archive keeps the names it always had. */
+	if (sqlite3_column_type(st, col) == SQLITE_TEXT)
+		return (const char *)sqlite3_column_text(st, col);
+	if (sqlite3_column_type(st, col) != SQLITE_INTEGER)
+		return "?";
+	switch (sqlite3_column_int(st, col)) {
+	case STORE_PRESENCE:
+		return "presence";
+	case STORE_RETARGETING:
+		return "retargeting";
+	}
+	return "?";
+}
+
+int store_consent_next_id(sqlite3 *db, int64_t *id, char *err)
+{
+	sqlite3_stmt *st = store_stmt(db, SQL("UPDATE kv SET value = CAST(value AS INTEGER) + 1 "
+					      "WHERE key = 'consent_next_id' "
+					      "RETURNING CAST(value AS INTEGER) - 1"), err);
+	int rc;
+
+	*id = 0;
+	if (!st)
+		return STORE_EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_err(db, rc, "consent", err);
+	if (*id <= 0)
+		return store_errf(err, STORE_EIO, "consent: the store has no consent id sequence");
+	return STORE_OK;
+}
+
 int store_event_parse(const char *s)
 {
 	static const char *const names[] = { "enter", "dwell", "exit" };

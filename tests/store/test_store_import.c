@@ -98,8 +98,8 @@ static bool in_force(sqlite3 *db, const char *ref, const char *purpose)
 
 	snprintf(sql, sizeof(sql),
 		 "SELECT k.withdrawn_at IS NULL FROM consents k JOIN customers c "
-		 "ON c.id = k.customer_id WHERE c.customer_ref = '%s' AND k.purpose = '%s' "
-		 "ORDER BY k.id DESC LIMIT 1", ref, purpose);
+		 "ON c.id = k.customer_id WHERE c.customer_ref = '%s' AND k.purpose = %d "
+		 "ORDER BY k.id DESC LIMIT 1", ref, strcmp(purpose, "retargeting") == 0);
 	return count(db, sql) == 1;
 }
 
@@ -209,7 +209,7 @@ static void update_adds_and_changes(void **state)
 	/* A's retargeting: a second grant entry, the first one kept as history */
 	assert_int_equal(count(f->db, "SELECT count(*) FROM consents k JOIN customers c ON "
 				      "c.id = k.customer_id WHERE c.customer_ref = 'A' AND "
-				      "k.purpose = 'retargeting'"), 2);
+				      "k.purpose = 1"), 2);
 	assert_true(in_force(f->db, "A", "retargeting"));
 	/* every change has its own audit row, made as beaconctl makes it */
 	assert_int_equal(count(f->db, "SELECT count(*) FROM audit WHERE action IN "

@@ -1,8 +1,9 @@
 /*
- * test_store_migrate.c - a database written by the previous schema (v8,
- * identifiers as text) is read as it is by a read-only open and upgraded in
- * place by the first read-write one: same rows, same ids, same listings,
- * and the data path's snapshot finds the same identifiers.
+ * test_store_migrate.c - a database written by the previous schema (v8:
+ * identifiers as text, consents with a rowid and purpose names) is read as
+ * it is by a read-only open and upgraded in place by the first read-write
+ * one: same rows, same ids, same listings, the same identifiers and
+ * consents in the data path's snapshot.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -88,8 +89,15 @@ static void make_v8(const char *path)
 		"  (12, 2, 'irk', '" KEY_IRK "', x'" KEY_IRK "', NULL, NULL, 104),"
 		"  (13, 2, 'altbeacon', '0x0118:00112233445566778899aabbccddeeff00112233', NULL, "
 		"   NULL, NULL, 105);"
-		"INSERT INTO consents (customer_id, purpose, channels, granted_at, source) VALUES "
-		"  (1, 'presence', '', 100, 'import'), (2, 'presence', '', 100, 'import');"
+		"INSERT INTO consents (id, customer_id, purpose, channels, granted_at, withdrawn_at, "
+		"  source, policy_version) VALUES "
+		"  (1, 1, 'presence', '', 100, NULL, 'import', ''),"
+		"  (2, 1, 'retargeting', 'push', 100, 150, 'import', ''),"
+		"  (3, 2, 'presence', '', 100, NULL, 'import', ''),"
+		"  (4, 1, 'retargeting', 'push,sms', 200, NULL, 'cli', 'v2');"
+		"INSERT INTO consents_archive (id, customer_id, purpose, channels, granted_at, "
+		"  expires_at, source, policy_version, archived_at) VALUES "
+		"  (7, 2, 'retargeting', 'push', 50, 60, 'cli', '', 70);"
 		"PRAGMA user_version = 8", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(raw);
 }
@@ -100,8 +108,7 @@ static char *show(sqlite3 *db, const char *ref, char *err)
 	char *text;
 
 	assert_int_equal(store_customer_show(db, ref, &doc, err), STORE_OK);
-	/* The list of identifiers is what changed form; created_at etc. too. */
-	text = cJSON_PrintUnformatted(cJSON_GetObjectItem(doc, "identifiers"));
+	text = cJSON_PrintUnformatted(doc);
 	cJSON_Delete(doc);
 	return text;
 }
@@ -145,10 +152,33 @@ static void v8_reads_and_upgrades(void **state)
 	assert_string_equal(b, b_ro);
 	assert_non_null(strstr(b, "\"type\":\"irk\",\"key_fingerprint\""));
 
-	/* the snapshot holds all six */
+	/* consents: ids kept, clustered by customer, purpose as its number; the
+	 * id sequence goes on after the highest id, archived ones included */
+	assert_int_equal(count(db, "SELECT count(*) FROM consents WHERE (customer_id, purpose, id) "
+				   "IN (VALUES (1, 0, 1), (1, 1, 2), (2, 0, 3), (1, 1, 4))"), 4);
+	assert_int_equal(count(db, "SELECT value FROM kv WHERE key = 'consent_next_id'"), 8);
+	assert_non_null(strstr(a, "\"purpose\":\"retargeting\",\"channels\":[\"push\",\"sms\"]"));
+
+	/* the snapshot holds all six identifiers; A's newest retargeting row
+	 * (4, not the withdrawn 2) is the one in force */
 	assert_int_equal(store_snapshot_load(db, &s, f->err, sizeof(f->err)), 0);
 	assert_int_equal(s->n_identifiers, 6);
+	assert_true(s->customers[0].consent[SNAP_PRESENCE].granted);
+	assert_true(s->customers[0].consent[SNAP_RETARGETING].granted);
+	assert_false(s->customers[1].consent[SNAP_RETARGETING].granted);
 	snapshot_free(s);
+
+	/* a withdrawal stamps the newest row only; a grant takes the next id */
+	assert_int_equal(store_consent_withdraw(db, "t", "A", STORE_RETARGETING, f->err), STORE_OK);
+	assert_int_equal(count(db, "SELECT group_concat(withdrawn_at IS NOT NULL) FROM consents "
+				   "WHERE customer_id = 1 AND purpose = 1 AND id = 4"), 1);
+	assert_int_equal(count(db, "SELECT withdrawn_at FROM consents WHERE id = 2"), 150);
+	assert_int_equal(store_consent_grant(db, "t", "B", &(struct store_grant){
+							.purpose = STORE_RETARGETING,
+							.channels = "push" }, f->err),
+			 STORE_OK);
+	assert_int_equal(count(db, "SELECT id FROM consents WHERE customer_id = 2 AND purpose = 1"),
+			 8);
 
 	/* text in, stored form found: taken, then removed, then free */
 	assert_int_equal(store_identifier_parse_pair("ibeacon " U ":1:2", &id, f->err), STORE_OK);
