@@ -162,7 +162,7 @@ static int add_consents(struct fleet_reader *fr, cJSON *c, int64_t id, char *err
 		cJSON_AddNumberToObject(o, "granted_at", (double)sqlite3_column_int64(st, 2));
 		cJSON_AddNumberToObject(o, "expires_at", (double)sqlite3_column_int64(st, 3));
 		cJSON_AddStringToObject(o, "policy", col_text(st, 6));
-		cJSON_AddStringToObject(o, "source", col_text(st, 5));
+		cJSON_AddStringToObject(o, "source", store_column_source(st, 5));
 		cJSON_AddItemToArray(a, o);
 	}
 	sqlite3_reset(st);

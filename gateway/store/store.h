@@ -162,6 +162,9 @@ void store_fingerprint(const void *data, size_t n, char out[9]);
 enum store_purpose { STORE_PRESENCE = 0, STORE_RETARGETING = 1 };
 int store_purpose_parse(const char *s, enum store_purpose *p);
 const char *store_purpose_name(enum store_purpose p);
+/* A consent's source in column col of a row: consents store 'import' and
+ * 'cli' as numbers (schema v9), any other as text ("" if none). */
+const char *store_column_source(sqlite3_stmt *st, int col);
 /* The name of the purpose in column col of a row: consents store the
  * number, consents_archive the name ("?" if neither). */
 const char *store_column_purpose(sqlite3_stmt *st, int col);

@@ -343,7 +343,7 @@ static cJSON *current_consent(sqlite3 *db, int64_t cid, enum store_purpose p, in
 		if (*withdrawn)
 			cJSON_AddNumberToObject(o, "withdrawn_at",
 						(double)sqlite3_column_int64(st, 4));
-		cJSON_AddStringToObject(o, "source", (const char *)sqlite3_column_text(st, 5));
+		cJSON_AddStringToObject(o, "source", store_column_source(st, 5));
 		cJSON_AddStringToObject(o, "policy_version",
 					(const char *)sqlite3_column_text(st, 6));
 	}
@@ -402,7 +402,7 @@ int store_consent_grant_tx(sqlite3 *db, const char *actor, const char *ref,
 	sqlite3_bind_int64(st, 4, granted);
 	if (g->expires_at)
 		sqlite3_bind_int64(st, 5, g->expires_at);
-	sqlite3_bind_text(st, 6, source, -1, SQLITE_STATIC);
+	store_bind_source(st, 6, source);
 	sqlite3_bind_text(st, 7, policy, -1, SQLITE_STATIC);
 	rc = store_exec_stmt(db, st, "consent grant", err);
 	if (rc) {

@@ -177,7 +177,7 @@ static int insert_consent(struct import_row *r, char *item, char *err)
 		sqlite3_bind_int64(st, 5, g.expires_at);
 	else
 		sqlite3_bind_null(st, 5);
-	sqlite3_bind_text(st, 6, "import", -1, SQLITE_STATIC);
+	store_bind_source(st, 6, "import");
 	sqlite3_bind_text(st, 7, r->policy, -1, SQLITE_STATIC);
 	if ((rc = store_exec_stmt(r->db, st, "import", err)))
 		return rc;

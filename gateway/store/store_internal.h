@@ -137,6 +137,13 @@ int store_identifier_sql_register(sqlite3 *db);
  * older than this program's: temporary views that show the tables whose
  * stored form changed since as they are now (store_compat.c). */
 int store_compat_views(sqlite3 *db, int version, char *err);
+/* consents.source as stored: 'import' and 'cli' as 0 and 1, any other as
+ * text (schema v9); store_column_source() (store.h) reads it back. */
+void store_bind_source(sqlite3_stmt *st, int col, const char *source);
+/* The same in SQL, for copies out of the table (the archive keeps text). */
+#define STORE_SQL_SOURCE_TEXT(COL)                                                             \
+	"(CASE WHEN typeof(" COL ") = 'integer' THEN CASE " COL " WHEN 0 THEN 'import' "        \
+	"WHEN 1 THEN 'cli' END ELSE " COL " END)"
 /* The id of a new consent row (schema v9: kv 'consent_next_id', moved on). */
 int store_consent_next_id(sqlite3 *db, int64_t *id, char *err);
 

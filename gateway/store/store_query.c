@@ -165,7 +165,7 @@ static cJSON *consent_row(sqlite3_stmt *st)
 	add_time(o, "granted_at", st, 2);
 	add_time(o, "expires_at", st, 3);
 	add_time(o, "withdrawn_at", st, 4);
-	add_text(o, "source", st, 5);
+	cJSON_AddStringToObject(o, "source", store_column_source(st, 5));
 	add_text(o, "policy_version", st, 6);
 	if (sqlite3_column_count(st) > 7)
 		add_text(o, "customer_ref", st, 7);

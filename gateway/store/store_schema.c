@@ -360,7 +360,7 @@ static const char schema_v8[] =
 
 /*
  * v9: identifiers in their binary form, consents clustered by customer:
- * what a gateway needs per customer, in fewer bytes (460 -> 290 a customer
+ * what a gateway needs per customer, in fewer bytes (460 -> 278 a customer
  * after a CSV import of 100,000).
  * Identifiers: the canonical text was stored twice (table and the UNIQUE
  * (type, value) index), ~55 bytes each for an iBeacon, and an
@@ -409,7 +409,9 @@ static const char schema_v9[] =
 	 * in no bytes). A table without rowid numbers nothing: ids come from kv
 	 * 'consent_next_id' (store_consent_next_id()), one sequence for all
 	 * customers as before, never reused, so an archived row's id stays its
-	 * own. */
+	 * own. source: the two a gateway writes most, 'import' and 'cli', as
+	 * 0 and 1 (no bytes), any other as text; the column has no type so that
+	 * SQLite keeps either as it is (store_bind_source()). */
 	"CREATE TABLE consents_v9 ("
 	"  customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,"
 	"  purpose INTEGER NOT NULL CHECK (purpose IN (0, 1)),"
@@ -418,13 +420,15 @@ static const char schema_v9[] =
 	"  granted_at INTEGER NOT NULL,"
 	"  expires_at INTEGER,"
 	"  withdrawn_at INTEGER,"
-	"  source TEXT NOT NULL,"
+	"  source NOT NULL CHECK (source IN (0, 1) OR typeof(source) = 'text'),"
 	"  policy_version TEXT NOT NULL DEFAULT '',"
 	"  PRIMARY KEY (customer_id, purpose, id)) WITHOUT ROWID;"
 	"INSERT INTO consents_v9 (customer_id, purpose, id, channels, granted_at, expires_at, "
 	"  withdrawn_at, source, policy_version) SELECT customer_id, "
 	"  CASE purpose WHEN 'presence' THEN 0 WHEN 'retargeting' THEN 1 END, id, channels, "
-	"  granted_at, expires_at, withdrawn_at, source, policy_version FROM consents "
+	"  granted_at, expires_at, withdrawn_at, "
+	"  CASE source WHEN 'import' THEN 0 WHEN 'cli' THEN 1 ELSE source END, policy_version "
+	"  FROM consents "
 	"  ORDER BY customer_id, purpose, id;"
 	"INSERT OR REPLACE INTO kv (key, value) VALUES ('consent_next_id', "
 	"  1 + max(coalesce((SELECT max(id) FROM consents), 0), "

@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 
 #include "store_internal.h"
+#include "bgw_util.h"
 
 int store_errf(char *err, int rc, const char *fmt, ...)
 {
@@ -301,6 +302,34 @@ const char *store_column_purpose(sqlite3_stmt *st, int col)
 		return "retargeting";
 	}
 	return "?";
+}
+
+/* The sources numbered in consents.source, by number. */
+static const char *const known_sources[] = { "import", "cli" };
+
+void store_bind_source(sqlite3_stmt *st, int col, const char *source)
+{
+	for (size_t i = 0; i < BGW_ARRAY_SIZE(known_sources); i++) {
+		if (strcmp(source, known_sources[i]) == 0) {
+			sqlite3_bind_int(st, col, (int)i);
+			return;
+		}
+	}
+	sqlite3_bind_text(st, col, source, -1, SQLITE_TRANSIENT);
+}
+
+const char *store_column_source(sqlite3_stmt *st, int col)
+{
+	const char *t;
+
+	if (sqlite3_column_type(st, col) == SQLITE_INTEGER) {
+		int64_t i = sqlite3_column_int64(st, col);
+
+		return i >= 0 && i < (int64_t)BGW_ARRAY_SIZE(known_sources) ? known_sources[i] :
+									       "?";
+	}
+	t = (const char *)sqlite3_column_text(st, col);
+	return t ? t : "";
 }
 
 int store_consent_next_id(sqlite3 *db, int64_t *id, char *err)

@@ -218,7 +218,7 @@ static void purge_retention(void **state)
 		 "INSERT INTO visits (customer_id, zone, entered_at, exited_at) VALUES "
 		 "(1, 'z', %lld, %lld), (1, 'z', %lld, %lld);"
 		 "INSERT INTO consents (customer_id, purpose, granted_at, expires_at, source, id) "
-		 "VALUES (1, 0, 1, %lld, 'cli', " NEXT_ID ");" BUMP_ID
+		 "VALUES (1, 0, 1, %lld, 1 /* cli */, " NEXT_ID ");" BUMP_ID
 		 "INSERT INTO consents (customer_id, purpose, granted_at, expires_at, source, id) "
 		 "VALUES (1, 1, 1, %lld, 'cli', " NEXT_ID ");" BUMP_ID,
 		 (long long)(now - 40 * 86400), (long long)(now - 40 * 86400 + 60),
@@ -229,6 +229,9 @@ static void purge_retention(void **state)
 	assert_int_equal(r.visits, 1);
 	assert_int_equal(r.consents_archived, 1);
 	assert_int_equal(count(f->db, "SELECT count(*) FROM consents_archive"), 1);
+	/* the archive names the source and the purpose */
+	assert_int_equal(count(f->db, "SELECT count(*) FROM consents_archive WHERE source = 'cli' "
+				      "AND purpose = 'presence'"), 1);
 	assert_int_equal(count(f->db, "SELECT count(*) FROM consents"), 1);
 	assert_int_equal(store_purge(f->db, "t", 0, now, &r, err), STORE_EINVAL);
 

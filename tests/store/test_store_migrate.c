@@ -93,7 +93,7 @@ static void make_v8(const char *path)
 		"  source, policy_version) VALUES "
 		"  (1, 1, 'presence', '', 100, NULL, 'import', ''),"
 		"  (2, 1, 'retargeting', 'push', 100, 150, 'import', ''),"
-		"  (3, 2, 'presence', '', 100, NULL, 'import', ''),"
+		"  (3, 2, 'presence', '', 100, NULL, 'mqtt seq 42', ''),"
 		"  (4, 1, 'retargeting', 'push,sms', 200, NULL, 'cli', 'v2');"
 		"INSERT INTO consents_archive (id, customer_id, purpose, channels, granted_at, "
 		"  expires_at, source, policy_version, archived_at) VALUES "
@@ -157,6 +157,14 @@ static void v8_reads_and_upgrades(void **state)
 	assert_int_equal(count(db, "SELECT count(*) FROM consents WHERE (customer_id, purpose, id) "
 				   "IN (VALUES (1, 0, 1), (1, 1, 2), (2, 0, 3), (1, 1, 4))"), 4);
 	assert_int_equal(count(db, "SELECT value FROM kv WHERE key = 'consent_next_id'"), 8);
+	/* the usual sources as numbers, any other as it was */
+	assert_int_equal(count(db, "SELECT count(*) FROM consents WHERE typeof(source) = "
+				   "'integer'"), 3);
+	assert_int_equal(count(db, "SELECT count(*) FROM consents WHERE source = 'mqtt seq 42'"),
+			 1);
+	assert_non_null(strstr(b, "\"source\":\"mqtt seq 42\""));
+	assert_non_null(strstr(a, "\"source\":\"cli\",\"policy_version\":\"v2\""));
+	assert_non_null(strstr(a, "\"source\":\"import\""));
 	assert_non_null(strstr(a, "\"purpose\":\"retargeting\",\"channels\":[\"push\",\"sms\"]"));
 
 	/* the snapshot holds all six identifiers; A's newest retargeting row
