@@ -396,11 +396,11 @@ static void identifier_stored_fn(sqlite3_context *ctx, int argc, sqlite3_value *
 	enum store_id_type t = type ? store_id_type_parse(type) : 0;
 
 	(void)argc;
-	/* The v8 value of an Eddystone-EID is the key alone; its K and offset
-	 * were columns of their own. */
-	if (t == STORE_ID_EDDYSTONE_EID ? value && store_identifier_parse(STORE_ID_IRK, value, &id,
-									   NULL) == STORE_OK :
-	    t && value && store_identifier_parse(t, value, &id, NULL) == STORE_OK)
+	/* The v8 value of an Eddystone-EID is the key alone (its K and offset
+	 * were columns of their own): the syntax of an IRK. */
+	if (t == STORE_ID_EDDYSTONE_EID)
+		t = STORE_ID_IRK;
+	if (t && value && store_identifier_parse(t, value, &id, NULL) == STORE_OK)
 		sqlite3_result_blob(ctx, id.bytes, (int)id.n_bytes, SQLITE_TRANSIENT);
 	else
 		sqlite3_result_null(ctx);

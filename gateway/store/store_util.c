@@ -304,7 +304,8 @@ const char *store_column_purpose(sqlite3_stmt *st, int col)
 	return "?";
 }
 
-/* The sources numbered in consents.source, by number. */
+/* The sources numbered in consents.source, by number: the same numbers as
+ * STORE_SQL_SOURCE_TEXT and the v9 migration step. */
 static const char *const known_sources[] = { "import", "cli" };
 
 void store_bind_source(sqlite3_stmt *st, int col, const char *source)
