@@ -15,13 +15,14 @@ enum { ST_REF, ST_IDS, ST_CONS, ST_SEGS, ST_CAMP, ST_N };
 
 static const char *const reader_sql[ST_N] = {
 	[ST_REF] = "SELECT customer_ref FROM customers WHERE id = ?",
+	/* Sorted by their text below: the stored form sorts otherwise. */
 	[ST_IDS] = "SELECT type, value, exponent, clock_offset FROM identifiers "
-		   "WHERE customer_id = ? ORDER BY type, value",
+		   "WHERE customer_id = ?",
 	/* The newest row per purpose is the consent in force (store.h). */
 	[ST_CONS] = "SELECT c.purpose, c.channels, c.granted_at, c.expires_at, c.withdrawn_at, "
 		    "c.source, c.policy_version FROM consents c WHERE c.customer_id = ?1 AND "
 		    "c.id = (SELECT max(id) FROM consents WHERE customer_id = ?1 AND "
-		    "purpose = c.purpose) ORDER BY c.purpose",
+		    "purpose = c.purpose) ORDER BY c.purpose", /* presence, retargeting */
 	[ST_SEGS] = "SELECT s.name FROM customer_segments cs JOIN segments s "
 		    "ON s.id = cs.segment_id WHERE cs.customer_id = ? ORDER BY s.name",
 	[ST_CAMP] = "SELECT c.name, z.name, c.event, s.name, c.min_dwell_s, c.cooldown_s, "
@@ -81,25 +82,63 @@ static int read_failed(struct fleet_reader *fr, int rc, char *err, size_t errlen
 	return -1;
 }
 
+/* The order of the signed document: by type name, then canonical value, as
+ * text (what the store sorted by when it stored text). */
+static int identifier_order(const void *a, const void *b)
+{
+	const struct store_identifier *x = a, *y = b;
+	int c = strcmp(store_id_type_name(x->type), store_id_type_name(y->type));
+
+	return c ? c : strcmp(x->value, y->value);
+}
+
+/* Reads an identifier row (type, value, exponent, clock_offset); false for
+ * a stored form this program does not know. */
+static bool row_identifier(sqlite3_stmt *st, struct store_identifier *id)
+{
+	if (store_column_identifier(st, 0, id) != STORE_OK)
+		return false;
+	if (id->type == STORE_ID_EDDYSTONE_EID) {
+		id->exponent = (uint8_t)sqlite3_column_int(st, 2);
+		id->clock_offset = sqlite3_column_int64(st, 3);
+	}
+	return true;
+}
+
 static int add_identifiers(struct fleet_reader *fr, cJSON *c, int64_t id, char *err,
 			   size_t errlen)
 {
 	sqlite3_stmt *st = fr->st[ST_IDS];
 	cJSON *a = cJSON_AddArrayToObject(c, "identifiers");
+	struct store_identifier *ids = NULL;
+	size_t n = 0, cap = 0;
 	char buf[160];
 	int rc;
 
 	sqlite3_bind_int64(st, 1, id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (!strcmp(col_text(st, 0), "eddystone-eid"))
-			snprintf(buf, sizeof(buf), "%s %s:%d:%lld", col_text(st, 0),
-				 col_text(st, 1), sqlite3_column_int(st, 2),
-				 (long long)sqlite3_column_int64(st, 3));
-		else
-			snprintf(buf, sizeof(buf), "%s %s", col_text(st, 0), col_text(st, 1));
-		cJSON_AddItemToArray(a, cJSON_CreateString(buf));
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 4;
+			struct store_identifier *g = realloc(ids, ncap * sizeof(*g));
+
+			if (!g) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			ids = g;
+			cap = ncap;
+		}
+		if (row_identifier(st, &ids[n]))
+			n++;
 	}
 	sqlite3_reset(st);
+	if (n)
+		qsort(ids, n, sizeof(*ids), identifier_order);
+	for (size_t i = 0; i < n; i++) {
+		store_identifier_format(&ids[i], buf, sizeof(buf));
+		cJSON_AddItemToArray(a, cJSON_CreateString(buf));
+	}
+	free(ids);
 	return read_failed(fr, rc, err, errlen);
 }
 
@@ -118,12 +157,12 @@ static int add_consents(struct fleet_reader *fr, cJSON *c, int64_t id, char *err
 		if (sqlite3_column_type(st, 4) != SQLITE_NULL)
 			continue;
 		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "purpose", col_text(st, 0));
+		cJSON_AddStringToObject(o, "purpose", store_column_purpose(st, 0));
 		cJSON_AddStringToObject(o, "channels", col_text(st, 1));
 		cJSON_AddNumberToObject(o, "granted_at", (double)sqlite3_column_int64(st, 2));
 		cJSON_AddNumberToObject(o, "expires_at", (double)sqlite3_column_int64(st, 3));
 		cJSON_AddStringToObject(o, "policy", col_text(st, 6));
-		cJSON_AddStringToObject(o, "source", col_text(st, 5));
+		cJSON_AddStringToObject(o, "source", store_column_source(st, 5));
 		cJSON_AddItemToArray(a, o);
 	}
 	sqlite3_reset(st);
@@ -313,17 +352,9 @@ static int sync_identifiers(sqlite3 *db, const char *actor, const char *ref, int
 			       "WHERE customer_id = ?", -1, &st, NULL) != SQLITE_OK)
 		return step_done(db, NULL, SQLITE_ERROR, err);
 	sqlite3_bind_int64(st, 1, cid);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n_have < BGW_ARRAY_SIZE(have)) {
-		const char *type = (const char *)sqlite3_column_text(st, 0);
-		const char *value = (const char *)sqlite3_column_text(st, 1);
-
-		if (!strcmp(type, "eddystone-eid"))
-			snprintf(have[n_have++], sizeof(have[0]), "%s %s:%d:%lld", type, value,
-				 sqlite3_column_int(st, 2),
-				 (long long)sqlite3_column_int64(st, 3));
-		else
-			snprintf(have[n_have++], sizeof(have[0]), "%s %s", type, value);
-	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n_have < BGW_ARRAY_SIZE(have))
+		if (row_identifier(st, &id))
+			store_identifier_format(&id, have[n_have++], sizeof(have[0]));
 	if ((rc = step_done(db, st, rc == SQLITE_ROW ? SQLITE_DONE : rc, err)))
 		return rc;
 	/* Out with what the authority no longer lists... */
@@ -381,7 +412,7 @@ static int sync_consent(sqlite3 *db, const char *actor, const char *ref, int64_t
 			       "purpose = ? ORDER BY id DESC LIMIT 1", -1, &st, NULL) != SQLITE_OK)
 		return step_done(db, NULL, SQLITE_ERROR, err);
 	sqlite3_bind_int64(st, 1, cid);
-	sqlite3_bind_text(st, 2, store_purpose_name(purpose), -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, (int)purpose);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		have = true;

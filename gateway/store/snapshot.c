@@ -108,53 +108,6 @@ static int64_t customer_index(const struct snapshot *s, int64_t id)
 	return -1;
 }
 
-/* Canonical text as written by the store (lower-case hex, ibeacon
- * "uuid-with-dashes:major:minor", uid "ns:instance") -> bytes. Faster than the
- * full parser, which matters at a million rows; anything unexpected goes to
- * the full parser. */
-static bool canonical_bytes(enum store_id_type t, const char *v, uint8_t *out)
-{
-	size_t n = 0, want = 16;   /* uuid, or namespace + instance */
-	unsigned long num[2] = { 0, 0 };
-	int k = 0;
-
-	if (!v)
-		return false;
-	while (n < want && *v) {
-		int hi, lo;
-
-		if (*v == '-' || (*v == ':' && t == STORE_ID_EDDYSTONE_UID)) {
-			v++;
-			continue;
-		}
-		hi = bgw_hex_nibble(v[0]);
-		lo = hi < 0 ? -1 : bgw_hex_nibble(v[1]);
-		if (lo < 0)
-			return false;
-		out[n++] = (uint8_t)(hi << 4 | lo);
-		v += 2;
-	}
-	if (n != want)
-		return false;
-	if (t == STORE_ID_EDDYSTONE_UID)
-		return *v == '\0';
-	while (*v == ':' && k < 2) {
-		v++;
-		if (*v < '0' || *v > '9')
-			return false;
-		while (*v >= '0' && *v <= '9' && num[k] <= 65535)
-			num[k] = num[k] * 10 + (unsigned long)(*v++ - '0');
-		k++;
-	}
-	if (k != 2 || *v || num[0] > 65535 || num[1] > 65535)
-		return false;
-	out[16] = (uint8_t)(num[0] >> 8);
-	out[17] = (uint8_t)num[0];
-	out[18] = (uint8_t)(num[1] >> 8);
-	out[19] = (uint8_t)num[1];
-	return true;
-}
-
 static int64_t segment_index(const struct loader *l, int64_t id)
 {
 	uint32_t lo = 0, hi = l->s->n_segments;
@@ -306,8 +259,9 @@ static const struct snap_consent *set_intern(struct loader *l,
 static int load_consents(struct loader *l)
 {
 	/* Per customer and purpose in id order: the newest row of each purpose
-	 * is applied last ("current"); the index consents_customer gives this
-	 * order, and a customer's pair is complete when the next one starts. */
+	 * is applied last ("current"); the table is clustered in this order
+	 * (schema v9), and a customer's pair is complete when the next one
+	 * starts. */
 	sqlite3_stmt *st = prep(l, "SELECT customer_id, purpose, channels, granted_at, expires_at, "
 				   "withdrawn_at, policy_version FROM consents "
 				   "ORDER BY customer_id, purpose, id");
@@ -320,10 +274,11 @@ static int load_consents(struct loader *l)
 	memset(pair, 0, sizeof(pair));
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
 		int64_t ci = customer_index(l->s, sqlite3_column_int64(st, 0));
-		const char *p = (const char *)sqlite3_column_text(st, 1);
+		int p = sqlite3_column_int(st, 1);
 		struct snap_consent *c;
 
-		if (ci < 0 || !p)
+		if (ci < 0 || sqlite3_column_type(st, 1) != SQLITE_INTEGER ||
+		    (p != STORE_PRESENCE && p != STORE_RETARGETING))
 			continue;
 		if (ci != cur) {
 			if (cur >= 0)
@@ -331,7 +286,7 @@ static int load_consents(struct loader *l)
 			memset(pair, 0, sizeof(pair));
 			cur = ci;
 		}
-		c = &pair[p[0] == 'r' ? SNAP_RETARGETING : SNAP_PRESENCE];
+		c = &pair[p == STORE_RETARGETING ? SNAP_RETARGETING : SNAP_PRESENCE];
 		memset(c, 0, sizeof(*c));
 		c->granted = true;
 		c->from = snap_time32(sqlite3_column_int64(st, 3));
@@ -422,9 +377,12 @@ static int id_store(struct loader *l, struct snap_identifier *id, const uint8_t 
 	return 0;
 }
 
+/* The stored form is the bytes the data path matches (schema v9): they are
+ * copied as they are; a row of a type or length this program does not
+ * know is skipped. */
 static int load_identifiers(struct loader *l)
 {
-	sqlite3_stmt *st = prep(l, "SELECT customer_id, type, value, key, exponent, clock_offset "
+	sqlite3_stmt *st = prep(l, "SELECT customer_id, type, value, exponent, clock_offset "
 				   "FROM identifiers ORDER BY id");
 	uint32_t i = 0;
 
@@ -432,52 +390,51 @@ static int load_identifiers(struct loader *l)
 		return -1;
 	while (i < l->s->n_identifiers && sqlite3_step(st) == SQLITE_ROW) {
 		int64_t ci = customer_index(l->s, sqlite3_column_int64(st, 0));
-		const char *type = (const char *)sqlite3_column_text(st, 1);
+		int t = sqlite3_column_int(st, 1);
+		const void *v = sqlite3_column_blob(st, 2);
+		size_t n = (size_t)sqlite3_column_bytes(st, 2);
 		struct snap_identifier *id = &l->s->identifiers[i];
-		enum store_id_type t = type ? store_id_type_parse(type) : 0;
 		uint8_t v8[SNAP_ID_BYTES_MAX];
 
-		if (ci < 0 || !t)
+		if (ci < 0 || !v)
 			continue;
 		memset(id, 0, sizeof(*id)); /* the slot of a skipped row is reused */
 		id->customer = (uint32_t)ci;
-		if (t == STORE_ID_IBEACON || t == STORE_ID_EDDYSTONE_UID || t == STORE_ID_ALTBEACON) {
-			const char *v = (const char *)sqlite3_column_text(st, 2);
-			struct store_identifier parsed;
+		switch (t) {
+		case STORE_ID_IBEACON:
+			id->type = SNAP_ID_IBEACON;
+			break;
+		case STORE_ID_EDDYSTONE_UID:
+			id->type = SNAP_ID_EDDYSTONE_UID;
+			break;
+		case STORE_ID_ALTBEACON:
+			id->type = SNAP_ID_ALTBEACON;
+			break;
+		case STORE_ID_IRK:
+			id->type = SNAP_ID_IRK;
+			break;
+		case STORE_ID_EDDYSTONE_EID:
+			id->type = SNAP_ID_EDDYSTONE_EID;
+			break;
+		default:
+			continue;
+		}
+		if (n != snap_id_len(id->type))
+			continue;
+		memcpy(v8, v, n);
+		if (id->type == SNAP_ID_EDDYSTONE_EID) {
+			uint32_t k = l->s->n_clock_offsets;
 
-			/* AltBeacons are few: the full parser is fast enough. */
-			if (t == STORE_ID_ALTBEACON || !canonical_bytes(t, v, v8)) {
-				if (!v || store_identifier_parse(t, v, &parsed, NULL) != STORE_OK)
-					continue;
-				memcpy(v8, parsed.bytes, parsed.n_bytes);
-			}
-			id->type = t == STORE_ID_IBEACON	 ? SNAP_ID_IBEACON :
-				   t == STORE_ID_ALTBEACON ? SNAP_ID_ALTBEACON :
-							     SNAP_ID_EDDYSTONE_UID;
-			if (id_store(l, id, v8, snap_id_len(id->type)))
+			if (k == l->clock_cap)
+				continue; /* cannot: counted in the same transaction */
+			id->exponent = (uint8_t)sqlite3_column_int(st, 3);
+			memcpy(v8 + 16, &k, sizeof(k));
+			if (id_store(l, id, v8, 20))
 				continue;
-		} else {
-			size_t n = 16;
-
-			if (sqlite3_column_bytes(st, 3) != 16)
-				continue;
-			memcpy(v8, sqlite3_column_blob(st, 3), 16);
-			id->type = t == STORE_ID_IRK ? SNAP_ID_IRK : SNAP_ID_EDDYSTONE_EID;
-			if (t == STORE_ID_EDDYSTONE_EID) {
-				uint32_t k = l->s->n_clock_offsets;
-
-				if (k == l->clock_cap)
-					continue; /* cannot: counted in the same transaction */
-				id->exponent = (uint8_t)sqlite3_column_int(st, 4);
-				memcpy(v8 + 16, &k, sizeof(k));
-				n = 20;
-				if (id_store(l, id, v8, n))
-					continue;
-				l->s->clock_offsets[k] = sqlite3_column_int64(st, 5);
-				l->s->n_clock_offsets = k + 1;
-			} else if (id_store(l, id, v8, n)) {
-				continue;
-			}
+			l->s->clock_offsets[k] = sqlite3_column_int64(st, 4);
+			l->s->n_clock_offsets = k + 1;
+		} else if (id_store(l, id, v8, n)) {
+			continue;
 		}
 		i++;
 	}
@@ -642,7 +599,7 @@ static int load_all(struct loader *l, struct snapshot **out)
 	/* Bytes, not characters: length() of a BLOB counts bytes. */
 	nb = count(l, "SELECT coalesce(sum(length(CAST(customer_ref AS BLOB))), 0) + count(*) "
 		      "FROM customers", -1);
-	ne = count(l, "SELECT count(*) FROM identifiers WHERE type = 'eddystone-eid'", -1);
+	ne = count(l, "SELECT count(*) FROM identifiers WHERE type = 3 /* eddystone-eid */", -1);
 	if (max_cd < 0 || nc < 0 || ni < 0 || ns < 0 || ncs < 0 || nk < 0 || nh < 0 || np < 0 ||
 	    nb < 0 || ne < 0)
 		return -1;

@@ -29,10 +29,12 @@
 #include <sqlite3.h>
 
 #define STORE_ERRLEN 256
-#define STORE_SCHEMA_VERSION 8
+#define STORE_SCHEMA_VERSION 9
 /* Oldest schema a read-only open accepts as is: v2 only added the
  * consent_generation triggers and kv row, v3 the audit redaction of forget,
- * which readers do not need. */
+ * which readers do not need; where a later step changed how rows are
+ * stored (v9: identifiers), temporary views show them in the new form
+ * (store_compat.c). */
 #define STORE_SCHEMA_READABLE 1
 #define STORE_DEFAULT_BUSY_MS 2000
 #define STORE_REF_MAX 63        /* longest customer_ref / segment / zone / campaign / channel */
@@ -110,12 +112,13 @@ struct snapshot;
 int store_snapshot_load(sqlite3 *db, struct snapshot **out, char *err, size_t n);
 
 /* ---- identifiers (text syntax shared with the CLI and CSV import) ---- */
+/* The numbers are identifiers.type in the database (schema v9): never renumber. */
 enum store_id_type {
 	STORE_ID_IBEACON = 1,
-	STORE_ID_EDDYSTONE_UID,
-	STORE_ID_EDDYSTONE_EID,
-	STORE_ID_IRK,
-	STORE_ID_ALTBEACON,
+	STORE_ID_EDDYSTONE_UID = 2,
+	STORE_ID_EDDYSTONE_EID = 3,
+	STORE_ID_IRK = 4,
+	STORE_ID_ALTBEACON = 5,
 };
 
 struct store_identifier {
@@ -137,15 +140,34 @@ int store_identifier_parse(enum store_id_type type, const char *text,
 			   struct store_identifier *id, char *err);
 /* "TYPE VALUE" in one string (CSV cells). */
 int store_identifier_parse_pair(const char *text, struct store_identifier *id, char *err);
+/*
+ * The stored form (identifiers.type, identifiers.value since schema v9): the
+ * type's number (enum store_id_type) and the binary bytes (iBeacon 20,
+ * Eddystone-UID 16, AltBeacon 22, the key of an Eddystone-EID or IRK 16).
+ * The canonical text is made from the bytes, so every reader shows what the
+ * parser would. from_stored: STORE_EINVAL for a type or length that is not
+ * one of these. column_identifier reads columns col (type) and col + 1
+ * (value) of a row; bind_identifier binds the same two parameters.
+ */
+int store_identifier_from_stored(int type, const void *bytes, int n, struct store_identifier *id);
+int store_column_identifier(sqlite3_stmt *st, int col, struct store_identifier *id);
+void store_bind_identifier(sqlite3_stmt *st, int col, const struct store_identifier *id);
 /* Full user-facing text incl. exponent/offset for EID; keys included. */
 void store_identifier_format(const struct store_identifier *id, char *buf, size_t n);
 /* First 8 hex digits of SHA-256 over data (shown instead of keys). */
 void store_fingerprint(const void *data, size_t n, char out[9]);
 
 /* ---- consents ---- */
+/* The numbers are consents.purpose in the database (schema v9): never renumber. */
 enum store_purpose { STORE_PRESENCE = 0, STORE_RETARGETING = 1 };
 int store_purpose_parse(const char *s, enum store_purpose *p);
 const char *store_purpose_name(enum store_purpose p);
+/* A consent's source in column col of a row: consents store 'import' and
+ * 'cli' as numbers (schema v9), any other as text ("" if none). */
+const char *store_column_source(sqlite3_stmt *st, int col);
+/* The name of the purpose in column col of a row: consents store the
+ * number, consents_archive the name ("?" if neither). */
+const char *store_column_purpose(sqlite3_stmt *st, int col);
 
 struct store_grant {
 	enum store_purpose purpose;

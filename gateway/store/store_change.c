@@ -224,26 +224,22 @@ int store_identifier_add_tx(sqlite3 *db, const char *actor, const char *ref,
 {
 	int64_t cid;
 	int rc = store_customer_lookup(db, ref, &cid, err);
-	bool keyed = id->type == STORE_ID_EDDYSTONE_EID || id->type == STORE_ID_IRK;
 	sqlite3_stmt *st;
 	cJSON *after;
 
 	if (rc)
 		return rc;
-	st = store_stmt(db, SQL("INSERT INTO identifiers (customer_id, type, value, key, exponent, "
-				"clock_offset, created_at) VALUES (?,?,?,?,?,?,?)"), err);
+	st = store_stmt(db, SQL("INSERT INTO identifiers (customer_id, type, value, exponent, "
+				"clock_offset, created_at) VALUES (?,?,?,?,?,?)"), err);
 	if (!st)
 		return STORE_EIO;
 	sqlite3_bind_int64(st, 1, cid);
-	sqlite3_bind_text(st, 2, store_id_type_name(id->type), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, id->value, -1, SQLITE_STATIC);
-	if (keyed)
-		sqlite3_bind_blob(st, 4, id->bytes, 16, SQLITE_STATIC);
+	store_bind_identifier(st, 2, id);
 	if (id->type == STORE_ID_EDDYSTONE_EID) {
-		sqlite3_bind_int(st, 5, id->exponent);
-		sqlite3_bind_int64(st, 6, id->clock_offset);
+		sqlite3_bind_int(st, 4, id->exponent);
+		sqlite3_bind_int64(st, 5, id->clock_offset);
 	}
-	sqlite3_bind_int64(st, 7, store_now());
+	sqlite3_bind_int64(st, 6, store_now());
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc == SQLITE_CONSTRAINT)
@@ -277,8 +273,7 @@ int store_identifier_remove_tx(sqlite3 *db, const char *actor, const struct stor
 
 	if (!st)
 		return STORE_EIO;
-	sqlite3_bind_text(st, 1, store_id_type_name(id->type), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id->value, -1, SQLITE_STATIC);
+	store_bind_identifier(st, 1, id);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(st);
@@ -334,7 +329,7 @@ static cJSON *current_consent(sqlite3 *db, int64_t cid, enum store_purpose p, in
 	if (!st)
 		return NULL;
 	sqlite3_bind_int64(st, 1, cid);
-	sqlite3_bind_text(st, 2, store_purpose_name(p), -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, (int)p);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		o = cJSON_CreateObject();
 		*row = sqlite3_column_int64(st, 0);
@@ -348,7 +343,7 @@ static cJSON *current_consent(sqlite3 *db, int64_t cid, enum store_purpose p, in
 		if (*withdrawn)
 			cJSON_AddNumberToObject(o, "withdrawn_at",
 						(double)sqlite3_column_int64(st, 4));
-		cJSON_AddStringToObject(o, "source", (const char *)sqlite3_column_text(st, 5));
+		cJSON_AddStringToObject(o, "source", store_column_source(st, 5));
 		cJSON_AddStringToObject(o, "policy_version",
 					(const char *)sqlite3_column_text(st, 6));
 	}
@@ -389,19 +384,25 @@ int store_consent_grant_tx(sqlite3 *db, const char *actor, const char *ref,
 	if (rc)
 		return rc;
 	before = current_consent(db, cid, g->purpose, &row, &withdrawn);
+	if ((rc = store_consent_next_id(db, &row, err))) {
+		cJSON_Delete(before);
+		return rc;
+	}
 	st = store_stmt(db, SQL("INSERT INTO consents (customer_id, purpose, channels, granted_at, "
-				"expires_at, source, policy_version) VALUES (?,?,?,?,?,?,?)"), err);
+				"expires_at, source, policy_version, id) VALUES (?,?,?,?,?,?,?,?)"),
+			err);
 	if (!st) {
 		cJSON_Delete(before);
 		return STORE_EIO;
 	}
 	sqlite3_bind_int64(st, 1, cid);
-	sqlite3_bind_text(st, 2, store_purpose_name(g->purpose), -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, (int)g->purpose);
+	sqlite3_bind_int64(st, 8, row);
 	sqlite3_bind_text(st, 3, channels, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, granted);
 	if (g->expires_at)
 		sqlite3_bind_int64(st, 5, g->expires_at);
-	sqlite3_bind_text(st, 6, source, -1, SQLITE_STATIC);
+	store_bind_source(st, 6, source);
 	sqlite3_bind_text(st, 7, policy, -1, SQLITE_STATIC);
 	rc = store_exec_stmt(db, st, "consent grant", err);
 	if (rc) {
@@ -437,13 +438,16 @@ int store_consent_withdraw_tx(sqlite3 *db, const char *actor, const char *ref,
 		return store_errf(err, STORE_ENOENT, "customer '%s' has no %s consent to withdraw",
 				  ref, store_purpose_name(p));
 	}
-	st = store_stmt(db, SQL("UPDATE consents SET withdrawn_at = ? WHERE id = ?"), err);
+	st = store_stmt(db, SQL("UPDATE consents SET withdrawn_at = ? WHERE customer_id = ? AND "
+				"purpose = ? AND id = ?"), err);
 	if (!st) {
 		cJSON_Delete(before);
 		return STORE_EIO;
 	}
 	sqlite3_bind_int64(st, 1, store_now());
-	sqlite3_bind_int64(st, 2, row);
+	sqlite3_bind_int64(st, 2, cid);
+	sqlite3_bind_int(st, 3, (int)p);
+	sqlite3_bind_int64(st, 4, row);
 	rc = store_exec_stmt(db, st, "consent withdraw", err);
 	if (rc == STORE_OK)
 		rc = store_outbox_drop_tx(db, cid, p == STORE_RETARGETING ? STORE_QUEUED_TRIGGERS

@@ -110,8 +110,10 @@ static int purge_tx(sqlite3 *db, const char *actor, int days, int64_t now,
 	 * grant without an expiry by one with. */
 	st = store_stmt(db, SQL("INSERT INTO consents_archive (id, customer_id, purpose, channels, "
 				"granted_at, expires_at, withdrawn_at, source, policy_version, "
-				"archived_at) SELECT id, customer_id, purpose, channels, granted_at, "
-				"expires_at, withdrawn_at, source, policy_version, ?1 FROM consents "
+				"archived_at) SELECT id, customer_id, "
+				STORE_SQL_PURPOSE_NAME("purpose") ", channels, granted_at, "
+				"expires_at, withdrawn_at, " STORE_SQL_SOURCE_TEXT("source") ", "
+				"policy_version, ?1 FROM consents "
 				"WHERE (expires_at IS NOT NULL AND expires_at <= ?1) OR EXISTS ("
 				"SELECT 1 FROM consents cur WHERE cur.customer_id = consents.customer_id "
 				"AND cur.purpose = consents.purpose AND cur.id > consents.id AND "
@@ -124,8 +126,11 @@ static int purge_tx(sqlite3 *db, const char *actor, int days, int64_t now,
 	if ((rc = store_exec_stmt(db, st, "purge", err)))
 		return rc;
 	r->consents_archived = sqlite3_changes(db);
-	st = store_stmt(db, SQL("DELETE FROM consents WHERE id IN (SELECT id FROM "
-				"consents_archive WHERE archived_at = ?)"), err);
+	st = store_stmt(db, SQL("DELETE FROM consents WHERE (customer_id, purpose, id) IN ("
+				"SELECT customer_id, CASE purpose WHEN 'presence' THEN "
+				STORE_SQL_PURPOSE("presence") " WHEN 'retargeting' THEN "
+				STORE_SQL_PURPOSE("retargeting") " END, id FROM consents_archive "
+				"WHERE archived_at = ?)"), err);
 	if (!st)
 		return STORE_EIO;
 	sqlite3_bind_int64(st, 1, now);
@@ -135,9 +140,12 @@ static int purge_tx(sqlite3 *db, const char *actor, int days, int64_t now,
 	/* Queued messages whose purpose is no longer in force (expired above, or
 	 * at any time before) leave the outbox with it. */
 	st = store_stmt(db, SQL("DELETE FROM outbox WHERE customer_id IS NOT NULL AND NOT EXISTS ("
-				"SELECT 1 FROM consents c WHERE c.id = (SELECT max(id) FROM consents "
-				"WHERE customer_id = outbox.customer_id AND purpose = CASE WHEN "
-				"outbox.topic LIKE '%/visit' THEN 'presence' ELSE 'retargeting' END) "
+				"SELECT 1 FROM consents c WHERE c.customer_id = outbox.customer_id "
+				"AND c.purpose = CASE WHEN outbox.topic LIKE '%/visit' THEN "
+				STORE_SQL_PURPOSE("presence") " ELSE " STORE_SQL_PURPOSE("retargeting")
+				" END "
+				"AND c.id = (SELECT max(id) FROM consents "
+				"WHERE customer_id = outbox.customer_id AND purpose = c.purpose) "
 				"AND c.withdrawn_at IS NULL AND c.granted_at <= ?1 AND "
 				"(c.expires_at IS NULL OR c.expires_at > ?1))"), err);
 	if (!st)

@@ -71,6 +71,35 @@ static bool parse_u16(const char *s, size_t len, uint16_t *v)
 	return true;
 }
 
+/* id->value from id->bytes: the one place the canonical text is made, for
+ * what a user typed and for what the database stores (the bytes). */
+static void canonical_text(struct store_identifier *id)
+{
+	const uint8_t *b = id->bytes;
+	char hex[45];
+
+	switch (id->type) {
+	case STORE_ID_IBEACON:
+		bgw_hex_encode(b, 16, hex);
+		snprintf(id->value, sizeof(id->value), "%.8s-%.4s-%.4s-%.4s-%.12s:%u:%u", hex,
+			 hex + 8, hex + 12, hex + 16, hex + 20, bgw_get_be16(b + 16),
+			 bgw_get_be16(b + 18));
+		break;
+	case STORE_ID_EDDYSTONE_UID:
+		bgw_hex_encode(b, 16, hex);
+		snprintf(id->value, sizeof(id->value), "%.20s:%.12s", hex, hex + 20);
+		break;
+	case STORE_ID_EDDYSTONE_EID:
+	case STORE_ID_IRK:
+		bgw_hex_encode(b, 16, id->value);
+		break;
+	case STORE_ID_ALTBEACON:
+		bgw_hex_encode(b + 2, 20, hex);
+		snprintf(id->value, sizeof(id->value), "0x%04x:%s", bgw_get_be16(b), hex);
+		break;
+	}
+}
+
 static int parse_key(const char *s, size_t len, const char *what, uint8_t key[16], char *err)
 {
 	if (!all_hex(s, len))
@@ -124,9 +153,7 @@ static int parse_ibeacon(const char *t, struct store_identifier *id, char *err)
 	id->bytes[18] = (uint8_t)(minor >> 8);
 	id->bytes[19] = (uint8_t)minor;
 	id->n_bytes = 20;
-	bgw_hex_encode(id->bytes, 16, hex);
-	snprintf(id->value, sizeof(id->value), "%.8s-%.4s-%.4s-%.4s-%.12s:%u:%u", hex, hex + 8,
-		 hex + 12, hex + 16, hex + 20, major, minor);
+	canonical_text(id);
 	return STORE_OK;
 }
 
@@ -134,7 +161,6 @@ static int parse_uid(const char *t, struct store_identifier *id, char *err)
 {
 	const char *c = strchr(t, ':');
 	size_t nl, il;
-	char a[21], b[13];
 
 	if (!c)
 		return store_errf(err, STORE_EINVAL,
@@ -150,9 +176,7 @@ static int parse_uid(const char *t, struct store_identifier *id, char *err)
 	bgw_hex_decode(t, 20, id->bytes, 10, NULL);
 	bgw_hex_decode(c + 1, 12, id->bytes + 10, 6, NULL);
 	id->n_bytes = 16;
-	bgw_hex_encode(id->bytes, 10, a);
-	bgw_hex_encode(id->bytes + 10, 6, b);
-	snprintf(id->value, sizeof(id->value), "%s:%s", a, b);
+	canonical_text(id);
 	return STORE_OK;
 }
 
@@ -192,7 +216,7 @@ static int parse_eid(const char *t, struct store_identifier *id, char *err)
 	id->n_bytes = 16;
 	id->exponent = (uint8_t)k;
 	id->clock_offset = off;
-	bgw_hex_encode(id->bytes, 16, id->value);
+	canonical_text(id);
 	return STORE_OK;
 }
 
@@ -203,7 +227,7 @@ static int parse_irk(const char *t, struct store_identifier *id, char *err)
 	if (rc)
 		return rc;
 	id->n_bytes = 16;
-	bgw_hex_encode(id->bytes, 16, id->value);
+	canonical_text(id);
 	return STORE_OK;
 }
 
@@ -258,8 +282,7 @@ static int parse_altbeacon(const char *t, struct store_identifier *id, char *err
 	id->bytes[1] = (uint8_t)company;
 	bgw_hex_decode(hex, 40, id->bytes + 2, 20, NULL);
 	id->n_bytes = 22;
-	bgw_hex_encode(id->bytes + 2, 20, hex);
-	snprintf(id->value, sizeof(id->value), "0x%04x:%s", company, hex);
+	canonical_text(id);
 	return STORE_OK;
 }
 
@@ -318,4 +341,74 @@ void store_identifier_format(const struct store_identifier *id, char *buf, size_
 			 id->exponent, (long long)id->clock_offset);
 	else
 		snprintf(buf, n, "%s %s", store_id_type_name(id->type), id->value);
+}
+
+/* The stored length of each type's value (see store_identifier_from_stored). */
+static size_t stored_len(enum store_id_type t)
+{
+	switch (t) {
+	case STORE_ID_IBEACON:
+		return 20;
+	case STORE_ID_ALTBEACON:
+		return 22;
+	case STORE_ID_EDDYSTONE_UID:
+	case STORE_ID_EDDYSTONE_EID:
+	case STORE_ID_IRK:
+		return 16;
+	}
+	return 0;
+}
+
+int store_identifier_from_stored(int type, const void *bytes, int n, struct store_identifier *id)
+{
+	memset(id, 0, sizeof(*id));
+	if (type < STORE_ID_IBEACON || type > STORE_ID_ALTBEACON || !bytes || n < 0 ||
+	    (size_t)n != stored_len((enum store_id_type)type))
+		return STORE_EINVAL;
+	id->type = (enum store_id_type)type;
+	memcpy(id->bytes, bytes, (size_t)n);
+	id->n_bytes = (size_t)n;
+	canonical_text(id);
+	return STORE_OK;
+}
+
+int store_column_identifier(sqlite3_stmt *st, int col, struct store_identifier *id)
+{
+	return store_identifier_from_stored(sqlite3_column_int(st, col),
+					    sqlite3_column_blob(st, col + 1),
+					    sqlite3_column_bytes(st, col + 1), id);
+}
+
+void store_bind_identifier(sqlite3_stmt *st, int col, const struct store_identifier *id)
+{
+	sqlite3_bind_int(st, col, (int)id->type);
+	sqlite3_bind_blob(st, col + 1, id->bytes, (int)id->n_bytes, SQLITE_TRANSIENT);
+}
+
+/* bgw_identifier_stored(type text, value text): the stored bytes of a
+ * schema v8 row, for the v9 migration; NULL (the NOT NULL constraint then
+ * stops the migration) for text that does not parse. */
+static void identifier_stored_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *type = (const char *)sqlite3_value_text(argv[0]);
+	const char *value = (const char *)sqlite3_value_text(argv[1]);
+	struct store_identifier id;
+	enum store_id_type t = type ? store_id_type_parse(type) : 0;
+
+	(void)argc;
+	/* The v8 value of an Eddystone-EID is the key alone (its K and offset
+	 * were columns of their own): the syntax of an IRK. */
+	if (t == STORE_ID_EDDYSTONE_EID)
+		t = STORE_ID_IRK;
+	if (t && value && store_identifier_parse(t, value, &id, NULL) == STORE_OK)
+		sqlite3_result_blob(ctx, id.bytes, (int)id.n_bytes, SQLITE_TRANSIENT);
+	else
+		sqlite3_result_null(ctx);
+}
+
+int store_identifier_sql_register(sqlite3 *db)
+{
+	return sqlite3_create_function(db, "bgw_identifier_stored", 2,
+				       SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, NULL,
+				       identifier_stored_fn, NULL, NULL);
 }

@@ -43,11 +43,11 @@ struct import_row {
 static const char sql_customer[] =
 	"INSERT INTO customers (customer_ref, created_at, audit_salt) VALUES (?, ?, ?)";
 static const char sql_identifier[] =
-	"INSERT INTO identifiers (customer_id, type, value, key, exponent, clock_offset, "
-	"created_at) VALUES (?,?,?,?,?,?,?)";
+	"INSERT INTO identifiers (customer_id, type, value, exponent, clock_offset, created_at) "
+	"VALUES (?,?,?,?,?,?)";
 static const char sql_consent[] =
 	"INSERT INTO consents (customer_id, purpose, channels, granted_at, expires_at, source, "
-	"policy_version) VALUES (?,?,?,?,?,?,?)";
+	"policy_version, id) VALUES (?,?,?,?,?,?,?,?)";
 static const char sql_segment_new[] =
 	"INSERT INTO segments (name) VALUES (?) ON CONFLICT (name) DO NOTHING";
 static const char sql_segment_id[] = "SELECT id FROM segments WHERE name = ?";
@@ -110,25 +110,25 @@ static int insert_customer(struct import_row *r, const char *ref, char *err)
 static int insert_identifier(struct import_row *r, const char *text, char *err)
 {
 	struct store_identifier id;
-	bool keyed;
 	sqlite3_stmt *st;
 	char fp[9];
 	int rc = store_identifier_parse_pair(text, &id, err);
 
 	if (rc)
 		return rc;
-	keyed = id.type == STORE_ID_EDDYSTONE_EID || id.type == STORE_ID_IRK;
 	st = r->identifier;
 	sqlite3_bind_int64(st, 1, r->cid);
-	sqlite3_bind_text(st, 2, store_id_type_name(id.type), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, id.value, -1, SQLITE_STATIC);
-	if (keyed)
-		sqlite3_bind_blob(st, 4, id.bytes, 16, SQLITE_STATIC);
+	store_bind_identifier(st, 2, &id);
 	if (id.type == STORE_ID_EDDYSTONE_EID) {
-		sqlite3_bind_int(st, 5, id.exponent);
-		sqlite3_bind_int64(st, 6, id.clock_offset);
+		sqlite3_bind_int(st, 4, id.exponent);
+		sqlite3_bind_int64(st, 5, id.clock_offset);
+	} else {
+		/* The statement is reused row after row: an iBeacon after an
+		 * Eddystone-EID must not inherit its K and offset. */
+		sqlite3_bind_null(st, 4);
+		sqlite3_bind_null(st, 5);
 	}
-	sqlite3_bind_int64(st, 7, r->now);
+	sqlite3_bind_int64(st, 6, r->now);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc == SQLITE_CONSTRAINT && r->merge) {
@@ -156,20 +156,28 @@ static int insert_consent(struct import_row *r, char *item, char *err)
 	struct store_grant g;
 	char channels[512];
 	sqlite3_stmt *st;
+	int64_t id;
 	int rc = store_csv_consent_parse(item, &g, channels, sizeof(channels), err);
 
 	if (rc)
 		return rc;
 	if (g.expires_at && g.expires_at <= r->now)
 		return store_errf(err, STORE_EINVAL, "consent expiry is in the past");
+	if ((rc = store_consent_next_id(r->db, &id, err)))
+		return rc;
 	st = r->consent;
 	sqlite3_bind_int64(st, 1, r->cid);
-	sqlite3_bind_text(st, 2, store_purpose_name(g.purpose), -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, (int)g.purpose);
+	sqlite3_bind_int64(st, 8, id);
 	sqlite3_bind_text(st, 3, channels, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, r->now);
+	/* The statement is reused row after row: a grant without an expiry
+	 * must not inherit the previous grant's. */
 	if (g.expires_at)
 		sqlite3_bind_int64(st, 5, g.expires_at);
-	sqlite3_bind_text(st, 6, "import", -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 5);
+	store_bind_source(st, 6, "import");
 	sqlite3_bind_text(st, 7, r->policy, -1, SQLITE_STATIC);
 	if ((rc = store_exec_stmt(r->db, st, "import", err)))
 		return rc;

@@ -249,8 +249,7 @@ static int holder_of(struct import_merge *m, const struct store_identifier *id, 
 
 	*holder = 0;
 	*same_params = true;
-	sqlite3_bind_text(st, 1, store_id_type_name(id->type), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id->value, -1, SQLITE_STATIC);
+	store_bind_identifier(st, 1, id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*holder = sqlite3_column_int64(st, 0);
@@ -318,12 +317,10 @@ static int drop_unlisted_identifiers(struct import_merge *m, int64_t cid,
 
 	sqlite3_bind_int64(m->ids_of, 1, cid);
 	while ((rc = sqlite3_step(m->ids_of)) == SQLITE_ROW) {
-		const char *value = (const char *)sqlite3_column_text(m->ids_of, 1);
 		bool listed = false;
 
-		memset(&one, 0, sizeof(one));
-		one.type = store_id_type_parse((const char *)sqlite3_column_text(m->ids_of, 0));
-		snprintf(one.value, sizeof(one.value), "%s", value ? value : "");
+		if (store_column_identifier(m->ids_of, 0, &one) != STORE_OK)
+			continue; /* not a value this program stores: left alone */
 		for (size_t i = 0; i < n_want && !listed; i++)
 			listed = same_identifier(&one, &want[i]);
 		if (listed)
@@ -430,7 +427,7 @@ static int consent_of(struct import_merge *m, int64_t cid, enum store_purpose p,
 
 	memset(c, 0, sizeof(*c));
 	sqlite3_bind_int64(st, 1, cid);
-	sqlite3_bind_text(st, 2, store_purpose_name(p), -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, (int)p);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		const char *ch = (const char *)sqlite3_column_text(st, 0);

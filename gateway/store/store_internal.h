@@ -15,7 +15,8 @@
 #define SQL(text) "/*store*/ " text
 
 /*
- * SQL condition: the person C's current grant for PURPOSE (a string literal)
+ * SQL condition: the person C's current grant for PURPOSE (a string literal,
+ * "presence" or "retargeting")
  * is in force as committed now: not withdrawn, granted at or before T (the
  * event: a pipeline acting on a snapshot older than a withdrawal and a new
  * grant must not slip the gap's events in under the new grant), not expired
@@ -28,10 +29,20 @@
 /* The same for something that lasted from G to T (a visit): the grant came
  * at or before G, and had not expired at T. */
 #define STORE_SQL_IN_FORCE_SPAN(PURPOSE, C, G, T)                                              \
-	"EXISTS (SELECT 1 FROM consents k WHERE k.id = (SELECT max(id) FROM consents "         \
-	"WHERE customer_id = " C " AND purpose = '" PURPOSE "') AND k.withdrawn_at IS NULL "   \
+	"EXISTS (SELECT 1 FROM consents k WHERE k.customer_id = " C " AND k.purpose = "          \
+	STORE_SQL_PURPOSE(PURPOSE) " AND k.id = (SELECT max(id) FROM consents "                 \
+	"WHERE customer_id = " C " AND purpose = " STORE_SQL_PURPOSE(PURPOSE) ") "              \
+	"AND k.withdrawn_at IS NULL "                                                          \
 	"AND k.granted_at <= " G " AND (k.expires_at IS NULL OR k.expires_at > " T ")) AND "   \
 	"EXISTS (SELECT 1 FROM identifiers WHERE customer_id = " C ")"
+/* consents.purpose as stored (enum store_purpose) for a purpose named by a
+ * string literal: a constant SQLite folds (the primary key is still used);
+ * a name that is no purpose gives NULL, which matches no row. */
+#define STORE_SQL_PURPOSE(NAME)                                                                \
+	"(CASE '" NAME "' WHEN 'presence' THEN 0 WHEN 'retargeting' THEN 1 END)"
+/* ... and back: the name of the purpose stored in column COL. */
+#define STORE_SQL_PURPOSE_NAME(COL)                                                            \
+	"(CASE " COL " WHEN 0 THEN 'presence' WHEN 1 THEN 'retargeting' END)"
 
 int store_errf(char *err, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Maps a SQLite result code to enum store_rc with a readable message. */
@@ -118,5 +129,22 @@ int store_audit_import_row(sqlite3 *db, struct store_audit_import *ai, int64_t c
 int store_audit_import_sync(sqlite3 *db, struct store_audit_import *ai, char *err);
 /* The 'after' document of the entry (a JSON null if the detail is unreadable). */
 cJSON *store_audit_detail_json(const void *detail, size_t n, int64_t created_at);
+
+/* Registers bgw_identifier_stored() (store_ident.c) on a connection that
+ * migrates: the v9 step converts the stored text with it. */
+int store_identifier_sql_register(sqlite3 *db);
+/* On a read-only connection to a database of schema version `version`
+ * older than this program's: temporary views that show the tables whose
+ * stored form changed since as they are now (store_compat.c). */
+int store_compat_views(sqlite3 *db, int version, char *err);
+/* consents.source as stored: 'import' and 'cli' as 0 and 1, any other as
+ * text (schema v9); store_column_source() (store.h) reads it back. */
+void store_bind_source(sqlite3_stmt *st, int col, const char *source);
+/* The same in SQL, for copies out of the table (the archive keeps text). */
+#define STORE_SQL_SOURCE_TEXT(COL)                                                             \
+	"(CASE WHEN typeof(" COL ") = 'integer' THEN CASE " COL " WHEN 0 THEN 'import' "        \
+	"WHEN 1 THEN 'cli' END ELSE " COL " END)"
+/* The id of a new consent row (schema v9: kv 'consent_next_id', moved on). */
+int store_consent_next_id(sqlite3 *db, int64_t *id, char *err);
 
 #endif

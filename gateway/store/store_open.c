@@ -291,7 +291,15 @@ int store_open_with(const char *path, const struct store_open_opts *o, sqlite3 *
 					"is opened read-only", path, version);
 			goto fail;
 		}
+		if (store_identifier_sql_register(db) != SQLITE_OK) {
+			rc = store_sqlite_err(db, sqlite3_errcode(db), "open", err);
+			goto fail;
+		}
 		rc = migrate(db, version, err);
+		if (rc)
+			goto fail;
+	} else if (version < STORE_SCHEMA_VERSION) {
+		rc = store_compat_views(db, version, err);
 		if (rc)
 			goto fail;
 	}

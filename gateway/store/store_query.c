@@ -88,12 +88,12 @@ static const char *consent_state(sqlite3_stmt *st, int granted_col, int64_t now)
 }
 
 #define CURRENT_CONSENT(p)                                                                         \
-	"(SELECT granted_at FROM consents WHERE customer_id = c.id AND purpose = '" p "' "        \
-	"ORDER BY id DESC LIMIT 1), "                                                             \
-	"(SELECT expires_at FROM consents WHERE customer_id = c.id AND purpose = '" p "' "        \
-	"ORDER BY id DESC LIMIT 1), "                                                             \
-	"(SELECT withdrawn_at FROM consents WHERE customer_id = c.id AND purpose = '" p "' "      \
-	"ORDER BY id DESC LIMIT 1)"
+	"(SELECT granted_at FROM consents WHERE customer_id = c.id AND purpose = "                \
+	STORE_SQL_PURPOSE(p) " ORDER BY id DESC LIMIT 1), "                                       \
+	"(SELECT expires_at FROM consents WHERE customer_id = c.id AND purpose = "                \
+	STORE_SQL_PURPOSE(p) " ORDER BY id DESC LIMIT 1), "                                       \
+	"(SELECT withdrawn_at FROM consents WHERE customer_id = c.id AND purpose = "              \
+	STORE_SQL_PURPOSE(p) " ORDER BY id DESC LIMIT 1)"
 
 static cJSON *customer_row(sqlite3_stmt *st)
 {
@@ -136,16 +136,17 @@ int store_customer_list(sqlite3 *db, cJSON **out, char *err)
 static cJSON *identifier_row(sqlite3_stmt *st)
 {
 	cJSON *o = cJSON_CreateObject();
-	const char *type = (const char *)sqlite3_column_text(st, 0);
+	struct store_identifier id;
+	bool known = store_column_identifier(st, 0, &id) == STORE_OK;
 
-	cJSON_AddStringToObject(o, "type", type ? type : "?");
+	cJSON_AddStringToObject(o, "type", known ? store_id_type_name(id.type) : "?");
 	if (sqlite3_column_type(st, 2) == SQLITE_BLOB && sqlite3_column_bytes(st, 2) == 16) {
 		char fp[9];
 
 		store_fingerprint(sqlite3_column_blob(st, 2), 16, fp);
 		cJSON_AddStringToObject(o, "key_fingerprint", fp);
-	} else {
-		add_text(o, "value", st, 1);
+	} else if (known) {
+		cJSON_AddStringToObject(o, "value", id.value);
 	}
 	if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
 		add_int(o, "exponent", st, 3);
@@ -159,12 +160,12 @@ static cJSON *consent_row(sqlite3_stmt *st)
 {
 	cJSON *o = cJSON_CreateObject();
 
-	add_text(o, "purpose", st, 0);
+	cJSON_AddStringToObject(o, "purpose", store_column_purpose(st, 0));
 	cJSON_AddItemToObject(o, "channels", channels_array((const char *)sqlite3_column_text(st, 1)));
 	add_time(o, "granted_at", st, 2);
 	add_time(o, "expires_at", st, 3);
 	add_time(o, "withdrawn_at", st, 4);
-	add_text(o, "source", st, 5);
+	cJSON_AddStringToObject(o, "source", store_column_source(st, 5));
 	add_text(o, "policy_version", st, 6);
 	if (sqlite3_column_count(st) > 7)
 		add_text(o, "customer_ref", st, 7);
@@ -498,7 +499,7 @@ int store_eid_key(sqlite3 *db, int64_t customer_id, uint8_t key[16], int *expone
 		  int64_t *clock_offset, char err[STORE_ERRLEN])
 {
 	sqlite3_stmt *st = store_stmt(db, SQL("SELECT key, exponent, clock_offset FROM identifiers "
-					      "WHERE customer_id = ?1 AND type = 'eddystone-eid' "
+					      "WHERE customer_id = ?1 AND type = 3 /* eddystone-eid */ "
 					      "ORDER BY id LIMIT 1"), NULL);
 	int rc;
 

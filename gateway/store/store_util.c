@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 
 #include "store_internal.h"
+#include "bgw_util.h"
 
 int store_errf(char *err, int rc, const char *fmt, ...)
 {
@@ -285,6 +286,74 @@ int store_purpose_parse(const char *s, enum store_purpose *p)
 const char *store_purpose_name(enum store_purpose p)
 {
 	return p == STORE_RETARGETING ? "retargeting" : "presence";
+}
+
+const char *store_column_purpose(sqlite3_stmt *st, int col)
+{
+	/* consents_archive keeps the names it always had. */
+	if (sqlite3_column_type(st, col) == SQLITE_TEXT)
+		return (const char *)sqlite3_column_text(st, col);
+	if (sqlite3_column_type(st, col) != SQLITE_INTEGER)
+		return "?";
+	switch (sqlite3_column_int(st, col)) {
+	case STORE_PRESENCE:
+		return "presence";
+	case STORE_RETARGETING:
+		return "retargeting";
+	}
+	return "?";
+}
+
+/* The sources numbered in consents.source, by number: the same numbers as
+ * STORE_SQL_SOURCE_TEXT and the v9 migration step. */
+static const char *const known_sources[] = { "import", "cli" };
+
+void store_bind_source(sqlite3_stmt *st, int col, const char *source)
+{
+	for (size_t i = 0; i < BGW_ARRAY_SIZE(known_sources); i++) {
+		if (strcmp(source, known_sources[i]) == 0) {
+			sqlite3_bind_int(st, col, (int)i);
+			return;
+		}
+	}
+	sqlite3_bind_text(st, col, source, -1, SQLITE_TRANSIENT);
+}
+
+const char *store_column_source(sqlite3_stmt *st, int col)
+{
+	const char *t;
+
+	if (sqlite3_column_type(st, col) == SQLITE_INTEGER) {
+		int64_t i = sqlite3_column_int64(st, col);
+
+		return i >= 0 && i < (int64_t)BGW_ARRAY_SIZE(known_sources) ? known_sources[i] :
+									       "?";
+	}
+	t = (const char *)sqlite3_column_text(st, col);
+	return t ? t : "";
+}
+
+int store_consent_next_id(sqlite3 *db, int64_t *id, char *err)
+{
+	sqlite3_stmt *st = store_stmt(db, SQL("UPDATE kv SET value = CAST(value AS INTEGER) + 1 "
+					      "WHERE key = 'consent_next_id' "
+					      "RETURNING CAST(value AS INTEGER) - 1"), err);
+	int rc;
+
+	*id = 0;
+	if (!st)
+		return STORE_EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_err(db, rc, "consent", err);
+	if (*id <= 0)
+		return store_errf(err, STORE_EIO, "consent: the store has no consent id sequence");
+	return STORE_OK;
 }
 
 int store_event_parse(const char *s)

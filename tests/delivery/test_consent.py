@@ -186,7 +186,7 @@ def main():
             con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
             row = con.execute("SELECT c.withdrawn_at FROM consents c JOIN customers u "
                               "ON u.id = c.customer_id WHERE u.customer_ref='C-42' AND "
-                              "c.purpose='retargeting' ORDER BY c.id DESC LIMIT 1").fetchone()
+                              "c.purpose=1 ORDER BY c.id DESC LIMIT 1").fetchone()
             h.need(row and row[0], "retargeting consent not withdrawn")
             h.need(con.execute("SELECT count(*) FROM customers WHERE customer_ref='C-43'")
                    .fetchone()[0] == 0, "a refused grant created its customer")

@@ -243,11 +243,12 @@ static void test_visits_and_log_in_group_commit(void **state)
 				      "VALUES ('C1', 1, zeroblob(16));"
 				      /* visits are recorded only under presence consent */
 				      "INSERT INTO identifiers(customer_id, type, value, created_at) "
-				      "VALUES (1, 'ibeacon', 'x', 1);"
-				      "INSERT INTO consents(customer_id, purpose, granted_at, source) "
-				      "VALUES (1, 'presence', 1, 'test');"
+				      "VALUES (1, 1, zeroblob(20), 1);"
+				      "INSERT INTO consents(customer_id, purpose, granted_at, source, id) "
+				      "VALUES (1, 0, 1, 'test', 1);"
 				      "INSERT INTO consents(customer_id, purpose, channels, granted_at, "
-				      "source) VALUES (1, 'retargeting', 'push', 1, 'test');"
+				      "source, id) VALUES (1, 1, 'push', 1, 'test', 2);"
+				      "UPDATE kv SET value = 3 WHERE key = 'consent_next_id';"
 				      "INSERT INTO zones(name) VALUES ('entrance');"
 				      "INSERT INTO campaigns(name, zone_id, event, created_at) "
 				      "VALUES ('k', 1, 'enter', 1);",

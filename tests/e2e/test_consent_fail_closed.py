@@ -52,7 +52,7 @@ try:
           "the status says consent_state ok while the store loads")
 
     # Behind beaconctl's back: more channels than the snapshot can hold.
-    query(s.db, "UPDATE consents SET channels = ? WHERE purpose = 'retargeting' AND "
+    query(s.db, "UPDATE consents SET channels = ? WHERE purpose = 1 AND "
                 "customer_id = (SELECT id FROM customers WHERE customer_ref = 'cust-b')",
           (CHANNELS_33,))
     if not wait_for(lambda: status(s).get("consent_state") == "failed", 10):

@@ -99,7 +99,7 @@ try:
           % (order, expected))
     row = e2e.query(s.db, "SELECT k.withdrawn_at FROM consents k JOIN customers c ON "
                     "c.id = k.customer_id WHERE c.customer_ref = 'cust-a' AND "
-                    "k.purpose = 'retargeting' ORDER BY k.id DESC LIMIT 1")
+                    "k.purpose = 1 ORDER BY k.id DESC LIMIT 1")
     check(row and row[0][0], "the withdrawal among them was applied, not lost")
     rejected = ((s.sub.last_status() or {}).get("counts") or {}).get("consent_updates_rejected")
     check(rejected == JUNK, "status: %d unsigned messages rejected (%s)" % (JUNK, rejected))

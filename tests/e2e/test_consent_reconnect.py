@@ -81,7 +81,7 @@ try:
           % (queued["cust-b"], len(by_customer(trig, "cust-b"))))
     row = e2e.query(s.db, "SELECT k.withdrawn_at FROM consents k JOIN customers c ON "
                     "c.id = k.customer_id WHERE c.customer_ref = 'cust-a' AND "
-                    "k.purpose = 'retargeting' ORDER BY k.id DESC LIMIT 1")
+                    "k.purpose = 1 ORDER BY k.id DESC LIMIT 1")
     check(row and row[0][0], "cust-a's retargeting consent is withdrawn in the database")
     check(e2e.query(s.db, "SELECT count(*) FROM outbox")[0][0] == 0, "the outbox is empty")
     statuses = [json.loads(m) for _, m in s.sub.messages("status")[n_status:]]

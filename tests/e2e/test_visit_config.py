@@ -124,9 +124,10 @@ try:
     s.ctl("identifier", "add", "crm-fay", "altbeacon",
           "280:00112233-4455-6677-8899-aabbccddeeff00112233")
     s.ctl("consent", "grant", "crm-fay", "presence")
-    listed = e2e.query(s.db, "SELECT type, value FROM identifiers")
-    check(listed == [("altbeacon", "0x0118:00112233445566778899aabbccddeeff00112233")],
-          "stored in the canonical form: %s" % listed)
+    # Stored as its type's number (5) and bytes: company id big-endian, beacon id.
+    listed = e2e.query(s.db, "SELECT type, lower(hex(value)) FROM identifiers")
+    check(listed == [(5, "011800112233445566778899aabbccddeeff00112233")],
+          "stored in the binary form: %s" % listed)
     start = int(time.time()) + 2
     while time.time() < start:
         time.sleep(0.1)

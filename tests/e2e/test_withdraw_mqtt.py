@@ -107,7 +107,7 @@ try:
           "one audit entry by mqtt:%s for cust-a: %s" % (fingerprint, by_mqtt))
     row = e2e.query(s.db, "SELECT k.withdrawn_at FROM consents k JOIN customers c ON "
                     "c.id = k.customer_id WHERE c.customer_ref = 'cust-a' AND "
-                    "k.purpose = 'retargeting' ORDER BY k.id DESC LIMIT 1")
+                    "k.purpose = 1 ORDER BY k.id DESC LIMIT 1")
     check(row and row[0][0], "cust-a's retargeting consent is withdrawn in the database")
 
     before = consent_state(s.db)

@@ -84,7 +84,7 @@ try:
           "after the refusals the gateway is still current at seq %d" % seq1)
     check(fleet.bt.query(g.db, "SELECT count(*) FROM consents c JOIN customers u ON "
                          "u.id = c.customer_id WHERE u.customer_ref = 'cust-a' AND "
-                         "c.purpose = 'retargeting' AND c.withdrawn_at IS NULL")[0][0] == 0,
+                         "c.purpose = 1 AND c.withdrawn_at IS NULL")[0][0] == 0,
           "cust-a's retargeting stays withdrawn on the gateway")
 
     # The hub refuses and counts junk on the topics it reads.

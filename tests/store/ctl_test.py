@@ -115,8 +115,8 @@ class Ctl:
 
 def case_commands(c):
     out = c.ok("init")
-    check("schema version 8" in out, out)
-    check("schema version 8" in c.ok("init"), "init not idempotent")
+    check("schema version 9" in out, out)
+    check("schema version 9" in c.ok("init"), "init not idempotent")
     c.ok("customer", "add", "C1", "--segment", "first-flat", "--segment", "furnishing")
     c.ok("customer", "add", "C7")
     c.ok("identifier", "add", "C1", "ibeacon", UUID.upper().replace("-", "") + ":1:2")
@@ -188,8 +188,10 @@ def case_commands(c):
     old = int(time.time()) - 45 * 86400
     c.sql(f"INSERT INTO visits (customer_id, zone, entered_at, exited_at) VALUES "
           f"(1, 'living', {old}, {old + 60}), (1, 'living', {int(time.time())}, NULL);"
-          f"INSERT INTO consents (customer_id, purpose, granted_at, expires_at, source) "
-          f"VALUES (2, 'presence', {old}, {old + 10}, 'app');")
+          f"INSERT INTO consents (customer_id, purpose, granted_at, expires_at, source, id) "
+          f"VALUES (2, 0, {old}, {old + 10}, 'app', "
+          f"(SELECT value FROM kv WHERE key = 'consent_next_id'));"
+          f"UPDATE kv SET value = value + 1 WHERE key = 'consent_next_id';")
     r = c.json("purge", "--days", "30", "--yes")
     check(r["visits"] == 1 and r["consents_archived"] == 1, r)
     r = c.json("--yes", "purge")

@@ -56,6 +56,10 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* A consent row written by hand takes its id where the store does. */
+#define NEXT_ID "(SELECT value FROM kv WHERE key = 'consent_next_id')"
+#define BUMP_ID "UPDATE kv SET value = value + 1 WHERE key = 'consent_next_id';"
+
 static int64_t count(sqlite3 *db, const char *sql)
 {
 	sqlite3_stmt *st;
@@ -207,14 +211,16 @@ static void purge_retention(void **state)
 	struct store_purge_result r;
 	char err[STORE_ERRLEN];
 	int64_t now = (int64_t)time(NULL);
-	char sql[512];
+	char sql[1024];
 
 	assert_int_equal(store_customer_add(f->db, "t", "C4", err), STORE_OK);
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO visits (customer_id, zone, entered_at, exited_at) VALUES "
 		 "(1, 'z', %lld, %lld), (1, 'z', %lld, %lld);"
-		 "INSERT INTO consents (customer_id, purpose, granted_at, expires_at, source) VALUES "
-		 "(1, 'presence', 1, %lld, 'cli'), (1, 'retargeting', 1, %lld, 'cli')",
+		 "INSERT INTO consents (customer_id, purpose, granted_at, expires_at, source, id) "
+		 "VALUES (1, 0, 1, %lld, 1 /* cli */, " NEXT_ID ");" BUMP_ID
+		 "INSERT INTO consents (customer_id, purpose, granted_at, expires_at, source, id) "
+		 "VALUES (1, 1, 1, %lld, 'cli', " NEXT_ID ");" BUMP_ID,
 		 (long long)(now - 40 * 86400), (long long)(now - 40 * 86400 + 60),
 		 (long long)(now - 3600), (long long)now, (long long)(now - 10),
 		 (long long)(now + 86400));
@@ -223,19 +229,23 @@ static void purge_retention(void **state)
 	assert_int_equal(r.visits, 1);
 	assert_int_equal(r.consents_archived, 1);
 	assert_int_equal(count(f->db, "SELECT count(*) FROM consents_archive"), 1);
+	/* the archive names the source and the purpose */
+	assert_int_equal(count(f->db, "SELECT count(*) FROM consents_archive WHERE source = 'cli' "
+				      "AND purpose = 'presence'"), 1);
 	assert_int_equal(count(f->db, "SELECT count(*) FROM consents"), 1);
 	assert_int_equal(store_purge(f->db, "t", 0, now, &r, err), STORE_EINVAL);
 
 	/* A grant without expiry replaced by one with an expiry, now passed:
 	 * purging must not bring the older grant back as the current one. */
 	snprintf(sql, sizeof(sql),
-		 "INSERT INTO consents (customer_id, purpose, channels, granted_at, source) VALUES "
-		 "(1, 'retargeting', 'push', 2, 'cli');"
+		 "INSERT INTO consents (customer_id, purpose, channels, granted_at, source, id) "
+		 "VALUES (1, 1, 'push', 2, 'cli', " NEXT_ID ");" BUMP_ID
 		 "INSERT INTO consents (customer_id, purpose, channels, granted_at, expires_at, "
-		 "source) VALUES (1, 'retargeting', 'push', 3, %lld, 'cli')", (long long)(now - 5));
+		 "source, id) VALUES (1, 1, 'push', 3, %lld, 'cli', " NEXT_ID ");" BUMP_ID,
+		 (long long)(now - 5));
 	assert_int_equal(sqlite3_exec(f->db, sql, NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(store_purge(f->db, "t", 30, now, &r, err), STORE_OK);
-	assert_int_equal(count(f->db, "SELECT count(*) FROM consents WHERE purpose = 'retargeting' "
+	assert_int_equal(count(f->db, "SELECT count(*) FROM consents WHERE purpose = 1 "
 			       "AND expires_at IS NULL AND granted_at = 2"), 0);
 	assert_int_equal(count(f->db, "SELECT count(*) FROM consents_archive WHERE granted_at = 2"),
 			 1);

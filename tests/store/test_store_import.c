@@ -98,8 +98,8 @@ static bool in_force(sqlite3 *db, const char *ref, const char *purpose)
 
 	snprintf(sql, sizeof(sql),
 		 "SELECT k.withdrawn_at IS NULL FROM consents k JOIN customers c "
-		 "ON c.id = k.customer_id WHERE c.customer_ref = '%s' AND k.purpose = '%s' "
-		 "ORDER BY k.id DESC LIMIT 1", ref, purpose);
+		 "ON c.id = k.customer_id WHERE c.customer_ref = '%s' AND k.purpose = %d "
+		 "ORDER BY k.id DESC LIMIT 1", ref, strcmp(purpose, "retargeting") == 0);
 	return count(db, sql) == 1;
 }
 
@@ -166,6 +166,23 @@ static void default_mode_refuses_existing(void **state)
 	assert_int_equal(count(f->db, "SELECT count(*) FROM consents"), 5);
 }
 
+/* Each row's grants are its own: one without an expiry after one with
+ * stays without, an iBeacon after an Eddystone-EID has no K or offset. */
+static void rows_do_not_inherit(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(import(f, STORE_IMPORT_CREATE, HEADER
+				"A,eddystone-eid 00112233445566778899aabbccddeeff:6:100,"
+				"presence/2099-01-01,\n"
+				"B,ibeacon " U ":7:7,presence;retargeting@push,\n"),
+			 STORE_OK);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM consents WHERE expires_at IS NULL"),
+			 2);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM identifiers WHERE exponent IS NULL "
+				      "AND clock_offset IS NULL"), 1);
+}
+
 static void update_adds_and_changes(void **state)
 {
 	struct fixture *f = *state;
@@ -192,7 +209,7 @@ static void update_adds_and_changes(void **state)
 	/* A's retargeting: a second grant entry, the first one kept as history */
 	assert_int_equal(count(f->db, "SELECT count(*) FROM consents k JOIN customers c ON "
 				      "c.id = k.customer_id WHERE c.customer_ref = 'A' AND "
-				      "k.purpose = 'retargeting'"), 2);
+				      "k.purpose = 1"), 2);
 	assert_true(in_force(f->db, "A", "retargeting"));
 	/* every change has its own audit row, made as beaconctl makes it */
 	assert_int_equal(count(f->db, "SELECT count(*) FROM audit WHERE action IN "
@@ -234,7 +251,7 @@ static void sync_withdraws_and_removes(void **state)
 				      "'consent.withdraw'"), 3);
 	assert_int_equal(count(f->db, "SELECT count(*) FROM identifiers i JOIN customers c "
 				      "ON c.id = i.customer_id WHERE c.customer_ref = 'A' AND "
-				      "i.value LIKE '%:1:2'"), 1);
+				      "hex(i.value) LIKE '%00010002'"), 1);
 	/* once more: nothing left to do */
 	assert_int_equal(import(f, STORE_IMPORT_SYNC, HEADER
 				"A,ibeacon " U ":1:2,presence,\n"
@@ -291,7 +308,7 @@ static void identifiers_follow_the_file(void **state)
 	assert_int_equal(f->st.identifiers_removed, 1);
 	assert_int_equal(f->st.identifiers, 1);
 	assert_int_equal(count(f->db, "SELECT exponent * 1000 + clock_offset FROM identifiers "
-				      "WHERE type = 'eddystone-eid'"), 6100);
+				      "WHERE type = 3"), 6100);
 	/* B is not listed; the new customer N takes its iBeacon */
 	assert_int_equal(import(f, STORE_IMPORT_SYNC, HEADER
 				"A,eddystone-eid " EIDKEY ":6:100,presence,\n"
@@ -482,6 +499,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(default_mode_refuses_existing, setup, teardown),
+		cmocka_unit_test_setup_teardown(rows_do_not_inherit, setup, teardown),
 		cmocka_unit_test_setup_teardown(update_adds_and_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(sync_withdraws_and_removes, setup, teardown),
 		cmocka_unit_test_setup_teardown(sync_purges_queued_rows, setup, teardown),
