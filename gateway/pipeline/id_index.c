@@ -1,11 +1,16 @@
 /*
  * id_index.c - static identifier and rolling Eddystone-EID hash tables.
  *
- * Both tables hold 4-byte slots (an index + 1, 0 = free) rather than copies
- * of the keys: the static table points into the snapshot's identifiers, the
- * EID table into the per-key windows below. At 100 k enrolled identifiers
- * that is about 1 MiB instead of tens, and the snapshot and the index are
- * swapped together anyway.
+ * Both tables hold 4-byte slots rather than copies of the keys: the static
+ * table points into the snapshot's identifiers, the EID table into the
+ * per-key windows below. At 100 k enrolled identifiers that is half a MiB
+ * instead of tens, and the snapshot and the index are swapped together
+ * anyway.
+ *
+ * The static table runs fuller (up to 4/5) than the EID one: its slots keep
+ * the spare high bits of the identifier index for a fingerprint of the hash,
+ * so the longer probe runs of a miss (most reports come from devices nobody
+ * enrolled) are compared in the table itself, without reading an identifier.
  */
 #include "id_index.h"
 
@@ -19,9 +24,9 @@
  * [key * window, key * window + window): period q in slot q mod window, for
  * the periods cur - tolerance .. cur + tolerance. The key itself and its
  * clock offset stay in the snapshot (ident): at 100 k keys, copies would
- * cost megabytes. */
+ * cost megabytes. When its period ends follows from cur (key_next_roll()):
+ * 16 bytes a key. */
 struct eid_key {
-	int64_t next_roll;     /* unix seconds when its current period ends */
 	int64_t cur;           /* period the window is centred on, NO_PERIOD before the first roll */
 	uint32_t ident;
 	uint8_t k;
@@ -29,8 +34,10 @@ struct eid_key {
 
 struct id_index {
 	const struct snapshot *snap; /* the static table's keys live in its identifiers */
-	uint32_t *st;          /* snapshot identifier index + 1 */
+	uint32_t *st;          /* fingerprint << st_bits | snapshot identifier index + 1; 0 free */
 	uint32_t st_mask;
+	uint32_t st_ident;     /* mask of the index bits of a slot */
+	uint8_t st_bits;       /* index bits: enough for n_identifiers + 1 */
 	uint32_t *et;          /* window slot (key * window + w) + 1 */
 	uint32_t et_mask;
 	struct eid_key *keys;
@@ -64,33 +71,53 @@ static uint32_t table_size(uint64_t n)
 	return c;
 }
 
+/* The static table: a load of at most 4/5, its misses made cheap by the
+ * fingerprints instead. */
+static uint32_t static_table_size(uint64_t n)
+{
+	uint32_t c = 16;
+
+	while (c < n + n / 4 && c < (1u << 30))
+		c <<= 1;
+	return c;
+}
+
+/* The hash's top bits that fit above the index bits. */
+static uint32_t static_fingerprint(const struct id_index *x, uint32_t h)
+{
+	return x->st_bits >= 32 ? 0 : (h >> x->st_bits) << x->st_bits;
+}
+
 static void static_insert(struct id_index *x, uint32_t ident)
 {
 	const struct snap_identifier *id = &x->snap->identifiers[ident];
 	uint8_t buf[SNAP_ID_BYTES_MAX];
 	const uint8_t *v = snap_identifier_bytes(x->snap, id, buf);
-	uint32_t i = hash_bytes(id->type, v, snap_id_len(id->type)) & x->st_mask;
+	uint32_t h = hash_bytes(id->type, v, snap_id_len(id->type));
+	uint32_t fp = static_fingerprint(x, h), i = h & x->st_mask;
 
 	while (x->st[i] != FREE_SLOT) {
-		const struct snap_identifier *o = &x->snap->identifiers[x->st[i] - 1];
+		const struct snap_identifier *o =
+			&x->snap->identifiers[(x->st[i] & x->st_ident) - 1];
 
-		if (snap_identifier_is(x->snap, o, id->type, v))
+		if ((x->st[i] & ~x->st_ident) == fp && snap_identifier_is(x->snap, o, id->type, v))
 			return; /* duplicate identifier: the first enrolment wins */
 		i = (i + 1) & x->st_mask;
 	}
-	x->st[i] = ident + 1;
+	x->st[i] = fp | (ident + 1);
 }
 
 static int64_t static_find(const struct id_index *x, uint8_t type, const uint8_t *v)
 {
-	uint32_t i = hash_bytes(type, v, snap_id_len(type)) & x->st_mask;
+	uint32_t h = hash_bytes(type, v, snap_id_len(type));
+	uint32_t fp = static_fingerprint(x, h), i = h & x->st_mask;
 
-	while (x->st[i] != FREE_SLOT) {
-		const struct snap_identifier *o = &x->snap->identifiers[x->st[i] - 1];
+	for (; x->st[i] != FREE_SLOT; i = (i + 1) & x->st_mask) {
+		uint32_t ident = (x->st[i] & x->st_ident) - 1;
 
-		if (snap_identifier_is(x->snap, o, type, v))
-			return x->st[i] - 1;
-		i = (i + 1) & x->st_mask;
+		if ((x->st[i] & ~x->st_ident) == fp &&
+		    snap_identifier_is(x->snap, &x->snap->identifiers[ident], type, v))
+			return ident;
 	}
 	return -1;
 }
@@ -162,6 +189,15 @@ int64_t id_index_eid(const struct id_index *x, const uint8_t eid[8], uint32_t *t
 	return -1;
 }
 
+/* Unix seconds when the key's current period ends. */
+static int64_t key_next_roll(const struct id_index *x, const struct eid_key *key)
+{
+	if (key->cur == NO_PERIOD)
+		return INT64_MIN;
+	return snap_clock_offset(x->snap, &x->snap->identifiers[key->ident]) +
+	       ((key->cur + 1) << key->k);
+}
+
 /* Bring one key's window to the periods around now_s: compute only the periods missing. */
 static uint32_t key_roll(struct id_index *x, uint32_t ki, int64_t now_s)
 {
@@ -189,7 +225,6 @@ static uint32_t key_roll(struct id_index *x, uint32_t ki, int64_t now_s)
 		computed++;
 	}
 	key->cur = cur;
-	key->next_roll = clock_offset + ((cur + 1) << key->k);
 	return computed;
 }
 
@@ -203,11 +238,14 @@ uint32_t id_index_roll(struct id_index *x, int64_t now_s)
 	x->last_now = now_s;
 	/* A comparison per key; AES only for the keys whose period ended. */
 	for (uint32_t i = 0; i < x->n_keys; i++) {
-		if (now_s >= x->keys[i].next_roll ||
-		    now_s < x->keys[i].next_roll - (1LL << x->keys[i].k))
+		int64_t next_roll = key_next_roll(x, &x->keys[i]);
+
+		if (now_s >= next_roll || now_s < next_roll - (1LL << x->keys[i].k)) {
 			computed += key_roll(x, i, now_s);
-		if (x->keys[i].next_roll < due)
-			due = x->keys[i].next_roll;
+			next_roll = key_next_roll(x, &x->keys[i]);
+		}
+		if (next_roll < due)
+			due = next_roll;
 	}
 	x->next_due = due;
 	return computed;
@@ -238,7 +276,10 @@ struct id_index *id_index_new(const struct snapshot *s, uint8_t eid_tolerance, i
 			n_eid++;
 	}
 	n_win = (size_t)(n_eid ? n_eid : 1) * x->window;
-	x->st_mask = table_size(n_static) - 1;
+	x->st_mask = static_table_size(n_static) - 1;
+	while (x->st_bits < 32 && (1ull << x->st_bits) <= (s ? s->n_identifiers : 0))
+		x->st_bits++;
+	x->st_ident = x->st_bits >= 32 ? UINT32_MAX : (1u << x->st_bits) - 1;
 	x->et_mask = table_size((uint64_t)n_eid * x->window) - 1;
 	x->st = calloc((size_t)x->st_mask + 1, sizeof(*x->st));
 	x->et = calloc((size_t)x->et_mask + 1, sizeof(*x->et));
