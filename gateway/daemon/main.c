@@ -21,6 +21,7 @@
 #include "broker_dropin.h"
 #include "config_audit.h"
 #include "config_files.h"
+#include "crypto_init.h"
 #include "hci_event.h"
 #include "log.h"
 #include "loop.h"
@@ -591,6 +592,10 @@ int main(int argc, char **argv)
 		log_notice("[gateway] allow_core_dumps: this process may be dumped; a core file "
 			   "holds device identifiers and the MQTT password");
 	}
+	/* The configuration is read: only now is it known whether OpenSSL's
+	 * error strings can be of use, and nothing has used OpenSSL yet
+	 * unless the configuration names its files. */
+	crypto_init(&app.cfg);
 	if (app.opt.check_config)
 		return check_config(&app);
 	if (app.opt.broker_dropin) {
