@@ -74,8 +74,9 @@ struct snap_consent {
 struct snap_customer {
 	int64_t id;                /* customers.id in SQLite */
 	const struct snap_consent *consent; /* [SNAP_PURPOSES], shared, never NULL */
-	/* Its segments: snapshot.customer_segments from here up to the next
-	 * customer's first_segment (snap_customer_segments()). */
+	/* Its segments (snap_customer_segments()): snapshot.customer_segments
+	 * from here up to the next customer's first_segment, or with
+	 * snapshot.segment_lists the shared list that starts here. */
 	uint32_t first_segment;
 	uint32_t ref;              /* offset of the CRM's opaque customer_ref in snapshot.strings */
 };
@@ -125,6 +126,11 @@ struct snapshot {
 	uint8_t (*uuids)[16];                   /* distinct iBeacon UUIDs */
 	uint8_t *id_bytes;                      /* other identifier values, see snap_identifier */
 	uint32_t n_uuids, n_id_bytes;
+	/* customer_segments holds lists, each its length and then its segment
+	 * indices, shared by the customers that have the same segments (most
+	 * do: one import, one list); list 0 is empty. Otherwise a customer's
+	 * segments are a range of it (see snap_customer). */
+	bool segment_lists;
 };
 
 /* Unix seconds -> the snapshot's 32-bit times. Before 1970 clamps to 0 and
@@ -158,9 +164,15 @@ static inline uint32_t snap_customer_segments(const struct snapshot *s, uint32_t
 					      const uint32_t **segs)
 {
 	uint32_t first = s->customers[i].first_segment;
-	uint32_t end = i + 1 < s->n_customers ? s->customers[i + 1].first_segment
-					      : s->n_customer_segments;
+	uint32_t end;
 
+	if (s->segment_lists) {
+		uint32_t n = first < s->n_customer_segments ? s->customer_segments[first] : 0;
+
+		*segs = s->customer_segments + (n ? first + 1 : 0);
+		return n <= s->n_customer_segments - first - 1 ? n : 0;
+	}
+	end = i + 1 < s->n_customers ? s->customers[i + 1].first_segment : s->n_customer_segments;
 	if (end > s->n_customer_segments)
 		end = s->n_customer_segments;
 	*segs = s->customer_segments + first;
