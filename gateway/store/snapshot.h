@@ -8,9 +8,9 @@
  * One allocation owns everything (snapshot_free releases it); strings and
  * arrays point inside it, and records refer to strings by offset or index
  * (snap_customer_ref(), snap_consent_policy()). Sizes matter: a Pi-class
- * gateway holds 100 k customers or more, and during a reload the old and the
- * new snapshot are alive at once. Records have no inner padding and share
- * what repeats (consent pairs, policy versions, channel and segment names).
+ * gateway holds 100 k customers or more. Records have no inner padding and
+ * share what repeats (consent pairs, policy versions, segment lists, channel
+ * and segment names, EID clock offsets).
  */
 #ifndef BGW_SNAPSHOT_H
 #define BGW_SNAPSHOT_H
@@ -36,7 +36,7 @@ enum snap_id_type {
 
 /* Records are packed for size: at 100 k customers and more, every byte of a
  * per-customer or per-identifier record is 100 kB or more of the gateway's
- * memory, and during a reload the old and the new snapshot are alive at once.
+ * memory.
  * Times are unsigned 32-bit unix seconds (good until 2106; the loader clamps,
  * see snap_time32()). */
 #define SNAP_ID_BYTES_MAX 22
