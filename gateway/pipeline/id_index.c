@@ -3,16 +3,17 @@
  *
  * Both tables hold 4-byte slots rather than copies of the keys: the static
  * table points into the snapshot's identifiers, the EID table into the
- * per-key windows below. At 100 k enrolled identifiers that is half a MiB
- * instead of tens, and the snapshot and the index are swapped together
- * anyway.
+ * per-key windows below. At 100 k enrolled identifiers that is about 600 KB
+ * instead of tens of MB, and the snapshot and the index are swapped
+ * together anyway.
  *
- * The static table runs fuller (up to 4/5) than the EID one: its slots keep
- * the spare high bits of the identifier index for a fingerprint of the hash,
- * so the longer probe runs of a miss (most reports come from devices nobody
- * enrolled) are compared in the table itself, without reading an identifier.
+ * A slot keeps the spare high bits above its index for a fingerprint of the
+ * hash, so probes (a miss -- most reports come from devices nobody enrolled
+ * -- walks a run of them) are compared in the table itself, without reading
+ * an identifier or an EID: the tables can run up to 2/3 full at any size.
  */
 #include "id_index.h"
+#include "bgw_util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -35,11 +36,13 @@ struct eid_key {
 struct id_index {
 	const struct snapshot *snap; /* the static table's keys live in its identifiers */
 	uint32_t *st;          /* fingerprint << st_bits | snapshot identifier index + 1; 0 free */
-	uint32_t st_mask;
+	uint32_t st_size;
 	uint32_t st_ident;     /* mask of the index bits of a slot */
 	uint8_t st_bits;       /* index bits: enough for n_identifiers + 1 */
-	uint32_t *et;          /* window slot (key * window + w) + 1 */
-	uint32_t et_mask;
+	uint32_t *et;          /* fingerprint << et_bits | window slot (key * window + w) + 1 */
+	uint32_t et_size;
+	uint32_t et_ident;     /* mask of the window slot bits */
+	uint8_t et_bits;
 	struct eid_key *keys;
 	uint32_t n_keys;
 	uint32_t window;       /* 2 * tolerance + 1 */
@@ -50,42 +53,54 @@ struct id_index {
 	uint8_t (*eids)[8];    /* per window slot: its EID */
 };
 
-/* FNV-1a: the keys are already high-entropy identifiers, a keyed hash buys nothing here. */
+/* Four bytes a step (an iBeacon's 20 bytes in five multiplies, where FNV-1a
+ * took twenty): the keys are already high-entropy identifiers, a keyed hash
+ * buys nothing here. Both halves of the result are mixed: a home is taken
+ * from its high bits, a fingerprint from the low ones. */
 static uint32_t hash_bytes(uint8_t type, const uint8_t *p, size_t n)
 {
-	uint32_t h = (2166136261u ^ type) * 16777619u;
+	const uint64_t m = 0xff51afd7ed558ccdull;
+	uint64_t h = (0x9e3779b97f4a7c15ull ^ type) * m;
+	size_t i = 0;
 
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h ^ (h >> 16);
+	for (; i + 4 <= n; i += 4)
+		h = (h ^ bgw_get_le32(p + i)) * m;
+	for (; i < n; i++)
+		h = (h ^ p[i]) * m;
+	/* A multiply carries differences upwards only: mix them back down. */
+	h ^= h >> 33;
+	h *= m;
+	h ^= h >> 33;
+	return (uint32_t)(h >> 32) ^ (uint32_t)h;
 }
 
 /* Open addressing at a load of at most 2/3: misses (most reports come from
- * devices nobody enrolled) stay at about two probes. */
+ * devices nobody enrolled) stay short, and the fingerprints make their
+ * probes cheap. Any size, not a power of two (a hash's home is its multiple
+ * of the size, high bits): a power of two would make a table up to twice
+ * that, 4 MiB more for the EIDs of 250 k keys. */
 static uint32_t table_size(uint64_t n)
 {
-	uint32_t c = 16;
+	uint64_t c = n + n / 2 + 1;
 
-	while (c < n + n / 2 && c < (1u << 30))
-		c <<= 1;
-	return c;
+	return c < 16 ? 16 : c > (1u << 30) ? (1u << 30) : (uint32_t)c;
 }
 
-/* The static table: a load of at most 4/5, its misses made cheap by the
- * fingerprints instead. */
-static uint32_t static_table_size(uint64_t n)
+static uint32_t home_slot(uint32_t h, uint32_t size)
 {
-	uint32_t c = 16;
-
-	while (c < n + n / 4 && c < (1u << 30))
-		c <<= 1;
-	return c;
+	return (uint32_t)(((uint64_t)h * size) >> 32);
 }
 
-/* The hash's top bits that fit above the index bits. */
+static uint32_t next_slot(uint32_t i, uint32_t size)
+{
+	return i + 1 == size ? 0 : i + 1;
+}
+
+/* The hash's low bits (its home comes from the high ones) that fit above
+ * the index bits. */
 static uint32_t static_fingerprint(const struct id_index *x, uint32_t h)
 {
-	return x->st_bits >= 32 ? 0 : (h >> x->st_bits) << x->st_bits;
+	return x->st_bits >= 32 ? 0 : h << x->st_bits;
 }
 
 static void static_insert(struct id_index *x, uint32_t ident)
@@ -94,7 +109,7 @@ static void static_insert(struct id_index *x, uint32_t ident)
 	uint8_t buf[SNAP_ID_BYTES_MAX];
 	const uint8_t *v = snap_identifier_bytes(x->snap, id, buf);
 	uint32_t h = hash_bytes(id->type, v, snap_id_len(id->type));
-	uint32_t fp = static_fingerprint(x, h), i = h & x->st_mask;
+	uint32_t fp = static_fingerprint(x, h), i = home_slot(h, x->st_size);
 
 	while (x->st[i] != FREE_SLOT) {
 		const struct snap_identifier *o =
@@ -102,7 +117,7 @@ static void static_insert(struct id_index *x, uint32_t ident)
 
 		if ((x->st[i] & ~x->st_ident) == fp && snap_identifier_is(x->snap, o, id->type, v))
 			return; /* duplicate identifier: the first enrolment wins */
-		i = (i + 1) & x->st_mask;
+		i = next_slot(i, x->st_size);
 	}
 	x->st[i] = fp | (ident + 1);
 }
@@ -110,9 +125,9 @@ static void static_insert(struct id_index *x, uint32_t ident)
 static int64_t static_find(const struct id_index *x, uint8_t type, const uint8_t *v)
 {
 	uint32_t h = hash_bytes(type, v, snap_id_len(type));
-	uint32_t fp = static_fingerprint(x, h), i = h & x->st_mask;
+	uint32_t fp = static_fingerprint(x, h), i = home_slot(h, x->st_size);
 
-	for (; x->st[i] != FREE_SLOT; i = (i + 1) & x->st_mask) {
+	for (; x->st[i] != FREE_SLOT; i = next_slot(i, x->st_size)) {
 		uint32_t ident = (x->st[i] & x->st_ident) - 1;
 
 		if ((x->st[i] & ~x->st_ident) == fp &&
@@ -122,33 +137,46 @@ static int64_t static_find(const struct id_index *x, uint8_t type, const uint8_t
 	return -1;
 }
 
-static uint32_t eid_home(const struct id_index *x, const uint8_t eid[8])
+/* EIDs are AES output: their bits need mixing only so that the home (high
+ * bits) and the fingerprint (low bits) come from all of them. */
+static inline uint32_t eid_hash(const uint8_t eid[8])
 {
-	return hash_bytes(0, eid, 8) & x->et_mask;
+	uint64_t v = bgw_get_le32(eid) | (uint64_t)bgw_get_le32(eid + 4) << 32;
+
+	v ^= v >> 33;
+	v *= 0xff51afd7ed558ccdull;
+	v ^= v >> 33;
+	return (uint32_t)(v >> 32) ^ (uint32_t)v;
+}
+
+static uint32_t eid_fingerprint(const struct id_index *x, uint32_t h)
+{
+	return x->et_bits >= 32 ? 0 : h << x->et_bits;
 }
 
 static void eid_insert(struct id_index *x, uint32_t slot)
 {
-	uint32_t i = eid_home(x, x->eids[slot]);
+	uint32_t h = eid_hash(x->eids[slot]), i = home_slot(h, x->et_size);
 
 	while (x->et[i] != FREE_SLOT)
-		i = (i + 1) & x->et_mask;
-	x->et[i] = slot + 1;
+		i = next_slot(i, x->et_size);
+	x->et[i] = eid_fingerprint(x, h) | (slot + 1);
 }
 
 /* Remove a window slot's entry with backward-shift deletion, so lookups need no tombstones. */
 static void eid_remove(struct id_index *x, uint32_t slot)
 {
-	uint32_t i = eid_home(x, x->eids[slot]);
+	uint32_t i = home_slot(eid_hash(x->eids[slot]), x->et_size);
 
-	while (x->et[i] != FREE_SLOT && x->et[i] != slot + 1)
-		i = (i + 1) & x->et_mask;
+	while (x->et[i] != FREE_SLOT && (x->et[i] & x->et_ident) != slot + 1)
+		i = next_slot(i, x->et_size);
 	if (x->et[i] == FREE_SLOT)
 		return;
-	for (uint32_t j = (i + 1) & x->et_mask;; j = (j + 1) & x->et_mask) {
+	for (uint32_t j = next_slot(i, x->et_size);; j = next_slot(j, x->et_size)) {
 		if (x->et[j] == FREE_SLOT)
 			break;
-		uint32_t home = eid_home(x, x->eids[x->et[j] - 1]);
+		uint32_t home = home_slot(eid_hash(x->eids[(x->et[j] & x->et_ident) - 1]),
+					  x->et_size);
 		/* Move j into the hole at i unless its home lies cyclically in (i, j]. */
 		bool stays = (i <= j) ? (i < home && home <= j) : (i < home || home <= j);
 		if (!stays) {
@@ -170,14 +198,16 @@ static int64_t slot_period(const struct id_index *x, int64_t cur, uint32_t w)
 
 int64_t id_index_eid(const struct id_index *x, const uint8_t eid[8], uint32_t *time_base)
 {
-	uint32_t i;
+	uint32_t h, fp, i;
 
 	if (!x->n_keys)
 		return -1;
-	for (i = eid_home(x, eid); x->et[i] != FREE_SLOT; i = (i + 1) & x->et_mask) {
-		uint32_t slot = x->et[i] - 1;
+	h = eid_hash(eid);
+	fp = eid_fingerprint(x, h);
+	for (i = home_slot(h, x->et_size); x->et[i] != FREE_SLOT; i = next_slot(i, x->et_size)) {
+		uint32_t slot = (x->et[i] & x->et_ident) - 1;
 
-		if (!memcmp(x->eids[slot], eid, 8)) {
+		if ((x->et[i] & ~x->et_ident) == fp && !memcmp(x->eids[slot], eid, 8)) {
 			const struct eid_key *key = &x->keys[slot / x->window];
 			int64_t q = slot_period(x, key->cur, slot % x->window);
 
@@ -276,13 +306,16 @@ struct id_index *id_index_new(const struct snapshot *s, uint8_t eid_tolerance, i
 			n_eid++;
 	}
 	n_win = (size_t)(n_eid ? n_eid : 1) * x->window;
-	x->st_mask = static_table_size(n_static) - 1;
+	x->st_size = table_size(n_static);
 	while (x->st_bits < 32 && (1ull << x->st_bits) <= (s ? s->n_identifiers : 0))
 		x->st_bits++;
 	x->st_ident = x->st_bits >= 32 ? UINT32_MAX : (1u << x->st_bits) - 1;
-	x->et_mask = table_size((uint64_t)n_eid * x->window) - 1;
-	x->st = calloc((size_t)x->st_mask + 1, sizeof(*x->st));
-	x->et = calloc((size_t)x->et_mask + 1, sizeof(*x->et));
+	x->et_size = table_size((uint64_t)n_eid * x->window);
+	while (x->et_bits < 32 && (1ull << x->et_bits) <= n_win)
+		x->et_bits++;
+	x->et_ident = x->et_bits >= 32 ? UINT32_MAX : (1u << x->et_bits) - 1;
+	x->st = calloc(x->st_size, sizeof(*x->st));
+	x->et = calloc(x->et_size, sizeof(*x->et));
 	x->keys = calloc(n_eid ? n_eid : 1, sizeof(*x->keys));
 	x->eids = calloc(n_win, sizeof(*x->eids));
 	if (!x->st || !x->et || !x->keys || !x->eids) {
