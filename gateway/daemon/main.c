@@ -14,13 +14,13 @@
 #include <unistd.h>
 
 #include <sqlite3.h>
-#include <systemd/sd-daemon.h>
 
 #include "bgw_exit.h"
 #include "config.h"
 #include "broker_dropin.h"
 #include "config_audit.h"
 #include "config_files.h"
+#include "crypto_init.h"
 #include "hci_event.h"
 #include "log.h"
 #include "loop.h"
@@ -28,6 +28,7 @@
 #include "report_json.h"
 #include "run.h"
 #include "scanner.h"
+#include "service_notify.h"
 #include "source.h"
 
 #define STATUS_INTERVAL_MS 10000
@@ -220,7 +221,7 @@ static void notify_status(struct app *a)
 		buf[n++] = ' ';
 		run_status(a->run, buf + n, sizeof(buf) - (size_t)n);
 	}
-	sd_notify(0, buf);
+	service_notify(buf);
 }
 
 static void on_status_timer(struct loop *l, int id, void *ctx)
@@ -236,14 +237,14 @@ static void on_watchdog_timer(struct loop *l, int id, void *ctx)
 	(void)id;
 	(void)ctx;
 	/* Sent from the loop itself: a stuck loop stops feeding systemd. */
-	sd_notify(0, "WATCHDOG=1");
+	service_notify("WATCHDOG=1");
 }
 
 static void setup_systemd(struct app *a)
 {
 	uint64_t usec = 0;
 
-	if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
+	if (service_watchdog_usec(&usec) > 0) {
 		uint64_t ms = usec / 2000u;
 
 		loop_timer_add(a->loop, ms ? ms : 1, ms ? ms : 1, on_watchdog_timer, a);
@@ -329,7 +330,7 @@ static void begin_stop(struct app *a, int status)
 		return;
 	a->stopping = true;
 	a->status = status;
-	sd_notify(0, "STOPPING=1");
+	service_notify("STOPPING=1");
 	scanner_stop(a->scanner);
 }
 
@@ -582,7 +583,7 @@ static int run(struct app *a)
 	start_metrics(a);
 	log_info("started: source %s%s", scanner_source_name(a->scanner),
 		 a->opt.dump ? " (dump)" : "");
-	sd_notify(0, "READY=1");
+	service_notify("READY=1");
 	notify_status(a);
 	rc = loop_run(a->loop);
 	if (rc < 0) {
@@ -627,6 +628,10 @@ int main(int argc, char **argv)
 		log_notice("[gateway] allow_core_dumps: this process may be dumped; a core file "
 			   "holds device identifiers and the MQTT password");
 	}
+	/* The configuration is read: only now is it known whether OpenSSL's
+	 * error strings can be of use, and nothing has used OpenSSL yet
+	 * unless the configuration names its files. */
+	crypto_init(&app.cfg);
 	if (app.opt.check_config)
 		return check_config(&app);
 	if (app.opt.broker_dropin) {

@@ -213,6 +213,11 @@ static int load_snapshot(struct run *r)
 	r->data_version = store_data_version(r->db);
 	if (store_consent_generation(r->db, &r->consent_gen, err) != STORE_OK)
 		log_limited(LOG_PRIO_WARNING, "consent generation", "consent store: %s", err);
+	/* The pipeline processes nothing until the load below ends either way
+	 * (a failure sets the empty snapshot): the old snapshot goes first, so
+	 * a reload peaks at one snapshot. After a failure the empty one stays. */
+	if (!r->consent_failed)
+		pipeline_release_snapshot(r->pl);
 	rc = store_snapshot_load(r->db, &snap, err, sizeof(err));
 	if (rc < 0) {
 		consent_fail_closed(r, rc, err);

@@ -1,13 +1,19 @@
 /*
  * id_index.c - static identifier and rolling Eddystone-EID hash tables.
  *
- * Both tables hold 4-byte slots (an index + 1, 0 = free) rather than copies
- * of the keys: the static table points into the snapshot's identifiers, the
- * EID table into the per-key windows below. At 100 k enrolled identifiers
- * that is about 1 MiB instead of tens, and the snapshot and the index are
- * swapped together anyway.
+ * Both tables hold 4-byte slots rather than copies of the keys: the static
+ * table points into the snapshot's identifiers, the EID table into the
+ * per-key windows below. At 100 k enrolled identifiers that is about 600 KB
+ * instead of tens of MB, and the snapshot and the index are swapped
+ * together anyway.
+ *
+ * A slot keeps the spare high bits above its index for a fingerprint of the
+ * hash, so probes (a miss -- most reports come from devices nobody enrolled
+ * -- walks a run of them) are compared in the table itself, without reading
+ * an identifier or an EID: the tables can run up to 2/3 full at any size.
  */
 #include "id_index.h"
+#include "bgw_util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -19,9 +25,9 @@
  * [key * window, key * window + window): period q in slot q mod window, for
  * the periods cur - tolerance .. cur + tolerance. The key itself and its
  * clock offset stay in the snapshot (ident): at 100 k keys, copies would
- * cost megabytes. */
+ * cost megabytes. When its period ends follows from cur (key_next_roll()):
+ * 16 bytes a key. */
 struct eid_key {
-	int64_t next_roll;     /* unix seconds when its current period ends */
 	int64_t cur;           /* period the window is centred on, NO_PERIOD before the first roll */
 	uint32_t ident;
 	uint8_t k;
@@ -29,10 +35,14 @@ struct eid_key {
 
 struct id_index {
 	const struct snapshot *snap; /* the static table's keys live in its identifiers */
-	uint32_t *st;          /* snapshot identifier index + 1 */
-	uint32_t st_mask;
-	uint32_t *et;          /* window slot (key * window + w) + 1 */
-	uint32_t et_mask;
+	uint32_t *st;          /* fingerprint << st_bits | snapshot identifier index + 1; 0 free */
+	uint32_t st_size;
+	uint32_t st_ident;     /* mask of the index bits of a slot */
+	uint8_t st_bits;       /* index bits: enough for n_identifiers + 1 */
+	uint32_t *et;          /* fingerprint << et_bits | window slot (key * window + w) + 1 */
+	uint32_t et_size;
+	uint32_t et_ident;     /* mask of the window slot bits */
+	uint8_t et_bits;
 	struct eid_key *keys;
 	uint32_t n_keys;
 	uint32_t window;       /* 2 * tolerance + 1 */
@@ -43,25 +53,54 @@ struct id_index {
 	uint8_t (*eids)[8];    /* per window slot: its EID */
 };
 
-/* FNV-1a: the keys are already high-entropy identifiers, a keyed hash buys nothing here. */
+/* Four bytes a step (an iBeacon's 20 bytes in five multiplies, where FNV-1a
+ * took twenty): the keys are already high-entropy identifiers, a keyed hash
+ * buys nothing here. Both halves of the result are mixed: a home is taken
+ * from its high bits, a fingerprint from the low ones. */
 static uint32_t hash_bytes(uint8_t type, const uint8_t *p, size_t n)
 {
-	uint32_t h = (2166136261u ^ type) * 16777619u;
+	const uint64_t m = 0xff51afd7ed558ccdull;
+	uint64_t h = (0x9e3779b97f4a7c15ull ^ type) * m;
+	size_t i = 0;
 
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h ^ (h >> 16);
+	for (; i + 4 <= n; i += 4)
+		h = (h ^ bgw_get_le32(p + i)) * m;
+	for (; i < n; i++)
+		h = (h ^ p[i]) * m;
+	/* A multiply carries differences upwards only: mix them back down. */
+	h ^= h >> 33;
+	h *= m;
+	h ^= h >> 33;
+	return (uint32_t)(h >> 32) ^ (uint32_t)h;
 }
 
 /* Open addressing at a load of at most 2/3: misses (most reports come from
- * devices nobody enrolled) stay at about two probes. */
+ * devices nobody enrolled) stay short, and the fingerprints make their
+ * probes cheap. Any size, not a power of two (a hash's home is its multiple
+ * of the size, high bits): a power of two would make a table up to twice
+ * that, 4 MiB more for the EIDs of 250 k keys. */
 static uint32_t table_size(uint64_t n)
 {
-	uint32_t c = 16;
+	uint64_t c = n + n / 2 + 1;
 
-	while (c < n + n / 2 && c < (1u << 30))
-		c <<= 1;
-	return c;
+	return c < 16 ? 16 : c > (1u << 30) ? (1u << 30) : (uint32_t)c;
+}
+
+static uint32_t home_slot(uint32_t h, uint32_t size)
+{
+	return (uint32_t)(((uint64_t)h * size) >> 32);
+}
+
+static uint32_t next_slot(uint32_t i, uint32_t size)
+{
+	return i + 1 == size ? 0 : i + 1;
+}
+
+/* The hash's low bits (its home comes from the high ones) that fit above
+ * the index bits. */
+static uint32_t static_fingerprint(const struct id_index *x, uint32_t h)
+{
+	return x->st_bits >= 32 ? 0 : h << x->st_bits;
 }
 
 static void static_insert(struct id_index *x, uint32_t ident)
@@ -69,59 +108,75 @@ static void static_insert(struct id_index *x, uint32_t ident)
 	const struct snap_identifier *id = &x->snap->identifiers[ident];
 	uint8_t buf[SNAP_ID_BYTES_MAX];
 	const uint8_t *v = snap_identifier_bytes(x->snap, id, buf);
-	uint32_t i = hash_bytes(id->type, v, snap_id_len(id->type)) & x->st_mask;
+	uint32_t h = hash_bytes(id->type, v, snap_id_len(id->type));
+	uint32_t fp = static_fingerprint(x, h), i = home_slot(h, x->st_size);
 
 	while (x->st[i] != FREE_SLOT) {
-		const struct snap_identifier *o = &x->snap->identifiers[x->st[i] - 1];
+		const struct snap_identifier *o =
+			&x->snap->identifiers[(x->st[i] & x->st_ident) - 1];
 
-		if (snap_identifier_is(x->snap, o, id->type, v))
+		if ((x->st[i] & ~x->st_ident) == fp && snap_identifier_is(x->snap, o, id->type, v))
 			return; /* duplicate identifier: the first enrolment wins */
-		i = (i + 1) & x->st_mask;
+		i = next_slot(i, x->st_size);
 	}
-	x->st[i] = ident + 1;
+	x->st[i] = fp | (ident + 1);
 }
 
 static int64_t static_find(const struct id_index *x, uint8_t type, const uint8_t *v)
 {
-	uint32_t i = hash_bytes(type, v, snap_id_len(type)) & x->st_mask;
+	uint32_t h = hash_bytes(type, v, snap_id_len(type));
+	uint32_t fp = static_fingerprint(x, h), i = home_slot(h, x->st_size);
 
-	while (x->st[i] != FREE_SLOT) {
-		const struct snap_identifier *o = &x->snap->identifiers[x->st[i] - 1];
+	for (; x->st[i] != FREE_SLOT; i = next_slot(i, x->st_size)) {
+		uint32_t ident = (x->st[i] & x->st_ident) - 1;
 
-		if (snap_identifier_is(x->snap, o, type, v))
-			return x->st[i] - 1;
-		i = (i + 1) & x->st_mask;
+		if ((x->st[i] & ~x->st_ident) == fp &&
+		    snap_identifier_is(x->snap, &x->snap->identifiers[ident], type, v))
+			return ident;
 	}
 	return -1;
 }
 
-static uint32_t eid_home(const struct id_index *x, const uint8_t eid[8])
+/* EIDs are AES output: their bits need mixing only so that the home (high
+ * bits) and the fingerprint (low bits) come from all of them. */
+static inline uint32_t eid_hash(const uint8_t eid[8])
 {
-	return hash_bytes(0, eid, 8) & x->et_mask;
+	uint64_t v = bgw_get_le32(eid) | (uint64_t)bgw_get_le32(eid + 4) << 32;
+
+	v ^= v >> 33;
+	v *= 0xff51afd7ed558ccdull;
+	v ^= v >> 33;
+	return (uint32_t)(v >> 32) ^ (uint32_t)v;
+}
+
+static uint32_t eid_fingerprint(const struct id_index *x, uint32_t h)
+{
+	return x->et_bits >= 32 ? 0 : h << x->et_bits;
 }
 
 static void eid_insert(struct id_index *x, uint32_t slot)
 {
-	uint32_t i = eid_home(x, x->eids[slot]);
+	uint32_t h = eid_hash(x->eids[slot]), i = home_slot(h, x->et_size);
 
 	while (x->et[i] != FREE_SLOT)
-		i = (i + 1) & x->et_mask;
-	x->et[i] = slot + 1;
+		i = next_slot(i, x->et_size);
+	x->et[i] = eid_fingerprint(x, h) | (slot + 1);
 }
 
 /* Remove a window slot's entry with backward-shift deletion, so lookups need no tombstones. */
 static void eid_remove(struct id_index *x, uint32_t slot)
 {
-	uint32_t i = eid_home(x, x->eids[slot]);
+	uint32_t i = home_slot(eid_hash(x->eids[slot]), x->et_size);
 
-	while (x->et[i] != FREE_SLOT && x->et[i] != slot + 1)
-		i = (i + 1) & x->et_mask;
+	while (x->et[i] != FREE_SLOT && (x->et[i] & x->et_ident) != slot + 1)
+		i = next_slot(i, x->et_size);
 	if (x->et[i] == FREE_SLOT)
 		return;
-	for (uint32_t j = (i + 1) & x->et_mask;; j = (j + 1) & x->et_mask) {
+	for (uint32_t j = next_slot(i, x->et_size);; j = next_slot(j, x->et_size)) {
 		if (x->et[j] == FREE_SLOT)
 			break;
-		uint32_t home = eid_home(x, x->eids[x->et[j] - 1]);
+		uint32_t home = home_slot(eid_hash(x->eids[(x->et[j] & x->et_ident) - 1]),
+					  x->et_size);
 		/* Move j into the hole at i unless its home lies cyclically in (i, j]. */
 		bool stays = (i <= j) ? (i < home && home <= j) : (i < home || home <= j);
 		if (!stays) {
@@ -143,14 +198,16 @@ static int64_t slot_period(const struct id_index *x, int64_t cur, uint32_t w)
 
 int64_t id_index_eid(const struct id_index *x, const uint8_t eid[8], uint32_t *time_base)
 {
-	uint32_t i;
+	uint32_t h, fp, i;
 
 	if (!x->n_keys)
 		return -1;
-	for (i = eid_home(x, eid); x->et[i] != FREE_SLOT; i = (i + 1) & x->et_mask) {
-		uint32_t slot = x->et[i] - 1;
+	h = eid_hash(eid);
+	fp = eid_fingerprint(x, h);
+	for (i = home_slot(h, x->et_size); x->et[i] != FREE_SLOT; i = next_slot(i, x->et_size)) {
+		uint32_t slot = (x->et[i] & x->et_ident) - 1;
 
-		if (!memcmp(x->eids[slot], eid, 8)) {
+		if ((x->et[i] & ~x->et_ident) == fp && !memcmp(x->eids[slot], eid, 8)) {
 			const struct eid_key *key = &x->keys[slot / x->window];
 			int64_t q = slot_period(x, key->cur, slot % x->window);
 
@@ -160,6 +217,15 @@ int64_t id_index_eid(const struct id_index *x, const uint8_t eid[8], uint32_t *t
 		}
 	}
 	return -1;
+}
+
+/* Unix seconds when the key's current period ends. */
+static int64_t key_next_roll(const struct id_index *x, const struct eid_key *key)
+{
+	if (key->cur == NO_PERIOD)
+		return INT64_MIN;
+	return snap_clock_offset(x->snap, &x->snap->identifiers[key->ident]) +
+	       ((key->cur + 1) << key->k);
 }
 
 /* Bring one key's window to the periods around now_s: compute only the periods missing. */
@@ -189,7 +255,6 @@ static uint32_t key_roll(struct id_index *x, uint32_t ki, int64_t now_s)
 		computed++;
 	}
 	key->cur = cur;
-	key->next_roll = clock_offset + ((cur + 1) << key->k);
 	return computed;
 }
 
@@ -203,11 +268,14 @@ uint32_t id_index_roll(struct id_index *x, int64_t now_s)
 	x->last_now = now_s;
 	/* A comparison per key; AES only for the keys whose period ended. */
 	for (uint32_t i = 0; i < x->n_keys; i++) {
-		if (now_s >= x->keys[i].next_roll ||
-		    now_s < x->keys[i].next_roll - (1LL << x->keys[i].k))
+		int64_t next_roll = key_next_roll(x, &x->keys[i]);
+
+		if (now_s >= next_roll || now_s < next_roll - (1LL << x->keys[i].k)) {
 			computed += key_roll(x, i, now_s);
-		if (x->keys[i].next_roll < due)
-			due = x->keys[i].next_roll;
+			next_roll = key_next_roll(x, &x->keys[i]);
+		}
+		if (next_roll < due)
+			due = next_roll;
 	}
 	x->next_due = due;
 	return computed;
@@ -238,10 +306,16 @@ struct id_index *id_index_new(const struct snapshot *s, uint8_t eid_tolerance, i
 			n_eid++;
 	}
 	n_win = (size_t)(n_eid ? n_eid : 1) * x->window;
-	x->st_mask = table_size(n_static) - 1;
-	x->et_mask = table_size((uint64_t)n_eid * x->window) - 1;
-	x->st = calloc((size_t)x->st_mask + 1, sizeof(*x->st));
-	x->et = calloc((size_t)x->et_mask + 1, sizeof(*x->et));
+	x->st_size = table_size(n_static);
+	while (x->st_bits < 32 && (1ull << x->st_bits) <= (s ? s->n_identifiers : 0))
+		x->st_bits++;
+	x->st_ident = x->st_bits >= 32 ? UINT32_MAX : (1u << x->st_bits) - 1;
+	x->et_size = table_size((uint64_t)n_eid * x->window);
+	while (x->et_bits < 32 && (1ull << x->et_bits) <= n_win)
+		x->et_bits++;
+	x->et_ident = x->et_bits >= 32 ? UINT32_MAX : (1u << x->et_bits) - 1;
+	x->st = calloc(x->st_size, sizeof(*x->st));
+	x->et = calloc(x->et_size, sizeof(*x->et));
 	x->keys = calloc(n_eid ? n_eid : 1, sizeof(*x->keys));
 	x->eids = calloc(n_win, sizeof(*x->eids));
 	if (!x->st || !x->et || !x->keys || !x->eids) {

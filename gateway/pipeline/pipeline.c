@@ -394,6 +394,38 @@ void pipeline_set_snapshot(struct pipeline *p, struct snapshot *s)
 	p->stats.tracked_devices = presence_count(p->pr);
 }
 
+void pipeline_release_snapshot(struct pipeline *p)
+{
+	struct id_index *idx;
+	struct irk_resolver *irk;
+
+	if (!p->snap)
+		return;
+	idx = id_index_new(NULL, p->cfg.eid_tolerance, 0, aes128_openssl);
+	irk = irk_resolver_new(NULL, p->cfg.irk_cache_size);
+	if (!idx || !irk) {
+		/* Out of memory: the reload holds both snapshots, as it can. */
+		id_index_free(idx);
+		irk_resolver_free(irk);
+		return;
+	}
+	/* Parked reports finish under the snapshot they arrived with, and no
+	 * search may still read its keys. */
+	if (p->irk_async)
+		irk_async_drain(p->irk_async);
+	id_index_free(p->idx);
+	irk_resolver_free(p->irk);
+	p->idx = idx;
+	p->irk = irk;
+	if (p->irk_async)
+		irk_async_set_resolver(p->irk_async, irk);
+	free(p->has_ident);
+	p->has_ident = NULL;
+	snapshot_free(p->snap);
+	p->snap = NULL;
+	pipeline_site_snapshot(p);
+}
+
 /* ------------------------------------------------------------------ hot path */
 
 /* What one report says, once its frames are decoded. */

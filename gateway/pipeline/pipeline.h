@@ -104,6 +104,15 @@ void pipeline_free(struct pipeline *p);
  * visits of customers who are still enrolled survive the swap. */
 void pipeline_set_snapshot(struct pipeline *p, struct snapshot *s);
 
+/* Free the snapshot and its indexes before the next one is read (the pipeline
+ * is then as before its first snapshot: it recognises nobody), so that a
+ * reload holds one snapshot and one set of indexes at its peak instead of
+ * two. Tracked devices and their open visits stay: pipeline_set_snapshot()
+ * finds their customers in the new snapshot as it would have. Only for a
+ * caller that processes no report until it sets a snapshot again (a failed
+ * load sets the empty one). */
+void pipeline_release_snapshot(struct pipeline *p);
+
 /* One advertising report: the hot path. */
 void pipeline_report(struct pipeline *p, const struct adv_report *r);
 

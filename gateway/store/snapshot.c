@@ -33,6 +33,13 @@ struct loader {
 	uint32_t uuid_slots[4096]; /* distinct iBeacon UUIDs seen, index + 1 */
 	uint32_t uuid_cap;      /* room in snapshot.uuids */
 	uint32_t bytes_cap;     /* room in snapshot.id_bytes */
+	uint32_t *list;         /* temporary: the segments of the customer being read */
+	uint32_t *list_slots;   /* temporary: open-addressing set of segment lists, offset + 1 */
+	uint32_t list_mask;
+	uint32_t n_lists;       /* lists in the set */
+	uint32_t lists_cap;     /* room in snapshot.customer_segments */
+	uint32_t *clock_slots;  /* temporary: open-addressing set of clock offsets, index + 1 */
+	uint32_t clock_mask;
 	int rc;                 /* the first failure (enum store_rc) */
 };
 
@@ -301,10 +308,45 @@ static int load_consents(struct loader *l)
 	return rc;
 }
 
+/* Customer ci's list (n segment indices): an equal one already stored, or
+ * appended as its length and the indices. Past the temporary table's reach
+ * lists are appended without looking: still correct, only less shared. */
+static int list_intern(struct loader *l, uint32_t ci, const uint32_t *list, uint32_t n)
+{
+	struct snapshot *s = l->s;
+	uint32_t h = 2166136261u, i;
+	bool full = l->n_lists >= (l->list_mask + 1) / 2;
+
+	for (uint32_t k = 0; k < n; k++)
+		h = (h ^ list[k]) * 16777619u;
+	h = (h ^ n) * 16777619u;
+	for (i = h & l->list_mask; l->list_slots[i]; i = (i + 1) & l->list_mask) {
+		uint32_t at = l->list_slots[i] - 1;
+
+		if (s->customer_segments[at] == n &&
+		    !memcmp(s->customer_segments + at + 1, list, n * sizeof(*list))) {
+			s->customers[ci].first_segment = at;
+			return 0;
+		}
+	}
+	if (n + 1 > l->lists_cap - s->n_customer_segments)
+		return -1; /* cannot: counted in the same transaction */
+	s->customers[ci].first_segment = s->n_customer_segments;
+	s->customer_segments[s->n_customer_segments] = n;
+	memcpy(s->customer_segments + s->n_customer_segments + 1, list, n * sizeof(*list));
+	if (!full) {
+		l->list_slots[i] = s->n_customer_segments + 1;
+		l->n_lists++;
+	}
+	s->n_customer_segments += n + 1;
+	return 0;
+}
+
 static int load_segments(struct loader *l)
 {
 	sqlite3_stmt *st = prep(l, "SELECT id, name FROM segments ORDER BY id");
-	uint32_t i = 0, k = 0, next = 0;
+	uint32_t i = 0, n = 0;
+	int64_t cur = -1;
 
 	if (!st)
 		return -1;
@@ -316,26 +358,34 @@ static int load_segments(struct loader *l)
 	sqlite3_finalize(st);
 	l->s->n_segments = i;
 
+	/* List 0, the empty one, is every customer's until its rows come (the
+	 * block is zeroed: first_segment 0, length 0). */
+	l->s->segment_lists = true;
+	l->s->n_customer_segments = 1;
 	st = prep(l, "SELECT customer_id, segment_id FROM customer_segments "
 		     "ORDER BY customer_id, segment_id");
 	if (!st)
 		return -1;
-	while (k < l->s->n_customer_segments && sqlite3_step(st) == SQLITE_ROW) {
+	while (sqlite3_step(st) == SQLITE_ROW) {
 		int64_t ci = customer_index(l->s, sqlite3_column_int64(st, 0));
 		int64_t si = segment_index(l, sqlite3_column_int64(st, 1));
 
-		/* Rows come in customer order, as the customers are: each
-		 * customer's range starts where its first row lands. */
-		if (ci < 0 || si < 0 || (uint32_t)ci + 1 < next)
+		/* Rows come in customer order, as the customers are: a
+		 * customer's list is complete when the next one's rows start. */
+		if (ci < 0 || si < 0 || ci < cur)
 			continue;
-		while (next <= (uint32_t)ci)
-			l->s->customers[next++].first_segment = k;
-		l->s->customer_segments[k++] = (uint32_t)si;
+		if (ci != cur) {
+			if (cur >= 0 && n && list_intern(l, (uint32_t)cur, l->list, n))
+				break;
+			cur = ci;
+			n = 0;
+		}
+		if (n < l->s->n_segments)
+			l->list[n++] = (uint32_t)si;
 	}
 	sqlite3_finalize(st);
-	while (next < l->s->n_customers)
-		l->s->customers[next++].first_segment = k;
-	l->s->n_customer_segments = k;
+	if (cur >= 0 && n)
+		list_intern(l, (uint32_t)cur, l->list, n);
 	return 0;
 }
 
@@ -374,6 +424,32 @@ static int id_store(struct loader *l, struct snap_identifier *id, const uint8_t 
 	id->data = s->n_id_bytes;
 	memcpy(s->id_bytes + s->n_id_bytes, v, n);
 	s->n_id_bytes += (uint32_t)n;
+	return 0;
+}
+
+/* The index in s->clock_offsets of offset, added when new. Tags set up
+ * together share their clock (most count from the Unix epoch: offset 0),
+ * so keys share the entry; past the temporary table's reach offsets are
+ * appended without looking. */
+static int clock_intern(struct loader *l, int64_t offset, uint32_t *k)
+{
+	struct snapshot *s = l->s;
+	uint64_t v = (uint64_t)offset * 0x9E3779B97F4A7C15ull;
+	uint32_t i;
+	bool full = s->n_clock_offsets >= (l->clock_mask + 1) / 2;
+
+	for (i = (uint32_t)(v >> 32) & l->clock_mask; l->clock_slots[i];
+	     i = (i + 1) & l->clock_mask)
+		if (s->clock_offsets[l->clock_slots[i] - 1] == offset) {
+			*k = l->clock_slots[i] - 1;
+			return 0;
+		}
+	if (s->n_clock_offsets == l->clock_cap)
+		return -1;
+	*k = s->n_clock_offsets++;
+	s->clock_offsets[*k] = offset;
+	if (!full)
+		l->clock_slots[i] = *k + 1;
 	return 0;
 }
 
@@ -423,16 +499,14 @@ static int load_identifiers(struct loader *l)
 			continue;
 		memcpy(v8, v, n);
 		if (id->type == SNAP_ID_EDDYSTONE_EID) {
-			uint32_t k = l->s->n_clock_offsets;
+			uint32_t k;
 
-			if (k == l->clock_cap)
+			if (clock_intern(l, sqlite3_column_int64(st, 4), &k))
 				continue; /* cannot: counted in the same transaction */
 			id->exponent = (uint8_t)sqlite3_column_int(st, 3);
 			memcpy(v8 + 16, &k, sizeof(k));
 			if (id_store(l, id, v8, 20))
 				continue;
-			l->s->clock_offsets[k] = sqlite3_column_int64(st, 4);
-			l->s->n_clock_offsets = k + 1;
 		} else if (id_store(l, id, v8, n)) {
 			continue;
 		}
@@ -582,7 +656,7 @@ static int load_all(struct loader *l, struct snapshot **out)
 	int64_t nc, ni, ns, ncs, nk, nh, np, nb, ne;
 	size_t off = 0, o_snap, o_cust, o_ids, o_camp, o_seg, o_chan, o_cs, o_hist, o_pol, o_str,
 	       o_clk, o_sets, o_uuid, o_bytes;
-	uint32_t slots = 16, set_slots = 16;
+	uint32_t slots = 16, set_slots = 16, list_slots = 16, clock_slots = 16;
 	char *base;
 
 	max_cd = count(l, "SELECT coalesce(max(cooldown_s), 0) FROM campaigns WHERE enabled", -1);
@@ -616,7 +690,9 @@ static int load_all(struct loader *l, struct snapshot **out)
 	o_camp = take(&off, (size_t)nk, sizeof(struct snap_campaign));
 	o_seg = take(&off, (size_t)ns, SNAP_REF_MAX);
 	o_chan = take(&off, SNAP_MAX_CHANNELS, SNAP_REF_MAX);
-	o_cs = take(&off, (size_t)ncs, sizeof(uint32_t));
+	/* Worst case (no two customers share their segments): the rows, a
+	 * length per customer and the empty list. */
+	o_cs = take(&off, (size_t)ncs + (size_t)nc + 1, sizeof(uint32_t));
 	o_hist = take(&off, (size_t)nh, sizeof(struct snap_trigger_history));
 	o_pol = take(&off, (size_t)np, SNAP_POLICY_MAX);
 	o_str = take(&off, (size_t)nb, 1);
@@ -634,6 +710,10 @@ static int load_all(struct loader *l, struct snapshot **out)
 	 * that a store of distinct pairs does not pay twice. */
 	while (set_slots < 2 * (uint64_t)(nc + 1) && set_slots < (1u << 16))
 		set_slots <<= 1;
+	while (list_slots < 2 * (uint64_t)(nc + 1) && list_slots < (1u << 16))
+		list_slots <<= 1;
+	while (clock_slots < 2 * (uint64_t)ne && clock_slots < (1u << 16))
+		clock_slots <<= 1;
 	base = block_alloc(off);
 	l->segment_ids = calloc((size_t)ns + 1, sizeof(int64_t));
 	l->policy_slots = calloc(slots, sizeof(uint32_t));
@@ -642,7 +722,14 @@ static int load_all(struct loader *l, struct snapshot **out)
 	l->set_slots = calloc(set_slots, sizeof(uint32_t));
 	l->set_mask = set_slots - 1;
 	l->set_cap = (uint32_t)nc + 1;
-	if (!base || !l->segment_ids || !l->policy_slots || !l->set_slots) {
+	l->list = calloc((size_t)ns + 1, sizeof(uint32_t));
+	l->list_slots = calloc(list_slots, sizeof(uint32_t));
+	l->list_mask = list_slots - 1;
+	l->lists_cap = (uint32_t)((size_t)ncs + (size_t)nc + 1);
+	l->clock_slots = calloc(clock_slots, sizeof(uint32_t));
+	l->clock_mask = clock_slots - 1;
+	if (!base || !l->segment_ids || !l->policy_slots || !l->set_slots || !l->list ||
+	    !l->list_slots || !l->clock_slots) {
 		block_free(base);
 		return load_refused(l, STORE_ENOMEM, "out of memory");
 	}
@@ -668,7 +755,6 @@ static int load_all(struct loader *l, struct snapshot **out)
 	l->s->n_customers = (uint32_t)nc;
 	l->s->n_identifiers = (uint32_t)ni;
 	l->s->n_segments = (uint32_t)ns;
-	l->s->n_customer_segments = (uint32_t)ncs;
 	l->s->n_campaigns = (uint32_t)nk;
 	l->s->n_history = (uint32_t)nh;
 	l->s->data_version = store_data_version(l->db);
@@ -748,6 +834,9 @@ int store_snapshot_load(sqlite3 *db, struct snapshot **out, char *err, size_t n)
 	free(l.segment_ids);
 	free(l.policy_slots);
 	free(l.set_slots);
+	free(l.list);
+	free(l.list_slots);
+	free(l.clock_slots);
 	if (rc < 0 && !l.rc && err && n)
 		snprintf(err, n, "snapshot: cannot read the store");
 	return rc < 0 ? (l.rc ? l.rc : STORE_EIO) : 0;

@@ -8,9 +8,9 @@
  * One allocation owns everything (snapshot_free releases it); strings and
  * arrays point inside it, and records refer to strings by offset or index
  * (snap_customer_ref(), snap_consent_policy()). Sizes matter: a Pi-class
- * gateway holds 100 k customers or more, and during a reload the old and the
- * new snapshot are alive at once. Records have no inner padding and share
- * what repeats (consent pairs, policy versions, channel and segment names).
+ * gateway holds 100 k customers or more. Records have no inner padding and
+ * share what repeats (consent pairs, policy versions, segment lists, channel
+ * and segment names, EID clock offsets).
  */
 #ifndef BGW_SNAPSHOT_H
 #define BGW_SNAPSHOT_H
@@ -36,7 +36,7 @@ enum snap_id_type {
 
 /* Records are packed for size: at 100 k customers and more, every byte of a
  * per-customer or per-identifier record is 100 kB or more of the gateway's
- * memory, and during a reload the old and the new snapshot are alive at once.
+ * memory.
  * Times are unsigned 32-bit unix seconds (good until 2106; the loader clamps,
  * see snap_time32()). */
 #define SNAP_ID_BYTES_MAX 22
@@ -74,8 +74,9 @@ struct snap_consent {
 struct snap_customer {
 	int64_t id;                /* customers.id in SQLite */
 	const struct snap_consent *consent; /* [SNAP_PURPOSES], shared, never NULL */
-	/* Its segments: snapshot.customer_segments from here up to the next
-	 * customer's first_segment (snap_customer_segments()). */
+	/* Its segments (snap_customer_segments()): snapshot.customer_segments
+	 * from here up to the next customer's first_segment, or with
+	 * snapshot.segment_lists the shared list that starts here. */
 	uint32_t first_segment;
 	uint32_t ref;              /* offset of the CRM's opaque customer_ref in snapshot.strings */
 };
@@ -125,6 +126,11 @@ struct snapshot {
 	uint8_t (*uuids)[16];                   /* distinct iBeacon UUIDs */
 	uint8_t *id_bytes;                      /* other identifier values, see snap_identifier */
 	uint32_t n_uuids, n_id_bytes;
+	/* customer_segments holds lists, each its length and then its segment
+	 * indices, shared by the customers that have the same segments (most
+	 * do: one import, one list); list 0 is empty. Otherwise a customer's
+	 * segments are a range of it (see snap_customer). */
+	bool segment_lists;
 };
 
 /* Unix seconds -> the snapshot's 32-bit times. Before 1970 clamps to 0 and
@@ -158,9 +164,15 @@ static inline uint32_t snap_customer_segments(const struct snapshot *s, uint32_t
 					      const uint32_t **segs)
 {
 	uint32_t first = s->customers[i].first_segment;
-	uint32_t end = i + 1 < s->n_customers ? s->customers[i + 1].first_segment
-					      : s->n_customer_segments;
+	uint32_t end;
 
+	if (s->segment_lists) {
+		uint32_t n = first < s->n_customer_segments ? s->customer_segments[first] : 0;
+
+		*segs = s->customer_segments + (n ? first + 1 : 0);
+		return n <= s->n_customer_segments - first - 1 ? n : 0;
+	}
+	end = i + 1 < s->n_customers ? s->customers[i + 1].first_segment : s->n_customer_segments;
 	if (end > s->n_customer_segments)
 		end = s->n_customer_segments;
 	*segs = s->customer_segments + first;
