@@ -10,12 +10,16 @@
 
 /* A row of a person only under the consent committed now: presence for a
  * visit message, presence and retargeting for a trigger (store_internal.h),
- * expiry judged at the time it was queued. */
+ * expiry judged at the time it was queued. Asked apart from the insert, in
+ * the same write transaction (nobody else can commit in between): a plain
+ * single-row INSERT needs no statement journal, while INSERT ... SELECT
+ * copied every page it touched into one and freed it again, about a fifth
+ * of the row's cost. ?1 customer, ?2 created_us, ?3 topic. */
+#define SQL_OUTBOX_CONSENT SQL("SELECT " STORE_SQL_IN_FORCE("presence", "?1", "?2 / 1000000") \
+			       " AND (?3 LIKE '%/visit' OR " STORE_SQL_IN_FORCE("retargeting", \
+			       "?1", "?2 / 1000000") ")")
 #define SQL_OUTBOX_INSERT SQL("INSERT INTO outbox(trigger_id, created_us, topic, payload, " \
-			      "customer_id) SELECT ?1, ?2, ?3, ?4, ?5 WHERE ?5 IS NULL OR (" \
-			      STORE_SQL_IN_FORCE("presence", "?5", "?2 / 1000000") " AND (?3 LIKE " \
-			      "'%/visit' OR " STORE_SQL_IN_FORCE("retargeting", "?5", \
-			      "?2 / 1000000") "))")
+			      "customer_id) VALUES (?1, ?2, ?3, ?4, ?5)")
 #define SQL_OUTBOX_DELETE SQL("DELETE FROM outbox WHERE id = ?1")
 #define SQL_OUTBOX_NEXT SQL("SELECT id, created_us, trigger_id, topic, payload, " \
 			    "coalesce(customer_id, 0) FROM outbox " \
@@ -51,7 +55,7 @@ static int step_once(sqlite3 *db, sqlite3_stmt *st)
 int store_batch_prepare(sqlite3 *db, char err[STORE_ERRLEN])
 {
 	static const char *const all[] = {
-		SQL_OUTBOX_INSERT, SQL_OUTBOX_DELETE, SQL_OUTBOX_NEXT,
+		SQL_OUTBOX_CONSENT, SQL_OUTBOX_INSERT, SQL_OUTBOX_DELETE, SQL_OUTBOX_NEXT,
 		SQL_OUTBOX_COUNT, SQL_OUTBOX_TRIM, SQL_TRIGGER_LOG,
 	};
 
@@ -88,13 +92,44 @@ void store_outbox_row_clear(struct store_outbox_row *row)
 	memset(row, 0, sizeof(*row));
 }
 
+/* 1 if the person's consents let the row in, 0 if not, or a negative
+ * enum store_rc. */
+static int outbox_consented(sqlite3 *db, int64_t customer_id, int64_t created_us,
+			    const char *topic, char *err)
+{
+	sqlite3_stmt *st = stmt(db, SQL_OUTBOX_CONSENT, err);
+	int rc, in_force = 0;
+
+	if (!st)
+		return STORE_EIO;
+	sqlite3_bind_int64(st, 1, customer_id);
+	sqlite3_bind_int64(st, 2, created_us);
+	sqlite3_bind_text(st, 3, topic, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		in_force = sqlite3_column_int(st, 0);
+	else
+		rc = sqlite3_extended_errcode(db);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? in_force : store_sqlite_raw_err(db, rc, err);
+}
+
 int store_outbox_insert(sqlite3 *db, const char *trigger_id, int64_t created_us,
 			const char *topic, const char *payload, int64_t customer_id,
 			char err[STORE_ERRLEN])
 {
-	sqlite3_stmt *st = stmt(db, SQL_OUTBOX_INSERT, err);
+	sqlite3_stmt *st;
 	int rc;
 
+	if (customer_id > 0) {
+		rc = outbox_consented(db, customer_id, created_us, topic, err);
+		if (rc < 0)
+			return rc;
+		if (!rc)
+			return store_errf(err, STORE_ENDED, "the consent of customer %lld ended",
+					  (long long)customer_id);
+	}
+	st = stmt(db, SQL_OUTBOX_INSERT, err);
 	if (!st)
 		return STORE_EIO;
 	sqlite3_bind_text(st, 1, trigger_id, -1, SQLITE_STATIC);
@@ -106,9 +141,6 @@ int store_outbox_insert(sqlite3 *db, const char *trigger_id, int64_t created_us,
 	else
 		sqlite3_bind_null(st, 5);
 	rc = step_once(db, st);
-	if (rc == SQLITE_DONE && sqlite3_changes(db) == 0)
-		return store_errf(err, STORE_ENDED, "the consent of customer %lld ended",
-				  (long long)customer_id);
 	if (rc == SQLITE_DONE)
 		return STORE_OK;
 	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
