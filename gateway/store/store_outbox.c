@@ -18,9 +18,16 @@
 #define SQL_OUTBOX_CONSENT SQL("SELECT " STORE_SQL_IN_FORCE("presence", "?1", "?2 / 1000000") \
 			       " AND (?3 LIKE '%/visit' OR " STORE_SQL_IN_FORCE("retargeting", \
 			       "?1", "?2 / 1000000") ")")
+/* ?6 NULL: one above the highest row (there is no AUTOINCREMENT). */
 #define SQL_OUTBOX_INSERT SQL("INSERT INTO outbox(trigger_id, created_us, topic, payload, " \
-			      "customer_id) VALUES (?1, ?2, ?3, ?4, ?5)")
-#define SQL_OUTBOX_DELETE SQL("DELETE FROM outbox WHERE id = ?1")
+			      "customer_id, id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+#define SQL_OUTBOX_LAST_ID SQL("SELECT max(coalesce((SELECT max(id) FROM outbox), 0), " \
+			       "coalesce((SELECT CAST(value AS INTEGER) FROM kv " \
+			       "WHERE key = 'outbox.last_id'), 0))")
+#define SQL_OUTBOX_MARK SQL("INSERT INTO kv(key, value) VALUES ('outbox.last_id', ?1) " \
+			    "ON CONFLICT(key) DO UPDATE SET value = excluded.value " \
+			    "WHERE CAST(kv.value AS INTEGER) < CAST(excluded.value AS INTEGER)")
+#define SQL_OUTBOX_DELETE SQL("DELETE FROM outbox WHERE id BETWEEN ?1 AND ?2")
 #define SQL_OUTBOX_NEXT SQL("SELECT id, created_us, trigger_id, topic, payload, " \
 			    "coalesce(customer_id, 0) FROM outbox " \
 			    "WHERE id > ?1 ORDER BY id LIMIT 1")
@@ -55,7 +62,8 @@ static int step_once(sqlite3 *db, sqlite3_stmt *st)
 int store_batch_prepare(sqlite3 *db, char err[STORE_ERRLEN])
 {
 	static const char *const all[] = {
-		SQL_OUTBOX_CONSENT, SQL_OUTBOX_INSERT, SQL_OUTBOX_DELETE, SQL_OUTBOX_NEXT,
+		SQL_OUTBOX_CONSENT, SQL_OUTBOX_INSERT, SQL_OUTBOX_LAST_ID, SQL_OUTBOX_MARK,
+		SQL_OUTBOX_DELETE, SQL_OUTBOX_NEXT,
 		SQL_OUTBOX_COUNT, SQL_OUTBOX_TRIM, SQL_TRIGGER_LOG,
 	};
 
@@ -118,6 +126,14 @@ int store_outbox_insert(sqlite3 *db, const char *trigger_id, int64_t created_us,
 			const char *topic, const char *payload, int64_t customer_id,
 			char err[STORE_ERRLEN])
 {
+	return store_outbox_insert_id(db, 0, trigger_id, created_us, topic, payload, customer_id,
+				      err);
+}
+
+int store_outbox_insert_id(sqlite3 *db, int64_t id, const char *trigger_id, int64_t created_us,
+			   const char *topic, const char *payload, int64_t customer_id,
+			   char err[STORE_ERRLEN])
+{
 	sqlite3_stmt *st;
 	int rc;
 
@@ -140,9 +156,18 @@ int store_outbox_insert(sqlite3 *db, const char *trigger_id, int64_t created_us,
 		sqlite3_bind_int64(st, 5, customer_id);
 	else
 		sqlite3_bind_null(st, 5);
+	if (id > 0)
+		sqlite3_bind_int64(st, 6, id);
+	else
+		sqlite3_bind_null(st, 6);
 	rc = step_once(db, st);
 	if (rc == SQLITE_DONE)
 		return STORE_OK;
+	/* Another writer took the id: the batch is tried again (outbox.c reads
+	 * the highest id anew then), unlike a repeated trigger. */
+	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+		return store_errf(err, STORE_EBUSY, "outbox row %lld was taken by another writer",
+				  (long long)id);
 	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
 		return store_errf(err, STORE_ENOENT, "customer %lld no longer exists",
 				  (long long)customer_id);
@@ -153,12 +178,18 @@ int store_outbox_insert(sqlite3 *db, const char *trigger_id, int64_t created_us,
 
 int store_outbox_delete(sqlite3 *db, int64_t id, char err[STORE_ERRLEN])
 {
+	return store_outbox_delete_range(db, id, id, err);
+}
+
+int store_outbox_delete_range(sqlite3 *db, int64_t first, int64_t last, char err[STORE_ERRLEN])
+{
 	sqlite3_stmt *st = stmt(db, SQL_OUTBOX_DELETE, err);
 	int rc;
 
 	if (!st)
 		return STORE_EIO;
-	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 1, first);
+	sqlite3_bind_int64(st, 2, last);
 	rc = step_once(db, st);
 	return rc == SQLITE_DONE ? STORE_OK : store_sqlite_raw_err(db, rc, err);
 }
@@ -274,4 +305,32 @@ int store_trigger_log_insert(sqlite3 *db, const char *trigger_id, int64_t custom
 		return store_errf(err, STORE_ENOENT, "campaign %lld no longer exists",
 				  (long long)campaign_id);
 	return store_sqlite_raw_err(db, rc, err);
+}
+
+int store_outbox_last_id(sqlite3 *db, int64_t *last, char err[STORE_ERRLEN])
+{
+	sqlite3_stmt *st = stmt(db, SQL_OUTBOX_LAST_ID, err);
+	int rc;
+
+	if (!st)
+		return STORE_EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*last = sqlite3_column_int64(st, 0);
+	else
+		rc = sqlite3_extended_errcode(db);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? STORE_OK : store_sqlite_raw_err(db, rc, err);
+}
+
+int store_outbox_mark(sqlite3 *db, int64_t last, char err[STORE_ERRLEN])
+{
+	sqlite3_stmt *st = stmt(db, SQL_OUTBOX_MARK, err);
+	int rc;
+
+	if (!st)
+		return STORE_EIO;
+	sqlite3_bind_int64(st, 1, last);
+	rc = step_once(db, st);
+	return rc == SQLITE_DONE ? STORE_OK : store_sqlite_raw_err(db, rc, err);
 }

@@ -359,20 +359,43 @@ static const char schema_v8[] =
 ;
 
 /*
- * v9: cheaper trigger history for the daemon's group commits (each index is
+ * v9: cheaper trigger history and outbox rows for the daemon's group commits (each index is
  * one more b-tree insert per row and one more page in the WAL per commit).
  * trigger_log kept four indexes; one on (customer_id, campaign_id, at)
  * serves every reader: the snapshot's history (the recent rows grouped by
  * customer and campaign, read from the index alone), the export and
  * holdings of one customer, and the deletion of a customer. The deletion of
  * a campaign and the purge by age (rare, by the operator) scan the table.
+ * The outbox loses AUTOINCREMENT, which read and rewrote sqlite_sequence
+ * for every row: the daemon hands out ids above the highest row and kv
+ * 'outbox.last_id', which each batch that inserted rows raises to its
+ * highest id (store_outbox.h), so ids still only grow, across an emptied
+ * outbox and restarts alike; the sequence's value moves to kv.
  * IF NOT EXISTS: the steps may run again from an older user_version (v6).
  */
 static const char schema_v9[] =
 	"DROP INDEX IF EXISTS trigger_log_recent;"
 	"DROP INDEX IF EXISTS trigger_log_customer;"
 	"DROP INDEX IF EXISTS trigger_log_campaign;"
-	"CREATE INDEX IF NOT EXISTS trigger_log_person ON trigger_log(customer_id, campaign_id, at);";
+	"CREATE INDEX IF NOT EXISTS trigger_log_person ON trigger_log(customer_id, campaign_id, at);"
+	"INSERT OR REPLACE INTO kv (key, value) SELECT 'outbox.last_id', "
+	"  max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0), "
+	"      coalesce((SELECT max(id) FROM outbox), 0), "
+	"      coalesce((SELECT CAST(value AS INTEGER) FROM kv WHERE key = 'outbox.last_id'), 0));"
+	"DROP TABLE IF EXISTS outbox_v9;"
+	"CREATE TABLE outbox_v9 ("
+	"  id INTEGER PRIMARY KEY,"
+	"  trigger_id TEXT NOT NULL UNIQUE,"
+	"  created_us INTEGER NOT NULL,"
+	"  topic TEXT NOT NULL,"
+	"  payload TEXT NOT NULL,"
+	"  customer_id INTEGER REFERENCES customers(id) ON DELETE CASCADE,"
+	"  attempts INTEGER NOT NULL DEFAULT 0);"
+	"INSERT INTO outbox_v9 SELECT id, trigger_id, created_us, topic, payload, customer_id, "
+	"  attempts FROM outbox;"
+	"DROP TABLE outbox;"
+	"ALTER TABLE outbox_v9 RENAME TO outbox;"
+	"CREATE INDEX outbox_customer ON outbox(customer_id);";
 
 const char *const store_migrations[STORE_SCHEMA_VERSION] = {
 	schema_v1,
