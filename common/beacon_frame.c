@@ -319,6 +319,10 @@ size_t bf_decode(const uint8_t *data, size_t len, struct bf_frame *out, size_t m
 	if (!out)
 		max = 0;
 	while (bf_ad_next(data, len, &off, &ad)) {
+		/* Flags, names, TX power ... carry no frame: skipped before
+		 * bf_decode_ad() clears a scratch frame for them. */
+		if (ad.type != BF_AD_MANUFACTURER && ad.type != BF_AD_SERVICE_DATA16)
+			continue;
 		if (!bf_decode_ad(&ad, &f))
 			continue;
 		if (found < max)
