@@ -16,9 +16,9 @@
 #define SQL_VISIT_INSERT SQL("INSERT INTO visits(customer_id, zone, entered_at, max_rssi) " \
 			     "VALUES (?1, ?2, ?3, ?4)")
 /* Dwell changes bind exited_at NULL: only the exit closes the row. By
- * customer: left to itself the planner may take the entered_at index, and
- * the visits of a busy second (every open visit at a shutdown) would each
- * scan all the others. */
+ * customer: schemas before v9 have an entered_at index, which the planner
+ * left to itself may take, and the visits of a busy second (every open
+ * visit at a shutdown) would each scan all the others. */
 #define SQL_VISIT_UPDATE SQL("UPDATE visits INDEXED BY visits_customer SET exited_at = ?1, " \
 			     "dwell_s = ?2, max_rssi = max(coalesce(max_rssi, -127), ?3) " \
 			     "WHERE customer_id = ?4 AND zone = ?5 AND entered_at = ?6 AND " \
