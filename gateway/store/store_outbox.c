@@ -163,8 +163,9 @@ int store_outbox_insert_id(sqlite3 *db, int64_t id, const char *trigger_id, int6
 	rc = step_once(db, st);
 	if (rc == SQLITE_DONE)
 		return STORE_OK;
-	/* Another writer took the id: the batch is tried again (outbox.c reads
-	 * the highest id anew then), unlike a repeated trigger. */
+	/* The id is taken (a caller that did not read the highest id under
+	 * this transaction's lock): the batch fails and is tried again, unlike
+	 * a repeated trigger, which is skipped. */
 	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
 		return store_errf(err, STORE_EBUSY, "outbox row %lld was taken by another writer",
 				  (long long)id);

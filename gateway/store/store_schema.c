@@ -359,8 +359,9 @@ static const char schema_v8[] =
 ;
 
 /*
- * v9: cheaper trigger history, visits and outbox rows for the daemon's group commits (each index is
- * one more b-tree insert per row and one more page in the WAL per commit).
+ * v9: cheaper trigger history, visits and outbox rows for the daemon's group
+ * commits (each index is one more b-tree insert per row and one more page in
+ * the WAL per commit).
  * trigger_log kept four indexes; one on (customer_id, campaign_id, at)
  * serves every reader: the snapshot's history (the recent rows grouped by
  * customer and campaign, read from the index alone), the export and
