@@ -216,6 +216,7 @@ static bool decode_manufacturer(const struct bf_ad *ad, struct bf_frame *f)
 	if (bgw_get_le16(v) == BF_COMPANY_APPLE && v[2] == IBEACON_TYPE && v[3] == IBEACON_TLV_LEN) {
 		if (ad->len < IBEACON_VALUE_LEN)
 			return false;
+		memset(f, 0, sizeof(*f));
 		f->type = BF_IBEACON;
 		memcpy(f->u.ibeacon.uuid, v + 4, 16);
 		f->u.ibeacon.major = bgw_get_be16(v + 20);
@@ -228,6 +229,7 @@ static bool decode_manufacturer(const struct bf_ad *ad, struct bf_frame *f)
 	if (v[2] == (BF_ALTBEACON_CODE >> 8) && v[3] == (BF_ALTBEACON_CODE & 0xff)) {
 		if (ad->len != ALTBEACON_VALUE_LEN)
 			return false;
+		memset(f, 0, sizeof(*f));
 		f->type = BF_ALTBEACON;
 		f->u.altbeacon.company_id = bgw_get_le16(v);
 		memcpy(f->u.altbeacon.beacon_id, v + 4, 20);
@@ -242,6 +244,7 @@ static bool decode_eddystone(const uint8_t *fr, size_t len, struct bf_frame *f)
 {
 	if (len < 1)
 		return false;
+	memset(f, 0, sizeof(*f));
 	switch (fr[0]) {
 	case ES_FRAME_UID:
 		if (len != ES_UID_LEN && len != ES_UID_LEN_NO_RFU)
@@ -289,25 +292,31 @@ static bool decode_eddystone(const uint8_t *fr, size_t len, struct bf_frame *f)
 	}
 }
 
+/* The frame in one AD structure, if it holds one. f is scratch: the
+ * decoders zero it once they know they have a frame (most manufacturer
+ * data is not one), so that two decodes of the same bytes compare equal
+ * byte for byte, but a failed decode may leave it half written. */
+static bool decode_ad(const struct bf_ad *ad, struct bf_frame *f)
+{
+	if (ad->type == BF_AD_MANUFACTURER)
+		return decode_manufacturer(ad, f);
+	if (ad->type == BF_AD_SERVICE_DATA16 && ad->len >= 2 &&
+	    bgw_get_le16(ad->value) == BF_EDDYSTONE_UUID16)
+		return decode_eddystone(ad->value + 2, ad->len - 2u, f);
+	return false;
+}
+
 bool bf_decode_ad(const struct bf_ad *ad, struct bf_frame *f)
 {
 	struct bf_frame tmp;
-	bool ok = false;
 
 	if (!ad || !f || (ad->len && !ad->value))
 		return false;
-	/* Decode into a zeroed scratch frame so that *f is either untouched
-	 * or fully written, and two decodes of the same bytes compare equal
-	 * byte for byte. */
-	memset(&tmp, 0, sizeof(tmp));
-	if (ad->type == BF_AD_MANUFACTURER)
-		ok = decode_manufacturer(ad, &tmp);
-	else if (ad->type == BF_AD_SERVICE_DATA16 && ad->len >= 2 &&
-		 bgw_get_le16(ad->value) == BF_EDDYSTONE_UUID16)
-		ok = decode_eddystone(ad->value + 2, ad->len - 2u, &tmp);
-	if (ok)
-		*f = tmp;
-	return ok;
+	/* Through a scratch frame: *f is either untouched or fully written. */
+	if (!decode_ad(ad, &tmp))
+		return false;
+	*f = tmp;
+	return true;
 }
 
 size_t bf_decode(const uint8_t *data, size_t len, struct bf_frame *out, size_t max)
@@ -319,7 +328,7 @@ size_t bf_decode(const uint8_t *data, size_t len, struct bf_frame *out, size_t m
 	if (!out)
 		max = 0;
 	while (bf_ad_next(data, len, &off, &ad)) {
-		if (!bf_decode_ad(&ad, &f))
+		if (!decode_ad(&ad, &f))
 			continue;
 		if (found < max)
 			out[found] = f;

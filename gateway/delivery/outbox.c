@@ -288,18 +288,27 @@ static int write_visits(struct outbox *ob, uint64_t *written, uint64_t *refused,
 }
 
 /* Insert the pending triggers, each with its trigger_log row; -1 on an
- * error that must abort the commit. */
+ * error that must abort the commit. Ids are handed out here, under the
+ * write lock: above every row and every id handed out before (kv, raised
+ * in the same batch), by this process or another, so that they ascend in
+ * commit order and are never reused. */
 static int insert_pending(struct outbox *ob, int *inserted, uint64_t *gone, uint64_t *ended,
 			  char *err)
 {
+	int64_t first_id = 0, last_id;
 	size_t i;
 
+	if (ob->n_pend && store_outbox_last_id(ob->db, &first_id, err) != STORE_OK)
+		return -1;
+	last_id = first_id;
 	for (i = 0; i < ob->n_pend; i++) {
 		struct pending *p = &ob->pend[i];
 		int rc = !p->topic ? STORE_OK :
-			 store_outbox_insert(ob->db, p->trigger_id, p->created_us, p->topic,
-					     p->payload, p->customer_id, err);
+			 store_outbox_insert_id(ob->db, last_id + 1, p->trigger_id, p->created_us,
+						p->topic, p->payload, p->customer_id, err);
 
+		if (rc == STORE_OK && p->topic)
+			last_id++;
 		if (rc == STORE_OK)
 			*inserted += p->topic != NULL;
 		else if (rc == STORE_ENOENT)
@@ -319,16 +328,34 @@ static int insert_pending(struct outbox *ob, int *inserted, uint64_t *gone, uint
 		if (rc != STORE_OK && rc != STORE_ENOENT)
 			return -1;
 	}
+	if (last_id > first_id && store_outbox_mark(ob->db, last_id, err) != STORE_OK)
+		return -1;
 	return 0;
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* One statement per run of consecutive ids: every id of a run was handed
+ * out and is to go, so no other row can lie inside it. */
 static int delete_acked(struct outbox *ob, char *err)
 {
-	size_t i;
+	size_t i = 0, j;
 
-	for (i = 0; i < ob->n_acked; i++)
-		if (store_outbox_delete(ob->db, ob->acked[i], err) != STORE_OK)
+	if (!ob->n_acked)
+		return 0;   /* acked may still be NULL, which qsort() must not get */
+	qsort(ob->acked, ob->n_acked, sizeof(*ob->acked), cmp_id);
+	while (i < ob->n_acked) {
+		for (j = i; j + 1 < ob->n_acked && ob->acked[j + 1] - ob->acked[j] <= 1; j++)
+			;
+		if (store_outbox_delete_range(ob->db, ob->acked[i], ob->acked[j], err) != STORE_OK)
 			return -1;
+		i = j + 1;
+	}
 	return 0;
 }
 
@@ -355,7 +382,8 @@ int outbox_flush(struct outbox *ob)
 		goto report;
 	/* Each step leaves the cause in why[] before the rollback: on
 	 * SQLITE_FULL / IOERR SQLite has already rolled back by itself. */
-	if (write_visits(ob, &visits, &refused, why) || insert_pending(ob, &inserted, &gone, &ended, why) ||
+	if (write_visits(ob, &visits, &refused, why) ||
+	    insert_pending(ob, &inserted, &gone, &ended, why) ||
 	    delete_acked(ob, why) ||
 	    store_outbox_trim(ob->db, ob->max_rows, &trimmed, why) != STORE_OK ||
 	    (rc = store_batch_commit(ob->db, why)) != STORE_OK) {

@@ -44,11 +44,29 @@ struct store_outbox_row {
 void store_outbox_row_clear(struct store_outbox_row *row);
 
 /* Insert one trigger. customer_id <= 0: none. STORE_ENOENT if the customer
- * was deleted meanwhile, STORE_EEXIST if a row with trigger_id is queued. */
+ * was deleted meanwhile, STORE_EEXIST if a row with trigger_id is queued.
+ * The row's id is one above the highest row. */
 int store_outbox_insert(sqlite3 *db, const char *trigger_id, int64_t created_us,
 			const char *topic, const char *payload, int64_t customer_id,
 			char err[STORE_ERRLEN]);
+/* The same with the id given (0: as above). The table has no AUTOINCREMENT
+ * (it read and rewrote sqlite_sequence for every row): the daemon's outbox
+ * reads store_outbox_last_id() once per batch, hands out the ids above it
+ * and raises kv 'outbox.last_id' to the last with store_outbox_mark() in the
+ * same batch, so that ids ascend in commit order and are never handed out
+ * twice, also once the outbox was emptied and across restarts. STORE_EBUSY
+ * if another writer's row has the id. */
+int store_outbox_insert_id(sqlite3 *db, int64_t id, const char *trigger_id, int64_t created_us,
+			   const char *topic, const char *payload, int64_t customer_id,
+			   char err[STORE_ERRLEN]);
+/* The highest id ever handed out: the highest row or kv 'outbox.last_id'. */
+int store_outbox_last_id(sqlite3 *db, int64_t *last, char err[STORE_ERRLEN]);
+/* Raise kv 'outbox.last_id' to last (never lowers it). */
+int store_outbox_mark(sqlite3 *db, int64_t last, char err[STORE_ERRLEN]);
 int store_outbox_delete(sqlite3 *db, int64_t id, char err[STORE_ERRLEN]);
+/* The rows first..last in one statement (acknowledged rows mostly come in
+ * runs of consecutive ids). */
+int store_outbox_delete_range(sqlite3 *db, int64_t first, int64_t last, char err[STORE_ERRLEN]);
 /* Delete every row queued for a customer (a withdrawn consent); *deleted
  * (may be NULL) says how many. */
 int store_outbox_delete_customer(sqlite3 *db, int64_t customer_id, int64_t *deleted,

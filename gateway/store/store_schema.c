@@ -442,6 +442,50 @@ static const char schema_v9[] =
 	FLEET_TRIGGER("consents", "DELETE", "del", "customer", "OLD.customer_id", "NULL")
 ;
 
+/*
+ * v10: cheaper trigger history, visits and outbox rows for the daemon's group
+ * commits (each index is one more b-tree insert per row and one more page in
+ * the WAL per commit).
+ * trigger_log kept four indexes; one on (customer_id, campaign_id, at)
+ * serves every reader: the snapshot's history (the recent rows grouped by
+ * customer and campaign, read from the index alone), the export and
+ * holdings of one customer, and the deletion of a customer. The deletion of
+ * a campaign and the purge by age (rare, by the operator) scan the table.
+ * visits_entered goes: no query used it (the purge's condition is on
+ * coalesce(exited_at, entered_at), the export reads one customer's visits
+ * through visits_customer), yet every visit paid for it.
+ * The outbox loses AUTOINCREMENT, which read and rewrote sqlite_sequence
+ * for every row: the daemon hands out ids above the highest row and kv
+ * 'outbox.last_id', which it keeps at or above every id it handed out
+ * (store_outbox.h), so ids still only grow, across an emptied outbox and
+ * restarts alike; the sequence's value moves to kv.
+ * IF NOT EXISTS: the steps may run again from an older user_version (v6).
+ */
+static const char schema_v10[] =
+	"DROP INDEX IF EXISTS trigger_log_recent;"
+	"DROP INDEX IF EXISTS trigger_log_customer;"
+	"DROP INDEX IF EXISTS trigger_log_campaign;"
+	"CREATE INDEX IF NOT EXISTS trigger_log_person ON trigger_log(customer_id, campaign_id, at);"
+	"DROP INDEX IF EXISTS visits_entered;"
+	"INSERT OR REPLACE INTO kv (key, value) SELECT 'outbox.last_id', "
+	"  max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0), "
+	"      coalesce((SELECT max(id) FROM outbox), 0), "
+	"      coalesce((SELECT CAST(value AS INTEGER) FROM kv WHERE key = 'outbox.last_id'), 0));"
+	"DROP TABLE IF EXISTS outbox_v10;"
+	"CREATE TABLE outbox_v10 ("
+	"  id INTEGER PRIMARY KEY,"
+	"  trigger_id TEXT NOT NULL UNIQUE,"
+	"  created_us INTEGER NOT NULL,"
+	"  topic TEXT NOT NULL,"
+	"  payload TEXT NOT NULL,"
+	"  customer_id INTEGER REFERENCES customers(id) ON DELETE CASCADE,"
+	"  attempts INTEGER NOT NULL DEFAULT 0);"
+	"INSERT INTO outbox_v10 SELECT id, trigger_id, created_us, topic, payload, customer_id, "
+	"  attempts FROM outbox;"
+	"DROP TABLE outbox;"
+	"ALTER TABLE outbox_v10 RENAME TO outbox;"
+	"CREATE INDEX outbox_customer ON outbox(customer_id);";
+
 const char *const store_migrations[STORE_SCHEMA_VERSION] = {
 	schema_v1,
 	schema_v2,
@@ -452,4 +496,5 @@ const char *const store_migrations[STORE_SCHEMA_VERSION] = {
 	schema_v7,
 	schema_v8,
 	schema_v9,
+	schema_v10,
 };

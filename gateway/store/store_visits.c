@@ -5,32 +5,65 @@
 #include "store_visits.h"
 
 /* Recorded only under the presence consent committed now (store_internal.h):
- * a withdrawal committed after the pipeline queued the change wins. */
-#define PRESENCE_IN_FORCE(C, G, T) STORE_SQL_IN_FORCE_SPAN("presence", C, G, T)
+ * a withdrawal committed after the pipeline queued the change wins. Asked
+ * apart from the write, in the same write transaction (nobody else can
+ * commit in between), so that the write is a plain single-row statement:
+ * INSERT ... SELECT and an UPDATE with subqueries each took a statement
+ * journal (every page touched copied, then freed). ?1 customer, ?2 the
+ * visit's start, ?3 its last moment. */
+#define SQL_VISIT_CONSENT SQL("SELECT " STORE_SQL_IN_FORCE_SPAN("presence", "?1", "?2", "?3"))
 
 #define SQL_VISIT_INSERT SQL("INSERT INTO visits(customer_id, zone, entered_at, max_rssi) " \
-			     "SELECT ?1, ?2, ?3, ?4 WHERE " PRESENCE_IN_FORCE("?1", "?3", "?3"))
+			     "VALUES (?1, ?2, ?3, ?4)")
 /* Dwell changes bind exited_at NULL: only the exit closes the row. By
- * customer: left to itself the planner may take the entered_at index, and
- * the visits of a busy second (every open visit at a shutdown) would each
- * scan all the others. */
+ * customer: schemas before v9 have an entered_at index, which the planner
+ * left to itself may take, and the visits of a busy second (every open
+ * visit at a shutdown) would each scan all the others. */
 #define SQL_VISIT_UPDATE SQL("UPDATE visits INDEXED BY visits_customer SET exited_at = ?1, " \
 			     "dwell_s = ?2, max_rssi = max(coalesce(max_rssi, -127), ?3) " \
 			     "WHERE customer_id = ?4 AND zone = ?5 AND entered_at = ?6 AND " \
-			     "exited_at IS NULL AND " PRESENCE_IN_FORCE("?4", "?6", "?6 + ?2"))
+			     "exited_at IS NULL")
 
 int store_visits_prepare(sqlite3 *db, char *err)
 {
-	if (!store_stmt(db, SQL_VISIT_INSERT, NULL) || !store_stmt(db, SQL_VISIT_UPDATE, NULL))
+	if (!store_stmt(db, SQL_VISIT_CONSENT, NULL) || !store_stmt(db, SQL_VISIT_INSERT, NULL) ||
+	    !store_stmt(db, SQL_VISIT_UPDATE, NULL))
 		return store_sqlite_raw_err(db, sqlite3_errcode(db), err);
 	return STORE_OK;
 }
 
+/* 1 if the presence consent covers the visit up to its last moment, 0 if
+ * not, or a negative enum store_rc. */
+static int visit_consented(sqlite3 *db, const struct store_visit *v, char *err)
+{
+	sqlite3_stmt *st = store_stmt(db, SQL_VISIT_CONSENT, NULL);
+	int rc, in_force = 0;
+
+	if (!st)
+		return store_sqlite_raw_err(db, sqlite3_errcode(db), err);
+	sqlite3_bind_int64(st, 1, v->customer_id);
+	sqlite3_bind_int64(st, 2, v->entered_at);
+	sqlite3_bind_int64(st, 3, v->enter ? v->entered_at : v->entered_at + v->dwell_s);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		in_force = sqlite3_column_int(st, 0);
+	else
+		rc = sqlite3_extended_errcode(db);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? in_force : store_sqlite_raw_err(db, rc, err);
+}
+
 int store_visit_write(sqlite3 *db, const struct store_visit *v, char err[STORE_ERRLEN])
 {
-	sqlite3_stmt *st = store_stmt(db, v->enter ? SQL_VISIT_INSERT : SQL_VISIT_UPDATE, NULL);
-	int rc;
+	sqlite3_stmt *st;
+	int rc = visit_consented(db, v, err);
 
+	if (rc < 0)
+		return rc;
+	if (!rc)
+		return store_errf(err, STORE_ENDED, "presence consent of customer %lld no longer "
+				  "in force", (long long)v->customer_id);
+	st = store_stmt(db, v->enter ? SQL_VISIT_INSERT : SQL_VISIT_UPDATE, NULL);
 	if (!st)
 		return store_sqlite_raw_err(db, sqlite3_errcode(db), err);
 	if (v->enter) {
@@ -54,8 +87,8 @@ int store_visit_write(sqlite3 *db, const struct store_visit *v, char err[STORE_E
 		rc = sqlite3_extended_errcode(db);
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE && sqlite3_changes(db) == 0)
-		return store_errf(err, STORE_ENDED, "presence consent of customer %lld no longer "
-				  "in force (or its visit was not recorded)", (long long)v->customer_id);
+		return store_errf(err, STORE_ENDED, "customer %lld has no open visit in %s "
+				  "(its enter was not recorded)", (long long)v->customer_id, v->zone);
 	if (rc == SQLITE_DONE)
 		return STORE_OK;
 	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)

@@ -137,6 +137,64 @@ static void test_drained_until_new_rows(void **state)
 	outbox_close(ob);
 }
 
+/* Row ids only grow, in commit order: after the outbox was emptied, across
+ * a reopen, and past a row another writer committed meanwhile. */
+static void test_ids_never_reused(void **state)
+{
+	struct fx *f = *state;
+	char err[STORE_ERRLEN], sql[256];
+	struct outbox *ob = outbox_open(f->path, &f->cfg, err);
+	struct outbox_msg m;
+	int64_t a, b, c;
+	sqlite3 *other;
+
+	assert_non_null(ob);
+	enq(ob, 1, 0);
+	assert_int_equal(outbox_flush(ob), 1);
+	assert_int_equal(outbox_next(ob, 0, 0, &m), 1);
+	a = m.id;
+	outbox_acked(ob, a);
+	assert_int_equal(outbox_flush(ob), 0);
+	assert_int_equal(outbox_get_stats(ob)->depth, 0);
+	enq(ob, 2, 0);
+	assert_int_equal(outbox_flush(ob), 1);
+	assert_int_equal(outbox_next(ob, 0, 0, &m), 1);
+	b = m.id;
+	assert_true(b > a);
+	outbox_acked(ob, b);
+	assert_int_equal(outbox_flush(ob), 0);
+	outbox_close(ob);
+
+	/* Empty and reopened: still above every id handed out before. */
+	ob = outbox_open(f->path, &f->cfg, err);
+	assert_non_null(ob);
+	enq(ob, 3, 0);
+	assert_int_equal(outbox_flush(ob), 1);
+	assert_int_equal(outbox_next(ob, 0, 0, &m), 1);
+	assert_string_equal(m.payload, "{\"n\":3}");
+	c = m.id;
+	assert_true(c > b);
+
+	/* Another writer's row took the next id: ours come after it, in the
+	 * order of the commits. */
+	assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+	snprintf(sql, sizeof(sql), "INSERT INTO outbox (id, trigger_id, created_us, topic, payload) "
+		 "VALUES (%lld, 'ext', 1, 't/trigger', '{}')", (long long)c + 1);
+	assert_int_equal(sqlite3_exec(other, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(other);
+	enq(ob, 4, 0);
+	assert_int_equal(outbox_flush(ob), 1);
+	outbox_rewind(ob);
+	assert_int_equal(outbox_next(ob, 0, 0, &m), 1);
+	assert_string_equal(m.payload, "{\"n\":3}");
+	assert_int_equal(outbox_next(ob, 0, 0, &m), 1);
+	assert_string_equal(m.trigger_id, "ext");
+	assert_int_equal(outbox_next(ob, 0, 0, &m), 1);
+	assert_string_equal(m.payload, "{\"n\":4}");
+	assert_int_equal(m.id, c + 2);
+	outbox_close(ob);
+}
+
 static void test_bound_drops_oldest(void **state)
 {
 	struct fx *f = *state;
@@ -346,6 +404,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_order_ack_rewind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drained_until_new_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ids_never_reused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bound_drops_oldest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_and_duplicates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_locked_database_keeps_pending, setup, teardown),
