@@ -346,18 +346,19 @@ static void on_change(struct consent_follow *cf, const struct fleet_header *h, c
 	if (!rc) {
 		/* A customer it adds is audited compactly, naming this change's sequence. */
 		snprintf(bulk_actor, sizeof(bulk_actor), "%s seq %" PRId64, cf->actor, h->seq);
-		bulk = store_bulk_add_new(bulk_actor);
-		rc = bulk ? fleet_state_apply_bulk_tx(cf->db, cf->actor, bulk, cf->site, item,
-						      &forgot, err)
-			  : STORE_ENOMEM;
+		if (!(bulk = store_bulk_add_new(bulk_actor))) {
+			rc = STORE_ENOMEM;
+			snprintf(err, sizeof(err), "out of memory");
+		}
+		if (!rc)
+			rc = fleet_state_apply_bulk_tx(cf->db, cf->actor, bulk, cf->site, item,
+						       &forgot, err);
 		if (!rc)
 			rc = store_bulk_add_sync_tx(cf->db, bulk, err);
 		store_bulk_add_free(bulk);
 		snprintf(seqtxt, sizeof(seqtxt), "%" PRId64, h->seq);
 		if (!rc)
 			rc = store_kv_set(cf->db, "fleet.seq", seqtxt, err);
-		else if (rc == STORE_ENOMEM && !bulk)
-			snprintf(err, STORE_ERRLEN, "out of memory");
 		rc = store_tx_end(cf->db, rc, err);
 	}
 	if (rc) {

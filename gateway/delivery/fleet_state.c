@@ -508,15 +508,16 @@ static int add_customer(sqlite3 *db, const char *actor, struct store_bulk_add *b
 		if ((rc = store_identifier_parse_pair(it->valuestring, &id, err)))
 			return rc;
 		rc = store_bulk_add_identifier_tx(db, b, &id, err);
-		if (rc != STORE_EEXIST)
+		if (rc == STORE_OK)
 			continue;
+		if (rc != STORE_EEXIST)
+			return rc;
+		/* The holder's removal is a full entry: the batch's ids first. */
 		if ((rc = store_bulk_add_sync_tx(db, b, err)) ||
 		    (rc = store_identifier_remove_tx(db, actor, &id, err)) ||
 		    (rc = store_bulk_add_identifier_tx(db, b, &id, err)))
 			return rc;
 	}
-	if (rc)
-		return rc;
 	for (size_t i = 0; i < BGW_ARRAY_SIZE(purposes); i++) {
 		const cJSON *w = wanted_consent(cons, store_purpose_name(purposes[i]));
 		struct store_grant g = { .purpose = purposes[i] };

@@ -418,9 +418,10 @@ static void test_audit_of_what_arrived(void **state)
 	int64_t last_id;
 
 	start(f, 3);
+	/* C3 arrives with C1's tag: it moves, C1's loss logged in full. */
 	send(f, T_CHANGE, f->key, f->fpr, "acme", FLEET_CHANGE, 4, now(),
-	     "{\"item\":{\"customer\":{\"ref\":\"C3\",\"identifiers\":[],\"consents\":[],"
-	     "\"segments\":[\"vip\"]}}}");
+	     "{\"item\":{\"customer\":{\"ref\":\"C3\",\"identifiers\":[\"ibeacon e2e0c1c1-0000-"
+	     "4000-8000-00000000000a:1:1\"],\"consents\":[],\"segments\":[\"vip\"]}}}");
 	send(f, T_CHANGE, f->key, f->fpr, "acme", FLEET_CHANGE, 5, now(),
 	     "{\"item\":{\"customer\":{\"ref\":\"C1\",\"identifiers\":[],\"consents\":[],"
 	     "\"segments\":[]}}}");
@@ -449,13 +450,20 @@ static void test_audit_of_what_arrived(void **state)
 	assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(e, "after"),
 								   "segments"), 0)->valuestring,
 			    "vip");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(e, "after"),
+								"identifiers")), 1);
 	last_id = (int64_t)cJSON_GetObjectItem(e, "id")->valuedouble;
-	/* Changing a customer held: full entries, after the additions in id order. */
+	/* Changing a customer held: full entries, in id order with the compact ones. */
 	e = entry(log, "identifier.remove", 0);
 	assert_non_null(e);
 	assert_string_equal(cJSON_GetObjectItem(e, "actor")->valuestring, "fleet:acme");
+	assert_string_equal(cJSON_GetObjectItem(e, "customer_ref")->valuestring, "C1");
+	assert_true((int64_t)cJSON_GetObjectItem(e, "id")->valuedouble < last_id);
+	e = entry(log, "consent.withdraw", 0);
+	assert_non_null(e);
 	assert_true((int64_t)cJSON_GetObjectItem(e, "id")->valuedouble > last_id);
-	assert_non_null(entry(log, "consent.withdraw", 0));
+	assert_int_equal(count(f, "SELECT count(*) FROM identifiers i JOIN customers c ON "
+			 "c.id = i.customer_id WHERE c.customer_ref = 'C3'"), 1);
 	cJSON_Delete(log);
 	/* The customer's export holds the same entry. */
 	assert_int_equal(store_export(f->db, "C2", &doc, err), STORE_OK);
