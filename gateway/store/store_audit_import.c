@@ -9,13 +9,13 @@
  * "fingerprint"}], "consents": [{"purpose", "channels", "expires_at"?}],
  * "segments": [names]}.
  *
- * detail: a format byte, then records in the order they arrived. Format 2
- * (the one written now) puts each record's kind and small fields
- * in its first byte, 5 bytes a customer fewer than format 1, still read:
+ * detail: a format byte, then records in the order they arrived. Format 2,
+ * the one written, puts each record's kind and small fields in its first
+ * byte (about 5 bytes a customer fewer than format 1):
  *   0x10|type fingerprint[4]                (enum store_id_type, 4 bytes of hex)
  *   0x20|purpose|2*has_expiry len channels [expires_at: varint]
  *   0x30 len name                            (a segment)
- * Format 1:
+ * Format 1, written by schema v7 to v9 and still read:
  *   'I' type fingerprint[4]
  *   'C' purpose flags len channels [expires_at: 8 bytes LE if flags & 1]
  *   'S' len name
