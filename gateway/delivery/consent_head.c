@@ -312,8 +312,9 @@ static void on_head(struct consent_follow *cf, const struct fleet_header *h)
 
 static void on_change(struct consent_follow *cf, const struct fleet_header *h, cJSON *p)
 {
-	char err[STORE_ERRLEN], seqtxt[24];
+	char err[STORE_ERRLEN], seqtxt[24], bulk_actor[96];
 	const cJSON *item = cJSON_GetObjectItemCaseSensitive(p, "item");
+	struct store_bulk_add *bulk;
 	bool forgot = false;
 	int rc;
 
@@ -343,7 +344,18 @@ static void on_change(struct consent_follow *cf, const struct fleet_header *h, c
 	rc = store_begin(cf->db, err);
 	store_busy_timeout(cf->db, STORE_DEFAULT_BUSY_MS);
 	if (!rc) {
-		rc = fleet_state_apply_tx(cf->db, cf->actor, cf->site, item, &forgot, err);
+		/* A customer it adds is audited compactly, naming this change's sequence. */
+		snprintf(bulk_actor, sizeof(bulk_actor), "%s seq %" PRId64, cf->actor, h->seq);
+		if (!(bulk = store_bulk_add_new(bulk_actor))) {
+			rc = STORE_ENOMEM;
+			snprintf(err, sizeof(err), "out of memory");
+		}
+		if (!rc)
+			rc = fleet_state_apply_bulk_tx(cf->db, cf->actor, bulk, cf->site, item,
+						       &forgot, err);
+		if (!rc)
+			rc = store_bulk_add_sync_tx(cf->db, bulk, err);
+		store_bulk_add_free(bulk);
 		snprintf(seqtxt, sizeof(seqtxt), "%" PRId64, h->seq);
 		if (!rc)
 			rc = store_kv_set(cf->db, "fleet.seq", seqtxt, err);

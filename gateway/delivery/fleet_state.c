@@ -485,8 +485,66 @@ add:
 	return STORE_OK;
 }
 
-static int apply_customer(sqlite3 *db, const char *actor, const cJSON *c, bool *forgot,
-			  char *err)
+/*
+ * A customer the gateway does not hold yet, added with one compact audit
+ * entry under the batch's (a first sync adds every customer: six full
+ * entries each were most of a fleet gateway's file). An identifier enrolled
+ * to someone else moves to them, as in sync_identifiers().
+ */
+static int add_customer(sqlite3 *db, const char *actor, struct store_bulk_add *b,
+			const char *ref, const cJSON *ids, const cJSON *cons, const cJSON *segs,
+			char *err)
+{
+	static const enum store_purpose purposes[] = { STORE_PRESENCE, STORE_RETARGETING };
+	struct store_identifier id;
+	const cJSON *it;
+	int rc = store_bulk_add_customer_tx(db, b, ref, NULL, err);
+
+	if (rc)
+		return rc;
+	cJSON_ArrayForEach(it, ids) {
+		if (!cJSON_IsString(it))
+			return bad(err, "identifiers must be strings");
+		if ((rc = store_identifier_parse_pair(it->valuestring, &id, err)))
+			return rc;
+		rc = store_bulk_add_identifier_tx(db, b, &id, err);
+		if (rc == STORE_OK)
+			continue;
+		if (rc != STORE_EEXIST)
+			return rc;
+		/* The holder's removal is a full entry: the batch's ids first. */
+		if ((rc = store_bulk_add_sync_tx(db, b, err)) ||
+		    (rc = store_identifier_remove_tx(db, actor, &id, err)) ||
+		    (rc = store_bulk_add_identifier_tx(db, b, &id, err)))
+			return rc;
+	}
+	for (size_t i = 0; i < BGW_ARRAY_SIZE(purposes); i++) {
+		const cJSON *w = wanted_consent(cons, store_purpose_name(purposes[i]));
+		struct store_grant g = { .purpose = purposes[i] };
+
+		if (!w)
+			continue;
+		g.channels = str_of(w, "channels") ? str_of(w, "channels") : "";
+		g.granted_at = int_of(w, "granted_at", 0);
+		g.expires_at = int_of(w, "expires_at", 0);
+		g.source = str_of(w, "source");
+		g.policy = str_of(w, "policy");
+		if (g.granted_at <= 0)
+			return bad(err, "a consent needs granted_at");
+		if ((rc = store_bulk_add_consent_tx(db, b, &g, err)))
+			return rc;
+	}
+	cJSON_ArrayForEach(it, segs) {
+		if (!cJSON_IsString(it))
+			return bad(err, "segments must be strings");
+		if ((rc = store_bulk_add_segment_tx(db, b, ref, it->valuestring, err)))
+			return rc;
+	}
+	return store_bulk_add_done_tx(db, b, err);
+}
+
+static int apply_customer(sqlite3 *db, const char *actor, struct store_bulk_add *b,
+			  const cJSON *c, bool *forgot, char *err)
 {
 	const char *ref = str_of(c, "ref");
 	const cJSON *ids, *cons, *segs;
@@ -497,6 +555,8 @@ static int apply_customer(sqlite3 *db, const char *actor, const cJSON *c, bool *
 	if (!ref || !ref[0])
 		return bad(err, "customer without ref");
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "gone"))) {
+		if (b && (rc = store_bulk_add_sync_tx(db, b, err)))
+			return rc;
 		rc = store_forget_tx(db, actor, ref, err);
 		if (rc == STORE_OK)
 			*forgot = true;
@@ -508,6 +568,15 @@ static int apply_customer(sqlite3 *db, const char *actor, const cJSON *c, bool *
 	if (!cJSON_IsArray(ids) || !cJSON_IsArray(cons) || !cJSON_IsArray(segs))
 		return bad(err, "customer needs identifiers, consents and segments arrays");
 	rc = store_customer_id(db, ref, &cid, err);
+	if (rc == STORE_ENOENT && b)
+		return add_customer(db, actor, b, ref, ids, cons, segs, err);
+	/* What follows appends full entries: the batch's ids first. */
+	if (b && (rc == STORE_OK || rc == STORE_ENOENT)) {
+		int src = store_bulk_add_sync_tx(db, b, err);
+
+		if (src)
+			return src;
+	}
 	if (rc == STORE_ENOENT) {
 		fresh = true;
 		rc = store_customer_add_tx(db, actor, ref, &cid, err);
@@ -619,16 +688,26 @@ static int apply_campaign(sqlite3 *db, const char *actor, const char *site, cons
 	return store_campaign_add_tx(db, actor, &k, err);
 }
 
-int fleet_state_apply_tx(sqlite3 *db, const char *actor, const char *site, const cJSON *item,
-			 bool *forgot, char *err)
+int fleet_state_apply_bulk_tx(sqlite3 *db, const char *actor, struct store_bulk_add *b,
+			      const char *site, const cJSON *item, bool *forgot, char *err)
 {
 	const cJSON *c;
+	int rc;
 
 	if (!cJSON_IsObject(item))
 		return bad(err, "not an object");
 	if ((c = cJSON_GetObjectItemCaseSensitive(item, "customer")) && cJSON_IsObject(c))
-		return apply_customer(db, actor, c, forgot, err);
-	if ((c = cJSON_GetObjectItemCaseSensitive(item, "campaign")) && cJSON_IsObject(c))
+		return apply_customer(db, actor, b, c, forgot, err);
+	if ((c = cJSON_GetObjectItemCaseSensitive(item, "campaign")) && cJSON_IsObject(c)) {
+		if (b && (rc = store_bulk_add_sync_tx(db, b, err)))
+			return rc;
 		return apply_campaign(db, actor, site, c, err);
+	}
 	return bad(err, "neither a customer nor a campaign");
+}
+
+int fleet_state_apply_tx(sqlite3 *db, const char *actor, const char *site, const cJSON *item,
+			 bool *forgot, char *err)
+{
+	return fleet_state_apply_bulk_tx(db, actor, NULL, site, item, forgot, err);
 }

@@ -32,6 +32,7 @@
 #include <sqlite3.h>
 
 struct fleet_reader;
+struct store_bulk_add;
 
 /* Prepared statements over db for many reads (a snapshot reads every row). */
 struct fleet_reader *fleet_reader_new(sqlite3 *db, char *err, size_t errlen);
@@ -57,5 +58,13 @@ cJSON *fleet_state_gone(const char *kind, const char *key_name, const char *key)
  */
 int fleet_state_apply_tx(sqlite3 *db, const char *actor, const char *site, const cJSON *item,
 			 bool *forgot, char *err);
+/*
+ * The same, with the customers it adds audited compactly under b's batch
+ * (store_bulk_add_new(), whose actor names the hub's sequence; store.h):
+ * the caller runs store_bulk_add_sync_tx() before it commits. What changes
+ * a customer already held keeps its full audit entries.
+ */
+int fleet_state_apply_bulk_tx(sqlite3 *db, const char *actor, struct store_bulk_add *b,
+			      const char *site, const cJSON *item, bool *forgot, char *err);
 
 #endif

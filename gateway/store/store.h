@@ -260,6 +260,32 @@ int store_segment_add_tx(sqlite3 *db, const char *actor, const char *ref, const 
 			 char *err);
 int store_segment_remove_tx(sqlite3 *db, const char *actor, const char *ref,
 			    const char *segment, char *err);
+
+/*
+ * New customers handed over whole (the fleet's snapshot and changes),
+ * audited like a CSV import's (schema v7): one audit_bulk row for the batch,
+ * whose actor says where they came from, and one compact entry per customer
+ * that beaconctl audit and the export show as 'customer.fleet' (actor
+ * "fleet:...") or 'customer.import'. Per customer: _customer_tx, then its
+ * identifiers, consents and segments, then _done_tx. The ids of the entries
+ * are counted, not written back: store_bulk_add_sync_tx() must run before
+ * anything else appends to the audit log in the same transaction, and
+ * before the commit. Each change is checked as its _tx form above checks it.
+ */
+struct store_bulk_add;
+struct store_bulk_add *store_bulk_add_new(const char *actor);
+void store_bulk_add_free(struct store_bulk_add *b);
+int store_bulk_add_customer_tx(sqlite3 *db, struct store_bulk_add *b, const char *ref,
+			       int64_t *id, char *err);
+int store_bulk_add_identifier_tx(sqlite3 *db, struct store_bulk_add *b,
+				 const struct store_identifier *id, char *err);
+int store_bulk_add_consent_tx(sqlite3 *db, struct store_bulk_add *b, const struct store_grant *g,
+			      char *err);
+int store_bulk_add_segment_tx(sqlite3 *db, struct store_bulk_add *b, const char *ref,
+			      const char *segment, char *err);
+int store_bulk_add_done_tx(sqlite3 *db, struct store_bulk_add *b, char *err);
+int store_bulk_add_sync_tx(sqlite3 *db, struct store_bulk_add *b, char *err);
+
 /* Deletes everything about ref and appends the tombstone; the caller commits
  * and should then call store_forget_cleanup() outside the transaction. */
 int store_forget_tx(sqlite3 *db, const char *actor, const char *ref, char *err);

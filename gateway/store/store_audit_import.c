@@ -9,8 +9,14 @@
  * "fingerprint"}], "consents": [{"purpose", "channels", "expires_at"?}],
  * "segments": [names]}.
  *
- * detail: a format byte (1), then records in the order they arrived:
- *   'I' type fingerprint[4]           (enum store_id_type, 4 bytes of hex)
+ * detail: a format byte, then records in the order they arrived. Format 2,
+ * the one written, puts each record's kind and small fields in its first
+ * byte (about 5 bytes a customer fewer than format 1):
+ *   0x10|type fingerprint[4]                (enum store_id_type, 4 bytes of hex)
+ *   0x20|purpose|2*has_expiry len channels [expires_at: varint]
+ *   0x30 len name                            (a segment)
+ * Format 1, written by schema v7 to v9 and still read:
+ *   'I' type fingerprint[4]
  *   'C' purpose flags len channels [expires_at: 8 bytes LE if flags & 1]
  *   'S' len name
  * Lengths are LEB128 varints. Ids come from the audit table's own
@@ -27,7 +33,13 @@
 #include "store_internal.h"
 #include "bgw_util.h"
 
-#define DETAIL_FORMAT 1
+#define DETAIL_FORMAT 2
+#define REC_IDENTIFIER 0x10
+#define REC_CONSENT 0x20
+#define REC_SEGMENT 0x30
+#define REC_KIND 0xf0
+#define CONSENT_EXPIRES 0x2
+/* Format 1's records. */
 #define TAG_IDENTIFIER 'I'
 #define TAG_CONSENT 'C'
 #define TAG_SEGMENT 'S'
@@ -100,8 +112,7 @@ int store_audit_detail_identifier(struct store_audit_detail *d, enum store_id_ty
 
 	if (!bgw_hex_decode(fingerprint, 8, fp, sizeof(fp), NULL))
 		return -1;
-	put_byte(d, TAG_IDENTIFIER);
-	put_byte(d, (uint8_t)type);
+	put_byte(d, (uint8_t)(REC_IDENTIFIER | ((unsigned)type & 0x0f)));
 	put(d, fp, sizeof(fp));
 	return d->failed ? -1 : 0;
 }
@@ -109,23 +120,17 @@ int store_audit_detail_identifier(struct store_audit_detail *d, enum store_id_ty
 int store_audit_detail_consent(struct store_audit_detail *d, enum store_purpose purpose,
 			       const char *channels, int64_t expires_at)
 {
-	put_byte(d, TAG_CONSENT);
-	put_byte(d, (uint8_t)purpose);
-	put_byte(d, expires_at ? 1 : 0);
+	put_byte(d, (uint8_t)(REC_CONSENT | ((unsigned)purpose & 1) |
+			      (expires_at ? CONSENT_EXPIRES : 0)));
 	put_text(d, channels);
-	if (expires_at) {
-		uint8_t b[8];
-
-		for (int i = 0; i < 8; i++)
-			b[i] = (uint8_t)((uint64_t)expires_at >> (8 * i));
-		put(d, b, sizeof(b));
-	}
+	if (expires_at)
+		put_varint(d, (uint64_t)expires_at);
 	return d->failed ? -1 : 0;
 }
 
 int store_audit_detail_segment(struct store_audit_detail *d, const char *name)
 {
-	put_byte(d, TAG_SEGMENT);
+	put_byte(d, REC_SEGMENT);
 	put_text(d, name);
 	return d->failed ? -1 : 0;
 }
@@ -256,9 +261,8 @@ static char *get_text(struct reader *r)
 	return s;
 }
 
-static void add_identifier(struct reader *r, cJSON *arr)
+static void add_identifier(struct reader *r, uint8_t type, cJSON *arr)
 {
-	uint8_t type = get_byte(r);
 	char fp[9];
 	cJSON *o;
 
@@ -274,21 +278,27 @@ static void add_identifier(struct reader *r, cJSON *arr)
 	cJSON_AddItemToArray(arr, o);
 }
 
-static void add_consent(struct reader *r, cJSON *arr)
+/* Format 1 gives the expiry as 8 bytes, format 2 as a varint. */
+static void add_consent(struct reader *r, uint8_t purpose, bool expires, bool fixed, cJSON *arr)
 {
-	uint8_t purpose = get_byte(r), flags = get_byte(r);
 	char *channels = get_text(r);
 	int64_t expires_at = 0;
 	cJSON *o;
 
 	if (!channels)
 		return;
-	if (flags & 1) {
+	if (expires && fixed) {
 		uint64_t v = 0;
 
 		for (int i = 0; i < 8; i++)
 			v |= (uint64_t)get_byte(r) << (8 * i);
 		expires_at = (int64_t)v;
+	} else if (expires) {
+		expires_at = (int64_t)get_varint(r);
+	}
+	if (r->bad) {
+		free(channels);
+		return;
 	}
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "purpose", store_purpose_name((enum store_purpose)purpose));
@@ -304,7 +314,9 @@ cJSON *store_audit_detail_json(const void *detail, size_t n, int64_t created_at)
 	struct reader r = { .p = detail, .end = (const uint8_t *)detail + n };
 	cJSON *doc, *ids, *consents, *segments;
 
-	if (get_byte(&r) != DETAIL_FORMAT)
+	uint8_t format = get_byte(&r);
+
+	if (format != 1 && format != DETAIL_FORMAT)
 		return cJSON_CreateNull();
 	doc = cJSON_CreateObject();
 	cJSON_AddNumberToObject(doc, "created_at", (double)created_at);
@@ -312,14 +324,20 @@ cJSON *store_audit_detail_json(const void *detail, size_t n, int64_t created_at)
 	consents = cJSON_AddArrayToObject(doc, "consents");
 	segments = cJSON_AddArrayToObject(doc, "segments");
 	while (!r.bad && r.p < r.end) {
-		uint8_t tag = get_byte(&r);
+		uint8_t tag = get_byte(&r), kind = format == 1 ? 0 : tag & REC_KIND;
 		char *name;
 
-		if (tag == TAG_IDENTIFIER) {
-			add_identifier(&r, ids);
-		} else if (tag == TAG_CONSENT) {
-			add_consent(&r, consents);
-		} else if (tag == TAG_SEGMENT) {
+		if (format == 1 && tag == TAG_IDENTIFIER) {
+			add_identifier(&r, get_byte(&r), ids);
+		} else if (kind == REC_IDENTIFIER) {
+			add_identifier(&r, tag & 0x0f, ids);
+		} else if (format == 1 && tag == TAG_CONSENT) {
+			uint8_t purpose = get_byte(&r);
+
+			add_consent(&r, purpose, get_byte(&r) & 1, true, consents);
+		} else if (kind == REC_CONSENT) {
+			add_consent(&r, tag & 1, tag & CONSENT_EXPIRES, false, consents);
+		} else if ((format == 1 && tag == TAG_SEGMENT) || kind == REC_SEGMENT) {
 			if ((name = get_text(&r)))
 				cJSON_AddItemToArray(segments, cJSON_CreateString(name));
 			free(name);

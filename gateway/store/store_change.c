@@ -1,7 +1,9 @@
 /*
  * store_change.c - customers, identifiers, consents and segment membership.
  * Each *_tx function makes one change plus its audit row inside the caller's
- * transaction; the plain form wraps it in its own.
+ * transaction; the plain form wraps it in its own. The *_x forms behind the
+ * additions take a capture: given one, the change is recorded there for a
+ * new customer's compact entry (store_bulk_add.c) instead of its own row.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -95,8 +97,8 @@ int store_customer_lookup(sqlite3 *db, const char *ref, int64_t *id, char *err)
 	return rc ? rc : store_customer_id(db, ref, id, err);
 }
 
-int store_customer_add_tx(sqlite3 *db, const char *actor, const char *ref, int64_t *id,
-			  char *err)
+int store_customer_add_x(sqlite3 *db, const char *actor, const char *ref, int64_t *id,
+			 struct store_audit_detail *capture, char *err)
 {
 	sqlite3_stmt *st;
 	uint8_t salt[16];
@@ -124,9 +126,17 @@ int store_customer_add_tx(sqlite3 *db, const char *actor, const char *ref, int64
 
 	if (id)
 		*id = cid;
+	if (capture)
+		return STORE_OK; /* the compact entry's time is its creation */
 	after = cJSON_CreateObject();
 	cJSON_AddNumberToObject(after, "created_at", (double)now);
 	return audit_json(db, actor, "customer.add", cid, NULL, after, err);
+}
+
+int store_customer_add_tx(sqlite3 *db, const char *actor, const char *ref, int64_t *id,
+			  char *err)
+{
+	return store_customer_add_x(db, actor, ref, id, NULL, err);
 }
 
 int store_customer_add(sqlite3 *db, const char *actor, const char *ref, char *err)
@@ -219,16 +229,15 @@ static cJSON *identifier_audit(sqlite3 *db, int64_t cid, const struct store_iden
 	return o;
 }
 
-int store_identifier_add_tx(sqlite3 *db, const char *actor, const char *ref,
-			    const struct store_identifier *id, char *err)
+int store_identifier_add_x(sqlite3 *db, const char *actor, int64_t cid,
+			   const struct store_identifier *id, struct store_audit_detail *capture,
+			   char *err)
 {
-	int64_t cid;
-	int rc = store_customer_lookup(db, ref, &cid, err);
 	sqlite3_stmt *st;
 	cJSON *after;
+	char fp[9];
+	int rc;
 
-	if (rc)
-		return rc;
 	st = store_stmt(db, SQL("INSERT INTO identifiers (customer_id, type, value, exponent, "
 				"clock_offset, created_at) VALUES (?,?,?,?,?,?)"), err);
 	if (!st)
@@ -248,10 +257,26 @@ int store_identifier_add_tx(sqlite3 *db, const char *actor, const char *ref,
 				  store_id_type_name(id->type));
 	if (rc != SQLITE_DONE)
 		return store_sqlite_err(db, rc, "identifier add", err);
+	if (capture) {
+		if ((rc = store_audit_fingerprint(db, cid, id, fp, err)))
+			return rc;
+		return store_audit_detail_identifier(capture, id->type, fp)
+			       ? store_errf(err, STORE_ENOMEM, "out of memory")
+			       : STORE_OK;
+	}
 	after = identifier_audit(db, cid, id, err, &rc);
 	if (!after)
 		return rc;
 	return audit_json(db, actor, "identifier.add", cid, NULL, after, err);
+}
+
+int store_identifier_add_tx(sqlite3 *db, const char *actor, const char *ref,
+			    const struct store_identifier *id, char *err)
+{
+	int64_t cid;
+	int rc = store_customer_lookup(db, ref, &cid, err);
+
+	return rc ? rc : store_identifier_add_x(db, actor, cid, id, NULL, err);
 }
 
 int store_identifier_add(sqlite3 *db, const char *actor, const char *ref,
@@ -351,20 +376,19 @@ static cJSON *current_consent(sqlite3 *db, int64_t cid, enum store_purpose p, in
 	return o;
 }
 
-int store_consent_grant_tx(sqlite3 *db, const char *actor, const char *ref,
-			   const struct store_grant *g, char *err)
+int store_consent_grant_x(sqlite3 *db, const char *actor, int64_t cid,
+			  const struct store_grant *g, struct store_audit_detail *capture,
+			  char *err)
 {
 	char channels[512];
 	const char *source = g->source && *g->source ? g->source : "cli";
 	const char *policy = g->policy ? g->policy : "";
-	int64_t cid, row, now = store_now(), granted = g->granted_at ? g->granted_at : now;
+	int64_t row, now = store_now(), granted = g->granted_at ? g->granted_at : now;
 	bool withdrawn;
-	int rc = store_customer_lookup(db, ref, &cid, err);
+	int rc;
 	sqlite3_stmt *st;
 	cJSON *before, *after;
 
-	if (rc)
-		return rc;
 	rc = store_channels_normalise(g->channels ? g->channels : "", channels, sizeof(channels),
 				      err);
 	if (rc)
@@ -383,7 +407,8 @@ int store_consent_grant_tx(sqlite3 *db, const char *actor, const char *ref,
 	rc = store_limits_check_tx(db, channels, policy, err);
 	if (rc)
 		return rc;
-	before = current_consent(db, cid, g->purpose, &row, &withdrawn);
+	/* A new customer has no consent before this one. */
+	before = capture ? NULL : current_consent(db, cid, g->purpose, &row, &withdrawn);
 	if ((rc = store_consent_next_id(db, &row, err))) {
 		cJSON_Delete(before);
 		return rc;
@@ -409,8 +434,21 @@ int store_consent_grant_tx(sqlite3 *db, const char *actor, const char *ref,
 		cJSON_Delete(before);
 		return rc;
 	}
+	if (capture)
+		return store_audit_detail_consent(capture, g->purpose, channels, g->expires_at)
+			       ? store_errf(err, STORE_ENOMEM, "out of memory")
+			       : STORE_OK;
 	after = current_consent(db, cid, g->purpose, &row, &withdrawn);
 	return audit_json(db, actor, "consent.grant", cid, before, after, err);
+}
+
+int store_consent_grant_tx(sqlite3 *db, const char *actor, const char *ref,
+			   const struct store_grant *g, char *err)
+{
+	int64_t cid;
+	int rc = store_customer_lookup(db, ref, &cid, err);
+
+	return rc ? rc : store_consent_grant_x(db, actor, cid, g, NULL, err);
 }
 
 int store_consent_grant(sqlite3 *db, const char *actor, const char *ref,
@@ -471,15 +509,14 @@ int store_consent_withdraw(sqlite3 *db, const char *actor, const char *ref,
 	return rc ? rc : store_tx_end(db, store_consent_withdraw_tx(db, actor, ref, p, err), err);
 }
 
-int store_segment_add_tx(sqlite3 *db, const char *actor, const char *ref, const char *segment,
-			 char *err)
+int store_segment_add_x(sqlite3 *db, const char *actor, int64_t cid, const char *ref,
+			const char *segment, struct store_audit_detail *capture, char *err)
 {
-	int64_t cid;
-	int rc = store_customer_lookup(db, ref, &cid, err);
 	sqlite3_stmt *st;
 	cJSON *after;
+	int rc = store_name_check("segment", segment, err);
 
-	if (rc || (rc = store_name_check("segment", segment, err)))
+	if (rc)
 		return rc;
 	st = store_stmt(db, SQL("INSERT INTO segments (name) VALUES (?) "
 				"ON CONFLICT (name) DO NOTHING"), err);
@@ -501,9 +538,22 @@ int store_segment_add_tx(sqlite3 *db, const char *actor, const char *ref, const 
 				  segment);
 	if (rc != SQLITE_DONE)
 		return store_sqlite_err(db, rc, "segment add", err);
+	if (capture)
+		return store_audit_detail_segment(capture, segment)
+			       ? store_errf(err, STORE_ENOMEM, "out of memory")
+			       : STORE_OK;
 	after = cJSON_CreateObject();
 	cJSON_AddStringToObject(after, "segment", segment);
 	return audit_json(db, actor, "segment.add", cid, NULL, after, err);
+}
+
+int store_segment_add_tx(sqlite3 *db, const char *actor, const char *ref, const char *segment,
+			 char *err)
+{
+	int64_t cid;
+	int rc = store_customer_lookup(db, ref, &cid, err);
+
+	return rc ? rc : store_segment_add_x(db, actor, cid, ref, segment, NULL, err);
 }
 
 int store_segment_add(sqlite3 *db, const char *actor, const char *ref, const char *segment,

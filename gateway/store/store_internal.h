@@ -127,6 +127,18 @@ struct store_audit_import {
 int store_audit_import_row(sqlite3 *db, struct store_audit_import *ai, int64_t customer_id,
 			   const struct store_audit_detail *d, char *err);
 int store_audit_import_sync(sqlite3 *db, struct store_audit_import *ai, char *err);
+/* The additions of store_change.c; with a capture, what they add is
+ * recorded there for a compact entry instead of an audit row of its own. */
+int store_customer_add_x(sqlite3 *db, const char *actor, const char *ref, int64_t *id,
+			 struct store_audit_detail *capture, char *err);
+int store_identifier_add_x(sqlite3 *db, const char *actor, int64_t cid,
+			   const struct store_identifier *id, struct store_audit_detail *capture,
+			   char *err);
+int store_consent_grant_x(sqlite3 *db, const char *actor, int64_t cid,
+			  const struct store_grant *g, struct store_audit_detail *capture,
+			  char *err);
+int store_segment_add_x(sqlite3 *db, const char *actor, int64_t cid, const char *ref,
+			const char *segment, struct store_audit_detail *capture, char *err);
 /* The 'after' document of the entry (a JSON null if the detail is unreadable). */
 cJSON *store_audit_detail_json(const void *detail, size_t n, int64_t created_at);
 

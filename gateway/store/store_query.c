@@ -254,9 +254,14 @@ static cJSON *audit_row(sqlite3_stmt *st)
 	return o;
 }
 
+/* A compact entry's action: customers the fleet handed over (store_bulk_add.c)
+ * are told apart from a CSV import's by the batch's actor. */
+#define AUDIT_COMPACT_ACTION \
+	"CASE WHEN b.actor LIKE 'fleet:%' THEN 'customer.fleet' ELSE 'customer.import' END"
+
 /* The compact entries of imported customers, in the audit's columns. */
-#define AUDIT_IMPORT_SELECT                                                          \
-	"SELECT i.id, b.at, b.actor, 'customer.import', 'customer:' || i.customer_id, " \
+#define AUDIT_IMPORT_SELECT                                                                 \
+	"SELECT i.id, b.at, b.actor, " AUDIT_COMPACT_ACTION ", 'customer:' || i.customer_id, " \
 	"NULL, NULL, i.detail FROM audit_import i JOIN audit_bulk b ON b.id = i.bulk "
 
 struct section {
@@ -472,7 +477,7 @@ int store_audit_list(sqlite3 *db, int64_t since, const char *ref, cJSON **out, c
 					  "SELECT id, at, actor, action, subject, before, after, "
 					  "NULL AS detail, customer_id AS cid FROM audit WHERE "
 					  "at >= ?1 AND (?2 = 0 OR customer_id = ?2) UNION ALL "
-					  "SELECT i.id, b.at, b.actor, 'customer.import', "
+					  "SELECT i.id, b.at, b.actor, " AUDIT_COMPACT_ACTION ", "
 					  "'customer:' || i.customer_id, NULL, NULL, i.detail, "
 					  "i.customer_id FROM audit_import i JOIN audit_bulk b "
 					  "ON b.id = i.bulk WHERE b.at >= ?1 AND "

@@ -392,6 +392,88 @@ static void test_snapshot_behind_a_change(void **state)
 	assert_true(rejected(f, FLEET_REPLAYED) >= 1);
 }
 
+/* The entry of one action in a list of audit entries, the n-th such (0 first). */
+static const cJSON *entry(const cJSON *log, const char *action, int n)
+{
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, log)
+		if (!strcmp(cJSON_GetObjectItem(e, "action")->valuestring, action) && n-- == 0)
+			return e;
+	return NULL;
+}
+
+/*
+ * What a gateway's log says about what the fleet gave it: one compact
+ * 'customer.fleet' entry per customer a snapshot or change added, naming
+ * the hub's sequence, with what arrived (identifiers as salted
+ * fingerprints); changes to a customer held keep their full entries.
+ */
+static void test_audit_of_what_arrived(void **state)
+{
+	struct fx *f = *state;
+	const cJSON *e, *after, *c;
+	cJSON *log, *doc;
+	char err[STORE_ERRLEN];
+	int64_t last_id;
+
+	start(f, 3);
+	/* C3 arrives with C1's tag: it moves, C1's loss logged in full. */
+	send(f, T_CHANGE, f->key, f->fpr, "acme", FLEET_CHANGE, 4, now(),
+	     "{\"item\":{\"customer\":{\"ref\":\"C3\",\"identifiers\":[\"ibeacon e2e0c1c1-0000-"
+	     "4000-8000-00000000000a:1:1\"],\"consents\":[],\"segments\":[\"vip\"]}}}");
+	send(f, T_CHANGE, f->key, f->fpr, "acme", FLEET_CHANGE, 5, now(),
+	     "{\"item\":{\"customer\":{\"ref\":\"C1\",\"identifiers\":[],\"consents\":[],"
+	     "\"segments\":[]}}}");
+	assert_int_equal(consent_follow_seq(f->cf), 5);
+	assert_int_equal(store_audit_list(f->db, 0, NULL, &log, err), STORE_OK);
+	/* No full entries for the additions. */
+	assert_null(entry(log, "customer.add", 0));
+	assert_null(entry(log, "consent.grant", 0));
+	e = entry(log, "customer.fleet", 0);
+	assert_non_null(e);
+	assert_string_equal(cJSON_GetObjectItem(e, "actor")->valuestring, "fleet:acme seq 3");
+	assert_string_equal(cJSON_GetObjectItem(e, "customer_ref")->valuestring, "C1");
+	after = cJSON_GetObjectItem(e, "after");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(after, "identifiers")), 1);
+	c = cJSON_GetArrayItem(cJSON_GetObjectItem(after, "identifiers"), 0);
+	assert_string_equal(cJSON_GetObjectItem(c, "type")->valuestring, "ibeacon");
+	assert_int_equal(strlen(cJSON_GetObjectItem(c, "fingerprint")->valuestring), 8);
+	c = cJSON_GetArrayItem(cJSON_GetObjectItem(after, "consents"), 0);
+	assert_string_equal(cJSON_GetObjectItem(c, "purpose")->valuestring, "retargeting");
+	assert_string_equal(cJSON_GetObjectItem(c, "channels")->valuestring, "push");
+	e = entry(log, "customer.fleet", 1);
+	assert_string_equal(cJSON_GetObjectItem(e, "customer_ref")->valuestring, "C2");
+	e = entry(log, "customer.fleet", 2);
+	assert_string_equal(cJSON_GetObjectItem(e, "actor")->valuestring, "fleet:acme seq 4");
+	assert_string_equal(cJSON_GetObjectItem(e, "customer_ref")->valuestring, "C3");
+	assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(e, "after"),
+								   "segments"), 0)->valuestring,
+			    "vip");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(e, "after"),
+								"identifiers")), 1);
+	last_id = (int64_t)cJSON_GetObjectItem(e, "id")->valuedouble;
+	/* Changing a customer held: full entries, in id order with the compact ones. */
+	e = entry(log, "identifier.remove", 0);
+	assert_non_null(e);
+	assert_string_equal(cJSON_GetObjectItem(e, "actor")->valuestring, "fleet:acme");
+	assert_string_equal(cJSON_GetObjectItem(e, "customer_ref")->valuestring, "C1");
+	assert_true((int64_t)cJSON_GetObjectItem(e, "id")->valuedouble < last_id);
+	e = entry(log, "consent.withdraw", 0);
+	assert_non_null(e);
+	assert_true((int64_t)cJSON_GetObjectItem(e, "id")->valuedouble > last_id);
+	assert_int_equal(count(f, "SELECT count(*) FROM identifiers i JOIN customers c ON "
+			 "c.id = i.customer_id WHERE c.customer_ref = 'C3'"), 1);
+	cJSON_Delete(log);
+	/* The customer's export holds the same entry. */
+	assert_int_equal(store_export(f->db, "C2", &doc, err), STORE_OK);
+	e = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "audit"), 0);
+	assert_non_null(e);
+	assert_string_equal(cJSON_GetObjectItem(e, "action")->valuestring, "customer.fleet");
+	assert_string_equal(cJSON_GetObjectItem(e, "actor")->valuestring, "fleet:acme seq 3");
+	cJSON_Delete(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -403,6 +485,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_snapshot_resumes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_campaign_sites, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_behind_a_change, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_of_what_arrived, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -430,6 +430,33 @@ static void audit_entry_per_customer(void **state)
 	assert_int_equal(count(f->db, "SELECT count(*) FROM audit_import WHERE detail IS NULL"), 1);
 }
 
+/* An entry written in the first compact format (databases of schema v7 to
+ * v9) reads as it always did. */
+static void audit_entry_of_format_1(void **state)
+{
+	struct fixture *f = *state;
+	cJSON *log, *after;
+	char *text;
+
+	assert_int_equal(sqlite3_exec(f->db,
+		"INSERT INTO customers (id, customer_ref, created_at, audit_salt) VALUES "
+		"(7, 'OLD', 1700000000, zeroblob(16));"
+		"INSERT INTO audit_bulk (id, at, actor) VALUES (1, 1700000000, 'beaconctl:ops');"
+		/* 'I' ibeacon deadbeef, 'C' retargeting expiring push 2099, 'S' vip */
+		"INSERT INTO audit_import (customer_id, id, bulk, detail) VALUES (7, 1, 1, "
+		"X'01" "4901DEADBEEF" "4301010470757368" "804C0EF400000000" "5303766970')",
+		NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(store_audit_list(f->db, 0, NULL, &log, f->err), STORE_OK);
+	after = cJSON_GetObjectItem(cJSON_GetArrayItem(log, 0), "after");
+	text = cJSON_PrintUnformatted(after);
+	assert_string_equal(text, "{\"created_at\":1700000000,\"identifiers\":[{\"type\":"
+			    "\"ibeacon\",\"fingerprint\":\"deadbeef\"}],\"consents\":[{\"purpose\":"
+			    "\"retargeting\",\"channels\":\"push\",\"expires_at\":4094577792}],"
+			    "\"segments\":[\"vip\"]}");
+	cJSON_free(text);
+	cJSON_Delete(log);
+}
+
 /* Customers enrolled together share their consent pair in the snapshot;
  * each still reads its own current grants. */
 static void snapshot_shares_consents(void **state)
@@ -506,6 +533,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(identifiers_follow_the_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_row_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(audit_entry_per_customer, setup, teardown),
+		cmocka_unit_test_setup_teardown(audit_entry_of_format_1, setup, teardown),
 		cmocka_unit_test_setup_teardown(snapshot_shares_consents, setup, teardown),
 		cmocka_unit_test_setup_teardown(audit_of_older_schema, setup, teardown),
 	};
