@@ -20,13 +20,16 @@
  *    of the holder as it arrives (site_zone_decide_one()): its claim names
  *    the holder and starts where its level rose above the
  *    holder's (where the nearest gateway changed; at most hold_s before
- *    the lead began), and its visit opens from that moment, without
+ *    the lead began): interpolated between the holder's summaries around
+ *    it and dated half a level window earlier, because a mean describes
+ *    the middle of its window. Its visit opens from that moment, without
  *    waiting for its own enter window. The holder, reading that claim,
  *    lets go with its visit ending at the same moment: no gap and no
  *    overlap (the gateways' clocks agree, NTP);
  *  - a gateway takes a shopper nobody holds once it has been the strongest,
  *    at or above the enter level, for hold_s; the claim starts when that
- *    began, but never before a peer last held them. At once when no peer
+ *    began (dated as a handover is), but never before a peer last held
+ *    them. At once when no peer
  *    of the site has been heard for peer_timeout_s since it started: a
  *    gateway alone behaves as it always did;
  *  - the holder lets go by itself only when it no longer hears the shopper;

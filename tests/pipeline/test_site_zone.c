@@ -170,10 +170,13 @@ static void test_strongest_with_hysteresis(void **state)
 	assert_int_equal(a.releases, 0);
 	/* The shopper walks to g2 for good: g2 becomes the stronger, then
 	 * margin_db stronger, and takes them over after the hold. The move is
-	 * dated where g2 became the stronger (g1's summary that first shows
-	 * it), and g1's visit ends right then. */
+	 * dated where g2 became the stronger: between g1's summary before (g2
+	 * 3 dB below) and the one that first shows it (1 dB above), a quarter
+	 * of a second before the latter, and half the level window earlier
+	 * still (a mean over the window describes its middle). g1's visit
+	 * ends right then. */
 	{
-		uint64_t crossed = t, since = 0;
+		uint64_t crossed = t - S / 4 - (uint64_t)SITE_LEVEL_WINDOW_S * S / 2, since = 0;
 
 		second(&a, -63, true, &b, -62, t);
 		t += S;
@@ -195,6 +198,35 @@ static void test_strongest_with_hysteresis(void **state)
 		second(&a, -64, true, &b, -61, t);
 	assert_true(site_zone_holds(b.z, ID));
 	assert_int_equal(b.releases, 0);
+	site_zone_free(a.z);
+	site_zone_free(b.z);
+}
+
+/* A shopper nobody holds walks up to g2: g2 takes them once it has been
+ * the strongest at the enter level (-75 dBm by default) for the hold, and
+ * the visit starts where its level rose through the enter level: half way
+ * from -80 to -70 dBm, and half the level window earlier (a mean over the
+ * window describes its middle). */
+static void test_free_shopper_dated_at_entry(void **state)
+{
+	struct gw a, b;
+	uint64_t t = 100 * S, rose;
+	int i;
+
+	(void)state;
+	gw_init(&a, "g1");
+	gw_init(&b, "g2");
+	for (i = 0; i < 4; i++, t += S)
+		second(&a, -92, true, &b, -90, t);
+	second(&a, -92, true, &b, -80, t);
+	t += S;
+	rose = t - S / 2 - (uint64_t)SITE_LEVEL_WINDOW_S * S / 2;
+	for (i = 0; i < 5; i++, t += S)
+		second(&a, -92, true, &b, -70, t);
+	assert_true(site_zone_holds(b.z, ID));
+	assert_false(site_zone_holds(a.z, ID));
+	assert_int_equal(b.takes, 1);
+	assert_int_equal(b.since, rose);
 	site_zone_free(a.z);
 	site_zone_free(b.z);
 }
@@ -272,6 +304,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_alone_as_before),
 		cmocka_unit_test(test_strongest_with_hysteresis),
+		cmocka_unit_test(test_free_shopper_dated_at_entry),
 		cmocka_unit_test(test_takeover_when_holder_dies),
 		cmocka_unit_test(test_simultaneous_claims_settle),
 		cmocka_unit_test(test_own_name_and_forget),
