@@ -101,6 +101,16 @@ static void take(void *ctx, int64_t customer_id, uint64_t since_us)
 		presence_open_visit(p->pr, d, since_us, p->now_us);
 }
 
+static void move(void *ctx, int64_t customer_id, uint64_t since_us)
+{
+	struct pipeline *p = ctx;
+	struct presence_device *d = presence_find(p->pr, customer_id);
+
+	p->site_summary_due = true;
+	if (d)
+		presence_move_start(p->pr, d, since_us);
+}
+
 bool pipeline_site_summary_due(struct pipeline *p)
 {
 	bool due = p->site_summary_due;
@@ -122,7 +132,8 @@ static void hear_all(struct pipeline *p, uint64_t now_us)
 
 void pipeline_site_tick(struct pipeline *p, uint64_t now_us)
 {
-	const struct site_zone_actions act = { .release = release, .take = take, .ctx = p };
+	const struct site_zone_actions act = { .release = release, .take = take, .move = move,
+					       .ctx = p };
 
 	if (!p->sz)
 		return;
@@ -260,7 +271,8 @@ static uint64_t parse_since(const cJSON *v)
 int pipeline_site_peer(struct pipeline *p, const char *gateway, const void *json, size_t len,
 		       uint64_t now_us)
 {
-	const struct site_zone_actions act = { .release = release, .take = take, .ctx = p };
+	const struct site_zone_actions act = { .release = release, .take = take, .move = move,
+					       .ctx = p };
 	cJSON *root, *arr, *it;
 	uint64_t at_us;
 	int peer;

@@ -55,6 +55,7 @@ struct entry {
 	float local_level;
 	float pub_level;         /* the level in our last summary */
 	uint64_t since_us;       /* our claim starts (the visit no earlier) */
+	uint64_t claim_pub_us;   /* ... first in one of our summaries, 0 = not yet */
 	bool contested;          /* ... taken with a peer of the site alive */
 	bool claim;
 	bool peer_claimed;       /* a peer held them at our last decision */
@@ -387,6 +388,7 @@ static void take(struct site_zone *z, struct entry *en, uint64_t since_us, int f
 {
 	en->claim = true;
 	en->since_us = since_us;
+	en->claim_pub_us = 0;
 	en->from = (int8_t)from;
 	en->contested = contested;
 	en->best_since_us = 0;
@@ -454,6 +456,19 @@ static void decide(struct site_zone *z, struct entry *en, uint64_t now_us,
 		}
 	}
 
+	if (en->claim && en->from >= 0 && view_fresh(z, en, en->from, now_us)) {
+		const struct peer_view *v = &en->peer[en->from];
+
+		/* The holder we took them from let go before it could have
+		 * read our claim (its visit ended by the presence rules, dated
+		 * no later than that summary): ours starts no earlier, or the
+		 * two would overlap. */
+		if (!v->claim && v->at_us > en->since_us &&
+		    (!en->claim_pub_us || v->at_us < en->claim_pub_us) && act && act->move) {
+			en->since_us = v->at_us;
+			act->move(act->ctx, en->customer_id, v->at_us);
+		}
+	}
 	if (en->claim) {
 		uint64_t at = now_us;
 
@@ -650,6 +665,8 @@ bool site_zone_summary_entry(struct site_zone *z, uint32_t i, uint64_t now_us,
 	out->customer_id = en->customer_id;
 	out->level = en->pub_level;
 	out->claim = en->claim;
+	if (en->claim && !en->claim_pub_us)
+		en->claim_pub_us = now_us;
 	out->since_us = en->claim ? en->since_us : 0;
 	out->from = en->claim && en->from >= 0 ? z->peers[en->from].name : NULL;
 	return true;

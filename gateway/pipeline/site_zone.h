@@ -25,7 +25,9 @@
  *    the middle of its window. Its visit opens from that moment, without
  *    waiting for its own enter window. The holder, reading that claim,
  *    lets go with its visit ending at the same moment: no gap and no
- *    overlap (the gateways' clocks agree, NTP);
+ *    overlap (the gateways' clocks agree, NTP). A holder that let go by
+ *    itself before it could read the claim says so in its next summary,
+ *    and the new visit starts there instead (the move action);
  *  - a gateway takes a shopper nobody holds once it has been the strongest,
  *    at or above the enter level, for hold_s; the claim starts when that
  *    began (dated as a handover is), but never before a peer last held
@@ -118,6 +120,10 @@ struct site_zone_actions {
 	/* This gateway took the customer with peers alive: its visit opens
 	 * now, starting at since_us. */
 	void (*take)(void *ctx, int64_t customer_id, uint64_t since_us);
+	/* The peer this gateway took the customer from let go by itself
+	 * before it read the claim: the visit opened by take() starts at
+	 * since_us instead (later), where that peer's ended at the latest. */
+	void (*move)(void *ctx, int64_t customer_id, uint64_t since_us);
 	void *ctx;
 };
 

@@ -22,7 +22,7 @@ struct gw {
 	struct site_zone *z;
 	const char *name;
 	struct gw *other;
-	int releases, takes;
+	int releases, takes, moves;
 	bool open;               /* a visit opened by the actions is open */
 	uint64_t since, ended;   /* its start; when the last one ended */
 };
@@ -53,9 +53,23 @@ static void on_take(void *ctx, int64_t id, uint64_t since_us)
 	g->since = since_us;
 }
 
+/* The visit opened by on_take() starts later: never before the other
+ * gateway's visit ended. */
+static void on_move(void *ctx, int64_t id, uint64_t since_us)
+{
+	struct gw *g = ctx;
+
+	(void)id;
+	assert_true(g->open);
+	assert_true(since_us > g->since);
+	g->moves++;
+	g->since = since_us;
+}
+
 static void decide(struct gw *g, uint64_t t)
 {
-	const struct site_zone_actions act = { .release = on_release, .take = on_take, .ctx = g };
+	const struct site_zone_actions act = { .release = on_release, .take = on_take,
+					       .move = on_move, .ctx = g };
 
 	site_zone_decide(g->z, t, &act);
 }
@@ -74,7 +88,7 @@ static void gw_init(struct gw *g, const char *name)
 	g->z = site_zone_new(&cfg);
 	g->name = name;
 	g->other = NULL;
-	g->releases = g->takes = 0;
+	g->releases = g->takes = g->moves = 0;
 	g->open = false;
 	g->since = g->ended = 0;
 	assert_non_null(g->z);
@@ -83,7 +97,8 @@ static void gw_init(struct gw *g, const char *name)
 /* from's summary reaches to. */
 static void deliver(struct gw *from, struct gw *to, uint64_t t)
 {
-	const struct site_zone_actions act = { .release = on_release, .take = on_take, .ctx = to };
+	const struct site_zone_actions act = { .release = on_release, .take = on_take,
+					       .move = on_move, .ctx = to };
 	int peer = site_zone_peer_begin(to->z, from->name, t);
 
 	for (uint32_t i = 0; i < site_zone_capacity(from->z); i++) {
@@ -198,6 +213,7 @@ static void test_strongest_with_hysteresis(void **state)
 		second(&a, -64, true, &b, -61, t);
 	assert_true(site_zone_holds(b.z, ID));
 	assert_int_equal(b.releases, 0);
+	assert_int_equal(b.moves, 0);   /* g1 let go on reading the claim */
 	site_zone_free(a.z);
 	site_zone_free(b.z);
 }
@@ -227,6 +243,59 @@ static void test_free_shopper_dated_at_entry(void **state)
 	assert_false(site_zone_holds(a.z, ID));
 	assert_int_equal(b.takes, 1);
 	assert_int_equal(b.since, rose);
+	site_zone_free(a.z);
+	site_zone_free(b.z);
+}
+
+/* The holder's visit ends by the presence rules just after the summary the
+ * challenger takes the shopper over on, before it reads the claim: the new
+ * visit, dated back to the crossing, would overlap the old one; it starts
+ * at the old holder's summary that shows it let go instead. */
+static void test_holder_let_go_before_reading_the_claim(void **state)
+{
+	struct gw a, b;
+	uint64_t t = 100 * S, left;
+	int i;
+
+	(void)state;
+	gw_init(&a, "g1");
+	gw_init(&b, "g2");
+	a.other = &b;
+	b.other = &a;
+	for (i = 0; i < 6; i++, t += S)
+		second(&a, -60, true, &b, -72, t);
+	assert_true(site_zone_holds(a.z, ID));
+	/* The shopper walks to g2; g2's claim does not reach g1 yet. */
+	for (i = 0; i < 10 && !site_zone_holds(b.z, ID); i++, t += S) {
+		site_zone_local(a.z, ID, -78, t);
+		site_zone_local(b.z, ID, -60, t);
+		decide(&a, t);
+		decide(&b, t);
+		deliver(&a, &b, t);
+		if (!site_zone_holds(b.z, ID))
+			deliver(&b, &a, t);
+	}
+	assert_true(site_zone_holds(b.z, ID));
+	assert_true(b.since < t);
+	/* g1's visit ended by itself (its exit rule) right then; it says so. */
+	left = t + 1000;
+	site_zone_let_go(a.z, ID);
+	deliver(&a, &b, left);
+	assert_int_equal(b.moves, 1);
+	assert_int_equal(b.since, left);
+	{
+		uint64_t since = 0;
+
+		assert_true(site_zone_gate(b.z, ID, -60.0f, left, &since));
+		assert_int_equal(since, left);
+	}
+	/* g2's claim reaches g1, then g1's next summaries: nothing moves again. */
+	deliver(&b, &a, left + 1000);
+	t += S;
+	second(&a, -80, true, &b, -60, t);
+	assert_int_equal(b.moves, 1);
+	assert_true(site_zone_holds(b.z, ID));
+	assert_false(site_zone_holds(a.z, ID));
 	site_zone_free(a.z);
 	site_zone_free(b.z);
 }
@@ -305,6 +374,7 @@ int main(void)
 		cmocka_unit_test(test_alone_as_before),
 		cmocka_unit_test(test_strongest_with_hysteresis),
 		cmocka_unit_test(test_free_shopper_dated_at_entry),
+		cmocka_unit_test(test_holder_let_go_before_reading_the_claim),
 		cmocka_unit_test(test_takeover_when_holder_dies),
 		cmocka_unit_test(test_simultaneous_claims_settle),
 		cmocka_unit_test(test_own_name_and_forget),
