@@ -19,6 +19,9 @@
 #define LEVEL_LAG_US ((uint64_t)SITE_LEVEL_WINDOW_S * US_PER_S / 2u)
 /* Two levels farther apart than this are not interpolated between. */
 #define INTERP_MAX_US (3u * US_PER_S)
+/* How long our summaries say when our last hold ended: a gateway that took
+ * the shopper from us reads it in the next one or two. */
+#define RELEASED_TELL_US (5u * US_PER_S)
 /* A handover is decided on the holder's summary within this long of its
  * arrival (the same call, in practice). */
 #define HANDOVER_FRESH_US 100000u
@@ -32,6 +35,7 @@ struct peer_view {
 	uint64_t heard_us;
 	uint64_t since_us;       /* its claim starts */
 	uint64_t at_us;          /* its summary's time */
+	uint64_t released_us;    /* not holding: its last hold ended, 0 = unknown */
 	float local_at;          /* our level over the same window, NAN = unknown */
 	bool claim;
 	bool from_me;            /* its claim is a handover from this gateway */
@@ -56,6 +60,7 @@ struct entry {
 	float pub_level;         /* the level in our last summary */
 	uint64_t since_us;       /* our claim starts (the visit no earlier) */
 	uint64_t claim_pub_us;   /* ... first in one of our summaries, 0 = not yet */
+	uint64_t released_us;    /* our last claim ended (our visit with it), 0 = none */
 	bool contested;          /* ... taken with a peer of the site alive */
 	bool claim;
 	bool peer_claimed;       /* a peer held them at our last decision */
@@ -286,6 +291,7 @@ void site_zone_peer_level(struct site_zone *z, int peer, int64_t customer_id,
 					     .since_us = v->since_us ? v->since_us : now_us,
 					     .at_us = v->at_us && v->at_us <= now_us ? v->at_us : now_us,
 					     .local_at = v->local_at,
+					     .released_us = v->claim ? 0 : v->released_us,
 					     .from_me = v->claim && v->from_me };
 }
 
@@ -408,6 +414,7 @@ static void let_go(struct site_zone *z, struct entry *en, uint64_t at_us,
 {
 	z->stats.releases++;
 	en->claim = false;
+	en->released_us = at_us;
 	en->from = -1;
 	en->best_since_us = 0;
 	en->lead_since_us = 0;
@@ -416,13 +423,13 @@ static void let_go(struct site_zone *z, struct entry *en, uint64_t at_us,
 		act->release(act->ctx, en->customer_id, at_us);
 }
 
-void site_zone_let_go(struct site_zone *z, int64_t customer_id)
+void site_zone_let_go(struct site_zone *z, int64_t customer_id, uint64_t at_us)
 {
 	struct entry *en = find(z, customer_id);
 
 	if (en && en->claim) {
 		en->peer_claimed = false;
-		let_go(z, en, 0, NULL);
+		let_go(z, en, at_us, NULL);
 	}
 }
 
@@ -459,14 +466,19 @@ static void decide(struct site_zone *z, struct entry *en, uint64_t now_us,
 	if (en->claim && en->from >= 0 && view_fresh(z, en, en->from, now_us)) {
 		const struct peer_view *v = &en->peer[en->from];
 
-		/* The holder we took them from let go before it could have
-		 * read our claim (its visit ended by the presence rules, dated
-		 * no later than that summary): ours starts no earlier, or the
-		 * two would overlap. */
-		if (!v->claim && v->at_us > en->since_us &&
-		    (!en->claim_pub_us || v->at_us < en->claim_pub_us) && act && act->move) {
-			en->since_us = v->at_us;
-			act->move(act->ctx, en->customer_id, v->at_us);
+		/* The holder we took them from let go by itself (its visit
+		 * ended by the presence rules) after the crossing we dated our
+		 * visit from, before it read our claim: ours starts where its
+		 * ended, or the two would overlap. A peer that does not say
+		 * when it let go: its summary's time, if that comes before it
+		 * could have read our claim. */
+		uint64_t ended = v->released_us;
+
+		if (!ended && (!en->claim_pub_us || v->at_us < en->claim_pub_us))
+			ended = v->at_us;
+		if (!v->claim && ended > en->since_us && act && act->move) {
+			en->since_us = ended;
+			act->move(act->ctx, en->customer_id, ended);
 		}
 	}
 	if (en->claim) {
@@ -669,6 +681,8 @@ bool site_zone_summary_entry(struct site_zone *z, uint32_t i, uint64_t now_us,
 		en->claim_pub_us = now_us;
 	out->since_us = en->claim ? en->since_us : 0;
 	out->from = en->claim && en->from >= 0 ? z->peers[en->from].name : NULL;
+	out->released_us = !en->claim && now_us < en->released_us + RELEASED_TELL_US ?
+				   en->released_us : 0;
 	return true;
 }
 

@@ -109,7 +109,8 @@ static void deliver(struct gw *from, struct gw *to, uint64_t t)
 			continue;
 		v = (struct site_zone_view){ .level = e.level, .claim = e.claim, .local_at = NAN,
 					     .since_us = e.since_us,
-					     .from_me = e.from && !strcmp(e.from, to->name) };
+					     .from_me = e.from && !strcmp(e.from, to->name),
+					     .released_us = e.released_us };
 		site_zone_peer_level(to->z, peer, e.customer_id, &v, t);
 		/* As the pipeline does: handovers are decided on arrival. */
 		site_zone_decide_one(to->z, e.customer_id, t, &act);
@@ -250,7 +251,7 @@ static void test_free_shopper_dated_at_entry(void **state)
 /* The holder's visit ends by the presence rules just after the summary the
  * challenger takes the shopper over on, before it reads the claim: the new
  * visit, dated back to the crossing, would overlap the old one; it starts
- * at the old holder's summary that shows it let go instead. */
+ * where the old holder's summary says its visit ended instead. */
 static void test_holder_let_go_before_reading_the_claim(void **state)
 {
 	struct gw a, b;
@@ -278,15 +279,15 @@ static void test_holder_let_go_before_reading_the_claim(void **state)
 	assert_true(site_zone_holds(b.z, ID));
 	assert_true(b.since < t);
 	/* g1's visit ended by itself (its exit rule) right then; it says so. */
-	left = t + 1000;
-	site_zone_let_go(a.z, ID);
-	deliver(&a, &b, left);
+	left = t + 500;
+	site_zone_let_go(a.z, ID, left);
+	deliver(&a, &b, t + 1000);
 	assert_int_equal(b.moves, 1);
 	assert_int_equal(b.since, left);
 	{
 		uint64_t since = 0;
 
-		assert_true(site_zone_gate(b.z, ID, -60.0f, left, &since));
+		assert_true(site_zone_gate(b.z, ID, -60.0f, t + 1000, &since));
 		assert_int_equal(since, left);
 	}
 	/* g2's claim reaches g1, then g1's next summaries: nothing moves again. */
