@@ -342,7 +342,6 @@ static float mine_at(const struct entry *en, int k)
 }
 
 /* Our level against peer k's by margin_db. Ties to the smaller name. */
-
 static bool above(const struct site_zone *z, const struct entry *en, int k, float margin)
 {
 	const struct peer_view *v = &en->peer[k];
