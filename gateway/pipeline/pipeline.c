@@ -126,7 +126,7 @@ static void on_presence(void *ctx, const struct presence_device *d, enum visit_e
 
 	(void)mark;
 	if (kind == VISIT_EXIT)
-		pipeline_site_visit_ended(p, d->customer_id);
+		pipeline_site_visit_ended(p, d->customer_id, ts_us);
 	if (!make_event(p, d, kind, ts_us, dwell_s, &ev))
 		return;
 	if (kind == VISIT_ENTER)

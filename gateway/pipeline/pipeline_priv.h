@@ -63,7 +63,7 @@ int pipeline_site_init(struct pipeline *p);
 void pipeline_site_snapshot(struct pipeline *p);
 void pipeline_site_tick(struct pipeline *p, uint64_t now_us);
 /* A visit ended (any cause): this gateway no longer holds the shopper. */
-void pipeline_site_visit_ended(struct pipeline *p, int64_t customer_id);
+void pipeline_site_visit_ended(struct pipeline *p, int64_t customer_id, uint64_t at_us);
 void pipeline_site_free(struct pipeline *p);
 
 #endif

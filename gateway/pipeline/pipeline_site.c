@@ -101,6 +101,16 @@ static void take(void *ctx, int64_t customer_id, uint64_t since_us)
 		presence_open_visit(p->pr, d, since_us, p->now_us);
 }
 
+static void move(void *ctx, int64_t customer_id, uint64_t since_us)
+{
+	struct pipeline *p = ctx;
+	struct presence_device *d = presence_find(p->pr, customer_id);
+
+	p->site_summary_due = true;
+	if (d)
+		presence_move_start(p->pr, d, since_us);
+}
+
 bool pipeline_site_summary_due(struct pipeline *p)
 {
 	bool due = p->site_summary_due;
@@ -122,7 +132,8 @@ static void hear_all(struct pipeline *p, uint64_t now_us)
 
 void pipeline_site_tick(struct pipeline *p, uint64_t now_us)
 {
-	const struct site_zone_actions act = { .release = release, .take = take, .ctx = p };
+	const struct site_zone_actions act = { .release = release, .take = take, .move = move,
+					       .ctx = p };
 
 	if (!p->sz)
 		return;
@@ -137,10 +148,10 @@ void pipeline_site_broker(struct pipeline *p, bool connected)
 	p->broker_up = connected;
 }
 
-void pipeline_site_visit_ended(struct pipeline *p, int64_t customer_id)
+void pipeline_site_visit_ended(struct pipeline *p, int64_t customer_id, uint64_t at_us)
 {
 	if (p->sz && site_zone_holds(p->sz, customer_id)) {
-		site_zone_let_go(p->sz, customer_id);
+		site_zone_let_go(p->sz, customer_id, at_us);
 		p->site_summary_due = true;
 	}
 }
@@ -183,6 +194,12 @@ static void add_entries(struct pipeline *p, cJSON *arr, uint64_t now_us, bool he
 		}
 		if (e.claim && e.from)
 			cJSON_AddStringToObject(o, "from", e.from);
+		/* When its visit ended: a peer that took them from us dated
+		 * its own from the levels, and starts no earlier. */
+		if (!e.claim && e.released_us) {
+			pl_json_time(since, sizeof(since), e.released_us);
+			cJSON_AddStringToObject(o, "released", since);
+		}
 		cJSON_AddItemToArray(arr, o);
 		(*n)++;
 	}
@@ -260,7 +277,8 @@ static uint64_t parse_since(const cJSON *v)
 int pipeline_site_peer(struct pipeline *p, const char *gateway, const void *json, size_t len,
 		       uint64_t now_us)
 {
-	const struct site_zone_actions act = { .release = release, .take = take, .ctx = p };
+	const struct site_zone_actions act = { .release = release, .take = take, .move = move,
+					       .ctx = p };
 	cJSON *root, *arr, *it;
 	uint64_t at_us;
 	int peer;
@@ -292,14 +310,16 @@ int pipeline_site_peer(struct pipeline *p, const char *gateway, const void *json
 		const cJSON *holds = cJSON_GetObjectItemCaseSensitive(it, "holds");
 		const cJSON *from = cJSON_GetObjectItemCaseSensitive(it, "from");
 		const cJSON *since = cJSON_GetObjectItemCaseSensitive(it, "since");
+		const cJSON *released = cJSON_GetObjectItemCaseSensitive(it, "released");
 		struct site_zone_view v;
 		const struct presence_device *d;
 		int64_t ci;
 
-		/* since and from are optional (older peers), but not wrong. */
+		/* since, from and released are optional (older peers), but
+		 * not wrong. */
 		if (!cJSON_IsString(ref) || !cJSON_IsNumber(rssi) || !cJSON_IsBool(holds) ||
 		    !isfinite(rssi->valuedouble) || (from && !cJSON_IsString(from)) ||
-		    (since && !parse_since(since))) {
+		    (since && !parse_since(since)) || (released && !parse_since(released))) {
 			p->site.peer_bad++;
 			p->site.peer_entries_bad++;
 			continue;
@@ -318,6 +338,7 @@ int pipeline_site_peer(struct pipeline *p, const char *gateway, const void *json
 			.claim = cJSON_IsTrue(holds),
 			.since_us = parse_since(since),
 			.from_me = cJSON_IsString(from) && !strcmp(from->valuestring, p->cfg.gateway),
+			.released_us = parse_since(released),
 		};
 		site_zone_peer_level(p->sz, peer, p->snap->customers[ci].id, &v, now_us);
 		p->site.peer_customers++;

@@ -495,6 +495,15 @@ void presence_open_visit(struct presence *t, struct presence_device *d, uint64_t
 	t->emit(t->ctx, d, VISIT_ENTER, now_us, (uint32_t)((now_us - since_us) / US_PER_S), -1);
 }
 
+void presence_move_start(struct presence *t, struct presence_device *d, uint64_t since_us)
+{
+	(void)t;
+	if (d->in_visit && since_us > d->visit_started_us) {
+		d->visit_started_us = since_us;
+		d->lvl_valid = false; /* the exit window starts at the visit */
+	}
+}
+
 float presence_level_recent(const struct presence *t, const struct presence_device *d,
 			    uint32_t window_s, uint64_t end_us)
 {

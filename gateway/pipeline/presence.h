@@ -123,6 +123,11 @@ void presence_end_visit(struct presence *t, struct presence_device *d, uint64_t 
 void presence_open_visit(struct presence *t, struct presence_device *d, uint64_t since_us,
 			 uint64_t now_us);
 
+/* d's open visit starts at since_us instead, if that is later (since_us
+ * not in the future): a site handover found the previous gateway's visit
+ * ended later than the crossing it was dated from. */
+void presence_move_start(struct presence *t, struct presence_device *d, uint64_t since_us);
+
 /* The median level of d's readings of the last enter_window_s, NAN if none:
  * what this gateway hears of the device now. */
 float presence_level(const struct presence *t, const struct presence_device *d, uint64_t now_us);

@@ -11,6 +11,17 @@
 #define US_PER_S 1000000u
 /* A local level older than this (two ticks) is no longer "heard now". */
 #define LOCAL_FRESH_US (2u * US_PER_S)
+/* The arbitration level is the mean of the readings of the last
+ * SITE_LEVEL_WINDOW_S: for a shopper whose level changes steadily (walking)
+ * it is the level of the middle of that window, half a window ago. The
+ * moments a mean crosses something (the holder's level, the enter level)
+ * are dated that much earlier. */
+#define LEVEL_LAG_US ((uint64_t)SITE_LEVEL_WINDOW_S * US_PER_S / 2u)
+/* Two levels farther apart than this are not interpolated between. */
+#define INTERP_MAX_US (3u * US_PER_S)
+/* How long our summaries say when our last hold ended: a gateway that took
+ * the shopper from us reads it in the next one or two. */
+#define RELEASED_TELL_US (5u * US_PER_S)
 /* A handover is decided on the holder's summary within this long of its
  * arrival (the same call, in practice). */
 #define HANDOVER_FRESH_US 100000u
@@ -24,6 +35,7 @@ struct peer_view {
 	uint64_t heard_us;
 	uint64_t since_us;       /* its claim starts */
 	uint64_t at_us;          /* its summary's time */
+	uint64_t released_us;    /* not holding: its last hold ended, 0 = unknown */
 	float local_at;          /* our level over the same window, NAN = unknown */
 	bool claim;
 	bool from_me;            /* its claim is a handover from this gateway */
@@ -32,14 +44,23 @@ struct peer_view {
 struct entry {
 	int64_t customer_id;
 	uint64_t local_us;       /* when local_level was last set, 0 = never */
+	uint64_t prev_local_us;  /* the local level before that, and when */
+	float prev_local_level;
 	uint64_t best_since_us;  /* free: this gateway the strongest since, 0 = not */
+	uint64_t best_from_us;   /* ... dated where the levels crossed (crossing()) */
 	uint64_t lead_since_us;  /* held by a peer: our lead over it began, 0 = none */
 	uint64_t lead_last_us;   /* ... last seen margin_db above it */
-	uint64_t above_since_us; /* ... above it (any margin) since, 0 = not */
+	uint64_t above_since_us; /* ... above it (any margin) since (dated where the
+	                          * levels crossed, see crossing()), 0 = not */
+	uint64_t cmp_at_us;      /* the holder's summary last compared with ours */
+	float cmp_diff;          /* ... our level minus the holder's then */
+	int8_t cmp_peer;         /* ... that holder, -1 = none */
 	uint64_t free_since_us;  /* no peer claims them since, 0 = one does */
 	float local_level;
 	float pub_level;         /* the level in our last summary */
 	uint64_t since_us;       /* our claim starts (the visit no earlier) */
+	uint64_t claim_pub_us;   /* ... first in one of our summaries, 0 = not yet */
+	uint64_t released_us;    /* our last claim ended (our visit with it), 0 = none */
 	bool contested;          /* ... taken with a peer of the site alive */
 	bool claim;
 	bool peer_claimed;       /* a peer held them at our last decision */
@@ -144,6 +165,7 @@ static struct entry *get(struct site_zone *z, int64_t id)
 		z->e[s].local_level = NAN;
 		z->e[s].pub_level = NAN;
 		z->e[s].from = -1;
+		z->e[s].cmp_peer = -1;
 		z->map[pos] = (int32_t)s;
 		z->count++;
 		return &z->e[s];
@@ -242,6 +264,8 @@ int site_zone_peer_begin(struct site_zone *z, const char *gateway, uint64_t now_
 		z->e[i].peers &= (uint8_t)~(1u << free_slot);
 		if (z->e[i].from == free_slot)
 			z->e[i].from = -1;
+		if (z->e[i].cmp_peer == free_slot)
+			z->e[i].cmp_peer = -1;
 	}
 	snprintf(z->peers[free_slot].name, sizeof(z->peers[free_slot].name), "%s", gateway);
 	z->peers[free_slot].heard_us = now_us;
@@ -267,6 +291,7 @@ void site_zone_peer_level(struct site_zone *z, int peer, int64_t customer_id,
 					     .since_us = v->since_us ? v->since_us : now_us,
 					     .at_us = v->at_us && v->at_us <= now_us ? v->at_us : now_us,
 					     .local_at = v->local_at,
+					     .released_us = v->claim ? 0 : v->released_us,
 					     .from_me = v->claim && v->from_me };
 }
 
@@ -280,6 +305,10 @@ void site_zone_local(struct site_zone *z, int64_t customer_id, float level, uint
 	en = get(z, customer_id);
 	if (!en)
 		return;
+	if (now_us > en->local_us) {
+		en->prev_local_level = en->local_level;
+		en->prev_local_us = en->local_us;
+	}
 	en->local_level = level;
 	en->local_us = now_us;
 }
@@ -302,30 +331,61 @@ static bool peer_wins(const struct site_zone *z, const struct entry *en, int k)
 	return strcmp(z->peers[k].name, z->cfg.gateway) < 0;
 }
 
-/* Our level against peer k's by margin_db: over the same window when we
- * know ours then (a walking shopper's levels change between a peer's
- * summary and our decision), else our level now. Ties to the smaller name. */
+/* Our level to compare with peer k's: over the same window when we know
+ * ours then (a walking shopper's levels change between a peer's summary
+ * and our decision), else our level now. */
+static float mine_at(const struct entry *en, int k)
+{
+	const struct peer_view *v = &en->peer[k];
+
+	return isnan(v->local_at) ? en->local_level : v->local_at;
+}
+
+/* Our level against peer k's by margin_db. Ties to the smaller name. */
 static bool above(const struct site_zone *z, const struct entry *en, int k, float margin)
 {
 	const struct peer_view *v = &en->peer[k];
-	float mine = isnan(v->local_at) ? en->local_level : v->local_at;
+	float mine = mine_at(en, k);
 
 	if (mine != v->level + margin)
 		return mine > v->level + margin;
 	return strcmp(z->cfg.gateway, z->peers[k].name) < 0;
 }
 
+/*
+ * When a difference of levels that went from a (at ta) to b (at tb) crossed
+ * zero: between the two, assuming it changed steadily (tb when a is
+ * unknown, not below zero, or too old), and then LEVEL_LAG_US earlier,
+ * because each level is the mean of a window and describes its middle.
+ * At 6 dB of noise the two points are noisy, but a walking shopper's
+ * levels cross within the interval they span; dating the crossing at its
+ * end alone would put every move about a second and a half late.
+ */
+static uint64_t crossing(uint64_t ta, float a, uint64_t tb, float b)
+{
+	uint64_t t = tb;
+
+	if (ta && ta < tb && tb - ta <= INTERP_MAX_US && !isnan(a) && !isnan(b) && a <= 0.0f &&
+	    b > a)
+		t = tb - (uint64_t)((double)(tb - ta) * (double)(b > 0.0f ? b : 0.0f) /
+				    (double)(b - a));
+	return t > LEVEL_LAG_US ? t - LEVEL_LAG_US : 0;
+}
+
 /* When a confirmed lead's shopper changed zone: where our level rose above
  * the holder's (the nearest gateway changed there), at most hold_s before
  * the lead itself began (a long stretch as the slightly stronger one is
- * not the move). */
-static uint64_t crossed(const struct entry *en, uint64_t hold)
+ * not the move), and never before the holder's own claim began (its visit
+ * ends where ours starts). */
+static uint64_t crossed(const struct entry *en, uint64_t hold, uint64_t not_before)
 {
-	uint64_t earliest = en->lead_since_us > hold ? en->lead_since_us - hold : 0;
+	uint64_t lead = en->lead_since_us > LEVEL_LAG_US ? en->lead_since_us - LEVEL_LAG_US : 0;
+	uint64_t earliest = lead > hold ? lead - hold : 0;
+	uint64_t t = en->above_since_us && en->above_since_us <= lead ? en->above_since_us : lead;
 
-	if (!en->above_since_us || en->above_since_us > en->lead_since_us)
-		return en->lead_since_us;
-	return en->above_since_us > earliest ? en->above_since_us : earliest;
+	if (t < earliest)
+		t = earliest;
+	return t > not_before ? t : not_before;
 }
 
 static void take(struct site_zone *z, struct entry *en, uint64_t since_us, int from,
@@ -333,6 +393,7 @@ static void take(struct site_zone *z, struct entry *en, uint64_t since_us, int f
 {
 	en->claim = true;
 	en->since_us = since_us;
+	en->claim_pub_us = 0;
 	en->from = (int8_t)from;
 	en->contested = contested;
 	en->best_since_us = 0;
@@ -352,6 +413,7 @@ static void let_go(struct site_zone *z, struct entry *en, uint64_t at_us,
 {
 	z->stats.releases++;
 	en->claim = false;
+	en->released_us = at_us;
 	en->from = -1;
 	en->best_since_us = 0;
 	en->lead_since_us = 0;
@@ -360,13 +422,13 @@ static void let_go(struct site_zone *z, struct entry *en, uint64_t at_us,
 		act->release(act->ctx, en->customer_id, at_us);
 }
 
-void site_zone_let_go(struct site_zone *z, int64_t customer_id)
+void site_zone_let_go(struct site_zone *z, int64_t customer_id, uint64_t at_us)
 {
 	struct entry *en = find(z, customer_id);
 
 	if (en && en->claim) {
 		en->peer_claimed = false;
-		let_go(z, en, 0, NULL);
+		let_go(z, en, at_us, NULL);
 	}
 }
 
@@ -400,6 +462,24 @@ static void decide(struct site_zone *z, struct entry *en, uint64_t now_us,
 		}
 	}
 
+	if (en->claim && en->from >= 0 && view_fresh(z, en, en->from, now_us)) {
+		const struct peer_view *v = &en->peer[en->from];
+
+		/* The holder we took them from let go by itself (its visit
+		 * ended by the presence rules) after the crossing we dated our
+		 * visit from, before it read our claim: ours starts where its
+		 * ended, or the two would overlap. A peer that does not say
+		 * when it let go: its summary's time, if that comes before it
+		 * could have read our claim. */
+		uint64_t ended = v->released_us;
+
+		if (!ended && (!en->claim_pub_us || v->at_us < en->claim_pub_us))
+			ended = v->at_us;
+		if (!v->claim && ended > en->since_us && act && act->move) {
+			en->since_us = ended;
+			act->move(act->ctx, en->customer_id, ended);
+		}
+	}
 	if (en->claim) {
 		uint64_t at = now_us;
 
@@ -431,12 +511,23 @@ static void decide(struct site_zone *z, struct entry *en, uint64_t now_us,
 		 * strongest and margin_db above again within hold_s (one noisy
 		 * summary does not end it, nor does it stretch it back). Once it
 		 * is hold_s old and margin_db again, we take the shopper over. */
+		uint64_t at = en->peer[holder].at_us;
+		float diff = self_ok ? mine_at(en, holder) - en->peer[holder].level : NAN;
+		uint64_t prev_at = en->cmp_peer == holder && en->cmp_at_us < at ? en->cmp_at_us : 0;
+		float prev_diff = en->cmp_diff;
+
+		/* Each of the holder's summaries once: the one before is where
+		 * a crossing is interpolated from. */
+		if (en->cmp_peer != holder || en->cmp_at_us != at) {
+			en->cmp_peer = (int8_t)holder;
+			en->cmp_at_us = at;
+			en->cmp_diff = diff;
+		}
 		if (self_ok && strongest && above(z, en, holder, 0.0f)) {
-			uint64_t at = en->peer[holder].at_us;
 			bool margin = above(z, en, holder, z->cfg.site_margin_db);
 
 			if (!en->above_since_us)
-				en->above_since_us = at;
+				en->above_since_us = crossing(prev_at, prev_diff, at, diff);
 			if (en->lead_since_us && at > en->lead_last_us + hold)
 				en->lead_since_us = 0;
 			if (margin) {
@@ -452,7 +543,8 @@ static void decide(struct site_zone *z, struct entry *en, uint64_t now_us,
 				if (at - en->lead_since_us >= hold &&
 				    now_us < en->peer[holder].heard_us + HANDOVER_FRESH_US &&
 				    en->local_level >= (float)z->cfg.enter_rssi)
-					take(z, en, crossed(en, hold), holder, true, act);
+					take(z, en, crossed(en, hold, en->peer[holder].since_us),
+					     holder, true, act);
 			}
 		} else {
 			en->lead_since_us = 0;
@@ -471,13 +563,20 @@ static void decide(struct site_zone *z, struct entry *en, uint64_t now_us,
 	} else if (alone) {
 		take(z, en, now_us, -1, false, act);
 	} else if (strongest && en->local_level >= (float)z->cfg.enter_rssi) {
-		if (!en->best_since_us)
+		/* The hold counts from this decision; the visit starts where
+		 * the level rose to the enter level (crossing()). */
+		if (!en->best_since_us) {
+			float enter = (float)z->cfg.enter_rssi;
+
 			en->best_since_us = now_us;
+			en->best_from_us = crossing(en->prev_local_us, en->prev_local_level - enter,
+						    en->local_us, en->local_level - enter);
+		}
 		/* Free since a peer let go: our visit starts no earlier. */
 		if (now_us - en->best_since_us >= hold)
 			take(z, en,
-			     en->best_since_us > en->free_since_us ? en->best_since_us
-								    : en->free_since_us,
+			     en->best_from_us > en->free_since_us ? en->best_from_us
+								   : en->free_since_us,
 			     -1, true, act);
 	} else {
 		en->best_since_us = 0;
@@ -577,8 +676,12 @@ bool site_zone_summary_entry(struct site_zone *z, uint32_t i, uint64_t now_us,
 	out->customer_id = en->customer_id;
 	out->level = en->pub_level;
 	out->claim = en->claim;
+	if (en->claim && !en->claim_pub_us)
+		en->claim_pub_us = now_us;
 	out->since_us = en->claim ? en->since_us : 0;
 	out->from = en->claim && en->from >= 0 ? z->peers[en->from].name : NULL;
+	out->released_us = !en->claim && now_us < en->released_us + RELEASED_TELL_US ?
+				   en->released_us : 0;
 	return true;
 }
 

@@ -20,13 +20,19 @@
  *    of the holder as it arrives (site_zone_decide_one()): its claim names
  *    the holder and starts where its level rose above the
  *    holder's (where the nearest gateway changed; at most hold_s before
- *    the lead began), and its visit opens from that moment, without
+ *    the lead began): interpolated between the holder's summaries around
+ *    it and dated half a level window earlier, because a mean describes
+ *    the middle of its window. Its visit opens from that moment, without
  *    waiting for its own enter window. The holder, reading that claim,
  *    lets go with its visit ending at the same moment: no gap and no
- *    overlap (the gateways' clocks agree, NTP);
+ *    overlap (the gateways' clocks agree, NTP). A holder whose visit
+ *    ended by itself later than that, before it read the claim, says when
+ *    in its next summary, and the new visit starts there instead (the
+ *    move action);
  *  - a gateway takes a shopper nobody holds once it has been the strongest,
  *    at or above the enter level, for hold_s; the claim starts when that
- *    began, but never before a peer last held them. At once when no peer
+ *    began (dated as a handover is), but never before a peer last held
+ *    them. At once when no peer
  *    of the site has been heard for peer_timeout_s since it started: a
  *    gateway alone behaves as it always did;
  *  - the holder lets go by itself only when it no longer hears the shopper;
@@ -88,6 +94,7 @@ struct site_zone_view {
 	bool claim;
 	uint64_t since_us;       /* the claim starts (0: unknown) */
 	bool from_me;            /* the peer took them from this gateway */
+	uint64_t released_us;    /* not a claim: the peer's last hold ended (0: unknown) */
 };
 void site_zone_peer_level(struct site_zone *z, int peer, int64_t customer_id,
 			  const struct site_zone_view *v, uint64_t now_us);
@@ -115,6 +122,10 @@ struct site_zone_actions {
 	/* This gateway took the customer with peers alive: its visit opens
 	 * now, starting at since_us. */
 	void (*take)(void *ctx, int64_t customer_id, uint64_t since_us);
+	/* The peer this gateway took the customer from let go by itself
+	 * before it read the claim: the visit opened by take() starts at
+	 * since_us instead (later), where that peer's ended at the latest. */
+	void (*move)(void *ctx, int64_t customer_id, uint64_t since_us);
 	void *ctx;
 };
 
@@ -123,9 +134,9 @@ struct site_zone_actions {
  * forgotten. act may be NULL. */
 void site_zone_decide(struct site_zone *z, uint64_t now_us, const struct site_zone_actions *act);
 
-/* This gateway's visit of the customer ended by itself (presence exit):
- * it no longer holds them (no action). */
-void site_zone_let_go(struct site_zone *z, int64_t customer_id);
+/* This gateway's visit of the customer ended by itself at at_us (presence
+ * exit): it no longer holds them (no action). */
+void site_zone_let_go(struct site_zone *z, int64_t customer_id, uint64_t at_us);
 
 /* The same for one customer, as an entry of a peer's summary comes in:
  * handovers are decided there, and a claim taken from us ends our visit. */
@@ -149,6 +160,7 @@ struct site_zone_summary {
 	bool claim;
 	uint64_t since_us;       /* claim only */
 	const char *from;        /* claim only: taken from this peer, NULL if not a handover */
+	uint64_t released_us;    /* not a claim: when our last claim (and visit) ended, 0 = never */
 };
 uint32_t site_zone_capacity(const struct site_zone *z);
 bool site_zone_summary_entry(struct site_zone *z, uint32_t i, uint64_t now_us,
