@@ -124,7 +124,9 @@ static const struct config_key keys[] = {
 	{ "outbox", "late_after", CFG_DELEGATE, 0, 0, NOLIM, NULL, "60",
 	  "Triggers older than this (seconds) when published are marked delivered_late.", 0 },
 	{ "outbox", "pending_max", CFG_DELEGATE, 0, 0, NOLIM, NULL, "4096",
-	  "Triggers held in memory while the database is busy.", 0 },
+	  "Triggers, and visit changes, held in memory while the database is busy; beyond "
+	  "it the oldest are dropped and counted. A writable database takes larger bursts in "
+	  "slices and drops nothing.", 0 },
 	{ "consent", "public_key", CFG_DELEGATE, 0, 0, NOLIM, NULL, "",
 	  "Ed25519 public key (PEM) of the backend that signs consent updates; empty = "
 	  "updates over MQTT are ignored.", 0 },

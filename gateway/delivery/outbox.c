@@ -153,9 +153,27 @@ int outbox_enqueue(struct outbox *ob, const char *trigger_id, const char *topic,
 				     0);
 }
 
+/*
+ * A burst - every tracked shopper's enter decided in one tick, a replay's
+ * batch of reports - is committed in slices of OUTBOX_SLICE changes (or of
+ * pending_max, when that is smaller) as it comes, not held until the loop
+ * turn ends: while the database is writable nothing waits beyond a slice
+ * (memory stays small) and nothing is dropped. Once a commit has failed
+ * (another writer holds the lock), changes wait for the next turn's
+ * attempt, bounded by pending_max.
+ */
+#define OUTBOX_SLICE 512
+
+static void commit_slice(struct outbox *ob, size_t waiting)
+{
+	if ((waiting >= OUTBOX_SLICE || waiting >= ob->pending_max) && !ob->failing)
+		outbox_flush(ob);
+}
+
 /* Room for one more pending row: the oldest goes past pending_max. */
 static int pending_room(struct outbox *ob)
 {
+	commit_slice(ob, ob->n_pend);
 	if (ob->n_pend >= ob->pending_max)
 		drop_oldest_pending(ob);
 	if (ob->n_pend == ob->cap_pend) {
@@ -232,6 +250,7 @@ int outbox_log_trigger(struct outbox *ob, const char *trigger_id, int64_t custom
 
 int outbox_visit(struct outbox *ob, const struct store_visit *v)
 {
+	commit_slice(ob, ob->n_visits);
 	if (ob->n_visits >= ob->pending_max) {
 		memmove(ob->visits, ob->visits + 1, (ob->n_visits - 1) * sizeof(*ob->visits));
 		ob->n_visits--;
