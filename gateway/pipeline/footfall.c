@@ -18,6 +18,19 @@
 #define HLL_P 12
 #define HLL_M (1u << HLL_P)
 
+/*
+ * Repeats within a period: a device advertises several times a second, and
+ * adding an identifier the sketch already holds never changes it. A
+ * two-way table of 32-bit fingerprints (the more recent of a pair first) (a multiply-xorshift mix under
+ * a random seed of the period, wiped with its key) answers "seen this
+ * period" in a few instructions, so SipHash runs about once per device and
+ * slot instead of once per report. A new identifier whose fingerprint
+ * equals its slot's (one in 2^32 per look-up) goes uncounted: far below the
+ * sketch's own 1.6 % error. 64 KiB, touched only as devices come.
+ */
+#define SEEN_BITS 14
+#define SEEN_SLOTS (1u << SEEN_BITS)
+
 struct footfall {
 	/* JSON-escaped at creation (operator-supplied names) */
 	char site[2 * PIPELINE_NAME_MAX], gateway[2 * PIPELINE_NAME_MAX],
@@ -28,27 +41,37 @@ struct footfall {
 
 	uint8_t key[16];       /* this period's key: memory only, wiped at close */
 	struct siphash_key sip; /* the same key as SipHash's two words, wiped with it */
+	uint64_t seen_seed;     /* the repeat filter's seed: drawn and wiped with the key */
 	bool keyed;
 
 	bool open;
 	uint64_t period_start_s;
 	uint64_t sightings;
 	uint8_t reg[HLL_M];
+	uint32_t seen[SEEN_SLOTS]; /* fingerprints of this period's identifiers; 0 = empty */
 	uint64_t published, suppressed;
 };
 
-static bool fresh_key(struct footfall *f)
+static bool fill_random(void *buf, size_t len)
 {
 	size_t got = 0;
 
-	while (got < sizeof(f->key)) {
-		ssize_t n = getrandom(f->key + got, sizeof(f->key) - got, 0);
+	while (got < len) {
+		ssize_t n = getrandom((uint8_t *)buf + got, len - got, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return false;
 		got += (size_t)n;
 	}
+	return true;
+}
+
+static bool fresh_key(struct footfall *f)
+{
+	if (!fill_random(f->key, sizeof(f->key)) ||
+	    !fill_random(&f->seen_seed, sizeof(f->seen_seed)))
+		return false;
 	siphash_key_set(&f->sip, f->key);
 	return true;
 }
@@ -77,6 +100,8 @@ void footfall_free(struct footfall *f)
 		return;
 	OPENSSL_cleanse(f->key, sizeof(f->key));
 	OPENSSL_cleanse(&f->sip, sizeof(f->sip));
+	OPENSSL_cleanse(&f->seen_seed, sizeof(f->seen_seed));
+	OPENSSL_cleanse(f->seen, sizeof(f->seen));
 	free(f);
 }
 
@@ -120,6 +145,8 @@ static void close_period(struct footfall *f)
 	memset(f->reg, 0, sizeof(f->reg));
 	OPENSSL_cleanse(f->key, sizeof(f->key));
 	OPENSSL_cleanse(&f->sip, sizeof(f->sip));
+	OPENSSL_cleanse(&f->seen_seed, sizeof(f->seen_seed));
+	memset(f->seen, 0, sizeof(f->seen));
 	f->keyed = false;
 	f->sightings = 0;
 	f->open = false;
@@ -154,10 +181,32 @@ uint64_t footfall_hash(struct footfall *f, const void *id, size_t len)
 	return f->open && f->keyed ? keyed_hash(f, id, len) : 0;
 }
 
+/* The repeat filter's mix: not a MAC, only a spread that an outsider,
+ * without the period's seed, cannot aim collisions at. */
+static uint64_t seen_mix(uint64_t seed, const uint8_t *id, size_t len)
+{
+	uint64_t h = seed ^ ((uint64_t)len * 0x9e3779b97f4a7c15ull), w;
+
+	for (; len >= 8; id += 8, len -= 8) {
+		memcpy(&w, id, 8);
+		h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+		h ^= h >> 31;
+	}
+	if (len) {
+		w = 0;
+		for (size_t i = 0; i < len; i++)
+			w |= (uint64_t)id[i] << (8 * i);
+		h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+		h ^= h >> 31;
+	}
+	h *= 0x94d049bb133111ebull;
+	return h ^ (h >> 29);
+}
+
 void footfall_add(struct footfall *f, const void *id, size_t len, uint64_t now_us)
 {
 	uint64_t now_s = now_us / 1000000u, h;
-	uint32_t idx;
+	uint32_t idx, fp;
 	uint8_t rho;
 
 	footfall_tick(f, now_us);
@@ -168,13 +217,25 @@ void footfall_add(struct footfall *f, const void *id, size_t len, uint64_t now_u
 	}
 	if (!f->keyed)
 		return; /* no entropy: better no count than a predictable hash */
+	f->sightings++;
+	h = seen_mix(f->seen_seed, id, len);
+	idx = (uint32_t)h & (SEEN_SLOTS - 2);
+	fp = (uint32_t)(h >> 32) | 1u;
+	if (f->seen[idx] == fp)
+		return; /* already in the sketch */
+	if (f->seen[idx + 1] == fp) {
+		f->seen[idx + 1] = f->seen[idx]; /* the recent one first */
+		f->seen[idx] = fp;
+		return;
+	}
+	f->seen[idx + 1] = f->seen[idx];
+	f->seen[idx] = fp;
 	h = keyed_hash(f, id, len);
 	idx = (uint32_t)(h >> (64 - HLL_P));
 	h = (h << HLL_P) | (1ull << (HLL_P - 1)); /* guard bit caps rho at 64 - P + 1 */
 	rho = (uint8_t)(__builtin_clzll(h) + 1);
 	if (rho > f->reg[idx])
 		f->reg[idx] = rho;
-	f->sightings++;
 }
 
 uint64_t footfall_published(const struct footfall *f)

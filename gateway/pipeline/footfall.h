@@ -8,7 +8,8 @@
  * The hashes feed a HyperLogLog with 2^12 one-byte registers (4 KiB):
  * standard error 1.04 / sqrt(4096) = 1.6 %; below 2.5 * 4096 the linear-
  * counting estimate is used, which is close to exact for the small counts
- * a single zone sees. A closed period is published only when its estimate
+ * a single zone sees. A repeat filter (footfall.c) skips the hash for an
+ * identifier already added this period; it is wiped with the key. A closed period is published only when its estimate
  * reaches the minimum count, so a lone shopper is never singled out.
  */
 #ifndef BGW_FOOTFALL_H

@@ -1,4 +1,4 @@
-/* test_footfall.c - anonymous counts: threshold, accuracy, period key rotation. */
+/* test_footfall.c - anonymous counts: threshold, accuracy, repeats, period key rotation. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -101,6 +101,35 @@ static void test_accuracy(void **state)
 	footfall_free(f);
 }
 
+/* Repeats spread over more identifiers than the repeat filter holds (so its
+ * slots are taken over again and again) leave the sketch exactly as one
+ * pass left it, and the first pass counts every new identifier. */
+static void test_repeats_beyond_the_filter(void **state)
+{
+	struct sink s = { 0 };
+	struct footfall *f = footfall_new("s", "g", "z", 900, 5, emit, &s);
+	double once;
+
+	(void)state;
+	for (uint32_t i = 0; i < 40000; i++) {
+		char id[32];
+		int n = snprintf(id, sizeof(id), "phone-%u", i);
+
+		footfall_add(f, id, (size_t)n, S(T0 + 1));
+	}
+	once = footfall_estimate(f);
+	assert_in_range((long)once, 37200, 42800);
+	for (int round = 0; round < 3; round++)
+		for (uint32_t i = 0; i < 40000; i++) {
+			char id[32];
+			int n = snprintf(id, sizeof(id), "phone-%u", (i * 7919u + (uint32_t)round) % 40000u);
+
+			footfall_add(f, id, (size_t)n, S(T0 + 2 + round));
+		}
+	assert_true(footfall_estimate(f) == once);
+	footfall_free(f);
+}
+
 static void test_key_rotates_each_period(void **state)
 {
 	struct sink s = { 0 };
@@ -199,6 +228,7 @@ int main(void)
 		cmocka_unit_test(test_below_minimum_is_not_published),
 		cmocka_unit_test(test_published_payload),
 		cmocka_unit_test(test_accuracy),
+		cmocka_unit_test(test_repeats_beyond_the_filter),
 		cmocka_unit_test(test_key_rotates_each_period),
 		cmocka_unit_test(test_gap_of_several_periods),
 	};
