@@ -29,10 +29,9 @@
 /* The same for something that lasted from G to T (a visit): the grant came
  * at or before G, and had not expired at T. */
 #define STORE_SQL_IN_FORCE_SPAN(PURPOSE, C, G, T)                                              \
-	"EXISTS (SELECT 1 FROM consents k WHERE k.customer_id = " C " AND k.purpose = "          \
-	STORE_SQL_PURPOSE(PURPOSE) " AND k.id = (SELECT max(id) FROM consents "                 \
-	"WHERE customer_id = " C " AND purpose = " STORE_SQL_PURPOSE(PURPOSE) ") "              \
-	"AND k.withdrawn_at IS NULL "                                                          \
+	"EXISTS (SELECT 1 FROM (SELECT withdrawn_at, granted_at, expires_at FROM consents "      \
+	"WHERE customer_id = " C " AND purpose = " STORE_SQL_PURPOSE(PURPOSE) " "               \
+	"ORDER BY id DESC LIMIT 1) k WHERE k.withdrawn_at IS NULL "                              \
 	"AND k.granted_at <= " G " AND (k.expires_at IS NULL OR k.expires_at > " T ")) AND "   \
 	"EXISTS (SELECT 1 FROM identifiers WHERE customer_id = " C ")"
 /* consents.purpose as stored (enum store_purpose) for a purpose named by a
