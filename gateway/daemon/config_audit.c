@@ -72,7 +72,8 @@ static uint32_t audit_consents(const struct snapshot *s, const struct audit_sink
 	uint32_t n = 0;
 
 	for (uint32_t i = 0; i < s->n_customers; i++) {
-		const struct snap_consent *r = &s->customers[i].consent[SNAP_RETARGETING];
+		const struct snap_consent *r =
+			&snap_customer_consent(s, &s->customers[i])[SNAP_RETARGETING];
 
 		if (!r->granted || r->channels)
 			continue;
@@ -89,9 +90,13 @@ static uint32_t audit_campaigns(const struct pipeline_config *pc, const struct s
 {
 	uint32_t n = 0, any_channels = 0;
 
-	for (uint32_t i = 0; i < s->n_customers; i++)
-		if (s->customers[i].consent[SNAP_RETARGETING].granted)
-			any_channels |= s->customers[i].consent[SNAP_RETARGETING].channels;
+	for (uint32_t i = 0; i < s->n_customers; i++) {
+		const struct snap_consent *r =
+			&snap_customer_consent(s, &s->customers[i])[SNAP_RETARGETING];
+
+		if (r->granted)
+			any_channels |= r->channels;
+	}
 	for (uint32_t i = 0; i < s->n_campaigns; i++) {
 		const struct snap_campaign *c = &s->campaigns[i];
 

@@ -55,9 +55,11 @@ static void fire_trigger(void *ctx, uint32_t campaign, uint32_t channels)
 		.rssi = ev->rssi_filtered,
 		.proximity_m = ev->proximity_m,
 		.rssi_known = ev->rssi_known,
-		.policy = snap_consent_policy(p->snap, &ev->customer->consent[SNAP_RETARGETING]),
+		.policy = snap_consent_policy(p->snap, &snap_customer_consent(p->snap, ev->customer)
+							       [SNAP_RETARGETING]),
 	};
 	struct trigger t = { .ts_us = ev->ts_us, .customer = ev->customer,
+			     .customer_id = ev->customer_id,
 			     .customer_ref = ev->customer_ref, .campaign = cam };
 	char *json;
 
@@ -87,7 +89,7 @@ static bool make_event(struct pipeline *p, const struct presence_device *d,
 	if (!p->snap || d->customer >= p->snap->n_customers)
 		return false;
 	c = &p->snap->customers[d->customer];
-	if (!consent_gate_presence(c, to_s(ts_us)))
+	if (!consent_gate_presence(p->snap, c, to_s(ts_us)))
 		return false;
 	*out = (struct visit_event){
 		.kind = kind,
@@ -95,6 +97,7 @@ static bool make_event(struct pipeline *p, const struct presence_device *d,
 		.visit_started_us = d->visit_started_us,
 		.dwell_s = dwell_s,
 		.customer = c,
+		.customer_id = snap_customer_id(p->snap, d->customer),
 		.customer_ref = snap_customer_ref(p->snap, c),
 		.zone = p->cfg.zone,
 		.rssi_filtered = d->rssi_filtered,
@@ -245,24 +248,7 @@ void pipeline_free(struct pipeline *p)
 
 int64_t pipeline_find_customer(const struct snapshot *s, int64_t id)
 {
-	uint32_t lo = 0, hi = s->n_customers;
-	int64_t guess;
-
-	if (!hi)
-		return -1;
-	/* Rowids of a store that saw few removals are dense: try where id
-	 * would be if there were no gaps before searching. */
-	guess = id - s->customers[0].id;
-	if (guess >= 0 && guess < (int64_t)hi && s->customers[guess].id == id)
-		return guess;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (s->customers[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < s->n_customers && s->customers[lo].id == id ? (int64_t)lo : -1;
+	return snap_customer_index(s, id);
 }
 
 /* Which customers of s have an identifier (bit per customer); NULL on
@@ -291,7 +277,7 @@ bool pipeline_trigger_allowed(const struct pipeline *p, int64_t customer_id, int
 	ci = pipeline_find_customer(p->snap, customer_id);
 	if (ci < 0 || !(p->has_ident[ci / 8] & (1u << (ci % 8))))
 		return false;
-	return consent_gate_trigger_allowed(&p->snap->customers[ci], now_s);
+	return consent_gate_trigger_allowed(p->snap, &p->snap->customers[ci], now_s);
 }
 
 bool pipeline_trigger_channels_allowed(const struct pipeline *p, int64_t customer_id,
@@ -311,7 +297,7 @@ bool pipeline_trigger_channels_allowed(const struct pipeline *p, int64_t custome
 			if (!strcmp(p->snap->channels[k], names[i]))
 				break;
 		if (k == p->snap->n_channels ||
-		    !(c->consent[SNAP_RETARGETING].channels & (1u << k)))
+		    !(snap_customer_consent(p->snap, c)[SNAP_RETARGETING].channels & (1u << k)))
 			return false;
 	}
 	return true;
@@ -324,7 +310,7 @@ bool pipeline_visit_allowed(const struct pipeline *p, int64_t customer_id, int64
 	if (!p->snap)
 		return false;
 	ci = pipeline_find_customer(p->snap, customer_id);
-	return ci >= 0 && consent_gate_presence(&p->snap->customers[ci], now_s);
+	return ci >= 0 && consent_gate_presence(p->snap, &p->snap->customers[ci], now_s);
 }
 
 void pipeline_set_snapshot(struct pipeline *p, struct snapshot *s)
@@ -570,11 +556,11 @@ static bool pair_etlm(struct pipeline *p, const struct adv_report *r,
 
 	if (!d && p->snap && addr_cache_get(p->eid_addrs, r->addr, &ci) &&
 	    ci < p->snap->n_customers)
-		d = presence_find(p->pr, p->snap->customers[ci].id);
+		d = presence_find(p->pr, snap_customer_id(p->snap, ci));
 	if (!d || d->eid_ident < 0 || memcmp(d->last_addr, r->addr, 6) || !p->snap ||
 	    (uint64_t)d->eid_ident >= p->snap->n_identifiers || d->customer >= p->snap->n_customers)
 		return false;
-	if (!consent_gate_presence(&p->snap->customers[d->customer], now_s))
+	if (!consent_gate_presence(p->snap, &p->snap->customers[d->customer], now_s))
 		return false;
 	id = &p->snap->identifiers[d->eid_ident];
 	if (!etlm_decrypt(p->aes, snap_identifier_bytes(p->snap, id, key), d->eid_time_base, e,
@@ -670,13 +656,16 @@ static void report_now(struct pipeline *p, const struct adv_report *r)
 	if (s.ident >= 0 && p->snap) {
 		uint32_t ci = p->snap->identifiers[s.ident].customer;
 		const struct snap_customer *c = &p->snap->customers[ci];
+		const struct snap_consent *presence =
+			&snap_customer_consent(p->snap, c)[SNAP_PRESENCE];
+		int64_t id = snap_customer_id(p->snap, ci);
 
 		p->stats.identified++;
-		if (consent_gate_presence(c, now_s)) {
+		if (consent_gate_presence(p->snap, c, now_s)) {
 			struct presence_device *d = NULL;
 
 			p->stats.consented++;
-			d = sighting(p, c->id, ci, r, s.power_1m);
+			d = sighting(p, id, ci, r, s.power_1m);
 			if (d) {
 				memcpy(d->last_addr, r->addr, 6);
 				if (s.via_eid) {
@@ -693,15 +682,15 @@ static void report_now(struct pipeline *p, const struct adv_report *r)
 		/* Enrolled but no presence consent (never given, expired or
 		 * withdrawn): forget any state at once, count anonymously. */
 		p->stats.no_consent++;
-		if (c->consent[SNAP_PRESENCE].granted && now_s < (int64_t)c->consent[SNAP_PRESENCE].from)
+		if (presence->granted && now_s < (int64_t)presence->from)
 			p->stats.before_consent++;
-		presence_forget(p->pr, c->id);
+		presence_forget(p->pr, id);
 		if (p->sz)
-			site_zone_forget(p->sz, c->id);
+			site_zone_forget(p->sz, id);
 		p->stats.tracked_devices = presence_count(p->pr);
 		s.anon[0] = ANON_ENROLLED;
-		memcpy(s.anon + 1, &c->id, sizeof(c->id));
-		s.anon_len = 1 + sizeof(c->id);
+		memcpy(s.anon + 1, &id, sizeof(id));
+		s.anon_len = 1 + sizeof(id);
 	} else if (s.etlm && pair_etlm(p, r, s.etlm, NULL)) {
 		return; /* a consented tag's telemetry frame */
 	}
@@ -730,7 +719,8 @@ static void drop_unconsented(struct pipeline *p, int64_t now_s)
 		struct presence_device *d = presence_slot(p->pr, i);
 
 		if (d && (d->customer >= p->snap->n_customers ||
-			  !consent_gate_presence(&p->snap->customers[d->customer], now_s))) {
+			  !consent_gate_presence(p->snap, &p->snap->customers[d->customer],
+						 now_s))) {
 			if (p->sz)
 				site_zone_forget(p->sz, d->customer_id);
 			presence_forget(p->pr, d->customer_id);

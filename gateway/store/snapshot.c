@@ -89,30 +89,7 @@ static int64_t count(struct loader *l, const char *sql, int64_t bind)
 
 static int64_t customer_index(const struct snapshot *s, int64_t id)
 {
-	/* Rows of the big tables mostly come in customer order: try the
-	 * neighbour of the previous answer before searching. */
-	static _Thread_local uint32_t hint;
-	uint32_t lo = 0, hi = s->n_customers;
-
-	for (uint32_t h = hint; h < hint + 2 && h < s->n_customers; h++)
-		if (s->customers[h].id == id) {
-			hint = h;
-			return h;
-		}
-
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-
-		if (s->customers[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < s->n_customers && s->customers[lo].id == id) {
-		hint = lo;
-		return lo;
-	}
-	return -1;
+	return snap_customer_index(s, id);
 }
 
 static int64_t segment_index(const struct loader *l, int64_t id)
@@ -223,8 +200,8 @@ static int load_customers(struct loader *l)
 		const char *ref = (const char *)sqlite3_column_text(st, 1);
 		uint32_t len = (uint32_t)sqlite3_column_bytes(st, 1);
 
-		c->id = sqlite3_column_int64(st, 0);
-		c->consent = l->s->consent_sets[0];
+		snap_customer_id_note(l->s, i - 1, sqlite3_column_int64(st, 0));
+		c->consent = 0;
 		if (len >= l->s->n_strings_bytes - l->strings_used)
 			break; /* cannot: counted inside the same read transaction */
 		c->ref = l->strings_used;
@@ -241,8 +218,7 @@ static int load_customers(struct loader *l)
  * caller zeroes them whole, padding included. Past the temporary table's
  * reach (more distinct pairs than it was sized for) pairs are appended
  * without looking: still correct, only less shared. */
-static const struct snap_consent *set_intern(struct loader *l,
-					     const struct snap_consent pair[SNAP_PURPOSES])
+static uint32_t set_intern(struct loader *l, const struct snap_consent pair[SNAP_PURPOSES])
 {
 	struct snapshot *s = l->s;
 	const size_t n = sizeof(s->consent_sets[0]);
@@ -254,13 +230,13 @@ static const struct snap_consent *set_intern(struct loader *l,
 		h = (h ^ b[k]) * 16777619u;
 	for (i = h & l->set_mask; l->set_slots[i]; i = (i + 1) & l->set_mask)
 		if (!memcmp(s->consent_sets[l->set_slots[i] - 1], pair, n))
-			return s->consent_sets[l->set_slots[i] - 1];
+			return l->set_slots[i] - 1;
 	if (s->n_consent_sets == l->set_cap)
-		return s->consent_sets[0]; /* cannot: one set per customer at most */
+		return 0; /* cannot: one set per customer at most */
 	memcpy(s->consent_sets[s->n_consent_sets], pair, n);
 	if (!full)
 		l->set_slots[i] = s->n_consent_sets + 1;
-	return s->consent_sets[s->n_consent_sets++];
+	return s->n_consent_sets++;
 }
 
 static int load_consents(struct loader *l)
@@ -655,7 +631,7 @@ static int load_all(struct loader *l, struct snapshot **out)
 	int64_t now = store_now(), day_start = local_day_start(now), since, max_cd;
 	int64_t nc, ni, ns, ncs, nk, nh, np, nb, ne;
 	size_t off = 0, o_snap, o_cust, o_ids, o_camp, o_seg, o_chan, o_cs, o_hist, o_pol, o_str,
-	       o_clk, o_sets, o_uuid, o_bytes;
+	       o_clk, o_sets, o_uuid, o_bytes, o_blocks, o_run_start, o_run_delta;
 	uint32_t slots = 16, set_slots = 16, list_slots = 16, clock_slots = 16;
 	char *base;
 
@@ -703,6 +679,11 @@ static int load_all(struct loader *l, struct snapshot **out)
 	/* Worst case, untouched where iBeacons share their UUID: */
 	o_bytes = take(&off, (size_t)ni, SNAP_ID_BYTES_MAX);
 	o_sets = take(&off, (size_t)nc + 1, sizeof(l->s->consent_sets[0]));
+	/* A run of ids per customer at worst; a store with few gaps touches
+	 * the first page of each. */
+	o_blocks = take(&off, snap_id_blocks((size_t)nc), sizeof(uint32_t));
+	o_run_start = take(&off, (size_t)nc, sizeof(uint32_t));
+	o_run_delta = take(&off, (size_t)nc, sizeof(int64_t));
 
 	while (slots < 2 * (uint64_t)np)
 		slots <<= 1;
@@ -749,6 +730,9 @@ static int load_all(struct loader *l, struct snapshot **out)
 	l->s->uuids = (uint8_t (*)[16])(base + o_uuid);
 	l->uuid_cap = (uint32_t)(ni < 2048 ? ni : 2048);
 	l->s->id_bytes = (uint8_t *)(base + o_bytes);
+	l->s->id_run_of_block = (uint32_t *)(base + o_blocks);
+	l->s->id_run_start = (uint32_t *)(base + o_run_start);
+	l->s->id_run_delta = (int64_t *)(base + o_run_delta);
 	l->bytes_cap = (uint32_t)((size_t)ni * SNAP_ID_BYTES_MAX);
 	l->s->n_consent_sets = 1; /* set 0: nothing granted (the block is zeroed) */
 	l->clock_cap = (uint32_t)ne;
@@ -857,6 +841,9 @@ struct snapshot *snapshot_empty(void)
 	s = (struct snapshot *)(base + o_snap);
 	rest = base + o_rest;   /* zeroed; every count is 0, no array is read */
 	s->customers = (struct snap_customer *)rest;
+	s->id_run_of_block = (uint32_t *)rest;   /* n_customers 0: never read */
+	s->id_run_start = (uint32_t *)rest;
+	s->id_run_delta = (int64_t *)rest;
 	s->consent_sets = (struct snap_consent (*)[SNAP_PURPOSES])rest;
 	s->n_consent_sets = 1;
 	s->uuids = (uint8_t (*)[16])rest;

@@ -66,20 +66,25 @@ struct snap_consent {
 	bool granted;              /* a grant exists (possibly withdrawn or expired) */
 };
 
-/* A customer's consents (consent[SNAP_PRESENCE], consent[SNAP_RETARGETING])
- * point at a pair in snapshot.consent_sets: customers enrolled together
- * (one CSV import, one sync) hold equal pairs, so the snapshot keeps each
- * distinct pair once -- 8 bytes per customer instead of 32. A customer
- * without any consent points at set 0 (nothing granted). */
+/* A customer: 12 bytes, as at 100 k customers each byte is 100 kB of the
+ * gateway's memory. Its consents (snap_customer_consent(): [SNAP_PRESENCE],
+ * [SNAP_RETARGETING]) are a pair in snapshot.consent_sets: customers
+ * enrolled together (one CSV import, one sync) hold equal pairs, so the
+ * snapshot keeps each distinct pair once; set 0 is nothing granted. Its
+ * customers.id is not kept here but in the snapshot's id runs
+ * (snap_customer_id()): rowids are mostly dense, so most stores need one
+ * run for all their customers. */
 struct snap_customer {
-	int64_t id;                /* customers.id in SQLite */
-	const struct snap_consent *consent; /* [SNAP_PURPOSES], shared, never NULL */
+	uint32_t consent;          /* index into snapshot.consent_sets */
 	/* Its segments (snap_customer_segments()): snapshot.customer_segments
 	 * from here up to the next customer's first_segment, or with
 	 * snapshot.segment_lists the shared list that starts here. */
 	uint32_t first_segment;
 	uint32_t ref;              /* offset of the CRM's opaque customer_ref in snapshot.strings */
 };
+
+/* Customers in a block of this many share an entry of snapshot.id_run_of_block. */
+#define SNAP_ID_BLOCK_SHIFT 6
 
 enum snap_event { SNAP_EVENT_ENTER = 0, SNAP_EVENT_DWELL = 1, SNAP_EVENT_EXIT = 2 };
 
@@ -131,6 +136,15 @@ struct snapshot {
 	 * do: one import, one list); list 0 is empty. Otherwise a customer's
 	 * segments are a range of it (see snap_customer). */
 	bool segment_lists;
+	/* customers.id of customer i is i + id_run_delta[r], r the run that
+	 * holds i: runs start where the ids have a gap (id_run_start ascending,
+	 * [0] = 0). id_run_of_block[i >> SNAP_ID_BLOCK_SHIFT] is the run of
+	 * that block's first customer, so finding i's run looks at most at the
+	 * run starts inside one block: constant time on the data path. */
+	uint32_t n_id_runs;
+	uint32_t *id_run_start;
+	int64_t *id_run_delta;
+	uint32_t *id_run_of_block;
 };
 
 /* Unix seconds -> the snapshot's 32-bit times. Before 1970 clamps to 0 and
@@ -151,6 +165,67 @@ static inline const char *snap_customer_ref(const struct snapshot *s,
 					    const struct snap_customer *c)
 {
 	return c->ref < s->n_strings_bytes ? s->strings + c->ref : "";
+}
+
+/* Customer i's consent pair ([SNAP_PURPOSES]); set 0 (nothing granted) when
+ * out of range. */
+static inline const struct snap_consent *snap_customer_consent(const struct snapshot *s,
+							       const struct snap_customer *c)
+{
+	return s->consent_sets[c->consent < s->n_consent_sets ? c->consent : 0];
+}
+
+/* customers.id of customer i (i < n_customers). */
+static inline int64_t snap_customer_id(const struct snapshot *s, uint32_t i)
+{
+	uint32_t r = s->id_run_of_block[i >> SNAP_ID_BLOCK_SHIFT];
+
+	while (r + 1 < s->n_id_runs && s->id_run_start[r + 1] <= i)
+		r++;
+	return (int64_t)i + s->id_run_delta[r];
+}
+
+/* The index of the customer with customers.id id, or -1: a search over the
+ * runs (one, in a store that saw few removals). */
+static inline int64_t snap_customer_index(const struct snapshot *s, int64_t id)
+{
+	uint32_t lo = 0, hi = s->n_id_runs, end;
+	int64_t i;
+
+	/* The last run whose first id is at most id: first ids ascend. */
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if ((int64_t)s->id_run_start[mid] + s->id_run_delta[mid] <= id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return -1;
+	end = lo < s->n_id_runs ? s->id_run_start[lo] : s->n_customers;
+	i = id - s->id_run_delta[lo - 1];
+	return i >= (int64_t)s->id_run_start[lo - 1] && i < (int64_t)end ? i : -1;
+}
+
+/* Note customers.id of customer i while a snapshot is built, i = 0, 1, ...
+ * in turn and ids ascending; the run arrays have room for a run per
+ * customer and id_run_of_block an entry per block. */
+static inline void snap_customer_id_note(struct snapshot *s, uint32_t i, int64_t id)
+{
+	if (!s->n_id_runs || id - (int64_t)i != s->id_run_delta[s->n_id_runs - 1]) {
+		s->id_run_start[s->n_id_runs] = i;
+		s->id_run_delta[s->n_id_runs] = id - (int64_t)i;
+		s->n_id_runs++;
+	}
+	if (!(i & ((1u << SNAP_ID_BLOCK_SHIFT) - 1)))
+		s->id_run_of_block[i >> SNAP_ID_BLOCK_SHIFT] = s->n_id_runs - 1;
+}
+
+/* How many entries id_run_of_block needs for n customers. */
+static inline size_t snap_id_blocks(size_t n)
+{
+	return (n >> SNAP_ID_BLOCK_SHIFT) + 1;
 }
 
 static inline const char *snap_consent_policy(const struct snapshot *s,
