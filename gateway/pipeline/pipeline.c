@@ -79,10 +79,11 @@ static void fire_trigger(void *ctx, uint32_t campaign, uint32_t channels)
 }
 
 /* The visit event of d, or false when its customer may not be seen now
- * (events are gated at their own time, not at the sighting's). */
+ * (events are gated at their own time, not at the sighting's). Its
+ * customer_ref is decoded into ref. */
 static bool make_event(struct pipeline *p, const struct presence_device *d,
 		       enum visit_event_kind kind, uint64_t ts_us, uint32_t dwell_s,
-		       struct visit_event *out)
+		       struct visit_event *out, char ref[SNAP_REF_MAX])
 {
 	const struct snap_customer *c;
 
@@ -98,7 +99,7 @@ static bool make_event(struct pipeline *p, const struct presence_device *d,
 		.dwell_s = dwell_s,
 		.customer = c,
 		.customer_id = snap_customer_id(p->snap, d->customer),
-		.customer_ref = snap_customer_ref(p->snap, c),
+		.customer_ref = snap_customer_ref(p->snap, c, ref),
 		.zone = p->cfg.zone,
 		.rssi_filtered = d->rssi_filtered,
 		.rssi_peak = d->rssi_peak > d->rssi_filtered ? d->rssi_peak : d->rssi_filtered,
@@ -126,11 +127,12 @@ static void on_presence(void *ctx, const struct presence_device *d, enum visit_e
 {
 	struct pipeline *p = ctx;
 	struct visit_event ev;
+	char ref[SNAP_REF_MAX];
 
 	(void)mark;
 	if (kind == VISIT_EXIT)
 		pipeline_site_visit_ended(p, d->customer_id);
-	if (!make_event(p, d, kind, ts_us, dwell_s, &ev))
+	if (!make_event(p, d, kind, ts_us, dwell_s, &ev, ref))
 		return;
 	if (kind == VISIT_ENTER)
 		p->stats.visits_entered++;
@@ -152,8 +154,9 @@ static void on_threshold(void *ctx, const struct presence_device *d, uint64_t ts
 {
 	struct pipeline *p = ctx;
 	struct visit_event ev;
+	char ref[SNAP_REF_MAX];
 
-	if (make_event(p, d, VISIT_DWELL, ts_us, dwell_s, &ev))
+	if (make_event(p, d, VISIT_DWELL, ts_us, dwell_s, &ev, ref))
 		match_campaigns(p, d, &ev, threshold_s);
 }
 
@@ -552,6 +555,7 @@ static bool pair_etlm(struct pipeline *p, const struct adv_report *r,
 	uint8_t key[SNAP_ID_BYTES_MAX];
 	struct bf_eddystone_tlm tlm;
 	int64_t now_s = to_s(r->ts_us);
+	char ref[SNAP_REF_MAX];
 	uint32_t ci;
 
 	if (!d && p->snap && addr_cache_get(p->eid_addrs, r->addr, &ci) &&
@@ -569,7 +573,8 @@ static bool pair_etlm(struct pipeline *p, const struct adv_report *r,
 		return true; /* still the tag's frame: not for footfall */
 	}
 	p->stats.etlm_decrypted++;
-	beacon_health_tag(p->bh, snap_customer_ref(p->snap, &p->snap->customers[d->customer]), &tlm,
+	beacon_health_tag(p->bh, snap_customer_ref(p->snap, &p->snap->customers[d->customer], ref),
+			  &tlm,
 			  r->ts_us, &d->last_health_us);
 	return true;
 }

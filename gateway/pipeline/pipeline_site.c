@@ -165,7 +165,7 @@ static void add_entries(struct pipeline *p, cJSON *arr, uint64_t now_us, bool he
 	for (uint32_t i = 0; *n < SUMMARY_MAX && i < site_zone_capacity(p->sz); i++) {
 		const struct snap_customer *c;
 		struct site_zone_summary e;
-		char since[40];
+		char since[40], ref[SNAP_REF_MAX];
 		cJSON *o;
 
 		if (!site_zone_summary_entry(p->sz, i, now_us, &e) || e.claim != held ||
@@ -174,7 +174,7 @@ static void add_entries(struct pipeline *p, cJSON *arr, uint64_t now_us, bool he
 		o = cJSON_CreateObject();
 		if (!o)
 			return;
-		cJSON_AddStringToObject(o, "ref", snap_customer_ref(p->snap, c));
+		cJSON_AddStringToObject(o, "ref", snap_customer_ref(p->snap, c, ref));
 		cJSON_AddNumberToObject(o, "rssi", round((double)e.level * 10.0) / 10.0);
 		cJSON_AddBoolToObject(o, "holds", e.claim);
 		if (e.claim && e.since_us) {

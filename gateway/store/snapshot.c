@@ -189,28 +189,35 @@ static void copy_text(char *dst, size_t n, sqlite3_stmt *st, int col)
 static int load_customers(struct loader *l)
 {
 	sqlite3_stmt *st = prep(l, "SELECT id, customer_ref FROM customers ORDER BY id");
+	char prev[SNAP_REF_MAX] = "";
 	uint32_t i = 0;
-	int rc;
 
 	if (!st)
 		return -1;
-	while (i < l->s->n_customers && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct snap_customer *c = &l->s->customers[i++];
-
+	while (i < l->s->n_customers && sqlite3_step(st) == SQLITE_ROW) {
+		struct snap_customer *c = &l->s->customers[i];
 		const char *ref = (const char *)sqlite3_column_text(st, 1);
-		uint32_t len = (uint32_t)sqlite3_column_bytes(st, 1);
+		uint32_t len = ref ? (uint32_t)sqlite3_column_bytes(st, 1) : 0;
 
-		snap_customer_id_note(l->s, i - 1, sqlite3_column_int64(st, 0));
-		c->consent = 0;
+		/* The store refuses longer references; one written around it
+		 * is cut, as every other name of the snapshot is. */
+		if (len > SNAP_REF_MAX - 1)
+			len = SNAP_REF_MAX - 1;
 		if (len >= l->s->n_strings_bytes - l->strings_used)
 			break; /* cannot: counted inside the same read transaction */
+		snap_customer_id_note(l->s, i, sqlite3_column_int64(st, 0));
+		c->consent = 0;
 		c->ref = l->strings_used;
-		if (ref)
-			memcpy(l->s->strings + l->strings_used, ref, len);
-		l->strings_used += len + 1; /* the block is zeroed: the NUL is there */
+		l->strings_used += snap_ref_encode(l->s->strings + l->strings_used, i, prev,
+						   ref ? ref : "", len);
+		memcpy(prev, ref ? ref : "", len);
+		prev[len] = '\0';
+		i++;
 	}
 	sqlite3_finalize(st);
 	l->s->n_customers = i;
+	/* The last entry ends where the pool's used part does. */
+	l->s->n_strings_bytes = l->strings_used;
 	return 0;
 }
 

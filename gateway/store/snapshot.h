@@ -80,7 +80,7 @@ struct snap_customer {
 	 * from here up to the next customer's first_segment, or with
 	 * snapshot.segment_lists the shared list that starts here. */
 	uint32_t first_segment;
-	uint32_t ref;              /* offset of the CRM's opaque customer_ref in snapshot.strings */
+	uint32_t ref;              /* offset of its reference's entry in snapshot.strings */
 };
 
 /* Customers in a block of this many share an entry of snapshot.id_run_of_block. */
@@ -125,7 +125,7 @@ struct snapshot {
 	char (*policies)[SNAP_POLICY_MAX];      /* distinct consent policy versions */
 	uint32_t *customer_segments;            /* segment indices, per customer range */
 	struct snap_trigger_history *history;
-	char *strings;                          /* customer refs, each NUL-terminated */
+	char *strings;                          /* customer refs (snap_customer_ref()) */
 	int64_t *clock_offsets;                 /* EID keys: tag counter = unix time - offset */
 	uint32_t n_strings_bytes, n_clock_offsets;
 	uint8_t (*uuids)[16];                   /* distinct iBeacon UUIDs */
@@ -161,10 +161,69 @@ static inline uint32_t snap_until32(int64_t t)
 	return t == 0 ? 0u : t < 0 ? 1u : t >= (int64_t)UINT32_MAX ? 0u : (uint32_t)t;
 }
 
-static inline const char *snap_customer_ref(const struct snapshot *s,
-					    const struct snap_customer *c)
+/*
+ * Customer references, front-coded: customer i's entry in snapshot.strings
+ * (at customers[i].ref, up to the next customer's) is one byte, how many
+ * leading bytes its reference shares with customer i - 1's, then the bytes
+ * that differ, no NUL. Every SNAP_REF_RESTART-th customer shares nothing.
+ * A CRM's numbered references ("R0000001", "R0000002", ...) take 2 or 3
+ * bytes instead of 9; references with nothing in common take as many as
+ * with a NUL. Decoding starts at the last restart: a bounded number of
+ * steps, no allocation.
+ */
+#define SNAP_REF_RESTART 64
+
+/* Entry i of the pool: the reference before it in buf (*len bytes, less than
+ * SNAP_REF_MAX) becomes customer i's, NUL-terminated. */
+static inline void snap_ref_step(const struct snapshot *s, uint32_t i, char buf[SNAP_REF_MAX],
+				 uint32_t *len)
 {
-	return c->ref < s->n_strings_bytes ? s->strings + c->ref : "";
+	uint32_t off = s->customers[i].ref;
+	uint32_t end = i + 1 < s->n_customers ? s->customers[i + 1].ref : s->n_strings_bytes;
+	uint32_t shared, n;
+
+	if (off >= end || end > s->n_strings_bytes) {
+		*len = 0; /* cannot: the loader writes a byte per customer at least */
+	} else {
+		shared = (uint8_t)s->strings[off];
+		if (shared > *len || i % SNAP_REF_RESTART == 0)
+			shared = 0;
+		n = end - off - 1;
+		if (n > SNAP_REF_MAX - 1 - shared)
+			n = SNAP_REF_MAX - 1 - shared;
+		memcpy(buf + shared, s->strings + off + 1, n);
+		*len = shared + n;
+	}
+	buf[*len] = '\0';
+}
+
+/* The CRM's opaque customer_ref of customer c, decoded into buf. */
+static inline const char *snap_customer_ref(const struct snapshot *s,
+					    const struct snap_customer *c, char buf[SNAP_REF_MAX])
+{
+	uint32_t i = (uint32_t)(c - s->customers), len = 0;
+
+	buf[0] = '\0';
+	if (i >= s->n_customers)
+		return buf;
+	for (uint32_t j = i - i % SNAP_REF_RESTART; j <= i; j++)
+		snap_ref_step(s, j, buf, &len);
+	return buf;
+}
+
+/* Customer i's entry for reference ref (len bytes, less than SNAP_REF_MAX)
+ * after prev (customer i - 1's, NUL-terminated) into dst: the bytes written. */
+static inline uint32_t snap_ref_encode(char *dst, uint32_t i, const char *prev, const char *ref,
+				       uint32_t len)
+{
+	uint32_t shared = 0;
+
+	if (i % SNAP_REF_RESTART)
+		while (shared < len && prev[shared] == ref[shared])
+			shared++;
+	dst[0] = (char)shared;
+	memcpy(dst + 1, ref + shared, len - shared);
+	return 1 + len - shared;
 }
 
 /* Customer i's consent pair ([SNAP_PURPOSES]); set 0 (nothing granted) when

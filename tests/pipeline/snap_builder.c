@@ -271,8 +271,8 @@ struct snapshot *sb_build(const struct snap_builder *b, uint64_t data_version)
 	for (uint32_t i = 0; i < b->n_cust; i++) {
 		s->customers[i].first_segment = n_cs;
 		s->customers[i].ref = n_str;
-		memcpy(s->strings + n_str, b->ref[i], strlen(b->ref[i]) + 1);
-		n_str += (uint32_t)strlen(b->ref[i]) + 1;
+		n_str += snap_ref_encode(s->strings + n_str, i, i ? b->ref[i - 1] : "", b->ref[i],
+					 (uint32_t)strlen(b->ref[i]));
 		s->customers[i].consent = i + 1;
 		snap_customer_id_note(s, i, b->cust_id[i]);
 		for (int k = 0; k < SNAP_PURPOSES; k++)
@@ -284,6 +284,7 @@ struct snapshot *sb_build(const struct snap_builder *b, uint64_t data_version)
 		for (uint32_t k = 0; k < b->n_cust_seg[i]; k++)
 			s->customer_segments[n_cs++] = b->cust_seg[i][k];
 	}
+	s->n_strings_bytes = n_str; /* the last reference ends where the used part does */
 	/* EID keys find their clock offset beside the identifiers, as the store lays them out. */
 	for (uint32_t i = 0; i < b->n_ids; i++) {
 		s->identifiers[i].data = SNAP_ID_BYTES_MAX * i;

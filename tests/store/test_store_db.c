@@ -284,7 +284,7 @@ static void snapshot_contents(void **state)
 				    .channels = "push", .hours_from = 540, .hours_until = 1200,
 				    .enabled = true };
 	struct snapshot *s;
-	char err[STORE_ERRLEN], sql[256];
+	char err[STORE_ERRLEN], sql[256], ref[SNAP_REF_MAX];
 	uint64_t v0;
 
 	assert_int_equal(store_customer_add(f->db, "t", "A", err), STORE_OK);
@@ -307,8 +307,8 @@ static void snapshot_contents(void **state)
 
 	assert_int_equal(store_snapshot_load(f->db, &s, err, sizeof(err)), 0);
 	assert_int_equal(s->n_customers, 2);
-	assert_string_equal(snap_customer_ref(s, &s->customers[0]), "A");
-	assert_string_equal(snap_customer_ref(s, &s->customers[1]), "B");
+	assert_string_equal(snap_customer_ref(s, &s->customers[0], ref), "A");
+	assert_string_equal(snap_customer_ref(s, &s->customers[1], ref), "B");
 	assert_int_equal(s->n_identifiers, 2);
 	assert_int_equal(s->identifiers[0].type, SNAP_ID_IBEACON);
 	assert_int_equal(s->identifiers[0].customer, 1);
@@ -369,19 +369,24 @@ static void snapshot_contents(void **state)
 	snapshot_free(s);
 }
 
-/* Customers are found by customers.id and back whatever gaps removals left,
- * including across the snapshot's blocks of 64 customers. */
+/* Customers are found by customers.id and back, and their references read
+ * back whole, whatever gaps removals left, across the snapshot's blocks of
+ * 64 customers. */
 static void snapshot_customer_ids(void **state)
 {
 	struct fixture *f = *state;
-	char err[STORE_ERRLEN], ref[16];
+	char err[STORE_ERRLEN], ref[SNAP_REF_MAX];
 	struct snapshot *s;
 	sqlite3_stmt *st;
 	bool clean;
 	uint32_t k = 0;
 
+	/* References short and as long as the store takes (63 characters). */
 	for (int i = 0; i < 150; i++) {
-		snprintf(ref, sizeof(ref), "C%d", i);
+		if (i % 3)
+			snprintf(ref, sizeof(ref), "C%d", i);
+		else
+			snprintf(ref, sizeof(ref), "C%03d%059d", i & 255, i & 255);
 		assert_int_equal(store_customer_add(f->db, "t", ref, err), STORE_OK);
 	}
 	assert_int_equal(store_snapshot_load(f->db, &s, err, sizeof(err)), 0);
@@ -390,7 +395,10 @@ static void snapshot_customer_ids(void **state)
 	for (int i = 0; i < 150; i++) {
 		if (i % 7 != 3 && (i < 60 || i > 70))
 			continue;
-		snprintf(ref, sizeof(ref), "C%d", i);
+		if (i % 3)
+			snprintf(ref, sizeof(ref), "C%d", i);
+		else
+			snprintf(ref, sizeof(ref), "C%03d%059d", i & 255, i & 255);
 		assert_int_equal(store_forget(f->db, "t", ref, &clean, err), STORE_OK);
 	}
 	assert_int_equal(store_snapshot_load(f->db, &s, err, sizeof(err)), 0);
@@ -402,7 +410,7 @@ static void snapshot_customer_ids(void **state)
 		assert_true(k < s->n_customers);
 		assert_int_equal(snap_customer_id(s, k), id);
 		assert_int_equal(snap_customer_index(s, id), k);
-		assert_string_equal(snap_customer_ref(s, &s->customers[k]),
+		assert_string_equal(snap_customer_ref(s, &s->customers[k], ref),
 				    (const char *)sqlite3_column_text(st, 1));
 		k++;
 	}
