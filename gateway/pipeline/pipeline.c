@@ -674,7 +674,7 @@ static void report_now(struct pipeline *p, const struct adv_report *r)
 			if (d) {
 				memcpy(d->last_addr, r->addr, 6);
 				if (s.via_eid) {
-					d->eid_ident = s.ident;
+					d->eid_ident = (int32_t)s.ident;
 					d->eid_time_base = s.eid_time_base;
 					addr_cache_put(p->eid_addrs, r->addr, ci);
 				}
