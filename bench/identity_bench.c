@@ -61,6 +61,7 @@ static struct snapshot *snapshot_with_keys(uint32_t n, int eid)
 	static struct snap_consent sets[2][SNAP_PURPOSES] = {
 		[1][SNAP_PRESENCE] = { .granted = true },
 	};
+	static struct snap_profile profiles[2] = { [1] = { .consent = 1 } };
 	static uint32_t run_start[1];
 	static int64_t run_delta[1];
 	size_t size = sizeof(struct snapshot) + (size_t)n * sizeof(struct snap_customer) +
@@ -82,6 +83,8 @@ static struct snapshot *snapshot_with_keys(uint32_t n, int eid)
 	s->n_id_bytes = 20 * n;
 	s->consent_sets = sets;
 	s->n_consent_sets = 2;
+	s->profiles = profiles;
+	s->n_profiles = 2;
 	s->id_run_of_block = (uint32_t *)(s->id_bytes + s->n_id_bytes);
 	s->id_run_start = run_start;
 	s->id_run_delta = run_delta;
@@ -90,7 +93,7 @@ static struct snapshot *snapshot_with_keys(uint32_t n, int eid)
 		struct snap_identifier *id = &s->identifiers[i];
 
 		snap_customer_id_note(s, i, (int64_t)i + 1);
-		c->consent = 1;
+		c->profile = 1;
 		id->type = eid ? SNAP_ID_EDDYSTONE_EID : SNAP_ID_IRK;
 		id->customer = i;
 		id->data = 20 * i;

@@ -66,20 +66,25 @@ struct snap_consent {
 	bool granted;              /* a grant exists (possibly withdrawn or expired) */
 };
 
-/* A customer: 12 bytes, as at 100 k customers each byte is 100 kB of the
- * gateway's memory. Its consents (snap_customer_consent(): [SNAP_PRESENCE],
- * [SNAP_RETARGETING]) are a pair in snapshot.consent_sets: customers
- * enrolled together (one CSV import, one sync) hold equal pairs, so the
- * snapshot keeps each distinct pair once; set 0 is nothing granted. Its
- * customers.id is not kept here but in the snapshot's id runs
- * (snap_customer_id()): rowids are mostly dense, so most stores need one
- * run for all their customers. */
-struct snap_customer {
-	uint32_t consent;          /* index into snapshot.consent_sets */
-	/* Its segments (snap_customer_segments()): snapshot.customer_segments
-	 * from here up to the next customer's first_segment, or with
-	 * snapshot.segment_lists the shared list that starts here. */
+/* What customers enrolled together share: their consent pair (an index
+ * into snapshot.consent_sets; set 0 is nothing granted) and their segments
+ * (snap_customer_segments(): with snapshot.segment_lists the shared list
+ * that starts at first_segment in snapshot.customer_segments, else its
+ * range up to the next customer's first_segment). Profile 0 is nothing
+ * granted and no segment. */
+struct snap_profile {
+	uint32_t consent;
 	uint32_t first_segment;
+};
+
+/* A customer: 8 bytes, as at 100 k customers each byte is 100 kB of the
+ * gateway's memory. One import or one sync gives its customers equal
+ * consents and segments, so they point at one profile (snap_customer_consent(),
+ * snap_customer_segments()). Its customers.id is not kept here but in the
+ * snapshot's id runs (snap_customer_id()): rowids are mostly dense, so most
+ * stores need one run for all their customers. */
+struct snap_customer {
+	uint32_t profile;          /* index into snapshot.profiles */
 	uint32_t ref;              /* offset of its reference's entry in snapshot.strings */
 };
 
@@ -115,8 +120,9 @@ struct snap_trigger_history {
 struct snapshot {
 	uint64_t data_version;     /* what the store was at when this was read */
 	uint32_t n_customers, n_identifiers, n_campaigns, n_segments, n_channels, n_history;
-	uint32_t n_customer_segments, n_policies, n_consent_sets;
+	uint32_t n_customer_segments, n_policies, n_consent_sets, n_profiles;
 	struct snap_customer *customers;        /* sorted by id */
+	struct snap_profile *profiles;          /* distinct (consents, segments); 0: none */
 	struct snap_consent (*consent_sets)[SNAP_PURPOSES]; /* distinct pairs; 0: none granted */
 	struct snap_identifier *identifiers;
 	struct snap_campaign *campaigns;
@@ -226,12 +232,14 @@ static inline uint32_t snap_ref_encode(char *dst, uint32_t i, const char *prev, 
 	return 1 + len - shared;
 }
 
-/* Customer i's consent pair ([SNAP_PURPOSES]); set 0 (nothing granted) when
+/* Customer c's consent pair ([SNAP_PURPOSES]); set 0 (nothing granted) when
  * out of range. */
 static inline const struct snap_consent *snap_customer_consent(const struct snapshot *s,
 							       const struct snap_customer *c)
 {
-	return s->consent_sets[c->consent < s->n_consent_sets ? c->consent : 0];
+	uint32_t k = c->profile < s->n_profiles ? s->profiles[c->profile].consent : 0;
+
+	return s->consent_sets[k < s->n_consent_sets ? k : 0];
 }
 
 /* customers.id of customer i (i < n_customers). */
@@ -293,11 +301,18 @@ static inline const char *snap_consent_policy(const struct snapshot *s,
 	return c->policy && c->policy <= s->n_policies ? s->policies[c->policy - 1] : "";
 }
 
+static inline uint32_t snap_customer_first_segment(const struct snapshot *s, uint32_t i)
+{
+	uint32_t k = s->customers[i].profile;
+
+	return k < s->n_profiles ? s->profiles[k].first_segment : 0;
+}
+
 /* Customer i's segment indices: *segs, and how many. */
 static inline uint32_t snap_customer_segments(const struct snapshot *s, uint32_t i,
 					      const uint32_t **segs)
 {
-	uint32_t first = s->customers[i].first_segment;
+	uint32_t first = snap_customer_first_segment(s, i);
 	uint32_t end;
 
 	if (s->segment_lists) {
@@ -306,7 +321,8 @@ static inline uint32_t snap_customer_segments(const struct snapshot *s, uint32_t
 		*segs = s->customer_segments + (n ? first + 1 : 0);
 		return n <= s->n_customer_segments - first - 1 ? n : 0;
 	}
-	end = i + 1 < s->n_customers ? s->customers[i + 1].first_segment : s->n_customer_segments;
+	end = i + 1 < s->n_customers ? snap_customer_first_segment(s, i + 1)
+				     : s->n_customer_segments;
 	if (end > s->n_customer_segments)
 		end = s->n_customer_segments;
 	*segs = s->customer_segments + first;

@@ -219,7 +219,8 @@ struct snapshot *sb_build(const struct snap_builder *b, uint64_t data_version)
 	       SZ(sizeof(struct snap_consent) * SNAP_PURPOSES * (b->n_cust + 1)) +
 	       SZ((size_t)SNAP_ID_BYTES_MAX * b->n_ids) +
 	       SZ(sizeof(uint32_t) * snap_id_blocks(b->n_cust)) +
-	       SZ(sizeof(uint32_t) * b->n_cust) + SZ(sizeof(int64_t) * b->n_cust);
+	       SZ(sizeof(uint32_t) * b->n_cust) + SZ(sizeof(int64_t) * b->n_cust) +
+	       SZ(sizeof(struct snap_profile) * (b->n_cust + 1));
 #undef SZ
 	block = calloc(1, size);
 	if (!block)
@@ -257,6 +258,11 @@ struct snapshot *sb_build(const struct snap_builder *b, uint64_t data_version)
 	s->id_run_of_block = carve(&p, sizeof(uint32_t) * snap_id_blocks(b->n_cust));
 	s->id_run_start = carve(&p, sizeof(uint32_t) * b->n_cust);
 	s->id_run_delta = carve(&p, sizeof(int64_t) * b->n_cust);
+	/* A profile per customer after the empty profile 0: the store's loader
+	 * shares equal ones, nothing here may depend on either. Segments are
+	 * ranges (segment_lists false). */
+	s->profiles = carve(&p, sizeof(struct snap_profile) * (b->n_cust + 1));
+	s->n_profiles = b->n_cust + 1;
 	memcpy(s->id_bytes, b->id_bytes, (size_t)SNAP_ID_BYTES_MAX * b->n_ids);
 	memcpy(s->consent_sets + 1, b->consent, sizeof(struct snap_consent) * SNAP_PURPOSES *
 						       b->n_cust);
@@ -269,11 +275,12 @@ struct snapshot *sb_build(const struct snap_builder *b, uint64_t data_version)
 	memcpy(s->history, b->hist, sizeof(struct snap_trigger_history) * b->n_hist);
 	n_cs = n_str = 0;
 	for (uint32_t i = 0; i < b->n_cust; i++) {
-		s->customers[i].first_segment = n_cs;
+		s->profiles[i + 1].first_segment = n_cs;
+		s->profiles[i + 1].consent = i + 1;
+		s->customers[i].profile = i + 1;
 		s->customers[i].ref = n_str;
 		n_str += snap_ref_encode(s->strings + n_str, i, i ? b->ref[i - 1] : "", b->ref[i],
 					 (uint32_t)strlen(b->ref[i]));
-		s->customers[i].consent = i + 1;
 		snap_customer_id_note(s, i, b->cust_id[i]);
 		for (int k = 0; k < SNAP_PURPOSES; k++)
 			s->consent_sets[i + 1][k].policy =

@@ -375,6 +375,7 @@ static void snapshot_contents(void **state)
 static void snapshot_customer_ids(void **state)
 {
 	struct fixture *f = *state;
+	struct store_grant g = { .purpose = STORE_RETARGETING, .channels = "push" };
 	char err[STORE_ERRLEN], ref[SNAP_REF_MAX];
 	struct snapshot *s;
 	sqlite3_stmt *st;
@@ -389,8 +390,22 @@ static void snapshot_customer_ids(void **state)
 			snprintf(ref, sizeof(ref), "C%03d%059d", i & 255, i & 255);
 		assert_int_equal(store_customer_add(f->db, "t", ref, err), STORE_OK);
 	}
+	/* C1 and C2 are in "vip", C2 and C4 granted retargeting: customers
+	 * differ in what they share with the others. */
+	assert_int_equal(store_segment_add(f->db, "t", "C1", "vip", err), STORE_OK);
+	assert_int_equal(store_segment_add(f->db, "t", "C2", "vip", err), STORE_OK);
+	assert_int_equal(store_consent_grant(f->db, "t", "C2", &g, err), STORE_OK);
+	assert_int_equal(store_consent_grant(f->db, "t", "C4", &g, err), STORE_OK);
 	assert_int_equal(store_snapshot_load(f->db, &s, err, sizeof(err)), 0);
 	assert_int_equal(s->n_id_runs, 1); /* no gap: one run for everybody */
+	for (uint32_t i = 0; i < 6; i++) {
+		const uint32_t *segs;
+
+		assert_int_equal(snap_customer_segments(s, i, &segs), i == 1 || i == 2);
+		assert_int_equal(
+			snap_customer_consent(s, &s->customers[i])[SNAP_RETARGETING].granted,
+			i == 2 || i == 4);
+	}
 	snapshot_free(s);
 	for (int i = 0; i < 150; i++) {
 		if (i % 7 != 3 && (i < 60 || i > 70))
