@@ -57,11 +57,16 @@ void snapshot_free(struct snapshot *s)
 
 static struct snapshot *snapshot_with_keys(uint32_t n, int eid)
 {
-	static const struct snap_consent presence_only[SNAP_PURPOSES] = {
-		[SNAP_PRESENCE] = { .granted = true },
+	/* Set 0: nothing granted; set 1: presence only. */
+	static struct snap_consent sets[2][SNAP_PURPOSES] = {
+		[1][SNAP_PRESENCE] = { .granted = true },
 	};
+	static struct snap_profile profiles[2] = { [1] = { .consent = 1 } };
+	static uint32_t run_start[1];
+	static int64_t run_delta[1];
 	size_t size = sizeof(struct snapshot) + (size_t)n * sizeof(struct snap_customer) +
-		      (size_t)n * sizeof(struct snap_identifier) + (size_t)n * 20;
+		      (size_t)n * sizeof(struct snap_identifier) + (size_t)n * 20 +
+		      snap_id_blocks(n) * sizeof(uint32_t);
 	struct snapshot *s = calloc(1, size);
 
 	if (!s) {
@@ -76,12 +81,19 @@ static struct snapshot *snapshot_with_keys(uint32_t n, int eid)
 	/* Each key, then (EID) the index of its clock offset: 0, none kept. */
 	s->id_bytes = (uint8_t *)(s->identifiers + n);
 	s->n_id_bytes = 20 * n;
+	s->consent_sets = sets;
+	s->n_consent_sets = 2;
+	s->profiles = profiles;
+	s->n_profiles = 2;
+	s->id_run_of_block = (uint32_t *)(s->id_bytes + s->n_id_bytes);
+	s->id_run_start = run_start;
+	s->id_run_delta = run_delta;
 	for (uint32_t i = 0; i < n; i++) {
 		struct snap_customer *c = &s->customers[i];
 		struct snap_identifier *id = &s->identifiers[i];
 
-		c->id = (int64_t)i + 1;
-		c->consent = presence_only;
+		snap_customer_id_note(s, i, (int64_t)i + 1);
+		c->profile = 1;
 		id->type = eid ? SNAP_ID_EDDYSTONE_EID : SNAP_ID_IRK;
 		id->customer = i;
 		id->data = 20 * i;

@@ -29,9 +29,9 @@ static void say(const struct audit_sink *sink, const char *fmt, ...)
 	sink->warn(sink->ctx, msg);
 }
 
-static const char *ref_of(const struct snapshot *s, uint32_t customer)
+static const char *ref_of(const struct snapshot *s, uint32_t customer, char buf[SNAP_REF_MAX])
 {
-	return customer < s->n_customers ? snap_customer_ref(s, &s->customers[customer]) : "?";
+	return customer < s->n_customers ? snap_customer_ref(s, &s->customers[customer], buf) : "?";
 }
 
 /* Customer Eddystone-UIDs inside a store namespace: the pipeline takes
@@ -45,7 +45,7 @@ static uint32_t audit_store_namespaces(const struct pipeline_config *pc,
 		const struct snap_identifier *id = &s->identifiers[i];
 		uint8_t buf[SNAP_ID_BYTES_MAX];
 		const uint8_t *v;
-		char ns[21], inst[13];
+		char ns[21], inst[13], ref[SNAP_REF_MAX];
 
 		if (id->type != SNAP_ID_EDDYSTONE_UID)
 			continue;
@@ -59,7 +59,7 @@ static uint32_t audit_store_namespaces(const struct pipeline_config *pc,
 				  "namespace %s ([beacons] store_namespaces): its frames are taken "
 				  "for a store beacon, so this customer never gets a visit; give the "
 				  "tag a namespace of its own or remove %s from store_namespaces",
-			    ref_of(s, id->customer), ns, inst, ns, ns);
+			    ref_of(s, id->customer, ref), ns, inst, ns, ns);
 			n++;
 			break;
 		}
@@ -72,13 +72,15 @@ static uint32_t audit_consents(const struct snapshot *s, const struct audit_sink
 	uint32_t n = 0;
 
 	for (uint32_t i = 0; i < s->n_customers; i++) {
-		const struct snap_consent *r = &s->customers[i].consent[SNAP_RETARGETING];
+		const struct snap_consent *r =
+			&snap_customer_consent(s, &s->customers[i])[SNAP_RETARGETING];
+		char ref[SNAP_REF_MAX];
 
 		if (!r->granted || r->channels)
 			continue;
 		say(sink, "customer %s: retargeting consent has no channel: triggers go only "
 			  "to channels the customer accepted, so none can reach them (grant it "
-			  "again with --channel)", ref_of(s, i));
+			  "again with --channel)", ref_of(s, i, ref));
 		n++;
 	}
 	return n;
@@ -89,9 +91,13 @@ static uint32_t audit_campaigns(const struct pipeline_config *pc, const struct s
 {
 	uint32_t n = 0, any_channels = 0;
 
-	for (uint32_t i = 0; i < s->n_customers; i++)
-		if (s->customers[i].consent[SNAP_RETARGETING].granted)
-			any_channels |= s->customers[i].consent[SNAP_RETARGETING].channels;
+	for (uint32_t i = 0; i < s->n_customers; i++) {
+		const struct snap_consent *r =
+			&snap_customer_consent(s, &s->customers[i])[SNAP_RETARGETING];
+
+		if (r->granted)
+			any_channels |= r->channels;
+	}
 	for (uint32_t i = 0; i < s->n_campaigns; i++) {
 		const struct snap_campaign *c = &s->campaigns[i];
 

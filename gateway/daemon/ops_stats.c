@@ -46,7 +46,7 @@ void ops_stats_snapshot(struct ops_stats *o, const struct snapshot *s, int64_t n
 		return;
 	o->customers = s->n_customers;
 	for (uint32_t i = 0; i < s->n_customers; i++) {
-		o->presence += consent_gate_presence(&s->customers[i], now_s);
-		o->retargeting += consent_gate_trigger_allowed(&s->customers[i], now_s);
+		o->presence += consent_gate_presence(s, &s->customers[i], now_s);
+		o->retargeting += consent_gate_trigger_allowed(s, &s->customers[i], now_s);
 	}
 }

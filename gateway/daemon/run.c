@@ -316,9 +316,11 @@ static void queue_visit(struct run *r, const struct visit_event *ev)
 	if (!trigger_uuid7(ev->ts_us, id))
 		return;
 	json = visit_json_build(ev, r->cfg.pipeline.site, r->cfg.pipeline.gateway,
-			       s ? snap_consent_policy(s, &ev->customer->consent[SNAP_PRESENCE]) : "",
+			       s ? snap_consent_policy(s, &snap_customer_consent(s, ev->customer)
+								 [SNAP_PRESENCE])
+				 : "",
 			       id);
-	if (!json || outbox_enqueue(r->ob, id, r->visit_topic, json, ev->customer->id, 0) < 0)
+	if (!json || outbox_enqueue(r->ob, id, r->visit_topic, json, ev->customer_id, 0) < 0)
 		log_limited(LOG_PRIO_ERR, "visit queue", "cannot queue a visit (out of memory)");
 	else
 		r->visits_queued++;
@@ -334,7 +336,7 @@ static void on_visit(void *ctx, const struct visit_event *ev)
 
 	struct store_visit v = {
 		.enter = ev->kind == VISIT_ENTER,
-		.customer_id = ev->customer->id,
+		.customer_id = ev->customer_id,
 		.entered_at = bgw_us_to_s(ev->visit_started_us),
 		/* exited_at stays NULL until the exit; dwell events only move dwell_s. */
 		.exited_at = ev->kind == VISIT_EXIT ? bgw_us_to_s(ev->ts_us) : 0,
@@ -361,7 +363,7 @@ static void on_trigger(void *ctx, const struct trigger *t)
 	/* The trigger-log row (cooldowns and daily caps across restarts: the
 	 * snapshot reads these rows) goes with the outbox row. */
 	if (outbox_enqueue_logged(r->ob, t->id, publisher_trigger_topic(r->pub), t->json,
-				  t->customer->id, 0, t->campaign->id,
+				  t->customer_id, 0, t->campaign->id,
 				  bgw_us_to_s(t->ts_us)) < 0)
 		log_limited(LOG_PRIO_ERR, "trigger queue",
 			    "cannot queue a trigger (out of memory)");

@@ -218,7 +218,8 @@ void campaign_rules_seed(struct campaign_rules *r, const struct snapshot *s)
 		if (h->customer >= s->n_customers || h->campaign >= s->n_campaigns ||
 		    h->last_at <= 0)
 			continue;
-		st = state_get(r, s->customers[h->customer].id, s->campaigns[h->campaign].id, true);
+		st = state_get(r, snap_customer_id(s, h->customer), s->campaigns[h->campaign].id,
+			       true);
 		day = local_day(h->last_at);
 		if (st->last_at && st->day == day) {
 			if (h->count_today > st->count)
@@ -284,12 +285,14 @@ uint32_t campaign_rules_match(struct campaign_rules *r, const struct snapshot *s
 			      const struct campaign_event *ev, campaign_fire_fn fire, void *ctx)
 {
 	const struct snap_customer *cust;
+	int64_t cust_id;
 	uint32_t fired = 0;
 	int32_t today = 0;
 
 	if (!s || ev->customer >= s->n_customers)
 		return 0;
 	cust = &s->customers[ev->customer];
+	cust_id = snap_customer_id(s, ev->customer);
 	for (uint32_t i = 0; i < s->n_campaigns; i++) {
 		const struct snap_campaign *c = &s->campaigns[i];
 		struct cap_state *st;
@@ -302,12 +305,12 @@ uint32_t campaign_rules_match(struct campaign_rules *r, const struct snapshot *s
 		    (c->valid_until && ev->now_s >= c->valid_until) ||
 		    !campaign_in_hours(c, ev->now_s))
 			continue;
-		channels = consent_gate_trigger_channels(cust, c, ev->now_s);
+		channels = consent_gate_trigger_channels(s, cust, c, ev->now_s);
 		if (!channels)
 			continue;
 		if (!today)
 			today = local_day(ev->now_s);
-		st = state_get(r, cust->id, c->id, false);
+		st = state_get(r, cust_id, c->id, false);
 		if (st && c->cooldown_s && ev->now_s < st->last_at + (int64_t)c->cooldown_s)
 			continue;
 		if (st && c->daily_cap && st->day == today && st->count >= c->daily_cap)
@@ -324,12 +327,12 @@ uint32_t campaign_rules_match(struct campaign_rules *r, const struct snapshot *s
 			continue;
 		}
 		if (r->cfg.contact_max &&
-		    contact_count(r, cust->id, ev->now_s) >= r->cfg.contact_max) {
+		    contact_count(r, cust_id, ev->now_s) >= r->cfg.contact_max) {
 			r->stats.contact_held++;
 			continue;
 		}
 		if (!st)
-			st = state_get(r, cust->id, c->id, true);
+			st = state_get(r, cust_id, c->id, true);
 		if (st->day != today) {
 			st->day = today;
 			st->count = 0;
@@ -337,7 +340,7 @@ uint32_t campaign_rules_match(struct campaign_rules *r, const struct snapshot *s
 		st->count++;
 		st->last_at = ev->now_s > 0 ? ev->now_s : 1;
 		st->split_epoch = r->split ? r->epoch : 0;
-		contact_note(r, cust->id, ev->now_s);
+		contact_note(r, cust_id, ev->now_s);
 		fired++;
 		fire(ctx, i, channels);
 	}

@@ -55,9 +55,11 @@ static void fire_trigger(void *ctx, uint32_t campaign, uint32_t channels)
 		.rssi = ev->rssi_filtered,
 		.proximity_m = ev->proximity_m,
 		.rssi_known = ev->rssi_known,
-		.policy = snap_consent_policy(p->snap, &ev->customer->consent[SNAP_RETARGETING]),
+		.policy = snap_consent_policy(p->snap, &snap_customer_consent(p->snap, ev->customer)
+							       [SNAP_RETARGETING]),
 	};
 	struct trigger t = { .ts_us = ev->ts_us, .customer = ev->customer,
+			     .customer_id = ev->customer_id,
 			     .customer_ref = ev->customer_ref, .campaign = cam };
 	char *json;
 
@@ -77,17 +79,18 @@ static void fire_trigger(void *ctx, uint32_t campaign, uint32_t channels)
 }
 
 /* The visit event of d, or false when its customer may not be seen now
- * (events are gated at their own time, not at the sighting's). */
+ * (events are gated at their own time, not at the sighting's). Its
+ * customer_ref is decoded into ref. */
 static bool make_event(struct pipeline *p, const struct presence_device *d,
 		       enum visit_event_kind kind, uint64_t ts_us, uint32_t dwell_s,
-		       struct visit_event *out)
+		       struct visit_event *out, char ref[SNAP_REF_MAX])
 {
 	const struct snap_customer *c;
 
 	if (!p->snap || d->customer >= p->snap->n_customers)
 		return false;
 	c = &p->snap->customers[d->customer];
-	if (!consent_gate_presence(c, to_s(ts_us)))
+	if (!consent_gate_presence(p->snap, c, to_s(ts_us)))
 		return false;
 	*out = (struct visit_event){
 		.kind = kind,
@@ -95,7 +98,8 @@ static bool make_event(struct pipeline *p, const struct presence_device *d,
 		.visit_started_us = d->visit_started_us,
 		.dwell_s = dwell_s,
 		.customer = c,
-		.customer_ref = snap_customer_ref(p->snap, c),
+		.customer_id = snap_customer_id(p->snap, d->customer),
+		.customer_ref = snap_customer_ref(p->snap, c, ref),
 		.zone = p->cfg.zone,
 		.rssi_filtered = d->rssi_filtered,
 		.rssi_peak = d->rssi_peak > d->rssi_filtered ? d->rssi_peak : d->rssi_filtered,
@@ -123,11 +127,12 @@ static void on_presence(void *ctx, const struct presence_device *d, enum visit_e
 {
 	struct pipeline *p = ctx;
 	struct visit_event ev;
+	char ref[SNAP_REF_MAX];
 
 	(void)mark;
 	if (kind == VISIT_EXIT)
 		pipeline_site_visit_ended(p, d->customer_id, ts_us);
-	if (!make_event(p, d, kind, ts_us, dwell_s, &ev))
+	if (!make_event(p, d, kind, ts_us, dwell_s, &ev, ref))
 		return;
 	if (kind == VISIT_ENTER)
 		p->stats.visits_entered++;
@@ -149,8 +154,9 @@ static void on_threshold(void *ctx, const struct presence_device *d, uint64_t ts
 {
 	struct pipeline *p = ctx;
 	struct visit_event ev;
+	char ref[SNAP_REF_MAX];
 
-	if (make_event(p, d, VISIT_DWELL, ts_us, dwell_s, &ev))
+	if (make_event(p, d, VISIT_DWELL, ts_us, dwell_s, &ev, ref))
 		match_campaigns(p, d, &ev, threshold_s);
 }
 
@@ -245,24 +251,7 @@ void pipeline_free(struct pipeline *p)
 
 int64_t pipeline_find_customer(const struct snapshot *s, int64_t id)
 {
-	uint32_t lo = 0, hi = s->n_customers;
-	int64_t guess;
-
-	if (!hi)
-		return -1;
-	/* Rowids of a store that saw few removals are dense: try where id
-	 * would be if there were no gaps before searching. */
-	guess = id - s->customers[0].id;
-	if (guess >= 0 && guess < (int64_t)hi && s->customers[guess].id == id)
-		return guess;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (s->customers[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < s->n_customers && s->customers[lo].id == id ? (int64_t)lo : -1;
+	return snap_customer_index(s, id);
 }
 
 /* Which customers of s have an identifier (bit per customer); NULL on
@@ -291,7 +280,7 @@ bool pipeline_trigger_allowed(const struct pipeline *p, int64_t customer_id, int
 	ci = pipeline_find_customer(p->snap, customer_id);
 	if (ci < 0 || !(p->has_ident[ci / 8] & (1u << (ci % 8))))
 		return false;
-	return consent_gate_trigger_allowed(&p->snap->customers[ci], now_s);
+	return consent_gate_trigger_allowed(p->snap, &p->snap->customers[ci], now_s);
 }
 
 bool pipeline_trigger_channels_allowed(const struct pipeline *p, int64_t customer_id,
@@ -311,7 +300,7 @@ bool pipeline_trigger_channels_allowed(const struct pipeline *p, int64_t custome
 			if (!strcmp(p->snap->channels[k], names[i]))
 				break;
 		if (k == p->snap->n_channels ||
-		    !(c->consent[SNAP_RETARGETING].channels & (1u << k)))
+		    !(snap_customer_consent(p->snap, c)[SNAP_RETARGETING].channels & (1u << k)))
 			return false;
 	}
 	return true;
@@ -324,7 +313,7 @@ bool pipeline_visit_allowed(const struct pipeline *p, int64_t customer_id, int64
 	if (!p->snap)
 		return false;
 	ci = pipeline_find_customer(p->snap, customer_id);
-	return ci >= 0 && consent_gate_presence(&p->snap->customers[ci], now_s);
+	return ci >= 0 && consent_gate_presence(p->snap, &p->snap->customers[ci], now_s);
 }
 
 void pipeline_set_snapshot(struct pipeline *p, struct snapshot *s)
@@ -566,15 +555,16 @@ static bool pair_etlm(struct pipeline *p, const struct adv_report *r,
 	uint8_t key[SNAP_ID_BYTES_MAX];
 	struct bf_eddystone_tlm tlm;
 	int64_t now_s = to_s(r->ts_us);
+	char ref[SNAP_REF_MAX];
 	uint32_t ci;
 
 	if (!d && p->snap && addr_cache_get(p->eid_addrs, r->addr, &ci) &&
 	    ci < p->snap->n_customers)
-		d = presence_find(p->pr, p->snap->customers[ci].id);
+		d = presence_find(p->pr, snap_customer_id(p->snap, ci));
 	if (!d || d->eid_ident < 0 || memcmp(d->last_addr, r->addr, 6) || !p->snap ||
 	    (uint64_t)d->eid_ident >= p->snap->n_identifiers || d->customer >= p->snap->n_customers)
 		return false;
-	if (!consent_gate_presence(&p->snap->customers[d->customer], now_s))
+	if (!consent_gate_presence(p->snap, &p->snap->customers[d->customer], now_s))
 		return false;
 	id = &p->snap->identifiers[d->eid_ident];
 	if (!etlm_decrypt(p->aes, snap_identifier_bytes(p->snap, id, key), d->eid_time_base, e,
@@ -583,7 +573,8 @@ static bool pair_etlm(struct pipeline *p, const struct adv_report *r,
 		return true; /* still the tag's frame: not for footfall */
 	}
 	p->stats.etlm_decrypted++;
-	beacon_health_tag(p->bh, snap_customer_ref(p->snap, &p->snap->customers[d->customer]), &tlm,
+	beacon_health_tag(p->bh, snap_customer_ref(p->snap, &p->snap->customers[d->customer], ref),
+			  &tlm,
 			  r->ts_us, &d->last_health_us);
 	return true;
 }
@@ -670,17 +661,20 @@ static void report_now(struct pipeline *p, const struct adv_report *r)
 	if (s.ident >= 0 && p->snap) {
 		uint32_t ci = p->snap->identifiers[s.ident].customer;
 		const struct snap_customer *c = &p->snap->customers[ci];
+		const struct snap_consent *presence =
+			&snap_customer_consent(p->snap, c)[SNAP_PRESENCE];
+		int64_t id = snap_customer_id(p->snap, ci);
 
 		p->stats.identified++;
-		if (consent_gate_presence(c, now_s)) {
+		if (consent_gate_presence(p->snap, c, now_s)) {
 			struct presence_device *d = NULL;
 
 			p->stats.consented++;
-			d = sighting(p, c->id, ci, r, s.power_1m);
+			d = sighting(p, id, ci, r, s.power_1m);
 			if (d) {
 				memcpy(d->last_addr, r->addr, 6);
 				if (s.via_eid) {
-					d->eid_ident = s.ident;
+					d->eid_ident = (int32_t)s.ident;
 					d->eid_time_base = s.eid_time_base;
 					addr_cache_put(p->eid_addrs, r->addr, ci);
 				}
@@ -693,15 +687,15 @@ static void report_now(struct pipeline *p, const struct adv_report *r)
 		/* Enrolled but no presence consent (never given, expired or
 		 * withdrawn): forget any state at once, count anonymously. */
 		p->stats.no_consent++;
-		if (c->consent[SNAP_PRESENCE].granted && now_s < (int64_t)c->consent[SNAP_PRESENCE].from)
+		if (presence->granted && now_s < (int64_t)presence->from)
 			p->stats.before_consent++;
-		presence_forget(p->pr, c->id);
+		presence_forget(p->pr, id);
 		if (p->sz)
-			site_zone_forget(p->sz, c->id);
+			site_zone_forget(p->sz, id);
 		p->stats.tracked_devices = presence_count(p->pr);
 		s.anon[0] = ANON_ENROLLED;
-		memcpy(s.anon + 1, &c->id, sizeof(c->id));
-		s.anon_len = 1 + sizeof(c->id);
+		memcpy(s.anon + 1, &id, sizeof(id));
+		s.anon_len = 1 + sizeof(id);
 	} else if (s.etlm && pair_etlm(p, r, s.etlm, NULL)) {
 		return; /* a consented tag's telemetry frame */
 	}
@@ -730,7 +724,8 @@ static void drop_unconsented(struct pipeline *p, int64_t now_s)
 		struct presence_device *d = presence_slot(p->pr, i);
 
 		if (d && (d->customer >= p->snap->n_customers ||
-			  !consent_gate_presence(&p->snap->customers[d->customer], now_s))) {
+			  !consent_gate_presence(p->snap, &p->snap->customers[d->customer],
+						 now_s))) {
 			if (p->sz)
 				site_zone_forget(p->sz, d->customer_id);
 			presence_forget(p->pr, d->customer_id);

@@ -36,6 +36,7 @@ struct visit_event {
 	uint64_t visit_started_us;
 	uint32_t dwell_s;          /* time in zone so far (at exit: the whole visit) */
 	const struct snap_customer *customer;
+	int64_t customer_id;       /* customers.id */
 	const char *customer_ref;  /* the CRM's opaque id, from the snapshot's strings */
 	const char *zone;
 	float rssi_filtered;       /* dBm */
@@ -50,6 +51,7 @@ struct trigger {
 	char id[40];               /* unique: a UUIDv7 (time-ordered), as text */
 	uint64_t ts_us;
 	const struct snap_customer *customer;
+	int64_t customer_id;       /* customers.id */
 	const char *customer_ref;
 	const struct snap_campaign *campaign;
 	const char *json;          /* NUL-terminated payload, valid during the callback */

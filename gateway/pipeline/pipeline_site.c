@@ -166,7 +166,7 @@ static const struct snap_customer *consented(const struct pipeline *p, int64_t i
 {
 	int64_t ci = p->snap ? pipeline_find_customer(p->snap, id) : -1;
 
-	if (ci < 0 || !consent_gate_presence(&p->snap->customers[ci], now_s))
+	if (ci < 0 || !consent_gate_presence(p->snap, &p->snap->customers[ci], now_s))
 		return NULL;
 	return &p->snap->customers[ci];
 }
@@ -176,7 +176,7 @@ static void add_entries(struct pipeline *p, cJSON *arr, uint64_t now_us, bool he
 	for (uint32_t i = 0; *n < SUMMARY_MAX && i < site_zone_capacity(p->sz); i++) {
 		const struct snap_customer *c;
 		struct site_zone_summary e;
-		char since[40];
+		char since[40], ref[SNAP_REF_MAX];
 		cJSON *o;
 
 		if (!site_zone_summary_entry(p->sz, i, now_us, &e) || e.claim != held ||
@@ -185,7 +185,7 @@ static void add_entries(struct pipeline *p, cJSON *arr, uint64_t now_us, bool he
 		o = cJSON_CreateObject();
 		if (!o)
 			return;
-		cJSON_AddStringToObject(o, "ref", snap_customer_ref(p->snap, c));
+		cJSON_AddStringToObject(o, "ref", snap_customer_ref(p->snap, c, ref));
 		cJSON_AddNumberToObject(o, "rssi", round((double)e.level * 10.0) / 10.0);
 		cJSON_AddBoolToObject(o, "holds", e.claim);
 		if (e.claim && e.since_us) {
@@ -325,12 +325,12 @@ int pipeline_site_peer(struct pipeline *p, const char *gateway, const void *json
 			continue;
 		}
 		ci = ref_index_find(p->refs, p->snap, ref->valuestring);
-		if (ci < 0 || !consent_gate_presence(&p->snap->customers[ci],
+		if (ci < 0 || !consent_gate_presence(p->snap, &p->snap->customers[ci],
 						     to_s(now_us))) {
 			p->site.peer_ignored++;
 			continue;
 		}
-		d = presence_find(p->pr, p->snap->customers[ci].id);
+		d = presence_find(p->pr, snap_customer_id(p->snap, (uint32_t)ci));
 		v = (struct site_zone_view){
 			.level = (float)rssi->valuedouble,
 			.at_us = at_us,
@@ -340,11 +340,12 @@ int pipeline_site_peer(struct pipeline *p, const char *gateway, const void *json
 			.from_me = cJSON_IsString(from) && !strcmp(from->valuestring, p->cfg.gateway),
 			.released_us = parse_since(released),
 		};
-		site_zone_peer_level(p->sz, peer, p->snap->customers[ci].id, &v, now_us);
+		site_zone_peer_level(p->sz, peer, snap_customer_id(p->snap, (uint32_t)ci), &v,
+				     now_us);
 		p->site.peer_customers++;
 		/* Handovers are decided on the holder's summary as it arrives
 		 * (site_zone.h); and taken from us, our visit ends now. */
-		site_zone_decide_one(p->sz, p->snap->customers[ci].id, now_us, &act);
+		site_zone_decide_one(p->sz, snap_customer_id(p->snap, (uint32_t)ci), now_us, &act);
 	}
 	cJSON_Delete(root);
 	return 0;
@@ -405,11 +406,11 @@ int pipeline_site_trigger(struct pipeline *p, const char *gateway, const void *j
 		for (uint32_t i = 0; i < p->snap->n_campaigns; i++)
 			if (!strcmp(p->snap->campaigns[i].name, camp->valuestring))
 				camp_id = p->snap->campaigns[i].id;
-		campaign_rules_note(p->rules, p->snap->customers[ci].id, camp_id, at);
+		campaign_rules_note(p->rules, snap_customer_id(p->snap, (uint32_t)ci), camp_id, at);
 		p->site.peer_triggers++;
 		if (out) {
 			snprintf(out->id, sizeof(out->id), "%s", id->valuestring);
-			out->customer_id = p->snap->customers[ci].id;
+			out->customer_id = snap_customer_id(p->snap, (uint32_t)ci);
 			out->campaign_id = camp_id;
 			out->at_s = at;
 		}

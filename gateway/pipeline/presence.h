@@ -60,12 +60,16 @@ struct presence_bin {
 struct presence_device {
 	int64_t customer_id;
 	uint64_t first_seen_us, last_seen_us, visit_started_us;
-	int64_t eid_ident;         /* snapshot identifier of the EID key, -1 if none */
 	uint64_t last_health_us;   /* rate limit of this tag's decrypted TLM */
+	/* Snapshot identifier of the EID key, -1 if none (identifier indexes
+	 * fit: the loader takes at most UINT32_MAX / 22 identifiers). */
+	int32_t eid_ident;
 	uint32_t customer;         /* index into the current snapshot's customers */
 	uint32_t eid_time_base;
 	float rssi_filtered;       /* median of the readings of the last enter_window_s */
 	float power_1m;            /* calibrated RSSI at 1 m of the last frame */
+	float rssi_peak;           /* highest rssi_filtered of the visit */
+	uint32_t thr_next_s;       /* smallest dwell not yet checked against thresholds */
 	/* The exit check's last level (median, readings, oldest bin), reused
 	 * while the ring is unchanged and its oldest bin is still in the
 	 * window: the ticks between two readings then cost no sort. */
@@ -73,10 +77,8 @@ struct presence_device {
 	uint32_t lvl_oldest_ds, lvl_now_ds;
 	uint16_t lvl_readings;
 	bool lvl_valid;
-	float rssi_peak;           /* highest rssi_filtered of the visit */
 	bool in_visit;
 	bool rssi_known;           /* at least one sighting carried a real RSSI */
-	uint32_t thr_next_s;       /* smallest dwell not yet checked against thresholds */
 	uint8_t marks_fired;       /* dwell marks already emitted in this visit */
 	uint8_t ring_head, ring_len; /* newest bin, bins in use */
 	struct presence_bin ring[PRESENCE_RING];

@@ -24,6 +24,7 @@ struct ref_index *ref_index_new(const struct snapshot *s)
 {
 	struct ref_index *x = calloc(1, sizeof(*x));
 	uint32_t n = s ? s->n_customers : 0, m = 16;
+	char ref[SNAP_REF_MAX];
 
 	if (!x)
 		return NULL;
@@ -36,8 +37,12 @@ struct ref_index *ref_index_new(const struct snapshot *s)
 		return NULL;
 	}
 	memset(x->slot, 0xff, sizeof(*x->slot) * m);
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t h = ref_hash(snap_customer_ref(s, &s->customers[i])) & x->mask;
+	/* The references decode one after the other: a step each. */
+	for (uint32_t i = 0, len = 0; i < n; i++) {
+		uint32_t h;
+
+		snap_ref_step(s, i, ref, &len);
+		h = ref_hash(ref) & x->mask;
 
 		while (x->slot[h] != EMPTY)
 			h = (h + 1) & x->mask;
@@ -56,6 +61,7 @@ void ref_index_free(struct ref_index *x)
 
 int64_t ref_index_find(const struct ref_index *x, const struct snapshot *s, const char *ref)
 {
+	char buf[SNAP_REF_MAX];
 	uint32_t h;
 
 	if (!x || !s || !ref)
@@ -63,7 +69,7 @@ int64_t ref_index_find(const struct ref_index *x, const struct snapshot *s, cons
 	for (h = ref_hash(ref) & x->mask; x->slot[h] != EMPTY; h = (h + 1) & x->mask) {
 		uint32_t i = x->slot[h];
 
-		if (i < s->n_customers && !strcmp(snap_customer_ref(s, &s->customers[i]), ref))
+		if (i < s->n_customers && !strcmp(snap_customer_ref(s, &s->customers[i], buf), ref))
 			return i;
 	}
 	return -1;

@@ -30,6 +30,10 @@ struct loader {
 	uint32_t *set_slots;    /* temporary: open-addressing set of consent pairs, index + 1 */
 	uint32_t set_mask;
 	uint32_t set_cap;       /* room in snapshot.consent_sets */
+	uint32_t *profile_slots; /* temporary: open-addressing set of profiles, index + 1 */
+	uint32_t profile_mask;
+	uint32_t profile_cap;   /* room in snapshot.profiles */
+	uint32_t profiled;      /* customers before this one have their profile */
 	uint32_t uuid_slots[4096]; /* distinct iBeacon UUIDs seen, index + 1 */
 	uint32_t uuid_cap;      /* room in snapshot.uuids */
 	uint32_t bytes_cap;     /* room in snapshot.id_bytes */
@@ -89,30 +93,7 @@ static int64_t count(struct loader *l, const char *sql, int64_t bind)
 
 static int64_t customer_index(const struct snapshot *s, int64_t id)
 {
-	/* Rows of the big tables mostly come in customer order: try the
-	 * neighbour of the previous answer before searching. */
-	static _Thread_local uint32_t hint;
-	uint32_t lo = 0, hi = s->n_customers;
-
-	for (uint32_t h = hint; h < hint + 2 && h < s->n_customers; h++)
-		if (s->customers[h].id == id) {
-			hint = h;
-			return h;
-		}
-
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-
-		if (s->customers[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < s->n_customers && s->customers[lo].id == id) {
-		hint = lo;
-		return lo;
-	}
-	return -1;
+	return snap_customer_index(s, id);
 }
 
 static int64_t segment_index(const struct loader *l, int64_t id)
@@ -212,28 +193,35 @@ static void copy_text(char *dst, size_t n, sqlite3_stmt *st, int col)
 static int load_customers(struct loader *l)
 {
 	sqlite3_stmt *st = prep(l, "SELECT id, customer_ref FROM customers ORDER BY id");
+	char prev[SNAP_REF_MAX] = "";
 	uint32_t i = 0;
-	int rc;
 
 	if (!st)
 		return -1;
-	while (i < l->s->n_customers && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct snap_customer *c = &l->s->customers[i++];
-
+	while (i < l->s->n_customers && sqlite3_step(st) == SQLITE_ROW) {
+		struct snap_customer *c = &l->s->customers[i];
 		const char *ref = (const char *)sqlite3_column_text(st, 1);
-		uint32_t len = (uint32_t)sqlite3_column_bytes(st, 1);
+		uint32_t len = ref ? (uint32_t)sqlite3_column_bytes(st, 1) : 0;
 
-		c->id = sqlite3_column_int64(st, 0);
-		c->consent = l->s->consent_sets[0];
+		/* The store refuses longer references; one written around it
+		 * is cut, as every other name of the snapshot is. */
+		if (len > SNAP_REF_MAX - 1)
+			len = SNAP_REF_MAX - 1;
 		if (len >= l->s->n_strings_bytes - l->strings_used)
 			break; /* cannot: counted inside the same read transaction */
+		snap_customer_id_note(l->s, i, sqlite3_column_int64(st, 0));
+		c->profile = 0;
 		c->ref = l->strings_used;
-		if (ref)
-			memcpy(l->s->strings + l->strings_used, ref, len);
-		l->strings_used += len + 1; /* the block is zeroed: the NUL is there */
+		l->strings_used += snap_ref_encode(l->s->strings + l->strings_used, i, prev,
+						   ref ? ref : "", len);
+		memcpy(prev, ref ? ref : "", len);
+		prev[len] = '\0';
+		i++;
 	}
 	sqlite3_finalize(st);
 	l->s->n_customers = i;
+	/* The last entry ends where the pool's used part does. */
+	l->s->n_strings_bytes = l->strings_used;
 	return 0;
 }
 
@@ -241,8 +229,7 @@ static int load_customers(struct loader *l)
  * caller zeroes them whole, padding included. Past the temporary table's
  * reach (more distinct pairs than it was sized for) pairs are appended
  * without looking: still correct, only less shared. */
-static const struct snap_consent *set_intern(struct loader *l,
-					     const struct snap_consent pair[SNAP_PURPOSES])
+static uint32_t set_intern(struct loader *l, const struct snap_consent pair[SNAP_PURPOSES])
 {
 	struct snapshot *s = l->s;
 	const size_t n = sizeof(s->consent_sets[0]);
@@ -254,13 +241,13 @@ static const struct snap_consent *set_intern(struct loader *l,
 		h = (h ^ b[k]) * 16777619u;
 	for (i = h & l->set_mask; l->set_slots[i]; i = (i + 1) & l->set_mask)
 		if (!memcmp(s->consent_sets[l->set_slots[i] - 1], pair, n))
-			return s->consent_sets[l->set_slots[i] - 1];
+			return l->set_slots[i] - 1;
 	if (s->n_consent_sets == l->set_cap)
-		return s->consent_sets[0]; /* cannot: one set per customer at most */
+		return 0; /* cannot: one set per customer at most */
 	memcpy(s->consent_sets[s->n_consent_sets], pair, n);
 	if (!full)
 		l->set_slots[i] = s->n_consent_sets + 1;
-	return s->consent_sets[s->n_consent_sets++];
+	return s->n_consent_sets++;
 }
 
 static int load_consents(struct loader *l)
@@ -289,7 +276,7 @@ static int load_consents(struct loader *l)
 			continue;
 		if (ci != cur) {
 			if (cur >= 0)
-				l->s->customers[cur].consent = set_intern(l, pair);
+				l->s->customers[cur].profile = set_intern(l, pair);
 			memset(pair, 0, sizeof(pair));
 			cur = ci;
 		}
@@ -302,10 +289,61 @@ static int load_consents(struct loader *l)
 		c->policy = policy_intern(l, sqlite3_column_text(st, 6));
 		rc = channel_mask(l, (const char *)sqlite3_column_text(st, 2), &c->channels);
 	}
+	/* Until load_segments() gives them their profile, customers hold
+	 * their consent set there. */
 	if (rc == 0 && cur >= 0)
-		l->s->customers[cur].consent = set_intern(l, pair);
+		l->s->customers[cur].profile = set_intern(l, pair);
 	sqlite3_finalize(st);
 	return rc;
+}
+
+/* The profile of consent set consent and segment list first: an equal one
+ * already stored, or appended. Past the temporary table's reach profiles
+ * are appended without looking: still correct, only less shared. */
+static uint32_t profile_intern(struct loader *l, uint32_t consent, uint32_t first)
+{
+	struct snapshot *s = l->s;
+	uint32_t h = 2166136261u, i;
+	bool full = s->n_profiles >= (l->profile_mask + 1) / 2;
+
+	if (!consent && !first)
+		return 0; /* nothing granted, no segment */
+	h = (h ^ consent) * 16777619u;
+	h = (h ^ first) * 16777619u;
+	for (i = h & l->profile_mask; l->profile_slots[i]; i = (i + 1) & l->profile_mask) {
+		const struct snap_profile *p = &s->profiles[l->profile_slots[i] - 1];
+
+		if (p->consent == consent && p->first_segment == first)
+			return l->profile_slots[i] - 1;
+	}
+	if (s->n_profiles == l->profile_cap)
+		return 0; /* cannot: one profile per customer at most */
+	s->profiles[s->n_profiles] = (struct snap_profile){ consent, first };
+	if (!full)
+		l->profile_slots[i] = s->n_profiles + 1;
+	return s->n_profiles++;
+}
+
+/* Customers up to end (not included) that have no profile yet: their
+ * consents and no segment. */
+static void profile_upto(struct loader *l, uint32_t end)
+{
+	for (; l->profiled < end; l->profiled++) {
+		struct snap_customer *c = &l->s->customers[l->profiled];
+
+		c->profile = profile_intern(l, c->profile, 0);
+	}
+}
+
+/* Customer ci, its segments read: every customer before it gets its
+ * profile, then it. */
+static void profile_set(struct loader *l, uint32_t ci, uint32_t first)
+{
+	struct snap_customer *c = &l->s->customers[ci];
+
+	profile_upto(l, ci);
+	c->profile = profile_intern(l, c->profile, first);
+	l->profiled = ci + 1;
 }
 
 /* Customer ci's list (n segment indices): an equal one already stored, or
@@ -325,13 +363,13 @@ static int list_intern(struct loader *l, uint32_t ci, const uint32_t *list, uint
 
 		if (s->customer_segments[at] == n &&
 		    !memcmp(s->customer_segments + at + 1, list, n * sizeof(*list))) {
-			s->customers[ci].first_segment = at;
+			profile_set(l, ci, at);
 			return 0;
 		}
 	}
 	if (n + 1 > l->lists_cap - s->n_customer_segments)
 		return -1; /* cannot: counted in the same transaction */
-	s->customers[ci].first_segment = s->n_customer_segments;
+	profile_set(l, ci, s->n_customer_segments);
 	s->customer_segments[s->n_customer_segments] = n;
 	memcpy(s->customer_segments + s->n_customer_segments + 1, list, n * sizeof(*list));
 	if (!full) {
@@ -386,6 +424,7 @@ static int load_segments(struct loader *l)
 	sqlite3_finalize(st);
 	if (cur >= 0 && n)
 		list_intern(l, (uint32_t)cur, l->list, n);
+	profile_upto(l, l->s->n_customers);
 	return 0;
 }
 
@@ -655,7 +694,7 @@ static int load_all(struct loader *l, struct snapshot **out)
 	int64_t now = store_now(), day_start = local_day_start(now), since, max_cd;
 	int64_t nc, ni, ns, ncs, nk, nh, np, nb, ne;
 	size_t off = 0, o_snap, o_cust, o_ids, o_camp, o_seg, o_chan, o_cs, o_hist, o_pol, o_str,
-	       o_clk, o_sets, o_uuid, o_bytes;
+	       o_clk, o_sets, o_uuid, o_bytes, o_blocks, o_run_start, o_run_delta, o_prof;
 	uint32_t slots = 16, set_slots = 16, list_slots = 16, clock_slots = 16;
 	char *base;
 
@@ -703,6 +742,13 @@ static int load_all(struct loader *l, struct snapshot **out)
 	/* Worst case, untouched where iBeacons share their UUID: */
 	o_bytes = take(&off, (size_t)ni, SNAP_ID_BYTES_MAX);
 	o_sets = take(&off, (size_t)nc + 1, sizeof(l->s->consent_sets[0]));
+	/* A run of ids per customer at worst; a store with few gaps touches
+	 * the first page of each. */
+	o_blocks = take(&off, snap_id_blocks((size_t)nc), sizeof(uint32_t));
+	o_run_start = take(&off, (size_t)nc, sizeof(uint32_t));
+	o_run_delta = take(&off, (size_t)nc, sizeof(int64_t));
+	/* A profile per customer at worst; shared, most of it is never touched. */
+	o_prof = take(&off, (size_t)nc + 1, sizeof(struct snap_profile));
 
 	while (slots < 2 * (uint64_t)np)
 		slots <<= 1;
@@ -722,14 +768,17 @@ static int load_all(struct loader *l, struct snapshot **out)
 	l->set_slots = calloc(set_slots, sizeof(uint32_t));
 	l->set_mask = set_slots - 1;
 	l->set_cap = (uint32_t)nc + 1;
+	l->profile_slots = calloc(set_slots, sizeof(uint32_t));
+	l->profile_mask = set_slots - 1;
+	l->profile_cap = (uint32_t)nc + 1;
 	l->list = calloc((size_t)ns + 1, sizeof(uint32_t));
 	l->list_slots = calloc(list_slots, sizeof(uint32_t));
 	l->list_mask = list_slots - 1;
 	l->lists_cap = (uint32_t)((size_t)ncs + (size_t)nc + 1);
 	l->clock_slots = calloc(clock_slots, sizeof(uint32_t));
 	l->clock_mask = clock_slots - 1;
-	if (!base || !l->segment_ids || !l->policy_slots || !l->set_slots || !l->list ||
-	    !l->list_slots || !l->clock_slots) {
+	if (!base || !l->segment_ids || !l->policy_slots || !l->set_slots || !l->profile_slots ||
+	    !l->list || !l->list_slots || !l->clock_slots) {
 		block_free(base);
 		return load_refused(l, STORE_ENOMEM, "out of memory");
 	}
@@ -749,6 +798,11 @@ static int load_all(struct loader *l, struct snapshot **out)
 	l->s->uuids = (uint8_t (*)[16])(base + o_uuid);
 	l->uuid_cap = (uint32_t)(ni < 2048 ? ni : 2048);
 	l->s->id_bytes = (uint8_t *)(base + o_bytes);
+	l->s->id_run_of_block = (uint32_t *)(base + o_blocks);
+	l->s->id_run_start = (uint32_t *)(base + o_run_start);
+	l->s->id_run_delta = (int64_t *)(base + o_run_delta);
+	l->s->profiles = (struct snap_profile *)(base + o_prof);
+	l->s->n_profiles = 1; /* profile 0: nothing granted, no segment (the block is zeroed) */
 	l->bytes_cap = (uint32_t)((size_t)ni * SNAP_ID_BYTES_MAX);
 	l->s->n_consent_sets = 1; /* set 0: nothing granted (the block is zeroed) */
 	l->clock_cap = (uint32_t)ne;
@@ -834,6 +888,7 @@ int store_snapshot_load(sqlite3 *db, struct snapshot **out, char *err, size_t n)
 	free(l.segment_ids);
 	free(l.policy_slots);
 	free(l.set_slots);
+	free(l.profile_slots);
 	free(l.list);
 	free(l.list_slots);
 	free(l.clock_slots);
@@ -857,6 +912,10 @@ struct snapshot *snapshot_empty(void)
 	s = (struct snapshot *)(base + o_snap);
 	rest = base + o_rest;   /* zeroed; every count is 0, no array is read */
 	s->customers = (struct snap_customer *)rest;
+	s->id_run_of_block = (uint32_t *)rest;   /* n_customers 0: never read */
+	s->id_run_start = (uint32_t *)rest;
+	s->id_run_delta = (int64_t *)rest;
+	s->profiles = (struct snap_profile *)rest;
 	s->consent_sets = (struct snap_consent (*)[SNAP_PURPOSES])rest;
 	s->n_consent_sets = 1;
 	s->uuids = (uint8_t (*)[16])rest;

@@ -66,20 +66,30 @@ struct snap_consent {
 	bool granted;              /* a grant exists (possibly withdrawn or expired) */
 };
 
-/* A customer's consents (consent[SNAP_PRESENCE], consent[SNAP_RETARGETING])
- * point at a pair in snapshot.consent_sets: customers enrolled together
- * (one CSV import, one sync) hold equal pairs, so the snapshot keeps each
- * distinct pair once -- 8 bytes per customer instead of 32. A customer
- * without any consent points at set 0 (nothing granted). */
-struct snap_customer {
-	int64_t id;                /* customers.id in SQLite */
-	const struct snap_consent *consent; /* [SNAP_PURPOSES], shared, never NULL */
-	/* Its segments (snap_customer_segments()): snapshot.customer_segments
-	 * from here up to the next customer's first_segment, or with
-	 * snapshot.segment_lists the shared list that starts here. */
+/* What customers enrolled together share: their consent pair (an index
+ * into snapshot.consent_sets; set 0 is nothing granted) and their segments
+ * (snap_customer_segments(): with snapshot.segment_lists the shared list
+ * that starts at first_segment in snapshot.customer_segments, else its
+ * range up to the next customer's first_segment). Profile 0 is nothing
+ * granted and no segment. */
+struct snap_profile {
+	uint32_t consent;
 	uint32_t first_segment;
-	uint32_t ref;              /* offset of the CRM's opaque customer_ref in snapshot.strings */
 };
+
+/* A customer: 8 bytes, as at 100 k customers each byte is 100 kB of the
+ * gateway's memory. One import or one sync gives its customers equal
+ * consents and segments, so they point at one profile (snap_customer_consent(),
+ * snap_customer_segments()). Its customers.id is not kept here but in the
+ * snapshot's id runs (snap_customer_id()): rowids are mostly dense, so most
+ * stores need one run for all their customers. */
+struct snap_customer {
+	uint32_t profile;          /* index into snapshot.profiles */
+	uint32_t ref;              /* offset of its reference's entry in snapshot.strings */
+};
+
+/* Customers in a block of this many share an entry of snapshot.id_run_of_block. */
+#define SNAP_ID_BLOCK_SHIFT 6
 
 enum snap_event { SNAP_EVENT_ENTER = 0, SNAP_EVENT_DWELL = 1, SNAP_EVENT_EXIT = 2 };
 
@@ -110,8 +120,9 @@ struct snap_trigger_history {
 struct snapshot {
 	uint64_t data_version;     /* what the store was at when this was read */
 	uint32_t n_customers, n_identifiers, n_campaigns, n_segments, n_channels, n_history;
-	uint32_t n_customer_segments, n_policies, n_consent_sets;
+	uint32_t n_customer_segments, n_policies, n_consent_sets, n_profiles;
 	struct snap_customer *customers;        /* sorted by id */
+	struct snap_profile *profiles;          /* distinct (consents, segments); 0: none */
 	struct snap_consent (*consent_sets)[SNAP_PURPOSES]; /* distinct pairs; 0: none granted */
 	struct snap_identifier *identifiers;
 	struct snap_campaign *campaigns;
@@ -120,7 +131,7 @@ struct snapshot {
 	char (*policies)[SNAP_POLICY_MAX];      /* distinct consent policy versions */
 	uint32_t *customer_segments;            /* segment indices, per customer range */
 	struct snap_trigger_history *history;
-	char *strings;                          /* customer refs, each NUL-terminated */
+	char *strings;                          /* customer refs (snap_customer_ref()) */
 	int64_t *clock_offsets;                 /* EID keys: tag counter = unix time - offset */
 	uint32_t n_strings_bytes, n_clock_offsets;
 	uint8_t (*uuids)[16];                   /* distinct iBeacon UUIDs */
@@ -131,6 +142,15 @@ struct snapshot {
 	 * do: one import, one list); list 0 is empty. Otherwise a customer's
 	 * segments are a range of it (see snap_customer). */
 	bool segment_lists;
+	/* customers.id of customer i is i + id_run_delta[r], r the run that
+	 * holds i: runs start where the ids have a gap (id_run_start ascending,
+	 * [0] = 0). id_run_of_block[i >> SNAP_ID_BLOCK_SHIFT] is the run of
+	 * that block's first customer, so finding i's run looks at most at the
+	 * run starts inside one block: constant time on the data path. */
+	uint32_t n_id_runs;
+	uint32_t *id_run_start;
+	int64_t *id_run_delta;
+	uint32_t *id_run_of_block;
 };
 
 /* Unix seconds -> the snapshot's 32-bit times. Before 1970 clamps to 0 and
@@ -147,10 +167,133 @@ static inline uint32_t snap_until32(int64_t t)
 	return t == 0 ? 0u : t < 0 ? 1u : t >= (int64_t)UINT32_MAX ? 0u : (uint32_t)t;
 }
 
-static inline const char *snap_customer_ref(const struct snapshot *s,
-					    const struct snap_customer *c)
+/*
+ * Customer references, front-coded: customer i's entry in snapshot.strings
+ * (at customers[i].ref, up to the next customer's) is one byte, how many
+ * leading bytes its reference shares with customer i - 1's, then the bytes
+ * that differ, no NUL. Every SNAP_REF_RESTART-th customer shares nothing.
+ * A CRM's numbered references ("R0000001", "R0000002", ...) take 2 or 3
+ * bytes instead of 9; references with nothing in common take as many as
+ * with a NUL. Decoding starts at the last restart: at most 15 short steps,
+ * no allocation (a visit event decodes one; restarts every 64th would save
+ * 30 KB at 100 k numbered references and cost four times the steps).
+ */
+#define SNAP_REF_RESTART 16
+
+/* Entry i of the pool: the reference before it in buf (*len bytes, less than
+ * SNAP_REF_MAX) becomes customer i's, NUL-terminated. */
+static inline void snap_ref_step(const struct snapshot *s, uint32_t i, char buf[SNAP_REF_MAX],
+				 uint32_t *len)
 {
-	return c->ref < s->n_strings_bytes ? s->strings + c->ref : "";
+	uint32_t off = s->customers[i].ref;
+	uint32_t end = i + 1 < s->n_customers ? s->customers[i + 1].ref : s->n_strings_bytes;
+	uint32_t shared, n;
+
+	if (off >= end || end > s->n_strings_bytes) {
+		*len = 0; /* cannot: the loader writes a byte per customer at least */
+	} else {
+		shared = (uint8_t)s->strings[off];
+		if (shared > *len || i % SNAP_REF_RESTART == 0)
+			shared = 0;
+		n = end - off - 1;
+		if (n > SNAP_REF_MAX - 1 - shared)
+			n = SNAP_REF_MAX - 1 - shared;
+		memcpy(buf + shared, s->strings + off + 1, n);
+		*len = shared + n;
+	}
+	buf[*len] = '\0';
+}
+
+/* The CRM's opaque customer_ref of customer c, decoded into buf. */
+static inline const char *snap_customer_ref(const struct snapshot *s,
+					    const struct snap_customer *c, char buf[SNAP_REF_MAX])
+{
+	uint32_t i = (uint32_t)(c - s->customers), len = 0;
+
+	buf[0] = '\0';
+	if (i >= s->n_customers)
+		return buf;
+	for (uint32_t j = i - i % SNAP_REF_RESTART; j <= i; j++)
+		snap_ref_step(s, j, buf, &len);
+	return buf;
+}
+
+/* Customer i's entry for reference ref (len bytes, less than SNAP_REF_MAX)
+ * after prev (customer i - 1's, NUL-terminated) into dst: the bytes written. */
+static inline uint32_t snap_ref_encode(char *dst, uint32_t i, const char *prev, const char *ref,
+				       uint32_t len)
+{
+	uint32_t shared = 0;
+
+	if (i % SNAP_REF_RESTART)
+		while (shared < len && prev[shared] == ref[shared])
+			shared++;
+	dst[0] = (char)shared;
+	memcpy(dst + 1, ref + shared, len - shared);
+	return 1 + len - shared;
+}
+
+/* Customer c's consent pair ([SNAP_PURPOSES]); set 0 (nothing granted) when
+ * out of range. */
+static inline const struct snap_consent *snap_customer_consent(const struct snapshot *s,
+							       const struct snap_customer *c)
+{
+	uint32_t k = c->profile < s->n_profiles ? s->profiles[c->profile].consent : 0;
+
+	return s->consent_sets[k < s->n_consent_sets ? k : 0];
+}
+
+/* customers.id of customer i (i < n_customers). */
+static inline int64_t snap_customer_id(const struct snapshot *s, uint32_t i)
+{
+	uint32_t r = s->id_run_of_block[i >> SNAP_ID_BLOCK_SHIFT];
+
+	while (r + 1 < s->n_id_runs && s->id_run_start[r + 1] <= i)
+		r++;
+	return (int64_t)i + s->id_run_delta[r];
+}
+
+/* The index of the customer with customers.id id, or -1: a search over the
+ * runs (one, in a store that saw few removals). */
+static inline int64_t snap_customer_index(const struct snapshot *s, int64_t id)
+{
+	uint32_t lo = 0, hi = s->n_id_runs, end;
+	int64_t i;
+
+	/* The last run whose first id is at most id: first ids ascend. */
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if ((int64_t)s->id_run_start[mid] + s->id_run_delta[mid] <= id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return -1;
+	end = lo < s->n_id_runs ? s->id_run_start[lo] : s->n_customers;
+	i = id - s->id_run_delta[lo - 1];
+	return i >= (int64_t)s->id_run_start[lo - 1] && i < (int64_t)end ? i : -1;
+}
+
+/* Note customers.id of customer i while a snapshot is built, i = 0, 1, ...
+ * in turn and ids ascending; the run arrays have room for a run per
+ * customer and id_run_of_block an entry per block. */
+static inline void snap_customer_id_note(struct snapshot *s, uint32_t i, int64_t id)
+{
+	if (!s->n_id_runs || id - (int64_t)i != s->id_run_delta[s->n_id_runs - 1]) {
+		s->id_run_start[s->n_id_runs] = i;
+		s->id_run_delta[s->n_id_runs] = id - (int64_t)i;
+		s->n_id_runs++;
+	}
+	if (!(i & ((1u << SNAP_ID_BLOCK_SHIFT) - 1)))
+		s->id_run_of_block[i >> SNAP_ID_BLOCK_SHIFT] = s->n_id_runs - 1;
+}
+
+/* How many entries id_run_of_block needs for n customers. */
+static inline size_t snap_id_blocks(size_t n)
+{
+	return (n >> SNAP_ID_BLOCK_SHIFT) + 1;
 }
 
 static inline const char *snap_consent_policy(const struct snapshot *s,
@@ -159,11 +302,18 @@ static inline const char *snap_consent_policy(const struct snapshot *s,
 	return c->policy && c->policy <= s->n_policies ? s->policies[c->policy - 1] : "";
 }
 
+static inline uint32_t snap_customer_first_segment(const struct snapshot *s, uint32_t i)
+{
+	uint32_t k = s->customers[i].profile;
+
+	return k < s->n_profiles ? s->profiles[k].first_segment : 0;
+}
+
 /* Customer i's segment indices: *segs, and how many. */
 static inline uint32_t snap_customer_segments(const struct snapshot *s, uint32_t i,
 					      const uint32_t **segs)
 {
-	uint32_t first = s->customers[i].first_segment;
+	uint32_t first = snap_customer_first_segment(s, i);
 	uint32_t end;
 
 	if (s->segment_lists) {
@@ -172,7 +322,8 @@ static inline uint32_t snap_customer_segments(const struct snapshot *s, uint32_t
 		*segs = s->customer_segments + (n ? first + 1 : 0);
 		return n <= s->n_customer_segments - first - 1 ? n : 0;
 	}
-	end = i + 1 < s->n_customers ? s->customers[i + 1].first_segment : s->n_customer_segments;
+	end = i + 1 < s->n_customers ? snap_customer_first_segment(s, i + 1)
+				     : s->n_customer_segments;
 	if (end > s->n_customer_segments)
 		end = s->n_customer_segments;
 	*segs = s->customer_segments + first;

@@ -14,6 +14,7 @@
 
 struct snap_builder {
 	struct snap_customer cust[SB_MAX_CUST];
+	int64_t cust_id[SB_MAX_CUST];
 	struct snap_consent consent[SB_MAX_CUST][SNAP_PURPOSES];
 	uint32_t cust_seg[SB_MAX_CUST][SB_SEG_PER_CUST];
 	uint32_t n_cust_seg[SB_MAX_CUST];
@@ -56,13 +57,13 @@ uint32_t sb_customer(struct snap_builder *b, int64_t id, const char *ref)
 {
 	struct snap_customer *c = &b->cust[b->n_cust];
 
-	if (b->n_cust >= SB_MAX_CUST || (b->n_cust && b->cust[b->n_cust - 1].id >= id))
+	if (b->n_cust >= SB_MAX_CUST || (b->n_cust && b->cust_id[b->n_cust - 1] >= id))
 		abort();
 	memset(c, 0, sizeof(*c));
 	memset(b->consent[b->n_cust], 0, sizeof(b->consent[b->n_cust]));
 	memset(b->policy[b->n_cust], 0, sizeof(b->policy[b->n_cust]));
 	b->n_cust_seg[b->n_cust] = 0;
-	c->id = id;
+	b->cust_id[b->n_cust] = id;
 	snprintf(b->ref[b->n_cust], SNAP_REF_MAX, "%s", ref);
 	return b->n_cust++;
 }
@@ -216,7 +217,10 @@ struct snapshot *sb_build(const struct snap_builder *b, uint64_t data_version)
 	       SZ(sizeof(struct snap_trigger_history) * b->n_hist) + SZ(SNAP_POLICY_MAX * n_pol) +
 	       SZ(n_str) + SZ(sizeof(int64_t) * b->n_ids) +
 	       SZ(sizeof(struct snap_consent) * SNAP_PURPOSES * (b->n_cust + 1)) +
-	       SZ((size_t)SNAP_ID_BYTES_MAX * b->n_ids);
+	       SZ((size_t)SNAP_ID_BYTES_MAX * b->n_ids) +
+	       SZ(sizeof(uint32_t) * snap_id_blocks(b->n_cust)) +
+	       SZ(sizeof(uint32_t) * b->n_cust) + SZ(sizeof(int64_t) * b->n_cust) +
+	       SZ(sizeof(struct snap_profile) * (b->n_cust + 1));
 #undef SZ
 	block = calloc(1, size);
 	if (!block)
@@ -251,6 +255,14 @@ struct snapshot *sb_build(const struct snap_builder *b, uint64_t data_version)
 	 * shares iBeacon UUIDs, nothing here may depend on either. */
 	s->id_bytes = carve(&p, (size_t)SNAP_ID_BYTES_MAX * b->n_ids);
 	s->n_id_bytes = SNAP_ID_BYTES_MAX * b->n_ids;
+	s->id_run_of_block = carve(&p, sizeof(uint32_t) * snap_id_blocks(b->n_cust));
+	s->id_run_start = carve(&p, sizeof(uint32_t) * b->n_cust);
+	s->id_run_delta = carve(&p, sizeof(int64_t) * b->n_cust);
+	/* A profile per customer after the empty profile 0: the store's loader
+	 * shares equal ones, nothing here may depend on either. Segments are
+	 * ranges (segment_lists false). */
+	s->profiles = carve(&p, sizeof(struct snap_profile) * (b->n_cust + 1));
+	s->n_profiles = b->n_cust + 1;
 	memcpy(s->id_bytes, b->id_bytes, (size_t)SNAP_ID_BYTES_MAX * b->n_ids);
 	memcpy(s->consent_sets + 1, b->consent, sizeof(struct snap_consent) * SNAP_PURPOSES *
 						       b->n_cust);
@@ -263,11 +275,13 @@ struct snapshot *sb_build(const struct snap_builder *b, uint64_t data_version)
 	memcpy(s->history, b->hist, sizeof(struct snap_trigger_history) * b->n_hist);
 	n_cs = n_str = 0;
 	for (uint32_t i = 0; i < b->n_cust; i++) {
-		s->customers[i].first_segment = n_cs;
+		s->profiles[i + 1].first_segment = n_cs;
+		s->profiles[i + 1].consent = i + 1;
+		s->customers[i].profile = i + 1;
 		s->customers[i].ref = n_str;
-		memcpy(s->strings + n_str, b->ref[i], strlen(b->ref[i]) + 1);
-		n_str += (uint32_t)strlen(b->ref[i]) + 1;
-		s->customers[i].consent = s->consent_sets[i + 1];
+		n_str += snap_ref_encode(s->strings + n_str, i, i ? b->ref[i - 1] : "", b->ref[i],
+					 (uint32_t)strlen(b->ref[i]));
+		snap_customer_id_note(s, i, b->cust_id[i]);
 		for (int k = 0; k < SNAP_PURPOSES; k++)
 			s->consent_sets[i + 1][k].policy =
 				b->policy[i][k][0]
@@ -277,6 +291,7 @@ struct snapshot *sb_build(const struct snap_builder *b, uint64_t data_version)
 		for (uint32_t k = 0; k < b->n_cust_seg[i]; k++)
 			s->customer_segments[n_cs++] = b->cust_seg[i][k];
 	}
+	s->n_strings_bytes = n_str; /* the last reference ends where the used part does */
 	/* EID keys find their clock offset beside the identifiers, as the store lays them out. */
 	for (uint32_t i = 0; i < b->n_ids; i++) {
 		s->identifiers[i].data = SNAP_ID_BYTES_MAX * i;

@@ -47,17 +47,19 @@ static void test_consent_at_event_time(void **state)
 	sb_consent(b, c, SNAP_PRESENCE, MORNING, MORNING + 100, 0, 0, "v1");
 	sb_consent(b, c, SNAP_RETARGETING, MORNING, 0, MORNING + 50, 0x3, "v2");
 	s = sb_build(b, 1);
-	assert_false(consent_gate_presence(&s->customers[0], MORNING - 1));
-	assert_true(consent_gate_presence(&s->customers[0], MORNING));
-	assert_true(consent_gate_presence(&s->customers[0], MORNING + 99));
-	assert_false(consent_gate_presence(&s->customers[0], MORNING + 100));
-	assert_int_equal(consent_gate_trigger_channels(&s->customers[0], &cam, MORNING + 49), 0x3);
-	assert_int_equal(consent_gate_trigger_channels(&s->customers[0], &cam, MORNING + 50), 0);
+	assert_false(consent_gate_presence(s, &s->customers[0], MORNING - 1));
+	assert_true(consent_gate_presence(s, &s->customers[0], MORNING));
+	assert_true(consent_gate_presence(s, &s->customers[0], MORNING + 99));
+	assert_false(consent_gate_presence(s, &s->customers[0], MORNING + 100));
+	assert_int_equal(consent_gate_trigger_channels(s, &s->customers[0], &cam, MORNING + 49),
+			 0x3);
+	assert_int_equal(consent_gate_trigger_channels(s, &s->customers[0], &cam, MORNING + 50), 0);
 	/* Channels: the campaign's (any of) intersected with the consent's. */
 	cam.channels = 0x6;
-	assert_int_equal(consent_gate_trigger_channels(&s->customers[0], &cam, MORNING + 1), 0x2);
+	assert_int_equal(consent_gate_trigger_channels(s, &s->customers[0], &cam, MORNING + 1),
+			 0x2);
 	cam.channels = 0x4;
-	assert_int_equal(consent_gate_trigger_channels(&s->customers[0], &cam, MORNING + 1), 0);
+	assert_int_equal(consent_gate_trigger_channels(s, &s->customers[0], &cam, MORNING + 1), 0);
 	snapshot_free(s);
 	sb_free(b);
 }

@@ -284,7 +284,7 @@ static void snapshot_contents(void **state)
 				    .channels = "push", .hours_from = 540, .hours_until = 1200,
 				    .enabled = true };
 	struct snapshot *s;
-	char err[STORE_ERRLEN], sql[256];
+	char err[STORE_ERRLEN], sql[256], ref[SNAP_REF_MAX];
 	uint64_t v0;
 
 	assert_int_equal(store_customer_add(f->db, "t", "A", err), STORE_OK);
@@ -307,8 +307,8 @@ static void snapshot_contents(void **state)
 
 	assert_int_equal(store_snapshot_load(f->db, &s, err, sizeof(err)), 0);
 	assert_int_equal(s->n_customers, 2);
-	assert_string_equal(snap_customer_ref(s, &s->customers[0]), "A");
-	assert_string_equal(snap_customer_ref(s, &s->customers[1]), "B");
+	assert_string_equal(snap_customer_ref(s, &s->customers[0], ref), "A");
+	assert_string_equal(snap_customer_ref(s, &s->customers[1], ref), "B");
 	assert_int_equal(s->n_identifiers, 2);
 	assert_int_equal(s->identifiers[0].type, SNAP_ID_IBEACON);
 	assert_int_equal(s->identifiers[0].customer, 1);
@@ -327,13 +327,15 @@ static void snapshot_contents(void **state)
 	assert_int_equal(s->identifiers[1].type, SNAP_ID_EDDYSTONE_EID);
 	assert_int_equal(s->identifiers[1].exponent, 4);
 	assert_int_equal(snap_clock_offset(s, &s->identifiers[1]), -7);
-	assert_true(snap_consent_active(&s->customers[1].consent[SNAP_RETARGETING], time(NULL)));
-	assert_false(s->customers[1].consent[SNAP_PRESENCE].granted);
-	assert_string_equal(snap_consent_policy(s, &s->customers[1].consent[SNAP_RETARGETING]),
-			    "v3");
+	assert_true(snap_consent_active(&snap_customer_consent(s, &s->customers[1])[SNAP_RETARGETING],
+					time(NULL)));
+	assert_false(snap_customer_consent(s, &s->customers[1])[SNAP_PRESENCE].granted);
+	assert_string_equal(
+		snap_consent_policy(s, &snap_customer_consent(s, &s->customers[1])[SNAP_RETARGETING]),
+		"v3");
 	assert_int_equal(s->n_channels, 2);
 	assert_string_equal(s->channels[0], "email");
-	assert_int_equal(s->customers[1].consent[SNAP_RETARGETING].channels, 3);
+	assert_int_equal(snap_customer_consent(s, &s->customers[1])[SNAP_RETARGETING].channels, 3);
 	{
 		const uint32_t *segs;
 
@@ -362,7 +364,80 @@ static void snapshot_contents(void **state)
 	store_close(other);
 	assert_true(store_data_version(f->db) != v0);
 	assert_int_equal(store_snapshot_load(f->db, &s, err, sizeof(err)), 0);
-	assert_false(snap_consent_active(&s->customers[1].consent[SNAP_RETARGETING], time(NULL)));
+	assert_false(snap_consent_active(&snap_customer_consent(s, &s->customers[1])[SNAP_RETARGETING],
+					 time(NULL)));
+	snapshot_free(s);
+}
+
+/* Customers are found by customers.id and back, and their references read
+ * back whole, whatever gaps removals left, across the snapshot's blocks of
+ * 64 customers. */
+static void snapshot_customer_ids(void **state)
+{
+	struct fixture *f = *state;
+	struct store_grant g = { .purpose = STORE_RETARGETING, .channels = "push" };
+	char err[STORE_ERRLEN], ref[SNAP_REF_MAX];
+	struct snapshot *s;
+	sqlite3_stmt *st;
+	bool clean;
+	uint32_t k = 0;
+
+	/* References short and as long as the store takes (63 characters). */
+	for (int i = 0; i < 150; i++) {
+		if (i % 3)
+			snprintf(ref, sizeof(ref), "C%d", i);
+		else
+			snprintf(ref, sizeof(ref), "C%03d%059d", i & 255, i & 255);
+		assert_int_equal(store_customer_add(f->db, "t", ref, err), STORE_OK);
+	}
+	/* C1 and C2 are in "vip", C2 and C4 granted retargeting: customers
+	 * differ in what they share with the others. */
+	assert_int_equal(store_segment_add(f->db, "t", "C1", "vip", err), STORE_OK);
+	assert_int_equal(store_segment_add(f->db, "t", "C2", "vip", err), STORE_OK);
+	assert_int_equal(store_consent_grant(f->db, "t", "C2", &g, err), STORE_OK);
+	assert_int_equal(store_consent_grant(f->db, "t", "C4", &g, err), STORE_OK);
+	assert_int_equal(store_snapshot_load(f->db, &s, err, sizeof(err)), 0);
+	assert_int_equal(s->n_id_runs, 1); /* no gap: one run for everybody */
+	for (uint32_t i = 0; i < 6; i++) {
+		const uint32_t *segs;
+
+		assert_int_equal(snap_customer_segments(s, i, &segs), i == 1 || i == 2);
+		assert_int_equal(
+			snap_customer_consent(s, &s->customers[i])[SNAP_RETARGETING].granted,
+			i == 2 || i == 4);
+	}
+	snapshot_free(s);
+	for (int i = 0; i < 150; i++) {
+		if (i % 7 != 3 && (i < 60 || i > 70))
+			continue;
+		if (i % 3)
+			snprintf(ref, sizeof(ref), "C%d", i);
+		else
+			snprintf(ref, sizeof(ref), "C%03d%059d", i & 255, i & 255);
+		assert_int_equal(store_forget(f->db, "t", ref, &clean, err), STORE_OK);
+	}
+	assert_int_equal(store_snapshot_load(f->db, &s, err, sizeof(err)), 0);
+	assert_int_equal(sqlite3_prepare_v2(f->db, "SELECT id, customer_ref FROM customers "
+						   "ORDER BY id", -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+
+		assert_true(k < s->n_customers);
+		assert_int_equal(snap_customer_id(s, k), id);
+		assert_int_equal(snap_customer_index(s, id), k);
+		assert_string_equal(snap_customer_ref(s, &s->customers[k], ref),
+				    (const char *)sqlite3_column_text(st, 1));
+		k++;
+	}
+	sqlite3_finalize(st);
+	assert_int_equal(k, s->n_customers);
+	/* C3 (id 4), C60 .. C70 (ids 61 .. 71) are gone; nobody before id 1 or after C149 */
+	assert_int_equal(snap_customer_index(s, 4), -1);
+	for (int64_t id = 61; id <= 71; id++)
+		assert_int_equal(snap_customer_index(s, id), -1);
+	assert_int_equal(snap_customer_index(s, 0), -1);
+	assert_int_equal(snap_customer_index(s, 151), -1);
+	assert_int_equal(snap_customer_index(s, 1), 0);
 	snapshot_free(s);
 }
 
@@ -526,6 +601,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(purge_retention, setup, teardown),
 		cmocka_unit_test(snapshot_time_bounds),
 		cmocka_unit_test_setup_teardown(snapshot_contents, setup, teardown),
+		cmocka_unit_test_setup_teardown(snapshot_customer_ids, setup, teardown),
 		cmocka_unit_test_setup_teardown(export_document, setup, teardown),
 		cmocka_unit_test_setup_teardown(consent_generation_moves, setup, teardown),
 		cmocka_unit_test_setup_teardown(migrate_from_v1, setup, teardown),

@@ -476,14 +476,15 @@ static void snapshot_shares_consents(void **state)
 			 STORE_OK);
 	assert_int_equal(store_snapshot_load(f->db, &s, err, sizeof(err)), 0);
 	assert_int_equal(s->n_customers, 5);
-	assert_ptr_equal(s->customers[0].consent, s->customers[4].consent);
-	assert_true(s->customers[0].consent[SNAP_RETARGETING].granted);
-	assert_int_equal(s->customers[0].consent[SNAP_RETARGETING].until, 0);
-	assert_true(s->customers[1].consent[SNAP_RETARGETING].until != 0);
-	assert_true(s->customers[2].consent[SNAP_PRESENCE].granted);
-	assert_false(s->customers[2].consent[SNAP_RETARGETING].granted);
-	assert_false(s->customers[3].consent[SNAP_PRESENCE].granted);
-	assert_ptr_equal(s->customers[3].consent, s->consent_sets[0]);
+	assert_ptr_equal(snap_customer_consent(s, &s->customers[0]),
+			 snap_customer_consent(s, &s->customers[4]));
+	assert_true(snap_customer_consent(s, &s->customers[0])[SNAP_RETARGETING].granted);
+	assert_int_equal(snap_customer_consent(s, &s->customers[0])[SNAP_RETARGETING].until, 0);
+	assert_true(snap_customer_consent(s, &s->customers[1])[SNAP_RETARGETING].until != 0);
+	assert_true(snap_customer_consent(s, &s->customers[2])[SNAP_PRESENCE].granted);
+	assert_false(snap_customer_consent(s, &s->customers[2])[SNAP_RETARGETING].granted);
+	assert_false(snap_customer_consent(s, &s->customers[3])[SNAP_PRESENCE].granted);
+	assert_ptr_equal(snap_customer_consent(s, &s->customers[3]), s->consent_sets[0]);
 	/* none, A's and A2's, B's (withdrawn), C's */
 	assert_int_equal(s->n_consent_sets, 4);
 	snapshot_free(s);
@@ -493,8 +494,9 @@ static void snapshot_shares_consents(void **state)
 	assert_int_equal(store_snapshot_load(f->db, &s, err, sizeof(err)), 0);
 	/* E's grants are newer than A's: a pair of its own */
 	assert_int_equal(s->n_consent_sets,
-			 4 + (s->customers[5].consent != s->customers[0].consent));
-	assert_true(s->customers[5].consent[SNAP_RETARGETING].granted);
+			 4 + (snap_customer_consent(s, &s->customers[5]) !=
+			      snap_customer_consent(s, &s->customers[0])));
+	assert_true(snap_customer_consent(s, &s->customers[5])[SNAP_RETARGETING].granted);
 	snapshot_free(s);
 }
 

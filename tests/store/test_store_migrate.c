@@ -171,9 +171,9 @@ static void v8_reads_and_upgrades(void **state)
 	 * (4, not the withdrawn 2) is the one in force */
 	assert_int_equal(store_snapshot_load(db, &s, f->err, sizeof(f->err)), 0);
 	assert_int_equal(s->n_identifiers, 6);
-	assert_true(s->customers[0].consent[SNAP_PRESENCE].granted);
-	assert_true(s->customers[0].consent[SNAP_RETARGETING].granted);
-	assert_false(s->customers[1].consent[SNAP_RETARGETING].granted);
+	assert_true(snap_customer_consent(s, &s->customers[0])[SNAP_PRESENCE].granted);
+	assert_true(snap_customer_consent(s, &s->customers[0])[SNAP_RETARGETING].granted);
+	assert_false(snap_customer_consent(s, &s->customers[1])[SNAP_RETARGETING].granted);
 	snapshot_free(s);
 
 	/* a withdrawal stamps the newest row only; a grant takes the next id */
