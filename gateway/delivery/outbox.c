@@ -18,8 +18,10 @@
 /* The writes touch the tails of a few tables and the upper levels of their
  * indexes: a small page cache holds those, and the kernel's page cache the
  * rest. SQLite's default (2 MiB per connection) would be a tenth of the
- * gateway's memory on a Pi. */
-#define OUTBOX_CACHE_KIB 512
+ * gateway's memory on a Pi; 128 KiB costs ~15 instructions per report more
+ * than 256 in the callgrind replay (pages copied in again), 512 saves none
+ * (BENCHMARKS.md). */
+#define OUTBOX_CACHE_KIB 256
 
 /* Row ids of aggregates start with this; trigger ids are UUIDs. */
 #define AUX_PREFIX "aux:"
@@ -160,9 +162,11 @@ int outbox_enqueue(struct outbox *ob, const char *trigger_id, const char *topic,
  * turn ends: while the database is writable nothing waits beyond a slice
  * (memory stays small) and nothing is dropped. Once a commit has failed
  * (another writer holds the lock), changes wait for the next turn's
- * attempt, bounded by pending_max.
+ * attempt, bounded by pending_max. 128 changes (a few dozen KiB of
+ * trigger documents) per commit: a burst of 10,000 enters takes some 80
+ * commits instead of 20, and the peak memory is ~0.4 MiB lower.
  */
-#define OUTBOX_SLICE 512
+#define OUTBOX_SLICE 128
 
 static void commit_slice(struct outbox *ob, size_t waiting)
 {
