@@ -316,6 +316,19 @@ bool pipeline_visit_allowed(const struct pipeline *p, int64_t customer_id, int64
 	return ci >= 0 && consent_gate_presence(p->snap, &p->snap->customers[ci], now_s);
 }
 
+/* The identity index and the IRK resolver of a snapshot take the place of
+ * the ones before; the workers search with the new keys from now on. */
+static void install_indexes(struct pipeline *p, struct id_index *idx, struct irk_resolver *irk)
+{
+	id_index_free(p->idx);
+	irk_resolver_free(p->irk);
+	p->idx = idx;
+	p->irk = irk;
+	if (p->irk_async)
+		irk_async_set_resolver(p->irk_async, irk);
+}
+
+
 void pipeline_set_snapshot(struct pipeline *p, struct snapshot *s)
 {
 	int64_t now_s;
@@ -367,12 +380,7 @@ void pipeline_set_snapshot(struct pipeline *p, struct snapshot *s)
 	n_thr = campaign_dwell_thresholds(s, p->cfg.zone, p->dwell_thresholds,
 					  DWELL_THRESHOLDS_MAX);
 	presence_set_thresholds(p->pr, p->dwell_thresholds, n_thr, on_threshold);
-	id_index_free(p->idx);
-	irk_resolver_free(p->irk);
-	p->idx = idx;
-	p->irk = irk;
-	if (p->irk_async)
-		irk_async_set_resolver(p->irk_async, irk);
+	install_indexes(p, idx, irk);
 	free(p->has_ident);
 	p->has_ident = has_ident;
 	if (p->snap)
@@ -402,12 +410,7 @@ void pipeline_release_snapshot(struct pipeline *p)
 	 * search may still read its keys. */
 	if (p->irk_async)
 		irk_async_drain(p->irk_async);
-	id_index_free(p->idx);
-	irk_resolver_free(p->irk);
-	p->idx = idx;
-	p->irk = irk;
-	if (p->irk_async)
-		irk_async_set_resolver(p->irk_async, irk);
+	install_indexes(p, idx, irk);
 	free(p->has_ident);
 	p->has_ident = NULL;
 	snapshot_free(p->snap);

@@ -52,6 +52,9 @@ int store_sqlite_raw_err(sqlite3 *db, int sqlite_rc, char *err);
 
 /* A cached, reset and cleared statement for sql (prepared on first use). */
 sqlite3_stmt *store_stmt(sqlite3 *db, const char *sql, char *err);
+/* The one value a bound statement yields (column 0 of its first row); the
+ * statement is reset after. STORE_OK, or an error with SQLite's words in err. */
+int store_step_value(sqlite3 *db, sqlite3_stmt *st, int64_t *out, char *err);
 /* Steps a cached statement to completion; returns STORE_OK or an error. */
 int store_exec_stmt(sqlite3 *db, sqlite3_stmt *st, const char *what, char *err);
 int store_exec(sqlite3 *db, const char *sql, const char *what, char *err);

@@ -106,20 +106,16 @@ static int outbox_consented(sqlite3 *db, int64_t customer_id, int64_t created_us
 			    const char *topic, char *err)
 {
 	sqlite3_stmt *st = stmt(db, SQL_OUTBOX_CONSENT, err);
-	int rc, in_force = 0;
+	int64_t in_force = 0;
+	int rc;
 
 	if (!st)
 		return STORE_EIO;
 	sqlite3_bind_int64(st, 1, customer_id);
 	sqlite3_bind_int64(st, 2, created_us);
 	sqlite3_bind_text(st, 3, topic, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		in_force = sqlite3_column_int(st, 0);
-	else
-		rc = sqlite3_extended_errcode(db);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? in_force : store_sqlite_raw_err(db, rc, err);
+	rc = store_step_value(db, st, &in_force, err);
+	return rc == STORE_OK ? (int)in_force : rc;
 }
 
 int store_outbox_insert(sqlite3 *db, const char *trigger_id, int64_t created_us,
@@ -215,17 +211,10 @@ int store_outbox_delete_customer(sqlite3 *db, int64_t customer_id, int64_t *dele
 int store_outbox_count(sqlite3 *db, int64_t *n, char err[STORE_ERRLEN])
 {
 	sqlite3_stmt *st = stmt(db, SQL_OUTBOX_COUNT, err);
-	int rc;
 
 	if (!st)
 		return STORE_EIO;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*n = sqlite3_column_int64(st, 0);
-	else
-		rc = store_sqlite_raw_err(db, rc, err);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? STORE_OK : rc;
+	return store_step_value(db, st, n, err);
 }
 
 int store_outbox_trim(sqlite3 *db, uint32_t max_rows, int64_t *dropped, char err[STORE_ERRLEN])
@@ -311,17 +300,10 @@ int store_trigger_log_insert(sqlite3 *db, const char *trigger_id, int64_t custom
 int store_outbox_last_id(sqlite3 *db, int64_t *last, char err[STORE_ERRLEN])
 {
 	sqlite3_stmt *st = stmt(db, SQL_OUTBOX_LAST_ID, err);
-	int rc;
 
 	if (!st)
 		return STORE_EIO;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*last = sqlite3_column_int64(st, 0);
-	else
-		rc = sqlite3_extended_errcode(db);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? STORE_OK : store_sqlite_raw_err(db, rc, err);
+	return store_step_value(db, st, last, err);
 }
 
 int store_outbox_mark(sqlite3 *db, int64_t last, char err[STORE_ERRLEN])

@@ -102,6 +102,18 @@ sqlite3_stmt *store_stmt(sqlite3 *db, const char *sql, char *err)
 	return st;
 }
 
+int store_step_value(sqlite3 *db, sqlite3_stmt *st, int64_t *out, char *err)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	else
+		rc = sqlite3_extended_errcode(db);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? STORE_OK : store_sqlite_raw_err(db, rc, err);
+}
+
 int store_exec_stmt(sqlite3 *db, sqlite3_stmt *st, const char *what, char *err)
 {
 	int rc;

@@ -37,20 +37,16 @@ int store_visits_prepare(sqlite3 *db, char *err)
 static int visit_consented(sqlite3 *db, const struct store_visit *v, char *err)
 {
 	sqlite3_stmt *st = store_stmt(db, SQL_VISIT_CONSENT, NULL);
-	int rc, in_force = 0;
+	int64_t in_force = 0;
+	int rc;
 
 	if (!st)
 		return store_sqlite_raw_err(db, sqlite3_errcode(db), err);
 	sqlite3_bind_int64(st, 1, v->customer_id);
 	sqlite3_bind_int64(st, 2, v->entered_at);
 	sqlite3_bind_int64(st, 3, v->enter ? v->entered_at : v->entered_at + v->dwell_s);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		in_force = sqlite3_column_int(st, 0);
-	else
-		rc = sqlite3_extended_errcode(db);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? in_force : store_sqlite_raw_err(db, rc, err);
+	rc = store_step_value(db, st, &in_force, err);
+	return rc == STORE_OK ? (int)in_force : rc;
 }
 
 int store_visit_write(sqlite3 *db, const struct store_visit *v, char err[STORE_ERRLEN])
