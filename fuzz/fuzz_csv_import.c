@@ -34,13 +34,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 	"(SELECT count(*) FROM kv) + (SELECT count(*) FROM outbox) + "                    \
 	"(SELECT count(*) FROM consents WHERE withdrawn_at IS NOT NULL)"
 
-/* Queued rows whose purpose (visit: presence, else retargeting) has no
- * consent in force for their customer: the invariant says none. */
+/* Queued rows whose purpose (visit: presence, else retargeting; stored as
+ * 0 and 1 since schema v9) has no consent in force for their customer: the
+ * invariant says none. */
 #define ORPHANS_SQL                                                                    \
 	"SELECT count(*) FROM outbox o WHERE o.customer_id IS NOT NULL AND NOT EXISTS ("  \
 	"SELECT 1 FROM consents k WHERE k.id = (SELECT max(id) FROM consents "            \
 	"WHERE customer_id = o.customer_id AND purpose = CASE WHEN o.topic LIKE '%/visit' " \
-	"THEN 'presence' ELSE 'retargeting' END) AND k.withdrawn_at IS NULL)"
+	"THEN 0 ELSE 1 END) AND k.withdrawn_at IS NULL)"
 
 static const char seed_csv[] =
 	"customer_ref,identifiers,consents,segments\n"
