@@ -200,10 +200,71 @@ static bool monitor_packet(uint16_t op, uint8_t *type, bool *received)
 	}
 }
 
-int btsnoop_reader_next(struct btsnoop_reader *r, struct btsnoop_record *rec)
+enum record_fault { NO_HEADER, BAD_LENGTH, NO_BODY };
+
+/* The record at byte `start` did not arrive whole or has absurd lengths:
+ * say why (0 for a clean end). Kept apart from btsnoop_reader_next() so
+ * that its loop stays small. */
+static __attribute__((noinline, cold)) int record_error(struct btsnoop_reader *r,
+							 enum record_fault fault, size_t start,
+							 size_t got, uint32_t incl, uint32_t orig)
 {
 	char detail[96];
 
+	if (fault != BAD_LENGTH && r->f && ferror(r->f))
+		return reader_error(r, BTSNOOP_E_IO, strerror(errno));
+	switch (fault) {
+	case NO_HEADER:
+		if (got == 0)
+			return 0;
+		snprintf(detail, sizeof(detail),
+			 "record %" PRIu64 " at byte %zu: header has %zu of 24 bytes",
+			 r->records + 1, start, got);
+		return reader_error(r, BTSNOOP_E_TRUNCATED, detail);
+	case BAD_LENGTH:
+		snprintf(detail, sizeof(detail),
+			 "record %" PRIu64 " at byte %zu: included %" PRIu32
+			 ", original %" PRIu32, r->records + 1, start, incl, orig);
+		return reader_error(r, BTSNOOP_E_LENGTH, detail);
+	case NO_BODY:
+	default:
+		snprintf(detail, sizeof(detail),
+			 "record %" PRIu64 " at byte %zu: %zu of %" PRIu32 " bytes",
+			 r->records + 1, start, got, incl);
+		return reader_error(r, BTSNOOP_E_TRUNCATED, detail);
+	}
+}
+
+/* The lengths of the record at the read position, whose header is in the
+ * block: true when they are sound and its body is in the block too. */
+static inline bool whole_in_block(const struct btsnoop_reader *r, uint32_t *orig,
+				  uint32_t *incl)
+{
+	const uint8_t *h = r->buf + r->blk_pos;
+
+	*orig = get32be(h);
+	*incl = get32be(h + 4);
+	return *incl <= *orig && *incl <= BTSNOOP_MAX_RECORD &&
+	       r->blk_end - r->blk_pos - BTSNOOP_RECORD_HEADER_LEN >= *incl;
+}
+
+/* Flags, cumulative drops and timestamp of a record header. */
+static inline void header_rest(const uint8_t *h, uint32_t *flags, uint32_t *drops,
+			       uint64_t *ts)
+{
+	*flags = get32be(h + 8);
+	*drops = get32be(h + 12);
+	*ts = get64be(h + 16);
+}
+
+/*
+ * A record whose header and body both lie in the read block (nearly all of
+ * a file's) is handed out from there with one bounds check; one that
+ * crosses the block's end, a memory buffer's records and every damaged
+ * record go through take(), which refills the block or finds the fault.
+ */
+int btsnoop_reader_next(struct btsnoop_reader *r, struct btsnoop_record *rec)
+{
 	if (r->error)
 		return r->error;
 	for (;;) {
@@ -212,36 +273,26 @@ int btsnoop_reader_next(struct btsnoop_reader *r, struct btsnoop_record *rec)
 		uint32_t orig, incl, flags;
 		uint64_t ts;
 
-		h = take(r, BTSNOOP_RECORD_HEADER_LEN, &got);
-		if (!h) {
-			if (r->f && ferror(r->f))
-				return reader_error(r, BTSNOOP_E_IO, strerror(errno));
-			if (got == 0)
-				return 0;
-			snprintf(detail, sizeof(detail),
-				 "record %" PRIu64 " at byte %zu: header has %zu of 24 bytes",
-				 r->records + 1, start, got);
-			return reader_error(r, BTSNOOP_E_TRUNCATED, detail);
-		}
-		orig = get32be(h);
-		incl = get32be(h + 4);
-		flags = get32be(h + 8);
-		rec->drops = get32be(h + 12);
-		ts = get64be(h + 16);
-		if (incl > BTSNOOP_MAX_RECORD || incl > orig) {
-			snprintf(detail, sizeof(detail),
-				 "record %" PRIu64 " at byte %zu: included %" PRIu32
-				 ", original %" PRIu32, r->records + 1, start, incl, orig);
-			return reader_error(r, BTSNOOP_E_LENGTH, detail);
-		}
-		body = take(r, incl, &got);
-		if (!body) {
-			if (r->f && ferror(r->f))
-				return reader_error(r, BTSNOOP_E_IO, strerror(errno));
-			snprintf(detail, sizeof(detail),
-				 "record %" PRIu64 " at byte %zu: %zu of %" PRIu32 " bytes",
-				 r->records + 1, start, got, incl);
-			return reader_error(r, BTSNOOP_E_TRUNCATED, detail);
+		if (r->f && r->blk_end - r->blk_pos >= BTSNOOP_RECORD_HEADER_LEN &&
+		    whole_in_block(r, &orig, &incl)) {
+			h = r->buf + r->blk_pos;
+			body = h + BTSNOOP_RECORD_HEADER_LEN;
+			r->blk_pos += BTSNOOP_RECORD_HEADER_LEN + incl;
+			r->pos += BTSNOOP_RECORD_HEADER_LEN + incl;
+			header_rest(h, &flags, &rec->drops, &ts);
+		} else {
+			h = take(r, BTSNOOP_RECORD_HEADER_LEN, &got);
+			if (!h)
+				return record_error(r, NO_HEADER, start, got, 0, 0);
+			orig = get32be(h);
+			incl = get32be(h + 4);
+			if (incl > BTSNOOP_MAX_RECORD || incl > orig)
+				return record_error(r, BAD_LENGTH, start, 0, incl, orig);
+			/* Before take() may move the block the header lies in. */
+			header_rest(h, &flags, &rec->drops, &ts);
+			body = take(r, incl, &got);
+			if (!body)
+				return record_error(r, NO_BODY, start, got, incl, orig);
 		}
 		r->records++;
 		/* The signed timestamp may predate 1970 in odd captures. */
@@ -250,7 +301,8 @@ int btsnoop_reader_next(struct btsnoop_reader *r, struct btsnoop_record *rec)
 		rec->orig_len = orig;
 		rec->truncated = incl < orig;
 		if (r->datalink == BTSNOOP_DATALINK_H4) {
-			if (incl < 1 || h4_header_len(body[0]) == 0) {
+			/* H4_CMD .. H4_ISO: the types h4_header_len() knows. */
+			if (incl < 1 || (uint8_t)(body[0] - H4_CMD) > H4_ISO - H4_CMD) {
 				r->skipped++;
 				continue;
 			}
