@@ -140,16 +140,16 @@ static void ctrl_error(void *ctx, enum controller_error err)
 static void on_packet(void *ctx, uint8_t type, const uint8_t *pkt, size_t len, uint64_t ts_us)
 {
 	struct scanner *s = ctx;
-	uint64_t malformed = s->parser.stats.malformed;
 
 	s->stats.packets++;
 	if (s->cb.clock)
 		s->cb.clock(s->cb.ctx, ts_us);
 	if (type != 0x04)
 		return;
-	hci_event_parse(&s->parser, pkt, len, ts_us);
-	/* Rate-limited: a controller spewing bad events must not flood the journal. */
-	if (s->parser.stats.malformed != malformed)
+	/* Rate-limited: a controller spewing bad events must not flood the
+	 * journal. (The parser counts an event as malformed exactly when it
+	 * says so.) */
+	if (hci_event_parse(&s->parser, pkt, len, ts_us) == HCI_EVENT_MALFORMED)
 		log_limited(LOG_PRIO_WARNING, "malformed hci event",
 			    "malformed HCI event from the controller (%llu so far)",
 			    (unsigned long long)s->parser.stats.malformed);

@@ -103,6 +103,92 @@ static void test_legacy_multi_report(void **state)
 	assert_int_equal(parser.stats.malformed, 0);
 }
 
+/* Compare two delivered reports field by field (data by content). */
+static void assert_same_report(const struct adv_report *a, const struct adv_report *b)
+{
+	assert_int_equal(a->ts_us, b->ts_us);
+	assert_memory_equal(a->addr, b->addr, 6);
+	assert_int_equal(a->addr_type, b->addr_type);
+	assert_int_equal(a->rssi, b->rssi);
+	assert_int_equal(a->kind, b->kind);
+	assert_int_equal(a->event_type, b->event_type);
+	assert_int_equal(a->primary_phy, b->primary_phy);
+	assert_int_equal(a->secondary_phy, b->secondary_phy);
+	assert_int_equal(a->sid, b->sid);
+	assert_int_equal(a->tx_power, b->tx_power);
+	assert_int_equal(a->periodic_interval, b->periodic_interval);
+	assert_int_equal(a->data_status, b->data_status);
+	assert_int_equal(a->data_len, b->data_len);
+	assert_memory_equal(a->data, b->data, a->data_len);
+	assert_int_equal(a->direct_addr_type, b->direct_addr_type);
+	assert_memory_equal(a->direct_addr, b->direct_addr, 6);
+}
+
+/* An event with a single legacy report (the common case, parsed on a short
+ * path) yields what the same report yields inside a longer event. */
+static void test_legacy_single_report_as_in_many(void **state)
+{
+	static const uint8_t lens[] = { 0, 3, 30, BF_LEGACY_ADV_MAX };
+	uint8_t full[BF_LEGACY_ADV_MAX];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(full); i++)
+		full[i] = (uint8_t)(0xA0 + i);
+	for (size_t k = 0; k <= ADV_KIND_SCAN_RSP; k++) {
+		for (size_t l = 0; l < sizeof(lens); l++) {
+			uint8_t one[HCI_MAX_EVENT_H4], two[HCI_MAX_EVENT_H4];
+			struct adv_report in[2] = {
+				{ .kind = (enum adv_kind)k, .addr_type = (uint8_t)(k & 3),
+				  .addr = { 0x0f, 0xe0, 0x22, 0x1a, 0x7b, (uint8_t)k },
+				  .rssi = (int8_t)(l ? -90 + (int)l : ADV_RSSI_UNAVAILABLE),
+				  .data = full, .data_len = lens[l] },
+				{ .kind = ADV_KIND_IND, .rssi = -1, .data = full, .data_len = 1 },
+			};
+			size_t n1 = hci_evt_le_adv_report(one, sizeof(one), in, 1);
+			size_t n2 = hci_evt_le_adv_report(two, sizeof(two), in, 2);
+			uint64_t events = parser.stats.events;
+
+			got.n = 0;
+			assert_int_equal(feed(one, n1, 77 + k), HCI_EVENT_OK);
+			assert_int_equal(feed(two, n2, 77 + k), HCI_EVENT_OK);
+			assert_int_equal(got.n, 3);
+			assert_same_report(&got.r[0], &got.r[1]);
+			assert_int_equal(got.r[0].sid, 0xFF);
+			assert_int_equal(got.r[0].data_len, lens[l]);
+			assert_int_equal(parser.stats.events, events + 2);
+		}
+	}
+	assert_int_equal(parser.stats.malformed, 0);
+}
+
+/* A single-report event whose bytes disagree still goes the careful way. */
+static void test_legacy_single_report_faults(void **state)
+{
+	uint8_t ev[HCI_MAX_EVENT_H4];
+	struct adv_report in = { .kind = ADV_KIND_NONCONN_IND, .addr_type = 1, .rssi = -40,
+				 .data = ibeacon, .data_len = 3 };
+	size_t n = hci_evt_le_adv_report(ev, sizeof(ev), &in, 1);
+
+	(void)state;
+	/* One byte more than the report: delivered, but malformed. */
+	ev[n] = 0;
+	ev[2]++;
+	assert_int_equal(feed(ev, n + 1, 0), HCI_EVENT_MALFORMED);
+	assert_int_equal(got.n, 1);
+	ev[2]--;
+	/* Parameter length larger than the packet: delivered, malformed. */
+	ev[2]++;
+	assert_int_equal(feed(ev, n, 0), HCI_EVENT_MALFORMED);
+	assert_int_equal(got.n, 2);
+	ev[2]--;
+	/* Unknown event type: skipped, malformed. */
+	ev[5] = ADV_KIND_SCAN_RSP + 1;
+	assert_int_equal(feed(ev, n, 0), HCI_EVENT_MALFORMED);
+	assert_int_equal(got.n, 2);
+	assert_int_equal(parser.stats.malformed, 3);
+	assert_int_equal(parser.stats.reports, 2);
+}
+
 static void test_num_reports_more_than_bytes(void **state)
 {
 	uint8_t ev[HCI_MAX_EVENT_H4];
@@ -469,6 +555,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_legacy_multi_report, setup),
+		cmocka_unit_test_setup(test_legacy_single_report_as_in_many, setup),
+		cmocka_unit_test_setup(test_legacy_single_report_faults, setup),
 		cmocka_unit_test_setup(test_num_reports_more_than_bytes, setup),
 		cmocka_unit_test_setup(test_num_reports_fewer_than_bytes, setup),
 		cmocka_unit_test_setup(test_legacy_bad_fields, setup),
