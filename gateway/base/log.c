@@ -6,6 +6,7 @@
 #include "bgw_clock.h"
 
 #include <stdarg.h>
+#include <sys/types.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,9 +91,10 @@ static void emit(enum log_prio prio, const char *text)
 	}
 	put(line, sizeof(line), &n, text);
 	/* A message never spans lines: a newline inside would forge a new entry. */
-	for (size_t i = 0; i < n; i++)
-		if (line[i] == '\n' || line[i] == '\r')
-			line[i] = ' ';
+	for (char *c = line; (c = memchr(c, '\n', (size_t)(line + n - c))); )
+		*c++ = ' ';
+	for (char *c = line; (c = memchr(c, '\r', (size_t)(line + n - c))); )
+		*c++ = ' ';
 	line[n] = '\n';
 	fwrite(line, 1, n + 1, out);
 	fflush(out);
@@ -100,11 +102,114 @@ static void emit(enum log_prio prio, const char *text)
 
 static void vlog(enum log_prio prio, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
+/* Appends the decimal digits of v (negative when neg) to out[*n], as far
+ * as cap - 1 allows. */
+static void put_dec(char *out, size_t cap, size_t *n, unsigned long long v, bool neg)
+{
+	char d[24];
+	size_t k = sizeof(d);
+
+	do
+		d[--k] = (char)('0' + v % 10u);
+	while (v /= 10u);
+	if (neg)
+		d[--k] = '-';
+	for (; k < sizeof(d) && *n < cap - 1; k++)
+		out[(*n)++] = d[k];
+}
+
+/*
+ * vsnprintf(out, cap, fmt, ap) for the formats log lines use: %s, %c, %%
+ * and d/u with no, l, ll or z length, without flags, width or precision.
+ * Each visit and trigger logs a line and printf's format machinery was
+ * more than half its cost. false, with ap untouched, for any other
+ * conversion: the caller then formats with vsnprintf, so every line comes
+ * out as printf writes it.
+ */
+static bool format_plain(char *out, size_t cap, const char *fmt, va_list ap0)
+{
+	size_t n = 0;
+	va_list ap;
+
+	va_copy(ap, ap0);
+	for (const char *f = fmt; *f; f++) {
+		const char *s;
+		int len = 0;
+
+		if (*f != '%') {
+			if (n < cap - 1)
+				out[n++] = *f;
+			continue;
+		}
+		f++;
+		if (*f == 'l') {
+			len = 1;
+			if (*++f == 'l') {
+				len = 2;
+				f++;
+			}
+		} else if (*f == 'z') {
+			len = 3;
+			f++;
+		}
+		switch (*f) {
+		case '%':
+			if (len)
+				goto other;
+			if (n < cap - 1)
+				out[n++] = '%';
+			break;
+		case 's':
+			if (len)
+				goto other;
+			s = va_arg(ap, const char *);
+			if (!s)
+				s = "(null)";
+			put(out, cap, &n, s);
+			break;
+		case 'c':
+			if (len)
+				goto other;
+			if (n < cap - 1)
+				out[n++] = (char)va_arg(ap, int);
+			break;
+		case 'u': {
+			unsigned long long v = len == 0 ? va_arg(ap, unsigned)
+					     : len == 1 ? va_arg(ap, unsigned long)
+					     : len == 2 ? va_arg(ap, unsigned long long)
+							: va_arg(ap, size_t);
+
+			put_dec(out, cap, &n, v, false);
+			break;
+		}
+		case 'd': {
+			long long v = len == 0 ? va_arg(ap, int)
+				    : len == 1 ? va_arg(ap, long)
+				    : len == 2 ? va_arg(ap, long long)
+					       : (long long)va_arg(ap, ssize_t);
+
+			put_dec(out, cap, &n, v < 0 ? 0ull - (unsigned long long)v
+						    : (unsigned long long)v, v < 0);
+			break;
+		}
+		default:
+			goto other;
+		}
+	}
+	va_end(ap);
+	out[n] = '\0';
+	return true;
+other:
+	va_end(ap);
+	return false;
+}
+
 static void vlog(enum log_prio prio, const char *fmt, va_list ap)
 {
 	char text[LOG_LINE_MAX];
 
-	vsnprintf(text, sizeof(text), fmt, ap);
+	if (!format_plain(text, sizeof(text), fmt, ap))
+		vsnprintf(text, sizeof(text), fmt, ap);
 	emit(prio, text);
 }
 

@@ -1,6 +1,7 @@
 /*
  * test_log.c - log lines: plain and journald forms, debug only with -v,
- * rate limiting with a summary of suppressed repeats.
+ * rate limiting with a summary of suppressed repeats, text exactly as
+ * printf would format it.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,9 +9,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -144,6 +147,55 @@ static void test_many_keys(void **state)
 	fclose(f);
 }
 
+/* The journald line log_info() writes for a text printf formats (cut to
+ * 511 bytes like every line). */
+static void __attribute__((format(printf, 2, 3))) as_printf(char *out, const char *fmt, ...)
+{
+	va_list ap;
+
+	strcpy(out, "<6>");
+	va_start(ap, fmt);
+	vsnprintf(out + 3, 512, fmt, ap);
+	va_end(ap);
+	strcat(out, "\n");
+}
+
+#define ASSERT_AS_PRINTF(f, ...)                                   \
+	do {                                                       \
+		char want_[600];                                   \
+		as_printf(want_, __VA_ARGS__);                     \
+		log_info(__VA_ARGS__);                             \
+		assert_string_equal(capture(f), want_);            \
+	} while (0)
+
+static void test_formats_as_printf(void **state)
+{
+	FILE *f = fresh(true, false);
+	const char *volatile none = NULL;
+	char long_name[700];
+
+	(void)state;
+	memset(long_name, 'x', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	/* The conversions formatted without printf ... */
+	ASSERT_AS_PRINTF(f, "visit %s: customer %s, zone %s, dwell %u s", "enter", "C-17",
+			 "entrance", 4294967295u);
+	ASSERT_AS_PRINTF(f, "%d %d %d %ld %lld %zd", 0, -1, -2147483647 - 1, -5L,
+			 -9223372036854775807LL - 1, (ssize_t)-3);
+	ASSERT_AS_PRINTF(f, "%lu %llu %zu %" PRIu64 " %" PRId64, 18446744073709551615UL,
+			 18446744073709551615ULL, (size_t)42, UINT64_MAX, INT64_MIN);
+	ASSERT_AS_PRINTF(f, "100%% %c%c end%s", 'o', 'k', "");
+	ASSERT_AS_PRINTF(f, "%s", none);
+	/* ... cut where printf cuts a line ... */
+	ASSERT_AS_PRINTF(f, "%s tail %u", long_name, 7u);
+	long_name[508] = '\0';
+	ASSERT_AS_PRINTF(f, "%s%d%d", long_name, 12, 345);
+	/* ... and the rest left to printf. */
+	ASSERT_AS_PRINTF(f, "%x %5d %-3s| %.2s %hhu %p", 255u, 42, "a", "abc", 300, (void *)0);
+	ASSERT_AS_PRINTF(f, "%.1f %lx %s", 2.25, 0xabcUL, "mixed");
+	fclose(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -152,6 +204,7 @@ int main(void)
 		cmocka_unit_test(test_rate_limit),
 		cmocka_unit_test(test_flush_suppressed),
 		cmocka_unit_test(test_many_keys),
+		cmocka_unit_test(test_formats_as_printf),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
