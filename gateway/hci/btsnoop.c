@@ -257,13 +257,16 @@ static inline void header_rest(const uint8_t *h, uint32_t *flags, uint32_t *drop
 	*ts = get64be(h + 16);
 }
 
-/*
- * A record whose header and body both lie in the read block (nearly all of
- * a file's) is handed out from there with one bounds check; one that
- * crosses the block's end, a memory buffer's records and every damaged
- * record go through take(), which refills the block or finds the fault.
- */
-int btsnoop_reader_next(struct btsnoop_reader *r, struct btsnoop_record *rec)
+/* Microseconds since 1970 of a btsnoop timestamp; the signed timestamp
+ * may predate 1970 in odd captures (then 0). */
+static inline uint64_t unix_us(uint64_t ts)
+{
+	return ts >= BTSNOOP_EPOCH_DELTA_US && ts < (1ULL << 63) ? ts - BTSNOOP_EPOCH_DELTA_US : 0;
+}
+
+/* Any record: whole in the block or not, either datalink, damaged or not. */
+static __attribute__((noinline)) int next_record(struct btsnoop_reader *r,
+						 struct btsnoop_record *rec)
 {
 	if (r->error)
 		return r->error;
@@ -295,9 +298,7 @@ int btsnoop_reader_next(struct btsnoop_reader *r, struct btsnoop_record *rec)
 				return record_error(r, NO_BODY, start, got, incl, orig);
 		}
 		r->records++;
-		/* The signed timestamp may predate 1970 in odd captures. */
-		rec->ts_us = ts >= BTSNOOP_EPOCH_DELTA_US && ts < (1ULL << 63) ?
-			     ts - BTSNOOP_EPOCH_DELTA_US : 0;
+		rec->ts_us = unix_us(ts);
 		rec->orig_len = orig;
 		rec->truncated = incl < orig;
 		if (r->datalink == BTSNOOP_DATALINK_H4) {
@@ -322,6 +323,42 @@ int btsnoop_reader_next(struct btsnoop_reader *r, struct btsnoop_record *rec)
 		rec->len = incl;
 		return 1;
 	}
+}
+
+/*
+ * Nearly every record of a capture file lies whole in the read block (all
+ * but one per 128 KiB), and in an H4 capture it is an HCI packet of a
+ * known type: such a record is handed out from the block with one bounds
+ * check. Every other record (crossing the block's end, a memory buffer's,
+ * a monitor capture's, a skipped or damaged one) goes through
+ * next_record(), which takes the same record the same way when it can.
+ */
+int btsnoop_reader_next(struct btsnoop_reader *r, struct btsnoop_record *rec)
+{
+	uint32_t orig, incl, flags;
+	const uint8_t *h, *body;
+	uint64_t ts;
+
+	if (r->error || !r->f || r->datalink != BTSNOOP_DATALINK_H4 ||
+	    r->blk_end - r->blk_pos < BTSNOOP_RECORD_HEADER_LEN || !whole_in_block(r, &orig, &incl))
+		return next_record(r, rec);
+	h = r->buf + r->blk_pos;
+	body = h + BTSNOOP_RECORD_HEADER_LEN;
+	if (incl < 1 || (uint8_t)(body[0] - H4_CMD) > H4_ISO - H4_CMD)
+		return next_record(r, rec);
+	r->blk_pos += BTSNOOP_RECORD_HEADER_LEN + incl;
+	r->pos += BTSNOOP_RECORD_HEADER_LEN + incl;
+	header_rest(h, &flags, &rec->drops, &ts);
+	r->records++;
+	rec->ts_us = unix_us(ts);
+	rec->orig_len = orig;
+	rec->truncated = incl < orig;
+	rec->h4_type = body[0];
+	rec->received = flags & 1;
+	rec->index = 0;
+	rec->data = body + 1;
+	rec->len = incl - 1;
+	return 1;
 }
 
 /* ---------------------------------------------------------------- writer */

@@ -249,41 +249,15 @@ static bool parse_ext(struct hci_event_parser *p, const uint8_t *b, size_t len, 
 
 /* ---------------------------------------------------------------- events */
 
-enum hci_event_result hci_event_parse(struct hci_event_parser *p, const uint8_t *evt, size_t len,
-				      uint64_t ts_us)
+/* Any event: the general way, which checks every length. */
+static __attribute__((noinline)) enum hci_event_result
+parse_event(struct hci_event_parser *p, const uint8_t *evt, size_t len, uint64_t ts_us)
 {
 	struct hci_ctrl_event ctrl;
 	const uint8_t *params;
 	size_t plen;
 	bool ok;
 
-	/*
-	 * Nearly every event a scanner receives is an LE Advertising Report
-	 * with one legacy report whose lengths agree with the packet: take it
-	 * straight from the bytes. Anything else goes the general way below,
-	 * which gives such an event the same report and the same counts.
-	 */
-	if (len >= 4 + LEGACY_REPORT_FIXED && evt[0] == HCI_EV_LE_META &&
-	    evt[2] == HCI_SUBEV_LE_ADV_REPORT && evt[3] == 1 && evt[4] <= ADV_KIND_SCAN_RSP &&
-	    evt[12] <= BF_LEGACY_ADV_MAX && len == 4 + LEGACY_REPORT_FIXED + (size_t)evt[12] &&
-	    evt[1] == len - 2) {
-		struct adv_report r = {
-			.ts_us = ts_us,
-			.addr_type = evt[5],
-			.rssi = (int8_t)evt[13 + evt[12]],
-			.kind = (enum adv_kind)evt[4],
-			.sid = 0xFF,
-			.tx_power = ADV_TX_POWER_UNAVAILABLE,
-			.data_status = ADV_DATA_COMPLETE,
-			.data_len = evt[12],
-			.data = evt + 13,
-		};
-
-		memcpy(r.addr, evt + 6, 6);
-		deliver(p, &r);
-		p->stats.events++;
-		return HCI_EVENT_OK;
-	}
 	if (len < 2) {
 		p->stats.malformed++;
 		return HCI_EVENT_MALFORMED;
@@ -337,6 +311,39 @@ enum hci_event_result hci_event_parse(struct hci_event_parser *p, const uint8_t 
 		return HCI_EVENT_MALFORMED;
 	}
 	return HCI_EVENT_OK;
+}
+
+enum hci_event_result hci_event_parse(struct hci_event_parser *p, const uint8_t *evt, size_t len,
+				      uint64_t ts_us)
+{
+	/*
+	 * Nearly every event a scanner receives is an LE Advertising Report
+	 * with one legacy report whose lengths agree with the packet: take it
+	 * straight from the bytes. Anything else goes the general way
+	 * (parse_event), which gives such an event the same report and counts.
+	 */
+	if (len >= 4 + LEGACY_REPORT_FIXED && evt[0] == HCI_EV_LE_META &&
+	    evt[2] == HCI_SUBEV_LE_ADV_REPORT && evt[3] == 1 && evt[4] <= ADV_KIND_SCAN_RSP &&
+	    evt[12] <= BF_LEGACY_ADV_MAX && len == 4 + LEGACY_REPORT_FIXED + (size_t)evt[12] &&
+	    evt[1] == len - 2) {
+		struct adv_report r = {
+			.ts_us = ts_us,
+			.addr_type = evt[5],
+			.rssi = (int8_t)evt[13 + evt[12]],
+			.kind = (enum adv_kind)evt[4],
+			.sid = 0xFF,
+			.tx_power = ADV_TX_POWER_UNAVAILABLE,
+			.data_status = ADV_DATA_COMPLETE,
+			.data_len = evt[12],
+			.data = evt + 13,
+		};
+
+		memcpy(r.addr, evt + 6, 6);
+		deliver(p, &r);
+		p->stats.events++;
+		return HCI_EVENT_OK;
+	}
+	return parse_event(p, evt, len, ts_us);
 }
 
 enum hci_event_result hci_event_parse_h4(struct hci_event_parser *p, const uint8_t *pkt,
