@@ -20,16 +20,20 @@
 
 /*
  * Repeats within a period: a device advertises several times a second, and
- * adding an identifier the sketch already holds never changes it. A
- * two-way table of 32-bit fingerprints (the more recent of a pair first) (a multiply-xorshift mix under
- * a random seed of the period, wiped with its key) answers "seen this
- * period" in a few instructions, so SipHash runs about once per device and
- * slot instead of once per report. A new identifier whose fingerprint
- * equals its slot's (one in 2^32 per look-up) goes uncounted: far below the
- * sketch's own 1.6 % error. 64 KiB, touched only as devices come.
+ * adding an identifier the sketch already holds never changes it. A table
+ * of 32-bit fingerprints in sets of four (newest first; a multiply-
+ * xorshift mix under a random seed of the period, wiped with its key)
+ * answers "seen this period" in a few instructions, so SipHash runs about
+ * once per device instead of once per report. Sets of four rather than
+ * pairs, in the same 64 KiB: with 9,000 phones around at once, a third of
+ * their reports missed, their pair shared with two phones or more taking
+ * turns; in sets of four about a fifth do. A new identifier whose fingerprint equals
+ * one of its set's (one in 2^29 per look-up) goes uncounted: far below
+ * the sketch's own 1.6 % error. Touched only as devices come.
  */
 #define SEEN_BITS 14
 #define SEEN_SLOTS (1u << SEEN_BITS)
+#define SEEN_WAYS 4
 
 struct footfall {
 	/* JSON-escaped at creation (operator-supplied names) */
@@ -206,7 +210,7 @@ static uint64_t seen_mix(uint64_t seed, const uint8_t *id, size_t len)
 void footfall_add(struct footfall *f, const void *id, size_t len, uint64_t now_us)
 {
 	uint64_t now_s = now_us / 1000000u, h;
-	uint32_t idx, fp;
+	uint32_t idx, fp, *set;
 	uint8_t rho;
 
 	footfall_tick(f, now_us);
@@ -219,17 +223,16 @@ void footfall_add(struct footfall *f, const void *id, size_t len, uint64_t now_u
 		return; /* no entropy: better no count than a predictable hash */
 	f->sightings++;
 	h = seen_mix(f->seen_seed, id, len);
-	idx = (uint32_t)h & (SEEN_SLOTS - 2);
+	idx = (uint32_t)h & (SEEN_SLOTS - SEEN_WAYS);
 	fp = (uint32_t)(h >> 32) | 1u;
-	if (f->seen[idx] == fp)
+	set = &f->seen[idx];
+	if (set[0] == fp || set[1] == fp || set[2] == fp || set[3] == fp)
 		return; /* already in the sketch */
-	if (f->seen[idx + 1] == fp) {
-		f->seen[idx + 1] = f->seen[idx]; /* the recent one first */
-		f->seen[idx] = fp;
-		return;
-	}
-	f->seen[idx + 1] = f->seen[idx];
-	f->seen[idx] = fp;
+	/* A new identifier pushes its set's oldest out. */
+	set[3] = set[2];
+	set[2] = set[1];
+	set[1] = set[0];
+	set[0] = fp;
 	h = keyed_hash(f, id, len);
 	idx = (uint32_t)(h >> (64 - HLL_P));
 	h = (h << HLL_P) | (1ull << (HLL_P - 1)); /* guard bit caps rho at 64 - P + 1 */
