@@ -1,7 +1,7 @@
 /*
  * fuzz_btsnoop.c - the btsnoop reader on any file, read from memory and
- * through a FILE*: both must see the same records and the same end. Event
- * records go through the HCI event parser.
+ * through a FILE*: both must see the same records (every field), the same
+ * counts and the same end. Event records go through the HCI event parser.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -49,13 +49,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (a != 1)
 			break;
 		if (rm.len != rf.len || rm.h4_type != rf.h4_type || rm.ts_us != rf.ts_us ||
-		    memcmp(rm.data, rf.data, rm.len) != 0)
+		    rm.received != rf.received || rm.index != rf.index ||
+		    rm.orig_len != rf.orig_len || rm.truncated != rf.truncated ||
+		    rm.drops != rf.drops || memcmp(rm.data, rf.data, rm.len) != 0)
 			abort();
 		if (rm.h4_type == H4_EVENT)
 			hci_event_parse(&p, rm.data, rm.len, rm.ts_us);
 		a = 0;
 	}
 	if (a < 0 && strcmp(btsnoop_reader_message(&m), btsnoop_reader_message(&f)) != 0)
+		abort();
+	if (m.records != f.records || m.skipped != f.skipped)
 		abort();
 	fclose(fp);
 	return 0;
