@@ -6,9 +6,9 @@
 #include "bgw_clock.h"
 
 #include <stdarg.h>
-#include <sys/types.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #define LOG_LINE_MAX 512
 #define LOG_DEFAULT_PROGRAM "beacongw"
@@ -100,8 +100,6 @@ static void emit(enum log_prio prio, const char *text)
 	fflush(out);
 }
 
-static void vlog(enum log_prio prio, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
 /* Appends the decimal digits of v (negative when neg) to out[*n], as far
  * as cap - 1 allows. */
 static void put_dec(char *out, size_t cap, size_t *n, unsigned long long v, bool neg)
@@ -204,6 +202,8 @@ other:
 	return false;
 }
 
+static void vlog(enum log_prio prio, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 static void vlog(enum log_prio prio, const char *fmt, va_list ap)
 {
 	char text[LOG_LINE_MAX];
