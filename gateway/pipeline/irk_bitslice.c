@@ -180,54 +180,80 @@ static inline void key_step(word *k, uint8_t rcon)
 }
 
 /*
- * One byte of MixColumns plus AddRoundKey: out = 2·a ^ 3·b ^ c ^ d ^ key,
- * written as xtime(a ^ b) ^ (b ^ c ^ d) ^ key. xtime() shifts the bits up
- * and folds the top bit back as 0x1b (bits 0, 1, 3, 4).
+ * One byte of MixColumns plus AddRoundKey, 2·a ^ 3·b ^ c ^ d ^ key, given
+ * d = a ^ b and e = c ^ d: xtime(d) ^ b ^ e ^ key. xtime() shifts the bits
+ * up and folds the top bit back as 0x1b (bits 0, 1, 3, 4).
  */
-static inline void mix_byte(word *out, const word *a, const word *b, const word *c,
-			    const word *d, const word *key)
+static inline void mix_out(word *o, const word *d, const word *b, const word *e, const word *k)
 {
-	word ab[8];
+	o[0] = d[7] ^ b[0] ^ e[0] ^ k[0];
+	o[1] = d[0] ^ d[7] ^ b[1] ^ e[1] ^ k[1];
+	o[2] = d[1] ^ b[2] ^ e[2] ^ k[2];
+	o[3] = d[2] ^ d[7] ^ b[3] ^ e[3] ^ k[3];
+	o[4] = d[3] ^ d[7] ^ b[4] ^ e[4] ^ k[4];
+	o[5] = d[4] ^ b[5] ^ e[5] ^ k[5];
+	o[6] = d[5] ^ b[6] ^ e[6] ^ k[6];
+	o[7] = d[6] ^ b[7] ^ e[7] ^ k[7];
+}
 
-	for (int j = 0; j < 8; j++)
-		ab[j] = a[j] ^ b[j];
+/* MixColumns and AddRoundKey of one column a0..a3 into o (four bytes):
+ * the sums of neighbours are shared between the rows. */
+static inline void mix_column(word *o, const word *a0, const word *a1, const word *a2,
+			      const word *a3, const word *k)
+{
+	word d01[8], d12[8], d23[8], d30[8];
+
 	for (int j = 0; j < 8; j++) {
-		word x = j ? ab[j - 1] : 0;
-
-		if (j == 0 || j == 1 || j == 3 || j == 4)
-			x ^= ab[7];
-		out[j] = x ^ b[j] ^ c[j] ^ d[j] ^ key[j];
+		d01[j] = a0[j] ^ a1[j];
+		d12[j] = a1[j] ^ a2[j];
+		d23[j] = a2[j] ^ a3[j];
+		d30[j] = a3[j] ^ a0[j];
 	}
+	mix_out(BYTE(o, 0), d01, a1, d23, BYTE(k, 0));
+	mix_out(BYTE(o, 1), d12, a2, d30, BYTE(k, 1));
+	mix_out(BYTE(o, 2), d23, a3, d01, BYTE(k, 2));
+	mix_out(BYTE(o, 3), d30, a0, d12, BYTE(k, 3));
+}
+
+/* One row r of the same, for round 9, which needs one byte per column. */
+static inline void mix_row(word *o, const word *a0, const word *a1, const word *a2,
+			   const word *a3, int r, const word *k)
+{
+	const word *a[4] = { a0, a1, a2, a3 };
+	const word *x = a[r], *y = a[(r + 1) & 3], *z = a[(r + 2) & 3], *v = a[(r + 3) & 3];
+	word d[8], e[8];
+
+	for (int j = 0; j < 8; j++) {
+		d[j] = x[j] ^ y[j];
+		e[j] = z[j] ^ v[j];
+	}
+	mix_out(o, d, y, e, k);
 }
 
 /* State byte (row r, column c) before ShiftRows that lands in (r, c) after it. */
 #define SHIFTED(r, c) ((r) + 4 * (((c) + (r)) & 3))
+#define COLUMN(p, c)                                                                     \
+	BYTE(p, SHIFTED(0, c)), BYTE(p, SHIFTED(1, c)), BYTE(p, SHIFTED(2, c)),          \
+		BYTE(p, SHIFTED(3, c))
 
-/* Rounds 1-8 in full: SubBytes (in place on in), ShiftRows, MixColumns,
- * AddRoundKey (into out). */
+/* Rounds 1-8: SubBytes in place on in, then ShiftRows, MixColumns and
+ * AddRoundKey into out. */
 static inline void round_full(word *in, word *out, const word *k)
 {
 	for (int i = 0; i < 16; i++)
 		sbox(BYTE(in, i));
-	for (int c = 0; c < 4; c++)
-		for (int r = 0; r < 4; r++)
-			mix_byte(BYTE(out, r + 4 * c), BYTE(in, SHIFTED(r, c)),
-				 BYTE(in, SHIFTED((r + 1) & 3, c)),
-				 BYTE(in, SHIFTED((r + 2) & 3, c)),
-				 BYTE(in, SHIFTED((r + 3) & 3, c)), BYTE(k, r + 4 * c));
+	mix_column(BYTE(out, 0), COLUMN(in, 0), BYTE(k, 0));
+	mix_column(BYTE(out, 4), COLUMN(in, 1), BYTE(k, 4));
+	mix_column(BYTE(out, 8), COLUMN(in, 2), BYTE(k, 8));
+	mix_column(BYTE(out, 12), COLUMN(in, 3), BYTE(k, 12));
 }
 
-static const uint8_t rcon[10] = { 0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0x1b, 0x36 };
-
-/* The output bytes ah() keeps, 13-15, come through the last ShiftRows from
- * (row 1, column 0), (row 2, column 1), (row 3, column 2) of round 9's
- * output: state bytes 1, 6 and 11. */
-static const uint8_t last_src[3] = { 1, 6, 11 };
+static const uint8_t rcon[9] = { 0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0x1b };
 
 uint64_t irk_bs_match(const struct irk_bs_group *g, uint32_t prand, uint32_t hash)
 {
 	word k[IRK_BS_WORDS], s[IRK_BS_WORDS], t[IRK_BS_WORDS];
-	word f[24], m = ~(word)0;
+	word m = ~(word)0;
 
 	/* Round 0: the block is 13 zero bytes and prand, the same for every
 	 * lane, so AddRoundKey inverts the key's words where prand has a 1. */
@@ -242,43 +268,37 @@ uint64_t irk_bs_match(const struct irk_bs_group *g, uint32_t prand, uint32_t has
 		key_step(k, rcon[r + 1]);
 		round_full(t, s, k);
 	}
-
-	/* Round 9: only the three bytes round 10 reads, i.e. one row of
-	 * MixColumns in columns 0-2, from twelve S-boxes. */
 	key_step(k, rcon[8]);
-	for (int c = 0; c < 3; c++)
-		for (int r = 0; r < 4; r++)
-			sbox(BYTE(s, SHIFTED(r, c)));
-	for (int c = 0; c < 3; c++) {
-		int r = last_src[c] & 3;
 
-		mix_byte(BYTE(t, c), BYTE(s, SHIFTED(r, c)), BYTE(s, SHIFTED((r + 1) & 3, c)),
-			 BYTE(s, SHIFTED((r + 2) & 3, c)), BYTE(s, SHIFTED((r + 3) & 3, c)),
-			 BYTE(k, last_src[c]));
-	}
-
-	/* Round 10 for bytes 13-15: their round key bytes are bytes 1-3 of
-	 * w3 ^ w2 ^ w1 ^ w0 ^ SubWord(RotWord(w3)) of round 9's key, and
-	 * bytes 1-3 of RotWord(w3) are key bytes 14, 15, 12 (rcon touches
-	 * byte 0 only). */
-	memcpy(BYTE(f, 0), BYTE(k, 14), 8 * sizeof(word));
-	memcpy(BYTE(f, 1), BYTE(k, 15), 8 * sizeof(word));
-	memcpy(BYTE(f, 2), BYTE(k, 12), 8 * sizeof(word));
+	/*
+	 * Output byte 13 + i of round 10 is the S-box of round 9's byte (row
+	 * i + 1, column i) (the last ShiftRows) plus round 10's key byte
+	 * 13 + i, which is bytes 1 + i of w0 ^ w1 ^ w2 ^ w3 ^ SubWord(RotWord(w3))
+	 * of round 9's key; bytes 1-3 of RotWord(w3) are key bytes 14, 15, 12
+	 * (rcon touches byte 0 only). One byte at a time: in most groups no
+	 * lane matches the first byte ((255/256)^64 = 78 %), and the other two
+	 * are not computed.
+	 */
 	for (int i = 0; i < 3; i++) {
-		sbox(BYTE(f, i));
-		sbox(BYTE(t, i));
-	}
-	for (int i = 0; i < 3; i++) {
+		static const uint8_t rot[3] = { 14, 15, 12 };
 		uint8_t h = (uint8_t)(hash >> (16 - 8 * i));
+		word o[8], f[8];
 
+		for (int r = 0; r < 4; r++)
+			sbox(BYTE(s, SHIFTED(r, i)));
+		mix_row(o, COLUMN(s, i), i + 1, BYTE(k, i + 1 + 4 * i));
+		sbox(o);
+		memcpy(f, BYTE(k, rot[i]), sizeof(f));
+		sbox(f);
 		for (int j = 0; j < 8; j++) {
 			int b = 8 * (1 + i) + j;
-			word o = t[8 * i + j] ^ f[8 * i + j] ^ k[b] ^ k[b + 32] ^ k[b + 64] ^
-				 k[b + 96];
+			word out = o[j] ^ f[j] ^ k[b] ^ k[b + 32] ^ k[b + 64] ^ k[b + 96];
 
 			/* All-ones in the lanes whose output bit equals the hash's. */
-			m &= o ^ ((word)0 - (uint64_t)(((h >> j) & 1) ^ 1));
+			m &= out ^ ((word)0 - (uint64_t)(((h >> j) & 1) ^ 1));
 		}
+		if (!m)
+			break;
 	}
 	return m;
 }
