@@ -173,10 +173,26 @@ static inline void key_step(word *k, uint8_t rcon)
 	for (int i = 0; i < 4; i++)
 		sbox(BYTE(f, i));
 	xor_const(f, rcon);
-	for (int i = 0; i < 32; i++)
-		k[i] ^= f[i];
-	for (int i = 32; i < 128; i++)
-		k[i] ^= k[i - 32];
+	/* Down the four words at once, two bit positions a step: each word
+	 * of the key is loaded and stored once. */
+	for (int i = 0; i < 32; i += 2) {
+		word v0 = k[i] ^ f[i], v1 = k[i + 1] ^ f[i + 1];
+
+		k[i] = v0;
+		k[i + 1] = v1;
+		v0 ^= k[i + 32];
+		v1 ^= k[i + 33];
+		k[i + 32] = v0;
+		k[i + 33] = v1;
+		v0 ^= k[i + 64];
+		v1 ^= k[i + 65];
+		k[i + 64] = v0;
+		k[i + 65] = v1;
+		v0 ^= k[i + 96];
+		v1 ^= k[i + 97];
+		k[i + 96] = v0;
+		k[i + 97] = v1;
+	}
 }
 
 /*
@@ -196,23 +212,47 @@ static inline void mix_out(word *o, const word *d, const word *b, const word *e,
 	o[7] = d[6] ^ b[7] ^ e[7] ^ k[7];
 }
 
-/* MixColumns and AddRoundKey of one column a0..a3 into o (four bytes):
- * the sums of neighbours are shared between the rows. */
+/*
+ * MixColumns and AddRoundKey of one column a0..a3 into o (four bytes), one
+ * bit position at a time so that what is live fits in registers: bit j of
+ * row r is xtime(a_r ^ a_r+1) ^ a_r+1 ^ (a_r+2 ^ a_r+3) ^ key, and bit j of
+ * xtime(d) is bit j - 1 of d, plus bit 7 of d in bits 0, 1, 3 and 4.
+ */
+#define MIX_BIT(j, fold)                                                                 \
+	do {                                                                             \
+		word d01 = a0[j] ^ a1[j], d12 = a1[j] ^ a2[j];                           \
+		word d23 = a2[j] ^ a3[j], d30 = a3[j] ^ a0[j];                           \
+		if (fold) {                                                              \
+			p01 ^= h01;                                                      \
+			p12 ^= h12;                                                      \
+			p23 ^= h23;                                                      \
+			p30 ^= h30;                                                      \
+		}                                                                        \
+		o[j] = p01 ^ a1[j] ^ d23 ^ k[j];                                         \
+		o[8 + j] = p12 ^ a2[j] ^ d30 ^ k[8 + j];                                 \
+		o[16 + j] = p23 ^ a3[j] ^ d01 ^ k[16 + j];                               \
+		o[24 + j] = p30 ^ a0[j] ^ d12 ^ k[24 + j];                               \
+		p01 = d01;                                                               \
+		p12 = d12;                                                               \
+		p23 = d23;                                                               \
+		p30 = d30;                                                               \
+	} while (0)
+
 static inline void mix_column(word *o, const word *a0, const word *a1, const word *a2,
 			      const word *a3, const word *k)
 {
-	word d01[8], d12[8], d23[8], d30[8];
+	const word h01 = a0[7] ^ a1[7], h12 = a1[7] ^ a2[7];
+	const word h23 = a2[7] ^ a3[7], h30 = a3[7] ^ a0[7];
+	word p01 = 0, p12 = 0, p23 = 0, p30 = 0; /* the sums at bit j - 1 */
 
-	for (int j = 0; j < 8; j++) {
-		d01[j] = a0[j] ^ a1[j];
-		d12[j] = a1[j] ^ a2[j];
-		d23[j] = a2[j] ^ a3[j];
-		d30[j] = a3[j] ^ a0[j];
-	}
-	mix_out(BYTE(o, 0), d01, a1, d23, BYTE(k, 0));
-	mix_out(BYTE(o, 1), d12, a2, d30, BYTE(k, 1));
-	mix_out(BYTE(o, 2), d23, a3, d01, BYTE(k, 2));
-	mix_out(BYTE(o, 3), d30, a0, d12, BYTE(k, 3));
+	MIX_BIT(0, 1);
+	MIX_BIT(1, 1);
+	MIX_BIT(2, 0);
+	MIX_BIT(3, 1);
+	MIX_BIT(4, 1);
+	MIX_BIT(5, 0);
+	MIX_BIT(6, 0);
+	MIX_BIT(7, 0);
 }
 
 /* One row r of the same, for round 9, which needs one byte per column. */
