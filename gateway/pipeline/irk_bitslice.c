@@ -196,20 +196,20 @@ static inline void key_step(word *k, uint8_t rcon)
 }
 
 /*
- * One byte of MixColumns plus AddRoundKey, 2·a ^ 3·b ^ c ^ d ^ key, given
- * d = a ^ b and e = c ^ d: xtime(d) ^ b ^ e ^ key. xtime() shifts the bits
- * up and folds the top bit back as 0x1b (bits 0, 1, 3, 4).
+ * One byte of MixColumns plus AddRoundKey, 2·a ^ 3·b ^ c ^ d ^ key, from
+ * the sums ab = a ^ b and cd = c ^ d: xtime(ab) ^ b ^ cd ^ key. xtime()
+ * shifts the bits up and folds the top bit back as 0x1b (bits 0, 1, 3, 4).
  */
-static inline void mix_out(word *o, const word *d, const word *b, const word *e, const word *k)
+static inline void mix_out(word *o, const word *ab, const word *b, const word *cd, const word *k)
 {
-	o[0] = d[7] ^ b[0] ^ e[0] ^ k[0];
-	o[1] = d[0] ^ d[7] ^ b[1] ^ e[1] ^ k[1];
-	o[2] = d[1] ^ b[2] ^ e[2] ^ k[2];
-	o[3] = d[2] ^ d[7] ^ b[3] ^ e[3] ^ k[3];
-	o[4] = d[3] ^ d[7] ^ b[4] ^ e[4] ^ k[4];
-	o[5] = d[4] ^ b[5] ^ e[5] ^ k[5];
-	o[6] = d[5] ^ b[6] ^ e[6] ^ k[6];
-	o[7] = d[6] ^ b[7] ^ e[7] ^ k[7];
+	o[0] = ab[7] ^ b[0] ^ cd[0] ^ k[0];
+	o[1] = ab[0] ^ ab[7] ^ b[1] ^ cd[1] ^ k[1];
+	o[2] = ab[1] ^ b[2] ^ cd[2] ^ k[2];
+	o[3] = ab[2] ^ ab[7] ^ b[3] ^ cd[3] ^ k[3];
+	o[4] = ab[3] ^ ab[7] ^ b[4] ^ cd[4] ^ k[4];
+	o[5] = ab[4] ^ b[5] ^ cd[5] ^ k[5];
+	o[6] = ab[5] ^ b[6] ^ cd[6] ^ k[6];
+	o[7] = ab[6] ^ b[7] ^ cd[7] ^ k[7];
 }
 
 /*
