@@ -3,10 +3,10 @@
 
 #include <stdatomic.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "addr_cache.h"
 #include "irk_ah.h"
+#include "irk_bitslice.h"
 
 #define NEGATIVE UINT32_MAX /* cached: no enrolled IRK matches */
 
@@ -21,18 +21,21 @@
 #define HOT_MAX 8192
 #define HOT_SHARE 8
 
-struct irk_key {
-	uint8_t irk[16];
-	uint32_t ident;
-};
-
 struct irk_resolver {
-	struct irk_key *keys;
+	/* The keys, bitsliced (key k in lane k % 64 of group k / 64; the
+	 * lanes after the last key are zero and masked off), and each key's
+	 * snapshot identifier index. */
+	struct irk_bs_group *groups;
+	uint32_t *ident;
 	uint32_t n_keys;
-	/* Key indexes, a ring in order of their last match. Written by the
-	 * owning thread only; searches on worker threads read it relaxed: a
-	 * stale entry is still a valid index and only changes the order. */
+	/* Key indexes, a ring in order of their last match, and the same keys
+	 * bitsliced by ring position (position p in lane p % 64 of hot group
+	 * p / 64). Written by the owning thread only; searches on worker
+	 * threads read them relaxed: a stale or half-written entry only
+	 * changes the order or misses, since a candidate is confirmed against
+	 * the key its index names, and the full search follows. */
 	_Atomic uint32_t *hot;
+	_Atomic uint64_t *hot_bits;
 	_Atomic uint32_t hot_n, hot_next;
 	uint32_t hot_size;
 	struct addr_cache *cache;
@@ -52,6 +55,11 @@ uint32_t irk_ah(struct pl_aes *aes, const uint8_t irk[16], uint32_t prand)
 	return (uint32_t)out[13] << 16 | (uint32_t)out[14] << 8 | out[15];
 }
 
+static size_t groups_for(uint32_t keys)
+{
+	return keys ? (keys + IRK_BS_LANES - 1) / IRK_BS_LANES : 1;
+}
+
 struct irk_resolver *irk_resolver_new(const struct snapshot *s, uint32_t cache_max)
 {
 	struct irk_resolver *r = calloc(1, sizeof(*r));
@@ -64,10 +72,12 @@ struct irk_resolver *irk_resolver_new(const struct snapshot *s, uint32_t cache_m
 		     s->identifiers[i].customer < s->n_customers;
 	r->cache_max = cache_max ? cache_max : 1;
 	r->hot_size = n / HOT_SHARE < HOT_MAX ? n / HOT_SHARE : HOT_MAX;
-	r->keys = calloc(n ? n : 1, sizeof(*r->keys));
+	r->groups = calloc(groups_for(n), sizeof(*r->groups));
+	r->ident = calloc(n ? n : 1, sizeof(*r->ident));
 	r->hot = calloc(r->hot_size ? r->hot_size : 1, sizeof(*r->hot));
+	r->hot_bits = calloc(groups_for(r->hot_size) * IRK_BS_WORDS, sizeof(*r->hot_bits));
 	r->cache = addr_cache_new(r->cache_max < CACHE_START ? r->cache_max : CACHE_START);
-	if (!r->keys || !r->hot || !r->cache) {
+	if (!r->groups || !r->ident || !r->hot || !r->hot_bits || !r->cache) {
 		irk_resolver_free(r);
 		return NULL;
 	}
@@ -77,8 +87,9 @@ struct irk_resolver *irk_resolver_new(const struct snapshot *s, uint32_t cache_m
 			continue;
 		uint8_t buf[SNAP_ID_BYTES_MAX];
 
-		memcpy(r->keys[r->n_keys].irk, snap_identifier_bytes(s, &s->identifiers[i], buf), 16);
-		r->keys[r->n_keys++].ident = i;
+		irk_bs_set_key(&r->groups[r->n_keys / IRK_BS_LANES], r->n_keys % IRK_BS_LANES,
+			       snap_identifier_bytes(s, &s->identifiers[i], buf));
+		r->ident[r->n_keys++] = i;
 	}
 	r->stats.cache_capacity = addr_cache_capacity(r->cache);
 	return r;
@@ -88,36 +99,114 @@ void irk_resolver_free(struct irk_resolver *r)
 {
 	if (!r)
 		return;
-	free(r->keys);
+	free(r->groups);
+	free(r->ident);
 	free(r->hot);
+	free(r->hot_bits);
 	addr_cache_free(r->cache);
 	free(r);
+}
+
+/* Does key k give hash for prand? The scalar ah(), for confirming a
+ * candidate of the bitsliced search. */
+static bool key_matches(const struct irk_resolver *r, uint32_t k, uint32_t prand, uint32_t hash)
+{
+	uint8_t irk[16];
+
+	if (k >= r->n_keys)
+		return false;
+	irk_bs_get_key(&r->groups[k / IRK_BS_LANES], k % IRK_BS_LANES, irk);
+	return irk_ah_soft(irk, prand) == hash;
+}
+
+/*
+ * The recent matches, most recent first (ring positions next - 1 down to
+ * 0, then, once the ring has wrapped, size - 1 down to next), 64 at a time.
+ * Within a group the higher positions are the more recent, so candidates
+ * are confirmed from the highest lane down: the first key in the ring's
+ * order that matches wins, as when they were tried one by one. *tries
+ * counts the keys up to that one, as one by one.
+ */
+static int64_t search_hot(const struct irk_resolver *r, uint32_t prand, uint32_t hash,
+			  uint64_t *tries)
+{
+	uint32_t n = atomic_load_explicit(&r->hot_n, memory_order_relaxed);
+	uint32_t next = atomic_load_explicit(&r->hot_next, memory_order_relaxed);
+	uint32_t lo[2], hi[2], n_seg = 0, before = 0;
+	struct irk_bs_group g;
+
+	if (n > r->hot_size || next >= r->hot_size) /* never, but stay in bounds */
+		n = next = 0;
+	if (next > 0) {
+		lo[n_seg] = next > n ? next - n : 0;
+		hi[n_seg++] = next - 1;
+	}
+	if (n > next) {
+		lo[n_seg] = r->hot_size - (n - next);
+		hi[n_seg++] = r->hot_size - 1;
+	}
+	for (uint32_t sg = 0; sg < n_seg; sg++) {
+		for (uint32_t gi = hi[sg] / IRK_BS_LANES;; gi--) {
+			uint32_t base = gi * IRK_BS_LANES;
+			uint32_t l0 = lo[sg] > base ? lo[sg] - base : 0;
+			uint32_t l1 = hi[sg] < base + IRK_BS_LANES - 1 ? hi[sg] - base : IRK_BS_LANES - 1;
+			uint64_t m;
+
+			for (int w = 0; w < IRK_BS_WORDS; w++)
+				g.w[w] = atomic_load_explicit(&r->hot_bits[(size_t)gi * IRK_BS_WORDS + w],
+							      memory_order_relaxed);
+			m = irk_bs_match(&g, prand, hash);
+			m &= (~(uint64_t)0 >> (IRK_BS_LANES - 1 - l1)) & (~(uint64_t)0 << l0);
+			while (m) {
+				unsigned lane = 63u - (unsigned)__builtin_clzll(m);
+				uint32_t pos = base + lane;
+				uint32_t k = atomic_load_explicit(&r->hot[pos], memory_order_relaxed);
+
+				if (key_matches(r, k, prand, hash)) {
+					*tries = before + (hi[sg] - pos) + 1;
+					return k;
+				}
+				m &= ~((uint64_t)1 << lane);
+			}
+			if (base <= lo[sg])
+				break;
+		}
+		before += hi[sg] - lo[sg] + 1;
+	}
+	*tries = before;
+	return -1;
 }
 
 int64_t irk_resolver_search(const struct irk_resolver *r, const uint8_t addr[6], uint64_t *blocks)
 {
 	uint32_t hash = (uint32_t)addr[2] << 16 | (uint32_t)addr[1] << 8 | addr[0];
 	uint32_t prand = (uint32_t)addr[5] << 16 | (uint32_t)addr[4] << 8 | addr[3];
-	uint32_t hot_n = atomic_load_explicit(&r->hot_n, memory_order_relaxed);
-	uint32_t next = atomic_load_explicit(&r->hot_next, memory_order_relaxed);
 	uint64_t tries = 0;
-	int64_t found = -1;
+	int64_t found = search_hot(r, prand, hash, &tries);
 
-	for (uint32_t i = 0; i < hot_n && found < 0; i++) {
-		uint32_t k = atomic_load_explicit(
-			&r->hot[(next + r->hot_size - 1 - i) % r->hot_size], memory_order_relaxed);
-
-		tries++;
-		if (k < r->n_keys && irk_ah_soft(r->keys[k].irk, prand) == hash)
-			found = k;
-	}
-	for (uint32_t k = 0; k < r->n_keys && found < 0; k++) {
-		tries++;
-		if (irk_ah_soft(r->keys[k].irk, prand) == hash)
-			found = k;
+	if (found < 0) {
+		found = irk_bs_search(r->groups, r->n_keys, prand, hash);
+		tries += found >= 0 ? (uint64_t)found + 1 : r->n_keys;
 	}
 	*blocks = tries;
 	return found;
+}
+
+/* Ring position pos now holds key k: copy the key's lane into the
+ * position's lane of the hot groups. */
+static void hot_put(struct irk_resolver *r, uint32_t pos, uint32_t k)
+{
+	const struct irk_bs_group *src = &r->groups[k / IRK_BS_LANES];
+	_Atomic uint64_t *dst = &r->hot_bits[(size_t)(pos / IRK_BS_LANES) * IRK_BS_WORDS];
+	unsigned from = k % IRK_BS_LANES, to = pos % IRK_BS_LANES;
+
+	for (int w = 0; w < IRK_BS_WORDS; w++) {
+		uint64_t v = atomic_load_explicit(&dst[w], memory_order_relaxed);
+
+		v = (v & ~((uint64_t)1 << to)) | ((src->w[w] >> from) & 1) << to;
+		atomic_store_explicit(&dst[w], v, memory_order_relaxed);
+	}
+	atomic_store_explicit(&r->hot[pos], k, memory_order_relaxed);
 }
 
 bool irk_resolver_known(struct irk_resolver *r, const uint8_t addr[6])
@@ -136,14 +225,14 @@ void irk_resolver_store(struct irk_resolver *r, const uint8_t addr[6], int64_t k
 		uint32_t k = (uint32_t)key, next, n, i;
 		bool hot = false;
 
-		ident = r->keys[k].ident;
+		ident = r->ident[k];
 		r->stats.resolved++;
 		n = atomic_load_explicit(&r->hot_n, memory_order_relaxed);
 		next = atomic_load_explicit(&r->hot_next, memory_order_relaxed);
 		for (i = 0; i < n && !hot; i++)
 			hot = atomic_load_explicit(&r->hot[i], memory_order_relaxed) == k;
 		if (!hot && r->hot_size) {
-			atomic_store_explicit(&r->hot[next], k, memory_order_relaxed);
+			hot_put(r, next, k);
 			atomic_store_explicit(&r->hot_next, (next + 1) % r->hot_size,
 					      memory_order_relaxed);
 			if (n < r->hot_size)
@@ -169,7 +258,7 @@ int64_t irk_resolve(struct irk_resolver *r, struct pl_aes *aes, const uint8_t ad
 	}
 	k = irk_resolver_search(r, addr, &blocks);
 	irk_resolver_store(r, addr, k, blocks);
-	return k >= 0 ? (int64_t)r->keys[k].ident : -1;
+	return k >= 0 ? (int64_t)r->ident[k] : -1;
 }
 
 void irk_resolver_tick(struct irk_resolver *r)

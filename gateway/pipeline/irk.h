@@ -13,12 +13,16 @@
  * least significant byte first, so a key copied from BlueZ must be
  * reversed before enrolment.
  *
- * Cost: a new address is tried against the enrolled IRKs, one ah() each
- * (irk_ah.h: AES with the round keys derived on the fly, ~16 bytes of
- * memory per IRK, the same cost per try at any number of keys). The keys
- * that matched lately (at most an eighth of the keys) are tried first, so a known phone that rotates its
- * address is found among the customers present rather than among all of
- * them; an address that matches nobody is tried against every key.
+ * Cost: a new address is tried against the enrolled IRKs, one ah() each.
+ * The keys are kept bitsliced, 64 to a group (irk_bitslice.h: 16 bytes per
+ * IRK, the same cost per try at any number of keys), and ah() runs on the
+ * 64 keys of a group at once; a candidate is confirmed with the scalar
+ * ah() (irk_ah.h). The keys that matched lately (at most an eighth of the
+ * keys, kept bitsliced too) are tried first, so a known phone that rotates
+ * its address is found among the customers present rather than among all
+ * of them; an address that matches nobody is tried against every key.
+ * Where two keys match, the first in that order wins: the most recent
+ * match, then the key list in snapshot order.
  *
  * Results, positive and negative, are kept in a 4-way set-associative
  * cache keyed by address (LRU per set). It starts at 4,096 entries and, at

@@ -13,6 +13,9 @@
  * ah() keeps only 24 bits of the result, the last round computes only
  * those three bytes.
  *
+ * The resolver's searches run on 64 keys at once (irk_bitslice.h); this
+ * one-key version confirms their candidates and serves single tries.
+ *
  * It is a table-driven AES: its memory accesses depend on the key. That is
  * acceptable here because the timing of one IRK search is not observable
  * from outside the gateway at that resolution; a process that shares the

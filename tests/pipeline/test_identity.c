@@ -332,6 +332,81 @@ static void test_etlm_roundtrip(void **state)
 	pl_aes_free(a);
 }
 
+/* Which key wins, and how many are tried: the recent matches most recent
+ * first (a ring of N/8 = 125 here, so two groups of 64, and wrapped), then
+ * the whole list in key order; with one IRK enrolled three times the first
+ * in key order wins. aes_blocks counts the keys tried one by one. */
+static void test_irk_search_order(void **state)
+{
+	enum { N = 1000, RING = N / 8, SEQ = 200, DUP_A = 7, DUP_B = 151, DUP_C = 999 };
+	struct snap_builder *b = sb_new();
+	struct pl_aes *a = pl_aes_new();
+	struct snapshot *s;
+	struct irk_resolver *r;
+	const struct irk_stats *st;
+	uint8_t addr[6], k[16];
+	uint32_t prand = 1;
+
+	(void)state;
+	for (uint32_t i = 0; i < N; i++) {
+		memset(k, 0x3c, sizeof(k));
+		bgw_put_be32(k, i == DUP_B || i == DUP_C ? DUP_A : i);
+		sb_irk(b, sb_customer(b, i + 1, "phone"), k);
+	}
+	s = sb_build(b, 1);
+	r = irk_resolver_new(s, 65536);
+	st = irk_get_stats(r);
+
+	memset(k, 0x3c, sizeof(k));
+	bgw_put_be32(k, DUP_A);
+	make_rpa(a, k, prand++, addr);
+	assert_int_equal(irk_resolve(r, a, addr), DUP_A);
+	/* Keys 10, 14, ... 806 match one after the other: the ring wraps. */
+	for (uint32_t i = 0; i < SEQ; i++) {
+		bgw_put_be32(k, 10 + 4 * i);
+		make_rpa(a, k, prand++, addr);
+		assert_int_equal(irk_resolve(r, a, addr), 10 + 4 * i);
+	}
+	/* New addresses of the last RING keys: found in the ring, rank + 1 tries. */
+	const uint32_t ranks[] = { 0, 1, 2, 63, 64, 65, 100, RING - 1 };
+	for (size_t j = 0; j < sizeof(ranks) / sizeof(ranks[0]); j++) {
+		uint32_t key = 10 + 4 * (SEQ - 1 - ranks[j]);
+		uint64_t before = st->aes_blocks;
+
+		bgw_put_be32(k, key);
+		make_rpa(a, k, prand++, addr);
+		assert_int_equal(irk_resolve(r, a, addr), key);
+		assert_int_equal(st->aes_blocks - before, ranks[j] + 1);
+	}
+	/* One that dropped out of the ring: the ring, then the list up to it. */
+	{
+		uint32_t key = 10 + 4 * (SEQ - 1 - RING);
+		uint64_t before = st->aes_blocks;
+
+		bgw_put_be32(k, key);
+		make_rpa(a, k, prand++, addr);
+		assert_int_equal(irk_resolve(r, a, addr), key);
+		assert_int_equal(st->aes_blocks - before, RING + key + 1);
+	}
+	/* The key enrolled three times, no longer in the ring: the first. */
+	bgw_put_be32(k, DUP_A);
+	make_rpa(a, k, prand++, addr);
+	assert_int_equal(irk_resolve(r, a, addr), DUP_A);
+	/* An address of nobody: every key, and the ring. */
+	{
+		uint64_t before = st->aes_blocks;
+
+		bgw_put_be32(k, N + 5);
+		make_rpa(a, k, prand++, addr);
+		assert_int_equal(irk_resolve(r, a, addr), -1);
+		assert_int_equal(st->aes_blocks - before, RING + N);
+	}
+	irk_resolver_free(r);
+	snapshot_free(s);
+	sb_free(b);
+	pl_aes_free(a);
+}
+
 /* A crowd of 3,000 RPA phones, each heard over and over, half of them
  * enrolled: once the cache has grown (at the ticks) every address is
  * resolved once, hit or miss, and no more; the cache never passes its
@@ -402,6 +477,7 @@ int main(void)
 		cmocka_unit_test(test_ah_vector),
 		cmocka_unit_test(test_ah_soft_matches_openssl),
 		cmocka_unit_test(test_irk_resolution_and_cache),
+		cmocka_unit_test(test_irk_search_order),
 		cmocka_unit_test(test_irk_cache_grows_with_the_crowd),
 		cmocka_unit_test(test_eax_vectors),
 		cmocka_unit_test(test_etlm_roundtrip),
