@@ -498,7 +498,7 @@ static int clock_intern(struct loader *l, int64_t offset, uint32_t *k)
 static int load_identifiers(struct loader *l)
 {
 	sqlite3_stmt *st = prep(l, "SELECT customer_id, type, value, exponent, clock_offset "
-				   "FROM identifiers ORDER BY id");
+				   "FROM identifiers");
 	uint32_t i = 0;
 
 	if (!st)

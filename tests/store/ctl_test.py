@@ -115,8 +115,8 @@ class Ctl:
 
 def case_commands(c):
     out = c.ok("init")
-    check("schema version 10" in out, out)
-    check("schema version 10" in c.ok("init"), "init not idempotent")
+    check("schema version 11" in out, out)
+    check("schema version 11" in c.ok("init"), "init not idempotent")
     c.ok("customer", "add", "C1", "--segment", "first-flat", "--segment", "furnishing")
     c.ok("customer", "add", "C7")
     c.ok("identifier", "add", "C1", "ibeacon", UUID.upper().replace("-", "") + ":1:2")
