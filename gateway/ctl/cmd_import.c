@@ -25,7 +25,8 @@ const char cmd_import_help[] =
 	"  segments     names separated by '|'\n"
 	"Cells may be quoted (RFC 4180). Consents are recorded with source 'import' and\n"
 	"policy version V. A bad row rejects the whole file, naming its line, and the\n"
-	"database is left untouched.\n"
+	"database is left untouched. An import into a store without customers compacts\n"
+	"the file afterwards (VACUUM: it needs about the file's size of free space).\n"
 	"Modes:\n"
 	"  (default)  every row creates a new customer; an existing one is an error\n"
 	"  --update   new customers are added; a listed customer gets the identifiers,\n"
@@ -62,7 +63,7 @@ static void show_progress(void *ctx, uint64_t rows, uint64_t bytes)
 }
 
 static void print_summary(const struct ctl *ctl, enum store_import_mode mode, const char *path,
-			  const struct store_import_stats *st, double secs)
+			  const struct store_import_stats *st, double secs, bool compacted)
 {
 	cJSON *o = cJSON_CreateObject();
 
@@ -78,6 +79,7 @@ static void print_summary(const struct ctl *ctl, enum store_import_mode mode, co
 	cJSON_AddNumberToObject(o, "identifiers_removed", (double)st->identifiers_removed);
 	cJSON_AddNumberToObject(o, "segment_memberships_removed", (double)st->segments_removed);
 	cJSON_AddNumberToObject(o, "seconds", secs);
+	cJSON_AddBoolToObject(o, "compacted", compacted);
 	if (mode == STORE_IMPORT_CREATE) {
 		ctl_print_done(ctl, o,
 			       "imported %llu customers, %llu identifiers, %llu consents, "
@@ -115,6 +117,7 @@ int cmd_import(struct ctl *ctl, int argc, char **argv)
 	struct timespec t0, t1;
 	const char *policy = "", *path;
 	char err[STORE_ERRLEN];
+	bool first_load, compacted = false;
 	int c, rc;
 	FILE *in;
 
@@ -144,6 +147,7 @@ int cmd_import(struct ctl *ctl, int argc, char **argv)
 	if ((rc = ctl_open(ctl, 0)))
 		goto out;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	first_load = !store_has_customers(ctl->db);
 	rc = store_begin(ctl->db, err);
 	if (!rc) {
 		rc = store_import_csv_tx(ctl->db, ctl->actor, in, policy, mode,
@@ -157,9 +161,17 @@ int cmd_import(struct ctl *ctl, int argc, char **argv)
 		rc = ctl_store_fail(rc, err);
 		goto out;
 	}
+	/* The import is committed whatever happens here: a file left
+	 * uncompacted is only larger. */
+	if (first_load && st.added) {
+		compacted = store_compact(ctl->db, err) == STORE_OK;
+		if (!compacted)
+			fprintf(stderr, "beaconctl: imported; the file was not compacted: %s\n", err);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	print_summary(ctl, mode, path, &st,
-		      (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+		      (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+		      compacted);
 	rc = BGW_EXIT_OK;
 out:
 	if (in != stdin)

@@ -494,11 +494,13 @@ static int clock_intern(struct loader *l, int64_t offset, uint32_t *k)
 
 /* The stored form is the bytes the data path matches (schema v9): they are
  * copied as they are; a row of a type or length this program does not
- * know is skipped. */
+ * know is skipped. Rows come in the table's order (by type and value since
+ * v11): an identifier's index is this snapshot's own, and the pipeline
+ * pairs its devices again with every new snapshot. */
 static int load_identifiers(struct loader *l)
 {
 	sqlite3_stmt *st = prep(l, "SELECT customer_id, type, value, exponent, clock_offset "
-				   "FROM identifiers ORDER BY id");
+				   "FROM identifiers");
 	uint32_t i = 0;
 
 	if (!st)

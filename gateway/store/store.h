@@ -29,7 +29,7 @@
 #include <sqlite3.h>
 
 #define STORE_ERRLEN 256
-#define STORE_SCHEMA_VERSION 10
+#define STORE_SCHEMA_VERSION 11
 /* Oldest schema a read-only open accepts as is: v2 only added the
  * consent_generation triggers and kv row, v3 the audit redaction of forget,
  * which readers do not need; where a later step changed how rows are
@@ -291,6 +291,13 @@ int store_bulk_add_sync_tx(sqlite3 *db, struct store_bulk_add *b, char *err);
 int store_forget_tx(sqlite3 *db, const char *actor, const char *ref, char *err);
 /* VACUUM + wal_checkpoint(TRUNCATE). STORE_EBUSY if readers kept the WAL. */
 int store_forget_cleanup(sqlite3 *db, char *err);
+
+/* Whether the store holds any customer (true when that cannot be read). */
+bool store_has_customers(sqlite3 *db);
+/* Rewrites the file with full pages (VACUUM + wal_checkpoint(TRUNCATE)),
+ * outside a transaction: for a first bulk load into an empty store
+ * (store_compact.c). STORE_EBUSY if readers kept the WAL. */
+int store_compact(sqlite3 *db, char *err);
 
 /* What a change that ends consent takes out of the outbox (bit mask). */
 #define STORE_QUEUED_TRIGGERS 0x1u   /* retargeting ended */

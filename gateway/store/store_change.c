@@ -290,9 +290,9 @@ int store_identifier_add(sqlite3 *db, const char *actor, const char *ref,
 int store_identifier_remove_tx(sqlite3 *db, const char *actor, const struct store_identifier *id,
 			       char *err)
 {
-	sqlite3_stmt *st = store_stmt(db, SQL("SELECT id, customer_id FROM identifiers "
+	sqlite3_stmt *st = store_stmt(db, SQL("SELECT customer_id FROM identifiers "
 					      "WHERE type = ? AND value = ?"), err);
-	int64_t row, cid, dropped = 0;
+	int64_t cid, dropped = 0;
 	int rc;
 	cJSON *before;
 
@@ -307,18 +307,17 @@ int store_identifier_remove_tx(sqlite3 *db, const char *actor, const struct stor
 					  store_id_type_name(id->type));
 		return store_sqlite_err(db, rc, "identifier remove", err);
 	}
-	row = sqlite3_column_int64(st, 0);
-	cid = sqlite3_column_int64(st, 1);
+	cid = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	before = identifier_audit(db, cid, id, err, &rc);
 	if (!before)
 		return rc;
-	st = store_stmt(db, SQL("DELETE FROM identifiers WHERE id = ?"), err);
+	st = store_stmt(db, SQL("DELETE FROM identifiers WHERE type = ? AND value = ?"), err);
 	if (!st) {
 		cJSON_Delete(before);
 		return STORE_EIO;
 	}
-	sqlite3_bind_int64(st, 1, row);
+	store_bind_identifier(st, 1, id);
 	rc = store_exec_stmt(db, st, "identifier remove", err);
 	/* Queued messages name the customer, not the device that was heard: all
 	 * of theirs go, whichever identifier produced them. */

@@ -290,7 +290,8 @@ static int customer_sections(sqlite3 *db, int64_t cid, const struct section *sec
 
 static const struct section show_sections[] = {
 	{ "identifiers", SQL("SELECT type, value, key, exponent, clock_offset, created_at "
-			     "FROM identifiers WHERE customer_id = ? ORDER BY id"), identifier_row },
+			     "FROM identifiers WHERE customer_id = ? "
+			     "ORDER BY created_at, type, value"), identifier_row },
 	{ "consents", SQL("SELECT purpose, channels, granted_at, expires_at, withdrawn_at, source, "
 			  "policy_version FROM consents WHERE customer_id = ? ORDER BY id"),
 	  consent_row },
@@ -505,7 +506,7 @@ int store_eid_key(sqlite3 *db, int64_t customer_id, uint8_t key[16], int *expone
 {
 	sqlite3_stmt *st = store_stmt(db, SQL("SELECT key, exponent, clock_offset FROM identifiers "
 					      "WHERE customer_id = ?1 AND type = 3 /* eddystone-eid */ "
-					      "ORDER BY id LIMIT 1"), NULL);
+					      "ORDER BY created_at, value LIMIT 1"), NULL);
 	int rc;
 
 	if (!st)

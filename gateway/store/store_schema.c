@@ -486,6 +486,47 @@ static const char schema_v10[] =
 	"ALTER TABLE outbox_v10 RENAME TO outbox;"
 	"CREATE INDEX outbox_customer ON outbox(customer_id);";
 
+/*
+ * v11: identifiers clustered by what identifies them. A rowid table kept
+ * every identifier twice, in the table and in its UNIQUE (type, value)
+ * index (~42 bytes a customer after an import); now (type, value) is the
+ * primary key of a table without rowid, which is its own index: the
+ * enrolment check and every lookup by value (removal, import, fleet) is
+ * one seek, and identifiers_customer (a customer's identifiers, and the
+ * "an identifier left" part of STORE_SQL_IN_FORCE: one seek on an index
+ * that holds the whole key) stays. The rowid was nobody's reference: the
+ * snapshot numbers identifiers in its own arrays, the audit names them by
+ * salted fingerprint, the fleet and the export by value; a customer's
+ * identifiers are listed by created_at, then type and value. The index is
+ * made after the rows are copied, so its pages are full. id stays as a
+ * virtual column that is always NULL and costs no byte: steps v3 and v9
+ * name it, and the steps must run again from an older user_version (v6).
+ * Rebuilding the table drops its triggers: they are made again (v2, v6).
+ */
+static const char schema_v11[] =
+	"CREATE TABLE identifiers_v11 ("
+	"  type INTEGER NOT NULL CHECK (type BETWEEN 1 AND 5),"
+	"  value BLOB NOT NULL CHECK (length(value) BETWEEN 16 AND 22),"
+	"  customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,"
+	"  exponent INTEGER CHECK (exponent IS NULL OR exponent BETWEEN 0 AND 15),"
+	"  clock_offset INTEGER,"
+	"  created_at INTEGER NOT NULL,"
+	"  key BLOB GENERATED ALWAYS AS (CASE WHEN type IN (3, 4) THEN value END) VIRTUAL,"
+	"  id INTEGER GENERATED ALWAYS AS (NULL) VIRTUAL,"
+	"  PRIMARY KEY (type, value)) WITHOUT ROWID;"
+	"INSERT INTO identifiers_v11 (type, value, customer_id, exponent, clock_offset, "
+	"  created_at) SELECT type, value, customer_id, exponent, clock_offset, created_at "
+	"  FROM identifiers ORDER BY type, value;"
+	"DROP TABLE identifiers;"
+	"ALTER TABLE identifiers_v11 RENAME TO identifiers;"
+	"CREATE INDEX identifiers_customer ON identifiers(customer_id);"
+	GEN_TRIGGER("identifiers", "UPDATE", "upd")
+	GEN_TRIGGER("identifiers", "DELETE", "del")
+	FLEET_TRIGGER("identifiers", "INSERT", "ins", "customer", "NEW.customer_id", "NULL")
+	FLEET_TRIGGER("identifiers", "UPDATE", "upd", "customer", "NEW.customer_id", "NULL")
+	FLEET_TRIGGER("identifiers", "DELETE", "del", "customer", "OLD.customer_id", "NULL")
+;
+
 const char *const store_migrations[STORE_SCHEMA_VERSION] = {
 	schema_v1,
 	schema_v2,
@@ -497,4 +538,5 @@ const char *const store_migrations[STORE_SCHEMA_VERSION] = {
 	schema_v8,
 	schema_v9,
 	schema_v10,
+	schema_v11,
 };

@@ -38,7 +38,7 @@ def consent_state(db):
     try:
         out = []
         for sql in ("SELECT * FROM consents ORDER BY id", "SELECT * FROM customers ORDER BY id",
-                    "SELECT * FROM identifiers ORDER BY id",
+                    "SELECT * FROM identifiers ORDER BY type, value",
                     "SELECT * FROM customer_segments ORDER BY 1, 2",
                     "SELECT * FROM audit ORDER BY id",
                     "SELECT * FROM kv WHERE key LIKE 'consent%' ORDER BY key"):

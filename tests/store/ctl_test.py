@@ -115,8 +115,8 @@ class Ctl:
 
 def case_commands(c):
     out = c.ok("init")
-    check("schema version 10" in out, out)
-    check("schema version 10" in c.ok("init"), "init not idempotent")
+    check("schema version 11" in out, out)
+    check("schema version 11" in c.ok("init"), "init not idempotent")
     c.ok("customer", "add", "C1", "--segment", "first-flat", "--segment", "furnishing")
     c.ok("customer", "add", "C7")
     c.ok("identifier", "add", "C1", "ibeacon", UUID.upper().replace("-", "") + ":1:2")
@@ -506,6 +506,29 @@ def case_import_update(c):
     c.fails(65, "line 2: ibeacon identifier is already enrolled to another customer",
             "import", "--update", moved)
     c.fails(64, "exclude each other", "import", "--update", "--sync", moved)
+
+
+def case_import_compacts(c):
+    """The first import into a store without customers leaves the file packed
+    (as small as VACUUM makes it); an import into a store that has customers
+    does not rewrite the file."""
+    c.ok("init")
+    rows = "".join(f"K{i:04d},ibeacon {UUID}:7:{i + 1},presence;retargeting@push,vip\n"
+                   for i in range(3000))
+    first = _csv(c, "first.csv", rows)
+    r = c.json("import", first)
+    check(r["added"] == 3000 and r["compacted"] is True, r)
+    con = sqlite3.connect(c.db)
+    check(con.execute("PRAGMA freelist_count").fetchone()[0] == 0, "free pages left")
+    packed = os.path.join(c.tmp, "packed.db")
+    con.execute("VACUUM INTO ?", (packed,))
+    con.close()
+    check(os.path.getsize(c.db) == os.path.getsize(packed),
+          f"{os.path.getsize(c.db)} bytes, {os.path.getsize(packed)} after VACUUM")
+    more = _csv(c, "more.csv", f"K9999,ibeacon {UUID}:8:1,presence,\n")
+    r = c.json("import", more)
+    check(r["added"] == 1 and r["compacted"] is False, r)
+    check(len(c.json("customer", "show", "K0042")["identifiers"]) == 1, "listing")
 
 
 def case_import_sync(c):

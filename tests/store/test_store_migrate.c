@@ -135,14 +135,15 @@ static void v8_reads_and_upgrades(void **state)
 
 	assert_int_equal(store_open(f->path, 0, &db, f->err), STORE_OK);
 	assert_int_equal(store_schema_version(db), STORE_SCHEMA_VERSION);
-	/* ids kept, values in their binary form, K and offset on the EID only */
-	assert_int_equal(count(db, "SELECT count(*) FROM identifiers WHERE id IN "
-				   "(3, 5, 8, 9, 12, 13)"), 6);
+	/* every row kept with its customer (v11: keyed by type and value, no
+	 * rowid), values in their binary form, K and offset on the EID only */
+	assert_int_equal(count(db, "SELECT count(*) FROM identifiers WHERE (customer_id, type) IN "
+				   "(VALUES (1, 1), (1, 3), (2, 1), (2, 2), (2, 4), (2, 5))"), 6);
 	assert_int_equal(count(db, "SELECT sum(length(value)) FROM identifiers"),
 			 20 + 16 + 20 + 16 + 16 + 22);
 	assert_int_equal(count(db, "SELECT count(*) FROM identifiers WHERE exponent IS NOT NULL"),
 			 1);
-	assert_int_equal(count(db, "SELECT clock_offset FROM identifiers WHERE id = 5"), -7);
+	assert_int_equal(count(db, "SELECT clock_offset FROM identifiers WHERE type = 3"), -7);
 	assert_int_equal(count(db, "SELECT count(*) FROM identifiers WHERE key = x'" KEY_IRK "'"),
 			 1);
 	a = show(db, "A", f->err);
