@@ -492,6 +492,16 @@ static int clock_intern(struct loader *l, int64_t offset, uint32_t *k)
 	return 0;
 }
 
+/* The data path's type of each stored identifiers.type; 0 (a gap, or past
+ * the end) is a type this program does not know. */
+static const uint8_t snap_type_of[] = {
+	[STORE_ID_IBEACON] = SNAP_ID_IBEACON,
+	[STORE_ID_EDDYSTONE_UID] = SNAP_ID_EDDYSTONE_UID,
+	[STORE_ID_EDDYSTONE_EID] = SNAP_ID_EDDYSTONE_EID,
+	[STORE_ID_IRK] = SNAP_ID_IRK,
+	[STORE_ID_ALTBEACON] = SNAP_ID_ALTBEACON,
+};
+
 /* The stored form is the bytes the data path matches (schema v9): they are
  * copied as they are; a row of a type or length this program does not
  * know is skipped. */
@@ -515,25 +525,9 @@ static int load_identifiers(struct loader *l)
 			continue;
 		memset(id, 0, sizeof(*id)); /* the slot of a skipped row is reused */
 		id->customer = (uint32_t)ci;
-		switch (t) {
-		case STORE_ID_IBEACON:
-			id->type = SNAP_ID_IBEACON;
-			break;
-		case STORE_ID_EDDYSTONE_UID:
-			id->type = SNAP_ID_EDDYSTONE_UID;
-			break;
-		case STORE_ID_ALTBEACON:
-			id->type = SNAP_ID_ALTBEACON;
-			break;
-		case STORE_ID_IRK:
-			id->type = SNAP_ID_IRK;
-			break;
-		case STORE_ID_EDDYSTONE_EID:
-			id->type = SNAP_ID_EDDYSTONE_EID;
-			break;
-		default:
+		if (t < 0 || (size_t)t >= BGW_ARRAY_SIZE(snap_type_of) || !snap_type_of[t])
 			continue;
-		}
+		id->type = snap_type_of[t];
 		if (n != snap_id_len(id->type))
 			continue;
 		memcpy(v8, v, n);
