@@ -380,6 +380,34 @@ static void snapshot_unknown_types(void **state)
 	snapshot_free(s);
 }
 
+/* The trigger history is loaded for campaigns with a cooldown or a daily
+ * cap, the only ones that read it. */
+static void snapshot_history_of_capped_campaigns(void **state)
+{
+	struct fixture *f = *state;
+	struct store_campaign uncapped = { .name = "hello", .zone = "door", .event = 0,
+					   .channels = "", .hours_from = -1, .hours_until = -1,
+					   .enabled = true };
+	struct store_campaign capped = uncapped;
+	struct snapshot *s;
+	char err[STORE_ERRLEN], sql[256];
+
+	capped.name = "once-a-day";
+	capped.daily_cap = 1;
+	assert_int_equal(store_customer_add(f->db, "t", "A", err), STORE_OK);
+	assert_int_equal(store_campaign_add(f->db, "t", &uncapped, err), STORE_OK);
+	assert_int_equal(store_campaign_add(f->db, "t", &capped, err), STORE_OK);
+	snprintf(sql, sizeof(sql), "INSERT INTO trigger_log (trigger_id, customer_id, campaign_id, "
+				   "at) VALUES ('a', 1, 1, %lld), ('b', 1, 2, %lld)",
+		 (long long)time(NULL) - 5, (long long)time(NULL) - 5);
+	assert_int_equal(sqlite3_exec(f->db, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(store_snapshot_load(f->db, &s, err, sizeof(err)), 0);
+	assert_int_equal(s->n_campaigns, 2);
+	assert_int_equal(s->n_history, 1);
+	assert_string_equal(s->campaigns[s->history[0].campaign].name, "once-a-day");
+	snapshot_free(s);
+}
+
 /* Customers are found by customers.id and back, and their references read
  * back whole, whatever gaps removals left, across the snapshot's blocks of
  * 64 customers. */
@@ -613,6 +641,7 @@ int main(void)
 		cmocka_unit_test(snapshot_time_bounds),
 		cmocka_unit_test_setup_teardown(snapshot_contents, setup, teardown),
 		cmocka_unit_test_setup_teardown(snapshot_unknown_types, setup, teardown),
+		cmocka_unit_test_setup_teardown(snapshot_history_of_capped_campaigns, setup, teardown),
 		cmocka_unit_test_setup_teardown(snapshot_customer_ids, setup, teardown),
 		cmocka_unit_test_setup_teardown(export_document, setup, teardown),
 		cmocka_unit_test_setup_teardown(consent_generation_moves, setup, teardown),
