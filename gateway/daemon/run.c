@@ -7,6 +7,9 @@
  * [storage] poll_ms), a one-second timer ticks the pipeline on live sources
  * (replays tick with the capture's clock instead), and the publisher's fd
  * and timers are serviced from the loop's before-wait hook.
+ *
+ * The consent state itself (loading, reloading, failing closed) is
+ * run_consent.c's; struct run is in run_priv.h.
  */
 #include "run.h"
 
@@ -34,6 +37,7 @@
 #include "pipeline.h"
 #include "pipeline_config.h"
 #include "publisher.h"
+#include "run_priv.h"
 #include "scanner.h"
 #include "site_link.h"
 #include "snapshot.h"
@@ -48,255 +52,6 @@
 #define PURGE_FIRST_MS 60000
 #define PURGE_EVERY_MS (24u * 3600u * BGW_MS_PER_S)
 #define PURGE_RETRY_MS 60000
-
-struct run {
-	struct loop *loop;
-	struct config cfg;
-	bool replay;
-	sqlite3 *db;
-	struct pipeline *pl;
-	struct outbox *ob;
-	struct consent_update *cu;
-	struct consent_follow *cf; /* following a fleet's hub instead of single updates */
-	struct publisher *pub;
-	struct site_link *site;    /* [site] enabled: the peers' topics */
-	uint64_t site_sent_us;     /* when the last summary left (wall clock) */
-	char visit_topic[600];     /* [visits] publish: where closed visits go */
-	uint64_t visits_queued;
-	int pub_fd;
-	unsigned pub_fd_epoch;
-	uint64_t data_version;
-	uint64_t consent_gen;      /* kv consent_generation the snapshot was loaded at */
-	uint64_t consent_applied;
-	uint64_t last_tick_us;     /* replays: capture time of the last pipeline tick */
-	uint64_t last_ts_us;       /* replays: capture time of the last packet */
-	const struct scanner *scanner;
-	uint64_t triggers_queued, snapshot_loads;
-	struct ops_stats ops;         /* footfall, per campaign, consent: for the metrics */
-	struct audit_counts audit; /* of the newest snapshot */
-	bool before_consent_said;
-	/* Fail closed: while the consent state cannot be loaded, the pipeline
-	 * holds an empty snapshot (nobody is identified: no visits, no
-	 * triggers; every device counts as anonymous footfall), and every poll
-	 * tries again. */
-	bool consent_failed;
-	uint64_t consent_load_failures;
-	char consent_reason[160];
-	bool flushed;
-};
-
-/* ---- consent snapshot ---- */
-
-#define AUDIT_LINES_MAX 20
-
-struct audit_log {
-	uint32_t lines, more;
-};
-
-static void audit_warn(void *ctx, const char *msg)
-{
-	struct audit_log *al = ctx;
-
-	if (al->lines++ < AUDIT_LINES_MAX)
-		log_warn("configuration: %s", msg);
-	else
-		al->more++;
-}
-
-/* Findings that can never work are said once, at start (--check-config
- * lists them all); later snapshots only update the status counts. */
-static void audit_snapshot(struct run *r, const struct snapshot *snap, bool first)
-{
-	struct audit_log al = { 0 };
-	struct audit_sink sink = { .warn = audit_warn, .ctx = &al };
-
-	config_audit(&r->cfg.pipeline, snap, (int64_t)time(NULL), first ? &sink : NULL,
-		     &r->audit);
-	if (al.more)
-		log_warn("configuration: %u more finding(s); beacongw --check-config lists them",
-			 al.more);
-}
-
-/* Not a store error: the consent authority (the fleet's hub, or the
- * backend's signed updates) does not vouch for the state we hold. */
-#define FLEET_NOT_CURRENT 1
-
-static const char *load_failure_kind(int rc)
-{
-	switch (rc) {
-	case FLEET_NOT_CURRENT: return "not current";
-	case STORE_EINVAL: return "limit";
-	case STORE_ENOMEM: return "out of memory";
-	case STORE_ENDED: return "consent ended";
-	case STORE_ESCHEMA: return "unknown schema";
-	case STORE_EBUSY: return "locked";
-	case STORE_ECORRUPT: return "damaged";
-	default: return "load error";
-	}
-}
-
-/* Stop acting on anybody until a load succeeds. */
-static void consent_fail_closed(struct run *r, int rc, const char *why)
-{
-	r->consent_load_failures++;
-	snprintf(r->consent_reason, sizeof(r->consent_reason), "%s: %.140s", load_failure_kind(rc),
-		 why);
-	if (!r->consent_failed) {
-		struct snapshot *empty = snapshot_empty();
-
-		r->consent_failed = true;
-		/* Out of memory for even that: the callbacks below drop every
-		 * person-level event while consent_failed is set. */
-		if (empty)
-			pipeline_set_snapshot(r->pl, empty);
-		log_err("consent state cannot be loaded (%s): visits and triggers stopped for "
-			"everyone, anonymous footfall goes on; retrying at every poll",
-			r->consent_reason);
-	} else {
-		log_limited(LOG_PRIO_ERR, "consent load failed",
-			    "consent state still cannot be loaded (%s); nobody is processed",
-			    r->consent_reason);
-	}
-}
-
-/* The store's registered beacons, read with every snapshot (the table
- * changes seldom; a failure keeps the ones the pipeline has). */
-static void load_store_beacons(struct run *r)
-{
-	struct store_beacon *v = NULL;
-	size_t n = 0;
-	char err[STORE_ERRLEN];
-
-	if (store_beacon_load(r->db, &v, &n, err) != STORE_OK) {
-		log_limited(LOG_PRIO_WARNING, "store beacons", "store beacons: %s", err);
-		return;
-	}
-	log_debug("store beacons: %zu registered", n);
-	if (pipeline_set_store_beacons(r->pl, v, n) < 0)
-		log_limited(LOG_PRIO_WARNING, "store beacons", "store beacons: out of memory");
-	free(v);
-}
-
-/*
- * Does the gateway hold everything its consent authority sent? A fleet
- * gateway asks its follower (snapshot, changes up to a fresh head); one on
- * the signed-update channel is behind after a sequence gap until the
- * missing updates are re-sent (re-read from the database while behind, as
- * beaconctl consent seq --set may settle it from another process).
- */
-static bool authority_current(struct run *r, const char **why)
-{
-	if (r->cf)
-		return consent_follow_current(r->cf, why);
-	if (r->cu && !consent_update_current(r->cu, why)) {
-		consent_update_reload(r->cu);
-		return consent_update_current(r->cu, why);
-	}
-	return true;
-}
-
-static int load_snapshot(struct run *r)
-{
-	struct snapshot *snap = NULL;
-	char err[256];
-	const char *why;
-	int rc;
-
-	/* A gateway that cannot show it is current with its authority acts on
-	 * nobody. */
-	if (!authority_current(r, &why)) {
-		consent_fail_closed(r, FLEET_NOT_CURRENT, why);
-		return -1;
-	}
-	/* Both read before the load: a change committed meanwhile costs one more
-	 * load at the next poll, never a missed one. */
-	r->data_version = store_data_version(r->db);
-	if (store_consent_generation(r->db, &r->consent_gen, err) != STORE_OK)
-		log_limited(LOG_PRIO_WARNING, "consent generation", "consent store: %s", err);
-	/* The pipeline processes nothing until the load below ends either way
-	 * (a failure sets the empty snapshot): the old snapshot goes first, so
-	 * a reload peaks at one snapshot. After a failure the empty one stays. */
-	if (!r->consent_failed)
-		pipeline_release_snapshot(r->pl);
-	rc = store_snapshot_load(r->db, &snap, err, sizeof(err));
-	if (rc < 0) {
-		consent_fail_closed(r, rc, err);
-		return -1;
-	}
-	pipeline_set_snapshot(r->pl, snap);
-	if (pipeline_get_snapshot(r->pl) != snap) {
-		/* The pipeline could not index it (out of memory) and kept the
-		 * one it had, which may be the empty one or an old state. */
-		consent_fail_closed(r, STORE_ENOMEM, "cannot index the consent snapshot");
-		return -1;
-	}
-	if (r->consent_failed) {
-		r->consent_failed = false;
-		r->consent_reason[0] = '\0';
-		log_notice("consent state loaded again: visits and triggers resume");
-	}
-	load_store_beacons(r);
-	audit_snapshot(r, snap, r->snapshot_loads == 0);
-	r->snapshot_loads++;
-	log_debug("consent snapshot loaded: %u customers, %u identifiers, %u campaigns",
-		  snap->n_customers, snap->n_identifiers, snap->n_campaigns);
-	return 0;
-}
-
-/* Reload the snapshot if consent data changed since it was read. */
-static void poll_store(struct run *r)
-{
-	uint64_t applied = r->cu ? consent_update_get_stats(r->cu)->applied :
-			   r->cf ? consent_follow_get_stats(r->cf)->applied : 0;
-	uint64_t dv, gen;
-	char err[STORE_ERRLEN];
-
-	/* data_version first (no I/O): it moves with every commit of another
-	 * connection, the daemon's own outbox connection included, so on its
-	 * own it would reload the whole snapshot with every trigger and PUBACK.
-	 * consent_generation tells whether the commit touched consent data.
-	 * Our own connection's commits (consent updates over MQTT) don't move
-	 * data_version, so those are noticed through their counter. */
-	dv = store_data_version(r->db);
-	if (dv == r->data_version && applied == r->consent_applied)
-		return;
-	r->data_version = dv;
-	r->consent_applied = applied;
-	if (store_consent_generation(r->db, &gen, err) == STORE_OK && gen == r->consent_gen)
-		return;
-	load_snapshot(r);
-}
-
-static void on_poll(struct loop *l, int id, void *ctx)
-{
-	struct run *r = ctx;
-	const char *why;
-
-	(void)l;
-	(void)id;
-	if (r->cf)
-		consent_follow_tick(r->cf);
-	if (!r->consent_failed && !authority_current(r, &why))
-		consent_fail_closed(r, FLEET_NOT_CURRENT, why);
-	if (r->consent_failed)
-		load_snapshot(r);   /* until one succeeds, whatever changed or not */
-	else
-		poll_store(r);
-}
-
-/* Before triggers leave: a change committed since the last poll counts.
- * (While the consent state cannot be loaded nothing leaves; the poll
- * timer keeps retrying.) */
-static void consent_refresh(void *ctx)
-{
-	struct run *r = ctx;
-	const char *why;
-
-	if (!r->consent_failed && !authority_current(r, &why))
-		consent_fail_closed(r, FLEET_NOT_CURRENT, why);
-	if (!r->consent_failed)
-		poll_store(r);
-}
 
 /* ---- pipeline callbacks ---- */
 
@@ -839,7 +594,7 @@ struct run *run_new(struct loop *l, const struct config *cfg, bool replay, char 
 	bcb = (struct publisher_callbacks){ .ctx = r, .counters = fill_counters,
 					    .may_publish = may_publish,
 					    .may_publish_visit = may_publish_visit,
-					    .consent_refresh = consent_refresh,
+					    .consent_refresh = run_consent_refresh,
 					    .connected = fleet_connected,
 					    .disconnected = fleet_disconnected,
 					    .message = on_pub_message, .link = on_pub_link };
@@ -869,9 +624,9 @@ struct run *run_new(struct loop *l, const struct config *cfg, bool replay, char 
 	 * data_version; loading before that would load everything twice at start,
 	 * with both copies alive at once. A store that opens but cannot be
 	 * loaded starts the daemon closed (footfall only), retrying each poll. */
-	load_snapshot(r);
+	run_load_snapshot(r);
 	loop_set_before_wait(l, before_wait, r);
-	loop_timer_add(l, cfg->storage.poll_ms, cfg->storage.poll_ms, on_poll, r);
+	loop_timer_add(l, cfg->storage.poll_ms, cfg->storage.poll_ms, run_on_poll, r);
 	if (r->site && !replay)
 		loop_timer_add(l, cfg->pipeline.site_summary_ms, cfg->pipeline.site_summary_ms,
 			       on_site_summary, r);
@@ -929,7 +684,7 @@ void run_reload(struct run *r, const struct config *cfg)
 		log_warn("reload: [gateway], [presence], [footfall], [identity], [beacons], "
 			 "[mqtt], [outbox] and [consent] changes take effect after a restart "
 			 "(open visits and the broker session are kept)");
-	load_snapshot(r);
+	run_load_snapshot(r);
 }
 
 void run_flush(struct run *r, uint64_t now_us)

@@ -313,9 +313,6 @@ static int step_done(sqlite3 *db, sqlite3_stmt *st, int rc, char *err)
 	return STORE_EIO;
 }
 
-/* fresh: the customer was just added, so holds nothing yet. A first sync
- * adds every customer: not asking the store what a new one holds saves
- * four statements per customer, a third of a snapshot's apply. */
 /* Is s one of the strings of the JSON array a? */
 static bool json_has_string(const cJSON *a, const char *s)
 {
@@ -336,6 +333,9 @@ static bool rows_have(const char *rows, size_t stride, size_t n, const char *s)
 	return false;
 }
 
+/* fresh: the customer was just added, so holds nothing yet. A first sync
+ * adds every customer: not asking the store what a new one holds saves
+ * four statements per customer, a third of a snapshot's apply. */
 static int sync_identifiers(sqlite3 *db, const char *actor, const char *ref, int64_t cid,
 			    bool fresh, const cJSON *want, char *err)
 {
@@ -397,12 +397,31 @@ static const cJSON *wanted_consent(const cJSON *want, const char *purpose)
 	return NULL;
 }
 
+/*
+ * The grant for purpose the authority's consent object w describes, for a
+ * change and for a snapshot's bulk add alike, so both refuse the same.
+ * The strings point into w.
+ */
+static int grant_from_json(const cJSON *w, enum store_purpose purpose, struct store_grant *g,
+			   char *err)
+{
+	*g = (struct store_grant){ .purpose = purpose };
+	g->channels = str_of(w, "channels") ? str_of(w, "channels") : "";
+	g->granted_at = int_of(w, "granted_at", 0);
+	g->expires_at = int_of(w, "expires_at", 0);
+	g->source = str_of(w, "source");
+	g->policy = str_of(w, "policy");
+	if (g->granted_at <= 0)
+		return bad(err, "a consent needs granted_at");
+	return STORE_OK;
+}
+
 static int sync_consent(sqlite3 *db, const char *actor, const char *ref, int64_t cid,
 			bool fresh, enum store_purpose purpose, const cJSON *w, char *err)
 {
 	sqlite3_stmt *st;
 	bool have = false, in_force = false, same = false;
-	struct store_grant g = { 0 };
+	struct store_grant g;
 	int rc;
 
 	if (fresh)
@@ -438,14 +457,8 @@ static int sync_consent(sqlite3 *db, const char *actor, const char *ref, int64_t
 grant:
 	if (!w)
 		return STORE_OK;
-	g.purpose = purpose;
-	g.channels = str_of(w, "channels") ? str_of(w, "channels") : "";
-	g.granted_at = int_of(w, "granted_at", 0);
-	g.expires_at = int_of(w, "expires_at", 0);
-	g.source = str_of(w, "source");
-	g.policy = str_of(w, "policy");
-	if (g.granted_at <= 0)
-		return bad(err, "a consent needs granted_at");
+	if ((rc = grant_from_json(w, purpose, &g, err)))
+		return rc;
 	return store_consent_grant_tx(db, actor, ref, &g, err);
 }
 
@@ -520,18 +533,12 @@ static int add_customer(sqlite3 *db, const char *actor, struct store_bulk_add *b
 	}
 	for (size_t i = 0; i < BGW_ARRAY_SIZE(purposes); i++) {
 		const cJSON *w = wanted_consent(cons, store_purpose_name(purposes[i]));
-		struct store_grant g = { .purpose = purposes[i] };
+		struct store_grant g;
 
 		if (!w)
 			continue;
-		g.channels = str_of(w, "channels") ? str_of(w, "channels") : "";
-		g.granted_at = int_of(w, "granted_at", 0);
-		g.expires_at = int_of(w, "expires_at", 0);
-		g.source = str_of(w, "source");
-		g.policy = str_of(w, "policy");
-		if (g.granted_at <= 0)
-			return bad(err, "a consent needs granted_at");
-		if ((rc = store_bulk_add_consent_tx(db, b, &g, err)))
+		if ((rc = grant_from_json(w, purposes[i], &g, err)) ||
+		    (rc = store_bulk_add_consent_tx(db, b, &g, err)))
 			return rc;
 	}
 	cJSON_ArrayForEach(it, segs) {

@@ -208,6 +208,19 @@ static struct cap_state *state_get(struct campaign_rules *r, int64_t cust, int64
 	return victim;
 }
 
+/*
+ * Does c read the state of its past triggers? Only a cooldown or a daily
+ * cap does (the split rule too holds back only those campaigns). Others
+ * keep none: a campaign that fires for every tracked customer at once
+ * would otherwise fill the table, 640 KiB at the default size, with
+ * entries nothing reads. A campaign given a cap later finds its past
+ * triggers in the history the snapshot swap seeds from.
+ */
+static bool capped(const struct snap_campaign *c)
+{
+	return c->cooldown_s || c->daily_cap;
+}
+
 void campaign_rules_seed(struct campaign_rules *r, const struct snapshot *s)
 {
 	for (uint32_t i = 0; s && i < s->n_history; i++) {
@@ -216,7 +229,7 @@ void campaign_rules_seed(struct campaign_rules *r, const struct snapshot *s)
 		int32_t day;
 
 		if (h->customer >= s->n_customers || h->campaign >= s->n_campaigns ||
-		    h->last_at <= 0)
+		    h->last_at <= 0 || !capped(&s->campaigns[h->campaign]))
 			continue;
 		st = state_get(r, snap_customer_id(s, h->customer), s->campaigns[h->campaign].id,
 			       true);
@@ -308,9 +321,12 @@ uint32_t campaign_rules_match(struct campaign_rules *r, const struct snapshot *s
 		channels = consent_gate_trigger_channels(s, cust, c, ev->now_s);
 		if (!channels)
 			continue;
-		if (!today)
-			today = local_day(ev->now_s);
-		st = state_get(r, cust_id, c->id, false);
+		st = NULL;
+		if (capped(c)) {
+			if (!today)
+				today = local_day(ev->now_s);
+			st = state_get(r, cust_id, c->id, false);
+		}
 		if (st && c->cooldown_s && ev->now_s < st->last_at + (int64_t)c->cooldown_s)
 			continue;
 		if (st && c->daily_cap && st->day == today && st->count >= c->daily_cap)
@@ -331,15 +347,17 @@ uint32_t campaign_rules_match(struct campaign_rules *r, const struct snapshot *s
 			r->stats.contact_held++;
 			continue;
 		}
-		if (!st)
-			st = state_get(r, cust_id, c->id, true);
-		if (st->day != today) {
-			st->day = today;
-			st->count = 0;
+		if (capped(c)) {
+			if (!st)
+				st = state_get(r, cust_id, c->id, true);
+			if (st->day != today) {
+				st->day = today;
+				st->count = 0;
+			}
+			st->count++;
+			st->last_at = ev->now_s > 0 ? ev->now_s : 1;
+			st->split_epoch = r->split ? r->epoch : 0;
 		}
-		st->count++;
-		st->last_at = ev->now_s > 0 ? ev->now_s : 1;
-		st->split_epoch = r->split ? r->epoch : 0;
 		contact_note(r, cust_id, ev->now_s);
 		fired++;
 		fire(ctx, i, channels);

@@ -15,7 +15,8 @@
  * Cooldown/cap state is kept in memory per (customer id, campaign id),
  * seeded from the snapshot's trigger history so it survives restarts and
  * snapshot swaps; bounded (8-way set-associative, the entry triggered
- * longest ago in a full set is dropped).
+ * longest ago in a full set is dropped); only for campaigns that have a
+ * cooldown or a daily cap, the only ones that read it.
  */
 #ifndef BGW_CAMPAIGN_H
 #define BGW_CAMPAIGN_H

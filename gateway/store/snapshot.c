@@ -492,6 +492,16 @@ static int clock_intern(struct loader *l, int64_t offset, uint32_t *k)
 	return 0;
 }
 
+/* The data path's type of each stored identifiers.type; 0 (a gap, or past
+ * the end) is a type this program does not know. */
+static const uint8_t snap_type_of[] = {
+	[STORE_ID_IBEACON] = SNAP_ID_IBEACON,
+	[STORE_ID_EDDYSTONE_UID] = SNAP_ID_EDDYSTONE_UID,
+	[STORE_ID_EDDYSTONE_EID] = SNAP_ID_EDDYSTONE_EID,
+	[STORE_ID_IRK] = SNAP_ID_IRK,
+	[STORE_ID_ALTBEACON] = SNAP_ID_ALTBEACON,
+};
+
 /* The stored form is the bytes the data path matches (schema v9): they are
  * copied as they are; a row of a type or length this program does not
  * know is skipped. Rows come in the table's order (by type and value since
@@ -517,25 +527,9 @@ static int load_identifiers(struct loader *l)
 			continue;
 		memset(id, 0, sizeof(*id)); /* the slot of a skipped row is reused */
 		id->customer = (uint32_t)ci;
-		switch (t) {
-		case STORE_ID_IBEACON:
-			id->type = SNAP_ID_IBEACON;
-			break;
-		case STORE_ID_EDDYSTONE_UID:
-			id->type = SNAP_ID_EDDYSTONE_UID;
-			break;
-		case STORE_ID_ALTBEACON:
-			id->type = SNAP_ID_ALTBEACON;
-			break;
-		case STORE_ID_IRK:
-			id->type = SNAP_ID_IRK;
-			break;
-		case STORE_ID_EDDYSTONE_EID:
-			id->type = SNAP_ID_EDDYSTONE_EID;
-			break;
-		default:
+		if (t < 0 || (size_t)t >= BGW_ARRAY_SIZE(snap_type_of) || !snap_type_of[t])
 			continue;
-		}
+		id->type = snap_type_of[t];
 		if (n != snap_id_len(id->type))
 			continue;
 		memcpy(v8, v, n);
@@ -600,10 +594,18 @@ static int load_campaigns(struct loader *l)
 	return rc;
 }
 
+/* The history is read only for cooldowns and daily caps (campaign.c): a
+ * campaign with neither needs none, and one that fired for every shopper
+ * in the store today would add as many entries to every load. The count
+ * and the load name the same rows. */
+#define CAPPED_CAMPAIGNS \
+	"(SELECT id FROM campaigns WHERE enabled AND (cooldown_s > 0 OR daily_cap > 0))"
+
 static int load_history(struct loader *l, int64_t since, int64_t day_start)
 {
 	sqlite3_stmt *st = prep(l, "SELECT customer_id, campaign_id, max(at), "
-				   "sum(at >= ?2) FROM trigger_log WHERE at >= ?1 "
+				   "sum(at >= ?2) FROM trigger_log WHERE at >= ?1 AND "
+				   "campaign_id IN " CAPPED_CAMPAIGNS " "
 				   "GROUP BY customer_id, campaign_id");
 	uint32_t i = 0;
 
@@ -707,8 +709,9 @@ static int load_all(struct loader *l, struct snapshot **out)
 	ns = count(l, "SELECT count(*) FROM segments", -1);
 	ncs = count(l, "SELECT count(*) FROM customer_segments", -1);
 	nk = count(l, "SELECT count(*) FROM campaigns WHERE enabled", -1);
-	nh = count(l, "SELECT count(*) FROM (SELECT 1 FROM trigger_log WHERE at >= ? "
-		      "GROUP BY customer_id, campaign_id)", since);
+	nh = count(l, "SELECT count(*) FROM (SELECT 1 FROM trigger_log WHERE at >= ? AND "
+		      "campaign_id IN " CAPPED_CAMPAIGNS " GROUP BY customer_id, campaign_id)",
+		   since);
 	np = count(l, "SELECT count(DISTINCT policy_version) FROM consents "
 		      "WHERE policy_version <> ''", -1);
 	/* Bytes, not characters: length() of a BLOB counts bytes. */

@@ -109,7 +109,8 @@ struct snap_campaign {
 	int32_t hours_until_min;
 };
 
-/* Recent triggers, so cooldown and daily cap survive a restart. */
+/* Recent triggers, so cooldown and daily cap survive a restart: of the
+ * campaigns that have either (no others read them). */
 struct snap_trigger_history {
 	uint32_t customer;         /* index into customers */
 	uint32_t campaign;         /* index into campaigns */

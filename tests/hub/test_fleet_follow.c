@@ -392,6 +392,32 @@ static void test_snapshot_behind_a_change(void **state)
 	assert_true(rejected(f, FLEET_REPLAYED) >= 1);
 }
 
+/* A consent without granted_at, for a customer held (a change) or added (a
+ * snapshot's bulk add): refused alike, counted, nothing of it written. */
+#define NO_GRANTED_AT(ref) "{\"customer\":{\"ref\":\"" ref "\",\"identifiers\":[]," \
+	"\"consents\":[{\"purpose\":\"presence\",\"channels\":\"\"}],\"segments\":[]}}"
+
+static void test_consent_needs_granted_at(void **state)
+{
+	struct fx *f = *state;
+	const char *in_force = "SELECT count(*) FROM consents c JOIN customers u ON "
+			       "u.id = c.customer_id WHERE u.customer_ref = 'C1' AND "
+			       "c.withdrawn_at IS NULL";
+
+	start(f, 3);
+	assert_int_equal(count(f, in_force), 1);
+	send(f, T_CHANGE, f->key, f->fpr, "acme", FLEET_CHANGE, 4, now(),
+	     "{\"item\":" NO_GRANTED_AT("C1") "}");
+	assert_int_equal(rejected(f, FLEET_FAILED), 1);
+	assert_int_equal(consent_follow_seq(f->cf), 3);
+	assert_int_equal(count(f, in_force), 1);
+	chunk(f, "s2", 0, 1, 5, now() - 5, CUST("C1", "") "," NO_GRANTED_AT("C9"));
+	assert_int_equal(rejected(f, FLEET_FAILED), 2);
+	assert_int_equal(consent_follow_seq(f->cf), 3);
+	assert_int_equal(count(f, "SELECT count(*) FROM customers"), 2);
+	assert_int_equal(count(f, "SELECT count(*) FROM customers WHERE customer_ref = 'C9'"), 0);
+}
+
 /* The entry of one action in a list of audit entries, the n-th such (0 first). */
 static const cJSON *entry(const cJSON *log, const char *action, int n)
 {
@@ -485,6 +511,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_snapshot_resumes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_campaign_sites, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_behind_a_change, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_consent_needs_granted_at, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_of_what_arrived, setup, teardown),
 	};
 

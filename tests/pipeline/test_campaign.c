@@ -359,6 +359,45 @@ static void test_contact_pressure_and_quiet_hours(void **state)
 	done(&t);
 }
 
+/*
+ * A campaign without cooldown or daily cap keeps no state: firing for a
+ * crowd at once it does not push the state of a capped campaign out of a
+ * small table (16 entries here), so alice's cooldown still holds.
+ */
+static void test_uncapped_keeps_no_state(void **state)
+{
+	struct rules t = { .b = base() };
+	struct pipeline_config cfg;
+	struct snap_campaign *c;
+
+	(void)state;
+	c = sb_campaign(t.b, 1, "hello-vip", "entrance", SNAP_EVENT_ENTER);
+	c->segment = 0; /* alice only */
+	c->cooldown_s = 3600;
+	sb_campaign(t.b, 2, "welcome", "entrance", SNAP_EVENT_ENTER);
+	for (uint32_t i = 0; i < 64; i++) {
+		char ref[16];
+		uint32_t k;
+
+		snprintf(ref, sizeof(ref), "crowd%u", i);
+		k = sb_customer(t.b, 1000 + i, ref);
+		sb_consent(t.b, k, SNAP_PRESENCE, 1, 0, 0, 0, "p1");
+		sb_consent(t.b, k, SNAP_RETARGETING, 1, 0, 0, 0x3, "r1");
+	}
+	t.s = sb_build(t.b, 1);
+	pipeline_config_defaults(&cfg);
+	cfg.max_campaign_state = 16;
+	t.r = campaign_rules_new(&cfg);
+	reset();
+	assert_int_equal(enter(&t, 0, MORNING), 2);
+	for (uint32_t i = 0; i < 64; i++)
+		enter(&t, 2 + i, MORNING + 1 + i);
+	assert_int_equal(fired[1], 65);
+	assert_int_equal(enter(&t, 0, MORNING + 600), 1); /* welcome only */
+	assert_int_equal(fired[0], 1);
+	done(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -370,6 +409,7 @@ int main(void)
 		cmocka_unit_test(test_peer_triggers_count),
 		cmocka_unit_test(test_split_site_costs_one_extra),
 		cmocka_unit_test(test_contact_pressure_and_quiet_hours),
+		cmocka_unit_test(test_uncapped_keeps_no_state),
 	};
 
 	/* POSIX rule for Europe/Berlin, so the test does not need tzdata. */

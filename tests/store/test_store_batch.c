@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "store.h"
+#include "store_fixture.h"
 #include "store_outbox.h"
 #include "store_visits.h"
 
@@ -24,8 +25,8 @@
 #define IBEACON "f7826da6-4fa2-4e98-8024-bc5b71e0893e:1:2"
 
 struct fixture {
-	char dir[64];
-	char path[96];
+	char dir[STORE_FIXTURE_DIR_MAX];
+	char path[STORE_FIXTURE_PATH_MAX];
 	sqlite3 *db;          /* the daemon's batch connection: never waits */
 	int64_t customer, campaign;
 };
@@ -45,12 +46,10 @@ static int setup(void **state)
 	char err[STORE_ERRLEN];
 	sqlite3 *admin;
 
-	strcpy(f->dir, "/tmp/bgw-batch-XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (!f || store_fixture_dir("batch", "t.db", f->dir, f->path) ||
+	    store_fixture_create(f->path, &admin))
 		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
-	if (store_open(f->path, STORE_OPEN_CREATE, &admin, err) != STORE_OK ||
-	    store_customer_add(admin, "test", "c-1", err) != STORE_OK ||
+	if (store_customer_add(admin, "test", "c-1", err) != STORE_OK ||
 	    store_customer_id(admin, "c-1", &f->customer, err) != STORE_OK ||
 	    store_identifier_parse(STORE_ID_IBEACON, IBEACON, &id, err) != STORE_OK ||
 	    store_identifier_add(admin, "test", "c-1", &id, err) != STORE_OK ||
@@ -74,11 +73,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[128];
 
 	store_close(f->db);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
+	if (store_fixture_remove(f->dir))
 		return -1;
 	free(f);
 	return 0;
@@ -86,14 +83,7 @@ static int teardown(void **state)
 
 static int64_t pragma(sqlite3 *db, const char *sql)
 {
-	sqlite3_stmt *st;
-	int64_t v = -999;
-
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
+	return store_fixture_int(db, sql, -999);
 }
 
 /* Every connection gets the one recipe; the options change only what they name. */

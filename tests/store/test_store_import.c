@@ -20,13 +20,14 @@
 
 #include "snapshot.h"
 #include "store.h"
+#include "store_fixture.h"
 
 #define HEADER "customer_ref,identifiers,consents,segments\n"
 #define U "f7826da6-4fa2-4e98-8024-bc5b71e0893e"
 
 struct fixture {
-	char dir[64];
-	char path[96];
+	char dir[STORE_FIXTURE_DIR_MAX];
+	char path[STORE_FIXTURE_PATH_MAX];
 	sqlite3 *db;
 	struct store_import_stats st;
 	char err[STORE_ERRLEN];
@@ -35,16 +36,10 @@ struct fixture {
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	char err[STORE_ERRLEN];
 
-	strcpy(f->dir, "/tmp/bgw-import-XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (!f || store_fixture_dir("import", "t.db", f->dir, f->path) ||
+	    store_fixture_create(f->path, &f->db))
 		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
-	if (store_open(f->path, STORE_OPEN_CREATE, &f->db, err) != STORE_OK) {
-		fprintf(stderr, "%s\n", err);
-		return -1;
-	}
 	*state = f;
 	return 0;
 }
@@ -52,11 +47,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[128];
 
 	store_close(f->db);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
+	if (store_fixture_remove(f->dir))
 		return -1;
 	free(f);
 	return 0;
@@ -81,14 +74,7 @@ static int import(struct fixture *f, enum store_import_mode mode, const char *cs
 
 static int64_t count(sqlite3 *db, const char *sql)
 {
-	sqlite3_stmt *st;
-	int64_t n = -1;
-
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return n;
+	return store_fixture_int(db, sql, -1);
 }
 
 /* Whether ref's newest consent for purpose is in force (not withdrawn). */
