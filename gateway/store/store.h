@@ -295,8 +295,9 @@ int store_forget_cleanup(sqlite3 *db, char *err);
 /* Whether the store holds any customer (true when that cannot be read). */
 bool store_has_customers(sqlite3 *db);
 /* Rewrites the file with full pages (VACUUM + wal_checkpoint(TRUNCATE)),
- * outside a transaction: for a first bulk load into an empty store
- * (store_compact.c). STORE_EBUSY if readers kept the WAL. */
+ * outside a transaction: after an erasure (store_forget_cleanup()) and a
+ * first bulk load into an empty store (store_compact.c). STORE_EBUSY if
+ * readers kept the WAL. */
 int store_compact(sqlite3 *db, char *err);
 
 /* What a change that ends consent takes out of the outbox (bit mask). */

@@ -1,5 +1,7 @@
 /*
- * store_compact.c - packing the file after a first bulk load. Rows that
+ * store_compact.c - rewriting the file: after an erasure, so that no page
+ * of the erased rows stays behind in it or in its log (store_forget.c),
+ * and after a first bulk load, to pack its pages. Rows that
  * arrive in key order fill b-tree pages only to ~87 %: SQLite splits a
  * full page it appends to and leaves both halves with room, which later
  * inserts in the middle would use but a store loaded once and then read
@@ -39,7 +41,7 @@ int store_compact(sqlite3 *db, char *err)
 	sqlite3_finalize(st);
 	if (busy)
 		return store_errf(err, STORE_EBUSY,
-				  "another process kept reading the database: the compacted "
-				  "pages stay in the write-ahead log until the next checkpoint");
+				  "another process kept reading the database: old pages stay in "
+				  "the write-ahead log until the next checkpoint");
 	return STORE_OK;
 }

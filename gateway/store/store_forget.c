@@ -46,21 +46,8 @@ int store_forget_tx(sqlite3 *db, const char *actor, const char *ref, char *err)
 
 int store_forget_cleanup(sqlite3 *db, char *err)
 {
-	sqlite3_stmt *st = NULL;
-	int rc, busy = 1;
-
-	rc = store_exec(db, "VACUUM", "forget", err);
-	if (rc)
-		return rc;
-	rc = sqlite3_prepare_v2(db, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &st, NULL);
-	if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-		busy = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	if (busy)
-		return store_errf(err, STORE_EBUSY,
-				  "another process kept reading the database: old pages stay in "
-				  "the write-ahead log until the next checkpoint");
-	return STORE_OK;
+	/* The erased rows' old pages must leave the file and its log too. */
+	return store_compact(db, err);
 }
 
 int store_forget(sqlite3 *db, const char *actor, const char *ref, bool *cleanup_ok, char *err)

@@ -22,6 +22,7 @@
 #include "snapshot.h"
 #include "store.h"
 #include "store_internal.h"
+#include "store_fixture.h"
 #include "store_schema.h"
 
 #define U "e2c56db5dffb48d2b060d0f5a71096e0"
@@ -30,8 +31,8 @@
 #define KEY_IRK "ffeeddccbbaa99887766554433221100"
 
 struct fixture {
-	char dir[64];
-	char path[96];
+	char dir[STORE_FIXTURE_DIR_MAX];
+	char path[STORE_FIXTURE_PATH_MAX];
 	char err[STORE_ERRLEN];
 };
 
@@ -39,10 +40,8 @@ static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
-	strcpy(f->dir, "/tmp/bgw-migrate11-XXXXXX");
-	if (!f || !mkdtemp(f->dir))
+	if (!f || store_fixture_dir("migrate11", "v10.db", f->dir, f->path))
 		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/v10.db", f->dir);
 	*state = f;
 	return 0;
 }
@@ -50,10 +49,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[128];
 
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
+	if (store_fixture_remove(f->dir))
 		return -1;
 	free(f);
 	return 0;
@@ -61,14 +58,7 @@ static int teardown(void **state)
 
 static int64_t count(sqlite3 *db, const char *sql)
 {
-	sqlite3_stmt *st;
-	int64_t n = -1;
-
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return n;
+	return store_fixture_int(db, sql, -1);
 }
 
 /* Rows as v10 stored them. Ids in an order that is not the key's: an
