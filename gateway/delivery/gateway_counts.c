@@ -38,7 +38,8 @@ const struct gateway_count gateway_counts[] = {
 		"Triggers dropped: outbox full, expired, customer forgotten, consent ended, "
 		"refused by the broker."),
 	COUNTER("triggers_dropped_consent", "triggers_dropped_consent", triggers_dropped_consent,
-		DELIVERY, "Queued triggers deleted unpublished because the person's consent ended."),
+		DELIVERY,
+		"Queued triggers deleted unpublished because the person's consent ended."),
 	GAUGE("outbox_depth", "outbox_depth", outbox_depth, OUTBOX,
 	      "Triggers waiting for delivery."),
 	COUNTER("visits_dropped_consent", "visits_dropped_consent", visits_dropped_consent,
