@@ -17,6 +17,7 @@
 #include "beacon_fleet.h"
 #include "bgw_util.h"
 #include "config.h"
+#include "gateway_counts.h"
 #include "ops_stats.h"
 #include "log.h"
 #include "loop.h"
@@ -242,12 +243,26 @@ static void fleet(struct out *o, const struct metrics_sample *s)
 #define COUNTER(name, help, v) metric(o, "beacongw_" name "_total", "counter", help, v)
 #define GAUGE(name, help, v) metric(o, "beacongw_" name, "gauge", help, v)
 
+/* The counters of one group of the table shared with the status document
+ * (gateway_counts.h), in its order. */
+static void counts_group(struct out *o, const struct metrics_sample *s,
+			 enum gateway_count_group group)
+{
+	for (size_t i = 0; i < gateway_counts_n; i++) {
+		const struct gateway_count *g = &gateway_counts[i];
+
+		if (g->group == group)
+			metric(o, g->metric, g->type == GATEWAY_COUNT_COUNTER ? "counter" : "gauge",
+			       g->help, gateway_count_value(g, &s->counts));
+	}
+}
+
 /* Several gateways of one site (docs/site.md): only with [site] enabled. */
 static void site(struct out *o, const struct metrics_sample *s)
 {
-	const struct site_counters *c = &s->site_counts;
+	const struct site_counters *c = &s->counts.site_counts;
 
-	if (!s->site_enabled)
+	if (!s->counts.site)
 		return;
 	GAUGE("site_peers_alive", "Gateways of the site heard within [site] peer_timeout_s.",
 	      c->peers_alive);
@@ -324,53 +339,26 @@ size_t metrics_format(const struct metrics_sample *s, char *buf, size_t n)
 	put(o, "beacongw_watchdog_steps_total{action=\"reset\"} %llu\n",
 	    (unsigned long long)s->watchdog_resets);
 
-	COUNTER("reports", "Advertising reports seen.", s->reports);
-	COUNTER("reports_decoded", "Advertising reports carrying a beacon frame.", s->decoded);
-	COUNTER("reports_consented", "Reports of customers with presence consent.",
-		s->consented);
-	COUNTER("visits_entered", "Visits started (consented customers).", s->visits_entered);
-	COUNTER("visits_exited", "Visits ended.", s->visits_exited);
-	COUNTER("dwell_events", "Dwell marks reached during visits.", s->dwell_events);
-	GAUGE("tracked_devices", "Consented devices tracked now.", s->tracked_devices);
-	COUNTER("irk_lookups", "Reports from resolvable private addresses looked up.",
-		s->irk_lookups);
-	COUNTER("irk_cache_hits", "RPA look-ups answered by the result cache (no search).",
-		s->irk_cache_hits);
-	COUNTER("irk_resolved", "RPA look-ups that found an enrolled IRK.", s->irk_resolved);
-	COUNTER("irk_worker_searches", "IRK searches run by the worker threads (irk_threads).",
-		s->irk_worker_searches);
-	COUNTER("irk_parked", "Reports that waited for a worker's IRK search.", s->irk_parked);
-	COUNTER("irk_inline_searches",
-		"IRK searches run on the event loop because every worker slot was busy.",
-		s->irk_inline_searches);
-	GAUGE("irk_cache_entries", "Entries the RPA result cache has grown to (bounded by "
-	      "[identity] irk_cache_size).", s->irk_cache_capacity);
+	/* The groups shared with the status document each where their metrics
+	 * always were; the ones between them are published here alone. */
+	counts_group(o, s, GATEWAY_COUNTS_REPORTS);
+	COUNTER("visits_entered", "Visits started (consented customers).",
+		s->counts.visits_entered);
+	COUNTER("visits_exited", "Visits ended.", s->counts.visits_exited);
+	COUNTER("dwell_events", "Dwell marks reached during visits.", s->counts.dwell_events);
+	GAUGE("tracked_devices", "Consented devices tracked now.", s->counts.tracked_devices);
+	counts_group(o, s, GATEWAY_COUNTS_IRK);
 
-	COUNTER("triggers", "Triggers produced by the campaign rules.", s->triggers);
-	COUNTER("triggers_queued", "Triggers accepted by the outbox.", s->triggers_queued);
-	COUNTER("triggers_sent", "Triggers acknowledged by the broker.", s->triggers_sent);
-	COUNTER("triggers_dropped",
-		"Triggers dropped: outbox full, expired, customer forgotten, consent ended, "
-		"refused by the broker.", s->triggers_dropped);
-	COUNTER("triggers_dropped_consent",
-		"Queued triggers deleted unpublished because the person's consent ended.",
-		s->triggers_dropped_consent);
-	COUNTER("visits_dropped_consent",
-		"Visit changes not recorded because the person's presence consent ended first.",
-		s->visits_dropped_consent);
-	GAUGE("outbox_depth", "Triggers waiting for delivery.", s->outbox_depth);
-	COUNTER("consent_updates_applied", "Signed consent updates applied.",
-		s->consent_applied);
-	COUNTER("consent_updates_rejected", "Consent updates rejected.", s->consent_rejected);
-	COUNTER("mqtt_reconnects", "Broker connections made after the first.",
-		s->mqtt_reconnects);
-	GAUGE("mqtt_connected", "1 while connected to the broker.", s->mqtt_connected);
+	counts_group(o, s, GATEWAY_COUNTS_TRIGGERS);
+	counts_group(o, s, GATEWAY_COUNTS_DELIVERY);
+	counts_group(o, s, GATEWAY_COUNTS_VISITS_DROPPED);
+	counts_group(o, s, GATEWAY_COUNTS_OUTBOX);
+	counts_group(o, s, GATEWAY_COUNTS_BROKER);
+	GAUGE("mqtt_connected", "1 while connected to the broker.", s->counts.connected);
 	GAUGE("triggers_held_for_consent",
 	      "1 while connected but holding triggers until queued consent updates are applied.",
 	      s->triggers_held);
-	COUNTER("consent_sync_timeouts",
-		"Consent sync markers that did not come back in time (another was sent).",
-		s->consent_sync_timeouts);
+	counts_group(o, s, GATEWAY_COUNTS_SYNC);
 	GAUGE("last_error", "1 while the MQTT status document carries a last_error.",
 	      s->last_error);
 	consent_state(o, s);

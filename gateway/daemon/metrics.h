@@ -13,7 +13,8 @@
  *
  * The counters are the ones of the MQTT status document (same sources,
  * same meanings), with Prometheus names: beacongw_*_total counters and
- * gauges, each with HELP and TYPE lines. Nothing in them identifies a
+ * gauges, each with HELP and TYPE lines; those both publish are declared
+ * once, in gateway/delivery/gateway_counts.c. Nothing in them identifies a
  * customer or a device: counts, the version and the gateway's own names.
  */
 #ifndef BGW_METRICS_H
@@ -41,24 +42,12 @@ struct metrics_sample {
 	uint64_t h4_garbage_bytes;  /* H4 stream bytes skipped to resynchronise */
 	uint64_t controller_errors; /* failed commands, timeouts, hardware errors */
 	uint64_t watchdog_rescans, watchdog_resets;
-	/* pipeline (as in the status "counts") */
-	uint64_t reports, decoded, consented;
-	uint64_t visits_entered, visits_exited, dwell_events;
-	uint64_t tracked_devices;
-	/* resolvable private addresses (as in the status "counts") */
-	uint64_t irk_lookups, irk_cache_hits, irk_resolved;
-	uint64_t irk_worker_searches, irk_parked, irk_inline_searches;
-	uint64_t irk_cache_capacity;
-	/* triggers and delivery */
-	uint64_t triggers, triggers_queued, triggers_sent, triggers_dropped;
-	uint64_t triggers_dropped_consent;
-	uint64_t visits_dropped_consent;
-	uint64_t outbox_depth;
-	uint64_t consent_applied, consent_rejected;
-	uint64_t mqtt_reconnects;
-	bool mqtt_connected;
+	/* The status document's reading of the counters: the ones both publish
+	 * come from the table of gateway_counts.h; the visits, dwell marks and
+	 * tracked devices, the broker connection and [site] (the
+	 * beacongw_site_* families, as the status's counts.site) from here too. */
+	struct gateway_counters counts;
 	bool triggers_held;        /* connected, but the consent sync is not done */
-	uint64_t consent_sync_timeouts;
 	bool last_error;           /* the status document's last_error is set */
 	/* consent state: failed while it cannot be loaded (nobody processed) */
 	bool consent_failed;
@@ -68,9 +57,6 @@ struct metrics_sample {
 	 * triggers per campaign, enrolment and consent, the store's beacons */
 	const struct ops_stats *ops;
 	const struct beacon_fleet *fleet;
-	/* [site] enabled: the beacongw_site_* families (as the status's counts.site) */
-	bool site_enabled;
-	struct site_counters site_counts;
 };
 
 /*

@@ -756,47 +756,19 @@ void run_status(const struct run *r, char *buf, size_t n)
 /* The same reading as the status document's: one snapshot, two formats. */
 void run_metrics(const struct run *r, struct metrics_sample *m)
 {
-	struct gateway_counters c;
+	const struct gateway_counters *c = &m->counts;
 
-	publisher_counters(r->pub, &c);
-	fill_counters((void *)r, &c);
+	publisher_counters(r->pub, &m->counts);
+	fill_counters((void *)r, &m->counts);
 	ops_stats_snapshot((struct ops_stats *)&r->ops, pipeline_get_snapshot(r->pl),
 			   (int64_t)time(NULL));
 	m->ops = &r->ops;
 	m->fleet = pipeline_beacon_fleet(r->pl);
-	m->reports = c.reports;
-	m->decoded = c.decoded;
-	m->consented = c.consented;
-	m->visits_entered = c.visits_entered;
-	m->visits_exited = c.visits_exited;
-	m->dwell_events = c.dwell_events;
-	m->tracked_devices = c.tracked_devices;
-	m->irk_lookups = c.irk_lookups;
-	m->irk_cache_hits = c.irk_cache_hits;
-	m->irk_resolved = c.irk_resolved;
-	m->irk_worker_searches = c.irk_worker_searches;
-	m->irk_parked = c.irk_parked;
-	m->irk_inline_searches = c.irk_inline_searches;
-	m->irk_cache_capacity = c.irk_cache_capacity;
-	m->triggers = c.triggers;
-	m->triggers_queued = c.triggers_queued;
-	m->triggers_sent = c.triggers_sent;
-	m->triggers_dropped = c.triggers_dropped;
-	m->triggers_dropped_consent = c.triggers_dropped_consent;
-	m->visits_dropped_consent = c.visits_dropped_consent;
-	m->outbox_depth = c.outbox_depth;
-	m->consent_applied = c.consent_applied;
-	m->consent_rejected = c.consent_rejected;
-	m->mqtt_reconnects = c.reconnects;
-	m->mqtt_connected = c.connected;
-	m->triggers_held = c.consent_sync && strcmp(c.consent_sync, "synced") != 0;
-	m->consent_sync_timeouts = c.consent_sync_timeouts;
-	m->last_error = c.last_error != NULL;
+	m->triggers_held = c->consent_sync && strcmp(c->consent_sync, "synced") != 0;
+	m->last_error = c->last_error != NULL;
 	m->consent_failed = r->consent_failed;
 	m->consent_failed_kind = r->consent_failed ? r->consent_reason : NULL;
 	m->consent_load_failures = r->consent_load_failures;
-	m->site_enabled = c.site;
-	m->site_counts = c.site_counts;
 }
 
 int run_check_db(const struct config *cfg, const struct audit_sink *sink,

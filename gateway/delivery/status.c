@@ -1,3 +1,7 @@
+/*
+ * status.c - the status document (see status.h); its plain counters come
+ * from the table of gateway_counts.c, shared with the metrics.
+ */
 #include "status.h"
 
 #include <cjson/cJSON.h>
@@ -5,6 +9,7 @@
 #include <time.h>
 
 #include "delivery_config.h"
+#include "gateway_counts.h"
 
 #ifndef BGW_VERSION
 #define BGW_VERSION "unknown"
@@ -27,6 +32,19 @@ static void add_str_or_null(cJSON *o, const char *name, const char *s)
 		cJSON_AddStringToObject(o, name, s);
 	else
 		cJSON_AddNullToObject(o, name);
+}
+
+/* The counters of one group of the table (gateway_counts.h), in its order. */
+static void add_group(cJSON *counts, const struct gateway_counters *c,
+		      enum gateway_count_group group)
+{
+	for (size_t i = 0; i < gateway_counts_n; i++) {
+		const struct gateway_count *g = &gateway_counts[i];
+
+		if (g->group == group)
+			cJSON_AddNumberToObject(counts, g->status_key,
+						(double)gateway_count_value(g, c));
+	}
 }
 
 /* counts.site: the top-level "site" is the site's name. */
@@ -103,37 +121,17 @@ char *status_json(const struct delivery_config *cfg, bool online, const char *re
 	}
 	counts = cJSON_AddObjectToObject(o, "counts");
 	if (counts && c) {
-		cJSON_AddNumberToObject(counts, "reports", (double)c->reports);
-		cJSON_AddNumberToObject(counts, "decoded", (double)c->decoded);
-		cJSON_AddNumberToObject(counts, "consented", (double)c->consented);
-		cJSON_AddNumberToObject(counts, "triggers", (double)c->triggers);
+		add_group(counts, c, GATEWAY_COUNTS_REPORTS);
+		add_group(counts, c, GATEWAY_COUNTS_TRIGGERS);
 		cJSON_AddNumberToObject(counts, "identifiers_in_store_namespaces",
 					(double)c->store_namespace_ids);
 		cJSON_AddNumberToObject(counts, "events_before_consent", (double)c->before_consent);
-		cJSON_AddNumberToObject(counts, "triggers_queued", (double)c->triggers_queued);
-		cJSON_AddNumberToObject(counts, "triggers_sent", (double)c->triggers_sent);
-		cJSON_AddNumberToObject(counts, "triggers_dropped", (double)c->triggers_dropped);
-		cJSON_AddNumberToObject(counts, "triggers_dropped_consent",
-					(double)c->triggers_dropped_consent);
-		cJSON_AddNumberToObject(counts, "outbox_depth", (double)c->outbox_depth);
-		cJSON_AddNumberToObject(counts, "visits_dropped_consent",
-					(double)c->visits_dropped_consent);
-		cJSON_AddNumberToObject(counts, "consent_updates_applied",
-					(double)c->consent_applied);
-		cJSON_AddNumberToObject(counts, "consent_updates_rejected",
-					(double)c->consent_rejected);
-		cJSON_AddNumberToObject(counts, "reconnects", (double)c->reconnects);
-		cJSON_AddNumberToObject(counts, "consent_sync_timeouts",
-					(double)c->consent_sync_timeouts);
-		cJSON_AddNumberToObject(counts, "irk_lookups", (double)c->irk_lookups);
-		cJSON_AddNumberToObject(counts, "irk_cache_hits", (double)c->irk_cache_hits);
-		cJSON_AddNumberToObject(counts, "irk_resolved", (double)c->irk_resolved);
-		cJSON_AddNumberToObject(counts, "irk_worker_searches",
-					(double)c->irk_worker_searches);
-		cJSON_AddNumberToObject(counts, "irk_parked", (double)c->irk_parked);
-		cJSON_AddNumberToObject(counts, "irk_inline_searches",
-					(double)c->irk_inline_searches);
-		cJSON_AddNumberToObject(counts, "irk_cache_capacity", (double)c->irk_cache_capacity);
+		add_group(counts, c, GATEWAY_COUNTS_DELIVERY);
+		add_group(counts, c, GATEWAY_COUNTS_OUTBOX);
+		add_group(counts, c, GATEWAY_COUNTS_VISITS_DROPPED);
+		add_group(counts, c, GATEWAY_COUNTS_BROKER);
+		add_group(counts, c, GATEWAY_COUNTS_SYNC);
+		add_group(counts, c, GATEWAY_COUNTS_IRK);
 		if (c->site)
 			add_site(counts, &c->site_counts);
 	}

@@ -7,6 +7,8 @@
  * daemon's metrics.c), so the two can never disagree: the delivery part
  * (publisher_counters(): outbox, MQTT, consent updates) and the daemon's
  * part (source, pipeline, its own last error) are each filled in one place.
+ * A plain counter both publish is declared once, in gateway_counts.c: its
+ * status key, metric name and HELP text.
  */
 #ifndef BGW_STATUS_H
 #define BGW_STATUS_H

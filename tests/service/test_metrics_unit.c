@@ -26,9 +26,9 @@ static void sample(struct metrics_sample *s)
 	s->gateway = "gw1";
 	s->zone = "entrance";
 	s->running = true;
-	s->reports = 42;
-	s->triggers_dropped = 3;
-	s->outbox_depth = 7;
+	s->counts.reports = 42;
+	s->counts.triggers_dropped = 3;
+	s->counts.outbox_depth = 7;
 	s->watchdog_resets = 2;
 }
 
@@ -67,14 +67,14 @@ static void test_site(void **state)
 	n = metrics_format(&s, buf, sizeof(buf));
 	assert_true(n < sizeof(buf));
 	assert_null(strstr(buf, "beacongw_site_"));
-	s.site_enabled = true;
-	s.site_counts.peers_alive = 2;
-	s.site_counts.split = true;
-	s.site_counts.summaries_sent = 11;
-	s.site_counts.summaries_rejected = 1;
-	s.site_counts.handovers = 4;
-	s.site_counts.takeovers = 5;
-	s.site_counts.peer_triggers_applied = 6;
+	s.counts.site = true;
+	s.counts.site_counts.peers_alive = 2;
+	s.counts.site_counts.split = true;
+	s.counts.site_counts.summaries_sent = 11;
+	s.counts.site_counts.summaries_rejected = 1;
+	s.counts.site_counts.handovers = 4;
+	s.counts.site_counts.takeovers = 5;
+	s.counts.site_counts.peer_triggers_applied = 6;
 	n = metrics_format(&s, buf, sizeof(buf));
 	assert_true(n < sizeof(buf));
 	assert_non_null(strstr(buf, "# TYPE beacongw_site_peers_alive gauge\n"
