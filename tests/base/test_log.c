@@ -191,7 +191,8 @@ static void test_formats_as_printf(void **state)
 	long_name[508] = '\0';
 	ASSERT_AS_PRINTF(f, "%s%d%d", long_name, 12, 345);
 	/* ... and the rest left to printf. */
-	ASSERT_AS_PRINTF(f, "%x %5d %-3s| %.2s %hhu %p", 255u, 42, "a", "abc", 300, (void *)0);
+	ASSERT_AS_PRINTF(f, "%x %5d %-3s| %.2s %hhu %p", 255u, 42, "a", "abc", (unsigned char)200,
+			 (void *)0);
 	ASSERT_AS_PRINTF(f, "%.1f %lx %s", 2.25, 0xabcUL, "mixed");
 	fclose(f);
 }
