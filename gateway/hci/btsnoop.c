@@ -264,6 +264,26 @@ static inline uint64_t unix_us(uint64_t ts)
 	return ts >= BTSNOOP_EPOCH_DELTA_US && ts < (1ULL << 63) ? ts - BTSNOOP_EPOCH_DELTA_US : 0;
 }
 
+/* An H4 record of a type h4_header_len() knows (H4_CMD .. H4_ISO). */
+static inline bool h4_known(const uint8_t *body, uint32_t incl)
+{
+	return incl >= 1 && (uint8_t)(body[0] - H4_CMD) <= H4_ISO - H4_CMD;
+}
+
+/* rec from an H4 record's header fields and its body. */
+static inline void put_h4(struct btsnoop_record *rec, uint64_t ts, uint32_t orig, uint32_t incl,
+			  uint32_t flags, const uint8_t *body)
+{
+	rec->ts_us = unix_us(ts);
+	rec->orig_len = orig;
+	rec->truncated = incl < orig;
+	rec->h4_type = body[0];
+	rec->received = flags & 1;
+	rec->index = 0;
+	rec->data = body + 1;
+	rec->len = incl - 1;
+}
+
 /* Any record: whole in the block or not, either datalink, damaged or not. */
 static __attribute__((noinline)) int next_record(struct btsnoop_reader *r,
 						 struct btsnoop_record *rec)
@@ -298,22 +318,17 @@ static __attribute__((noinline)) int next_record(struct btsnoop_reader *r,
 				return record_error(r, NO_BODY, start, got, incl, orig);
 		}
 		r->records++;
-		rec->ts_us = unix_us(ts);
-		rec->orig_len = orig;
-		rec->truncated = incl < orig;
 		if (r->datalink == BTSNOOP_DATALINK_H4) {
-			/* H4_CMD .. H4_ISO: the types h4_header_len() knows. */
-			if (incl < 1 || (uint8_t)(body[0] - H4_CMD) > H4_ISO - H4_CMD) {
+			if (!h4_known(body, incl)) {
 				r->skipped++;
 				continue;
 			}
-			rec->h4_type = body[0];
-			rec->received = flags & 1;
-			rec->index = 0;
-			rec->data = body + 1;
-			rec->len = incl - 1;
+			put_h4(rec, ts, orig, incl, flags, body);
 			return 1;
 		}
+		rec->ts_us = unix_us(ts);
+		rec->orig_len = orig;
+		rec->truncated = incl < orig;
 		if (!monitor_packet((uint16_t)flags, &rec->h4_type, &rec->received)) {
 			r->skipped++;
 			continue;
@@ -344,20 +359,13 @@ int btsnoop_reader_next(struct btsnoop_reader *r, struct btsnoop_record *rec)
 		return next_record(r, rec);
 	h = r->buf + r->blk_pos;
 	body = h + BTSNOOP_RECORD_HEADER_LEN;
-	if (incl < 1 || (uint8_t)(body[0] - H4_CMD) > H4_ISO - H4_CMD)
+	if (!h4_known(body, incl))
 		return next_record(r, rec);
 	r->blk_pos += BTSNOOP_RECORD_HEADER_LEN + incl;
 	r->pos += BTSNOOP_RECORD_HEADER_LEN + incl;
 	header_rest(h, &flags, &rec->drops, &ts);
 	r->records++;
-	rec->ts_us = unix_us(ts);
-	rec->orig_len = orig;
-	rec->truncated = incl < orig;
-	rec->h4_type = body[0];
-	rec->received = flags & 1;
-	rec->index = 0;
-	rec->data = body + 1;
-	rec->len = incl - 1;
+	put_h4(rec, ts, orig, incl, flags, body);
 	return 1;
 }
 
